@@ -1,0 +1,1 @@
+"""Branchdesk: core banking API, shared client and staff console."""

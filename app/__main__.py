@@ -1,0 +1,106 @@
+"""The ``branchdesk`` command: run, core, console, worker, db upgrade, seed demo, ledger verify."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from app.settings import ImproperlyConfigured, Settings, get_settings
+
+SANDBOX_NOTE = """
+Branchdesk is running at http://{host}:{port}/  (core API: http://{host}:{port}/api/v1/cba)
+
+Sandbox sign-ins (password: {password}):
+  tenant demo_bank: viewer@demo.bank  teller@demo.bank  teller2@demo.bank  officer@demo.bank
+                    manager@demo.bank  manager2@demo.bank  admin@demo.bank
+  tenant fmfb:      teller@fmfb.bank  admin@fmfb.bank
+"""
+
+
+def _serve(app_path: str, settings: Settings, factory: bool = True) -> None:
+    import uvicorn
+
+    uvicorn.run(app_path, factory=factory, host=settings.server.host, port=settings.server.port,
+                log_level="warning", proxy_headers=False, access_log=False)
+
+
+def db_upgrade(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from app.migrations_state import ROOT
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = settings.database.url
+    command.upgrade(config, "heads")
+
+
+def seed_demo(settings: Settings) -> dict[str, int]:
+    from app.core.seed import seed_demo as seed
+    from app.db import Database
+
+    async def run() -> dict[str, int]:
+        db = Database(settings.database)
+        try:
+            return await seed(db, settings)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="branchdesk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="one process: core at /api/v1/cba, console at /, worker inside")
+    sub.add_parser("core", help="the core API only")
+    sub.add_parser("console", help="the console only (BANKING_API_URL points at a core)")
+    sub.add_parser("worker", help="outbox delivery, schedules, purges")
+    db = sub.add_parser("db", help="database tasks")
+    db.add_argument("action", choices=["upgrade"])
+    seed = sub.add_parser("seed", help="sandbox data")
+    seed.add_argument("what", choices=["demo"])
+    ledger = sub.add_parser("ledger", help="ledger tasks")
+    ledger.add_argument("action", choices=["verify"])
+    args = parser.parse_args(argv)
+
+    try:
+        settings = get_settings()
+    except ImproperlyConfigured as exc:
+        print(f"branchdesk: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "run":
+        print(SANDBOX_NOTE.format(host=settings.server.host, port=settings.server.port,
+                                  password=settings.sandbox_password), flush=True)
+        _serve("app.server:create_server", settings)
+    elif args.command == "core":
+        _serve("app.core.app:create_app", settings)
+    elif args.command == "console":
+        _serve("app.console.app:create_app", settings)
+    elif args.command == "worker":
+        from app.worker import run_worker
+
+        asyncio.run(run_worker(settings))
+    elif args.command == "db":
+        db_upgrade(settings)
+        print("database is at the latest revision")
+    elif args.command == "seed":
+        from app.core.seed import SeedRefused
+
+        try:
+            created = seed_demo(settings)
+        except SeedRefused as exc:
+            print(f"branchdesk: {exc}", file=sys.stderr)
+            return 1
+        print("sandbox seeded: " + ", ".join(f"{v} {k}" for k, v in created.items()))
+    elif args.command == "ledger":
+        from app.core.ledger_verify import verify_command
+
+        return verify_command(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

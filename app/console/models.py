@@ -1,0 +1,34 @@
+"""The console's own tables (its own migration branch; no core table is referenced)."""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db import UtcDateTime, new_id, utcnow
+
+
+class ConsoleActionLog(SQLModel, table=True):
+    """Every sign-in, failed sign-in, sign-out and write the console sends."""
+
+    __tablename__ = "console_action_log"
+    __table_args__ = (
+        sa.Index("ix_console_action_log_tenant_at", "tenant", "at"),
+        sa.Index("ix_console_action_log_request_id", "request_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    user_id: str | None = Field(default=None, max_length=64)
+    user_email: str | None = Field(default=None, max_length=254)
+    role: str | None = Field(default=None, max_length=20)
+    tenant: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=80)
+    target: str | None = Field(default=None, max_length=200)
+    request_id: str | None = Field(default=None, max_length=128)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    outcome: str = Field(max_length=20)
+    error_code: str | None = Field(default=None, max_length=60)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=255)

@@ -1,0 +1,1 @@
+"""The CBA JSON API mounted at /api/v1/cba."""

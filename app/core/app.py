@@ -1,0 +1,112 @@
+"""create_app(): the core API with its middleware chain, declared top to bottom in seed order."""
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from app.core.auth.routes import auth_router
+from app.core.errors import API_PREFIX
+from app.core.exceptions import EXCEPTION_HANDLERS
+from app.core.http import DEPENDENCIES, idempotency_key_guard
+from app.core.middleware._asgi import ASGIApp
+from app.core.middleware.auth import JWTAuthMiddleware
+from app.core.middleware.idempotency import IdempotencyMiddleware
+from app.core.middleware.rate_limit import RateLimitMiddleware
+from app.core.middleware.request_id import RequestIdMiddleware
+from app.core.middleware.revocation import RevocationMiddleware
+from app.core.middleware.security_headers import SecurityHeadersMiddleware
+from app.core.middleware.tenant import TenantMiddleware
+from app.core.operations import OPERATION_HANDLERS
+from app.core.permissions import role_and_scope_guard
+from app.core.routes import FEATURE_ROUTERS
+from app.core.services import CoreServices
+from app.settings import Settings, get_settings
+
+
+def build_chain(inner: ASGIApp, services: CoreServices) -> ASGIApp:
+    """Wrap the router in the seed's chain. Read bottom-up: the first stage is outermost."""
+    app = inner
+    app = IdempotencyMiddleware(app, services.db, services.idempotency, API_PREFIX)  # 7
+    app = TenantMiddleware(app, services.tenants, API_PREFIX)  # 6
+    app = RevocationMiddleware(app, services.revocations)  # 5
+    app = JWTAuthMiddleware(app, services.tokens, API_PREFIX)  # 4
+    app = RateLimitMiddleware(app, services.limiter, API_PREFIX)  # 3
+    app = SecurityHeadersMiddleware(app)  # 2
+    app = RequestIdMiddleware(app, services.settings.rate_limit.trusted_proxies)  # 1
+    return app
+
+
+# The stages in the order a request meets them (the chain test checks build_chain against it).
+CHAIN_ORDER = (
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    RateLimitMiddleware,
+    JWTAuthMiddleware,
+    RevocationMiddleware,
+    TenantMiddleware,
+    IdempotencyMiddleware,
+)
+
+
+def create_app(settings: Settings | None = None, services: CoreServices | None = None) -> Litestar:
+    """The core API. Routes live under /api/v1/cba, so it runs alone or beside the console."""
+    settings = settings or get_settings()
+    services = services or CoreServices.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await services.close()
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[*OPERATION_HANDLERS, auth_router, *FEATURE_ROUTERS],
+    )
+    app = Litestar(
+        route_handlers=[api],
+        dependencies=DEPENDENCIES,
+        guards=[role_and_scope_guard, idempotency_key_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Branchdesk CBA API",
+            version="1.0.0",
+            path=f"{API_PREFIX}/schema",
+            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+        ),
+        response_cache_config=ResponseCacheConfig(),
+        request_max_body_size=1024 * 1024,
+        debug=False,
+    )
+    app.state.services = services
+    # The chain wraps the whole router, so unknown paths and 405s pass through it too.
+    chained = build_chain(app.asgi_handler, services)
+    app.asgi_handler = chained  # type: ignore[method-assign,assignment]
+    return app
+
+
+def route_table(app: Litestar) -> list[dict[str, Any]]:
+    """Every (method, path) of the API with the role and scope it needs (role matrix source)."""
+    rows = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in sorted(getattr(handler, "http_methods", [])):
+                if method in {"HEAD", "OPTIONS"}:
+                    continue
+                rows.append({
+                    "method": method,
+                    "path": route.path,
+                    "open": "role" not in handler.opt,
+                    "role": handler.opt.get("role"),
+                    "scope": handler.opt.get("scope"),
+                    "idempotency_required": bool(handler.opt.get("idempotency_required")),
+                    "handler": handler.handler_name,
+                })
+    return rows

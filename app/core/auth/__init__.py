@@ -1,0 +1,1 @@
+"""Staff sign-in, tokens, sessions, API keys."""

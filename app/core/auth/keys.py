@@ -1,0 +1,51 @@
+"""The deployment's one signing key set (JWKS).
+
+The private key comes from ``JWT_PRIVATE_KEY_PATH`` or is generated once under
+``var/keys/``. Public keys of earlier keys placed beside it (``*.pub.pem``) stay in the
+JWKS while tokens they signed are still alive, so keys can rotate without a cut-over.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from joserfc.jwk import KeySet, RSAKey
+
+
+class SigningKeys:
+    def __init__(self, private_key: RSAKey, verification_keys: list[RSAKey]) -> None:
+        self.signing_key = private_key
+        self.key_set = KeySet(verification_keys)
+        self.kid: str = str(private_key.kid)
+
+    def jwks(self) -> dict[str, Any]:
+        return self.key_set.as_dict(private=False)
+
+    @classmethod
+    def load_or_create(cls, private_key_path: Path) -> "SigningKeys":
+        if private_key_path.exists():
+            private = RSAKey.import_key(
+                private_key_path.read_bytes(),
+                parameters={"use": "sig", "alg": "RS256"},
+            )
+        else:
+            private = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"})
+            private_key_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = private_key_path.with_suffix(".tmp")
+            tmp.write_bytes(private.as_pem(private=True))
+            tmp.chmod(0o600)
+            # Atomic so two processes starting together agree on one key.
+            try:
+                os.link(tmp, private_key_path)
+            except FileExistsError:
+                tmp.unlink()
+                return cls.load_or_create(private_key_path)
+            tmp.unlink()
+        private.ensure_kid()
+        keys = [private]
+        for extra in sorted(private_key_path.parent.glob("*.pub.pem")):
+            public = RSAKey.import_key(extra.read_bytes(), parameters={"use": "sig", "alg": "RS256"})
+            public.ensure_kid()
+            if public.kid != private.kid:
+                keys.append(public)
+        return cls(private, keys)

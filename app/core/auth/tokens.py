@@ -1,0 +1,129 @@
+"""Issuing and verifying RS256 access tokens.
+
+``joserfc.jwt.decode`` checks only the signature; the claims are checked by
+``JWTClaimsRegistry.validate`` right after, always.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+
+from app.core.auth.keys import SigningKeys
+from app.core.context import Principal
+from app.core.errors import ApiError
+from app.settings import AuthSettings
+
+ALGORITHMS = ["RS256"]
+# Headers that would let a token choose its own verification key: never honoured.
+_KEY_CHOOSING_HEADERS = {"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256"}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_at: int
+
+
+class TokenService:
+    def __init__(self, keys: SigningKeys, settings: AuthSettings) -> None:
+        self.keys = keys
+        self.settings = settings
+        self._registry = jwt.JWTClaimsRegistry(
+            leeway=settings.leeway_seconds,
+            iss={"essential": True, "value": settings.issuer},
+            aud={"essential": True, "value": settings.audience},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+            tenant_id={"essential": True},
+            session_id={"essential": True},
+            roles={"essential": True},
+            scopes={"essential": True},
+        )
+
+    def issue_access_token(
+        self,
+        *,
+        user_id: uuid.UUID,
+        tenant_id: uuid.UUID,
+        email: str,
+        name: str,
+        roles: list[str],
+        scopes: list[str],
+        branch_code: str,
+        session_id: uuid.UUID,
+        kind: str = "user",
+        now: int | None = None,
+    ) -> IssuedToken:
+        issued_at = int(time.time()) if now is None else now
+        expires_at = issued_at + self.settings.access_ttl_seconds
+        jti = uuid.uuid4().hex
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "iss": self.settings.issuer,
+            "aud": self.settings.audience,
+            "tenant_id": str(tenant_id),
+            "roles": roles,
+            "scopes": scopes,
+            "branch_id": branch_code,
+            "session_id": str(session_id),
+            "name": name,
+            "email": email,
+            "exp": expires_at,
+            "iat": issued_at,
+            "nbf": issued_at,
+            "jti": jti,
+            "typ": kind,
+        }
+        header = {"alg": "RS256", "kid": self.keys.kid, "typ": "JWT"}
+        token = jwt.encode(header, claims, self.keys.signing_key, algorithms=ALGORITHMS)
+        return IssuedToken(token=token, jti=jti, expires_at=expires_at)
+
+    def verify(self, token: str) -> Principal:
+        """Return the principal of a valid token, or raise INVALID_TOKEN / TOKEN_EXPIRED."""
+        try:
+            decoded = jwt.decode(token, self.keys.key_set, algorithms=ALGORITHMS)
+        except JoseError as exc:
+            raise ApiError("INVALID_TOKEN", "The access token is not valid.") from exc
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ApiError("INVALID_TOKEN", "The access token is malformed.") from exc
+        header = decoded.header
+        if header.get("alg") != "RS256" or not header.get("kid"):
+            raise ApiError("INVALID_TOKEN", "The access token is not valid.")
+        if _KEY_CHOOSING_HEADERS & set(header):
+            raise ApiError("INVALID_TOKEN", "The access token names its own key; refused.")
+        claims = decoded.claims
+        try:
+            self._registry.validate(claims)
+        except ExpiredTokenError as exc:
+            raise ApiError("TOKEN_EXPIRED", "The access token has expired; sign in again.") from exc
+        except JoseError as exc:
+            raise ApiError("INVALID_TOKEN", f"The access token is not valid ({exc}).") from exc
+        now = time.time()
+        nbf = claims.get("nbf")
+        if nbf is not None and (not isinstance(nbf, int) or nbf > now + self.settings.leeway_seconds):
+            raise ApiError("INVALID_TOKEN", "The access token is not valid yet.")
+        iat = claims.get("iat")
+        if not isinstance(iat, int) or iat > now + self.settings.leeway_seconds:
+            raise ApiError("INVALID_TOKEN", "The access token was issued in the future.")
+        try:
+            return Principal(
+                user_id=uuid.UUID(str(claims["sub"])),
+                tenant_id=uuid.UUID(str(claims["tenant_id"])),
+                email=str(claims.get("email", "")),
+                name=str(claims.get("name", "")),
+                roles=tuple(str(r) for r in claims["roles"]),
+                scopes=frozenset(str(s) for s in claims["scopes"]),
+                branch_code=str(claims.get("branch_id", "")),
+                session_id=uuid.UUID(str(claims["session_id"])),
+                token_id=str(claims.get("jti", "")),
+                expires_at=int(claims["exp"]),
+                kind=str(claims.get("typ", "user")),
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ApiError("INVALID_TOKEN", "The access token's claims are malformed.") from exc

@@ -1,0 +1,57 @@
+"""What the middleware chain learns about a request, kept in the ASGI scope."""
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SCOPE_KEY = "cba"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, read from a verified access token."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    email: str
+    name: str
+    roles: tuple[str, ...]
+    scopes: frozenset[str]
+    branch_code: str
+    session_id: uuid.UUID
+    token_id: str
+    expires_at: int
+    kind: str = "user"  # "user" or "api_key"
+
+    @property
+    def role(self) -> str:
+        from app.core.permissions import highest_role
+
+        return highest_role(self.roles)
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    id: uuid.UUID
+    code: str
+    name: str
+    is_active: bool
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    client_ip: str
+    principal: Principal | None = None
+    tenant: TenantRef | None = None
+    idempotency_key: str | None = None
+    session: AsyncSession | None = None
+    user_agent: str = ""
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def get_context(scope: Any) -> RequestContext:
+    ctx: RequestContext = scope[SCOPE_KEY]
+    return ctx

@@ -1,0 +1,99 @@
+"""The contract's error shape, raised as exceptions and rendered in one place."""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+API_PREFIX = "/api/v1/cba"
+
+_STATUS_BY_CODE: dict[str, int] = {
+    **dict.fromkeys(
+        ["VALIDATION_ERROR", "INVALID_FORMAT", "MISSING_FIELD", "IDEMPOTENCY_KEY_REQUIRED",
+         "TENANT_REQUIRED"], 400),
+    **dict.fromkeys(
+        ["UNAUTHORIZED", "INVALID_TOKEN", "TOKEN_EXPIRED", "TOKEN_REVOKED",
+         "INVALID_CREDENTIALS", "INVALID_REFRESH_TOKEN"], 401),
+    **dict.fromkeys(
+        ["FORBIDDEN", "INSUFFICIENT_ROLE", "INSUFFICIENT_SCOPE", "TENANT_MISMATCH",
+         "TENANT_INACTIVE", "ACCOUNT_LOCKED", "SELF_APPROVAL_FORBIDDEN", "BRANCH_SCOPE"], 403),
+    **dict.fromkeys(
+        ["RESOURCE_NOT_FOUND", "TENANT_NOT_FOUND", "CUSTOMER_NOT_FOUND", "ACCOUNT_NOT_FOUND",
+         "GL_ACCOUNT_NOT_FOUND", "JOURNAL_NOT_FOUND", "PERIOD_NOT_FOUND"], 404),
+    "METHOD_NOT_ALLOWED": 405,
+    **dict.fromkeys(
+        ["DUPLICATE_RESOURCE", "IDEMPOTENCY_CONFLICT", "IDEMPOTENCY_IN_PROGRESS",
+         "INVALID_STATE", "ALREADY_REVERSED"], 409),
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    **dict.fromkeys(
+        ["INSUFFICIENT_FUNDS", "ACCOUNT_FROZEN", "ACCOUNT_NOT_ACTIVE", "CURRENCY_MISMATCH",
+         "UNBALANCED_JOURNAL", "PERIOD_CLOSED", "NO_OPEN_PERIOD", "PERIOD_CLOSE_BLOCKED",
+         "LIMIT_EXCEEDED", "HEADER_ACCOUNT_NOT_POSTABLE", "MANUAL_ENTRY_NOT_ALLOWED",
+         "SAME_ACCOUNT", "INTER_BRANCH_REQUIRED", "BATCH_REJECTED"], 422),
+    "RATE_LIMIT_EXCEEDED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+ERROR_CODES = frozenset(_STATUS_BY_CODE)
+
+
+def status_for(code: str) -> int:
+    return _STATUS_BY_CODE[code]
+
+
+class ApiError(Exception):
+    """An error the contract knows: its code fixes the status."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status_for(code)
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+        # Extra top-level members, e.g. a batch's per-item results.
+        self.extra = extra or {}
+
+
+def field_error(field: str, reason: str, value: Any = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"field": field, "reason": reason}
+    if value is not None:
+        detail["value"] = value if isinstance(value, str | int | bool) else str(value)
+    return detail
+
+
+def timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error_body(
+    code: str,
+    message: str,
+    request_id: str | None,
+    details: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": code,
+        "message": message,
+        "details": details or [],
+        "request_id": request_id,
+        "timestamp": timestamp(),
+    }
+    if extra:
+        body.update(extra)
+    return body
+
+
+def error_bytes(error: ApiError, request_id: str | None) -> bytes:
+    body = error_body(error.code, error.message, request_id, error.details, error.extra)
+    return json.dumps(body, separators=(",", ":")).encode()

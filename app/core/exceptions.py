@@ -1,0 +1,109 @@
+"""Litestar exception handlers: every error leaves in the contract's shape."""
+
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+
+from app.core.context import SCOPE_KEY
+from app.core.errors import ApiError, error_body
+
+log = structlog.get_logger("branchdesk.core.errors")
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    ctx = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+    return ctx.request_id if ctx is not None else None
+
+
+def _respond(request: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
+    return Response(
+        content=error_body(error.code, error.message, _request_id(request), error.details,
+                           error.extra),
+        status_code=error.status,
+        media_type=MediaType.JSON,
+        headers=error.headers,
+    )
+
+
+def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    return _respond(request, exc)
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    detail = str(exc.detail or "")
+    if "malformed" in detail.lower() or "json" in detail.lower() and not exc.extra:
+        return _respond(request, ApiError(
+            "INVALID_FORMAT", "The request body is not valid JSON.",
+            [{"field": "body", "reason": "malformed JSON"}]))
+    details: list[dict[str, Any]] = []
+    missing_only = True
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        field = str(item.get("key") or item.get("source") or "body")
+        reason = str(item.get("message") or "invalid")
+        if "required" not in reason.lower() and "missing" not in reason.lower():
+            missing_only = False
+        details.append({"field": field, "reason": reason})
+    if not details:
+        details = [{"field": "body", "reason": detail or "invalid"}]
+        missing_only = False
+    code = "MISSING_FIELD" if missing_only else "VALIDATION_ERROR"
+    names = ", ".join(d["field"] for d in details)
+    return _respond(request, ApiError(code, f"Check these fields: {names}.", details))
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, NotFoundException):
+        error = ApiError("RESOURCE_NOT_FOUND", "No such resource.")
+    elif isinstance(exc, MethodNotAllowedException):
+        error = ApiError("METHOD_NOT_ALLOWED", f"{request.method} is not allowed here.",
+                         headers={k: v for k, v in (exc.headers or {}).items()})
+    elif exc.status_code == 415:
+        error = ApiError("UNSUPPORTED_MEDIA_TYPE", "Send request bodies as application/json.")
+    elif exc.status_code == 413:
+        error = ApiError("PAYLOAD_TOO_LARGE", "Request bodies are limited to 1 MiB.")
+    elif exc.status_code == 401:
+        error = ApiError("UNAUTHORIZED", "Sign in.")
+    elif exc.status_code == 403:
+        error = ApiError("FORBIDDEN", "Not allowed.")
+    elif exc.status_code == 400:
+        error = ApiError("VALIDATION_ERROR", str(exc.detail or "Bad request."))
+    elif exc.status_code == 503:
+        error = ApiError("SERVICE_UNAVAILABLE", "Try again shortly.", headers={"Retry-After": "2"})
+    else:
+        log.error("http.unexpected_status", status=exc.status_code, detail=exc.detail)
+        error = ApiError("INTERNAL_ERROR", "Something went wrong on our side.")
+    return _respond(request, error)
+
+
+def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        log.error("database.unavailable", error=str(exc.orig))
+        return _respond(request, ApiError(
+            "SERVICE_UNAVAILABLE", "The database is unreachable; try again shortly.",
+            headers={"Retry-After": "2"}))
+    return handle_unexpected(request, exc)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("request.failed", error_type=type(exc).__name__)
+    return _respond(request, ApiError(
+        "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ApiError: handle_api_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    sa.exc.DBAPIError: handle_database,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,112 @@
+"""What route handlers share: dependencies, guards, cursors and response helpers."""
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.context import Principal, RequestContext, TenantRef, get_context
+from app.core.errors import ApiError
+from app.core.services import CoreServices
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+
+
+def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
+    return get_context(request.scope)
+
+
+def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    session = get_context(request.scope).session
+    if session is None:  # only open paths run without one, and they take no session
+        raise ApiError("INTERNAL_ERROR", "No database session for this request.")
+    return session
+
+
+def provide_services(request: Request[Any, Any, Any]) -> CoreServices:
+    services: CoreServices = request.app.state.services
+    return services
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal = get_context(request.scope).principal
+    if principal is None:
+        raise ApiError("UNAUTHORIZED", "Sign in: no bearer token.")
+    return principal
+
+
+def provide_tenant(request: Request[Any, Any, Any]) -> TenantRef:
+    tenant = get_context(request.scope).tenant
+    if tenant is None:
+        raise ApiError("TENANT_REQUIRED", "Send the X-Tenant-ID header.")
+    return tenant
+
+
+DEPENDENCIES = {
+    "ctx": Provide(provide_context, sync_to_thread=False),
+    "session": Provide(provide_session, sync_to_thread=False),
+    "services": Provide(provide_services, sync_to_thread=False),
+    "principal": Provide(provide_principal, sync_to_thread=False),
+    "tenant": Provide(provide_tenant, sync_to_thread=False),
+}
+
+
+async def idempotency_key_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Money-moving writes need a key; checked after role and scope, before the body."""
+    if handler.opt.get("idempotency_required") and not get_context(
+        connection.scope
+    ).idempotency_key:
+        raise ApiError(
+            "IDEMPOTENCY_KEY_REQUIRED",
+            "This write moves money: send an Idempotency-Key header.",
+            [{"field": "Idempotency-Key", "reason": "required"}],
+        )
+
+
+def page_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE
+    if limit < 1 or limit > MAX_PAGE:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"limit must be between 1 and {MAX_PAGE}.",
+            [{"field": "limit", "reason": f"between 1 and {MAX_PAGE}", "value": limit}],
+        )
+    return limit
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
+    """The keyset values of an opaque cursor; ``INVALID_FORMAT`` when it is not ours."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != size:
+        raise ApiError(
+            "INVALID_FORMAT",
+            "The cursor is not one this API issued.",
+            [{"field": "cursor", "reason": "malformed"}],
+        )
+    return values
+
+
+def page_body(resource: str, items: list[Any], has_more: bool,
+              next_cursor: str | None) -> dict[str, Any]:
+    return {resource: items, "has_more": has_more, "next_cursor": next_cursor if has_more else None}

@@ -1,0 +1,1 @@
+"""The core's middleware chain, one stage a module, in the seed's order."""

@@ -1,0 +1,66 @@
+"""Small ASGI helpers shared by the middleware stages."""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from app.core.context import SCOPE_KEY, RequestContext
+from app.core.errors import ApiError, error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def context_of(scope: Scope) -> RequestContext:
+    ctx: RequestContext = scope[SCOPE_KEY]
+    return ctx
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: Any,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    payload = json.dumps(body, separators=(",", ":")).encode()
+    all_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
+    ctx = scope.get(SCOPE_KEY)
+    request_id = ctx.request_id if ctx else None
+    body = error_body(error.code, error.message, request_id, error.details, error.extra)
+    extra = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send_json(send, error.status, body, extra)
+
+
+def is_open_path(path: str, prefix: str) -> bool:
+    """Operational paths that need neither a token nor a tenant header."""
+    rest = path[len(prefix) :] if path.startswith(prefix) else path
+    return (
+        rest in {"/health", "/ready", "/metrics", "/.well-known/jwks.json"}
+        or rest == "/schema"
+        or rest.startswith("/schema/")
+    )
+
+
+def is_token_exempt(path: str, prefix: str) -> bool:
+    """Routes that authenticate with something other than an access token."""
+    rest = path[len(prefix) :] if path.startswith(prefix) else path
+    return rest in {"/auth/login", "/auth/token", "/auth/refresh"}

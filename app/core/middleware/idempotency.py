@@ -1,0 +1,259 @@
+"""Stage 7: idempotency, and the request's unit of work.
+
+Every request gets one database session (``ctx.session``). Handlers never commit
+it: this stage does, after the handler has produced its response and before a byte
+of it is sent, writing the idempotency record in the same transaction as the
+effect. A refused or failed request rolls back, and its claim is released so a
+retry runs afresh; an executed 409/422 is stored and replayed like a success.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+
+import sqlalchemy as sa
+import structlog
+
+from app.core.errors import ApiError
+from app.core.idempotency.store import (
+    Claimed,
+    Conflict,
+    IdempotencyStore,
+    InProgress,
+    Replay,
+    request_fingerprint,
+)
+from app.core.middleware._asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    context_of,
+    header,
+    is_open_path,
+    send_error,
+)
+from app.db import Database
+
+log = structlog.get_logger("branchdesk.core.idempotency")
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_BODY_BYTES = 1024 * 1024
+_KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
+STORED_ERROR_STATUSES = {409, 422}
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replaying_receive(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def inner() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return inner
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, db: Database, store: IdempotencyStore, prefix: str) -> None:
+        self.app = app
+        self.db = db
+        self.store = store
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_open_path(scope["path"], self.prefix):
+            await self.app(scope, receive, send)
+            return
+        ctx = context_of(scope)
+        method = scope["method"].upper()
+        if method not in WRITE_METHODS:
+            ctx.session = self.db.session()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                await ctx.session.close()
+            return
+
+        declared = header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await send_error(scope, send, _too_large())
+            return
+        try:
+            body = await read_body(receive, MAX_BODY_BYTES)
+        except _BodyTooLarge:
+            await send_error(scope, send, _too_large())
+            return
+        content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if body.strip() and content_type != "application/json":
+            await send_error(scope, send, ApiError(
+                "UNSUPPORTED_MEDIA_TYPE", "Send request bodies as application/json.",
+                [{"field": "Content-Type", "reason": "must be application/json",
+                  "value": content_type or "(none)"}]))
+            return
+        key = header(scope, b"idempotency-key") or header(scope, b"x-idempotency-key")
+        if key is not None and not _KEY_PATTERN.match(key):
+            await send_error(scope, send, ApiError(
+                "VALIDATION_ERROR", "Idempotency-Key must be 1-255 printable ASCII characters.",
+                [{"field": "Idempotency-Key", "reason": "1-255 printable ASCII characters"}]))
+            return
+        ctx.idempotency_key = key
+        inner_receive = replaying_receive(body, receive)
+        async with self.db.writer():
+            await self._execute(scope, inner_receive, send, body, key)
+
+    async def _execute(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, key: str | None
+    ) -> None:
+        ctx = context_of(scope)
+        claim: Claimed | None = None
+        # Keys are scoped to (tenant, user): only callers who are both get one.
+        if key is not None and ctx.principal is not None and ctx.tenant is not None:
+            fingerprint = request_fingerprint(
+                scope["method"], scope["path"], scope.get("query_string", b""), body
+            )
+            try:
+                outcome = await self.store.claim(
+                    ctx.tenant.id, ctx.principal.user_id, key, fingerprint
+                )
+            except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+                log.error("idempotency.claim_failed", error=str(exc))
+                await send_error(scope, send, _unavailable())
+                return
+            if isinstance(outcome, Replay):
+                await _send_replay(send, outcome)
+                return
+            if isinstance(outcome, Conflict):
+                await send_error(scope, send, ApiError(
+                    "IDEMPOTENCY_CONFLICT",
+                    "This Idempotency-Key was used for a different request.",
+                    [{"field": "Idempotency-Key", "reason": "reused with another request"}]))
+                return
+            if isinstance(outcome, InProgress):
+                await send_error(scope, send, ApiError(
+                    "IDEMPOTENCY_IN_PROGRESS",
+                    "A request with this Idempotency-Key is still running; retry shortly.",
+                    headers={"Retry-After": "1"}))
+                return
+            claim = outcome
+
+        buffer = _ResponseBuffer()
+        session = ctx.session = self.db.session()
+        try:
+            await self.app(scope, receive, buffer)
+            status = buffer.status
+            if 200 <= status < 300 or (claim is not None and status in STORED_ERROR_STATUSES):
+                if status >= 300:
+                    await session.rollback()  # keep nothing of a refused effect but its answer
+                if claim is not None:
+                    await self.store.complete(
+                        session, claim.record_id, status, buffer.header_map(), buffer.body()
+                    )
+                await session.commit()
+                claim = None
+            else:
+                await session.rollback()
+        except Exception as exc:
+            await session.rollback()
+            log.exception("request.commit_failed", error=str(exc))
+            if claim is not None:
+                await _release_quietly(self.store, claim)
+            error = _unavailable() if _is_connection_error(exc) else ApiError(
+                "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed.")
+            await send_error(scope, send, error)
+            return
+        finally:
+            await session.close()
+        if claim is not None:
+            await _release_quietly(self.store, claim)
+        await buffer.flush(send)
+
+
+class _ResponseBuffer:
+    """Holds the response until its transaction has committed."""
+
+    def __init__(self) -> None:
+        self.start: Message | None = None
+        self.chunks: list[bytes] = []
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    @property
+    def status(self) -> int:
+        return int(self.start["status"]) if self.start else 500
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+    def header_map(self) -> dict[str, str]:
+        raw = self.start.get("headers", []) if self.start else []
+        return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+    async def flush(self, send: Send) -> None:
+        assert self.start is not None
+        body = self.body()
+        headers = [(k, v) for k, v in self.start.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": self.start["status"],
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _send_replay(send: Send, replay: Replay) -> None:
+    headers = [(k.encode(), v.encode()) for k, v in replay.headers.items()]
+    headers += [
+        (b"content-length", str(len(replay.body)).encode()),
+        (b"idempotent-replayed", b"true"),
+    ]
+    await send({"type": "http.response.start", "status": replay.status, "headers": headers})
+    await send({"type": "http.response.body", "body": replay.body})
+
+
+async def _release_quietly(store: IdempotencyStore, claim: Claimed) -> None:
+    try:
+        await store.release(claim.record_id)
+    except Exception as exc:  # the claim expires after the lock timeout anyway
+        log.warning("idempotency.release_failed", error=str(exc))
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | OSError)
+
+
+def _unavailable() -> ApiError:
+    return ApiError("SERVICE_UNAVAILABLE", "The database is unreachable; try again shortly.",
+                    headers={"Retry-After": "2"})
+
+
+def _too_large() -> ApiError:
+    return ApiError("PAYLOAD_TOO_LARGE", "Request bodies are limited to 1 MiB.")
+
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]

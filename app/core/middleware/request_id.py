@@ -1,0 +1,58 @@
+"""Stage 1: assign or echo X-Request-ID and bind it to the log context."""
+
+import re
+import uuid
+
+import structlog
+
+from app.core.context import SCOPE_KEY, RequestContext
+from app.core.middleware._asgi import ASGIApp, Message, Receive, Scope, Send, header
+
+# An incoming ID is echoed only when it is safe to log and to put in a header.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp, trusted_proxies: frozenset[str]) -> None:
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = header(scope, b"x-request-id")
+        request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        scope[SCOPE_KEY] = RequestContext(
+            request_id=request_id,
+            client_ip=self.client_ip(scope),
+            user_agent=(header(scope, b"user-agent") or "")[:255],
+        )
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *[(k, v) for k, v in message["headers"] if k != b"x-request-id"],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def client_ip(self, scope: Scope) -> str:
+        """The socket peer, or the last hop a trusted proxy added to X-Forwarded-For."""
+        peer = (scope.get("client") or ("unknown", 0))[0]
+        forwarded = header(scope, b"x-forwarded-for")
+        if not forwarded or peer not in self.trusted_proxies:
+            return str(peer)
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        # Walk from the right past our own proxies: the first untrusted hop is the client.
+        for hop in reversed(hops):
+            if hop not in self.trusted_proxies:
+                return hop[:64]
+        return hops[0][:64] if hops else str(peer)

@@ -1,0 +1,7 @@
+"""Feature routers of the core, in the order of api.md."""
+
+from litestar import Router
+
+from app.core.tenants.routes import tenant_routers
+
+FEATURE_ROUTERS: list[Router] = [*tenant_routers]

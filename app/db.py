@@ -1,0 +1,124 @@
+"""Engines, sessions and the few column types both apps share.
+
+SQLite (the embedded default) serializes writers in-process with one lock and
+waits on the file lock across processes (``busy_timeout``); PostgreSQL relies on
+row locks taken by the services.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.settings import DatabaseSettings
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (what every timestamp column stores)."""
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops zones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use app.db.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Database:
+    """One engine and session factory per process."""
+
+    def __init__(self, settings: DatabaseSettings) -> None:
+        self.settings = settings
+        self.is_sqlite = settings.is_sqlite
+        kwargs: dict[str, Any] = {"echo": settings.echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=settings.pool_size, max_overflow=settings.pool_size,
+                          pool_pre_ping=True, pool_recycle=1800)
+        self.engine: AsyncEngine = create_async_engine(settings.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        # One writer at a time inside this process: SQLite has a single write lock, and
+        # queueing here is fairer and cheaper than spinning on SQLITE_BUSY.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[None]:
+        """Serialize writers on SQLite; a no-op on PostgreSQL."""
+        if self._write_lock is None:
+            yield
+            return
+        async with self._write_lock:
+            yield
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so BEGIN is emitted when we say so.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """True for a unique/primary-key violation on either database."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return False
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text
+
+
+def is_retryable_conflict(exc: BaseException) -> bool:
+    """Deadlocks and serialization failures (retried by the services, never a 500)."""
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    text = str(exc.orig).lower()
+    return any(
+        marker in text
+        for marker in ("deadlock detected", "could not serialize", "database is locked")
+    )

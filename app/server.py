@@ -1,0 +1,46 @@
+"""The one-process app: the core at /api/v1/cba and the console at /."""
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from litestar import Litestar
+
+from app.core.errors import API_PREFIX
+from app.settings import Settings, get_settings
+
+Scope = MutableMapping[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class Server:
+    """Routes by path prefix: two independent apps that share nothing but the contract."""
+
+    def __init__(self, core: Litestar, console: Litestar) -> None:
+        self.core = core
+        self.console = console
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            await self.core(scope, receive, send)  # type: ignore[arg-type]
+        else:
+            await self.console(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        message = await receive()
+        assert message["type"] == "lifespan.startup"
+        async with self.core.lifespan(), self.console.lifespan():
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def create_server(settings: Settings | None = None) -> Server:
+    from app.console.app import create_app as create_console
+    from app.core.app import create_app as create_core
+
+    settings = settings or get_settings()
+    return Server(create_core(settings), create_console(settings))

@@ -1,0 +1,228 @@
+"""Typed settings, grouped by concern, read once from the environment.
+
+Bad values fail fast with a message that names the variable and what it expects
+(NetBox's ``ImproperlyConfigured``). Tests set the environment before importing
+the app, then call :func:`reload_settings`.
+"""
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+
+class ImproperlyConfigured(RuntimeError):
+    """A setting is missing or has a value that cannot work."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def _url(name: str, default: str | None, schemes: set[str]) -> str | None:
+    raw = _env(name, default)
+    if raw is None:
+        return None
+    scheme = urlparse(raw).scheme
+    if scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        raise ImproperlyConfigured(f"{name} must be a URL with scheme {allowed}, got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    var_dir: Path
+    production: bool
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    pool_size: int
+    echo: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str | None
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    private_key_path: Path
+    issuer: str
+    audience: str
+    access_ttl_seconds: int
+    refresh_ttl_seconds: int
+    leeway_seconds: int
+    lockout_threshold: int
+    lockout_seconds: int
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    per_ip_per_minute: int
+    per_credential_per_minute: int
+    failed_logins_per_ip: int
+    failed_login_window_seconds: int
+    trusted_proxies: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    banking_api_url: str
+    banking_tenant_id: str
+    session_idle_seconds: int
+    session_absolute_seconds: int
+    secret_key: str
+    webhook_secret: str
+    client_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings
+    database: DatabaseSettings
+    redis: RedisSettings
+    auth: AuthSettings
+    rate_limit: RateLimitSettings
+    console: ConsoleSettings
+    sandbox_password: str = field(default="Sandbox#2026")
+
+
+def _database_url(var_dir: Path) -> str:
+    raw = _env("DATABASE_URL")
+    if raw is None:
+        return f"sqlite+aiosqlite:///{var_dir / 'branchdesk.sqlite3'}"
+    # Accept the usual libpq spellings and pick the async driver ourselves.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+asyncpg://" + raw[len(prefix) :]
+    if raw.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + raw[len("sqlite:///") :]
+    if raw.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+        return raw
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be a postgresql:// or sqlite:/// URL, got {raw!r}"
+    )
+
+
+def _secret(name: str, var_dir: Path) -> str:
+    """A secret from the environment, or one generated once and kept under var/."""
+    raw = _env(name)
+    if raw is not None:
+        if len(raw) < 16:
+            raise ImproperlyConfigured(f"{name} must be at least 16 characters long")
+        return raw
+    path = var_dir / "secrets" / name.lower()
+    if path.exists():
+        return path.read_text().strip()
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings() -> Settings:
+    """Read and check every setting; raise :class:`ImproperlyConfigured` on a bad one."""
+    var_dir = Path(_env("BRANCHDESK_VAR_DIR", "var") or "var").resolve()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    production = _bool("BRANCHDESK_PRODUCTION", False)
+    port = _int("PORT", 8000, minimum=1, maximum=65535)
+    host = _env("HOST", "127.0.0.1") or "127.0.0.1"
+    redis_url = _url("REDIS_URL", None, {"redis", "rediss", "unix"})
+    if production and redis_url is None:
+        raise ImproperlyConfigured("REDIS_URL is required when BRANCHDESK_PRODUCTION is on")
+    trusted = _env("TRUSTED_PROXIES", "127.0.0.1,::1") or ""
+    default_api = f"http://{'127.0.0.1' if host in {'0.0.0.0', '::'} else host}:{port}/api/v1/cba"
+    banking_api_url = _url("BANKING_API_URL", default_api, {"http", "https"})
+    assert banking_api_url is not None
+    key_path = Path(_env("JWT_PRIVATE_KEY_PATH") or str(var_dir / "keys" / "jwt_private.pem"))
+    return Settings(
+        server=ServerSettings(host=host, port=port, var_dir=var_dir, production=production),
+        database=DatabaseSettings(
+            url=_database_url(var_dir),
+            pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200),
+            echo=_bool("DATABASE_ECHO", False),
+        ),
+        redis=RedisSettings(url=redis_url),
+        auth=AuthSettings(
+            private_key_path=key_path,
+            issuer="cba-platform",
+            audience="cba-api",
+            access_ttl_seconds=_int("ACCESS_TOKEN_TTL_SECONDS", 86400, minimum=60),
+            refresh_ttl_seconds=_int("REFRESH_TOKEN_TTL_SECONDS", 7 * 86400, minimum=60),
+            leeway_seconds=_int("JWT_LEEWAY_SECONDS", 60, minimum=0, maximum=60),
+            lockout_threshold=_int("LOGIN_LOCKOUT_THRESHOLD", 5, minimum=1),
+            lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+        ),
+        rate_limit=RateLimitSettings(
+            per_ip_per_minute=_int("RATE_LIMIT_PER_IP", 3000, minimum=1),
+            per_credential_per_minute=_int("RATE_LIMIT_PER_CREDENTIAL", 1200, minimum=1),
+            failed_logins_per_ip=_int("RATE_LIMIT_FAILED_LOGINS", 50, minimum=1),
+            failed_login_window_seconds=900,
+            trusted_proxies=frozenset(p.strip() for p in trusted.split(",") if p.strip()),
+        ),
+        console=ConsoleSettings(
+            banking_api_url=banking_api_url.rstrip("/"),
+            banking_tenant_id=_env("BANKING_TENANT_ID", "demo_bank") or "demo_bank",
+            session_idle_seconds=_int("SESSION_IDLE_SECONDS", 900, minimum=30),
+            session_absolute_seconds=_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60),
+            secret_key=_secret("CONSOLE_SECRET_KEY", var_dir),
+            webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir),
+            client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
+        ),
+        sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use."""
+    return load_settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (tests change the environment between apps)."""
+    get_settings.cache_clear()
+    return get_settings()
