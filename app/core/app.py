@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, services: CoreServices | None =
     )
     app.state.services = services
     # The chain wraps the whole router, so unknown paths and 405s pass through it too.
-    chained = build_chain(app.asgi_handler, services)
+    chained = build_chain(app.asgi_handler, services)  # type: ignore[arg-type]
     app.asgi_handler = chained  # type: ignore[method-assign,assignment]
     return app
 
@@ -100,13 +100,15 @@ def route_table(app: Litestar) -> list[dict[str, Any]]:
             for method in sorted(getattr(handler, "http_methods", [])):
                 if method in {"HEAD", "OPTIONS"}:
                     continue
-                rows.append({
-                    "method": method,
-                    "path": route.path,
-                    "open": "role" not in handler.opt,
-                    "role": handler.opt.get("role"),
-                    "scope": handler.opt.get("scope"),
-                    "idempotency_required": bool(handler.opt.get("idempotency_required")),
-                    "handler": handler.handler_name,
-                })
+                rows.append(
+                    {
+                        "method": method,
+                        "path": route.path,
+                        "open": "role" not in handler.opt,
+                        "role": handler.opt.get("role"),
+                        "scope": handler.opt.get("scope"),
+                        "idempotency_required": bool(handler.opt.get("idempotency_required")),
+                        "handler": handler.handler_name,
+                    }
+                )
     return rows

@@ -9,24 +9,26 @@ from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
+    SerializationException,
     ValidationException,
 )
 
-from app.core.context import SCOPE_KEY
+from app.core.context import SCOPE_KEY, RequestContext
 from app.core.errors import ApiError, error_body
 
 log = structlog.get_logger("branchdesk.core.errors")
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    ctx = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
     return ctx.request_id if ctx is not None else None
 
 
 def _respond(request: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
     return Response(
-        content=error_body(error.code, error.message, _request_id(request), error.details,
-                           error.extra),
+        content=error_body(
+            error.code, error.message, _request_id(request), error.details, error.extra
+        ),
         status_code=error.status,
         media_type=MediaType.JSON,
         headers=error.headers,
@@ -39,10 +41,15 @@ def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     detail = str(exc.detail or "")
-    if "malformed" in detail.lower() or "json" in detail.lower() and not exc.extra:
-        return _respond(request, ApiError(
-            "INVALID_FORMAT", "The request body is not valid JSON.",
-            [{"field": "body", "reason": "malformed JSON"}]))
+    if "malformed" in detail.lower() or ("json" in detail.lower() and not exc.extra):
+        return _respond(
+            request,
+            ApiError(
+                "INVALID_FORMAT",
+                "The request body is not valid JSON.",
+                [{"field": "body", "reason": "malformed JSON"}],
+            ),
+        )
     details: list[dict[str, Any]] = []
     missing_only = True
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -65,8 +72,11 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if isinstance(exc, NotFoundException):
         error = ApiError("RESOURCE_NOT_FOUND", "No such resource.")
     elif isinstance(exc, MethodNotAllowedException):
-        error = ApiError("METHOD_NOT_ALLOWED", f"{request.method} is not allowed here.",
-                         headers={k: v for k, v in (exc.headers or {}).items()})
+        error = ApiError(
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not allowed here.",
+            headers={k: v for k, v in (exc.headers or {}).items()},
+        )
     elif exc.status_code == 415:
         error = ApiError("UNSUPPORTED_MEDIA_TYPE", "Send request bodies as application/json.")
     elif exc.status_code == 413:
@@ -75,6 +85,12 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         error = ApiError("UNAUTHORIZED", "Sign in.")
     elif exc.status_code == 403:
         error = ApiError("FORBIDDEN", "Not allowed.")
+    elif exc.status_code == 400 and isinstance(exc.__cause__, SerializationException):
+        error = ApiError(
+            "INVALID_FORMAT",
+            f"The request body is not valid JSON ({exc.detail}).",
+            [{"field": "body", "reason": "malformed JSON"}],
+        )
     elif exc.status_code == 400:
         error = ApiError("VALIDATION_ERROR", str(exc.detail or "Bad request."))
     elif exc.status_code == 503:
@@ -88,16 +104,23 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         log.error("database.unavailable", error=str(exc.orig))
-        return _respond(request, ApiError(
-            "SERVICE_UNAVAILABLE", "The database is unreachable; try again shortly.",
-            headers={"Retry-After": "2"}))
+        return _respond(
+            request,
+            ApiError(
+                "SERVICE_UNAVAILABLE",
+                "The database is unreachable; try again shortly.",
+                headers={"Retry-After": "2"},
+            ),
+        )
     return handle_unexpected(request, exc)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("request.failed", error_type=type(exc).__name__)
-    return _respond(request, ApiError(
-        "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."))
+    return _respond(
+        request,
+        ApiError("INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."),
+    )
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.auth.models import StaffUser
@@ -30,8 +31,9 @@ class SandboxUser:
 
 
 TENANTS = (
-    SandboxTenant("demo_bank", "Demo Bank", (("001", "Head Office"), ("002", "Ikeja")),
-                  1_000_000_00),
+    SandboxTenant(
+        "demo_bank", "Demo Bank", (("001", "Head Office"), ("002", "Ikeja")), 1_000_000_00
+    ),
     SandboxTenant("fmfb", "First Mutual Finance Bank", (("001", "Head Office"),), 500_000_00),
 )
 
@@ -75,19 +77,27 @@ async def _tenant(session: AsyncSession, spec: SandboxTenant, created: dict[str,
         await session.execute(sa.select(Tenant).where(Tenant.code == spec.code))  # type: ignore[arg-type]
     ).scalar_one_or_none()
     if tenant is None:
-        tenant = Tenant(code=spec.code, name=spec.name, base_currency="NGN",
-                        timezone="Africa/Lagos", teller_approval_limit=spec.teller_approval_limit)
+        tenant = Tenant(
+            code=spec.code,
+            name=spec.name,
+            base_currency="NGN",
+            timezone="Africa/Lagos",
+            teller_approval_limit=spec.teller_approval_limit,
+        )
         session.add(tenant)
         await session.flush()
         created["tenants"] += 1
     return tenant
 
 
-async def _branch(session: AsyncSession, tenant: Tenant, code: str, name: str,
-                  created: dict[str, int]) -> None:
+async def _branch(
+    session: AsyncSession, tenant: Tenant, code: str, name: str, created: dict[str, int]
+) -> None:
     exists = (
         await session.execute(
-            sa.select(Branch.id).where(Branch.tenant_id == tenant.id, Branch.code == code)  # type: ignore[arg-type]
+            sa.select(col(Branch.id)).where(
+                col(Branch.tenant_id) == tenant.id, col(Branch.code) == code
+            )
         )
     ).first()
     if exists is None:
@@ -95,17 +105,30 @@ async def _branch(session: AsyncSession, tenant: Tenant, code: str, name: str,
         created["branches"] += 1
 
 
-async def _user(session: AsyncSession, tenant: Tenant, spec: SandboxUser, password_hash: str,
-                created: dict[str, int]) -> None:
+async def _user(
+    session: AsyncSession,
+    tenant: Tenant,
+    spec: SandboxUser,
+    password_hash: str,
+    created: dict[str, int],
+) -> None:
     exists = (
         await session.execute(
-            sa.select(StaffUser.id).where(
-                StaffUser.tenant_id == tenant.id, StaffUser.email == spec.email  # type: ignore[arg-type]
+            sa.select(col(StaffUser.id)).where(
+                col(StaffUser.tenant_id) == tenant.id,
+                col(StaffUser.email) == spec.email,
             )
         )
     ).first()
     if exists is None:
-        session.add(StaffUser(tenant_id=tenant.id, email=spec.email, name=spec.name,
-                              password_hash=password_hash, roles=[spec.role],
-                              branch_code=spec.branch))
+        session.add(
+            StaffUser(
+                tenant_id=tenant.id,
+                email=spec.email,
+                name=spec.name,
+                password_hash=password_hash,
+                roles=[spec.role],
+                branch_code=spec.branch,
+            )
+        )
         created["users"] += 1

@@ -15,11 +15,11 @@ from joserfc.jwk import KeySet, RSAKey
 class SigningKeys:
     def __init__(self, private_key: RSAKey, verification_keys: list[RSAKey]) -> None:
         self.signing_key = private_key
-        self.key_set = KeySet(verification_keys)
+        self.key_set = KeySet(list[Any](verification_keys))
         self.kid: str = str(private_key.kid)
 
     def jwks(self) -> dict[str, Any]:
-        return self.key_set.as_dict(private=False)
+        return dict(self.key_set.as_dict(private=False))
 
     @classmethod
     def load_or_create(cls, private_key_path: Path) -> "SigningKeys":
@@ -44,7 +44,9 @@ class SigningKeys:
         private.ensure_kid()
         keys = [private]
         for extra in sorted(private_key_path.parent.glob("*.pub.pem")):
-            public = RSAKey.import_key(extra.read_bytes(), parameters={"use": "sig", "alg": "RS256"})
+            public = RSAKey.import_key(
+                extra.read_bytes(), parameters={"use": "sig", "alg": "RS256"}
+            )
             public.ensure_kid()
             if public.kid != private.kid:
                 keys.append(public)

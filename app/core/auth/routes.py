@@ -14,20 +14,35 @@ from app.core.services import CoreServices
 
 
 @post("/login", status_code=HTTP_200_OK, summary="Staff sign-in")
-async def login(data: LoginRequest, ctx: RequestContext, session: AsyncSession,
-                services: CoreServices, tenant: TenantRef) -> dict[str, Any]:
+async def login(
+    data: LoginRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
+    tenant: TenantRef,
+) -> dict[str, Any]:
     return await AuthService(services, session, ctx).login(tenant, data.email, data.password)
 
 
 @post("/token", status_code=HTTP_200_OK, summary="Exchange an API key for tokens")
-async def api_key_token(data: ApiKeyTokenRequest, ctx: RequestContext, session: AsyncSession,
-                        services: CoreServices, tenant: TenantRef) -> dict[str, Any]:
+async def api_key_token(
+    data: ApiKeyTokenRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
+    tenant: TenantRef,
+) -> dict[str, Any]:
     return await AuthService(services, session, ctx).api_key_token(tenant, data.api_key)
 
 
 @post("/refresh", status_code=HTTP_200_OK, summary="Rotate the refresh token")
-async def refresh(data: RefreshRequest, ctx: RequestContext, session: AsyncSession,
-                  services: CoreServices, tenant: TenantRef) -> dict[str, Any]:
+async def refresh(
+    data: RefreshRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
+    tenant: TenantRef,
+) -> dict[str, Any]:
     return await AuthService(services, session, ctx).refresh(tenant, data.refresh_token)
 
 
@@ -51,5 +66,6 @@ async def me(principal: Principal, tenant: TenantRef) -> dict[str, Any]:
     }
 
 
-auth_router = Router(path="/auth", route_handlers=[login, api_key_token, refresh, logout, me],
-                     tags=["auth"])
+auth_router = Router(
+    path="/auth", route_handlers=[login, api_key_token, refresh, logout, me], tags=["auth"]
+)

@@ -53,14 +53,23 @@ class AuthService:
         ).scalar_one_or_none()
         now = utcnow()
         if user is not None and user.locked_until is not None and user.locked_until > now:
-            audit.record(self.session, self.ctx, "auth.login_refused", entity_type="staff_user",
-                         entity_id=user.id, outcome="locked", actor_id=user.id,
-                         actor_email=user.email)
+            audit.record(
+                self.session,
+                self.ctx,
+                "auth.login_refused",
+                entity_type="staff_user",
+                entity_id=user.id,
+                outcome="locked",
+                actor_id=user.id,
+                actor_email=user.email,
+            )
             await self.session.commit()
             minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            raise ApiError("ACCOUNT_LOCKED",
-                           f"This account is locked after repeated failed sign-ins; "
-                           f"try again in {minutes} min or ask an admin to unlock it.")
+            raise ApiError(
+                "ACCOUNT_LOCKED",
+                f"This account is locked after repeated failed sign-ins; "
+                f"try again in {minutes} min or ask an admin to unlock it.",
+            )
         valid = await verify_password(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
             await self._record_failure(tenant, email, user)
@@ -71,13 +80,22 @@ class AuthService:
         user.last_login_at = now
         self.session.add(user)
         auth_session = AuthSession(
-            tenant_id=tenant.id, user_id=user.id, ip=self.ctx.client_ip,
+            tenant_id=tenant.id,
+            user_id=user.id,
+            ip=self.ctx.client_ip,
             expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
         )
         self.session.add(auth_session)
-        audit.record(self.session, self.ctx, "auth.login", entity_type="staff_user",
-                     entity_id=user.id, actor_id=user.id, actor_email=user.email,
-                     tenant_id=tenant.id)
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.login",
+            entity_type="staff_user",
+            entity_id=user.id,
+            actor_id=user.id,
+            actor_email=user.email,
+            tenant_id=tenant.id,
+        )
         return await self._issue_pair(tenant, auth_session, user=user)
 
     async def _record_failure(self, tenant: TenantRef, email: str, user: StaffUser | None) -> None:
@@ -85,12 +103,24 @@ class AuthService:
         now = utcnow()
         window = timedelta(seconds=self.settings.lockout_seconds)
         await self.services.limiter.record_failed_login(self.ctx.client_ip)
-        audit.record(self.session, self.ctx, "auth.login_failed", entity_type="staff_user",
-                     entity_id=user.id if user else None, outcome="failure",
-                     actor_id=user.id if user else None, actor_email=email[:254],
-                     tenant_id=tenant.id)
-        outbox.emit(self.session, tenant.id, "security.login_failed",
-                    {"email": email[:254], "ip": self.ctx.client_ip}, self.ctx.request_id)
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.login_failed",
+            entity_type="staff_user",
+            entity_id=user.id if user else None,
+            outcome="failure",
+            actor_id=user.id if user else None,
+            actor_email=email[:254],
+            tenant_id=tenant.id,
+        )
+        outbox.emit(
+            self.session,
+            tenant.id,
+            "security.login_failed",
+            {"email": email[:254], "ip": self.ctx.client_ip},
+            self.ctx.request_id,
+        )
         if user is not None:
             if user.first_failed_at is None or user.first_failed_at < now - window:
                 user.failed_login_count = 0
@@ -98,13 +128,28 @@ class AuthService:
             user.failed_login_count += 1
             if user.failed_login_count >= self.settings.lockout_threshold:
                 user.locked_until = now + window
-                audit.record(self.session, self.ctx, "auth.account_locked",
-                             entity_type="staff_user", entity_id=user.id, outcome="locked",
-                             actor_id=user.id, actor_email=user.email, tenant_id=tenant.id)
-                outbox.emit(self.session, tenant.id, "security.account_locked",
-                            {"user_id": str(user.id), "email": user.email,
-                             "locked_until": user.locked_until.isoformat()},
-                            self.ctx.request_id)
+                audit.record(
+                    self.session,
+                    self.ctx,
+                    "auth.account_locked",
+                    entity_type="staff_user",
+                    entity_id=user.id,
+                    outcome="locked",
+                    actor_id=user.id,
+                    actor_email=user.email,
+                    tenant_id=tenant.id,
+                )
+                outbox.emit(
+                    self.session,
+                    tenant.id,
+                    "security.account_locked",
+                    {
+                        "user_id": str(user.id),
+                        "email": user.email,
+                        "locked_until": user.locked_until.isoformat(),
+                    },
+                    self.ctx.request_id,
+                )
             self.session.add(user)
         await self.session.commit()
 
@@ -115,23 +160,42 @@ class AuthService:
             )
         ).scalar_one_or_none()
         if key is None or key.tenant_id != tenant.id or key.revoked_at is not None:
-            audit.record(self.session, self.ctx, "auth.api_key_refused", outcome="failure",
-                         tenant_id=tenant.id)
+            audit.record(
+                self.session,
+                self.ctx,
+                "auth.api_key_refused",
+                outcome="failure",
+                tenant_id=tenant.id,
+            )
             await self.session.commit()
             raise ApiError("INVALID_CREDENTIALS", "The API key is not valid.")
         now = utcnow()
-        auth_session = AuthSession(
-            id=key.id, tenant_id=tenant.id, api_key_id=key.id, ip=self.ctx.client_ip,
-            expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
-        ) if await self.session.get(AuthSession, key.id) is None else None
+        auth_session = (
+            AuthSession(
+                id=key.id,
+                tenant_id=tenant.id,
+                api_key_id=key.id,
+                ip=self.ctx.client_ip,
+                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            )
+            if await self.session.get(AuthSession, key.id) is None
+            else None
+        )
         if auth_session is not None:
             self.session.add(auth_session)
         else:
             auth_session = await self.session.get(AuthSession, key.id)
             assert auth_session is not None
-        audit.record(self.session, self.ctx, "auth.api_key_token", entity_type="api_key",
-                     entity_id=key.id, actor_id=key.id, actor_email=f"api-key:{key.name}",
-                     tenant_id=tenant.id)
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.api_key_token",
+            entity_type="api_key",
+            entity_id=key.id,
+            actor_id=key.id,
+            actor_email=f"api-key:{key.name}",
+            tenant_id=tenant.id,
+        )
         return await self._issue_pair(tenant, auth_session, api_key=key)
 
     async def refresh(self, tenant: TenantRef, refresh_token: str) -> dict[str, Any]:
@@ -161,10 +225,16 @@ class AuthService:
         if spent.rowcount != 1:  # type: ignore[attr-defined]
             # A spent token came back: someone holds a copy. End the whole session.
             await self.revoke_session(auth_session, reason="refresh_token_reuse")
-            audit.record(self.session, self.ctx, "auth.refresh_reuse_detected",
-                         entity_type="auth_session", entity_id=auth_session.id,
-                         outcome="revoked", actor_id=auth_session.user_id,
-                         tenant_id=tenant.id)
+            audit.record(
+                self.session,
+                self.ctx,
+                "auth.refresh_reuse_detected",
+                entity_type="auth_session",
+                entity_id=auth_session.id,
+                outcome="revoked",
+                actor_id=auth_session.user_id,
+                tenant_id=tenant.id,
+            )
             await self.session.commit()
             raise invalid
         if auth_session.api_key_id is not None:
@@ -185,11 +255,17 @@ class AuthService:
             await self.revoke_session(auth_session, reason="logout")
         else:
             await self.services.revocations.revoke(
-                session_key(principal.session_id), self.settings.access_ttl_seconds + 60,
+                session_key(principal.session_id),
+                self.settings.access_ttl_seconds + 60,
                 self.session,
             )
-        audit.record(self.session, self.ctx, "auth.logout", entity_type="auth_session",
-                     entity_id=principal.session_id)
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.logout",
+            entity_type="auth_session",
+            entity_id=principal.session_id,
+        )
 
     async def revoke_session(self, auth_session: AuthSession, reason: str) -> None:
         """Blacklist the session's tokens at once, and mark it so refresh fails too."""
@@ -212,26 +288,44 @@ class AuthService:
         if user is not None:
             role = highest_role(user.roles)
             issued = self.services.tokens.issue_access_token(
-                user_id=user.id, tenant_id=tenant.id, email=user.email, name=user.name,
-                roles=list(user.roles), scopes=scopes_for_role(role) if role != "none" else [],
-                branch_code=user.branch_code, session_id=auth_session.id,
+                user_id=user.id,
+                tenant_id=tenant.id,
+                email=user.email,
+                name=user.name,
+                roles=list(user.roles),
+                scopes=scopes_for_role(role) if role != "none" else [],
+                branch_code=user.branch_code,
+                session_id=auth_session.id,
             )
             user_body = _user_body(user)
         else:
             assert api_key is not None
             issued = self.services.tokens.issue_access_token(
-                user_id=api_key.id, tenant_id=tenant.id, email=f"api-key:{api_key.name}",
-                name=api_key.name, roles=[api_key.role], scopes=list(api_key.scopes),
-                branch_code=api_key.branch_code, session_id=auth_session.id, kind="api_key",
+                user_id=api_key.id,
+                tenant_id=tenant.id,
+                email=f"api-key:{api_key.name}",
+                name=api_key.name,
+                roles=[api_key.role],
+                scopes=list(api_key.scopes),
+                branch_code=api_key.branch_code,
+                session_id=auth_session.id,
+                kind="api_key",
             )
-            user_body = {"id": str(api_key.id), "email": f"api-key:{api_key.name}",
-                         "name": api_key.name, "roles": [api_key.role],
-                         "branch_id": api_key.branch_code}
+            user_body = {
+                "id": str(api_key.id),
+                "email": f"api-key:{api_key.name}",
+                "name": api_key.name,
+                "roles": [api_key.role],
+                "branch_id": api_key.branch_code,
+            }
         refresh_token = new_secret("rt")
-        self.session.add(RefreshToken(
-            session_id=auth_session.id, token_hash=hash_secret(refresh_token),
-            expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
-        ))
+        self.session.add(
+            RefreshToken(
+                session_id=auth_session.id,
+                token_hash=hash_secret(refresh_token),
+                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            )
+        )
         return {
             "access_token": issued.token,
             "refresh_token": refresh_token,
@@ -248,14 +342,18 @@ async def revoke_user_sessions(
     """Revoke every live session of a staff user (deactivation, admin revocation)."""
     now = utcnow()
     rows = (
-        await session.execute(
-            sa.select(AuthSession).where(
-                AuthSession.user_id == user_id,  # type: ignore[arg-type]
-                AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                AuthSession.expires_at > now,  # type: ignore[arg-type]
+        (
+            await session.execute(
+                sa.select(AuthSession).where(
+                    AuthSession.user_id == user_id,  # type: ignore[arg-type]
+                    AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+                    AuthSession.expires_at > now,  # type: ignore[arg-type]
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for auth_session in rows:
         auth_session.revoked_at = now
         auth_session.revoked_reason = reason

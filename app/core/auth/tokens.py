@@ -106,7 +106,9 @@ class TokenService:
             raise ApiError("INVALID_TOKEN", f"The access token is not valid ({exc}).") from exc
         now = time.time()
         nbf = claims.get("nbf")
-        if nbf is not None and (not isinstance(nbf, int) or nbf > now + self.settings.leeway_seconds):
+        if nbf is not None and (
+            not isinstance(nbf, int) or nbf > now + self.settings.leeway_seconds
+        ):
             raise ApiError("INVALID_TOKEN", "The access token is not valid yet.")
         iat = claims.get("iat")
         if not isinstance(iat, int) or iat > now + self.settings.leeway_seconds:

@@ -109,16 +109,33 @@ class IdempotencyMiddleware:
             return
         content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if body.strip() and content_type != "application/json":
-            await send_error(scope, send, ApiError(
-                "UNSUPPORTED_MEDIA_TYPE", "Send request bodies as application/json.",
-                [{"field": "Content-Type", "reason": "must be application/json",
-                  "value": content_type or "(none)"}]))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "UNSUPPORTED_MEDIA_TYPE",
+                    "Send request bodies as application/json.",
+                    [
+                        {
+                            "field": "Content-Type",
+                            "reason": "must be application/json",
+                            "value": content_type or "(none)",
+                        }
+                    ],
+                ),
+            )
             return
         key = header(scope, b"idempotency-key") or header(scope, b"x-idempotency-key")
         if key is not None and not _KEY_PATTERN.match(key):
-            await send_error(scope, send, ApiError(
-                "VALIDATION_ERROR", "Idempotency-Key must be 1-255 printable ASCII characters.",
-                [{"field": "Idempotency-Key", "reason": "1-255 printable ASCII characters"}]))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "VALIDATION_ERROR",
+                    "Idempotency-Key must be 1-255 printable ASCII characters.",
+                    [{"field": "Idempotency-Key", "reason": "1-255 printable ASCII characters"}],
+                ),
+            )
             return
         ctx.idempotency_key = key
         inner_receive = replaying_receive(body, receive)
@@ -147,16 +164,26 @@ class IdempotencyMiddleware:
                 await _send_replay(send, outcome)
                 return
             if isinstance(outcome, Conflict):
-                await send_error(scope, send, ApiError(
-                    "IDEMPOTENCY_CONFLICT",
-                    "This Idempotency-Key was used for a different request.",
-                    [{"field": "Idempotency-Key", "reason": "reused with another request"}]))
+                await send_error(
+                    scope,
+                    send,
+                    ApiError(
+                        "IDEMPOTENCY_CONFLICT",
+                        "This Idempotency-Key was used for a different request.",
+                        [{"field": "Idempotency-Key", "reason": "reused with another request"}],
+                    ),
+                )
                 return
             if isinstance(outcome, InProgress):
-                await send_error(scope, send, ApiError(
-                    "IDEMPOTENCY_IN_PROGRESS",
-                    "A request with this Idempotency-Key is still running; retry shortly.",
-                    headers={"Retry-After": "1"}))
+                await send_error(
+                    scope,
+                    send,
+                    ApiError(
+                        "IDEMPOTENCY_IN_PROGRESS",
+                        "A request with this Idempotency-Key is still running; retry shortly.",
+                        headers={"Retry-After": "1"},
+                    ),
+                )
                 return
             claim = outcome
 
@@ -181,8 +208,13 @@ class IdempotencyMiddleware:
             log.exception("request.commit_failed", error=str(exc))
             if claim is not None:
                 await _release_quietly(self.store, claim)
-            error = _unavailable() if _is_connection_error(exc) else ApiError(
-                "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed.")
+            error = (
+                _unavailable()
+                if _is_connection_error(exc)
+                else ApiError(
+                    "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."
+                )
+            )
             await send_error(scope, send, error)
             return
         finally:
@@ -221,8 +253,9 @@ class _ResponseBuffer:
         body = self.body()
         headers = [(k, v) for k, v in self.start.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        await send({"type": "http.response.start", "status": self.start["status"],
-                    "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": self.start["status"], "headers": headers}
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -248,8 +281,11 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 
 def _unavailable() -> ApiError:
-    return ApiError("SERVICE_UNAVAILABLE", "The database is unreachable; try again shortly.",
-                    headers={"Retry-After": "2"})
+    return ApiError(
+        "SERVICE_UNAVAILABLE",
+        "The database is unreachable; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
 
 
 def _too_large() -> ApiError:

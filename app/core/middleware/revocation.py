@@ -26,9 +26,15 @@ class RevocationMiddleware:
                 )
             except Exception as exc:
                 log.error("revocation.store_unavailable", error=str(exc))
-                await send_error(scope, send, ApiError(
-                    "SERVICE_UNAVAILABLE", "The token store is unreachable; try again shortly.",
-                    headers={"Retry-After": "5"}))
+                await send_error(
+                    scope,
+                    send,
+                    ApiError(
+                        "SERVICE_UNAVAILABLE",
+                        "The token store is unreachable; try again shortly.",
+                        headers={"Retry-After": "5"},
+                    ),
+                )
                 return
             if revoked:
                 await send_error(

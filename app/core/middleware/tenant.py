@@ -5,6 +5,7 @@ import uuid
 
 import sqlalchemy as sa
 import structlog
+from sqlmodel import col
 
 from app.core.context import TenantRef
 from app.core.errors import ApiError
@@ -38,9 +39,9 @@ class TenantDirectory:
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            condition = Tenant.id == uuid.UUID(identifier)  # type: ignore[arg-type]
+            condition = col(Tenant.id) == uuid.UUID(identifier)
         except ValueError:
-            condition = Tenant.code == identifier  # type: ignore[arg-type]
+            condition = col(Tenant.code) == identifier
         async with self.db.session() as session:
             row = (await session.execute(sa.select(Tenant).where(condition))).scalar_one_or_none()
         ref = TenantRef(row.id, row.code, row.name, row.is_active) if row else None
@@ -64,9 +65,15 @@ class TenantMiddleware:
         ctx = context_of(scope)
         identifier = (header(scope, b"x-tenant-id") or "").strip()
         if not identifier:
-            await send_error(scope, send, ApiError(
-                "TENANT_REQUIRED", "Send the X-Tenant-ID header (tenant UUID or code).",
-                [{"field": "X-Tenant-ID", "reason": "required"}]))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "TENANT_REQUIRED",
+                    "Send the X-Tenant-ID header (tenant UUID or code).",
+                    [{"field": "X-Tenant-ID", "reason": "required"}],
+                ),
+            )
             return
         if len(identifier) > 64:
             await send_error(scope, send, ApiError("TENANT_NOT_FOUND", "No such tenant."))
@@ -75,21 +82,38 @@ class TenantMiddleware:
             tenant = await self.directory.resolve(identifier)
         except Exception as exc:
             log.error("tenant.lookup_failed", error=str(exc))
-            await send_error(scope, send, ApiError(
-                "SERVICE_UNAVAILABLE", "The database is unreachable; try again shortly.",
-                headers={"Retry-After": "5"}))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "SERVICE_UNAVAILABLE",
+                    "The database is unreachable; try again shortly.",
+                    headers={"Retry-After": "5"},
+                ),
+            )
             return
         if tenant is None:
-            await send_error(scope, send, ApiError(
-                "TENANT_NOT_FOUND", f"No tenant {identifier!r}.",
-                [{"field": "X-Tenant-ID", "reason": "unknown tenant", "value": identifier}]))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "TENANT_NOT_FOUND",
+                    f"No tenant {identifier!r}.",
+                    [{"field": "X-Tenant-ID", "reason": "unknown tenant", "value": identifier}],
+                ),
+            )
             return
         if not tenant.is_active:
             await send_error(scope, send, ApiError("TENANT_INACTIVE", "This tenant is inactive."))
             return
         if ctx.principal is not None and ctx.principal.tenant_id != tenant.id:
-            await send_error(scope, send, ApiError(
-                "TENANT_MISMATCH", "The token belongs to another tenant than X-Tenant-ID."))
+            await send_error(
+                scope,
+                send,
+                ApiError(
+                    "TENANT_MISMATCH", "The token belongs to another tenant than X-Tenant-ID."
+                ),
+            )
             return
         ctx.tenant = tenant
         await self.app(scope, receive, send)

@@ -1,0 +1,59 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+
+.PHONY: install run test lint typecheck unit integration browser chromium bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: migrate the embedded SQLite database, seed the sandbox, serve core + console.
+run: install
+	$(BIN)/branchdesk db upgrade
+	$(BIN)/branchdesk seed demo
+	$(BIN)/branchdesk run
+
+## Chromium for the browser tests (Playwright drives the system's Chromium).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: install
+	$(BIN)/ruff check app tests bench migrations/env.py
+	$(BIN)/ruff format --check app tests bench migrations/env.py
+
+typecheck: install
+	$(BIN)/mypy app
+
+unit: install
+	$(PY) -m pytest tests/unit -q -p no:playwright
+
+integration: install
+	$(PY) -m pytest tests/integration -q -p no:playwright
+
+# Browser tests run in their own pytest process: sync Playwright and asyncio don't share a loop.
+browser: install chromium
+	$(PY) -m pytest tests/browser -q -p no:asyncio
+
+## make test: everything the CI runs (SQLite + in-process stores unless DATABASE_URL/REDIS_URL).
+test: install chromium lint typecheck
+	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
+	$(PY) -m pytest tests/browser -q -p no:asyncio
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
