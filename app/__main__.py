@@ -20,8 +20,15 @@ Sandbox sign-ins (password: {password}):
 def _serve(app_path: str, settings: Settings, factory: bool = True) -> None:
     import uvicorn
 
-    uvicorn.run(app_path, factory=factory, host=settings.server.host, port=settings.server.port,
-                log_level="warning", proxy_headers=False, access_log=False)
+    uvicorn.run(
+        app_path,
+        factory=factory,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level="warning",
+        proxy_headers=False,
+        access_log=False,
+    )
 
 
 def db_upgrade(settings: Settings) -> None:
@@ -72,8 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if args.command == "run":
-        print(SANDBOX_NOTE.format(host=settings.server.host, port=settings.server.port,
-                                  password=settings.sandbox_password), flush=True)
+        print(
+            SANDBOX_NOTE.format(
+                host=settings.server.host,
+                port=settings.server.port,
+                password=settings.sandbox_password,
+            ),
+            flush=True,
+        )
         _serve("app.server:create_server", settings)
     elif args.command == "core":
         _serve("app.core.app:create_app", settings)

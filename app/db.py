@@ -60,8 +60,12 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=settings.pool_size, max_overflow=settings.pool_size,
-                          pool_pre_ping=True, pool_recycle=1800)
+            kwargs.update(
+                pool_size=settings.pool_size,
+                max_overflow=settings.pool_size,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+            )
         self.engine: AsyncEngine = create_async_engine(settings.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

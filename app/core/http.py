@@ -62,9 +62,10 @@ async def idempotency_key_guard(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Money-moving writes need a key; checked after role and scope, before the body."""
-    if handler.opt.get("idempotency_required") and not get_context(
-        connection.scope
-    ).idempotency_key:
+    if (
+        handler.opt.get("idempotency_required")
+        and not get_context(connection.scope).idempotency_key
+    ):
         raise ApiError(
             "IDEMPOTENCY_KEY_REQUIRED",
             "This write moves money: send an Idempotency-Key header.",
@@ -107,6 +108,7 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
     return values
 
 
-def page_body(resource: str, items: list[Any], has_more: bool,
-              next_cursor: str | None) -> dict[str, Any]:
+def page_body(
+    resource: str, items: list[Any], has_more: bool, next_cursor: str | None
+) -> dict[str, Any]:
     return {resource: items, "has_more": has_more, "next_cursor": next_cursor if has_more else None}

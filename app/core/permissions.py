@@ -50,8 +50,9 @@ def requires(role: str | None = None, scope: str | None = None) -> dict[str, Any
     return {"role": role, "scope": scope}
 
 
-async def role_and_scope_guard(connection: ASGIConnection[Any, Any, Any, Any],
-                               handler: BaseRouteHandler) -> None:
+async def role_and_scope_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Checks the route's minimum role, then its scope (the order of `api.md`)."""
     if "role" not in handler.opt:
         return  # open or token-exempt route (health, login, ...)

@@ -50,9 +50,13 @@ ClaimOutcome = Claimed | Replay | Conflict | InProgress
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
     """SHA-256 of method, path, query and the body in canonical JSON (or raw bytes)."""
     try:
-        canonical = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode() if body.strip() else b""
+        canonical = (
+            json.dumps(
+                json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+            if body.strip()
+            else b""
+        )
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
@@ -72,8 +76,11 @@ class IdempotencyStore:
         for _attempt in range(3):
             async with self.db.session() as session:
                 record = IdempotencyRecord(
-                    tenant_id=tenant_id, principal_id=principal_id, key=key,
-                    request_hash=fingerprint, state="in_progress",
+                    tenant_id=tenant_id,
+                    principal_id=principal_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    state="in_progress",
                 )
                 session.add(record)
                 try:

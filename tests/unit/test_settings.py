@@ -1,0 +1,60 @@
+"""Settings are typed and refuse bad values with a message naming the variable."""
+
+import pytest
+
+from app.settings import ImproperlyConfigured, load_settings
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("BRANCHDESK_VAR_DIR", str(tmp_path))
+    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "HOST", "BRANCHDESK_PRODUCTION"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_defaults_are_the_embedded_mode(env, tmp_path):
+    settings = load_settings()
+    assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'branchdesk.sqlite3'}"
+    assert settings.redis.url is None
+    assert settings.server.port == 8000
+    assert settings.server.host == "127.0.0.1"
+    assert settings.console.banking_api_url == "http://127.0.0.1:8000/api/v1/cba"
+    assert settings.auth.access_ttl_seconds == 86400
+
+
+def test_postgres_urls_get_the_async_driver(env):
+    env.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
+    assert load_settings().database.url == "postgresql+asyncpg://u@db:5432/bank"
+    env.setenv("DATABASE_URL", "postgres://u@db/bank")
+    assert load_settings().database.url == "postgresql+asyncpg://u@db/bank"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("PORT", "eighty", "PORT must be a whole number"),
+        ("PORT", "70000", "PORT must be between 1 and 65535"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be a postgresql:// or sqlite:///"),
+        ("REDIS_URL", "http://localhost", "REDIS_URL must be a URL with scheme"),
+        ("BRANCHDESK_PRODUCTION", "maybe", "BRANCHDESK_PRODUCTION must be true or false"),
+        ("JWT_LEEWAY_SECONDS", "120", "JWT_LEEWAY_SECONDS must be between 0 and 60"),
+        ("CONSOLE_SECRET_KEY", "short", "CONSOLE_SECRET_KEY must be at least 16"),
+    ],
+)
+def test_bad_values_fail_fast(env, name, value, fragment):
+    env.setenv(name, value)
+    with pytest.raises(ImproperlyConfigured, match=fragment):
+        load_settings()
+
+
+def test_production_requires_redis(env):
+    env.setenv("BRANCHDESK_PRODUCTION", "true")
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL is required"):
+        load_settings()
+
+
+def test_generated_secrets_persist(env):
+    first = load_settings().console.secret_key
+    assert load_settings().console.secret_key == first
+    assert len(first) >= 32
