@@ -56,6 +56,9 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
         if not isinstance(item, dict):
             continue
         field = str(item.get("key") or item.get("source") or "body")
+        if field == "data":  # no body at all where one is required
+            details.append({"field": "body", "reason": "required"})
+            continue
         reason = str(item.get("message") or "invalid")
         if "required" not in reason.lower() and "missing" not in reason.lower():
             missing_only = False

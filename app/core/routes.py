@@ -2,6 +2,7 @@
 
 from litestar import Router
 
+from app.core.admin.routes import admin_routers
 from app.core.tenants.routes import tenant_routers
 
-FEATURE_ROUTERS: list[Router] = [*tenant_routers]
+FEATURE_ROUTERS: list[Router] = [*tenant_routers, *admin_routers]

@@ -1,23 +1,39 @@
 """The role → scope table of roles.md."""
 
+import itertools
+
 from app.core.permissions import ROLES, has_role, highest_role, scopes_for_role
 
 
 def test_roles_are_cumulative():
     assert ROLES == ("viewer", "teller", "officer", "manager", "admin")
-    for lower, higher in zip(ROLES, ROLES[1:], strict=False):
+    for lower, higher in itertools.pairwise(ROLES):
         assert set(scopes_for_role(lower)) < set(scopes_for_role(higher))
 
 
 def test_scopes_by_role_match_the_spec():
     assert set(scopes_for_role("viewer")) == {
-        "customers:read", "accounts:read", "transactions:read", "gl:read", "loans:read"}
+        "customers:read",
+        "accounts:read",
+        "transactions:read",
+        "gl:read",
+        "loans:read",
+    }
     assert set(scopes_for_role("teller")) - set(scopes_for_role("viewer")) == {
-        "transactions:write", "gl:write", "payments:initiate"}
+        "transactions:write",
+        "gl:write",
+        "payments:initiate",
+    }
     assert set(scopes_for_role("officer")) - set(scopes_for_role("teller")) == {
-        "customers:write", "accounts:write", "payments:authorize", "loans:write"}
+        "customers:write",
+        "accounts:write",
+        "payments:authorize",
+        "loans:write",
+    }
     assert set(scopes_for_role("manager")) - set(scopes_for_role("officer")) == {
-        "loans:approve", "audit:read"}
+        "loans:approve",
+        "audit:read",
+    }
     assert set(scopes_for_role("admin")) - set(scopes_for_role("manager")) == {"admin:full"}
 
 

@@ -2,22 +2,54 @@
 
 from typing import Any
 
-from litestar import Router, get
+from litestar import Router, get, post, put
+from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.context import TenantRef
+from app.core.context import RequestContext, TenantRef
 from app.core.permissions import requires
-from app.core.tenants.service import branch_body, list_branches, load_tenant, tenant_body
+from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
+from app.core.tenants.service import (
+    branch_body,
+    create_branch,
+    list_branches,
+    load_tenant,
+    tenant_body,
+    update_settings,
+)
+
+ADMIN = {**requires("admin", "admin:full"), "idempotency_required": False}
+ANY_SIGNED_IN = {**requires(), "idempotency_required": False}
 
 
-@get("/tenant", opt=requires(), summary="This tenant, its business date and settings")
+@get("/tenant", opt=ANY_SIGNED_IN, summary="This tenant, its business date and settings")
 async def get_tenant(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
     return tenant_body(await load_tenant(session, tenant.id))
 
 
-@get("/branches", opt=requires(), summary="The tenant's branches")
+@put("/tenant/settings", opt=ADMIN, summary="Change the tenant's settings")
+async def put_tenant_settings(
+    data: TenantSettingsUpdate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    return tenant_body(await update_settings(session, ctx, tenant.id, data))
+
+
+@get("/branches", opt=ANY_SIGNED_IN, summary="The tenant's branches")
 async def get_branches(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
     return {"branches": [branch_body(b) for b in await list_branches(session, tenant.id)]}
 
 
-tenant_routers = [Router(path="/", route_handlers=[get_tenant, get_branches], tags=["tenant"])]
+@post("/branches", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Open a branch")
+async def post_branch(
+    data: BranchCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    return branch_body(await create_branch(session, ctx, tenant.id, data))
+
+
+tenant_routers = [
+    Router(
+        path="/",
+        route_handlers=[get_tenant, put_tenant_settings, get_branches, post_branch],
+        tags=["tenant"],
+    )
+]

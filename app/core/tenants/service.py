@@ -7,11 +7,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.audit import service as audit
+from app.core.context import RequestContext
 from app.core.errors import ApiError
 from app.core.tenants.models import Branch, Tenant
-from app.db import utcnow
+from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
+from app.db import is_unique_violation, utcnow
+
+MINOR_DIGITS = 2  # NGN (the sandbox's base currency), like USD, EUR and GBP
 
 
 def business_date(tenant: Tenant, now: datetime | None = None) -> date:
@@ -23,11 +29,23 @@ def minor_to_str(amount: int, digits: int = 2) -> str:
     return str((Decimal(amount) / (Decimal(10) ** digits)).quantize(Decimal(1).scaleb(-digits)))
 
 
+def to_minor(amount: Decimal, digits: int = MINOR_DIGITS) -> int:
+    """Minor units of an amount already validated to at most ``digits`` decimals."""
+    return int(amount.scaleb(digits))
+
+
 async def load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     tenant = await session.get(Tenant, tenant_id)
     if tenant is None:
         raise ApiError("TENANT_NOT_FOUND", "No such tenant.")
     return tenant
+
+
+def tenant_settings(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "teller_approval_limit": minor_to_str(tenant.teller_approval_limit),
+        "allow_same_maker_checker": tenant.allow_same_maker_checker,
+    }
 
 
 def tenant_body(tenant: Tenant) -> dict[str, Any]:
@@ -39,19 +57,96 @@ def tenant_body(tenant: Tenant) -> dict[str, Any]:
         "timezone": tenant.timezone,
         "is_active": tenant.is_active,
         "business_date": business_date(tenant).isoformat(),
-        "settings": {
-            "teller_approval_limit": minor_to_str(tenant.teller_approval_limit),
-            "allow_same_maker_checker": tenant.allow_same_maker_checker,
-        },
+        "settings": tenant_settings(tenant),
     }
+
+
+async def update_settings(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, change: TenantSettingsUpdate
+) -> Tenant:
+    """Apply the settings sent; audited with the settings before and after."""
+    tenant = await load_tenant(session, tenant_id)
+    before = tenant_settings(tenant)
+    if change.teller_approval_limit is not None:
+        tenant.teller_approval_limit = to_minor(change.teller_approval_limit)
+    if change.allow_same_maker_checker is not None:
+        tenant.allow_same_maker_checker = change.allow_same_maker_checker
+    after = tenant_settings(tenant)
+    if after != before:
+        session.add(tenant)
+        audit.record(
+            session,
+            ctx,
+            "tenant.settings_updated",
+            entity_type="tenant",
+            entity_id=tenant.id,
+            before=before,
+            after=after,
+        )
+    return tenant
 
 
 async def list_branches(session: AsyncSession, tenant_id: uuid.UUID) -> list[Branch]:
     rows = await session.execute(
-        sa.select(Branch).where(Branch.tenant_id == tenant_id).order_by(Branch.code)  # type: ignore[arg-type]
+        sa.select(Branch).where(col(Branch.tenant_id) == tenant_id).order_by(col(Branch.code))
     )
     return list(rows.scalars().all())
 
 
+async def find_branch(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> Branch | None:
+    """The tenant's branch with this code (codes compare case-insensitively)."""
+    row = await session.execute(
+        sa.select(Branch).where(
+            col(Branch.tenant_id) == tenant_id,
+            sa.func.lower(col(Branch.code)) == code.lower(),
+        )
+    )
+    return row.scalars().first()
+
+
 def branch_body(branch: Branch) -> dict[str, Any]:
     return {"id": str(branch.id), "code": branch.code, "name": branch.name}
+
+
+def _duplicate_branch(code: str) -> ApiError:
+    return ApiError(
+        "DUPLICATE_RESOURCE",
+        f"A branch with code {code} already exists.",
+        [{"field": "code", "reason": "already exists", "value": code}],
+    )
+
+
+async def create_branch(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, data: BranchCreate
+) -> Branch:
+    """A new branch of the tenant, unique by code, audited as ``branch.created``."""
+    if await find_branch(session, tenant_id, data.code) is not None:
+        raise _duplicate_branch(data.code)
+    branch = Branch(tenant_id=tenant_id, code=data.code, name=data.name)
+    session.add(branch)
+    try:
+        await session.flush()
+    except sa.exc.IntegrityError as exc:  # a concurrent create won the race
+        if is_unique_violation(exc):
+            raise _duplicate_branch(data.code) from exc
+        raise
+    await on_branch_created(session, tenant_id, branch)
+    audit.record(
+        session,
+        ctx,
+        "branch.created",
+        entity_type="branch",
+        entity_id=branch.id,
+        after=branch_body(branch),
+    )
+    return branch
+
+
+async def on_branch_created(session: AsyncSession, tenant_id: uuid.UUID, branch: Branch) -> None:
+    """Hook for what a new branch needs beyond its row.
+
+    The ledger will open the branch's teller-cash and inter-branch clearing GL accounts
+    here (api.md, "Tenant, branches, staff"), in the same transaction as the branch.
+    Nothing to do until the ledger exists.
+    """
+    return None

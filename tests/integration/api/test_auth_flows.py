@@ -20,9 +20,16 @@ async def make_user(core_app, role="teller", password="Correct#Horse1"):
         tenant = (
             await session.execute(sa.select(Tenant).where(col(Tenant.code) == TENANT))
         ).scalar_one()
-        session.add(StaffUser(tenant_id=tenant.id, email=email, name="Lock Test",
-                              password_hash=hash_password(password), roles=[role],
-                              branch_code="001"))
+        session.add(
+            StaffUser(
+                tenant_id=tenant.id,
+                email=email,
+                name="Lock Test",
+                password_hash=hash_password(password),
+                roles=[role],
+                branch_code="001",
+            )
+        )
         await session.commit()
     return email, password
 
@@ -38,8 +45,9 @@ async def audit_actions(core_app, email):
 
 
 async def login(api, email, password):
-    return await api.post("/auth/login", json={"email": email, "password": password},
-                          headers=headers())
+    return await api.post(
+        "/auth/login", json={"email": email, "password": password}, headers=headers()
+    )
 
 
 async def test_login_returns_the_contract_shape(api, core_app):
@@ -112,22 +120,25 @@ async def test_success_resets_the_failure_count(api, core_app):
 async def test_refresh_rotates_and_reuse_revokes_the_session(api, core_app):
     email, password = await make_user(core_app)
     first = (await login(api, email, password)).json()
-    second = await api.post("/auth/refresh", json={"refresh_token": first["refresh_token"]},
-                            headers=headers())
+    second = await api.post(
+        "/auth/refresh", json={"refresh_token": first["refresh_token"]}, headers=headers()
+    )
     assert second.status_code == 200
     pair = second.json()
     assert pair["refresh_token"] != first["refresh_token"]
     assert (await api.get("/auth/me", headers=headers(pair["access_token"]))).status_code == 200
     # The spent token comes back: theft is assumed and the whole session ends.
-    reuse = await api.post("/auth/refresh", json={"refresh_token": first["refresh_token"]},
-                           headers=headers())
+    reuse = await api.post(
+        "/auth/refresh", json={"refresh_token": first["refresh_token"]}, headers=headers()
+    )
     assert (reuse.status_code, reuse.json()["code"]) == (401, "INVALID_REFRESH_TOKEN")
     for token in (first["access_token"], pair["access_token"]):
         me = await api.get("/auth/me", headers=headers(token))
         assert (me.status_code, me.json()["code"]) == (401, "TOKEN_REVOKED")
     # ... including the newest refresh token.
-    later = await api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]},
-                           headers=headers())
+    later = await api.post(
+        "/auth/refresh", json={"refresh_token": pair["refresh_token"]}, headers=headers()
+    )
     assert later.status_code == 401
     assert ("auth.refresh_reuse_detected", "revoked") in [
         (a, o) for a, o in await audit_actions_any(core_app)
@@ -143,14 +154,18 @@ async def audit_actions_any(core_app):
 async def test_refresh_token_of_another_tenant_refused(api, core_app):
     email, password = await make_user(core_app)
     pair = (await login(api, email, password)).json()
-    response = await api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]},
-                              headers=headers(None, "fmfb"))
+    response = await api.post(
+        "/auth/refresh",
+        json={"refresh_token": pair["refresh_token"]},
+        headers=headers(None, "fmfb"),
+    )
     assert response.json()["code"] == "INVALID_REFRESH_TOKEN"
 
 
 async def test_unknown_refresh_token(api):
-    response = await api.post("/auth/refresh", json={"refresh_token": "rt_" + "x" * 40},
-                              headers=headers())
+    response = await api.post(
+        "/auth/refresh", json={"refresh_token": "rt_" + "x" * 40}, headers=headers()
+    )
     assert (response.status_code, response.json()["code"]) == (401, "INVALID_REFRESH_TOKEN")
 
 
@@ -161,8 +176,9 @@ async def test_logout_revokes_at_once_and_is_audited(api, core_app):
     assert (await api.post("/auth/logout", headers=h)).status_code == 204
     me = await api.get("/auth/me", headers=h)
     assert me.json()["code"] == "TOKEN_REVOKED"
-    refresh = await api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]},
-                             headers=headers())
+    refresh = await api.post(
+        "/auth/refresh", json={"refresh_token": pair["refresh_token"]}, headers=headers()
+    )
     assert refresh.status_code == 401
     actions = await audit_actions(core_app, email)
     assert ("auth.login", "success") in actions
@@ -172,14 +188,15 @@ async def test_logout_revokes_at_once_and_is_audited(api, core_app):
 async def test_login_audit_carries_request_id_and_ip(api, core_app):
     email, password = await make_user(core_app)
     request_id = f"req-{uuid.uuid4().hex}"
-    response = await api.post("/auth/login", json={"email": email, "password": password},
-                              headers={**headers(), "X-Request-ID": request_id})
+    response = await api.post(
+        "/auth/login",
+        json={"email": email, "password": password},
+        headers={**headers(), "X-Request-ID": request_id},
+    )
     assert response.status_code == 200
     async with core_app.state.services.db.session() as session:
         row = (
-            await session.execute(
-                sa.select(AuditLog).where(col(AuditLog.request_id) == request_id)
-            )
+            await session.execute(sa.select(AuditLog).where(col(AuditLog.request_id) == request_id))
         ).scalar_one()
     assert row.action == "auth.login"
     assert row.ip == "127.0.0.1"

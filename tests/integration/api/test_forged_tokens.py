@@ -87,15 +87,17 @@ async def test_hs256_signed_with_the_public_key(api, real, form):
 )
 async def test_wrong_audience_or_issuer(api, real, claim, value):
     claims = valid_claims(real["claims"], **{claim: value})
-    await assert_refused(api, sign_rs256(real["header"], claims, real["private_pem"]),
-                         "INVALID_TOKEN")
+    await assert_refused(
+        api, sign_rs256(real["header"], claims, real["private_pem"]), "INVALID_TOKEN"
+    )
 
 
 async def test_expired_beyond_leeway(api, real):
     now = int(time.time())
     claims = valid_claims(real["claims"], iat=now - 7200, nbf=now - 7200, exp=now - 61)
-    await assert_refused(api, sign_rs256(real["header"], claims, real["private_pem"]),
-                         "TOKEN_EXPIRED")
+    await assert_refused(
+        api, sign_rs256(real["header"], claims, real["private_pem"]), "TOKEN_EXPIRED"
+    )
 
 
 async def test_expired_within_leeway_is_accepted(api, real):
@@ -107,8 +109,9 @@ async def test_expired_within_leeway_is_accepted(api, real):
 
 async def test_future_nbf(api, real):
     claims = valid_claims(real["claims"], nbf=int(time.time()) + 600)
-    await assert_refused(api, sign_rs256(real["header"], claims, real["private_pem"]),
-                         "INVALID_TOKEN")
+    await assert_refused(
+        api, sign_rs256(real["header"], claims, real["private_pem"]), "INVALID_TOKEN"
+    )
 
 
 async def test_unknown_kid(api, real):
@@ -159,17 +162,21 @@ async def test_other_tenants_token(api, tokens):
 
 async def test_revoked_session(api, tokens):
     pair = await tokens.login("viewer@demo.bank")
-    assert (await api.post("/auth/logout", headers=headers(pair["access_token"]))).status_code == 204
+    assert (
+        await api.post("/auth/logout", headers=headers(pair["access_token"]))
+    ).status_code == 204
     await assert_refused(api, pair["access_token"], "TOKEN_REVOKED")
 
 
 async def test_spent_refresh_token(api, tokens):
     pair = await tokens.login("viewer@demo.bank")
-    first = await api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]},
-                           headers=headers())
+    first = await api.post(
+        "/auth/refresh", json={"refresh_token": pair["refresh_token"]}, headers=headers()
+    )
     assert first.status_code == 200
-    again = await api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]},
-                           headers=headers())
+    again = await api.post(
+        "/auth/refresh", json={"refresh_token": pair["refresh_token"]}, headers=headers()
+    )
     assert again.status_code == 401
     assert again.json()["code"] == "INVALID_REFRESH_TOKEN"
 

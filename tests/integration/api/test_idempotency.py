@@ -42,14 +42,19 @@ async def test_replay_is_byte_identical(api, tokens, core_app):
 async def test_alias_header_and_key_order_of_body(api, tokens):
     key = new_key()
     code = branch_code()
-    first = await api.post("/branches", json={"code": code, "name": "Alias"},
-                           headers=await tokens.headers_for("admin", **{"X-Idempotency-Key": key}))
+    first = await api.post(
+        "/branches",
+        json={"code": code, "name": "Alias"},
+        headers=await tokens.headers_for("admin", **{"X-Idempotency-Key": key}),
+    )
     assert first.status_code == 201
     # The same JSON with its members in another order is the same request.
     again = await api.post(
-        "/branches", content=f'{{"name": "Alias", "code": "{code}"}}'.encode(),
+        "/branches",
+        content=f'{{"name": "Alias", "code": "{code}"}}'.encode(),
         headers=await tokens.headers_for(
-            "admin", **{"Idempotency-Key": key, "Content-Type": "application/json"}),
+            "admin", **{"Idempotency-Key": key, "Content-Type": "application/json"}
+        ),
     )
     assert again.headers.get("idempotent-replayed") == "true"
     assert again.content == first.content
@@ -69,33 +74,46 @@ async def test_conflict_on_another_body_or_path(api, tokens):
 async def test_keys_are_scoped_per_user(api, tokens):
     key = new_key()
     code = branch_code()
-    admin = await api.post("/branches", json={"code": code, "name": "Mine"},
-                           headers=await tokens.headers_for("admin", **{"Idempotency-Key": key}))
+    admin = await api.post(
+        "/branches",
+        json={"code": code, "name": "Mine"},
+        headers=await tokens.headers_for("admin", **{"Idempotency-Key": key}),
+    )
     assert admin.status_code == 201
     # Another user's same key is a different key: it runs (and is refused on its own merits).
-    viewer = await api.post("/branches", json={"code": code, "name": "Mine"},
-                            headers=await tokens.headers_for("viewer", **{"Idempotency-Key": key}))
+    viewer = await api.post(
+        "/branches",
+        json={"code": code, "name": "Mine"},
+        headers=await tokens.headers_for("viewer", **{"Idempotency-Key": key}),
+    )
     assert viewer.json()["code"] == "INSUFFICIENT_ROLE"
 
 
 async def test_refusals_before_the_handler_are_not_stored(api, tokens, core_app):
     key = new_key()
-    code = branch_code()
+    branch_code()
     # Invalid body: 400, not stored, so the corrected retry with the same key runs.
-    bad = await api.post("/branches", json={"code": "!!", "name": ""},
-                         headers=await tokens.headers_for("admin", **{"Idempotency-Key": key}))
+    bad = await api.post(
+        "/branches",
+        json={"code": "!!", "name": ""},
+        headers=await tokens.headers_for("admin", **{"Idempotency-Key": key}),
+    )
     assert bad.status_code == 400
     async with core_app.state.services.db.session() as session:
         stored = await session.execute(
-            sa.select(sa.func.count()).select_from(IdempotencyRecord)
-            .where(col(IdempotencyRecord.key) == key))
+            sa.select(sa.func.count())
+            .select_from(IdempotencyRecord)
+            .where(col(IdempotencyRecord.key) == key)
+        )
         assert stored.scalar_one() == 0
 
 
 async def test_executed_409_is_stored_and_replayed(api, tokens):
     code = branch_code()
     h = await tokens.headers_for("admin")
-    assert (await api.post("/branches", json={"code": code, "name": "X"}, headers=h)).status_code == 201
+    assert (
+        await api.post("/branches", json={"code": code, "name": "X"}, headers=h)
+    ).status_code == 201
     key = new_key()
     hk = await tokens.headers_for("admin", **{"Idempotency-Key": key})
     duplicate = await api.post("/branches", json={"code": code, "name": "X"}, headers=hk)
@@ -109,10 +127,12 @@ async def test_twenty_concurrent_requests_execute_once(api, tokens, core_app):
     key = new_key()
     h = await tokens.headers_for("admin", **{"Idempotency-Key": key})
     body = {"code": branch_code(), "name": "Concurrent"}
-    responses = await asyncio.gather(*[api.post("/branches", json=body, headers=h)
-                                       for _ in range(20)])
-    executed = [r for r in responses
-                if r.status_code == 201 and "idempotent-replayed" not in r.headers]
+    responses = await asyncio.gather(
+        *[api.post("/branches", json=body, headers=h) for _ in range(20)]
+    )
+    executed = [
+        r for r in responses if r.status_code == 201 and "idempotent-replayed" not in r.headers
+    ]
     replayed = [r for r in responses if r.headers.get("idempotent-replayed") == "true"]
     in_progress = [r for r in responses if r.status_code == 409]
     assert len(executed) == 1
@@ -136,18 +156,25 @@ async def test_stale_claim_is_retaken(api, tokens, core_app):
     body = {"code": branch_code(), "name": "Stale"}
     me = (await api.get("/auth/me", headers=h)).json()
     tenant = (await api.get("/tenant", headers=h)).json()
-    from app.core.idempotency.store import request_fingerprint
-
     import json as _json
 
-    fingerprint = request_fingerprint("POST", "/api/v1/cba/branches", b"",
-                                      _json.dumps(body).encode())
+    from app.core.idempotency.store import request_fingerprint
+
+    fingerprint = request_fingerprint(
+        "POST", "/api/v1/cba/branches", b"", _json.dumps(body).encode()
+    )
     db = core_app.state.services.db
     async with db.writer(), db.session() as session:
-        session.add(IdempotencyRecord(
-            tenant_id=uuid.UUID(tenant["id"]), principal_id=uuid.UUID(me["id"]), key=key,
-            request_hash=fingerprint, state="in_progress",
-            locked_at=utcnow() - timedelta(seconds=61)))
+        session.add(
+            IdempotencyRecord(
+                tenant_id=uuid.UUID(tenant["id"]),
+                principal_id=uuid.UUID(me["id"]),
+                key=key,
+                request_hash=fingerprint,
+                state="in_progress",
+                locked_at=utcnow() - timedelta(seconds=61),
+            )
+        )
         await session.commit()
     response = await api.post("/branches", json=body, headers=h)
     assert response.status_code == 201

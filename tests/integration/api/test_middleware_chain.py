@@ -136,7 +136,9 @@ async def test_payload_too_large(api):
 
 async def test_malformed_json(api):
     response = await api.post(
-        "/auth/login", content=b'{"email": ', headers={**headers(), "Content-Type": "application/json"}
+        "/auth/login",
+        content=b'{"email": ',
+        headers={**headers(), "Content-Type": "application/json"},
     )
     assert (response.status_code, response.json()["code"]) == (400, "INVALID_FORMAT")
 
@@ -160,7 +162,9 @@ async def test_bad_idempotency_key_refused(api, tokens):
 async def tight_core(settings, database_ready):
     """A core app of its own with small rate limits, sharing the database."""
     limits = dataclasses.replace(
-        settings.rate_limit, per_ip_per_minute=5, per_credential_per_minute=3,
+        settings.rate_limit,
+        per_ip_per_minute=5,
+        per_credential_per_minute=3,
         failed_logins_per_ip=3,
     )
     app = create_app(dataclasses.replace(settings, rate_limit=limits))
@@ -216,7 +220,8 @@ async def test_trusted_proxy_forwards_client_ip(tight_core):
             body = {"email": f"nobody-{uuid.uuid4().hex}@demo.bank", "password": "wrong"}
             for _ in range(3):
                 response = await client.post(
-                    "/auth/login", json=body,
+                    "/auth/login",
+                    json=body,
                     headers={**headers(), "X-Forwarded-For": staff_ip},
                 )
                 assert response.json()["code"] == "INVALID_CREDENTIALS"
@@ -224,7 +229,8 @@ async def test_trusted_proxy_forwards_client_ip(tight_core):
     async with client_for(tight_core, "203.0.113.7") as client:
         for i in range(4):
             response = await client.post(
-                "/auth/login", json={"email": "x@y.z", "password": "bad"},
+                "/auth/login",
+                json={"email": "x@y.z", "password": "bad"},
                 headers={**headers(), "X-Forwarded-For": f"198.51.100.{i}"},
             )
         assert response.json()["code"] == "RATE_LIMIT_EXCEEDED"

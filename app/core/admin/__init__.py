@@ -1,0 +1,1 @@
+"""Staff users and API keys, administered by the tenant's admins."""

@@ -1,0 +1,100 @@
+"""Request bodies of /tenant/settings and /branches."""
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+# "Money on the wire" (api.md): no sign, exponent, spaces or separators.
+MAX_AMOUNT = Decimal("999999999999.99")
+_AMOUNT_DIGITS = 2  # NGN, USD, EUR, GBP: the currencies the platform books
+_AMOUNT_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")  # 2 = _AMOUNT_DIGITS
+_BRANCH_CODE = re.compile(r"^[A-Za-z0-9]{1,10}$")
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A positive amount from a decimal string, or a JSON number exact to the minor unit."""
+    if isinstance(value, bool):  # bool is an int to Python, never an amount to us
+        raise ValueError("must be a decimal string such as 1500.00")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        # repr() is the shortest text that reads back as this float: the JSON number sent.
+        text = repr(value)
+        if text.endswith(".0"):
+            text = text[:-2]
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise ValueError("must be a decimal string such as 1500.00")
+    if not _AMOUNT_PATTERN.match(text):
+        raise ValueError(
+            f"must be a decimal string with at most 12 integer and "
+            f"{_AMOUNT_DIGITS} decimal digits, no sign or exponent"
+        )
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules it out
+        raise ValueError("must be a decimal string such as 1500.00") from exc
+    if amount <= 0:
+        raise ValueError("must be greater than 0")
+    if amount > MAX_AMOUNT:
+        raise ValueError("must be at most 999999999999.99")
+    return amount
+
+
+Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
+
+
+def _json_bool(value: Any) -> Any:
+    # Litestar validates bodies with strict=False, which overrides StrictBool: check here.
+    if value is not None and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out but not null")
+    return value
+
+
+class TenantSettingsUpdate(BaseModel):
+    """`PUT /tenant/settings`: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    teller_approval_limit: Amount | None = None
+    allow_same_maker_checker: JsonBool | None = None
+
+    _reject_null = field_validator(
+        "teller_approval_limit", "allow_same_maker_checker", mode="before"
+    )(_not_null)
+
+
+class BranchCreate(BaseModel):
+    """`POST /branches`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str = Field(min_length=1, max_length=200)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not _BRANCH_CODE.match(value):
+            raise ValueError("must be 1-10 letters or digits")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
