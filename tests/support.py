@@ -29,6 +29,7 @@ def prepare_database(settings: Any) -> None:
 
     url = settings.database.url
     if url.startswith("postgresql"):
+
         async def reset() -> None:
             from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -68,10 +69,13 @@ class TokenCache:
         self.api = api
         self._tokens: dict[str, dict[str, Any]] = {}
 
-    async def login(self, email: str, tenant: str = TENANT,
-                    password: str = SANDBOX_PASSWORD) -> dict[str, Any]:
+    async def login(
+        self, email: str, tenant: str = TENANT, password: str = SANDBOX_PASSWORD
+    ) -> dict[str, Any]:
         response = await self.api.post(
-            "/auth/login", json={"email": email, "password": password}, headers=headers(None, tenant)
+            "/auth/login",
+            json={"email": email, "password": password},
+            headers=headers(None, tenant),
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

@@ -1,15 +1,131 @@
-"""Placeholder: replaced by the console build."""
+"""The staff console: Litestar + Jinja + htmx, talking to the core only through app.client.
 
-from litestar import Litestar, get
+``create_app`` wires, top to bottom: the process's resources (banking client, database,
+session and token stores), server-side sessions, CSRF, templates, the htmx request class,
+the app-wide guard (session timeouts, then the route's permission), the error pages and the
+security headers on every answer.
+"""
 
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app.console.auth.routes import auth_router
+from app.console.auth.session import (
+    ConsoleSessionConfig,
+    cookie_is_secure,
+    csrf_cookie_name,
+    session_cookie_name,
+    session_guard,
+)
+from app.console.errors import EXCEPTION_HANDLERS, unknown_page
+from app.console.formatting import count, long_date, money, short_date, with_article
+from app.console.home.routes import home
+from app.console.permissions import ROLE_LABELS, route_permission
+from app.console.security import make_security_headers_hook
+from app.console.state import ConsoleState
 from app.settings import Settings, get_settings
 
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
 
-@get("/")
-async def home() -> str:
-    return "console"
+# The one exemption from CSRF: the core's webhooks prove themselves by signature.
+CSRF_EXEMPT = ["^/webhooks/cba$"]
+
+
+def template_environment() -> Environment:
+    """Jinja with autoescape on for every template (user text is never marked safe)."""
+    environment = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["money"] = money
+    environment.filters["count"] = count
+    environment.filters["long_date"] = long_date
+    environment.filters["short_date"] = short_date
+    environment.filters["with_article"] = with_article
+    environment.globals["role_labels"] = ROLE_LABELS
+    return environment
+
+
+def _check_route_permissions(app: Litestar) -> None:
+    """Fail at start-up if a console route forgot to declare its permission."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            if not handler.opt.get("static"):
+                route_permission(handler)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the console app for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
-    return Litestar(route_handlers=[home])
+    console = ConsoleState.build(settings)
+    secure = cookie_is_secure(settings.server.host, settings.server.production)
+
+    sessions = ConsoleSessionConfig(
+        key=session_cookie_name(secure),
+        # The store keeps a session at most this long after its last write; the guard
+        # enforces the idle and absolute limits exactly from the session's own clock.
+        max_age=settings.console.session_absolute_seconds,
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+        exclude=["^/static/"],
+    )
+    csrf = CSRFConfig(
+        secret=settings.console.secret_key,
+        cookie_name=csrf_cookie_name(secure),
+        cookie_secure=secure,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=CSRF_EXEMPT,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        opt={"static": True, "public": True, "exclude_from_csrf": True},
+        include_in_schema=False,
+        name="static",
+    )
+
+    async def close_resources() -> None:
+        await console.close()
+
+    app = Litestar(
+        route_handlers=[home, auth_router, static, unknown_page],
+        middleware=[sessions.middleware],
+        stores={"sessions": console.session_store},
+        csrf_config=csrf,
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(template_environment())
+        ),
+        plugins=[HTMXPlugin()],
+        guards=[session_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[make_security_headers_hook(hsts=settings.server.production)],
+        on_shutdown=[close_resources],
+        openapi_config=None,
+        debug=False,
+        state=_state(console),
+    )
+    _check_route_permissions(app)
+    return app
+
+
+def _state(console: ConsoleState) -> Any:
+    from litestar.datastructures import State
+
+    return State({"console": console})

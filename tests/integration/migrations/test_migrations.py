@@ -67,8 +67,13 @@ def test_upgrade_from_empty_then_check_is_clean(empty_database: str) -> None:
     command.upgrade(config, "heads")
     command.check(config)  # raises if the models and the migrations disagree
     tables = asyncio.run(_tables(empty_database))
-    assert {"tenants", "staff_users", "audit_logs", "idempotency_records",
-            "console_action_log"} <= tables
+    assert {
+        "tenants",
+        "staff_users",
+        "audit_logs",
+        "idempotency_records",
+        "console_action_log",
+    } <= tables
 
 
 def test_every_revision_downgrades_and_upgrades_again(empty_database: str) -> None:

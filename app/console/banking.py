@@ -1,0 +1,97 @@
+"""Calls to the core on behalf of the signed-in staff member, from one console request.
+
+Every call carries the session's access token (refreshed single-flight when it nears
+expiry), the session's tenant, the console request's ID (so the core's audit trail and the
+console action log join) and the staff member's IP as ``X-Forwarded-For``.
+"""
+
+import time
+from typing import Any
+
+from litestar import Request
+
+from app.client import BankingAPIAuthError, Me
+from app.console.auth.session import (
+    CoreSessionEnded,
+    SessionTokenHolder,
+    SignedIn,
+    current_session,
+    end_session,
+)
+from app.console.security import client_ip, request_id
+from app.console.state import ConsoleState, console_state
+
+# The tenant's business date and settings change rarely; a short per-process cache saves a
+# core call on every page without letting a new day go unnoticed for long.
+TENANT_CACHE_SECONDS = 60.0
+
+
+class CoreSession:
+    """The core, as the signed-in staff member of ``request`` sees it."""
+
+    def __init__(self, request: Request[Any, Any, Any]) -> None:
+        signed_in = current_session(request)
+        if signed_in is None:
+            raise CoreSessionEnded("no staff session")
+        self.signed_in: SignedIn = signed_in
+        self.console: ConsoleState = console_state(request.app)
+        self.request_id = request_id(request.scope)
+        self.forwarded_for = client_ip(request.scope)
+        self._request = request
+        self._holder = SessionTokenHolder(self.console, signed_in.session_id)
+
+    async def _session_ended(self, exc: BankingAPIAuthError) -> CoreSessionEnded:
+        # The core revoked or expired the session: forget it here too, then sign in again.
+        await end_session(self._request, revoke=False, request_id=self.request_id)
+        return CoreSessionEnded(f"core refused the session ({exc.code})")
+
+    async def _token(self) -> str:
+        return await self.console.refresher.access_token(
+            self._holder, self.signed_in.tenant.code, request_id=self.request_id
+        )
+
+    async def get(self, path: str, **kwargs: Any) -> Any:
+        """``GET`` ``path`` from the core as this staff member.
+
+        Raises:
+            CoreSessionEnded: The core no longer accepts the session (sign in again).
+            BankingAPIError: Any other refusal or outage, for the error handlers.
+        """
+        try:
+            token = await self._token()
+            return await self.console.client.get(
+                path,
+                token=token,
+                tenant=self.signed_in.tenant.code,
+                request_id=self.request_id,
+                forwarded_for=self.forwarded_for,
+                **kwargs,
+            )
+        except BankingAPIAuthError as exc:
+            raise await self._session_ended(exc) from exc
+
+    async def me(self) -> Me:
+        """``GET /auth/me``: roles, scopes and branch as the core sees them now."""
+        try:
+            token = await self._token()
+            return await self.console.client.me(
+                token,
+                tenant=self.signed_in.tenant.code,
+                request_id=self.request_id,
+                forwarded_for=self.forwarded_for,
+            )
+        except BankingAPIAuthError as exc:
+            raise await self._session_ended(exc) from exc
+
+    async def tenant(self) -> dict[str, Any]:
+        """``GET /tenant`` (business date, base currency, settings), cached briefly."""
+        code = self.signed_in.tenant.code
+        cached = self.console.tenant_cache.get(code)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < TENANT_CACHE_SECONDS:
+            return cached[1]
+        body = await self.get("/tenant")
+        if not isinstance(body, dict):
+            body = {}
+        self.console.tenant_cache[code] = (now, body)
+        return body

@@ -1,0 +1,100 @@
+"""Home: what the signed-in staff member's day looks like, from real data only.
+
+Everything shown comes from the core now (``GET /tenant``, ``GET /auth/me``,
+``GET /branches``) or from the permission table; panels that later issues will fill
+(today's totals, approvals waiting, period-close readiness) are not faked.
+"""
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from app.console.banking import CoreSession
+from app.console.formatting import money
+from app.console.htmx import render
+from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, upcoming_for
+
+# What each role adds, in roles.md's words (cumulative, like the permission table).
+ROLE_ABILITIES: dict[str, list[str]] = {
+    "viewer": [
+        "Look up customers, accounts, statements and transactions",
+        "Read the general ledger, journals, fiscal periods and reports",
+    ],
+    "teller": [
+        "Take cash deposits and withdrawals for any account of the bank; the cash "
+        "posts to your branch's teller cash account",
+        "Amounts above the approval limit wait in the approvals queue for an officer",
+        "Draft manual journals for approval",
+    ],
+    "officer": [
+        "Create customers; open, freeze, unfreeze and close accounts of your branch; "
+        "place and release holds",
+        "Make internal transfers between accounts of your branch",
+        "Approve, reject and post journals and pending teller transactions (never your own)",
+        "Create and cancel standing instructions; create and edit GL accounts",
+    ],
+    "manager": [
+        "Work across every branch of the bank",
+        "Reverse posted journals (never your own) and make inter-branch transfers",
+        "Approve standing instructions (never your own)",
+        "Read the audit trail of the core and the console",
+    ],
+    "admin": [
+        "Create fiscal years; close periods and the year",
+        "Manage tenant settings, branches, staff users, webhooks and API keys",
+    ],
+}
+
+ROLE_SUMMARIES: dict[str, str] = {
+    "viewer": "You can look things up across the bank; you can't change anything.",
+    "teller": "You serve customers at the counter of your branch.",
+    "officer": "You look after your branch's customers and check other people's work.",
+    "manager": "You oversee every branch and undo what needs undoing.",
+    "admin": "You run the bank's setup: periods, settings, branches and staff.",
+}
+
+
+def abilities_for(role: str | None) -> list[tuple[str, list[str]]]:
+    """``(role label, abilities)`` from the user's role down to viewer."""
+    if role is None:
+        return []
+    held = [r for r in ROLES if ROLE_RANK[r] <= ROLE_RANK[role]]
+    return [(ROLE_LABELS[r], ROLE_ABILITIES[r]) for r in reversed(held)]
+
+
+@get("/", opt={"permission": "home.view"}, name="home")
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The role-aware home page."""
+    core = CoreSession(request)
+    me, tenant, branches_body = await asyncio.gather(
+        core.me(), core.tenant(), core.get("/branches")
+    )
+    settings = tenant.get("settings") or {}
+    currency = str(tenant.get("base_currency") or "NGN")
+    branches: list[dict[str, Any]] = (
+        list(branches_body.get("branches") or []) if isinstance(branches_body, dict) else []
+    )
+    own_branch = next((b for b in branches if b.get("code") == me.branch_id), None)
+    role = core.signed_in.user.role
+    tenant_wide = role is not None and ROLE_RANK[role] >= ROLE_RANK["manager"]
+    limit = settings.get("teller_approval_limit")
+    return render(
+        request,
+        "home/index.html",
+        {
+            "page_title": "Home",
+            "tenant": tenant,
+            "me": me,
+            "role": role,
+            "role_summary": ROLE_SUMMARIES.get(role or "", ""),
+            "abilities": abilities_for(role),
+            "upcoming": upcoming_for(core.signed_in),
+            "approval_limit": money(limit, currency) if limit is not None else "—",
+            "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+            "currency": currency,
+            "branches": branches,
+            "own_branch": own_branch,
+            "tenant_wide": tenant_wide,
+        },
+    )

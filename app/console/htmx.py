@@ -1,0 +1,97 @@
+"""One URL returns a page or a fragment, decided here (NetBox's ``htmx_partial``).
+
+A plain request (or an htmx-boosted navigation) gets the whole page. An htmx request that
+targets part of a page gets only the named block of the same template, so the fragment can
+never drift from the page it belongs to. Every answer says ``Vary: HX-Request`` so caches
+keep the two apart.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Request, Response
+from litestar.enums import MediaType
+from litestar.template.base import csrf_token
+
+from app.console.auth.session import current_session
+from app.console.permissions import can, nav_sections
+from app.console.security import request_id
+
+VARY = {"Vary": "HX-Request"}
+
+
+def header_true(request: Request[Any, Any, Any], name: str) -> bool:
+    return request.headers.get(name, "").lower() == "true"
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """Whether htmx sent ``request`` (boosted or not)."""
+    return header_true(request, "HX-Request")
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """Whether to answer with a fragment: htmx asked, and not for a whole page."""
+    return (
+        is_htmx(request)
+        and not header_true(request, "HX-Boosted")
+        and not header_true(request, "HX-History-Restore-Request")
+    )
+
+
+def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """What every console template may use: the user, their navigation, the CSRF token."""
+    signed_in = current_session(request)
+    return {
+        "request": request,
+        "signed_in": signed_in,
+        "user": signed_in.user if signed_in else None,
+        "tenant_ref": signed_in.tenant if signed_in else None,
+        "nav": nav_sections(signed_in),
+        "can": lambda permission: can(signed_in, permission),
+        "csrf_token": csrf_token({"request": request}),
+        "request_id": request_id(request.scope),
+        "current_path": request.url.path,
+    }
+
+
+def _environment(request: Request[Any, Any, Any]) -> Environment:
+    engine = request.app.template_engine
+    environment: Environment = engine.engine  # type: ignore[union-attr]
+    return environment
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block: str | None = "content",
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response[str]:
+    """Render ``template_name`` as a page, or only its ``block`` for an htmx fragment request.
+
+    Args:
+        request: The console request.
+        template_name: A template under ``templates/``.
+        context: The page's own values (added to :func:`base_context`).
+        block: The block that is the fragment; ``None`` when the page has none.
+        status_code: The HTTP status.
+        headers: Extra response headers.
+    """
+    template = _environment(request).get_template(template_name)
+    values = {**base_context(request), **(context or {})}
+    fragment = block is not None and wants_fragment(request) and block in template.blocks
+    values["is_fragment"] = fragment
+    if fragment:
+        assert block is not None
+        body = "".join(template.blocks[block](template.new_context(values)))
+    else:
+        body = template.render(values)
+    return Response(
+        body,
+        media_type=MediaType.HTML,
+        status_code=status_code,
+        headers={**VARY, **(headers or {})},
+    )

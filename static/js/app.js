@@ -1,0 +1,26 @@
+// Branchdesk console: small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+
+  // Forms marked data-submit-once cannot be sent twice by a double click.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once")) return;
+    if (form.dataset.submitted === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    form.querySelectorAll("button[type=submit]").forEach(function (button) {
+      button.setAttribute("aria-disabled", "true");
+    });
+  });
+
+  // After a boosted navigation, move focus to the new page so screen readers announce it.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var detail = event.detail || {};
+    if (!detail.boosted) return;
+    var main = document.getElementById("main");
+    if (main) main.focus({ preventScroll: true });
+  });
+})();
