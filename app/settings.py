@@ -174,7 +174,7 @@ def load_settings() -> Settings:
     if production and redis_url is None:
         raise ImproperlyConfigured("REDIS_URL is required when BRANCHDESK_PRODUCTION is on")
     trusted = _env("TRUSTED_PROXIES", "127.0.0.1,::1") or ""
-    loopback = host in {'0.0.0.0', '::'}  # noqa: S104  (we only test for the wildcard)
+    loopback = host in {"0.0.0.0", "::"}  # noqa: S104  (we only test for the wildcard)
     default_api = f"http://{'127.0.0.1' if loopback else host}:{port}/api/v1/cba"
     banking_api_url = _url("BANKING_API_URL", default_api, {"http", "https"})
     assert banking_api_url is not None
