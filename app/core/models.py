@@ -1,20 +1,36 @@
 """Every core table, imported in one place for Alembic and the seed."""
 
+from app.core.accounts.models import Account, Hold, Product
 from app.core.audit.models import AuditLog
 from app.core.auth.models import ApiKey, AuthSession, RefreshToken, RevokedToken, StaffUser
+from app.core.customers.models import Customer
 from app.core.idempotency.models import IdempotencyRecord
+from app.core.ledger.models import GLAccount, Journal, JournalLine, NumberSequence, Posting
+from app.core.periods.models import FiscalPeriod
 from app.core.tenants.models import Branch, Tenant
+from app.core.transactions.models import Transaction
 from app.core.webhooks.models import OutboxEvent
 
 __all__ = [
+    "Account",
     "ApiKey",
     "AuditLog",
     "AuthSession",
     "Branch",
+    "Customer",
+    "FiscalPeriod",
+    "GLAccount",
+    "Hold",
     "IdempotencyRecord",
+    "Journal",
+    "JournalLine",
+    "NumberSequence",
     "OutboxEvent",
+    "Posting",
+    "Product",
     "RefreshToken",
     "RevokedToken",
     "StaffUser",
     "Tenant",
+    "Transaction",
 ]

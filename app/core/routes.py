@@ -2,7 +2,18 @@
 
 from litestar import Router
 
+from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
+from app.core.customers.routes import customer_router
+from app.core.ledger.routes import gl_router
 from app.core.tenants.routes import tenant_routers
+from app.core.transactions.routes import transaction_router
 
-FEATURE_ROUTERS: list[Router] = [*tenant_routers, *admin_routers]
+FEATURE_ROUTERS: list[Router] = [
+    *tenant_routers,
+    *admin_routers,
+    customer_router,
+    account_router,
+    transaction_router,
+    gl_router,
+]

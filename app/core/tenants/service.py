@@ -143,10 +143,10 @@ async def create_branch(
 
 
 async def on_branch_created(session: AsyncSession, tenant_id: uuid.UUID, branch: Branch) -> None:
-    """Hook for what a new branch needs beyond its row.
+    """A new branch gets its teller-cash and inter-branch clearing GL accounts, in the same
+    transaction as the branch (api.md, "Tenant, branches, staff")."""
+    from app.core.ledger.chart import ensure_branch_accounts, ensure_chart
 
-    The ledger will open the branch's teller-cash and inter-branch clearing GL accounts
-    here (api.md, "Tenant, branches, staff"), in the same transaction as the branch.
-    Nothing to do until the ledger exists.
-    """
-    return None
+    tenant = await load_tenant(session, tenant_id)
+    await ensure_chart(session, tenant_id, tenant.base_currency)
+    await ensure_branch_accounts(session, tenant_id, branch.code, branch.name, tenant.base_currency)

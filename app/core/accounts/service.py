@@ -1,0 +1,441 @@
+"""Customer accounts: reads, status changes and holds. Money moves in transactions/."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.accounts.models import Account, Hold, Product
+from app.core.audit import service as audit
+from app.core.common import check_branch_scope, iso
+from app.core.context import RequestContext
+from app.core.customers.models import Customer
+from app.core.errors import ApiError
+from app.core.ledger.models import Posting
+from app.core.ledger.posting import available_balance, lock_accounts
+from app.core.money import format_amount, parse_amount
+from app.core.pagination import keyset_page
+from app.core.webhooks import outbox
+from app.db import utcnow
+
+
+def account_body(account: Account, customer_name: str | None = None) -> dict[str, Any]:
+    c = account.currency
+    body = {
+        "id": str(account.id),
+        "account_number": account.account_number,
+        "customer_id": str(account.customer_id),
+        "product_code": account.product_code,
+        "account_type": account.account_type,
+        "currency": c,
+        "branch_code": account.branch_code,
+        "alias": account.alias,
+        "status": account.status,
+        "status_reason": account.status_reason,
+        "ledger_balance": format_amount(account.ledger_balance, c),
+        "available_balance": format_amount(available_balance(account), c),
+        "hold_amount": format_amount(account.hold_amount, c),
+        "overdraft_limit": format_amount(account.overdraft_limit, c),
+        "daily_withdrawal_limit": (
+            format_amount(account.daily_withdrawal_limit, c)
+            if account.daily_withdrawal_limit is not None
+            else None
+        ),
+        "created_at": iso(account.created_at),
+        "closed_at": iso(account.closed_at),
+    }
+    if customer_name is not None:
+        body["customer_name"] = customer_name
+    return body
+
+
+def hold_body(hold: Hold, currency: str) -> dict[str, Any]:
+    return {
+        "id": str(hold.id),
+        "account_id": str(hold.account_id),
+        "amount": format_amount(hold.amount, currency),
+        "reason": hold.reason,
+        "status": hold.status,
+        "expires_at": iso(hold.expires_at),
+        "transaction_id": str(hold.transaction_id) if hold.transaction_id else None,
+        "created_at": iso(hold.created_at),
+        "released_at": iso(hold.released_at),
+    }
+
+
+async def get_account(
+    session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID
+) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None or account.tenant_id != tenant_id:
+        raise ApiError("ACCOUNT_NOT_FOUND", "No such account.")
+    result: Account = account
+    return result
+
+
+async def get_account_by_number(
+    session: AsyncSession, tenant_id: uuid.UUID, number: str
+) -> Account:
+    account = (
+        await session.execute(
+            sa.select(Account).where(
+                col(Account.tenant_id) == tenant_id, col(Account.account_number) == number
+            )
+        )
+    ).scalar_one_or_none()
+    if account is None:
+        raise ApiError("ACCOUNT_NOT_FOUND", f"No account numbered {number[:20]}.")
+    result: Account = account
+    return result
+
+
+async def customer_name_of(session: AsyncSession, account: Account) -> str:
+    customer = await session.get(Customer, account.customer_id)
+    return customer.display_name if customer else ""
+
+
+async def account_detail(session: AsyncSession, account: Account) -> dict[str, Any]:
+    body = account_body(account, await customer_name_of(session, account))
+    holds = await session.execute(
+        sa.select(Hold)
+        .where(col(Hold.account_id) == account.id, col(Hold.status) == "ACTIVE")
+        .order_by(col(Hold.created_at).desc())
+    )
+    body["holds"] = [hold_body(h, account.currency) for h in holds.scalars().all()]
+    return body
+
+
+async def accounts_of_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        sa.select(Account)
+        .where(col(Account.tenant_id) == tenant_id, col(Account.customer_id) == customer_id)
+        .order_by(col(Account.created_at))
+    )
+    return [account_body(a) for a in rows.scalars().all()]
+
+
+async def list_accounts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    status: str | None,
+    currency: str | None,
+    customer_id: uuid.UUID | None,
+    branch_code: str | None,
+    q: str | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    query = sa.select(Account).where(col(Account.tenant_id) == tenant_id)
+    if status:
+        query = query.where(col(Account.status) == status.upper())
+    if currency:
+        query = query.where(col(Account.currency) == currency.upper())
+    if customer_id:
+        query = query.where(col(Account.customer_id) == customer_id)
+    if branch_code:
+        query = query.where(col(Account.branch_code) == branch_code)
+    if q:
+        term = q.strip()
+        customers = sa.select(col(Customer.id)).where(
+            col(Customer.tenant_id) == tenant_id,
+            sa.or_(
+                col(Customer.search_name).contains(term.lower()), col(Customer.phone).contains(term)
+            ),
+        )
+        query = query.where(
+            sa.or_(
+                col(Account.account_number).startswith(term),
+                col(Account.alias).contains(term),
+                col(Account.customer_id).in_(customers),
+            )
+        )
+    page = await keyset_page(
+        session,
+        query,
+        [(col(Account.created_at), "datetime"), (col(Account.id), "uuid")],
+        limit=limit,
+        cursor=cursor,
+        resource="accounts",
+        render=account_body,
+        value_of=lambda a: (a.created_at, a.id),
+    )
+    ids = [uuid.UUID(a["customer_id"]) for a in page["accounts"]]
+    if ids:
+        names: dict[uuid.UUID, str] = dict(
+            (
+                await session.execute(
+                    sa.select(col(Customer.id), col(Customer.display_name)).where(
+                        col(Customer.id).in_(ids)
+                    )
+                )
+            )
+            .tuples()
+            .all()
+        )
+        for item in page["accounts"]:
+            item["customer_name"] = names.get(uuid.UUID(item["customer_id"]), "")
+    return page
+
+
+async def product_of(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> Product | None:
+    return (
+        await session.execute(
+            sa.select(Product).where(col(Product.tenant_id) == tenant_id, col(Product.code) == code)
+        )
+    ).scalar_one_or_none()
+
+
+async def list_products(session: AsyncSession, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await session.execute(
+        sa.select(Product).where(col(Product.tenant_id) == tenant_id).order_by(col(Product.code))
+    )
+    return [
+        {"code": p.code, "name": p.name, "account_type": p.account_type, "currencies": p.currencies}
+        for p in rows.scalars().all()
+    ]
+
+
+_TRANSITIONS = {
+    "freeze": ({"ACTIVE", "DORMANT"}, "FROZEN", "account.frozen"),
+    "unfreeze": ({"FROZEN"}, "ACTIVE", "account.unfrozen"),
+    "close": ({"ACTIVE", "DORMANT", "FROZEN"}, "CLOSED", "account.closed"),
+}
+
+
+async def change_status(
+    session: AsyncSession, ctx: RequestContext, account_id: uuid.UUID, action: str, reason: str
+) -> Account:
+    assert ctx.principal is not None and ctx.tenant is not None
+    await get_account(session, ctx.tenant.id, account_id)  # 404 before branch scope
+    account = (await lock_accounts(session, ctx.tenant.id, [account_id]))[account_id]
+    check_branch_scope(ctx.principal, account.branch_code)
+    allowed, target, verb = _TRANSITIONS[action]
+    if account.status not in allowed:
+        raise ApiError(
+            "INVALID_STATE",
+            f"A {account.status.lower()} account cannot be {verb.split('.')[1]}.",
+            [{"field": "status", "reason": f"is {account.status}"}],
+        )
+    if action == "close":
+        await release_expired_holds(session, account)
+        if account.ledger_balance != 0 or account.hold_amount != 0:
+            raise ApiError(
+                "INVALID_STATE",
+                "Only an account with a zero balance and no holds can be closed; "
+                f"its balance is {format_amount(account.ledger_balance, account.currency)}.",
+                [
+                    {
+                        "field": "ledger_balance",
+                        "reason": "must be zero",
+                        "value": format_amount(account.ledger_balance, account.currency),
+                    }
+                ],
+            )
+        account.closed_at = utcnow()
+    before = {"status": account.status}
+    account.status = target
+    account.status_reason = reason
+    account.updated_at = utcnow()
+    session.add(account)
+    audit.record(
+        session,
+        ctx,
+        verb,
+        entity_type="account",
+        entity_id=account.id,
+        before=before,
+        after={"status": target, "reason": reason},
+    )
+    if action == "freeze":
+        outbox.emit(
+            session,
+            ctx.tenant.id,
+            "account.frozen",
+            {
+                "account_id": str(account.id),
+                "account_number": account.account_number,
+                "reason": reason,
+            },
+            ctx.request_id,
+        )
+    result: Account = account
+    return result
+
+
+async def release_expired_holds(session: AsyncSession, account: Account) -> None:
+    """Holds past their expiry stop counting (checked whenever the account is locked)."""
+    if account.hold_amount == 0:
+        return
+    now = utcnow()
+    expired = (
+        (
+            await session.execute(
+                sa.select(Hold).where(
+                    col(Hold.account_id) == account.id,
+                    col(Hold.status) == "ACTIVE",
+                    col(Hold.expires_at).is_not(None),
+                    col(Hold.expires_at) <= now,
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for hold in expired:
+        hold.status = "EXPIRED"
+        hold.released_at = now
+        account.hold_amount -= hold.amount
+        session.add(hold)
+    if expired:
+        session.add(account)
+
+
+async def place_hold(
+    session: AsyncSession,
+    ctx: RequestContext,
+    account_id: uuid.UUID,
+    amount_text: Any,
+    reason: str,
+    expires_at: datetime | None,
+) -> Hold:
+    assert ctx.principal is not None and ctx.tenant is not None
+    account = await get_account(session, ctx.tenant.id, account_id)
+    amount = parse_amount(amount_text, account.currency)
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "expires_at must be a future time with a timezone.",
+            [{"field": "expires_at", "reason": "must be in the future, with offset"}],
+        )
+    account = (await lock_accounts(session, ctx.tenant.id, [account_id]))[account_id]
+    check_branch_scope(ctx.principal, account.branch_code)
+    if account.status == "CLOSED":
+        raise ApiError("ACCOUNT_NOT_ACTIVE", "A closed account takes no holds.")
+    hold = await add_hold(
+        session, account, amount, reason, ctx.principal.user_id, expires_at=expires_at
+    )
+    audit.record(
+        session,
+        ctx,
+        "account.hold_placed",
+        entity_type="account",
+        entity_id=account.id,
+        after=hold_body(hold, account.currency),
+    )
+    return hold
+
+
+async def add_hold(
+    session: AsyncSession,
+    account: Account,
+    amount: int,
+    reason: str,
+    created_by: uuid.UUID,
+    *,
+    expires_at: datetime | None = None,
+    transaction_id: uuid.UUID | None = None,
+) -> Hold:
+    """Hold funds on a locked account (a hold may exceed what is available: it is a block)."""
+    hold = Hold(
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        amount=amount,
+        reason=reason,
+        expires_at=expires_at,
+        created_by=created_by,
+        transaction_id=transaction_id,
+    )
+    account.hold_amount += amount
+    account.updated_at = utcnow()
+    session.add_all([hold, account])
+    await session.flush()
+    return hold
+
+
+async def release_hold(
+    session: AsyncSession, ctx: RequestContext, account_id: uuid.UUID, hold_id: uuid.UUID
+) -> tuple[Hold, Account]:
+    assert ctx.principal is not None and ctx.tenant is not None
+    await get_account(session, ctx.tenant.id, account_id)
+    hold = await session.get(Hold, hold_id)
+    if hold is None or hold.account_id != account_id:
+        raise ApiError("RESOURCE_NOT_FOUND", "No such hold on this account.")
+    account = (await lock_accounts(session, ctx.tenant.id, [account_id]))[account_id]
+    check_branch_scope(ctx.principal, account.branch_code)
+    if hold.transaction_id is not None:
+        raise ApiError(
+            "INVALID_STATE",
+            "This hold secures a transaction awaiting approval; approve or reject it.",
+        )
+    if hold.status != "ACTIVE":
+        raise ApiError("INVALID_STATE", f"This hold is already {hold.status.lower()}.")
+    settle_hold(session, account, hold, "RELEASED", ctx.principal.user_id)
+    audit.record(
+        session,
+        ctx,
+        "account.hold_released",
+        entity_type="account",
+        entity_id=account.id,
+        after=hold_body(hold, account.currency),
+    )
+    return hold, account
+
+
+def settle_hold(
+    session: AsyncSession, account: Account, hold: Hold, status: str, by: uuid.UUID | None
+) -> None:
+    hold.status = status
+    hold.released_at = utcnow()
+    hold.released_by = by
+    account.hold_amount -= hold.amount
+    session.add_all([hold, account])
+
+
+async def statement(
+    session: AsyncSession,
+    account: Account,
+    *,
+    start: date | None,
+    end: date | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """Each posting with the running balance, newest first."""
+    query = sa.select(Posting).where(col(Posting.account_id) == account.id)
+    if start:
+        query = query.where(col(Posting.effective_date) >= start)
+    if end:
+        query = query.where(col(Posting.effective_date) <= end)
+    currency = account.currency
+
+    def render(p: Posting) -> dict[str, Any]:
+        signed = p.amount if p.side == "C" else -p.amount
+        return {
+            "id": p.id,
+            "journal_id": str(p.journal_id),
+            "posted_at": iso(p.posted_at),
+            "effective_date": iso(p.effective_date),
+            "entry_type": "credit" if p.side == "C" else "debit",
+            "amount": format_amount(p.amount, currency),
+            "signed_amount": format_amount(signed, currency),
+            "currency": currency,
+            "balance_after": format_amount(p.balance_after or 0, currency),
+            "description": p.description,
+        }
+
+    return await keyset_page(
+        session,
+        query,
+        [(col(Posting.id), "int")],
+        limit=limit,
+        cursor=cursor,
+        resource="transactions",
+        render=render,
+        value_of=lambda p: (p.id,),
+    )

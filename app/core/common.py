@@ -1,0 +1,76 @@
+"""Small helpers the feature routes share: IDs from paths, branch scope, dates, text."""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from app.core.context import Principal
+from app.core.errors import ApiError
+from app.core.permissions import has_role
+
+
+def parse_id(value: str, code: str = "RESOURCE_NOT_FOUND", what: str = "resource") -> uuid.UUID:
+    """A path ID; anything that is not a UUID cannot exist, so it is a 404 like a miss."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise ApiError(code, f"No such {what}.") from None
+
+
+def check_branch_scope(principal: Principal, branch_code: str, what: str = "account") -> None:
+    """Below manager, staff administer only their own branch (`roles.md`)."""
+    if has_role(principal.roles, "manager"):
+        return
+    if principal.branch_code != branch_code:
+        raise ApiError(
+            "BRANCH_SCOPE",
+            f"This {what} belongs to branch {branch_code}; you act for branch "
+            f"{principal.branch_code} only.",
+            [{"field": "branch_code", "reason": "outside your branch", "value": branch_code}],
+        )
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{field} must be a date (YYYY-MM-DD).",
+            [{"field": field, "reason": "not a YYYY-MM-DD date", "value": value[:40]}],
+        ) from None
+
+
+def iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def clean_text(value: Any, field: str, max_length: int, *, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        if required:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                f"{field} is required.",
+                [{"field": field, "reason": "required"}],
+            )
+        return None
+    if not isinstance(value, str):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{field} must be text.",
+            [{"field": field, "reason": "must be a string"}],
+        )
+    text = value.strip()
+    if len(text) > max_length:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"{field} is longer than {max_length} characters.",
+            [{"field": field, "reason": f"at most {max_length} characters"}],
+        )
+    return text

@@ -1,0 +1,70 @@
+"""/customers."""
+
+from typing import Any
+
+from litestar import Router, get, post
+from litestar.status_codes import HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.accounts.service import accounts_of_customer
+from app.core.common import parse_id
+from app.core.context import RequestContext, TenantRef
+from app.core.customers.schemas import CustomerCreate
+from app.core.customers.service import (
+    create_customer,
+    customer_body,
+    get_customer,
+    search_customers,
+)
+from app.core.http import page_limit
+from app.core.permissions import requires
+
+
+@post(
+    "/",
+    status_code=HTTP_201_CREATED,
+    opt=requires("officer", "customers:write"),
+    summary="Create a customer",
+)
+async def post_customer(
+    data: CustomerCreate, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    return customer_body(await create_customer(session, ctx, data))
+
+
+@get(
+    "/",
+    opt=requires("viewer", "customers:read"),
+    summary="Search customers by name, email, phone or number",
+)
+async def list_customers(
+    session: AsyncSession,
+    tenant: TenantRef,
+    q: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    return await search_customers(session, tenant.id, q, page_limit(limit), cursor)
+
+
+@get(
+    "/{customer_id:str}",
+    opt=requires("viewer", "customers:read"),
+    summary="A customer with their accounts",
+)
+async def get_customer_detail(
+    customer_id: str, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    customer = await get_customer(
+        session, tenant.id, parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer")
+    )
+    body = customer_body(customer)
+    body["accounts"] = await accounts_of_customer(session, tenant.id, customer.id)
+    return body
+
+
+customer_router = Router(
+    path="/customers",
+    route_handlers=[post_customer, list_customers, get_customer_detail],
+    tags=["customers"],
+)

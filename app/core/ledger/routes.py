@@ -1,0 +1,175 @@
+"""/gl/accounts: the chart as a tree with balances, one account, its entries."""
+
+import uuid
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from litestar import Router, get
+from litestar.params import Parameter
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.common import iso, parse_date, parse_id
+from app.core.context import TenantRef
+from app.core.errors import ApiError
+from app.core.http import page_limit
+from app.core.ledger.balances import net_debits_by_gl, normal_balance
+from app.core.ledger.models import GLAccount, Posting
+from app.core.money import format_amount
+from app.core.pagination import keyset_page
+from app.core.permissions import requires
+
+READ = requires("viewer", "gl:read")
+
+
+def node(account: GLAccount, balance: int) -> dict[str, Any]:
+    return {
+        "id": str(account.id),
+        "code": account.code,
+        "name": account.name,
+        "category": account.category,
+        "parent_id": str(account.parent_id) if account.parent_id else None,
+        "is_header": account.is_header,
+        "allow_manual_entries": account.allow_manual_entries,
+        "currency_code": account.currency_code,
+        "branch_code": account.branch_code,
+        "balance": format_amount(balance, account.currency_code),
+    }
+
+
+async def chart_with_balances(
+    session: AsyncSession, tenant_id: uuid.UUID
+) -> tuple[list[GLAccount], dict[uuid.UUID, int]]:
+    accounts = list(
+        (
+            await session.execute(
+                sa.select(GLAccount)
+                .where(col(GLAccount.tenant_id) == tenant_id)
+                .order_by(col(GLAccount.code))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    net = await net_debits_by_gl(session, tenant_id)
+    children: dict[uuid.UUID, list[GLAccount]] = {}
+    for account in accounts:
+        if account.parent_id is not None:
+            children.setdefault(account.parent_id, []).append(account)
+    totals: dict[uuid.UUID, int] = {}
+
+    def total(account: GLAccount) -> int:  # a header shows the sum of its subtree
+        if account.id not in totals:
+            totals[account.id] = net.get(account.id, 0) + sum(
+                total(child) for child in children.get(account.id, [])
+            )
+        return totals[account.id]
+
+    for account in accounts:
+        total(account)
+    return accounts, {a.id: normal_balance(a, totals[a.id]) for a in accounts}
+
+
+@get("/gl/accounts", opt=READ, summary="The chart of accounts as a tree with balances")
+async def get_chart(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    accounts, balances = await chart_with_balances(session, tenant.id)
+    nodes = {a.id: {**node(a, balances[a.id]), "children": []} for a in accounts}
+    roots = []
+    for account in accounts:
+        if account.parent_id is not None and account.parent_id in nodes:
+            nodes[account.parent_id]["children"].append(nodes[account.id])
+        else:
+            roots.append(nodes[account.id])
+    return {"gl_accounts": roots}
+
+
+async def _gl(session: AsyncSession, tenant: TenantRef, gl_id: str) -> GLAccount:
+    account = await session.get(GLAccount, parse_id(gl_id, "GL_ACCOUNT_NOT_FOUND", "GL account"))
+    if account is None or account.tenant_id != tenant.id:
+        raise ApiError("GL_ACCOUNT_NOT_FOUND", "No such GL account.")
+    return account
+
+
+@get("/gl/accounts/{gl_account_id:str}", opt=READ, summary="One GL account with its balance")
+async def get_gl_account(
+    gl_account_id: str, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    account = await _gl(session, tenant, gl_account_id)
+    _accounts, balances = await chart_with_balances(session, tenant.id)
+    return node(account, balances[account.id])
+
+
+@get(
+    "/gl/accounts/{gl_account_id:str}/entries",
+    opt=READ,
+    summary="Postings of a GL account with running balance, newest first",
+)
+async def get_entries(
+    gl_account_id: str,
+    session: AsyncSession,
+    tenant: TenantRef,
+    from_: Annotated[str | None, Parameter(query="from")] = None,
+    to: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    start, end = parse_date(from_, "from"), parse_date(to, "to")
+    account = await _gl(session, tenant, gl_account_id)
+    flip = 1 if account.category in {"ASSET", "EXPENSE"} else -1
+    signed = sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
+    running = sa.func.sum(signed).over(order_by=col(Posting.id)) * flip
+    inner = (
+        sa.select(col(Posting.id), running.label("running"))
+        .where(col(Posting.gl_account_id) == account.id)
+        .subquery()
+    )
+    query = sa.select(Posting).where(col(Posting.gl_account_id) == account.id)
+    if start:
+        query = query.where(col(Posting.effective_date) >= start)
+    if end:
+        query = query.where(col(Posting.effective_date) <= end)
+    page = await keyset_page(
+        session,
+        query,
+        [(col(Posting.id), "int")],
+        limit=page_limit(limit),
+        cursor=cursor,
+        resource="entries",
+        render=lambda p: p,
+        value_of=lambda p: (p.id,),
+    )
+    ids = [p.id for p in page["entries"]]
+    balances = (
+        dict(
+            (
+                await session.execute(
+                    sa.select(inner.c.id, inner.c.running).where(inner.c.id.in_(ids))
+                )
+            )
+            .tuples()
+            .all()
+        )
+        if ids
+        else {}
+    )
+    page["entries"] = [
+        {
+            "id": p.id,
+            "journal_id": str(p.journal_id),
+            "effective_date": iso(p.effective_date),
+            "posted_at": iso(p.posted_at),
+            "entry_type": "debit" if p.side == "D" else "credit",
+            "amount": format_amount(p.amount, p.currency),
+            "currency": p.currency,
+            "branch_code": p.branch_code,
+            "description": p.description,
+            "balance_after": format_amount(int(balances.get(p.id, 0)), p.currency),
+        }
+        for p in page["entries"]
+    ]
+    return page
+
+
+gl_router = Router(
+    path="/", tags=["general ledger"], route_handlers=[get_chart, get_gl_account, get_entries]
+)

@@ -1,0 +1,57 @@
+"""Keyset pagination, newest first: page 1,000 costs what page 1 costs."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.errors import ApiError
+from app.core.http import decode_cursor, encode_cursor, page_body
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "datetime": datetime.fromisoformat,
+    "uuid": uuid.UUID,
+    "int": int,
+}
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: sa.Select[Any],
+    keys: Sequence[tuple[Any, str]],
+    *,
+    limit: int,
+    cursor: str | None,
+    resource: str,
+    render: Callable[[Any], dict[str, Any]],
+    value_of: Callable[[Any], Sequence[Any]],
+) -> dict[str, Any]:
+    """Page ``query`` by ``keys`` (column, kind) descending; ``value_of(row)`` gives the keys."""
+    after = decode_cursor(cursor, len(keys))
+    if after is not None:
+        try:
+            values = [_PARSERS[kind](raw) for (_col, kind), raw in zip(keys, after, strict=True)]
+        except (ValueError, TypeError):
+            raise ApiError(
+                "INVALID_FORMAT",
+                "The cursor is not one this API issued.",
+                [{"field": "cursor", "reason": "malformed"}],
+            ) from None
+        columns = [column for column, _kind in keys]
+        query = query.where(sa.tuple_(*columns) < sa.tuple_(*values))
+    query = query.order_by(*[column.desc() for column, _kind in keys]).limit(limit + 1)
+    rows = list((await session.execute(query)).scalars().all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if rows:
+        next_cursor = encode_cursor(
+            [
+                value.isoformat() if isinstance(value, datetime) else str(value)
+                for value in value_of(rows[-1])
+            ]
+        )
+    return page_body(resource, [render(row) for row in rows], has_more, next_cursor)

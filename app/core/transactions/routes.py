@@ -1,0 +1,244 @@
+"""/deposits, /withdrawals, /transfers/*, /transactions."""
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from litestar import Response, Router, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from pydantic import ValidationError
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.common import parse_date, parse_id
+from app.core.context import RequestContext, TenantRef
+from app.core.errors import ApiError
+from app.core.http import page_limit
+from app.core.pagination import keyset_page
+from app.core.permissions import requires
+from app.core.transactions.models import Transaction
+from app.core.transactions.schemas import BatchRequest, CashRequest, RejectRequest, TransferRequest
+from app.core.transactions.service import (
+    DEPOSIT,
+    INTER_BRANCH,
+    TRANSFER,
+    WITHDRAWAL,
+    TransactionService,
+    can_do_inter_branch,
+    cash_movement,
+    get_transaction,
+    transaction_body,
+    transfer_movement,
+)
+
+
+def money(role: str) -> dict[str, Any]:
+    return {**requires(role, "transactions:write"), "idempotency_required": True}
+
+
+@post("/deposits", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash deposit")
+async def post_deposit(
+    data: CashRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(await service.execute(cash_movement(DEPOSIT, data)))
+
+
+@post("/withdrawals", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash withdrawal")
+async def post_withdrawal(
+    data: CashRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(await service.execute(cash_movement(WITHDRAWAL, data)))
+
+
+@post(
+    "/transfers/internal",
+    status_code=HTTP_201_CREATED,
+    opt=money("officer"),
+    summary="Transfer between two accounts of one branch",
+)
+async def post_internal(
+    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(await service.execute(transfer_movement(TRANSFER, data)))
+
+
+@post(
+    "/transfers/inter-branch",
+    status_code=HTTP_201_CREATED,
+    opt=money("manager"),
+    summary="Transfer between branches, through their clearing accounts",
+)
+async def post_inter_branch(
+    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(await service.execute(transfer_movement(INTER_BRANCH, data)))
+
+
+@post(
+    "/transfers/batch",
+    status_code=HTTP_200_OK,
+    opt=money("officer"),
+    summary="Up to 1,000 transfers in one request, independent or atomic",
+)
+async def post_batch(
+    data: BatchRequest, ctx: RequestContext, session: AsyncSession
+) -> Response[dict[str, Any]]:
+    assert ctx.principal is not None
+    service = TransactionService(session, ctx)
+    results: list[dict[str, Any]] = []
+    failed = False
+    for index, raw in enumerate(data.transfers):
+        if failed and data.mode == "atomic":
+            results.append({"index": index, "status": "NOT_EXECUTED"})
+            continue
+        savepoint = await session.begin_nested()
+        try:
+            item = TransferRequest.model_validate({k: v for k, v in raw.items() if k != "type"})
+            kind = INTER_BRANCH if raw.get("type") == "inter-branch" else TRANSFER
+            movement = transfer_movement(kind, item)
+            if kind == INTER_BRANCH and not can_do_inter_branch(ctx.principal):
+                raise ApiError("INSUFFICIENT_ROLE", "Inter-branch transfers need the manager role.")
+            try:
+                transaction = await service.execute(movement)
+            except ApiError as error:
+                if error.code == "INTER_BRANCH_REQUIRED" and can_do_inter_branch(ctx.principal):
+                    await savepoint.rollback()
+                    savepoint = await session.begin_nested()
+                    transaction = await service.execute(transfer_movement(INTER_BRANCH, item))
+                else:
+                    raise
+            await savepoint.commit()
+            results.append(
+                {
+                    "index": index,
+                    "status": "COMPLETED",
+                    "transaction": transaction_body(transaction),
+                }
+            )
+        except (ApiError, ValidationError) as exc:
+            await savepoint.rollback()
+            failed = True
+            results.append({"index": index, "status": "FAILED", "error": _item_error(exc)})
+    if failed and data.mode == "atomic":
+        results = [
+            r if r["status"] == "FAILED" else {"index": r["index"], "status": "NOT_EXECUTED"}
+            for r in results
+        ]
+        raise ApiError(
+            "BATCH_REJECTED",
+            "An item of this atomic batch failed: nothing was posted.",
+            extra={"results": results},
+        )
+    return Response({"results": results}, status_code=HTTP_200_OK)
+
+
+def _item_error(exc: ApiError | ValidationError) -> dict[str, Any]:
+    if isinstance(exc, ApiError):
+        return {"code": exc.code, "message": exc.message, "details": exc.details}
+    details = [
+        {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
+    ]
+    return {"code": "VALIDATION_ERROR", "message": "Check this transfer.", "details": details}
+
+
+@post(
+    "/transactions/{transaction_id:str}/approve",
+    status_code=HTTP_200_OK,
+    opt=requires("officer", "payments:authorize"),
+    summary="Approve (post) a pending one",
+)
+async def approve(
+    transaction_id: str, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(await service.approve(parse_id(transaction_id, what="transaction")))
+
+
+@post(
+    "/transactions/{transaction_id:str}/reject",
+    status_code=HTTP_200_OK,
+    opt=requires("officer", "payments:authorize"),
+    summary="Reject a pending one",
+)
+async def reject(
+    transaction_id: str, data: RejectRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = TransactionService(session, ctx)
+    return transaction_body(
+        await service.reject(parse_id(transaction_id, what="transaction"), data.reason.strip())
+    )
+
+
+@get("/transactions", opt=requires("viewer", "transactions:read"), summary="Transactions")
+async def list_transactions(
+    session: AsyncSession,
+    tenant: TenantRef,
+    account_id: str | None = None,
+    type_: Annotated[str | None, Parameter(query="type")] = None,
+    status: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from")] = None,
+    to: str | None = None,
+    created_by: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    start, end = parse_date(from_, "from"), parse_date(to, "to")
+    query = sa.select(Transaction).where(col(Transaction.tenant_id) == tenant.id)
+    if account_id:
+        account = parse_id(account_id, "ACCOUNT_NOT_FOUND", "account")
+        query = query.where(
+            sa.or_(
+                col(Transaction.account_id) == account,
+                col(Transaction.counterparty_account_id) == account,
+            )
+        )
+    if type_:
+        query = query.where(col(Transaction.type) == type_.upper())
+    if status:
+        query = query.where(col(Transaction.status) == status.upper())
+    if start:
+        query = query.where(col(Transaction.business_date) >= start)
+    if end:
+        query = query.where(col(Transaction.business_date) <= end)
+    if created_by:
+        query = query.where(col(Transaction.created_by) == parse_id(created_by, what="user"))
+    return await keyset_page(
+        session,
+        query,
+        [(col(Transaction.created_at), "datetime"), (col(Transaction.id), "uuid")],
+        limit=page_limit(limit),
+        cursor=cursor,
+        resource="transactions",
+        render=transaction_body,
+        value_of=lambda t: (t.created_at, t.id),
+    )
+
+
+@get(
+    "/transactions/{id_or_ref:str}",
+    opt=requires("viewer", "transactions:read"),
+    summary="One transaction by ID or reference",
+)
+async def get_one(id_or_ref: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    return transaction_body(await get_transaction(session, tenant.id, id_or_ref))
+
+
+transaction_router = Router(
+    path="/",
+    tags=["transactions"],
+    route_handlers=[
+        post_deposit,
+        post_withdrawal,
+        post_internal,
+        post_inter_branch,
+        post_batch,
+        approve,
+        reject,
+        list_transactions,
+        get_one,
+    ],
+)

@@ -1,0 +1,545 @@
+"""Deposits, withdrawals and transfers: each a system journal through the posting service.
+
+Above the tenant's ``teller_approval_limit`` a transaction waits in PENDING_APPROVAL:
+a withdrawal's or transfer's funds are held at once; an officer other than the maker
+approves (posts) or rejects (releases) it.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.accounts.models import Account, Hold
+from app.core.accounts.service import add_hold, get_account, release_expired_holds, settle_hold
+from app.core.audit import service as audit
+from app.core.common import check_branch_scope, iso, parse_id
+from app.core.context import Principal, RequestContext
+from app.core.errors import ApiError
+from app.core.ledger.chart import clearing_code, system_account_id, teller_cash_code
+from app.core.ledger.models import Journal
+from app.core.ledger.numbers import journal_number, transaction_ref
+from app.core.ledger.posting import (
+    CREDIT,
+    DEBIT,
+    Leg,
+    check_can_credit,
+    check_can_debit,
+    lock_accounts,
+    post_journal,
+)
+from app.core.money import display_amount, format_amount, parse_amount
+from app.core.periods.service import open_period_for
+from app.core.permissions import has_role
+from app.core.tenants.models import Tenant
+from app.core.tenants.service import business_date
+from app.core.transactions.models import Transaction
+from app.core.webhooks import outbox
+from app.db import utcnow
+
+DEPOSIT, WITHDRAWAL = "DEPOSIT", "WITHDRAWAL"
+TRANSFER, INTER_BRANCH = "TRANSFER", "INTER_BRANCH_TRANSFER"
+
+
+def transaction_body(t: Transaction) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "transaction_ref": t.transaction_ref,
+        "type": t.type,
+        "status": t.status,
+        "amount": format_amount(t.amount, t.currency),
+        "currency": t.currency,
+        "account_id": str(t.account_id),
+        "counterparty_account_id": (
+            str(t.counterparty_account_id) if t.counterparty_account_id else None
+        ),
+        "narration": t.narration,
+        "depositor_name": t.depositor_name,
+        "balance_after": (
+            format_amount(t.balance_after, t.currency) if t.balance_after is not None else None
+        ),
+        "journal_id": str(t.journal_id) if t.journal_id else None,
+        "branch_code": t.branch_code,
+        "business_date": iso(t.business_date),
+        "created_at": iso(t.created_at),
+        "created_by": str(t.created_by),
+        "created_by_email": t.created_by_email,
+        "approved_by": str(t.approved_by) if t.approved_by else None,
+        "approved_at": iso(t.approved_at),
+        "rejected_by": str(t.rejected_by) if t.rejected_by else None,
+        "rejected_at": iso(t.rejected_at),
+        "rejection_reason": t.rejection_reason,
+    }
+
+
+@dataclass
+class Movement:
+    """A validated request to move money, before anything is locked."""
+
+    type: str
+    amount: int
+    currency: str
+    account_id: uuid.UUID
+    counterparty_id: uuid.UUID | None
+    narration: str | None
+    depositor_name: str | None = None
+
+
+def cash_movement(kind: str, data: Any) -> Movement:
+    """Body checks first (400), before any lookup (404), as api.md orders them."""
+    currency = str(data.currency).upper()
+    amount = parse_amount(data.amount, currency)
+    account_id = parse_id(data.account_id, "ACCOUNT_NOT_FOUND", "account")
+    return Movement(
+        kind,
+        amount,
+        currency,
+        account_id,
+        None,
+        (data.narration or "").strip() or None,
+        (getattr(data, "depositor_name", None) or "").strip() or None,
+    )
+
+
+def transfer_movement(kind: str, data: Any) -> Movement:
+    currency = str(data.currency).upper()
+    amount = parse_amount(data.amount, currency)
+    source = parse_id(data.source_account_id, "ACCOUNT_NOT_FOUND", "account")
+    destination = parse_id(data.destination_account_id, "ACCOUNT_NOT_FOUND", "account")
+    if source == destination:
+        raise ApiError(
+            "SAME_ACCOUNT",
+            "Source and destination are the same account.",
+            [{"field": "destination_account_id", "reason": "same as source"}],
+        )
+    return Movement(
+        kind, amount, currency, source, destination, (data.narration or "").strip() or None
+    )
+
+
+class TransactionService:
+    def __init__(self, session: AsyncSession, ctx: RequestContext) -> None:
+        assert ctx.principal is not None and ctx.tenant is not None
+        self.session = session
+        self.ctx = ctx
+        self.principal: Principal = ctx.principal
+        self.tenant_id = ctx.tenant.id
+
+    async def _tenant(self) -> Tenant:
+        tenant = await self.session.get(Tenant, self.tenant_id)
+        assert tenant is not None
+        return tenant
+
+    async def execute(self, movement: Movement) -> Transaction:
+        """Run one cash or transfer movement; the caller's unit of work commits it."""
+        ids = [movement.account_id] + (
+            [movement.counterparty_id] if movement.counterparty_id else []
+        )
+        accounts = await lock_accounts(self.session, self.tenant_id, ids)
+        for account_id in ids:  # 404 before any business rule
+            if account_id not in accounts:
+                raise ApiError(
+                    "ACCOUNT_NOT_FOUND",
+                    "No such account.",
+                    [
+                        {
+                            "field": _field(movement, account_id),
+                            "reason": "not found",
+                            "value": str(account_id),
+                        }
+                    ],
+                )
+        source = accounts[movement.account_id]
+        destination = accounts.get(movement.counterparty_id) if movement.counterparty_id else None
+        self._check_route(movement, source, destination)
+        for account in accounts.values():
+            if account.currency != movement.currency:
+                raise ApiError(
+                    "CURRENCY_MISMATCH",
+                    f"Account {account.account_number} holds {account.currency}, "
+                    f"not {movement.currency}.",
+                    [
+                        {
+                            "field": "currency",
+                            "reason": f"account currency is {account.currency}",
+                            "value": movement.currency,
+                        }
+                    ],
+                )
+            await release_expired_holds(self.session, account)
+        tenant = await self._tenant()
+        today = business_date(tenant)
+        await open_period_for(self.session, self.tenant_id, today)
+        debited = source if movement.type != DEPOSIT else None
+        credited = destination if destination else (source if movement.type == DEPOSIT else None)
+        if debited is not None:
+            check_can_debit(
+                debited,
+                movement.amount,
+                field_name="source_account_id" if destination else "account_id",
+            )
+            if movement.type == WITHDRAWAL:
+                await self._check_daily_limit(debited, movement.amount, today)
+        if credited is not None:
+            check_can_credit(credited)
+        transaction = Transaction(
+            tenant_id=self.tenant_id,
+            transaction_ref=transaction_ref(today),
+            type=movement.type,
+            status="COMPLETED",
+            amount=movement.amount,
+            currency=movement.currency,
+            account_id=source.id,
+            counterparty_account_id=destination.id if destination else None,
+            narration=movement.narration,
+            depositor_name=movement.depositor_name,
+            branch_code=self.principal.branch_code,
+            business_date=today,
+            created_by=self.principal.user_id,
+            created_by_email=self.principal.email,
+        )
+        if movement.amount > tenant.teller_approval_limit:
+            await self._hold_for_approval(transaction, debited, tenant)
+        else:
+            await self._post(transaction, source, destination, today)
+        self.session.add(transaction)
+        self._record(transaction, source)
+        return transaction
+
+    def _check_route(
+        self, movement: Movement, source: Account, destination: Account | None
+    ) -> None:
+        if destination is None:
+            return
+        crosses = source.branch_code != destination.branch_code
+        if movement.type == TRANSFER:
+            if crosses:
+                raise ApiError(
+                    "INTER_BRANCH_REQUIRED",
+                    f"The accounts are in branches {source.branch_code} and "
+                    f"{destination.branch_code}: use an inter-branch transfer.",
+                    [{"field": "destination_account_id", "reason": "in another branch"}],
+                )
+            check_branch_scope(self.principal, source.branch_code)
+        elif not crosses:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "Both accounts are in one branch: use an internal transfer.",
+                [{"field": "destination_account_id", "reason": "in the same branch"}],
+            )
+
+    async def _check_daily_limit(self, account: Account, amount: int, today: date) -> None:
+        if account.daily_withdrawal_limit is None:
+            return
+        taken = (
+            await self.session.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(Transaction.amount), 0)).where(
+                    col(Transaction.account_id) == account.id,
+                    col(Transaction.type) == WITHDRAWAL,
+                    col(Transaction.business_date) == today,
+                    col(Transaction.status).in_(["COMPLETED", "PENDING_APPROVAL"]),
+                )
+            )
+        ).scalar_one()
+        if int(taken) + amount > account.daily_withdrawal_limit:
+            left = max(0, account.daily_withdrawal_limit - int(taken))
+            raise ApiError(
+                "LIMIT_EXCEEDED",
+                f"The daily withdrawal limit is "
+                f"{display_amount(account.daily_withdrawal_limit, account.currency)}; "
+                f"{display_amount(left, account.currency)} is left today.",
+                [
+                    {
+                        "field": "amount",
+                        "reason": "exceeds the daily withdrawal limit",
+                        "value": format_amount(amount, account.currency),
+                    }
+                ],
+            )
+
+    async def _hold_for_approval(
+        self, transaction: Transaction, debited: Account | None, tenant: Tenant
+    ) -> None:
+        transaction.status = "PENDING_APPROVAL"
+        if debited is not None:
+            hold = await add_hold(
+                self.session,
+                debited,
+                transaction.amount,
+                f"Awaiting approval of {transaction.transaction_ref}",
+                self.principal.user_id,
+                transaction_id=transaction.id,
+            )
+            transaction.hold_id = hold.id
+            transaction.balance_after = debited.ledger_balance
+        outbox.emit(
+            self.session,
+            self.tenant_id,
+            "transaction.pending_approval",
+            transaction_body(transaction),
+            self.ctx.request_id,
+        )
+
+    async def _post(
+        self, transaction: Transaction, source: Account, destination: Account | None, today: date
+    ) -> None:
+        legs = await self._legs(transaction, source, destination)
+        journal = Journal(
+            tenant_id=self.tenant_id,
+            journal_number=journal_number(today),
+            journal_type="CASH" if destination is None else "TRANSFER",
+            status="APPROVED",
+            description=_journal_description(transaction, source, destination),
+            transaction_date=today,
+            effective_date=today,
+            branch_code=transaction.branch_code,
+            source_reference=transaction.transaction_ref,
+            created_by=transaction.created_by,
+            created_by_email=transaction.created_by_email,
+            posted_by=self.principal.user_id,
+        )
+        self.session.add(journal)
+        accounts = {source.id: source} | ({destination.id: destination} if destination else {})
+        result = await post_journal(
+            self.session, journal, legs, accounts, effective_date=today, skip_funds_check=True
+        )
+        transaction.journal_id = journal.id
+        transaction.status = "COMPLETED"
+        transaction.balance_after = result.balances[source.id]
+
+    async def _legs(
+        self, t: Transaction, source: Account, destination: Account | None
+    ) -> list[Leg]:
+        """The double entry, through clearing accounts whenever branches differ."""
+        s, tid = self.session, self.tenant_id
+        amount, cur, note = t.amount, t.currency, t.narration
+        if destination is None:
+            teller_branch = t.branch_code
+            cash = await system_account_id(s, tid, teller_cash_code(teller_branch))
+            customer_side = CREDIT if t.type == DEPOSIT else DEBIT
+            cash_side = DEBIT if t.type == DEPOSIT else CREDIT
+            legs = [
+                Leg(cash, cash_side, amount, cur, branch_code=teller_branch, description=note),
+                Leg(
+                    source.control_gl_account_id,
+                    customer_side,
+                    amount,
+                    cur,
+                    account_id=source.id,
+                    description=note,
+                ),
+            ]
+            if source.branch_code != teller_branch:
+                legs += await self._clearing(
+                    teller_branch,
+                    source.branch_code,
+                    amount,
+                    cur,
+                    note,
+                    towards_account=t.type == DEPOSIT,
+                )
+            return legs
+        legs = [
+            Leg(
+                source.control_gl_account_id,
+                DEBIT,
+                amount,
+                cur,
+                account_id=source.id,
+                description=note,
+            ),
+            Leg(
+                destination.control_gl_account_id,
+                CREDIT,
+                amount,
+                cur,
+                account_id=destination.id,
+                description=note,
+            ),
+        ]
+        if source.branch_code != destination.branch_code:
+            legs += await self._clearing(
+                source.branch_code, destination.branch_code, amount, cur, note, towards_account=True
+            )
+        return legs
+
+    async def _clearing(
+        self,
+        from_branch: str,
+        to_branch: str,
+        amount: int,
+        currency: str,
+        note: str | None,
+        *,
+        towards_account: bool,
+    ) -> list[Leg]:
+        """Value moving from one branch's books to another's: each branch stays balanced."""
+        if not towards_account:
+            from_branch, to_branch = to_branch, from_branch
+        give = await system_account_id(self.session, self.tenant_id, clearing_code(from_branch))
+        take = await system_account_id(self.session, self.tenant_id, clearing_code(to_branch))
+        return [
+            Leg(give, CREDIT, amount, currency, branch_code=from_branch, description=note),
+            Leg(take, DEBIT, amount, currency, branch_code=to_branch, description=note),
+        ]
+
+    def _record(self, transaction: Transaction, source: Account) -> None:
+        body = transaction_body(transaction)
+        verb = {DEPOSIT: "deposit", WITHDRAWAL: "withdrawal"}.get(transaction.type, "transfer")
+        audit.record(
+            self.session,
+            self.ctx,
+            f"transaction.{verb}_created",
+            entity_type="transaction",
+            entity_id=transaction.id,
+            after=body,
+        )
+        if transaction.status == "COMPLETED":
+            event = (
+                "transaction.completed"
+                if transaction.type in {DEPOSIT, WITHDRAWAL}
+                else "transfer.completed"
+            )
+            outbox.emit(self.session, self.tenant_id, event, body, self.ctx.request_id)
+
+    # ---- approvals --------------------------------------------------------------------
+
+    async def _pending(self, transaction_id: uuid.UUID) -> Transaction:
+        transaction = await self.session.get(
+            Transaction, transaction_id, with_for_update=True, populate_existing=True
+        )
+        if transaction is None or transaction.tenant_id != self.tenant_id:
+            raise ApiError("RESOURCE_NOT_FOUND", "No such transaction.")
+        tenant = await self._tenant()
+        if transaction.created_by == self.principal.user_id and not tenant.allow_same_maker_checker:
+            raise ApiError(
+                "SELF_APPROVAL_FORBIDDEN",
+                "You made this transaction; another officer must decide on it.",
+            )
+        if transaction.status != "PENDING_APPROVAL":
+            raise ApiError(
+                "INVALID_STATE", f"This transaction is {transaction.status.lower()}, not pending."
+            )
+        return transaction
+
+    async def approve(self, transaction_id: uuid.UUID) -> Transaction:
+        transaction = await self._pending(transaction_id)
+        ids = [transaction.account_id] + (
+            [transaction.counterparty_account_id] if transaction.counterparty_account_id else []
+        )
+        accounts = await lock_accounts(self.session, self.tenant_id, ids)
+        source = accounts[transaction.account_id]
+        destination = (
+            accounts[transaction.counterparty_account_id]
+            if transaction.counterparty_account_id
+            else None
+        )
+        if transaction.hold_id is not None:
+            hold = await self.session.get(Hold, transaction.hold_id)
+            if hold is not None and hold.status == "ACTIVE":
+                settle_hold(self.session, source, hold, "CONSUMED", self.principal.user_id)
+        today = business_date(await self._tenant())
+        await open_period_for(self.session, self.tenant_id, today)
+        if transaction.type != DEPOSIT:
+            check_can_debit(source, transaction.amount)
+        await self._post(transaction, source, destination, today)
+        transaction.approved_by = self.principal.user_id
+        transaction.approved_at = utcnow()
+        self.session.add(transaction)
+        body = transaction_body(transaction)
+        audit.record(
+            self.session,
+            self.ctx,
+            "transaction.approved",
+            entity_type="transaction",
+            entity_id=transaction.id,
+            after=body,
+        )
+        event = (
+            "transaction.completed"
+            if transaction.type in {DEPOSIT, WITHDRAWAL}
+            else "transfer.completed"
+        )
+        outbox.emit(self.session, self.tenant_id, event, body, self.ctx.request_id)
+        return transaction
+
+    async def reject(self, transaction_id: uuid.UUID, reason: str) -> Transaction:
+        transaction = await self._pending(transaction_id)
+        if transaction.hold_id is not None:
+            accounts = await lock_accounts(self.session, self.tenant_id, [transaction.account_id])
+            hold = await self.session.get(Hold, transaction.hold_id)
+            if hold is not None and hold.status == "ACTIVE":
+                settle_hold(
+                    self.session,
+                    accounts[transaction.account_id],
+                    hold,
+                    "RELEASED",
+                    self.principal.user_id,
+                )
+        transaction.status = "REJECTED"
+        transaction.rejected_by = self.principal.user_id
+        transaction.rejected_at = utcnow()
+        transaction.rejection_reason = reason
+        self.session.add(transaction)
+        audit.record(
+            self.session,
+            self.ctx,
+            "transaction.rejected",
+            entity_type="transaction",
+            entity_id=transaction.id,
+            after=transaction_body(transaction),
+        )
+        if transaction.type not in {DEPOSIT, WITHDRAWAL}:
+            outbox.emit(
+                self.session,
+                self.tenant_id,
+                "transfer.failed",
+                transaction_body(transaction),
+                self.ctx.request_id,
+            )
+        return transaction
+
+
+def _field(movement: Movement, account_id: uuid.UUID) -> str:
+    if movement.counterparty_id is None:
+        return "account_id"
+    return "source_account_id" if account_id == movement.account_id else "destination_account_id"
+
+
+def _journal_description(t: Transaction, source: Account, destination: Account | None) -> str:
+    if destination is None:
+        what = "Cash deposit to" if t.type == DEPOSIT else "Cash withdrawal from"
+        return f"{what} {source.account_number} ({t.transaction_ref})"
+    return f"Transfer {source.account_number} → {destination.account_number} ({t.transaction_ref})"
+
+
+def can_do_inter_branch(principal: Principal) -> bool:
+    return has_role(principal.roles, "manager")
+
+
+async def get_transaction(
+    session: AsyncSession, tenant_id: uuid.UUID, id_or_ref: str
+) -> Transaction:
+    try:
+        condition = col(Transaction.id) == uuid.UUID(id_or_ref)
+    except ValueError:
+        condition = col(Transaction.transaction_ref) == id_or_ref.upper()
+    found = (
+        await session.execute(
+            sa.select(Transaction).where(col(Transaction.tenant_id) == tenant_id, condition)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise ApiError("RESOURCE_NOT_FOUND", "No such transaction.")
+    result: Transaction = found
+    return result
+
+
+async def account_for_cash(
+    session: AsyncSession, tenant_id: uuid.UUID, account_id: uuid.UUID
+) -> Account:
+    return await get_account(session, tenant_id, account_id)
