@@ -122,7 +122,12 @@ class TokenRefresher:
         self._now = now or (lambda: datetime.now(UTC))
 
     async def access_token(
-        self, holder: TokenHolder, tenant: str | None = None, *, request_id: str | None = None
+        self,
+        holder: TokenHolder,
+        tenant: str | None = None,
+        *,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
     ) -> str:
         """A usable access token for ``holder``'s session.
 
@@ -130,6 +135,8 @@ class TokenRefresher:
             holder: The session's token store and lock.
             tenant: The session's tenant (defaults to the client's).
             request_id: The console request's ID, sent with the refresh call.
+            forwarded_for: The staff member's IP, forwarded so the core's rate limits and
+                audit see the person, not the console.
 
         Raises:
             BankingAPIAuthError: The session has no tokens, or its refresh token was refused
@@ -149,7 +156,10 @@ class TokenRefresher:
                 return tokens.access_token
             try:
                 pair = await self._client.refresh(
-                    tokens.refresh_token, tenant=tenant, request_id=request_id
+                    tokens.refresh_token,
+                    tenant=tenant,
+                    request_id=request_id,
+                    forwarded_for=forwarded_for,
                 )
             except BankingAPIUnavailable:
                 # The old token still works for a while: better than failing the request.

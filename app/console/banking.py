@@ -47,7 +47,10 @@ class CoreSession:
 
     async def _token(self) -> str:
         return await self.console.refresher.access_token(
-            self._holder, self.signed_in.tenant.code, request_id=self.request_id
+            self._holder,
+            self.signed_in.tenant.code,
+            request_id=self.request_id,
+            forwarded_for=self.forwarded_for,
         )
 
     async def get(self, path: str, **kwargs: Any) -> Any:

@@ -15,6 +15,7 @@ from litestar.exceptions import (
 
 from app.core.context import SCOPE_KEY, RequestContext
 from app.core.errors import ApiError, error_body
+from app.db import is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.errors")
 
@@ -105,6 +106,19 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
+    if is_retryable_conflict(exc):
+        # The unit of work reruns the request from scratch; this answer is only the fallback.
+        ctx = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+        if ctx is not None:
+            ctx.notes["retryable_conflict"] = True
+        return _respond(
+            request,
+            ApiError(
+                "SERVICE_UNAVAILABLE",
+                "The ledger was busy; try again.",
+                headers={"Retry-After": "1"},
+            ),
+        )
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
         log.error("database.unavailable", error=str(exc.orig))
         return _respond(

@@ -7,8 +7,9 @@ effect. A refused or failed request rolls back, and its claim is released so a
 retry runs afresh; an executed 409/422 is stored and replayed like a success.
 """
 
+import asyncio
+import random
 import re
-from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 import structlog
@@ -33,7 +34,7 @@ from app.core.middleware._asgi import (
     is_open_path,
     send_error,
 )
-from app.db import Database
+from app.db import Database, is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.idempotency")
 
@@ -41,6 +42,13 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_BODY_BYTES = 1024 * 1024
 _KEY_PATTERN = re.compile(r"^[\x20-\x7e]{1,255}$")
 STORED_ERROR_STATUSES = {409, 422}
+MAX_ATTEMPTS = 4
+# Set by the exception handler when a handler hit a deadlock or serialization failure.
+RETRYABLE_CONFLICT = "retryable_conflict"
+
+
+class _RetryableConflict(Exception):
+    pass
 
 
 class _BodyTooLarge(Exception):
@@ -138,9 +146,8 @@ class IdempotencyMiddleware:
             )
             return
         ctx.idempotency_key = key
-        inner_receive = replaying_receive(body, receive)
         async with self.db.writer():
-            await self._execute(scope, inner_receive, send, body, key)
+            await self._execute(scope, receive, send, body, key)
 
     async def _execute(
         self, scope: Scope, receive: Receive, send: Send, body: bytes, key: str | None
@@ -187,38 +194,50 @@ class IdempotencyMiddleware:
                 return
             claim = outcome
 
-        buffer = _ResponseBuffer()
-        session = ctx.session = self.db.session()
-        try:
-            await self.app(scope, receive, buffer)
-            status = buffer.status
-            if 200 <= status < 300 or (claim is not None and status in STORED_ERROR_STATUSES):
-                if status >= 300:
-                    await session.rollback()  # keep nothing of a refused effect but its answer
-                if claim is not None:
-                    await self.store.complete(
-                        session, claim.record_id, status, buffer.header_map(), buffer.body()
-                    )
-                await session.commit()
-                claim = None
-            else:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            buffer = _ResponseBuffer()
+            session = ctx.session = self.db.session()
+            ctx.notes.pop(RETRYABLE_CONFLICT, None)
+            try:
+                await self.app(scope, replaying_receive(body, receive), buffer)
+                if ctx.notes.pop(RETRYABLE_CONFLICT, False) and attempt < MAX_ATTEMPTS:
+                    raise _RetryableConflict
+                status = buffer.status
+                if 200 <= status < 300 or (claim is not None and status in STORED_ERROR_STATUSES):
+                    if status >= 300:
+                        await session.rollback()  # keep nothing of a refusal but its answer
+                    if claim is not None:
+                        await self.store.complete(
+                            session, claim.record_id, status, buffer.header_map(), buffer.body()
+                        )
+                    await session.commit()
+                    claim = None
+                else:
+                    await session.rollback()
+            except Exception as exc:
                 await session.rollback()
-        except Exception as exc:
-            await session.rollback()
-            log.exception("request.commit_failed", error=str(exc))
-            if claim is not None:
-                await _release_quietly(self.store, claim)
-            error = (
-                _unavailable()
-                if _is_connection_error(exc)
-                else ApiError(
-                    "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."
+                if attempt < MAX_ATTEMPTS and (
+                    isinstance(exc, _RetryableConflict) or is_retryable_conflict(exc)
+                ):
+                    # A deadlock or serialization failure: nothing took effect; run it again.
+                    log.warning("request.retrying_conflict", attempt=attempt)
+                    await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
+                    continue
+                log.exception("request.commit_failed", error=str(exc))
+                if claim is not None:
+                    await _release_quietly(self.store, claim)
+                error = (
+                    _unavailable()
+                    if _is_connection_error(exc) or is_retryable_conflict(exc)
+                    else ApiError(
+                        "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."
+                    )
                 )
-            )
-            await send_error(scope, send, error)
-            return
-        finally:
-            await session.close()
+                await send_error(scope, send, error)
+                return
+            finally:
+                await session.close()
+            break
         if claim is not None:
             await _release_quietly(self.store, claim)
         await buffer.flush(send)
@@ -290,6 +309,3 @@ def _unavailable() -> ApiError:
 
 def _too_large() -> ApiError:
     return ApiError("PAYLOAD_TOO_LARGE", "Request bodies are limited to 1 MiB.")
-
-
-Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
