@@ -108,7 +108,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
     if is_retryable_conflict(exc):
         # The unit of work reruns the request from scratch; this answer is only the fallback.
-        ctx = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+        ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
         if ctx is not None:
             ctx.notes["retryable_conflict"] = True
         return _respond(

@@ -354,7 +354,6 @@ async def add_hold(
     account.hold_amount += amount
     account.updated_at = utcnow()
     session.add_all([hold, account])
-    await session.flush()
     return hold
 
 

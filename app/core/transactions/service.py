@@ -128,6 +128,27 @@ class TransactionService:
         self.ctx = ctx
         self.principal: Principal = ctx.principal
         self.tenant_id = ctx.tenant.id
+        # A batch locks every account it touches once, up front, and checks the period once.
+        self._locked: dict[uuid.UUID, Account] | None = None
+        self._open_dates: set[date] = set()
+
+    async def preload(self, account_ids: list[uuid.UUID]) -> None:
+        """Lock every account a batch touches in one query (in ID order, so no deadlocks)."""
+        self._locked = await lock_accounts(self.session, self.tenant_id, account_ids)
+
+    def crosses_branches(self, movement: Movement) -> bool:
+        """Whether a preloaded transfer's accounts sit in different branches."""
+        assert self._locked is not None
+        source = self._locked.get(movement.account_id)
+        target = self._locked.get(movement.counterparty_id) if movement.counterparty_id else None
+        return (
+            source is not None and target is not None and source.branch_code != target.branch_code
+        )
+
+    async def _check_period(self, on: date) -> None:
+        if on not in self._open_dates:
+            await open_period_for(self.session, self.tenant_id, on)
+            self._open_dates.add(on)
 
     async def _tenant(self) -> Tenant:
         tenant = await self.session.get(Tenant, self.tenant_id)
@@ -139,7 +160,10 @@ class TransactionService:
         ids = [movement.account_id] + (
             [movement.counterparty_id] if movement.counterparty_id else []
         )
-        accounts = await lock_accounts(self.session, self.tenant_id, ids)
+        if self._locked is not None:
+            accounts = {i: self._locked[i] for i in ids if i in self._locked}
+        else:
+            accounts = await lock_accounts(self.session, self.tenant_id, ids)
         for account_id in ids:  # 404 before any business rule
             if account_id not in accounts:
                 raise ApiError(
@@ -173,7 +197,7 @@ class TransactionService:
             await release_expired_holds(self.session, account)
         tenant = await self._tenant()
         today = business_date(tenant)
-        await open_period_for(self.session, self.tenant_id, today)
+        await self._check_period(today)
         debited = source if movement.type != DEPOSIT else None
         credited = destination if destination else (source if movement.type == DEPOSIT else None)
         if debited is not None:
