@@ -1,5 +1,6 @@
 """Whether the database's Alembic revisions are at the code's heads."""
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,11 @@ from alembic.script import ScriptDirectory
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def code_heads() -> set[str]:
+@lru_cache(maxsize=1)
+def code_heads() -> frozenset[str]:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
 async def heads_applied(session: Any) -> bool:

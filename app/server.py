@@ -15,9 +15,10 @@ ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 class Server:
     """Routes by path prefix: two independent apps that share nothing but the contract."""
 
-    def __init__(self, core: Litestar, console: Litestar) -> None:
+    def __init__(self, core: Litestar, console: Litestar, *, with_worker: bool = True) -> None:
         self.core = core
         self.console = console
+        self.with_worker = with_worker
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -32,9 +33,17 @@ class Server:
     async def _lifespan(self, receive: Any, send: Any) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
+        from app.worker import in_process_worker
+
         async with self.core.lifespan(), self.console.lifespan():
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
+            if self.with_worker:
+                # The embedded default runs the worker beside the web apps (one process).
+                async with in_process_worker(self.core.state.services.db):
+                    await send({"type": "lifespan.startup.complete"})
+                    message = await receive()
+            else:
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
         await send({"type": "lifespan.shutdown.complete"})
 
 
