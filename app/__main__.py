@@ -17,17 +17,20 @@ Sandbox sign-ins (password: {password}):
 """
 
 
-def _serve(app_path: str, settings: Settings, factory: bool = True) -> None:
+def _serve(app_path: str, settings: Settings, *, workers: int = 1) -> None:
     import uvicorn
 
     uvicorn.run(
         app_path,
-        factory=factory,
+        factory=True,
         host=settings.server.host,
         port=settings.server.port,
+        workers=workers,
         log_level="warning",
-        proxy_headers=False,
+        proxy_headers=False,  # the core reads X-Forwarded-For itself, from trusted proxies only
         access_log=False,
+        loop="auto",  # uvloop when installed
+        http="auto",  # httptools when installed
     )
 
 
@@ -89,9 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _serve("app.server:create_server", settings)
     elif args.command == "core":
-        _serve("app.core.app:create_app", settings)
+        _serve("app.core.app:create_app", settings, workers=settings.server.workers)
     elif args.command == "console":
-        _serve("app.console.app:create_app", settings)
+        _serve("app.console.app:create_app", settings, workers=settings.server.workers)
     elif args.command == "worker":
         from app.worker import run_worker
 

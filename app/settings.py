@@ -66,6 +66,7 @@ class ServerSettings:
     port: int
     var_dir: Path
     production: bool
+    workers: int
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,12 @@ def load_settings() -> Settings:
     redis_url = _url("REDIS_URL", None, {"redis", "rediss", "unix"})
     if production and redis_url is None:
         raise ImproperlyConfigured("REDIS_URL is required when BRANCHDESK_PRODUCTION is on")
+    workers = _int("WEB_CONCURRENCY", 1, minimum=1, maximum=64)
+    if workers > 1 and redis_url is None:
+        raise ImproperlyConfigured(
+            "WEB_CONCURRENCY > 1 needs REDIS_URL: worker processes must share rate limits, "
+            "sessions and revocations"
+        )
     trusted = _env("TRUSTED_PROXIES", "127.0.0.1,::1") or ""
     loopback = host in {"0.0.0.0", "::"}  # noqa: S104  (we only test for the wildcard)
     default_api = f"http://{'127.0.0.1' if loopback else host}:{port}/api/v1/cba"
@@ -180,7 +187,9 @@ def load_settings() -> Settings:
     assert banking_api_url is not None
     key_path = Path(_env("JWT_PRIVATE_KEY_PATH") or str(var_dir / "keys" / "jwt_private.pem"))
     return Settings(
-        server=ServerSettings(host=host, port=port, var_dir=var_dir, production=production),
+        server=ServerSettings(
+            host=host, port=port, var_dir=var_dir, production=production, workers=workers
+        ),
         database=DatabaseSettings(
             url=_database_url(var_dir),
             pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200),
