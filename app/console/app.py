@@ -17,6 +17,9 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app.console.accounts.routes import accounts_router
+from app.console.approvals.badge import nav_badges
+from app.console.approvals.routes import approvals_router
 from app.console.auth.routes import auth_router
 from app.console.auth.session import (
     ConsoleSessionConfig,
@@ -25,12 +28,15 @@ from app.console.auth.session import (
     session_cookie_name,
     session_guard,
 )
+from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.security import make_security_headers_hook
 from app.console.state import ConsoleState
+from app.console.teller.routes import teller_router
+from app.console.transfers.routes import transfers_router
 from app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,7 +111,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await console.close()
 
     app = Litestar(
-        route_handlers=[home, auth_router, static, unknown_page],
+        route_handlers=[
+            home,
+            auth_router,
+            customers_router,
+            accounts_router,
+            teller_router,
+            transfers_router,
+            approvals_router,
+            static,
+            unknown_page,
+        ],
         middleware=[sessions.middleware],
         stores={"sessions": console.session_store},
         csrf_config=csrf,
@@ -114,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         plugins=[HTMXPlugin()],
         guards=[session_guard],
+        before_request=nav_badges,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[make_security_headers_hook(hsts=settings.server.production)],
         on_shutdown=[close_resources],

@@ -73,6 +73,48 @@ class CoreSession:
         except BankingAPIAuthError as exc:
             raise await self._session_ended(exc) from exc
 
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """A write (``POST``/``PUT``/``PATCH``/``DELETE``) to the core as this staff member.
+
+        ``idempotency_key`` is the key minted when the form was rendered, so a resubmitted
+        form or a retry after a timeout is answered from the core's record, never run twice.
+
+        Raises:
+            CoreSessionEnded: The core no longer accepts the session (sign in again).
+            BankingAPIError: Any other refusal or outage (callers show it next to the form).
+        """
+        try:
+            token = await self._token()
+            return await self.console.client.request(
+                method,
+                path,
+                token=token,
+                tenant=self.signed_in.tenant.code,
+                json=json,
+                idempotency_key=idempotency_key,
+                request_id=self.request_id,
+                forwarded_for=self.forwarded_for,
+                **kwargs,
+            )
+        except BankingAPIAuthError as exc:
+            raise await self._session_ended(exc) from exc
+
+    async def post(self, path: str, json: Any = None, *, idempotency_key: str | None = None) -> Any:
+        """``POST`` ``json`` to ``path``; see :meth:`send`."""
+        return await self.send("POST", path, json=json, idempotency_key=idempotency_key)
+
+    async def delete(self, path: str, *, idempotency_key: str | None = None) -> Any:
+        """``DELETE`` ``path``; see :meth:`send`."""
+        return await self.send("DELETE", path, idempotency_key=idempotency_key)
+
     async def me(self) -> Me:
         """``GET /auth/me``: roles, scopes and branch as the core sees them now."""
         try:

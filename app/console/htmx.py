@@ -52,6 +52,9 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "csrf_token": csrf_token({"request": request}),
         "request_id": request_id(request.scope),
         "current_path": request.url.path,
+        # Counts beside navigation items (the approvals queue), set once per page by the
+        # app's before_request hook.
+        "nav_badges": request.state.get("nav_badges") or {},
     }
 
 

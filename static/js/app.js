@@ -16,6 +16,22 @@
     });
   });
 
+  // "Print" buttons (receipts): shown only when script can print, so the page never offers
+  // a button that does nothing.
+  function showPrintButtons(root) {
+    (root || document).querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target.closest("[data-print]") : null;
+    if (!target) return;
+    event.preventDefault();
+    window.print();
+  });
+  document.addEventListener("DOMContentLoaded", function () { showPrintButtons(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showPrintButtons(event.target); });
+
   // After a boosted navigation, move focus to the new page so screen readers announce it.
   document.addEventListener("htmx:afterSettle", function (event) {
     var detail = event.detail || {};

@@ -2,7 +2,8 @@
 
 Everything shown comes from the core now (``GET /tenant``, ``GET /auth/me``,
 ``GET /branches``) or from the permission table; panels that later issues will fill
-(today's totals, approvals waiting, period-close readiness) are not faked.
+(period-close readiness) are not faked. A teller's panel shows their day's totals and an
+officer's the approvals waiting for them, both from the core.
 """
 
 import asyncio
@@ -10,10 +11,12 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
 from app.console.formatting import money
 from app.console.htmx import render
-from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, upcoming_for
+from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, can, upcoming_for
+from app.console.teller.day import my_day
 
 # What each role adds, in roles.md's words (cumulative, like the permission table).
 ROLE_ABILITIES: dict[str, list[str]] = {
@@ -79,6 +82,8 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     role = core.signed_in.user.role
     tenant_wide = role is not None and ROLE_RANK[role] >= ROLE_RANK["manager"]
     limit = settings.get("teller_approval_limit")
+    teller_day = await my_day(core) if can(core.signed_in, "teller.deposit") else None
+    approvals_waiting = await waiting_for(core) if can(core.signed_in, "approvals.view") else None
     return render(
         request,
         "home/index.html",
@@ -96,5 +101,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
             "branches": branches,
             "own_branch": own_branch,
             "tenant_wide": tenant_wide,
+            "teller_day": teller_day,
+            "approvals_waiting": approvals_waiting,
         },
     )

@@ -37,6 +37,32 @@ PUBLIC_ROUTES: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/{path:path}"): (404, 404),  # any unknown page, in the shell when signed in
 }
 
+# What a role that may use a route gets when the matrix calls it with its placeholder path
+# values (no such record) or an empty form, where that is not the usual 200 (GET) / 303
+# (POST, redirected back to its form). Permission is still checked first: lower roles get
+# 403 and anonymous users are sent to sign in, as for every route.
+PERMITTED_STATUS: dict[tuple[str, str], int] = {
+    ("GET", "/teller/receipts/{ref:str}"): 404,  # no transaction has the ref "ref"
+    ("GET", "/approvals/transactions/{transaction_id:str}"): 404,
+    # Customers and accounts: no customer or account has the ID "customer_id:str" or
+    # "account_id:str"; empty forms are shown again with what is missing.
+    ("POST", "/customers"): 400,
+    ("GET", "/customers/{customer_id:str}"): 404,
+    ("POST", "/accounts"): 400,
+    ("GET", "/accounts/{account_id:str}"): 404,
+    ("GET", "/accounts/{account_id:str}/statement"): 404,
+    ("GET", "/accounts/{account_id:str}/statement.csv"): 404,
+    ("GET", "/accounts/{account_id:str}/freeze"): 404,
+    ("POST", "/accounts/{account_id:str}/freeze"): 404,
+    ("GET", "/accounts/{account_id:str}/unfreeze"): 404,
+    ("POST", "/accounts/{account_id:str}/unfreeze"): 404,
+    ("GET", "/accounts/{account_id:str}/close"): 404,
+    ("POST", "/accounts/{account_id:str}/close"): 404,
+    ("GET", "/accounts/{account_id:str}/holds/new"): 404,
+    ("POST", "/accounts/{account_id:str}/holds"): 404,
+    ("POST", "/accounts/{account_id:str}/holds/{hold_id:str}/release"): 404,
+}
+
 
 @dataclass(frozen=True)
 class Roles:
@@ -63,6 +89,8 @@ def expected_status(rule: RouteRule, role: str) -> int:
     assert rule.min_role is not None
     if ROLE_RANK[role] < ROLE_RANK[rule.min_role]:
         return 403
+    if (rule.method, rule.path) in PERMITTED_STATUS:
+        return PERMITTED_STATUS[(rule.method, rule.path)]
     return 200 if rule.method == "GET" else 303
 
 
@@ -115,7 +143,7 @@ async def test_navigation_matches_the_permission_table(role, browser):
 
 
 async def test_navigation_today_explicitly(browser):
-    """The role × labels result for the pages that exist now (only Home)."""
+    """The role × labels result for the pages that exist now."""
     seen: dict[str, list[str]] = {}
     for role, email in ROLE_EMAILS.items():
         browser.cookies.clear()
@@ -124,13 +152,16 @@ async def test_navigation_today_explicitly(browser):
     browser.cookies.clear()
     await sign_in(browser, "admin@fmfb.bank", tenant="fmfb")
     seen["admin@fmfb"] = nav_labels((await browser.get("/")).text)
+    everyone = ["Home", "Customers", "Accounts"]
+    teller = [*everyone, "Deposit", "Withdrawal", "My day"]
+    officer = [*teller, "Transfers", "Approvals"]
     assert seen == {
-        "viewer": ["Home"],
-        "teller": ["Home"],
-        "officer": ["Home"],
-        "manager": ["Home"],
-        "admin": ["Home"],
-        "admin@fmfb": ["Home"],
+        "viewer": everyone,
+        "teller": teller,
+        "officer": officer,
+        "manager": officer,
+        "admin": officer,
+        "admin@fmfb": officer,
     }
 
 

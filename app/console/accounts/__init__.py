@@ -1,0 +1,1 @@
+"""Accounts: list, detail, statement, open, freeze/unfreeze/close, holds."""

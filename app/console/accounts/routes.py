@@ -1,0 +1,837 @@
+"""Accounts: the filtered list, an account's page, its statement (page, chart, CSV), opening
+an account, freeze / unfreeze / close behind a confirmation, and holds.
+
+Pages work without JavaScript (forms POST, then redirect); htmx asks the same URLs for
+fragments. Every write carries the idempotency key minted when its form was rendered and
+is written to the console action log. The core decides every rule (branch scope, states,
+amounts); its refusals are shown in plain words next to the action.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from litestar import Request, Response, Router, get, post
+from litestar.response import Stream
+
+from app.client import BankingAPIError
+from app.console.accounts.statement import (
+    CHART_MAX_POSTINGS,
+    CSV_HEADER,
+    DateRange,
+    balance_chart,
+    csv_filename,
+    csv_line,
+    csv_row,
+    date_range,
+    summarise,
+)
+from app.console.banking import CoreSession
+from app.console.customers.routes import customer_path, page_of
+from app.console.htmx import VARY, render, wants_fragment
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    error_summary,
+    field_errors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    normalise_amount,
+    redirect,
+    text,
+)
+
+VIEW = {"permission": "accounts.view"}
+STATEMENT = {"permission": "accounts.statement"}
+WRITE = {"permission": "accounts.write"}
+PAGE_SIZE = 25
+STATEMENT_PAGE_SIZE = 50
+CORE_PAGE_MAX = 200
+
+STATUSES = ("ACTIVE", "DORMANT", "FROZEN", "CLOSED", "PENDING", "BLOCKED")
+CURRENCIES = ("NGN", "USD", "EUR", "GBP")
+
+# What each status action is called, which states allow it, and what staff are told.
+STATUS_ACTIONS: dict[str, dict[str, Any]] = {
+    "freeze": {
+        "label": "Freeze",
+        "title": "Freeze account",
+        "allowed": {"ACTIVE", "DORMANT"},
+        "done": "frozen",
+        "effect": "Nothing can be paid out of a frozen account; money can still come in.",
+    },
+    "unfreeze": {
+        "label": "Unfreeze",
+        "title": "Unfreeze account",
+        "allowed": {"FROZEN"},
+        "done": "unfrozen",
+        "effect": "The account becomes active again: payments out are allowed once more.",
+    },
+    "close": {
+        "label": "Close account",
+        "title": "Close account",
+        "allowed": {"ACTIVE", "DORMANT", "FROZEN"},
+        "done": "closed",
+        "effect": (
+            "A closed account takes no money in or out and cannot be reopened. "
+            "Only an account with a zero balance and no holds can be closed."
+        ),
+    },
+}
+
+DONE_MESSAGES = {
+    "opened": "Account opened.",
+    "frozen": "Account frozen.",
+    "unfrozen": "Account unfrozen.",
+    "closed": "Account closed.",
+    "hold_placed": "Hold placed.",
+    "hold_released": "Hold released.",
+}
+
+
+def account_path(account_id: str) -> str:
+    """The core path of one account (the ID came from a URL, so it is quoted)."""
+    return f"/accounts/{quote(account_id, safe='')}"
+
+
+def page_url(account_id: str) -> str:
+    return f"/accounts/{quote(account_id, safe='')}"
+
+
+def status_code_of(error: BankingAPIError) -> int:
+    return error.status if 400 <= error.status < 600 else 502
+
+
+async def business_date(core: CoreSession) -> date:
+    tenant = await core.tenant()
+    try:
+        return date.fromisoformat(str(tenant.get("business_date")))
+    except ValueError:
+        return datetime.now(UTC).date()
+
+
+def bank_zone(tenant: dict[str, Any]) -> ZoneInfo:
+    """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
+    try:
+        return ZoneInfo(str(tenant.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value: Any, zone: ZoneInfo) -> str:
+    """``HH:MM`` of an RFC 3339 time in the bank's timezone (empty when unreadable)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return f"{moment.astimezone(zone):%H:%M}"
+
+
+async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
+    body = await core.get("/branches")
+    branches = body.get("branches") if isinstance(body, dict) else None
+    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
+
+
+# -- the list -------------------------------------------------------------------------------
+
+
+@get("/accounts", opt=VIEW, name="accounts")
+async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Accounts filtered by status, currency, branch and a search term; newest first."""
+    params = request.query_params
+    status = params.get("status", "").upper()
+    currency = params.get("currency", "").upper()
+    branch = params.get("branch", "").strip()[:10]
+    q = params.get("q", "").strip()[:100]
+    cursor = params.get("cursor") or None
+    status = status if status in STATUSES else ""
+    currency = currency if currency in CURRENCIES else ""
+    core = CoreSession(request)
+    page, branches = await asyncio.gather(
+        page_of(
+            core,
+            "/accounts",
+            "accounts",
+            {
+                "status": status or None,
+                "currency": currency or None,
+                "branch_code": branch or None,
+                "q": q or None,
+                "cursor": cursor,
+                "limit": PAGE_SIZE,
+            },
+        ),
+        branch_options(core),
+    )
+    filters = {"status": status, "currency": currency, "branch": branch, "q": q}
+    next_url = None
+    if page["has_more"] and page["next_cursor"]:
+        query = {k: v for k, v in filters.items() if v}
+        next_url = "/accounts?" + urlencode({**query, "cursor": page["next_cursor"]})
+    first_url = "/accounts" + (
+        "?" + urlencode({k: v for k, v in filters.items() if v}) if any(filters.values()) else ""
+    )
+    return render(
+        request,
+        "accounts/index.html",
+        {
+            "page_title": "Accounts",
+            "tenant": await core.tenant(),
+            "filters": filters,
+            "cursor": cursor,
+            "accounts": page["items"],
+            "next_url": next_url,
+            "first_url": first_url,
+            "status_options": [(s, s.capitalize()) for s in STATUSES],
+            "currency_options": [(c, c) for c in CURRENCIES],
+            "branch_options": branches,
+        },
+        block="rows" if cursor and wants_fragment(request) else "results",
+    )
+
+
+# -- one account ----------------------------------------------------------------------------
+
+
+async def _recent(core: CoreSession, account_id: str, span: DateRange) -> list[dict[str, Any]]:
+    """The postings of ``span`` for the chart, newest first, up to the chart's limit."""
+    postings: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while len(postings) < CHART_MAX_POSTINGS:
+        body = await core.get(
+            account_path(account_id) + "/transactions",
+            params={**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor},
+        )
+        postings.extend(body.get("transactions") or [])
+        cursor = body.get("next_cursor")
+        if not body.get("has_more") or not cursor:
+            return postings
+    return postings[:CHART_MAX_POSTINGS]
+
+
+async def _detail_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    account_id: str,
+    *,
+    hold_error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    account = await core.get(account_path(account_id))
+    today = await business_date(core)
+    span = date_range(None, None, today)
+    postings = await _recent(core, account_id, span)
+    currency = str(account.get("currency") or "NGN")
+    done = request.query_params.get("done", "")
+    holds = list(account.get("holds") or [])
+    return render(
+        request,
+        "accounts/detail.html",
+        {
+            "page_title": f"Account {account.get('account_number', '')}",
+            "tenant": await core.tenant(),
+            "account": account,
+            "holds": holds,
+            "hold_keys": {str(h.get("id")): mint_key() for h in holds},
+            "recent": postings[:10],
+            "chart": balance_chart(
+                postings,
+                currency,
+                span,
+                opened_at=account.get("created_at"),
+                zone=bank_zone(await core.tenant()),
+            ),
+            "span": span,
+            "actions": [
+                (name, spec)
+                for name, spec in STATUS_ACTIONS.items()
+                if account.get("status") in spec["allowed"]
+            ],
+            "done": DONE_MESSAGES.get(done),
+            "hold_error": hold_error,
+            "other_branch": _other_branch(core, account),
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+def _other_branch(core: CoreSession, account: dict[str, Any]) -> bool:
+    """Whether the core will refuse this user's changes here (branch scope, below manager)."""
+    role = core.signed_in.user.role
+    return role not in {"manager", "admin"} and account.get("branch_code") != (
+        core.signed_in.user.branch_id
+    )
+
+
+@get("/accounts/{account_id:str}", opt=VIEW, name="account")
+async def account_detail(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+    """Balances, holds, status, limits, branch, the customer, and the balance chart."""
+    return await _detail_page(request, CoreSession(request), account_id)
+
+
+# -- the statement --------------------------------------------------------------------------
+
+
+@get("/accounts/{account_id:str}/statement", opt=STATEMENT, name="account_statement")
+async def account_statement(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+    """Postings with running balance for a date range, newest first, a page at a time."""
+    core = CoreSession(request)
+    today = await business_date(core)
+    span = date_range(request.query_params.get("from"), request.query_params.get("to"), today)
+    cursor = request.query_params.get("cursor") or None
+    page_body, account = await asyncio.gather(
+        core.get(
+            account_path(account_id) + "/transactions",
+            params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
+        ),
+        core.get(account_path(account_id)),
+    )
+    currency = str(account.get("currency") or "NGN")
+    next_url = None
+    if page_body.get("has_more") and page_body.get("next_cursor"):
+        next_url = f"{page_url(account_id)}/statement?" + urlencode(
+            {**span.query, "cursor": page_body["next_cursor"]}
+        )
+    zone = bank_zone(await core.tenant())
+    postings = [
+        {**posting, "posted_time": local_time(posting.get("posted_at"), zone)}
+        for posting in page_body.get("transactions") or []
+    ]
+    fragment = cursor is not None and wants_fragment(request)
+    chart = summary = None
+    if not fragment and cursor is None:
+        every = await _recent(core, account_id, span)
+        chart = balance_chart(
+            every,
+            currency,
+            span,
+            opened_at=account.get("created_at"),
+            zone=zone,
+            width=1180,
+            height=260,
+        )
+        summary = summarise(every, currency, len(every) < CHART_MAX_POSTINGS)
+    return render(
+        request,
+        "accounts/statement.html",
+        {
+            "page_title": f"Statement of account {account.get('account_number', '')}",
+            "tenant": await core.tenant(),
+            "account": account,
+            "currency": currency,
+            "postings": postings,
+            "span": span,
+            "cursor": cursor,
+            "next_url": next_url,
+            "chart": chart,
+            "summary": summary,
+            "csv_url": f"{page_url(account_id)}/statement.csv?{urlencode(span.query)}",
+            "first_url": f"{page_url(account_id)}/statement?{urlencode(span.query)}",
+        },
+        block="rows" if fragment else None,
+    )
+
+
+@get("/accounts/{account_id:str}/statement.csv", opt=STATEMENT, name="account_statement_csv")
+async def account_statement_csv(request: Request[Any, Any, Any], account_id: str) -> Stream:
+    """The statement for the range as CSV, every page, streamed as the core sends them."""
+    core = CoreSession(request)
+    today = await business_date(core)
+    span = date_range(request.query_params.get("from"), request.query_params.get("to"), today)
+    path = account_path(account_id) + "/transactions"
+    # The first page is read before answering, so a refusal is an error page, not a
+    # truncated download.
+    first = await core.get(path, params={**span.query, "limit": CORE_PAGE_MAX})
+    account = first.get("account") or {}
+    currency = str(account.get("currency") or "NGN")
+
+    async def lines() -> AsyncIterator[str]:
+        yield csv_line(CSV_HEADER)
+        body = first
+        seen: set[str] = set()
+        while True:
+            for posting in body.get("transactions") or []:
+                yield csv_row(posting, currency)
+            cursor = body.get("next_cursor")
+            if not body.get("has_more") or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+            body = await core.get(
+                path, params={**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor}
+            )
+
+    filename = csv_filename(str(account.get("account_number") or "account"), span)
+    return Stream(
+        lines(),
+        media_type="text/csv",
+        headers={**VARY, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# -- opening an account ---------------------------------------------------------------------
+
+
+async def _customer_by_ref(core: CoreSession, ref: str) -> dict[str, Any] | None:
+    """A customer by customer number (``CUS0000001``) or ID."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    if len(ref) == 36 and ref.count("-") == 4:
+        try:
+            customer: dict[str, Any] = await core.get(customer_path(ref))
+            return customer
+        except BankingAPIError as exc:
+            if exc.status != 404:
+                raise
+            return None
+    body = await core.get("/customers", params={"q": ref, "limit": 10})
+    for item in body.get("customers") or []:
+        if str(item.get("customer_number", "")).upper() == ref.upper():
+            found: dict[str, Any] = item
+            return found
+    return None
+
+
+OPEN_FIELDS = ("customer", "product_code", "currency", "branch_code", "alias", "initial_deposit")
+
+
+async def _open_form(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, str],
+    key: str,
+    customer: dict[str, Any] | None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    products_body, branches = await asyncio.gather(core.get("/products"), branch_options(core))
+    products = list(products_body.get("products") or [])
+    currencies = sorted({c for p in products for c in p.get("currencies") or []})
+    return render(
+        request,
+        "accounts/new.html",
+        {
+            "page_title": "Open account",
+            "tenant": await core.tenant(),
+            "values": values,
+            "customer": customer,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "key": key,
+            "product_options": [
+                (
+                    str(p["code"]),
+                    f"{p['name']} ({p['code']}) — {', '.join(p.get('currencies') or [])}",
+                )
+                for p in products
+            ],
+            "currency_options": [(c, c) for c in currencies],
+            "branch_options": branches,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/accounts/new", opt=WRITE, name="account_new")
+async def account_new(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The open-account form, usually reached from the customer's page."""
+    core = CoreSession(request)
+    customer = await _customer_by_ref(core, request.query_params.get("customer_id", ""))
+    tenant = await core.tenant()
+    values = {name: "" for name in OPEN_FIELDS}
+    values["customer"] = str(customer.get("customer_number")) if customer else ""
+    values["currency"] = str(tenant.get("base_currency") or "NGN")
+    values["branch_code"] = core.signed_in.user.branch_id
+    values["product_code"] = "SAV001"
+    return await _open_form(request, core, values=values, key=mint_key(), customer=customer)
+
+
+@post("/accounts", opt=WRITE, name="account_open")
+async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Open the account (with its optional initial cash deposit), then show it."""
+    form = await request.form()
+    values = {name: text(form, name, 120) for name in OPEN_FIELDS}
+    key = key_from_form(form)
+    core = CoreSession(request)
+    customer = await _customer_by_ref(core, values["customer"])
+    errors: dict[str, str] = {}
+    if customer is None:
+        errors["customer"] = (
+            "Enter the customer number, like CUS0000001."
+            if not values["customer"]
+            else f"No customer has the number {values['customer']}."
+        )
+    if key is None or errors:
+        return await _open_form(
+            request,
+            core,
+            values=values,
+            key=key or mint_key(),
+            customer=customer,
+            errors=errors,
+            error=FORM_EXPIRED if key is None else None,
+            status_code=400,
+        )
+    assert customer is not None
+    products_body = await core.get("/products")
+    product = next(
+        (p for p in products_body.get("products") or [] if p.get("code") == values["product_code"]),
+        None,
+    )
+    body: dict[str, Any] = {
+        "customer_id": str(customer["id"]),
+        "account_type": str(product["account_type"]) if product else "SAVINGS",
+        "currency": values["currency"],
+        "product_code": values["product_code"],
+        "branch_code": values["branch_code"],
+    }
+    if values["alias"]:
+        body["alias"] = values["alias"]
+    if values["initial_deposit"]:
+        body["initial_deposit"] = normalise_amount(values["initial_deposit"])
+    try:
+        opened = await core.post("/accounts", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request,
+            core.signed_in,
+            action="account.open",
+            target=f"customer:{customer['id']}",
+            key=key,
+            error=exc,
+        )
+        return await _open_form(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            customer=customer,
+            errors=field_errors(exc),
+            error=error_summary(exc, core.signed_in),
+            status_code=status_code_of(exc),
+        )
+    account_id = str(opened.get("id"))
+    await log_write(
+        request, core.signed_in, action="account.open", target=f"account:{account_id}", key=key
+    )
+    return redirect(f"{page_url(account_id)}?done=opened")
+
+
+# -- freeze, unfreeze, close ----------------------------------------------------------------
+
+
+async def _status_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    account_id: str,
+    action: str,
+    *,
+    reason: str = "",
+    key: str,
+    confirm: bool = False,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    account = await core.get(account_path(account_id))
+    spec = STATUS_ACTIONS[action]
+    return render(
+        request,
+        "accounts/status_action.html",
+        {
+            "page_title": f"{spec['title']} {account.get('account_number', '')}",
+            "tenant": await core.tenant(),
+            "account": account,
+            "action": action,
+            "spec": spec,
+            "reason": reason,
+            "key": key,
+            "confirm": confirm,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "allowed": account.get("status") in spec["allowed"],
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+def _status_routes(action: str) -> list[Any]:
+    spec = STATUS_ACTIONS[action]
+
+    @get(
+        f"/accounts/{{account_id:str}}/{action}",
+        opt=WRITE,
+        name=f"account_{action}_form",
+    )
+    async def action_form(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+        """The reason form (step one of two)."""
+        core = CoreSession(request)
+        return await _status_page(request, core, account_id, action, key=mint_key())
+
+    @post(f"/accounts/{{account_id:str}}/{action}", opt=WRITE, name=f"account_{action}")
+    async def action_submit(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+        """Step two asks for confirmation; the confirmed form is sent to the core."""
+        form = await request.form()
+        reason = text(form, "reason", 500)
+        key = key_from_form(form)
+        core = CoreSession(request)
+        if key is None or not reason:
+            return await _status_page(
+                request,
+                core,
+                account_id,
+                action,
+                reason=reason,
+                key=key or mint_key(),
+                errors={} if reason else {"reason": "Give a reason; it is kept with the account."},
+                error=FORM_EXPIRED if key is None else None,
+                status_code=400,
+            )
+        if form.get("confirmed") != "yes" or form.get("back"):
+            return await _status_page(
+                request,
+                core,
+                account_id,
+                action,
+                reason=reason,
+                key=key,
+                confirm=not form.get("back"),
+            )
+        try:
+            await core.post(
+                account_path(account_id) + f"/{action}", {"reason": reason}, idempotency_key=key
+            )
+        except BankingAPIError as exc:
+            await log_write(
+                request,
+                core.signed_in,
+                action=f"account.{action}",
+                target=f"account:{account_id}",
+                key=key,
+                error=exc,
+            )
+            return await _status_page(
+                request,
+                core,
+                account_id,
+                action,
+                reason=reason,
+                key=key_after_error(exc, key),
+                errors=field_errors(exc) if exc.code == "VALIDATION_ERROR" else None,
+                error=error_summary(exc, core.signed_in),
+                status_code=status_code_of(exc),
+            )
+        await log_write(
+            request,
+            core.signed_in,
+            action=f"account.{action}",
+            target=f"account:{account_id}",
+            key=key,
+        )
+        return redirect(f"{page_url(account_id)}?done={spec['done']}")
+
+    return [action_form, action_submit]
+
+
+# -- holds ----------------------------------------------------------------------------------
+
+
+async def _hold_form(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    account_id: str,
+    *,
+    values: dict[str, str],
+    key: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    account = await core.get(account_path(account_id))
+    tenant = await core.tenant()
+    return render(
+        request,
+        "accounts/hold_new.html",
+        {
+            "page_title": f"Place hold on {account.get('account_number', '')}",
+            "tenant": await core.tenant(),
+            "account": account,
+            "values": values,
+            "key": key,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "timezone": str(tenant.get("timezone") or "UTC"),
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/accounts/{account_id:str}/holds/new", opt=WRITE, name="account_hold_new")
+async def hold_new(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+    """The place-hold form."""
+    core = CoreSession(request)
+    values = {"amount": "", "reason": "", "expires_at": ""}
+    return await _hold_form(request, core, account_id, values=values, key=mint_key())
+
+
+def _expiry(raw: str, timezone: str) -> tuple[str | None, str | None]:
+    """A ``datetime-local`` value in the bank's timezone as an RFC 3339 time, or an error."""
+    if not raw:
+        return None, None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None, "Enter the expiry as a date and time, like 2026-12-31 17:00."
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    if moment <= datetime.now(UTC):
+        return None, "Choose a date and time in the future."
+    return moment.isoformat(), None
+
+
+@post("/accounts/{account_id:str}/holds", opt=WRITE, name="account_hold_place")
+async def hold_place(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
+    """Place the hold (it reduces the available balance), then show the account."""
+    form = await request.form()
+    values = {
+        "amount": text(form, "amount", 40),
+        "reason": text(form, "reason", 500),
+        "expires_at": text(form, "expires_at", 40),
+    }
+    key = key_from_form(form)
+    core = CoreSession(request)
+    tenant = await core.tenant()
+    expires_at, expiry_error = _expiry(values["expires_at"], str(tenant.get("timezone") or "UTC"))
+    errors: dict[str, str] = {}
+    if not values["amount"]:
+        errors["amount"] = "Enter the amount to hold."
+    if not values["reason"]:
+        errors["reason"] = "Give a reason; it is kept with the hold."
+    if expiry_error:
+        errors["expires_at"] = expiry_error
+    if key is None or errors:
+        return await _hold_form(
+            request,
+            core,
+            account_id,
+            values=values,
+            key=key or mint_key(),
+            errors=errors,
+            error=FORM_EXPIRED if key is None else None,
+            status_code=400,
+        )
+    assert key is not None
+    body: dict[str, Any] = {
+        "amount": normalise_amount(values["amount"]),
+        "reason": values["reason"],
+    }
+    if expires_at:
+        body["expires_at"] = expires_at
+    try:
+        await core.post(account_path(account_id) + "/holds", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request,
+            core.signed_in,
+            action="account.hold_place",
+            target=f"account:{account_id}",
+            key=key,
+            error=exc,
+        )
+        return await _hold_form(
+            request,
+            core,
+            account_id,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=field_errors(exc),
+            error=error_summary(exc, core.signed_in),
+            status_code=status_code_of(exc),
+        )
+    await log_write(
+        request,
+        core.signed_in,
+        action="account.hold_place",
+        target=f"account:{account_id}",
+        key=key,
+    )
+    return redirect(f"{page_url(account_id)}?done=hold_placed")
+
+
+@post(
+    "/accounts/{account_id:str}/holds/{hold_id:str}/release",
+    opt=WRITE,
+    name="account_hold_release",
+)
+async def hold_release(
+    request: Request[Any, Any, Any], account_id: str, hold_id: str
+) -> Response[Any]:
+    """Release one hold; its amount is available again."""
+    form = await request.form()
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _detail_page(
+            request, core, account_id, hold_error=FORM_EXPIRED, status_code=400
+        )
+    target = f"account:{account_id}:hold:{hold_id[:40]}"
+    try:
+        await core.delete(
+            account_path(account_id) + f"/holds/{quote(hold_id, safe='')}", idempotency_key=key
+        )
+    except BankingAPIError as exc:
+        await log_write(
+            request,
+            core.signed_in,
+            action="account.hold_release",
+            target=target,
+            key=key,
+            error=exc,
+        )
+        message = (
+            "That hold is no longer on this account."
+            if exc.code == "RESOURCE_NOT_FOUND"
+            else error_summary(exc, core.signed_in)
+        )
+        return await _detail_page(
+            request, core, account_id, hold_error=message, status_code=status_code_of(exc)
+        )
+    await log_write(request, core.signed_in, action="account.hold_release", target=target, key=key)
+    return redirect(f"{page_url(account_id)}?done=hold_released")
+
+
+accounts_router = Router(
+    path="/",
+    route_handlers=[
+        account_list,
+        account_new,
+        account_open,
+        account_detail,
+        account_statement,
+        account_statement_csv,
+        *_status_routes("freeze"),
+        *_status_routes("unfreeze"),
+        *_status_routes("close"),
+        hold_new,
+        hold_place,
+        hold_release,
+    ],
+)

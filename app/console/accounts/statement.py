@@ -1,0 +1,318 @@
+"""The statement's figures: the date range, totals, the balance chart and the CSV rows.
+
+Amounts stay ``Decimal`` from the core's decimal strings to the CSV and the chart's labels;
+only the chart's pixel positions are computed in floating point (they are drawing, not money).
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.console.formatting import CURRENCY_SYMBOLS, money
+
+# The statement opens on this many days up to the business date when no range is chosen.
+DEFAULT_DAYS = 90
+# The chart reads at most this many postings (newest first); older ones are left out.
+CHART_MAX_POSTINGS = 2000
+
+CSV_HEADER = (
+    "Date",
+    "Posted at",
+    "Description",
+    "Debit",
+    "Credit",
+    "Balance",
+    "Currency",
+    "Journal",
+)
+# A cell a spreadsheet would run as a formula starts with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A core decimal string as ``Decimal`` (never through float)."""
+    if isinstance(value, float):
+        raise TypeError("money is never a float")
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return Decimal(0)
+
+
+def parse_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """The statement's range (both ends included) and what was wrong with the input."""
+
+    start: date
+    end: date
+    error: str | None = None
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+def date_range(raw_from: str | None, raw_to: str | None, today: date) -> DateRange:
+    """The range asked for, or the last :data:`DEFAULT_DAYS` days up to ``today``."""
+    end = parse_day(raw_to)
+    start = parse_day(raw_from)
+    error = None
+    if (raw_to and end is None) or (raw_from and start is None):
+        error = "Enter dates like 2026-11-01; the default range is shown."
+        start = end = None
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        error = "The start date is after the end date, so they were swapped."
+        start, end = end, start
+    return DateRange(start, end, error)
+
+
+@dataclass
+class Summary:
+    """Opening and closing balances and the totals of the postings read."""
+
+    currency: str
+    count: int = 0
+    opening: Decimal = Decimal(0)
+    closing: Decimal = Decimal(0)
+    credits: Decimal = Decimal(0)
+    debits: Decimal = Decimal(0)
+    complete: bool = True
+
+
+def summarise(postings: list[dict[str, Any]], currency: str, complete: bool) -> Summary:
+    """Totals of ``postings`` (newest first, as the core sends them)."""
+    summary = Summary(currency=currency, count=len(postings), complete=complete)
+    if not postings:
+        return summary
+    for posting in postings:
+        amount = to_decimal(posting.get("amount"))
+        if posting.get("entry_type") == "credit":
+            summary.credits += amount
+        else:
+            summary.debits += amount
+    newest, oldest = postings[0], postings[-1]
+    summary.closing = to_decimal(newest.get("balance_after"))
+    summary.opening = to_decimal(oldest.get("balance_after")) - to_decimal(
+        oldest.get("signed_amount")
+    )
+    return summary
+
+
+# -- the chart -----------------------------------------------------------------------------
+
+
+@dataclass
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass
+class Chart:
+    """An inline SVG's geometry: one step line of the balance, its area, and the axes."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    line: str
+    area: str
+    zero_y: float | None
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_ticks: list[Tick] = field(default_factory=list)
+    last_x: float = 0.0
+    last_y: float = 0.0
+    description: str = ""
+
+
+def compact_money(value: Decimal, currency: str) -> str:
+    """An axis label: ``₦1.25m``, ``₦480k``, ``₦950``."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
+    sign = "−" if value < 0 else ""
+    magnitude = abs(value)
+    for size, suffix in ((Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "m"), (Decimal(1000), "k")):
+        if magnitude >= size:
+            shown = (magnitude / size).quantize(Decimal("0.01")).normalize()
+            return f"{sign}{symbol}{shown:f}{suffix}"
+    return f"{sign}{symbol}{magnitude.quantize(Decimal(1)):,}"
+
+
+def _nice_step(span: Decimal, steps: int = 4) -> Decimal:
+    raw = span / steps if span > 0 else Decimal(1)
+    exponent = raw.adjusted()
+    base = Decimal(10) ** exponent
+    for multiple in (1, 2, 2.5, 5, 10):
+        step = base * Decimal(str(multiple))
+        if step >= raw:
+            return step
+    return base * 10
+
+
+def _posted_at(posting: dict[str, Any]) -> datetime:
+    raw = str(posting.get("posted_at") or posting.get("effective_date") or "")
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        day = parse_day(raw) or date.today()
+        moment = datetime.combine(day, time(), tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def balance_chart(
+    postings: list[dict[str, Any]],
+    currency: str,
+    span: DateRange,
+    *,
+    opened_at: str | None = None,
+    zone: tzinfo = UTC,
+    now: datetime | None = None,
+    width: int = 760,
+    height: int = 230,
+) -> Chart | None:
+    """The balance over ``span`` as a step line, from the postings' running balances.
+
+    ``postings`` come newest first (as the statement lists them). The line starts when the
+    range starts, or when the account was opened (``opened_at``) if that is later; labels
+    read in the bank's ``zone``. ``None`` when there is nothing to draw.
+    """
+    if not postings:
+        return None
+    now = now or datetime.now(UTC)
+    ordered = list(reversed(postings))
+    summary = summarise(postings, currency, True)
+    start = datetime.combine(span.start, time(), tzinfo=zone)
+    end = min(datetime.combine(span.end + timedelta(days=1), time(), tzinfo=zone), now)
+    if opened_at:
+        opened = _posted_at({"posted_at": opened_at})
+        start = max(start, opened)
+    times = [_posted_at(p) for p in ordered]
+    start = min(start, times[0])
+    end = max(end, times[-1])
+    if end - start < timedelta(minutes=10):
+        # Everything happened at once (a new account): give the steps room to be seen.
+        end = start + timedelta(minutes=10)
+
+    balances = [to_decimal(p.get("balance_after")) for p in ordered]
+    low = min([summary.opening, *balances, Decimal(0)])
+    high = max([summary.opening, *balances, Decimal(0)])
+    step = _nice_step(high - low)
+    axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
+    if axis_high == axis_low:
+        axis_high = axis_low + step
+
+    left, right, top, bottom = 72, 16, 14, 30
+    plot_w = width - left - right
+    plot_h = height - top - bottom
+    seconds = (end - start).total_seconds()
+
+    def x_of(moment: datetime) -> float:
+        return round(left + plot_w * (moment - start).total_seconds() / seconds, 1)
+
+    def y_of(value: Decimal) -> float:
+        share = float((value - axis_low) / (axis_high - axis_low))
+        return round(top + plot_h * (1 - share), 1)
+
+    x, y = x_of(start), y_of(summary.opening)
+    commands = [f"M{x},{y}"]
+    for moment, balance in zip(times, balances, strict=True):
+        x = x_of(moment)
+        commands.append(f"H{x}")
+        y = y_of(balance)
+        commands.append(f"V{y}")
+    x_end = x_of(end)
+    commands.append(f"H{x_end}")
+    line = " ".join(commands)
+    base_y = y_of(max(axis_low, min(Decimal(0), axis_high)))
+    area = f"{line} V{base_y} H{x_of(start)} Z"
+
+    y_ticks = []
+    value = axis_low
+    while value <= axis_high:
+        y_ticks.append(Tick(y_of(value), compact_money(value, currency)))
+        value += step
+    x_ticks = []
+    within_days = end - start < timedelta(days=2)
+    for share in (0.0, 0.5, 1.0):
+        moment = (start + (end - start) * share).astimezone(zone)
+        label = f"{moment:%H:%M}" if within_days else f"{moment.day} {moment:%b}"
+        if within_days and share == 0.0:
+            label = f"{moment.day} {moment:%b} {moment:%H:%M}"
+        x_ticks.append(Tick(x_of(moment), label))
+
+    first = money(summary.opening, currency)
+    last = money(summary.closing, currency)
+    description = (
+        f"Balance from {span.start:%-d %b %Y} to {span.end:%-d %b %Y}: "
+        f"{first} at the start, {last} after the latest of {len(postings):,} postings."
+    )
+    return Chart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        line=line,
+        area=area,
+        zero_y=y_of(Decimal(0)) if axis_low < 0 < axis_high else None,
+        y_ticks=y_ticks,
+        x_ticks=x_ticks,
+        last_x=x_end,
+        last_y=y,
+        description=description,
+    )
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def safe_cell(value: Any) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
+
+
+def csv_line(cells: list[str] | tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def csv_row(posting: dict[str, Any], currency: str) -> str:
+    """One posting as a CSV line; amounts are the core's decimal strings, untouched."""
+    credit = posting.get("entry_type") == "credit"
+    amount = str(posting.get("amount") or "")
+    return csv_line(
+        [
+            str(posting.get("effective_date") or ""),
+            str(posting.get("posted_at") or ""),
+            safe_cell(posting.get("description")),
+            "" if credit else amount,
+            amount if credit else "",
+            str(posting.get("balance_after") or ""),
+            currency,
+            str(posting.get("journal_id") or ""),
+        ]
+    )
+
+
+def csv_filename(account_number: str, span: DateRange) -> str:
+    safe_number = "".join(ch for ch in account_number if ch.isalnum()) or "account"
+    return f"statement-{safe_number}-{span.start.isoformat()}-to-{span.end.isoformat()}.csv"

@@ -1,0 +1,316 @@
+"""The approvals queue: what waits for a checker, each item's detail, approve / reject
+(with a reason) and bulk "Approve selected" with a result per item.
+
+The page is built from sections (pending teller transactions today; journals and standing
+instructions join as sections of their own). Items the user made are shown, never
+approvable, with the reason said: maker and checker are always two people.
+"""
+
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+
+from app.client import BankingAPIConflict, BankingAPIError
+from app.console.approvals.badge import forget_pending_count, remember_pending
+from app.console.banking import CoreSession
+from app.console.errors import UNAVAILABLE, core_message
+from app.console.formatting import money
+from app.console.htmx import render
+from app.console.permissions import can
+from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
+from app.console.teller.drafts import DraftStore, mint_key, valid_key
+from app.console.teller.forms import KEY_FIELD, log_money_write, redirect
+from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.teller.lookup import fetch_account, looks_like_id
+from app.console.teller.words import amount_in_words
+
+VIEW = {"permission": "approvals.view"}
+DECIDE = {"permission": "approvals.decide"}
+QUEUE_LIMIT = 200
+MAX_BULK = 100
+OWN_ITEM = "You made this; another officer must approve it."
+
+DECISION_ERRORS: dict[str, str] = {
+    "REASON_REQUIRED": "Give a reason for rejecting, so the teller can tell the customer.",
+    "SELF_APPROVAL_FORBIDDEN": OWN_ITEM,
+    "INVALID_STATE": "This is no longer waiting: someone decided on it in the meantime.",
+    "INSUFFICIENT_FUNDS": "The account no longer has the funds for this; reject it instead.",
+    "ACCOUNT_FROZEN": "The account is frozen now; it can't be paid out of until unfrozen.",
+    "ACCOUNT_NOT_ACTIVE": "The account is no longer active.",
+    "NO_OPEN_PERIOD": "There is no open fiscal period for today; ask an admin.",
+    "RESOURCE_NOT_FOUND": "We could not find that transaction.",
+    "UNAVAILABLE": UNAVAILABLE,
+}
+
+
+async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The accounts named by ``ids`` (looked up side by side)."""
+    wanted = sorted(i for i in ids if i)
+    found = await asyncio.gather(*(fetch_account(core, i) for i in wanted), return_exceptions=True)
+    return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
+
+
+def _item(
+    t: dict[str, Any], accounts: dict[str, dict[str, Any]], me: str, timezone: str
+) -> dict[str, Any]:
+    account = accounts.get(str(t.get("account_id") or "")) or {}
+    other = accounts.get(str(t.get("counterparty_account_id") or "")) or {}
+    currency = str(t.get("currency") or "NGN")
+    return {
+        "id": t.get("id"),
+        "ref": t.get("transaction_ref"),
+        "type": TYPE_LABELS.get(str(t.get("type")), str(t.get("type"))),
+        "account_number": account.get("account_number", ""),
+        "holder": account.get("customer_name", ""),
+        "to_account_number": other.get("account_number", ""),
+        "amount": money(t.get("amount"), currency),
+        "maker": t.get("created_by_email") or "",
+        "made_by_me": t.get("created_by") == me,
+        "branch": t.get("branch_code") or "",
+        "time": local_time(t.get("created_at"), timezone),
+    }
+
+
+async def _pending_transactions(core: CoreSession) -> tuple[list[dict[str, Any]], bool]:
+    body = await core.get(
+        "/transactions", params={"status": "PENDING_APPROVAL", "limit": QUEUE_LIMIT}
+    )
+    items = [t for t in body.get("transactions", []) if isinstance(t, dict)]
+    return items, bool(body.get("has_more"))
+
+
+@get("/approvals", opt=VIEW, name="approvals")
+async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Everything waiting for a checker, by section, with the last decisions' results."""
+    core = CoreSession(request)
+    tenant = await core.tenant()
+    timezone = str(tenant.get("timezone") or "UTC")
+    pending, more = await _pending_transactions(core)
+    remember_pending(request, core, pending, more)
+    ids = {str(t.get("account_id") or "") for t in pending} | {
+        str(t.get("counterparty_account_id") or "") for t in pending
+    }
+    accounts = await _accounts(core, ids)
+    me = core.signed_in.user.id
+    items = [_item(t, accounts, me, timezone) for t in pending]
+    results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
+    sections = [
+        {
+            "key": "transactions",
+            "title": "Teller transactions",
+            "lede": "Deposits, withdrawals and transfers over the approval limit.",
+            "items": items,
+            "more": more,
+            "bulk_action": "/approvals/transactions/approve-selected",
+            "empty": "No teller transactions are waiting.",
+        }
+    ]
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "page_title": "Approvals",
+            "sections": sections,
+            "waiting": sum(1 for i in items if not i["made_by_me"]),
+            "results": (results or {}).get("items"),
+            "bulk_key": mint_key(),
+            "own_item": OWN_ITEM,
+            "can_decide": can(core.signed_in, "approvals.decide"),
+        },
+    )
+
+
+@get("/approvals/transactions/{transaction_id:str}", opt=VIEW, name="approvals_transaction")
+async def transaction_detail(request: Request[Any, Any, Any], transaction_id: str) -> Response[Any]:
+    """One pending (or decided) teller transaction in full, with the decision forms."""
+    if not looks_like_id(transaction_id):
+        raise NotFoundException("no such transaction")
+    core = CoreSession(request)
+    t = await core.get(f"/transactions/{transaction_id}")
+    tenant = await core.tenant()
+    timezone = str(tenant.get("timezone") or "UTC")
+    accounts = await _accounts(
+        core, {str(t.get("account_id") or ""), str(t.get("counterparty_account_id") or "")}
+    )
+    currency = str(t.get("currency") or "NGN")
+    error = request.query_params.get("error")
+    return render(
+        request,
+        "approvals/transaction.html",
+        {
+            "page_title": f"Approval {t.get('transaction_ref', '')}",
+            "t": t,
+            "account": accounts.get(str(t.get("account_id") or "")),
+            "counterparty": accounts.get(str(t.get("counterparty_account_id") or "")),
+            "type_label": TYPE_LABELS.get(str(t.get("type")), "Transaction"),
+            "status_label": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
+            "amount": money(t.get("amount"), currency),
+            "amount_words": amount_in_words(str(t.get("amount") or ""), currency),
+            "made_by_me": t.get("created_by") == core.signed_in.user.id,
+            "created": local_time(t.get("created_at"), timezone),
+            "approved": local_time(t.get("approved_at"), timezone),
+            "rejected": local_time(t.get("rejected_at"), timezone),
+            "error": DECISION_ERRORS.get(error or "", core_message_for(error)) if error else None,
+            "reason_error": error == "REASON_REQUIRED",
+            "key": mint_key(),
+            "reject_key": mint_key(),
+            "own_item": OWN_ITEM,
+            "account_status": ACCOUNT_STATUS,
+            "can_decide": can(core.signed_in, "approvals.decide"),
+        },
+    )
+
+
+def core_message_for(code: str | None) -> str:
+    """Plain words for a core error code carried in a redirect's query."""
+    return core_message(BankingAPIError(code or "", "")) if code else ""
+
+
+async def _decide(
+    core: CoreSession, transaction_id: str, verb: str, key: str, reason: str | None = None
+) -> dict[str, Any]:
+    body = {"reason": reason} if reason is not None else {}
+    for wait in (0.2, 0.5, 1.0, None):
+        try:
+            result: dict[str, Any] = await core.post(
+                f"/transactions/{transaction_id}/{verb}", body, idempotency_key=key
+            )
+            return result
+        except BankingAPIConflict as exc:
+            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
+                raise
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+async def _ref_of(core: CoreSession, transaction_id: str) -> str:
+    """A transaction's reference (for an item no longer in the queue), else its ID."""
+    try:
+        found = await core.get(f"/transactions/{transaction_id}")
+    except BankingAPIError:
+        return transaction_id
+    return str(found.get("transaction_ref") or transaction_id)
+
+
+def _error_code(exc: BankingAPIError) -> str:
+    return "UNAVAILABLE" if exc.status >= 500 else exc.code
+
+
+async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: str) -> Response[Any]:
+    core = CoreSession(request)
+    form = await request.form()
+    key = valid_key(form.get(KEY_FIELD)) or mint_key()
+    detail = f"/approvals/transactions/{transaction_id}"
+    action = f"approvals.transaction_{'approved' if verb == 'approve' else 'rejected'}"
+    if not looks_like_id(transaction_id):
+        return redirect("/approvals")
+    reason = str(form.get("reason") or "").strip()[:500] if verb == "reject" else None
+    if verb == "reject" and not reason:
+        return redirect(f"{detail}?{urlencode({'error': 'REASON_REQUIRED'})}")
+    try:
+        t = await _decide(core, transaction_id, verb, key, reason)
+    except BankingAPIError as exc:
+        await log_money_write(
+            request, core, action=action, key=key, outcome="failure",
+            target=f"transaction:{transaction_id}", error_code=exc.code,
+        )  # fmt: skip
+        if exc.status == 404:
+            return redirect("/approvals")
+        return redirect(f"{detail}?{urlencode({'error': _error_code(exc)})}")
+    ref = str(t.get("transaction_ref") or transaction_id)
+    forget_pending_count(core.signed_in.tenant.code)
+    await log_money_write(
+        request, core, action=action, key=key, outcome="success", target=f"transaction:{ref}"
+    )
+    outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
+    return await _show_results(request, core, [{"ref": ref, "ok": True, "outcome": outcome}])
+
+
+async def _show_results(
+    request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]]
+) -> Response[Any]:
+    key = mint_key()
+    await DraftStore(request, core).save_blob(key, {"items": items})
+    return redirect(f"/approvals?{urlencode({'result': key})}")
+
+
+@post(
+    "/approvals/transactions/{transaction_id:str}/approve",
+    opt=DECIDE,
+    name="approvals_transaction_approve",
+)
+async def approve(request: Request[Any, Any, Any], transaction_id: str) -> Response[Any]:
+    """Approve: the core posts it now (never the maker's own)."""
+    return await _single(request, transaction_id, "approve")
+
+
+@post(
+    "/approvals/transactions/{transaction_id:str}/reject",
+    opt=DECIDE,
+    name="approvals_transaction_reject",
+)
+async def reject(request: Request[Any, Any, Any], transaction_id: str) -> Response[Any]:
+    """Reject, with a reason: holds are released, nothing moves."""
+    return await _single(request, transaction_id, "reject")
+
+
+@post(
+    "/approvals/transactions/approve-selected",
+    opt=DECIDE,
+    name="approvals_transactions_approve_selected",
+)
+async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Approve selected: each chosen item approved on its own, with its own result."""
+    core = CoreSession(request)
+    form = await request.form()
+    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
+    chosen = [i for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
+    if not chosen:
+        return await _show_results(
+            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
+        )
+    refs: dict[str, str] = {}
+    try:
+        pending, _ = await _pending_transactions(core)
+        refs = {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
+    except BankingAPIError:
+        pass  # each item's own call says what is wrong
+    results: list[dict[str, Any]] = []
+    for transaction_id in chosen[:MAX_BULK]:
+        key = f"{bulk_key}:{transaction_id}"
+        ref = refs.get(str(transaction_id), str(transaction_id))
+        try:
+            t = await _decide(core, str(transaction_id), "approve", key)
+        except BankingAPIError as exc:
+            code = _error_code(exc)
+            if ref == str(transaction_id):
+                ref = await _ref_of(core, str(transaction_id))
+            results.append(
+                {"ref": ref, "ok": False, "outcome": DECISION_ERRORS.get(code, core_message(exc))}
+            )
+            await log_money_write(
+                request, core, action="approvals.transaction_approved", key=key,
+                outcome="failure", target=f"transaction:{ref}", error_code=exc.code,
+            )  # fmt: skip
+            continue
+        ref = str(t.get("transaction_ref") or ref)
+        results.append({"ref": ref, "ok": True, "outcome": "Approved: the money has moved."})
+        await log_money_write(
+            request, core, action="approvals.transaction_approved", key=key,
+            outcome="success", target=f"transaction:{ref}",
+        )  # fmt: skip
+    if len(chosen) > MAX_BULK:
+        results.append(
+            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
+        )
+    forget_pending_count(core.signed_in.tenant.code)
+    return await _show_results(request, core, results)
+
+
+approvals_router = Router(
+    path="/",
+    route_handlers=[queue, transaction_detail, approve, reject, approve_selected],
+)

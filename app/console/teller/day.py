@@ -1,0 +1,135 @@
+"""A teller's day: their transactions of the business date and the cash totals."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.console.banking import CoreSession
+
+PAGE_LIMIT = 200
+MAX_PAGES = 10
+
+TYPE_LABELS = {
+    "DEPOSIT": "Deposit",
+    "WITHDRAWAL": "Withdrawal",
+    "TRANSFER": "Transfer",
+    "INTER_BRANCH_TRANSFER": "Inter-branch transfer",
+}
+STATUS_LABELS = {
+    "COMPLETED": "Completed",
+    "PENDING_APPROVAL": "Awaiting approval",
+    "REJECTED": "Rejected",
+}
+
+
+def local_time(value: Any, timezone: str | None) -> str:
+    """An RFC 3339 UTC time as the branch's clock shows it: ``"Mon 23 Nov 2026, 10:04"``."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        zone = ZoneInfo(timezone or "UTC")
+    except (ValueError, ZoneInfoNotFoundError):
+        return str(value)
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+def clock_time(value: Any, timezone: str | None) -> str:
+    """Just the ``HH:MM`` of :func:`local_time`."""
+    text = local_time(value, timezone)
+    return text.rsplit(", ", 1)[-1] if ", " in text else text
+
+
+@dataclass
+class CurrencyTotals:
+    """One currency's cash totals for the day (completed transactions only)."""
+
+    currency: str
+    deposits: Decimal = Decimal(0)
+    deposit_count: int = 0
+    withdrawals: Decimal = Decimal(0)
+    withdrawal_count: int = 0
+    pending: Decimal = Decimal(0)
+    pending_count: int = 0
+
+    @property
+    def net_cash(self) -> Decimal:
+        """Cash in minus cash out: what the till should have gained."""
+        return self.deposits - self.withdrawals
+
+
+@dataclass
+class DaySummary:
+    business_date: str
+    timezone: str
+    base_currency: str
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, CurrencyTotals] = field(default_factory=dict)
+    rejected_count: int = 0
+    transfer_count: int = 0
+    truncated: bool = False
+
+    @property
+    def currencies(self) -> list[CurrencyTotals]:
+        """Totals, the base currency first (always present, even on a quiet day)."""
+        base = self.totals.get(self.base_currency) or CurrencyTotals(self.base_currency)
+        others = [t for c, t in sorted(self.totals.items()) if c != self.base_currency]
+        return [base, *others]
+
+
+def summarise(
+    transactions: list[dict[str, Any]], business_date: str, timezone: str, base_currency: str
+) -> DaySummary:
+    """Totals per currency; only completed cash counts towards the till."""
+    day = DaySummary(business_date, timezone, base_currency, transactions)
+    for t in transactions:
+        currency = str(t.get("currency") or base_currency)
+        totals = day.totals.setdefault(currency, CurrencyTotals(currency))
+        amount = Decimal(str(t.get("amount") or "0"))
+        kind, status = t.get("type"), t.get("status")
+        if status == "REJECTED":
+            day.rejected_count += 1
+        elif status == "PENDING_APPROVAL":
+            totals.pending += amount
+            totals.pending_count += 1
+        elif kind == "DEPOSIT":
+            totals.deposits += amount
+            totals.deposit_count += 1
+        elif kind == "WITHDRAWAL":
+            totals.withdrawals += amount
+            totals.withdrawal_count += 1
+        else:
+            day.transfer_count += 1
+    return day
+
+
+async def my_day(core: CoreSession) -> DaySummary:
+    """The signed-in user's transactions of today's business date, newest first."""
+    tenant = await core.tenant()
+    business_date = str(tenant.get("business_date") or "")
+    timezone = str(tenant.get("timezone") or "UTC")
+    base = str(tenant.get("base_currency") or "NGN")
+    params: dict[str, Any] = {
+        "created_by": core.signed_in.user.id,
+        "from": business_date,
+        "to": business_date,
+        "limit": PAGE_LIMIT,
+    }
+    found: list[dict[str, Any]] = []
+    truncated = False
+    for page in range(MAX_PAGES):
+        body = await core.get("/transactions", params=params)
+        items = body.get("transactions", []) if isinstance(body, dict) else []
+        found.extend(t for t in items if isinstance(t, dict))
+        cursor = body.get("next_cursor") if isinstance(body, dict) else None
+        if not (isinstance(body, dict) and body.get("has_more") and cursor):
+            break
+        if page == MAX_PAGES - 1:
+            truncated = True
+        params["cursor"] = cursor
+    day = summarise(found, business_date, timezone, base)
+    day.truncated = truncated
+    return day

@@ -1,0 +1,211 @@
+"""Teller pages: deposit, withdrawal (form → confirm → receipt), the live account search,
+receipts and "My day"."""
+
+import asyncio
+import re
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+
+from app.console.banking import CoreSession
+from app.console.formatting import money
+from app.console.htmx import render
+from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, clock_time, local_time, my_day
+from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
+from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.teller.lookup import fetch_account, search_accounts
+from app.console.teller.words import amount_in_words
+
+TEMPLATE = "teller/money.html"
+_REF = re.compile(r"^[A-Za-z0-9-]{1,40}$")
+PICKER_FIELDS = ("account", "source", "destination")
+
+DEPOSIT = MoneyForm(
+    kind="deposit",
+    path="/teller/deposit",
+    permission="teller.deposit",
+    core_path="/deposits",
+    title="Deposit",
+    noun="deposit",
+    submit_label="Deposit",
+    action="teller.deposit",
+    pickers=(Picker("account", "Account", "account_id"),),
+    depositor=True,
+    lede="Cash paid in at the counter, credited to the customer's account.",
+)
+WITHDRAWAL = MoneyForm(
+    kind="withdrawal",
+    path="/teller/withdrawal",
+    permission="teller.withdrawal",
+    core_path="/withdrawals",
+    title="Withdrawal",
+    noun="withdrawal",
+    submit_label="Withdraw",
+    action="teller.withdrawal",
+    pickers=(Picker("account", "Account", "account_id"),),
+    lede="Cash paid out at the counter, debited from the customer's account.",
+)
+
+
+def _opt(permission: str) -> dict[str, Any]:
+    return {"permission": permission}
+
+
+@get("/teller/deposit", opt=_opt("teller.deposit"), name="teller_deposit")
+async def deposit_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The deposit form, or a draft's confirm step."""
+    return await show(request, DEPOSIT, TEMPLATE)
+
+
+@post("/teller/deposit", opt=_opt("teller.deposit"), name="teller_deposit_continue")
+async def deposit_continue(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The "Continue" button of the deposit form."""
+    return await continue_(request, DEPOSIT)
+
+
+@post("/teller/deposit/submit", opt=_opt("teller.deposit"), name="teller_deposit_submit")
+async def deposit_submit(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The "Deposit" button of the confirm step."""
+    return await submit(request, DEPOSIT)
+
+
+@get("/teller/withdrawal", opt=_opt("teller.withdrawal"), name="teller_withdrawal")
+async def withdrawal_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The withdrawal form, or a draft's confirm step."""
+    return await show(request, WITHDRAWAL, TEMPLATE)
+
+
+@post("/teller/withdrawal", opt=_opt("teller.withdrawal"), name="teller_withdrawal_continue")
+async def withdrawal_continue(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The "Continue" button of the withdrawal form."""
+    return await continue_(request, WITHDRAWAL)
+
+
+@post("/teller/withdrawal/submit", opt=_opt("teller.withdrawal"), name="teller_withdrawal_submit")
+async def withdrawal_submit(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The "Withdraw" button of the confirm step."""
+    return await submit(request, WITHDRAWAL)
+
+
+@get("/teller/accounts", opt=_opt("teller.deposit"), name="teller_account_search")
+async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Accounts matching what was typed: the picker's live results (a page without htmx).
+
+    ``?field=account&account=<text>`` (the picker's own control sends its value) or ``?q=``.
+    """
+    field = request.query_params.get("field", "account")
+    if field not in PICKER_FIELDS:
+        field = "account"
+    query = (request.query_params.get(field) or request.query_params.get("q") or "").strip()
+    core = CoreSession(request)
+    matches = await search_accounts(core, query)
+    return render(
+        request,
+        "teller/accounts.html",
+        {
+            "page_title": "Find an account",
+            "field": field,
+            "query": query,
+            "matches": matches,
+            "chosen_id": matches[0]["id"] if len(matches) == 1 else None,
+            "status_labels": ACCOUNT_STATUS,
+        },
+        block="matches",
+    )
+
+
+@get("/teller/receipts/{ref:str}", opt=_opt("teller.my_day"), name="teller_receipt")
+async def receipt(request: Request[Any, Any, Any], ref: str) -> Response[Any]:
+    """The receipt of one transaction (printable on one A5/A4 page)."""
+    if not _REF.match(ref):
+        raise NotFoundException("no such receipt")
+    core = CoreSession(request)
+    transaction = await core.get(f"/transactions/{ref}")
+    counterparty = transaction.get("counterparty_account_id")
+    tenant, branches, account, other = await asyncio.gather(
+        core.tenant(),
+        core.get("/branches"),
+        fetch_account(core, str(transaction.get("account_id") or "")),
+        fetch_account(core, str(counterparty)) if counterparty else _none(),
+    )
+    branch_code = str(transaction.get("branch_code") or "")
+    branch_name = next(
+        (
+            str(b.get("name"))
+            for b in (branches.get("branches", []) if isinstance(branches, dict) else [])
+            if b.get("code") == branch_code
+        ),
+        "",
+    )
+    user = core.signed_in.user
+    made_by_me = transaction.get("created_by") == user.id
+    currency = str(transaction.get("currency") or "NGN")
+    settings = tenant.get("settings") or {}
+    limit = settings.get("teller_approval_limit")
+    return render(
+        request,
+        "teller/receipt.html",
+        {
+            "page_title": f"Receipt {transaction.get('transaction_ref', '')}",
+            "t": transaction,
+            "account": account,
+            "counterparty": other,
+            "type_label": TYPE_LABELS.get(str(transaction.get("type")), "Transaction"),
+            "status_label": STATUS_LABELS.get(str(transaction.get("status")), "—"),
+            "teller": f"{user.name} ({user.email})"
+            if made_by_me
+            else str(transaction.get("created_by_email") or ""),
+            "branch": f"{branch_code} — {branch_name}" if branch_name else branch_code,
+            "time": local_time(transaction.get("created_at"), tenant.get("timezone")),
+            "amount": money(transaction.get("amount"), currency),
+            "amount_words": amount_in_words(str(transaction.get("amount") or ""), currency),
+            "balance_after": money(transaction.get("balance_after"), currency),
+            "approval_limit": money(limit, currency) if limit is not None else None,
+            "tenant": tenant,
+        },
+    )
+
+
+async def _none() -> None:
+    return None
+
+
+@get("/teller/my-day", opt=_opt("teller.my_day"), name="teller_my_day")
+async def my_day_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The signed-in user's transactions of today's business date, with totals."""
+    core = CoreSession(request)
+    day = await my_day(core)
+    rows = [
+        {
+            "ref": t.get("transaction_ref"),
+            "time": clock_time(t.get("created_at"), day.timezone),
+            "type": TYPE_LABELS.get(str(t.get("type")), str(t.get("type"))),
+            "status": str(t.get("status") or ""),
+            "status_label": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
+            "amount": money(t.get("amount"), str(t.get("currency") or "NGN")),
+            "narration": t.get("narration") or t.get("depositor_name") or "",
+        }
+        for t in day.transactions
+    ]
+    return render(
+        request,
+        "teller/my_day.html",
+        {"page_title": "My day", "day": day, "rows": rows, "tenant": await core.tenant()},
+    )
+
+
+teller_router = Router(
+    path="/",
+    route_handlers=[
+        deposit_page,
+        deposit_continue,
+        deposit_submit,
+        withdrawal_page,
+        withdrawal_continue,
+        withdrawal_submit,
+        account_search,
+        receipt,
+        my_day_page,
+    ],
+)

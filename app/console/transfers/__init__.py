@@ -1,0 +1,1 @@
+"""Transfers: internal (one branch, officer) and inter-branch (manager)."""
