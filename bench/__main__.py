@@ -1,11 +1,28 @@
-"""Runs every benchmark in bench/ (each writes JSON + Markdown to bench/results/)."""
+"""Runs every benchmark in bench/ (each writes JSON + Markdown to bench/results/).
+
+``python -m bench`` (``make bench``) runs them all; ``python -m bench transfers`` one.
+"""
 
 import sys
+from collections.abc import Callable
+
+from bench import transfers
+
+BENCHMARKS: dict[str, Callable[[], int]] = {
+    "transfers": transfers.main,  # P1, P2, P3 of quality.md, with the pgbench reference
+}
 
 
-def main() -> int:
-    print("No benchmarks yet: P1/P2 (transfers) arrive with the ledger.", file=sys.stderr)
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    names = (argv if argv is not None else sys.argv[1:]) or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; have {', '.join(BENCHMARKS)}")
+        return 2
+    status = 0
+    for name in names:
+        status = max(status, BENCHMARKS[name]())
+    return status
 
 
 if __name__ == "__main__":
