@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit integration browser chromium bench clean
+.PHONY: install run test lint typecheck unit integration load browser chromium bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,9 +47,14 @@ integration: install
 browser: install chromium
 	$(PY) -m pytest tests/browser -q -p no:asyncio
 
+# The bank test starts a real core process on a freshly seeded database: its own process.
+load: install
+	$(PY) -m pytest tests/load -q -p no:playwright
+
 ## make test: everything the CI runs (SQLite + in-process stores unless DATABASE_URL/REDIS_URL).
 test: install chromium lint typecheck
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
+	$(PY) -m pytest tests/load -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio
 
 bench: install

@@ -67,3 +67,15 @@ def tokens(api) -> TokenCache:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def sandbox_password() -> str:
     return SANDBOX_PASSWORD
+
+
+@pytest.fixture
+async def ledger_checked(core_app) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """After the test, every ledger invariant must hold over the whole database."""
+    from app.core.ledger.verify import verify_ledger
+
+    yield
+    async with core_app.state.services.db.session() as session:
+        report = await verify_ledger(session)
+    if not report.ok:
+        pytest.fail("ledger invariants broken:\n" + "\n".join(report.breaches), pytrace=False)

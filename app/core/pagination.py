@@ -11,10 +11,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.errors import ApiError
 from app.core.http import decode_cursor, encode_cursor, page_body
 
+
+def _bigint(raw: Any) -> int:
+    value = int(raw)
+    if not -(2**63) <= value < 2**63:  # the database's BIGINT: anything else is not ours
+        raise ValueError("out of range")
+    return value
+
+
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "datetime": datetime.fromisoformat,
     "uuid": uuid.UUID,
-    "int": int,
+    "int": _bigint,
 }
 
 

@@ -91,5 +91,7 @@ async def open_account(
         from app.core.transactions.service import transaction_body
 
         deposit = transaction_body(transaction)
-        await session.refresh(account)
+        # The posting updated this very (identity-mapped) account; refresh() would reload
+        # the unflushed row and drop its new balance, so flush it instead.
+        await session.flush()
     return account, deposit

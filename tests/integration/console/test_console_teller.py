@@ -272,12 +272,18 @@ async def test_an_outage_keeps_the_key_and_the_retry_posts_once(console_app, cor
 STAT = re.compile(r'<dt class="stat__label">([^<]+)</dt>\s*<dd class="stat__value">([^<]+)</dd>')
 
 
+NGN_TOTALS = re.compile(r'<dl class="stats" aria-label="Totals in NGN">(.*?)</dl>', re.S)
+
+
 def day_stats(html: str) -> dict[str, Decimal]:
-    """The first (base currency) row of "My day"'s totals, as numbers."""
-    stats: dict[str, Decimal] = {}
-    for label, value in STAT.findall(html):
-        stats.setdefault(label, Decimal(value.replace("₦", "").replace(",", "")))
-    return stats
+    """The naira totals of "My day", as numbers (other currencies have their own rows)."""
+    block = NGN_TOTALS.search(html)
+    if block is None:  # nothing taken today yet
+        return dict.fromkeys(("Deposits", "Withdrawals", "Net cash"), Decimal(0))
+    return {
+        label: Decimal(value.replace("₦", "").replace(",", ""))
+        for label, value in STAT.findall(block.group(1))
+    }
 
 
 async def test_my_day_totals(browser, core):
