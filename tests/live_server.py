@@ -38,7 +38,13 @@ class LiveServer:
         startup_timeout: Seconds to wait for ``GET /api/v1/cba/health``.
     """
 
-    def __init__(self, env: Mapping[str, str] | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 60.0,
+        command: str = "run",
+    ) -> None:
+        self.command = command
         self.port = free_port()
         self.host = "127.0.0.1"
         self.base_url = f"http://{self.host}:{self.port}"
@@ -58,9 +64,9 @@ class LiveServer:
 
     def start(self) -> Self:
         """Start the server and wait until it answers its health check."""
-        self._log = tempfile.NamedTemporaryFile(prefix="branchdesk-live-", suffix=".log")
+        self._log = tempfile.NamedTemporaryFile(prefix=f"branchdesk-{self.command}-", suffix=".log")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "app", "run"],
+            [sys.executable, "-m", "app", self.command],
             cwd=ROOT,
             env=self._env,
             stdout=self._log,

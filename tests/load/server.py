@@ -1,18 +1,12 @@
 """``python -m app core`` (or ``run``) as a subprocess, for the load suite and the benchmarks.
 
-Same contract as :class:`tests.live_server.LiveServer` (which always starts ``run``):
+Same contract as :class:`tests.live_server.LiveServer` (which starts ``run`` by default):
 the server inherits the environment plus ``env``, so prepare its database first.
 """
 
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Mapping
 
-import httpx
-
-from tests.live_server import HEALTH_PATH, ROOT, LiveServer
+from tests.live_server import LiveServer
 
 
 class CoreServer(LiveServer):
@@ -24,31 +18,8 @@ class CoreServer(LiveServer):
         startup_timeout: float = 60.0,
         command: str = "core",
     ) -> None:
-        super().__init__(env, startup_timeout)
-        self.command = command
+        super().__init__(env, startup_timeout, command)
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
-
-    def start(self) -> "CoreServer":
-        self._log = tempfile.NamedTemporaryFile(prefix="branchdesk-load-", suffix=".log")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "app", self.command],
-            cwd=ROOT,
-            env=self._env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + self._startup_timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the server exited early:\n{self.output()}")
-            try:
-                if httpx.get(self.base_url + HEALTH_PATH, timeout=1.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"the server did not answer in time:\n{self.output()}")
