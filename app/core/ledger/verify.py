@@ -272,6 +272,36 @@ class _Verifier:
             ),
         )
 
+    async def _stored_equals_sum(
+        self, label: str, stored: Any, sums: Any, tenant_column: Any, what: str
+    ) -> None:
+        """A stored per-account figure against the sum ``sums`` computes (account_id, total)."""
+        if self.tenant_id is not None:
+            sums = sums.where(tenant_column == self.tenant_id)
+        sub = sums.subquery()
+        total = sa.func.coalesce(sub.c.total, 0)
+        query = (
+            sa.select(
+                col(Account.account_number),
+                col(Account.tenant_id),
+                col(Account.currency),
+                stored,
+                total,
+            )
+            .outerjoin(sub, sub.c.account_id == col(Account.id))
+            .where(stored != total)
+        )
+        rows = await self._rows(self._scoped(query, Account.tenant_id))
+        name = stored.key
+        self._breach(
+            label,
+            rows,
+            lambda r: (
+                f"[{self._tenant(r[1])}] account {r[0]}: stored {name} "
+                f"{_money(r[3], r[2])} ≠ {what} {_money(r[4], r[2])}"
+            ),
+        )
+
     async def _account_balances(self) -> None:
         """(3) Stored ledger_balance = Σ postings (credits − debits)."""
         sums: Any = (
@@ -282,29 +312,12 @@ class _Verifier:
             .where(col(Posting.account_id).is_not(None))
             .group_by(col(Posting.account_id))
         )
-        if self.tenant_id is not None:
-            sums = sums.where(col(Posting.tenant_id) == self.tenant_id)
-        sub = sums.subquery()
-        total = sa.func.coalesce(sub.c.total, 0)
-        query = (
-            sa.select(
-                col(Account.account_number),
-                col(Account.tenant_id),
-                col(Account.currency),
-                col(Account.ledger_balance),
-                total,
-            )
-            .outerjoin(sub, sub.c.account_id == col(Account.id))
-            .where(col(Account.ledger_balance) != total)
-        )
-        rows = await self._rows(self._scoped(query, Account.tenant_id))
-        self._breach(
+        await self._stored_equals_sum(
             "account balance",
-            rows,
-            lambda r: (
-                f"[{self._tenant(r[1])}] account {r[0]}: stored ledger_balance "
-                f"{_money(r[3], r[2])} ≠ sum of its postings {_money(r[4], r[2])}"
-            ),
+            col(Account.ledger_balance),
+            sums,
+            col(Posting.tenant_id),
+            "sum of its postings",
         )
 
     async def _latest_balance_after(self) -> None:
@@ -358,29 +371,12 @@ class _Verifier:
             .where(col(Hold.status) == "ACTIVE")
             .group_by(col(Hold.account_id))
         )
-        if self.tenant_id is not None:
-            sums = sums.where(col(Hold.tenant_id) == self.tenant_id)
-        sub = sums.subquery()
-        total = sa.func.coalesce(sub.c.total, 0)
-        query = (
-            sa.select(
-                col(Account.account_number),
-                col(Account.tenant_id),
-                col(Account.currency),
-                col(Account.hold_amount),
-                total,
-            )
-            .outerjoin(sub, sub.c.account_id == col(Account.id))
-            .where(col(Account.hold_amount) != total)
-        )
-        rows = await self._rows(self._scoped(query, Account.tenant_id))
-        self._breach(
+        await self._stored_equals_sum(
             "hold amount",
-            rows,
-            lambda r: (
-                f"[{self._tenant(r[1])}] account {r[0]}: stored hold_amount "
-                f"{_money(r[3], r[2])} ≠ sum of its active holds {_money(r[4], r[2])}"
-            ),
+            col(Account.hold_amount),
+            sums,
+            col(Hold.tenant_id),
+            "sum of its active holds",
         )
 
     async def _posting_structure(self) -> None:
