@@ -173,7 +173,7 @@ class WebhookDispatcher:
     # -- fan-out --------------------------------------------------------------------------
 
     async def fan_out(self) -> int:
-        """One delivery per (new event, active subscription naming its type)."""
+        """One delivery per (new event, active subscription naming its type, created by then)."""
         async with self.db.session() as session:
             waiting = await session.execute(
                 sa.select(col(OutboxEvent.id))
@@ -213,7 +213,11 @@ class WebhookDispatcher:
             created = 0
             for event in events:
                 for subscription in subscriptions[event.tenant_id]:
-                    if event.type in subscription.events:
+                    # A subscription hears what happens from its creation on, not before.
+                    if (
+                        event.type in subscription.events
+                        and subscription.created_at <= event.created_at
+                    ):
                         session.add(
                             WebhookDelivery(
                                 tenant_id=event.tenant_id,
