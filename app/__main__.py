@@ -101,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "worker":
         from app.worker import run_worker
 
-        asyncio.run(run_worker(settings))
+        try:
+            asyncio.run(run_worker(settings))
+        except KeyboardInterrupt:  # Ctrl-C or SIGINT: the jobs have closed
+            print("worker stopped", file=sys.stderr)
     elif args.command == "db":
         db_upgrade(settings)
         print("database is at the latest revision")

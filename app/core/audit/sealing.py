@@ -118,22 +118,87 @@ class AuditSealer:
         self._sequence_checked = False
 
     async def run_once(self) -> int:
-        """Seal what is final and unsealed; returns the number of seals written."""
+        """Seal what is final and unsealed; returns the number of seals written.
+
+        One seal per transaction, so the write lock (SQLite) or the sealing lock
+        (PostgreSQL) is never held for long, even on a large backlog.
+        """
         horizon = await self.horizon()
         if not horizon:
             return 0
-        async with self.db.writer(), self.db.session() as session:
-            if not self.db.is_sqlite:
-                locked = await session.execute(
-                    sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}
-                )
-                if not locked.scalar_one():
-                    return 0  # another worker is sealing right now
-            written = await self._seal_up_to(session, horizon)
-            await session.commit()
+        tenants = await self._chains()
+        budget, written = self.records_per_run, 0
+        while budget > 0 and tenants:
+            async with self.db.writer(), self.db.session() as session:
+                if not self.db.is_sqlite:
+                    locked = await session.execute(
+                        sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}
+                    )
+                    if not locked.scalar_one():
+                        break  # another worker is sealing right now
+                sealed = await self._seal_next(session, tenants, horizon, budget)
+                if not sealed:
+                    break
+                await session.commit()
+            written += 1
+            budget -= sealed
         if written:
             log.info("audit.sealed", seals=written, horizon=horizon)
         return written
+
+    async def _chains(self) -> list[uuid.UUID | None]:
+        async with self.db.session() as session:
+            tenants = (await session.execute(sa.select(col(Tenant.id)))).scalars().all()
+        return [*tenants, None]
+
+    async def _seal_next(
+        self,
+        session: AsyncSession,
+        chains: list[uuid.UUID | None],
+        horizon: int,
+        budget: int,
+    ) -> int:
+        """Append the next seal of the first chain with unsealed records; 0 when none has.
+
+        Chains found complete are dropped from ``chains`` for the rest of the run.
+        """
+        while chains:
+            tenant_id = chains[0]
+            last = await last_seal(session, tenant_id)
+            sealed_to = last.to_id if last else 0
+            entries = list(
+                (
+                    await session.execute(
+                        sa.select(*_RECORD_COLUMNS)
+                        .where(
+                            _chain(col(AuditLog.tenant_id), tenant_id),
+                            col(AuditLog.id) > sealed_to,
+                            col(AuditLog.id) <= horizon,
+                        )
+                        .order_by(col(AuditLog.id))
+                        .limit(min(self.records_per_seal, budget))
+                    )
+                ).all()
+            )
+            if not entries:
+                chains.pop(0)
+                continue
+            previous_hash = last.hash if last else GENESIS_HASH
+            digest, digests = seal_hash(previous_hash, entries)
+            session.add(
+                AuditSeal(
+                    tenant_id=tenant_id,
+                    from_id=sealed_to + 1,
+                    to_id=int(entries[-1].id),
+                    record_count=len(entries),
+                    previous_hash=previous_hash,
+                    hash=digest,
+                    record_digests=digests,
+                )
+            )
+            await session.flush()
+            return len(entries)
+        return 0
 
     async def horizon(self) -> int:
         """The highest ID below which every record is final (0: nothing to seal)."""
@@ -202,52 +267,6 @@ class AuditSealer:
             return False
         self._sequence_checked = True
         return True
-
-    async def _seal_up_to(self, session: AsyncSession, horizon: int) -> int:
-        tenants = (await session.execute(sa.select(col(Tenant.id)))).scalars().all()
-        budget = self.records_per_run
-        written = 0
-        for tenant_id in [*tenants, None]:
-            last = await last_seal(session, tenant_id)
-            previous_hash = last.hash if last else GENESIS_HASH
-            sealed_to = last.to_id if last else 0
-            while budget > 0:
-                entries = list(
-                    (
-                        await session.execute(
-                            sa.select(*_RECORD_COLUMNS)
-                            .where(
-                                _chain(col(AuditLog.tenant_id), tenant_id),
-                                col(AuditLog.id) > sealed_to,
-                                col(AuditLog.id) <= horizon,
-                            )
-                            .order_by(col(AuditLog.id))
-                            .limit(min(self.records_per_seal, budget))
-                        )
-                    ).all()
-                )
-                if not entries:
-                    break
-                digest, digests = seal_hash(previous_hash, entries)
-                to_id = int(entries[-1].id)
-                session.add(
-                    AuditSeal(
-                        tenant_id=tenant_id,
-                        from_id=sealed_to + 1,
-                        to_id=to_id,
-                        record_count=len(entries),
-                        previous_hash=previous_hash,
-                        hash=digest,
-                        record_digests=digests,
-                    )
-                )
-                written += 1
-                budget -= len(entries)
-                previous_hash, sealed_to = digest, to_id
-            if budget <= 0:
-                break
-        await session.flush()
-        return written
 
 
 async def last_seal(session: AsyncSession, tenant_id: uuid.UUID | None) -> AuditSeal | None:
