@@ -74,3 +74,20 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/journals/{journal_id:str}/post"): ("officer", "gl:write"),
     ("POST", "/journals/{journal_id:str}/reverse"): ("manager", "gl:write"),
 }
+# the audit trail (manager) and webhooks (admin)
+API_MATRIX.update(
+    {
+        ("GET", "/audit-logs"): ("manager", "audit:read"),
+        ("GET", "/audit-logs/verify"): ("manager", "audit:read"),
+        ("POST", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("PATCH", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("DELETE", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}/deliveries"): ("admin", "admin:full"),
+        ("POST", "/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry"): (
+            "admin",
+            "admin:full",
+        ),
+    }
+)
