@@ -21,6 +21,14 @@ import pytest
 
 from app.core.webhooks.delivery import WebhookDispatcher
 from app.db import Database
+from tests.integration.api.journal_helpers import (
+    act,
+    draft,
+    gl,
+    journal_body,
+    line,
+    new_gl_account,
+)
 from tests.integration.api.ledger_helpers import (
     APPROVAL_LIMIT,
     deposit,
@@ -395,6 +403,85 @@ async def _webhook_retry(w: Write) -> httpx.Response:
     delivery = listed["deliveries"][0]
     return await w.send(
         "POST", f"/webhooks/{hook['id']}/deliveries/{delivery['id']}/retry", "admin"
+    )
+
+
+# -- GL accounts and journals ---------------------------------------------------------------
+
+
+async def journal_entries(w: Write, amount: str = "25.00") -> list[dict[str, Any]]:
+    chart = await gl(w.api, w.tokens)
+    return [
+        line(chart["5200"]["id"], amount, "debit"),
+        line(chart["4200"]["id"], amount, "credit"),
+    ]
+
+
+async def pending_journal(w: Write) -> dict[str, Any]:
+    return expect(await draft(w.api, w.tokens, await journal_entries(w)), 201)
+
+
+async def approved_journal(w: Write) -> dict[str, Any]:
+    made = await pending_journal(w)
+    return expect(await act(w.api, w.tokens, made["id"], "approve", "officer"), 200)
+
+
+@recipe("POST", "/gl/accounts", "gl_account.created")
+async def _gl_create(w: Write) -> httpx.Response:
+    parent = (await gl(w.api, w.tokens))["5000"]
+    body = {
+        "code": unique("59-"),
+        "name": "Audit coverage expense",
+        "category": "EXPENSE",
+        "parent_id": parent["id"],
+    }
+    return await w.send("POST", "/gl/accounts", "officer", body)
+
+
+@recipe("PATCH", "/gl/accounts/{gl_account_id:str}", "gl_account.updated")
+async def _gl_update(w: Write) -> httpx.Response:
+    account = await new_gl_account(w.api, w.tokens)
+    return await w.send(
+        "PATCH", f"/gl/accounts/{account['id']}", "officer", {"name": "Audit coverage, renamed"}
+    )
+
+
+@recipe("POST", "/journals", "journal.created")
+async def _journal_create(w: Write) -> httpx.Response:
+    body = await journal_body(w.api, w.tokens, await journal_entries(w))
+    return await w.send("POST", "/journals", "teller", body, key=True)
+
+
+@recipe("POST", "/journals/{journal_id:str}/approve", "journal.approved")
+async def _journal_approve(w: Write) -> httpx.Response:
+    made = await pending_journal(w)
+    return await w.send("POST", f"/journals/{made['id']}/approve", "officer")
+
+
+@recipe("POST", "/journals/{journal_id:str}/reject", "journal.rejected")
+async def _journal_reject(w: Write) -> httpx.Response:
+    made = await pending_journal(w)
+    return await w.send(
+        "POST", f"/journals/{made['id']}/reject", "officer", {"reason": "audit coverage"}
+    )
+
+
+@recipe("POST", "/journals/{journal_id:str}/post", "journal.posted")
+async def _journal_post(w: Write) -> httpx.Response:
+    approved = await approved_journal(w)
+    return await w.send("POST", f"/journals/{approved['id']}/post", "officer")
+
+
+@recipe("POST", "/journals/{journal_id:str}/reverse", "journal.reversed")
+async def _journal_reverse(w: Write) -> httpx.Response:
+    approved = await approved_journal(w)
+    expect(await act(w.api, w.tokens, approved["id"], "post", "officer"), 200)
+    return await w.send(
+        "POST",
+        f"/journals/{approved['id']}/reverse",
+        "manager",
+        {"reason": "audit coverage"},
+        key=True,
     )
 
 
