@@ -71,4 +71,21 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/fiscal-periods/year/{year:str}"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/{period_id:str}/close"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/year/{year:str}/close"): ("admin", "admin:full"),
+    # standing instructions and jobs
+    ("POST", "/standing-instructions"): ("officer", "transactions:write"),
+    ("GET", "/standing-instructions"): ("viewer", "transactions:read"),
+    ("GET", "/standing-instructions/{instruction_id:str}"): ("viewer", "transactions:read"),
+    ("GET", "/standing-instructions/{instruction_id:str}/executions"): (
+        "viewer",
+        "transactions:read",
+    ),
+    ("POST", "/standing-instructions/{instruction_id:str}/approve"): (
+        "manager",
+        "transactions:write",
+    ),
+    ("POST", "/standing-instructions/{instruction_id:str}/cancel"): (
+        "officer",
+        "transactions:write",
+    ),
+    ("POST", "/jobs/standing-instructions/trigger"): ("admin", "admin:full"),
 }
