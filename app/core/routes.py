@@ -8,6 +8,7 @@ from app.core.customers.routes import customer_router
 from app.core.jobs.routes import job_router
 from app.core.ledger.routes import gl_router
 from app.core.periods.routes import period_router
+from app.core.reports.routes import report_router
 from app.core.standing.routes import standing_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
@@ -22,4 +23,5 @@ FEATURE_ROUTERS: list[Router] = [
     period_router,
     standing_router,
     job_router,
+    report_router,
 ]

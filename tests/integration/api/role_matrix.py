@@ -88,4 +88,9 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
         "transactions:write",
     ),
     ("POST", "/jobs/standing-instructions/trigger"): ("admin", "admin:full"),
+    # reports
+    ("GET", "/reports/trial-balance"): ("viewer", "gl:read"),
+    ("GET", "/reports/balance-sheet"): ("viewer", "gl:read"),
+    ("GET", "/reports/income-statement"): ("viewer", "gl:read"),
+    ("GET", "/reports/teller-summary"): ("viewer", "transactions:read"),
 }
