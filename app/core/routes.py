@@ -6,6 +6,7 @@ from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
 from app.core.customers.routes import customer_router
 from app.core.jobs.routes import job_router
+from app.core.journals.routes import journal_router
 from app.core.ledger.routes import gl_router
 from app.core.periods.routes import period_router
 from app.core.reports.routes import report_router
@@ -24,4 +25,5 @@ FEATURE_ROUTERS: list[Router] = [
     standing_router,
     job_router,
     report_router,
+    journal_router,
 ]

@@ -93,4 +93,14 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/reports/balance-sheet"): ("viewer", "gl:read"),
     ("GET", "/reports/income-statement"): ("viewer", "gl:read"),
     ("GET", "/reports/teller-summary"): ("viewer", "transactions:read"),
+    ("POST", "/gl/accounts"): ("officer", "gl:write"),
+    ("PATCH", "/gl/accounts/{gl_account_id:str}"): ("officer", "gl:write"),
+    # manual journals (roles.md: draft teller, decide officer, reverse manager)
+    ("POST", "/journals"): ("teller", "gl:write"),
+    ("GET", "/journals"): ("viewer", "gl:read"),
+    ("GET", "/journals/{journal_id:str}"): ("viewer", "gl:read"),
+    ("POST", "/journals/{journal_id:str}/approve"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reject"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/post"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reverse"): ("manager", "gl:write"),
 }
