@@ -240,6 +240,12 @@ async def test_year_close_moves_income_to_retained_earnings_and_locks_the_year(
         await api.get(f"/journals/{reversal['reversal_journal_id']}", headers=bank.h("viewer")), 200
     )
     assert mirror["effective_date"] == today.isoformat()
+    # today's trial balance starts from period 13's snapshot and adds what came after
+    now = await _report(bank, "trial-balance")
+    assert now["from_snapshot_of"] == periods[13]["id"] and now["balanced"] is True
+    expected["1400"] = (expected["1400"][0] - 1000_00, 0)
+    expected["4200"] = (1000_00, 0)  # the refund of last year's fee is this year's
+    assert _lines(now) == expected
 
 
 async def _posted_list(bank: PrivateTenant) -> list[str]:
