@@ -340,3 +340,42 @@ async def test_approving_a_pending_transaction_into_a_closed_period_is_refused(
         ),
         200,
     )
+
+
+async def test_a_close_racing_deposits_snapshots_exactly_what_got_in(
+    api, tokens, core_app, ledger_checked
+):
+    """Deposits and the close at once: each deposit either lands before the close (and is
+    in the snapshot) or is refused PERIOD_CLOSED — none lands after (postings hold their
+    period's row share-locked, the close takes it for update)."""
+    import asyncio
+
+    bank = await make_tenant(core_app, api, tokens)
+    today = await _today(bank)
+    periods = await _year(bank, today.year)
+    account = await bank.open_account()
+    for number in range(1, today.month):
+        expect(await _close(bank, periods[number]["id"]), 200)
+
+    async def deposit(n: int):
+        await asyncio.sleep(0.006 * n)
+        return await bank.deposit(account["id"], f"{n + 1}.00")
+
+    async def close_soon():
+        await asyncio.sleep(0.04)
+        return await _close(bank, periods[today.month]["id"])
+
+    results = await asyncio.gather(*[deposit(n) for n in range(16)], close_soon())
+    *deposits, closed = results
+    snapshot = expect(closed, 200)["trial_balance_snapshot"]
+    landed = 0
+    for response in deposits:
+        if response.status_code == 201:
+            landed += minor(response.json()["amount"])
+        else:
+            expect(response, 422, "PERIOD_CLOSED")
+    lines = {line["code"]: line for line in snapshot["lines"]}
+    in_snapshot = minor(lines["2102"]["credit"]) if "2102" in lines else 0
+    assert in_snapshot == landed
+    body = expect(await api.get(f"/accounts/{account['id']}", headers=bank.h("viewer")), 200)
+    assert minor(body["ledger_balance"]) == landed
