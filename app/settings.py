@@ -152,6 +152,7 @@ class WorkerSettings:
     delivery_poll_seconds: float
     seal_interval_seconds: float
     purge_interval_seconds: float
+    standing_interval_seconds: float
     seal_records_per_seal: int
 
 
@@ -283,6 +284,7 @@ def load_settings() -> Settings:
             ),
             seal_interval_seconds=_float("WORKER_SEAL_INTERVAL_SECONDS", 10.0, minimum=0.1),
             purge_interval_seconds=_float("WORKER_PURGE_INTERVAL_SECONDS", 60.0, minimum=1),
+            standing_interval_seconds=_float("WORKER_STANDING_INTERVAL_SECONDS", 60.0, minimum=1),
             seal_records_per_seal=_int("AUDIT_SEAL_RECORDS", 1000, minimum=1, maximum=100_000),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",

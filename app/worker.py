@@ -5,6 +5,8 @@
   event reaches its receivers within seconds (app/core/webhooks/delivery.py).
 - ``audit.seal``: seals over the audit trail up to the safe horizon
   (app/core/audit/sealing.py).
+- ``standing_instructions.run``: each tenant's instructions due on its business date, once
+  per date (app/core/jobs/standing.py; a rerun or a second worker executes nothing twice).
 
 Runs as ``branchdesk worker`` (its own process; several may run at once), and inside the
 one process in the embedded default. A job that fails is logged and runs again at its
@@ -20,6 +22,7 @@ import structlog
 
 from app.core.audit.sealing import AuditSealer
 from app.core.idempotency.store import IdempotencyStore
+from app.core.jobs.standing import run_due_standing_instructions
 from app.core.webhooks.delivery import WebhookDispatcher
 from app.db import Database
 from app.settings import Settings
@@ -60,6 +63,11 @@ def build_jobs(db: Database, settings: Settings) -> list[Job]:
             close=dispatcher.aclose,
         ),
         Job("audit.seal", settings.worker.seal_interval_seconds, sealer.run_once),
+        Job(
+            "standing_instructions.run",
+            settings.worker.standing_interval_seconds,
+            lambda: run_due_standing_instructions(db),
+        ),
     ]
 
 
