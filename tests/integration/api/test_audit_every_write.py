@@ -23,6 +23,7 @@ from app.core.webhooks.delivery import WebhookDispatcher
 from app.db import Database
 from tests.integration.api.journal_helpers import (
     act,
+    business_day,
     draft,
     gl,
     journal_body,
@@ -483,6 +484,120 @@ async def _journal_reverse(w: Write) -> httpx.Response:
         {"reason": "audit coverage"},
         key=True,
     )
+
+
+# -- fiscal periods, standing instructions, jobs ---------------------------------------------
+# Periods of far-future years of the sandbox bank: closing one there touches nothing any
+# other test relies on (the current year's periods stay open).
+
+
+def far_year() -> int:
+    return 2100 + uuid.uuid4().int % 700
+
+
+async def new_year(w: Write) -> tuple[int, list[dict[str, Any]]]:
+    for _ in range(5):
+        year = far_year()
+        made = await w.api.post(f"/fiscal-periods/year/{year}", headers=await h(w.tokens, "admin"))
+        if made.status_code == 201:
+            return year, made.json()["fiscal_periods"]
+    raise AssertionError("no free far-future year")
+
+
+@recipe("POST", "/fiscal-periods", "period.created")
+async def _period_create(w: Write) -> httpx.Response:
+    year = far_year()
+    body = {
+        "period_number": 1,
+        "period_name": f"January {year}",
+        "fiscal_year": year,
+        "start_date": f"{year}-01-01",
+        "end_date": f"{year}-01-31",
+    }
+    return await w.send("POST", "/fiscal-periods", "admin", body)
+
+
+@recipe("POST", "/fiscal-periods/year/{year:str}", "period.year_created")
+async def _period_year(w: Write) -> httpx.Response:
+    return await w.send("POST", f"/fiscal-periods/year/{far_year()}", "admin")
+
+
+@recipe("POST", "/fiscal-periods/{period_id:str}/close", "period.closed")
+async def _period_close(w: Write) -> httpx.Response:
+    _year, periods = await new_year(w)
+    first = next(p for p in periods if p["period_number"] == 1)
+    return await w.send("POST", f"/fiscal-periods/{first['id']}/close", "admin")
+
+
+@recipe("POST", "/fiscal-periods/year/{year:str}/close", "period.year_closed")
+async def _period_year_close(w: Write) -> httpx.Response:
+    year, periods = await new_year(w)
+    admin = await h(w.tokens, "admin")
+    for period in sorted(periods, key=lambda p: p["period_number"]):
+        if period["period_number"] <= 12:
+            expect(await w.api.post(f"/fiscal-periods/{period['id']}/close", headers=admin), 200)
+    return await w.send("POST", f"/fiscal-periods/year/{year}/close", "admin")
+
+
+async def instruction_body(w: Write) -> dict[str, Any]:
+    source, target = await funded_account(w), await funded_account(w)
+    return {
+        "source_account_id": source["id"],
+        "destination_account_id": target["id"],
+        "amount": "10.00",
+        "currency": "NGN",
+        "frequency": "MONTHLY",
+        "start_date": (await business_day(w.api, w.tokens)).isoformat(),
+        "narration": "audit coverage",
+    }
+
+
+async def new_instruction(w: Write) -> dict[str, Any]:
+    officer = await h(w.tokens, "officer")
+    body = await instruction_body(w)
+    return expect(await w.api.post("/standing-instructions", json=body, headers=officer), 201)
+
+
+def cancel_later(w: Write, instruction: dict[str, Any]) -> None:
+    """An approved instruction would run every day of the rest of the test run: cancel it."""
+
+    async def cancel() -> None:
+        await w.api.post(
+            f"/standing-instructions/{instruction['id']}/cancel",
+            json={"reason": "audit coverage done"},
+            headers=await h(w.tokens, "officer"),
+        )
+
+    w.cleanups.append(cancel)
+
+
+@recipe("POST", "/standing-instructions", "standing_instruction.created")
+async def _standing_create(w: Write) -> httpx.Response:
+    return await w.send("POST", "/standing-instructions", "officer", await instruction_body(w))
+
+
+@recipe(
+    "POST", "/standing-instructions/{instruction_id:str}/approve", "standing_instruction.approved"
+)
+async def _standing_approve(w: Write) -> httpx.Response:
+    made = await new_instruction(w)
+    cancel_later(w, made)
+    return await w.send("POST", f"/standing-instructions/{made['id']}/approve", "manager")
+
+
+@recipe(
+    "POST", "/standing-instructions/{instruction_id:str}/cancel", "standing_instruction.cancelled"
+)
+async def _standing_cancel(w: Write) -> httpx.Response:
+    made = await new_instruction(w)
+    return await w.send(
+        "POST", f"/standing-instructions/{made['id']}/cancel", "officer", {"reason": "no longer"}
+    )
+
+
+@recipe("POST", "/jobs/standing-instructions/trigger", "job.standing_instructions_run")
+async def _job_trigger(w: Write) -> httpx.Response:
+    return await w.send("POST", "/jobs/standing-instructions/trigger", "admin")
 
 
 # -- the tests ------------------------------------------------------------------------------
