@@ -167,7 +167,8 @@ def missing_accounts(journal: dict[str, Any]) -> list[str]:
 def timeline(
     journal: dict[str, Any], timezone: str, me: SignedIn | None = None
 ) -> list[dict[str, Any]]:
-    """What happened to the journal, in order: made, approved, posted, rejected, reversed."""
+    """What happened to the journal, in the order of its states: made, then approved or
+    rejected, posted, reversed (a reversal's steps share one moment, so not by time)."""
     events: list[dict[str, Any]] = []
     steps = (
         ("created", "Made", None),
@@ -192,7 +193,7 @@ def timeline(
         if verb == "reversed" and journal.get("reversal_journal_id"):
             event["link"] = str(journal["reversal_journal_id"])
         events.append(event)
-    return sorted(events, key=lambda e: e["at"])
+    return events
 
 
 def actions_for(journal: dict[str, Any], signed_in: SignedIn) -> dict[str, Any]:
@@ -204,7 +205,8 @@ def actions_for(journal: dict[str, Any], signed_in: SignedIn) -> dict[str, Any]:
     reverse = status == "POSTED" and can(signed_in, "journals.reverse") and not is_reversal
     return {
         "approve": decide and not own,
-        "own_pending": decide and own,
+        # The maker is told why there is nothing to decide, whatever their role.
+        "own_pending": status == "PENDING" and own,
         "post": status == "APPROVED" and can(signed_in, "journals.post"),
         "reverse": reverse and not own,
         "reverse_blocked": (OWN_REVERSAL if own else None) if reverse else None,

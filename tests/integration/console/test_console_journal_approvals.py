@@ -173,7 +173,7 @@ async def test_own_journal_is_shown_but_never_approvable(browser, core):
     browser.cookies.clear()
     await sign_in(browser, "teller@demo.bank")
     detail = (await browser.get(f"/journals/{made['id']}")).text
-    assert "Waiting for an officer's approval." in detail
+    assert OWN in detail and ">Approve</button>" not in detail
     assert (await browser.get("/approvals")).status_code == 403
 
 
