@@ -32,6 +32,7 @@ from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
+from app.console.journals.routes import journals_router
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.security import make_security_headers_hook
 from app.console.state import ConsoleState
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             teller_router,
             transfers_router,
             approvals_router,
+            journals_router,
             static,
             unknown_page,
         ],
