@@ -61,6 +61,24 @@ PERMITTED_STATUS: dict[tuple[str, str], int] = {
     ("GET", "/accounts/{account_id:str}/holds/new"): 404,
     ("POST", "/accounts/{account_id:str}/holds"): 404,
     ("POST", "/accounts/{account_id:str}/holds/{hold_id:str}/release"): 404,
+    # Admin: no staff user or API key has the ID "user_id:str" / "key_id:str"; empty forms
+    # are shown again with what is missing (no idempotency key: nothing is sent).
+    ("POST", "/admin/staff"): 400,
+    ("GET", "/admin/staff/{user_id:str}"): 404,
+    ("POST", "/admin/staff/{user_id:str}"): 404,
+    ("POST", "/admin/staff/{user_id:str}/unlock"): 404,
+    ("GET", "/admin/staff/{user_id:str}/deactivate"): 404,
+    ("POST", "/admin/staff/{user_id:str}/deactivate"): 404,
+    ("GET", "/admin/staff/{user_id:str}/reactivate"): 404,
+    ("POST", "/admin/staff/{user_id:str}/reactivate"): 404,
+    ("GET", "/admin/staff/{user_id:str}/revoke-sessions"): 404,
+    ("POST", "/admin/staff/{user_id:str}/revoke-sessions"): 404,
+    ("POST", "/admin/branches"): 400,
+    ("POST", "/admin/settings"): 400,
+    ("POST", "/admin/api-keys"): 400,
+    ("GET", "/admin/api-keys/{key_id:str}/created"): 404,
+    ("GET", "/admin/api-keys/{key_id:str}/revoke"): 404,
+    ("POST", "/admin/api-keys/{key_id:str}/revoke"): 404,
 }
 
 
@@ -155,13 +173,14 @@ async def test_navigation_today_explicitly(browser):
     everyone = ["Home", "Customers", "Accounts"]
     teller = [*everyone, "Deposit", "Withdrawal", "My day"]
     officer = [*teller, "Transfers", "Approvals"]
+    admin = [*officer, "Admin"]
     assert seen == {
         "viewer": everyone,
         "teller": teller,
         "officer": officer,
         "manager": officer,
-        "admin": officer,
-        "admin@fmfb": officer,
+        "admin": admin,
+        "admin@fmfb": admin,
     }
 
 
