@@ -172,7 +172,7 @@ def admin_reason(field: str, reason: str) -> str:
             return "Use 1 to 10 letters or digits, like 004 or LAG2."
     if field == "branch_id" and "no such branch" in low:
         return "There is no branch with this code; choose one of the list."
-    if field == "role" and "input should be" in low:
+    if field == "role" and ("input should be" in low or "at least 1 item" in low):
         return "Choose one of the roles."
     if field == "scopes" and "not scopes of the" in low:
         found = re.search(r"not scopes of the (\w+) role: (.+)$", low)
@@ -188,8 +188,7 @@ def admin_reason(field: str, reason: str) -> str:
             return "That limit is too large (at most 999,999,999,999.99)."
         return "Enter the limit in figures, like 1000000.00 (at most two decimal places)."
     if "at least 1 character" in low or "must not be blank" in low or low == "required":
-        verb = "Choose" if field in SELECTS else "Enter"
-        return f"{verb} the {label.lower()}."
+        return f"Choose a {label.lower()}." if field in SELECTS else f"Enter the {label.lower()}."
     if field == "events" and "at least 1" in low:
         return "Choose at least one event."
     if "at least 1 item" in low:
