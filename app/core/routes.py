@@ -4,10 +4,12 @@ from litestar import Router
 
 from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
+from app.core.audit.routes import audit_router
 from app.core.customers.routes import customer_router
 from app.core.ledger.routes import gl_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
+from app.core.webhooks.routes import webhook_router
 
 FEATURE_ROUTERS: list[Router] = [
     *tenant_routers,
@@ -16,4 +18,6 @@ FEATURE_ROUTERS: list[Router] = [
     account_router,
     transaction_router,
     gl_router,
+    audit_router,
+    webhook_router,
 ]

@@ -64,3 +64,20 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/gl/accounts/{gl_account_id:str}"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}/entries"): ("viewer", "gl:read"),
 }
+# the audit trail (manager) and webhooks (admin)
+API_MATRIX.update(
+    {
+        ("GET", "/audit-logs"): ("manager", "audit:read"),
+        ("GET", "/audit-logs/verify"): ("manager", "audit:read"),
+        ("POST", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("PATCH", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("DELETE", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}/deliveries"): ("admin", "admin:full"),
+        ("POST", "/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry"): (
+            "admin",
+            "admin:full",
+        ),
+    }
+)
