@@ -67,6 +67,12 @@ SECTIONS: tuple[Section, ...] = (
         "/admin/api-keys",
         "Keys for machine clients, each with a role and its scopes; revoke them here.",
     ),
+    Section(
+        "webhooks",
+        "Webhooks",
+        "/admin/webhooks",
+        "Where the bank's events are sent, and how each delivery went.",
+    ),
 )
 
 
@@ -189,6 +195,17 @@ def admin_reason(field: str, reason: str) -> str:
         return "Enter the limit in figures, like 1000000.00 (at most two decimal places)."
     if "at least 1 character" in low or "must not be blank" in low or low == "required":
         return f"Choose a {label.lower()}." if field in SELECTS else f"Enter the {label.lower()}."
+    if field == "url":
+        if "https is required" in low:
+            return "Use an https:// address; this bank sends events over https only."
+        if "not a public address" in low or "private address" in low:
+            return "Use a public address; local and private network addresses are refused here."
+        if "credentials" in low:
+            return "Leave the user name and password out of the address."
+        if "http" in low or "spaces" in low or "fragment" in low:
+            return "Enter a full web address, like https://example.com/hooks/branchdesk."
+    if field == "secret" and "printable" in low:
+        return "Use 16 to 200 letters, digits or symbols without spaces, or leave it empty."
     if field == "events" and "at least 1" in low:
         return "Choose at least one event."
     if "at least 1 item" in low:

@@ -11,6 +11,7 @@ from app.console.admin.branches import branch_routes
 from app.console.admin.common import SECTIONS, VIEW, parse_time, render_admin
 from app.console.admin.staff import staff_routes
 from app.console.admin.tenant_settings import settings_routes
+from app.console.admin.webhooks import webhook_routes
 from app.console.banking import CoreSession
 from app.console.formatting import money
 
@@ -40,8 +41,12 @@ async def _staff_counts(core: CoreSession) -> dict[str, Any]:
 async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
     """Each Admin section with the figure an admin looks for first."""
     core = CoreSession(request)
-    staff, branches, tenant, keys = await asyncio.gather(
-        _staff_counts(core), core.get("/branches"), core.get("/tenant"), all_keys(core)
+    staff, branches, tenant, keys, hooks = await asyncio.gather(
+        _staff_counts(core),
+        core.get("/branches"),
+        core.get("/tenant"),
+        all_keys(core),
+        core.get("/webhooks", params={"limit": 200}),
     )
     settings = tenant.get("settings") or {}
     currency = str(tenant.get("base_currency") or "NGN")
@@ -57,6 +62,8 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
             "limit": money(settings.get("teller_approval_limit"), currency),
             "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
             "active_keys": sum(1 for k in keys if not k.get("revoked_at")),
+            "webhook_count": len(hooks.get("webhooks") or []),
+            "webhooks_more": bool(hooks.get("has_more")),
             "sections": SECTIONS,
         },
         block=None,
@@ -71,5 +78,6 @@ admin_router = Router(
         *branch_routes,
         *settings_routes,
         *api_key_routes,
+        *webhook_routes,
     ],
 )

@@ -50,6 +50,7 @@ async def test_admin_area_overview_and_sections(browser):
         ("/admin/branches", "Branches"),
         ("/admin/settings", "Settings"),
         ("/admin/api-keys", "API keys"),
+        ("/admin/webhooks", "Webhooks"),
     ]
     assert "₦1,000,000.00" in html  # the demo bank's approval limit
     assert "nobody approves their own work" in html

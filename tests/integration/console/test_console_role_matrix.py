@@ -79,6 +79,14 @@ PERMITTED_STATUS: dict[tuple[str, str], int] = {
     ("GET", "/admin/api-keys/{key_id:str}/created"): 404,
     ("GET", "/admin/api-keys/{key_id:str}/revoke"): 404,
     ("POST", "/admin/api-keys/{key_id:str}/revoke"): 404,
+    ("POST", "/admin/webhooks"): 400,
+    ("GET", "/admin/webhooks/{webhook_id:str}"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/created"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/delete"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}/delete"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/deliveries"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry"): 404,
 }
 
 
