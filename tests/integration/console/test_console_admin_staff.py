@@ -30,6 +30,13 @@ async def core(live_server):  # type: ignore[no-untyped-def]
     await api.aclose()
 
 
+def page_title(html: str) -> str:
+    """The page's first heading (the title says where you are)."""
+    found = re.search(r'<h1 class="page-head__title">([^<]+)</h1>', html)
+    assert found, "no page heading"
+    return found.group(1).strip()
+
+
 def section(html: str, marker: str, length: int = 1500) -> str:
     """The part of the page from ``marker`` on (to check a message sits by its field)."""
     start = html.index(marker)
@@ -60,6 +67,23 @@ async def test_admin_area_overview_and_sections(browser):
         assert f'<th scope="col">{header}</th>' in staff.text
     assert "Ada Admin</a> <span" in staff.text  # the admin's own row says "(you)"
     assert 'class="badge badge--role badge--admin">Admin<' in staff.text
+    # No inline script or style anywhere in the area (the CSP would block them).
+    for path in (
+        "/admin",
+        "/admin/staff",
+        "/admin/staff/new",
+        "/admin/branches",
+        "/admin/settings",
+        "/admin/api-keys",
+        "/admin/api-keys/new",
+        "/admin/webhooks",
+        "/admin/webhooks/new",
+    ):
+        page = await browser.get(path)
+        assert page.status_code == 200, path
+        assert "<script>" not in page.text and "<style" not in page.text, path
+        assert " style=" not in page.text and " onclick=" not in page.text, path
+        assert f"<title>{page_title(page.text)} · Branchdesk</title>" in page.text
 
 
 async def test_create_staff_user_who_then_signs_in(browser, live_server, settings, core):
