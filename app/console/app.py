@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.console.accounts.routes import accounts_router
+from app.console.admin.routes import admin_router
 from app.console.approvals.badge import nav_badges
 from app.console.approvals.routes import approvals_router
 from app.console.auth.routes import auth_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             transfers_router,
             approvals_router,
             journals_router,
+            admin_router,
             static,
             unknown_page,
         ],

@@ -163,7 +163,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Fiscal periods", "/periods", "periods.view", "Finance", False),
     NavItem("Reports", "/reports", "reports.view", "Finance", False),
     NavItem("Audit", "/audit", "audit.view", "Oversight", False),
-    NavItem("Admin", "/admin", "admin.view", "Oversight", False),
+    NavItem("Admin", "/admin", "admin.view", "Oversight", True),
 )
 
 

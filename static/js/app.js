@@ -53,4 +53,24 @@
     var main = document.getElementById("main");
     if (main) main.focus({ preventScroll: true });
   });
+
+  // "Copy" buttons beside a secret shown once (API keys, webhook secrets): shown only when
+  // script can copy, so the page never offers a button that does nothing.
+  function showCopyButtons(root) {
+    if (!navigator.clipboard) return;
+    (root || document).querySelectorAll("[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    navigator.clipboard.writeText(field.value).then(function () {
+      button.textContent = "Copied";
+    });
+  });
+  document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { showCopyButtons(event.target); });
 })();

@@ -69,6 +69,32 @@ PERMITTED_STATUS: dict[tuple[str, str], int] = {
     ("POST", "/journals/{journal_id:str}/post"): 404,
     ("GET", "/journals/{journal_id:str}/reverse"): 404,
     ("POST", "/journals/{journal_id:str}/reverse"): 404,
+    # Admin: no staff user or API key has the ID "user_id:str" / "key_id:str"; empty forms
+    # are shown again with what is missing (no idempotency key: nothing is sent).
+    ("POST", "/admin/staff"): 400,
+    ("GET", "/admin/staff/{user_id:str}"): 404,
+    ("POST", "/admin/staff/{user_id:str}"): 404,
+    ("POST", "/admin/staff/{user_id:str}/unlock"): 404,
+    ("GET", "/admin/staff/{user_id:str}/deactivate"): 404,
+    ("POST", "/admin/staff/{user_id:str}/deactivate"): 404,
+    ("GET", "/admin/staff/{user_id:str}/reactivate"): 404,
+    ("POST", "/admin/staff/{user_id:str}/reactivate"): 404,
+    ("GET", "/admin/staff/{user_id:str}/revoke-sessions"): 404,
+    ("POST", "/admin/staff/{user_id:str}/revoke-sessions"): 404,
+    ("POST", "/admin/branches"): 400,
+    ("POST", "/admin/settings"): 400,
+    ("POST", "/admin/api-keys"): 400,
+    ("GET", "/admin/api-keys/{key_id:str}/created"): 404,
+    ("GET", "/admin/api-keys/{key_id:str}/revoke"): 404,
+    ("POST", "/admin/api-keys/{key_id:str}/revoke"): 404,
+    ("POST", "/admin/webhooks"): 400,
+    ("GET", "/admin/webhooks/{webhook_id:str}"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/created"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/delete"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}/delete"): 404,
+    ("GET", "/admin/webhooks/{webhook_id:str}/deliveries"): 404,
+    ("POST", "/admin/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry"): 404,
 }
 
 
@@ -163,13 +189,14 @@ async def test_navigation_today_explicitly(browser):
     everyone = ["Home", "Customers", "Accounts"]
     teller = [*everyone, "Deposit", "Withdrawal", "My day"]
     officer = [*teller, "Transfers", "Journals", "Approvals"]
+    admin = [*officer, "Admin"]
     assert seen == {
         "viewer": [*everyone, "Journals"],
         "teller": [*teller, "Journals"],
         "officer": officer,
         "manager": officer,
-        "admin": officer,
-        "admin@fmfb": officer,
+        "admin": admin,
+        "admin@fmfb": admin,
     }
 
 

@@ -1,0 +1,316 @@
+"""API keys for machine clients: the list, create (a role, and optionally fewer scopes than
+the role allows), the key shown exactly once, and revoke behind a confirmation.
+
+The secret comes back from ``POST /api-keys`` only. It is kept server-side for the one
+page that shows it (POST → redirect → GET) and forgotten as that page is rendered.
+"""
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+
+from app.client import BankingAPIError
+from app.console.admin.common import (
+    MANAGE,
+    ROLE_CHOICES,
+    VIEW,
+    OneTimeSecrets,
+    admin_errors,
+    admin_summary,
+    bank_zone,
+    parse_time,
+    quoted,
+    render_admin,
+    status_of,
+    when,
+)
+from app.console.banking import CoreSession
+from app.console.permissions import ROLE_LABELS, ROLES
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+PAGE_LIMIT = 200
+MAX_PAGES = 10
+SECRET_KIND = "api_key"
+
+# roles.md "Scopes by role": what each role adds, in words for the form.
+SCOPES_ADDED: dict[str, tuple[tuple[str, str], ...]] = {
+    "viewer": (
+        ("customers:read", "Read customers"),
+        ("accounts:read", "Read accounts and balances"),
+        ("transactions:read", "Read transactions"),
+        ("gl:read", "Read the general ledger and reports"),
+        ("loans:read", "Read loans"),
+    ),
+    "teller": (
+        ("transactions:write", "Take deposits and withdrawals"),
+        ("gl:write", "Draft journals"),
+        ("payments:initiate", "Start payments"),
+    ),
+    "officer": (
+        ("customers:write", "Create and change customers"),
+        ("accounts:write", "Open and change accounts, place holds"),
+        ("payments:authorize", "Approve payments and pending transactions"),
+        ("loans:write", "Change loans"),
+    ),
+    "manager": (
+        ("loans:approve", "Approve loans"),
+        ("audit:read", "Read the audit trail"),
+    ),
+    "admin": (("admin:full", "Administer the bank (settings, staff, keys, webhooks)"),),
+}
+ALL_SCOPES = frozenset(scope for added in SCOPES_ADDED.values() for scope, _ in added)
+
+
+def key_row(key: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """An API key as the list shows it."""
+    role = str(key.get("role") or "")
+    revoked = parse_time(key.get("revoked_at")) is not None
+    return {
+        "id": str(key.get("id") or ""),
+        "name": str(key.get("name") or ""),
+        "role": role,
+        "role_label": ROLE_LABELS.get(role, role),
+        "scopes": [str(s) for s in key.get("scopes") or []],
+        "prefix": str(key.get("prefix") or ""),
+        "branch_id": str(key.get("branch_id") or ""),
+        "created": when(key.get("created_at"), zone),
+        "revoked": revoked,
+        "revoked_at": when(key.get("revoked_at"), zone),
+    }
+
+
+async def all_keys(core: CoreSession) -> list[dict[str, Any]]:
+    """Every API key of the bank, newest first (keys are few; the reading is bounded)."""
+    keys: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        body = await core.get("/api-keys", params={"limit": PAGE_LIMIT, "cursor": cursor})
+        keys.extend(body.get("api_keys") or [])
+        cursor = body.get("next_cursor")
+        if not body.get("has_more") or not cursor:
+            break
+    return keys
+
+
+async def find_key(core: CoreSession, key_id: str) -> dict[str, Any]:
+    """One API key by ID (the core has no single-key read).
+
+    Raises:
+        NotFoundException: No key of this bank has the ID.
+    """
+    for key in await all_keys(core):
+        if str(key.get("id")) == key_id:
+            return key
+    raise NotFoundException("no such API key")
+
+
+@get("/admin/api-keys", opt=VIEW, name="admin_api_keys")
+async def key_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Every API key: active ones first, revoked ones kept for the record."""
+    core = CoreSession(request)
+    zone = bank_zone(await core.tenant())
+    rows = [key_row(k, zone) for k in await all_keys(core)]
+    return render_admin(
+        request,
+        "admin/api_keys/index.html",
+        {
+            "page_title": "API keys",
+            "section": "api_keys",
+            "tenant": await core.tenant(),
+            "active": [r for r in rows if not r["revoked"]],
+            "revoked": [r for r in rows if r["revoked"]],
+            "done": request.query_params.get("done") == "revoked",
+        },
+        block=None,
+    )
+
+
+async def _create_form(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, Any],
+    key: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    return render_admin(
+        request,
+        "admin/api_keys/new.html",
+        {
+            "page_title": "New API key",
+            "section": "api_keys",
+            "tenant": await core.tenant(),
+            "values": values,
+            "key": key,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "role_options": list(ROLE_CHOICES),
+            "scope_groups": [(r, ROLE_LABELS[r], SCOPES_ADDED[r]) for r in ROLES],
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/api-keys/new", opt=MANAGE, name="admin_api_key_new")
+async def key_new(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The new-key form."""
+    values: dict[str, Any] = {"name": "", "role": "", "scopes": []}
+    return await _create_form(request, CoreSession(request), values=values, key=mint_key())
+
+
+@post("/admin/api-keys", opt=MANAGE, name="admin_api_key_create")
+async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Create the key, keep its secret for the one page that shows it, and go there."""
+    form = await request.form()
+    scopes = [str(s) for s in form.getall("scopes", []) if str(s) in ALL_SCOPES]
+    values: dict[str, Any] = {
+        "name": text(form, "name", 200),
+        "role": text(form, "role", 20),
+        "scopes": scopes,
+    }
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _create_form(
+            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    body: dict[str, Any] = {"name": values["name"], "role": values["role"]}
+    if scopes:
+        body["scopes"] = scopes
+    try:
+        created = await core.post("/api-keys", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="api_key.create", target=None, key=key, error=exc
+        )
+        return await _create_form(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    key_id = str(created.get("id"))
+    await OneTimeSecrets(request, core).keep(
+        SECRET_KIND,
+        key_id,
+        {k: created.get(k) for k in ("api_key", "name", "role", "scopes", "prefix")},
+    )
+    await log_write(
+        request, core.signed_in, action="api_key.create", target=f"api_key:{key_id}", key=key
+    )
+    return redirect(f"/admin/api-keys/{quoted(key_id)}/created")
+
+
+@get("/admin/api-keys/{key_id:str}/created", opt=MANAGE, name="admin_api_key_created")
+async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
+    """The new key's secret, this once; reloading says it can't be shown again."""
+    core = CoreSession(request)
+    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, key_id)
+    if kept is None:
+        found = await find_key(core, key_id)
+        kept = {k: found.get(k) for k in ("name", "role", "scopes", "prefix")}
+    role = str(kept.get("role") or "")
+    return render_admin(
+        request,
+        "admin/api_keys/created.html",
+        {
+            "page_title": "API key created",
+            "section": "api_keys",
+            "tenant": await core.tenant(),
+            "created": kept,
+            "secret": kept.get("api_key"),
+            "role_label": ROLE_LABELS.get(role, role),
+        },
+        block=None,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _revoke_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    key_id: str,
+    *,
+    token: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    found = await find_key(core, key_id)
+    tenant = await core.tenant()
+    return render_admin(
+        request,
+        "admin/api_keys/revoke.html",
+        {
+            "page_title": f"Revoke API key {found.get('name', '')}",
+            "section": "api_keys",
+            "tenant": tenant,
+            "api_key": key_row(found, bank_zone(tenant)),
+            "key": token,
+            "error": error,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke_form")
+async def key_revoke_form(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
+    """What revoking does, and the button that does it."""
+    return await _revoke_page(request, CoreSession(request), key_id, token=mint_key())
+
+
+@post("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke")
+async def key_revoke(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
+    """Revoke the key and every token issued for it."""
+    form = await request.form()
+    token = key_from_form(form)
+    core = CoreSession(request)
+    if token is None:
+        return await _revoke_page(
+            request, core, key_id, token=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    target = f"api_key:{key_id[:40]}"
+    try:
+        await core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=token)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="api_key.revoke", target=target, key=token, error=exc
+        )
+        if exc.status == 404:
+            raise
+        return await _revoke_page(
+            request,
+            core,
+            key_id,
+            token=key_after_error(exc, token),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    await log_write(request, core.signed_in, action="api_key.revoke", target=target, key=token)
+    return redirect("/admin/api-keys?done=revoked")
+
+
+api_key_routes: list[Any] = [
+    key_list,
+    key_new,
+    key_create,
+    key_created,
+    key_revoke_form,
+    key_revoke,
+]

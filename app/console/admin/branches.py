@@ -1,0 +1,132 @@
+"""Branches: the bank's branches, and opening a new one (code and name).
+
+The core gives each new branch its teller-cash and inter-branch clearing GL accounts in
+the same transaction, and refuses a code that is taken or not 1–10 letters or digits.
+"""
+
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+
+from app.client import BankingAPIError
+from app.console.admin.common import (
+    MANAGE,
+    VIEW,
+    admin_errors,
+    admin_summary,
+    render_admin,
+    status_of,
+)
+from app.console.banking import CoreSession
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+FIELDS = ("code", "name")
+STAFF_PAGES = 10
+
+
+async def _staff_by_branch(core: CoreSession) -> tuple[dict[str, int], bool]:
+    """How many active staff each branch has, and whether the count stopped early.
+
+    Staff lists are short; reading stops after ``STAFF_PAGES`` pages all the same, and the
+    page then says "at least".
+    """
+    counts: dict[str, int] = {}
+    cursor: str | None = None
+    for _ in range(STAFF_PAGES):
+        body = await core.get("/users", params={"active": "true", "limit": 200, "cursor": cursor})
+        for user in body.get("users") or []:
+            code = str(user.get("branch_id") or "")
+            counts[code] = counts.get(code, 0) + 1
+        cursor = body.get("next_cursor")
+        if not body.get("has_more") or not cursor:
+            return counts, False
+    return counts, True
+
+
+async def _branches_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, str] | None = None,
+    key: str | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    body, (staff, partial), tenant = await asyncio.gather(
+        core.get("/branches"), _staff_by_branch(core), core.tenant()
+    )
+    branches = list(body.get("branches") or []) if isinstance(body, dict) else []
+    opened = request.query_params.get("opened", "")[:10]
+    return render_admin(
+        request,
+        "admin/branches.html",
+        {
+            "page_title": "Branches",
+            "section": "branches",
+            "tenant": tenant,
+            "branches": [
+                {**b, "staff": staff.get(str(b.get("code")), 0), "new": b.get("code") == opened}
+                for b in branches
+            ],
+            "staff_partial": partial,
+            "opened": next((b for b in branches if b.get("code") == opened), None),
+            "values": values or {name: "" for name in FIELDS},
+            "key": key or mint_key(),
+            "errors": FormErrors(errors or {}),
+            "error": error,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/branches", opt=VIEW, name="admin_branches")
+async def branch_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Every branch with its staff count, and the form to open another."""
+    return await _branches_page(request, CoreSession(request))
+
+
+@post("/admin/branches", opt=MANAGE, name="admin_branch_open")
+async def branch_open(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Open the branch, then show the list with it (POST → redirect → GET)."""
+    form = await request.form()
+    values = {name: text(form, name, 200) for name in FIELDS}
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _branches_page(
+            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    try:
+        opened = await core.post("/branches", values, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="branch.open", target=None, key=key, error=exc
+        )
+        return await _branches_page(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    code = str(opened.get("code") or values["code"])
+    await log_write(request, core.signed_in, action="branch.open", target=f"branch:{code}", key=key)
+    return redirect("/admin/branches?" + urlencode({"opened": code}))
+
+
+branch_routes: list[Any] = [branch_list, branch_open]

@@ -1,0 +1,279 @@
+"""What the Admin pages share: their permissions, the sub-navigation, core errors in the
+admin's words, times in the bank's timezone, and secrets that are shown exactly once.
+
+Every Admin page and action is for admins only (``admin.view`` to look, ``admin.manage``
+to change); the core checks ``admin:full`` again on every call.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from litestar import Request, Response
+
+from app.client import BankingAPIError
+from app.console.banking import CoreSession
+from app.console.errors import core_message
+from app.console.htmx import render
+from app.console.state import console_state
+from app.console.writes import FormErrors, plain_reason
+
+VIEW = {"permission": "admin.view"}
+MANAGE = {"permission": "admin.manage"}
+
+# Roles are cumulative (roles.md); staff forms choose the highest one.
+ROLE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("viewer", "Viewer"),
+    ("teller", "Teller"),
+    ("officer", "Officer"),
+    ("manager", "Manager"),
+    ("admin", "Admin"),
+)
+ROLE_VALUES = frozenset(value for value, _ in ROLE_CHOICES)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One tab of the Admin area's sub-navigation."""
+
+    key: str
+    label: str
+    path: str
+    lede: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "staff",
+        "Staff",
+        "/admin/staff",
+        "Staff users, their roles and branches; unlock, deactivate, sign out everywhere.",
+    ),
+    Section("branches", "Branches", "/admin/branches", "The bank's branches; open a new one."),
+    Section(
+        "settings",
+        "Settings",
+        "/admin/settings",
+        "The teller approval limit and who may approve whose work.",
+    ),
+    Section(
+        "api_keys",
+        "API keys",
+        "/admin/api-keys",
+        "Keys for machine clients, each with a role and its scopes; revoke them here.",
+    ),
+    Section(
+        "webhooks",
+        "Webhooks",
+        "/admin/webhooks",
+        "Where the bank's events are sent, and how each delivery went.",
+    ),
+)
+
+
+def render_admin(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any],
+    **options: Any,
+) -> Response[str]:
+    """:func:`app.console.htmx.render` with the Admin sub-navigation in the context."""
+    return render(request, template_name, {"admin_sections": SECTIONS, **context}, **options)
+
+
+def quoted(value: str) -> str:
+    """A path segment taken from a URL, quoted before it goes into a core path."""
+    return quote(value, safe="")
+
+
+def status_of(error: BankingAPIError) -> int:
+    """The console's answer status for a refused write (a bad gateway if the core's is odd)."""
+    return error.status if 400 <= error.status < 600 else 502
+
+
+def bank_zone(tenant: dict[str, Any]) -> ZoneInfo:
+    """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
+    try:
+        return ZoneInfo(str(tenant.get("timezone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time from the core, or ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def when(value: Any, zone: ZoneInfo) -> str:
+    """``"Tue 1 Dec 2026, 07:38"`` in the bank's timezone; empty when there is no time."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
+def clock(value: Any, zone: ZoneInfo) -> str:
+    """``HH:MM`` in the bank's timezone (for "locked until")."""
+    moment = parse_time(value)
+    return "" if moment is None else f"{moment.astimezone(zone):%H:%M}"
+
+
+# -- core errors in words ---------------------------------------------------------------------
+
+# The core's field → the form control it is shown beside.
+CONTROLS: dict[str, str] = {"roles": "role", "roles.0": "role"}
+# Controls that are chosen from a list rather than typed.
+SELECTS = frozenset({"role", "branch_id"})
+_LIST_ITEM = re.compile(r"^(\w+)\.\d+$")
+
+LABELS: dict[str, str] = {
+    "email": "Email",
+    "name": "Name",
+    "password": "Password",
+    "role": "Role",
+    "branch_id": "Branch",
+    "code": "Code",
+    "teller_approval_limit": "Teller approval limit",
+    "allow_same_maker_checker": "Maker and checker",
+    "scopes": "Scopes",
+    "url": "URL",
+    "events": "Events",
+    "secret": "Secret",
+    "is_active": "Active",
+}
+
+
+def admin_reason(field: str, reason: str) -> str:
+    """The core's ``reason`` for an admin form's ``field``, in words an admin understands."""
+    low = reason.lower().removeprefix("value error, ")
+    label = LABELS.get(field, field.replace("_", " ").capitalize())
+    if "cannot deactivate yourself" in low:
+        return "You can't deactivate your own account; ask another admin."
+    if "cannot demote yourself" in low:
+        return "You can't take the admin role away from yourself; ask another admin."
+    if field == "email":
+        if "already exists" in low:
+            return "A staff user with this email already exists."
+        if "email address" in low:
+            return "Enter an email address like name@example.com."
+    if field == "password" and "at least" in low:
+        found = re.search(r"at least (\d+)", low)
+        return f"Use at least {found.group(1) if found else 12} characters."
+    if field == "code":
+        if "already exists" in low:
+            return "A branch with this code already exists; choose another code."
+        if "letters or digits" in low:
+            return "Use 1 to 10 letters or digits, like 004 or LAG2."
+    if field == "branch_id" and "no such branch" in low:
+        return "There is no branch with this code; choose one of the list."
+    if field == "role" and ("input should be" in low or "at least 1 item" in low):
+        return "Choose one of the roles."
+    if field == "scopes" and "not scopes of the" in low:
+        found = re.search(r"not scopes of the (\w+) role: (.+)$", low)
+        if found:
+            return (
+                f"A key with the {found.group(1)} role can't carry {found.group(2)}; "
+                "untick them or choose a higher role."
+            )
+    if field == "teller_approval_limit":
+        if "greater than 0" in low:
+            return "Enter a limit greater than zero."
+        if "at most 999" in low:
+            return "That limit is too large (at most 999,999,999,999.99)."
+        return "Enter the limit in figures, like 1000000.00 (at most two decimal places)."
+    if "at least 1 character" in low or "must not be blank" in low or low == "required":
+        return f"Choose a {label.lower()}." if field in SELECTS else f"Enter the {label.lower()}."
+    if field == "url":
+        if "https is required" in low:
+            return "Use an https:// address; this bank sends events over https only."
+        if "not a public address" in low or "private address" in low:
+            return "Use a public address; local and private network addresses are refused here."
+        if "credentials" in low:
+            return "Leave the user name and password out of the address."
+        if "http" in low or "spaces" in low or "fragment" in low:
+            return "Enter a full web address, like https://example.com/hooks/branchdesk."
+    if field == "secret" and "printable" in low:
+        return "Use 16 to 200 letters, digits or symbols without spaces, or leave it empty."
+    if field == "events" and "at least 1" in low:
+        return "Choose at least one event."
+    if "at least 1 item" in low:
+        return f"Choose at least one {label.lower().rstrip('s')}."
+    return plain_reason(field, reason.removeprefix("Value error, "))
+
+
+def admin_errors(error: BankingAPIError) -> FormErrors:
+    """The core error's per-field problems as ``{form control: message}``."""
+    errors = FormErrors()
+    for detail in error.details:
+        field = str(detail.get("field") or "")
+        if not field or field == "body":
+            continue
+        item = _LIST_ITEM.match(field)
+        base = item.group(1) if item else field
+        control = CONTROLS.get(field) or CONTROLS.get(base) or base
+        errors.setdefault(control, admin_reason(control, str(detail.get("reason") or "")))
+    return errors
+
+
+def admin_summary(error: BankingAPIError) -> str:
+    """One sentence above a refused admin form."""
+    if error.code in {"VALIDATION_ERROR", "MISSING_FIELD"}:
+        return "Some details need attention; see the messages by each field."
+    if error.code in {"DUPLICATE_RESOURCE", "INVALID_STATE"} and error.message:
+        return error.message  # the core's own sentence names the clash or the state
+    return core_message(error)
+
+
+# -- secrets shown once -----------------------------------------------------------------------
+
+SECRET_SECONDS = 10 * 60
+
+
+class OneTimeSecrets:
+    """A new API key or webhook secret, kept server-side between the POST and the page
+    that shows it (POST → redirect → GET), and forgotten the moment it is shown.
+
+    Like money drafts, it lives in the console's session store under its own key, scoped to
+    the signed-in session, so no other session can read it and it expires on its own.
+    """
+
+    def __init__(self, request: Request[Any, Any, Any], core: CoreSession) -> None:
+        self._store = console_state(request.app).session_store
+        self._prefix = f"admin-secret:{core.signed_in.session_id}:"
+
+    async def keep(self, kind: str, resource_id: str, value: dict[str, Any]) -> None:
+        await self._store.set(
+            f"{self._prefix}{kind}:{resource_id}",
+            json.dumps(value).encode(),
+            expires_in=SECRET_SECONDS,
+        )
+
+    async def take(self, kind: str, resource_id: str) -> dict[str, Any] | None:
+        """The kept value, removed from the store as it is read (so it is shown once)."""
+        key = f"{self._prefix}{kind}:{resource_id}"
+        raw = await self._store.get(key)
+        if raw is None:
+            return None
+        await self._store.delete(key)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+def forget_tenant(core: CoreSession) -> None:
+    """Drop this process's cached ``GET /tenant`` after the settings changed."""
+    core.console.tenant_cache.pop(core.signed_in.tenant.code, None)

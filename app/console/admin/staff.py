@@ -1,0 +1,541 @@
+"""Staff users: the list (search and filters), create, a user's page with their role,
+branch and name, unlock, and deactivate / reactivate / revoke sessions behind a
+confirmation.
+
+The core owns every rule: password length, unique emails, known branches, and that an
+admin never deactivates or demotes themselves (it refuses with ``INVALID_STATE``; the
+console shows that next to the control and offers no such button on the admin's own page).
+A change of role or branch, a deactivation and "Revoke sessions" all end the user's core
+sessions, so their console sessions stop on their next request.
+"""
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+
+from app.client import BankingAPIError
+from app.console.admin.common import (
+    MANAGE,
+    ROLE_CHOICES,
+    VIEW,
+    admin_errors,
+    admin_summary,
+    bank_zone,
+    clock,
+    parse_time,
+    quoted,
+    render_admin,
+    status_of,
+    when,
+)
+from app.console.banking import CoreSession
+from app.console.customers.routes import page_of
+from app.console.htmx import wants_fragment
+from app.console.permissions import ROLE_LABELS, highest_role
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+PAGE_SIZE = 25
+MIN_PASSWORD = 12  # the core's rule (POST /users), said on the form before it is broken
+CREATE_FIELDS = ("email", "name", "role", "branch_id")
+STATUS_FILTERS = (("active", "Active"), ("inactive", "Inactive"))
+
+DONE_MESSAGES = {
+    "created": "Staff user created. They can sign in now with the password you set.",
+    "saved": "Changes saved.",
+    "saved_rights": (
+        "Changes saved. Their open sessions were ended, so the new role and branch apply "
+        "from their next sign-in."
+    ),
+    "unchanged": "Nothing to save: the details were already like this.",
+    "unlocked": "Account unlocked. They can sign in again now.",
+    "deactivated": "Staff user deactivated. They can't sign in, and their sessions ended.",
+    "reactivated": "Staff user reactivated. They can sign in again.",
+    "revoked": "Sessions revoked. They must sign in again.",
+}
+
+# The confirmed actions: what the button says, what happens, and what the core is sent.
+STAFF_ACTIONS: dict[str, dict[str, Any]] = {
+    "deactivate": {
+        "title": "Deactivate staff user",
+        "button": "Deactivate",
+        "danger": True,
+        "effect": (
+            "They will not be able to sign in, and every session they have open ends at "
+            "once. Their history stays; you can reactivate them later."
+        ),
+        "done": "deactivated",
+        "log": "user.deactivate",
+    },
+    "reactivate": {
+        "title": "Reactivate staff user",
+        "button": "Reactivate",
+        "danger": False,
+        "effect": "They can sign in again with their password, with the role and branch shown.",
+        "done": "reactivated",
+        "log": "user.reactivate",
+    },
+    "revoke-sessions": {
+        "title": "Revoke sessions",
+        "button": "Revoke sessions",
+        "danger": True,
+        "effect": (
+            "Every session they have open, in the console or anywhere else, stops working on "
+            "its next request and they must sign in again. Their account stays active."
+        ),
+        "done": "revoked",
+        "log": "user.revoke_sessions",
+    },
+}
+
+
+def user_path(user_id: str) -> str:
+    """The core path of one staff user (the ID came from a URL, so it is quoted)."""
+    return f"/users/{quoted(user_id)}"
+
+
+def page_url(user_id: str) -> str:
+    return f"/admin/staff/{quoted(user_id)}"
+
+
+async def branch_choices(core: CoreSession) -> list[tuple[str, str]]:
+    """``(code, "code — name")`` for every branch of the bank."""
+    body = await core.get("/branches")
+    branches = body.get("branches") if isinstance(body, dict) else None
+    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
+
+
+def staff_row(user: dict[str, Any], me: str, zone: Any, now: datetime) -> dict[str, Any]:
+    """A staff user as the pages show them: role badges, status, times in the bank's zone."""
+    roles = [str(r) for r in user.get("roles") or []]
+    locked_until = parse_time(user.get("locked_until"))
+    locked = locked_until is not None and locked_until > now
+    active = bool(user.get("is_active"))
+    status = "locked" if locked and active else ("active" if active else "inactive")
+    return {
+        "id": str(user.get("id") or ""),
+        "email": str(user.get("email") or ""),
+        "name": str(user.get("name") or ""),
+        "roles": [(r, ROLE_LABELS.get(r, r)) for r in roles],
+        "role": highest_role(roles) or "",
+        "branch_id": str(user.get("branch_id") or ""),
+        "active": active,
+        "locked": locked,
+        "status": status,
+        "status_label": {"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
+        "locked_until": clock(user.get("locked_until"), zone) if locked else "",
+        "failed_logins": int(user.get("failed_login_count") or 0),
+        "last_login": when(user.get("last_login_at"), zone),
+        "created": when(user.get("created_at"), zone),
+        "is_me": str(user.get("id")) == me,
+    }
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+
+@get("/admin/staff", opt=VIEW, name="admin_staff")
+async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Staff users filtered by a search term, role, branch and status; newest first."""
+    params = request.query_params
+    q = params.get("q", "").strip()[:100]
+    role = params.get("role", "")
+    role = role if role in ROLE_LABELS else ""
+    branch = params.get("branch", "").strip()[:10]
+    status = params.get("status", "")
+    status = status if status in {"active", "inactive"} else ""
+    cursor = params.get("cursor") or None
+    core = CoreSession(request)
+    page, branches, tenant = await asyncio.gather(
+        page_of(
+            core,
+            "/users",
+            "users",
+            {
+                "q": q or None,
+                "role": role or None,
+                "branch_id": branch or None,
+                "active": {"active": "true", "inactive": "false"}.get(status),
+                "cursor": cursor,
+                "limit": PAGE_SIZE,
+            },
+        ),
+        branch_choices(core),
+        core.tenant(),
+    )
+    filters = {"q": q, "role": role, "branch": branch, "status": status}
+    query = {k: v for k, v in filters.items() if v}
+    next_url = None
+    if page["has_more"] and page["next_cursor"]:
+        next_url = "/admin/staff?" + urlencode({**query, "cursor": page["next_cursor"]})
+    zone, now = bank_zone(tenant), datetime.now(UTC)
+    return render_admin(
+        request,
+        "admin/staff/index.html",
+        {
+            "page_title": "Staff",
+            "section": "staff",
+            "tenant": tenant,
+            "filters": filters,
+            "cursor": cursor,
+            "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page["items"]],
+            "next_url": next_url,
+            "first_url": "/admin/staff" + (f"?{urlencode(query)}" if query else ""),
+            "role_options": list(ROLE_CHOICES),
+            "branch_options": branches,
+            "status_options": list(STATUS_FILTERS),
+        },
+        block="rows" if cursor and wants_fragment(request) else "results",
+    )
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+async def _create_form(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, str],
+    key: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    return render_admin(
+        request,
+        "admin/staff/new.html",
+        {
+            "page_title": "New staff user",
+            "section": "staff",
+            "tenant": await core.tenant(),
+            "values": values,
+            "key": key,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "role_options": list(ROLE_CHOICES),
+            "branch_options": await branch_choices(core),
+            "min_password": MIN_PASSWORD,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/staff/new", opt=MANAGE, name="admin_staff_new")
+async def staff_new(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The new-staff-user form, its idempotency key minted now."""
+    values = {name: "" for name in CREATE_FIELDS}
+    return await _create_form(request, CoreSession(request), values=values, key=mint_key())
+
+
+@post("/admin/staff", opt=MANAGE, name="admin_staff_create")
+async def staff_create(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Create the staff user, then show their page (POST → redirect → GET).
+
+    The password is never written back into the page: after a refusal it is typed again.
+    """
+    form = await request.form()
+    values = {name: text(form, name, 254) for name in CREATE_FIELDS}
+    password = str(form.get("password") or "")[:1024]
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _create_form(
+            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    body = {
+        "email": values["email"],
+        "name": values["name"],
+        "password": password,
+        "roles": [values["role"]] if values["role"] else [],
+        "branch_id": values["branch_id"],
+    }
+    try:
+        created = await core.post("/users", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="user.create", target=None, key=key, error=exc
+        )
+        return await _create_form(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    user_id = str(created.get("id"))
+    await log_write(
+        request, core.signed_in, action="user.create", target=f"user:{user_id}", key=key
+    )
+    return redirect(f"{page_url(user_id)}?done=created")
+
+
+# -- one staff user ---------------------------------------------------------------------------
+
+
+async def _detail_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    user_id: str,
+    *,
+    values: dict[str, str] | None = None,
+    key: str | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    action_error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    user, branches, tenant = await asyncio.gather(
+        core.get(user_path(user_id)), branch_choices(core), core.tenant()
+    )
+    row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+    done = request.query_params.get("done", "")
+    return render_admin(
+        request,
+        "admin/staff/detail.html",
+        {
+            "page_title": f"Staff user {row['name']}",
+            "section": "staff",
+            "tenant": tenant,
+            "staff": row,
+            "values": values
+            or {"name": row["name"], "role": row["role"], "branch_id": row["branch_id"]},
+            "key": key or mint_key(),
+            "unlock_key": mint_key(),
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "action_error": action_error,
+            "done": DONE_MESSAGES.get(done),
+            "revoked_count": request.query_params.get("n", "") if done == "revoked" else "",
+            "role_options": list(ROLE_CHOICES),
+            "branch_options": branches,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/staff/{user_id:str}", opt=VIEW, name="admin_staff_user")
+async def staff_detail(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
+    """A staff user: status, last sign-in, the role-and-branch form and the actions."""
+    return await _detail_page(request, CoreSession(request), user_id)
+
+
+@post("/admin/staff/{user_id:str}", opt=MANAGE, name="admin_staff_update")
+async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
+    """Change the name, role or branch; only what changed is sent to the core."""
+    form = await request.form()
+    values = {
+        "name": text(form, "name", 200),
+        "role": text(form, "role", 20),
+        "branch_id": text(form, "branch_id", 10),
+    }
+    key = key_from_form(form)
+    core = CoreSession(request)
+    user = await core.get(user_path(user_id))  # a missing user is a 404 page, as for GET
+    if key is None:
+        return await _detail_page(
+            request,
+            core,
+            user_id,
+            values=values,
+            key=mint_key(),
+            error=FORM_EXPIRED,
+            status_code=400,
+        )
+    roles = [str(r) for r in user.get("roles") or []]
+    change: dict[str, Any] = {}
+    if values["name"] != str(user.get("name") or ""):
+        change["name"] = values["name"]
+    if values["role"] != (highest_role(roles) or ""):
+        change["roles"] = [values["role"]] if values["role"] else []
+    if values["branch_id"] != str(user.get("branch_id") or ""):
+        change["branch_id"] = values["branch_id"]
+    if not change:
+        return redirect(f"{page_url(user_id)}?done=unchanged")
+    target = f"user:{user.get('id')}"
+    try:
+        await core.send("PATCH", user_path(user_id), json=change, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="user.update", target=target, key=key, error=exc
+        )
+        return await _detail_page(
+            request,
+            core,
+            user_id,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    await log_write(request, core.signed_in, action="user.update", target=target, key=key)
+    rights = "roles" in change or "branch_id" in change
+    return redirect(f"{page_url(user_id)}?done={'saved_rights' if rights else 'saved'}")
+
+
+@post("/admin/staff/{user_id:str}/unlock", opt=MANAGE, name="admin_staff_unlock")
+async def staff_unlock(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
+    """Clear the failed sign-ins and the lock (nothing else changes, so no confirmation)."""
+    form = await request.form()
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _detail_page(
+            request, core, user_id, action_error=FORM_EXPIRED, status_code=400
+        )
+    target = f"user:{user_id[:40]}"
+    try:
+        await core.post(user_path(user_id) + "/unlock", {}, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="user.unlock", target=target, key=key, error=exc
+        )
+        if exc.status == 404:
+            raise
+        return await _detail_page(
+            request, core, user_id, action_error=admin_summary(exc), status_code=status_of(exc)
+        )
+    await log_write(request, core.signed_in, action="user.unlock", target=target, key=key)
+    return redirect(f"{page_url(user_id)}?done=unlocked")
+
+
+# -- deactivate, reactivate, revoke sessions (confirmed) -----------------------------------
+
+
+def _allowed(action: str, row: dict[str, Any]) -> tuple[bool, str]:
+    """Whether ``action`` makes sense for the user now, and why not when it doesn't."""
+    if action == "deactivate" and row["is_me"]:
+        return False, "You can't deactivate your own account; ask another admin."
+    if action == "deactivate" and not row["active"]:
+        return False, "This staff user is already inactive."
+    if action == "reactivate" and row["active"]:
+        return False, "This staff user is already active."
+    return True, ""
+
+
+async def _confirm_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    user_id: str,
+    action: str,
+    *,
+    key: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    user, tenant = await asyncio.gather(core.get(user_path(user_id)), core.tenant())
+    row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+    spec = STAFF_ACTIONS[action]
+    allowed, why_not = _allowed(action, row)
+    return render_admin(
+        request,
+        "admin/staff/confirm.html",
+        {
+            "page_title": f"{spec['title']} {row['name']}",
+            "section": "staff",
+            "tenant": tenant,
+            "staff": row,
+            "action": action,
+            "spec": spec,
+            "key": key,
+            "error": error,
+            "allowed": allowed,
+            "why_not": why_not,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+def _confirmed_routes(action: str) -> list[Any]:
+    spec = STAFF_ACTIONS[action]
+    name = action.replace("-", "_")
+
+    @get(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}_form")
+    async def confirm_form(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
+        """What the action does, and the button that does it."""
+        return await _confirm_page(request, CoreSession(request), user_id, action, key=mint_key())
+
+    @post(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}")
+    async def confirmed(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
+        """Send the confirmed action to the core, then show the user."""
+        form = await request.form()
+        key = key_from_form(form)
+        core = CoreSession(request)
+        if key is None:
+            return await _confirm_page(
+                request,
+                core,
+                user_id,
+                action,
+                key=mint_key(),
+                error=FORM_EXPIRED,
+                status_code=400,
+            )
+        target = f"user:{user_id[:40]}"
+        revoked: Any = None
+        try:
+            if action == "revoke-sessions":
+                answer = await core.post(
+                    user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key
+                )
+                revoked = answer.get("revoked") if isinstance(answer, dict) else None
+            else:
+                await core.send(
+                    "PATCH",
+                    user_path(user_id),
+                    json={"is_active": action == "reactivate"},
+                    idempotency_key=key,
+                )
+        except BankingAPIError as exc:
+            await log_write(
+                request, core.signed_in, action=spec["log"], target=target, key=key, error=exc
+            )
+            if exc.status == 404:
+                raise
+            message = admin_errors(exc).get("is_active") or admin_summary(exc)
+            return await _confirm_page(
+                request,
+                core,
+                user_id,
+                action,
+                key=key_after_error(exc, key),
+                error=message,
+                status_code=status_of(exc),
+            )
+        await log_write(request, core.signed_in, action=spec["log"], target=target, key=key)
+        query = {"done": spec["done"]}
+        if isinstance(revoked, int):
+            query["n"] = str(revoked)
+        return redirect(f"{page_url(user_id)}?{urlencode(query)}")
+
+    return [confirm_form, confirmed]
+
+
+staff_routes: list[Any] = [
+    staff_list,
+    staff_new,
+    staff_create,
+    staff_detail,
+    staff_update,
+    staff_unlock,
+    *_confirmed_routes("deactivate"),
+    *_confirmed_routes("reactivate"),
+    *_confirmed_routes("revoke-sessions"),
+]

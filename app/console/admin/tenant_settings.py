@@ -1,0 +1,162 @@
+"""Tenant settings: the teller approval limit and the maker-checker switch (the settings
+``PUT /tenant/settings`` holds), beside what the bank is (code, currency, timezone, date).
+
+Turning ``allow_same_maker_checker`` on weakens a control (one person could make and
+approve the same money movement), so it takes a second, explicit confirmation; turning it
+off, or changing the limit, does not.
+"""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from app.client import BankingAPIError
+from app.console.admin.common import (
+    MANAGE,
+    VIEW,
+    admin_errors,
+    admin_summary,
+    forget_tenant,
+    render_admin,
+    status_of,
+)
+from app.console.banking import CoreSession
+from app.console.formatting import money
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    normalise_amount,
+    redirect,
+)
+
+DONE_MESSAGES = {
+    "saved": "Settings saved. They apply to the next transaction.",
+    "unchanged": "Nothing to save: the settings were already like this.",
+}
+
+
+def _amount(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def limit_for_input(amount: Any, currency: str) -> str:
+    """The limit as the input shows it: separators, no symbol (``"1,000,000.00"``)."""
+    shown = money(amount, currency)
+    return shown.lstrip("₦$€£").removesuffix(f" {currency}").strip()
+
+
+async def _settings_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, Any] | None = None,
+    key: str | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    confirm_weaken: bool = False,
+    status_code: int = 200,
+) -> Response[Any]:
+    tenant = await core.get("/tenant")  # fresh, not the page cache: this page edits it
+    settings = tenant.get("settings") or {}
+    currency = str(tenant.get("base_currency") or "NGN")
+    current = {
+        "teller_approval_limit": limit_for_input(settings.get("teller_approval_limit"), currency),
+        "allow_same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+    }
+    return render_admin(
+        request,
+        "admin/settings.html",
+        {
+            "page_title": "Settings",
+            "section": "settings",
+            "tenant": tenant,
+            "currency": currency,
+            "limit": money(settings.get("teller_approval_limit"), currency),
+            "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+            "values": values or current,
+            "key": key or mint_key(),
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "confirm_weaken": confirm_weaken,
+            "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/settings", opt=VIEW, name="admin_settings")
+async def settings_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The bank's settings, with the form that changes them."""
+    return await _settings_page(request, CoreSession(request))
+
+
+@post("/admin/settings", opt=MANAGE, name="admin_settings_save")
+async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Save the settings (after a confirmation when one person may make and approve)."""
+    form = await request.form()
+    typed_limit = str(form.get("teller_approval_limit") or "").strip()[:40]
+    same_person = form.get("allow_same_maker_checker") == "on"
+    values = {"teller_approval_limit": typed_limit, "allow_same_maker_checker": same_person}
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _settings_page(
+            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    tenant = await core.get("/tenant")
+    settings = tenant.get("settings") or {}
+    was_same_person = bool(settings.get("allow_same_maker_checker"))
+    limit = normalise_amount(typed_limit)
+    current_limit = _amount(str(settings.get("teller_approval_limit") or ""))
+    typed = _amount(limit)
+    unchanged_limit = typed is not None and current_limit is not None and typed == current_limit
+    if unchanged_limit and same_person == was_same_person:
+        return redirect("/admin/settings?done=unchanged")
+    if same_person and not was_same_person and form.get("confirmed") != "yes":
+        return await _settings_page(
+            request, core, values=values, key=key, confirm_weaken=True, status_code=200
+        )
+    change: dict[str, Any] = {"allow_same_maker_checker": same_person}
+    if not unchanged_limit:
+        change["teller_approval_limit"] = limit
+    try:
+        await core.send("PUT", "/tenant/settings", json=change, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request,
+            core.signed_in,
+            action="tenant.settings_update",
+            target=f"tenant:{core.signed_in.tenant.code}",
+            key=key,
+            error=exc,
+        )
+        return await _settings_page(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    forget_tenant(core)
+    await log_write(
+        request,
+        core.signed_in,
+        action="tenant.settings_update",
+        target=f"tenant:{core.signed_in.tenant.code}",
+        key=key,
+    )
+    return redirect("/admin/settings?done=saved")
+
+
+settings_routes: list[Any] = [settings_page, settings_save]

@@ -1,0 +1,592 @@
+"""Webhooks: the bank's subscriptions (a URL and the event types it wants), create with the
+signing secret shown once, edit name / URL / events / active, delete behind a
+confirmation, and each subscription's deliveries with their attempts and "Retry".
+
+The core checks every rule (known event types, URL policy, the secret's form, that an
+inactive subscription is not retried, that a running attempt is left to finish); its
+refusals are shown next to the field or the delivery they concern.
+"""
+
+import asyncio
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+
+from app.client import BankingAPIError
+from app.console.admin.common import (
+    MANAGE,
+    VIEW,
+    OneTimeSecrets,
+    admin_errors,
+    admin_summary,
+    bank_zone,
+    quoted,
+    render_admin,
+    status_of,
+    when,
+)
+from app.console.banking import CoreSession
+from app.console.customers.routes import page_of
+from app.console.htmx import wants_fragment
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+SECRET_KIND = "webhook"
+PAGE_SIZE = 25
+DELIVERIES_PAGE = 25
+
+# api.md "Webhooks": the event types, grouped and said in words for the form.
+EVENT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "Accounts",
+        (
+            ("account.opened", "An account was opened"),
+            ("account.frozen", "An account was frozen"),
+        ),
+    ),
+    (
+        "Cash and transfers",
+        (
+            ("transaction.completed", "A deposit or withdrawal was posted"),
+            ("transaction.pending_approval", "A teller transaction waits for approval"),
+            ("transfer.completed", "A transfer was posted"),
+            ("transfer.failed", "A transfer failed"),
+        ),
+    ),
+    (
+        "Journals",
+        (
+            ("journal.created", "A journal was made"),
+            ("journal.approved", "A journal was approved"),
+            ("journal.rejected", "A journal was rejected"),
+            ("journal.posted", "A journal was posted"),
+            ("journal.reversed", "A journal was reversed"),
+        ),
+    ),
+    (
+        "Periods and standing instructions",
+        (
+            ("period.closed", "A fiscal period was closed"),
+            ("standing_instruction.approved", "A standing instruction was approved"),
+            ("standing_instruction.executed", "A standing instruction ran"),
+        ),
+    ),
+    (
+        "Security",
+        (
+            ("security.login_failed", "A staff sign-in failed"),
+            ("security.account_locked", "A staff account was locked"),
+        ),
+    ),
+)
+EVENT_TYPES: tuple[str, ...] = tuple(e for _, events in EVENT_GROUPS for e, _ in events)
+DELIVERY_STATUSES = (
+    ("PENDING", "Waiting"),
+    ("DELIVERED", "Delivered"),
+    ("FAILED", "Failed"),
+    ("CANCELLED", "Cancelled"),
+)
+STATUS_LABELS = dict(DELIVERY_STATUSES)
+FIELDS = ("name", "url", "secret")
+
+DONE_MESSAGES = {
+    "saved": "Changes saved. They apply to the next event.",
+    "unchanged": "Nothing to save: the webhook was already like this.",
+    "retried": "Delivery queued again: the next attempt starts within seconds.",
+}
+
+
+def webhook_path(webhook_id: str) -> str:
+    return f"/webhooks/{quoted(webhook_id)}"
+
+
+def page_url(webhook_id: str) -> str:
+    return f"/admin/webhooks/{quoted(webhook_id)}"
+
+
+def webhook_row(hook: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """A subscription as the pages show it."""
+    events = [str(e) for e in hook.get("events") or []]
+    return {
+        "id": str(hook.get("id") or ""),
+        "name": str(hook.get("name") or ""),
+        "url": str(hook.get("url") or ""),
+        "events": events,
+        "all_events": set(events) >= set(EVENT_TYPES),
+        "active": bool(hook.get("is_active")),
+        "created": when(hook.get("created_at"), zone),
+        "updated": when(hook.get("updated_at"), zone),
+    }
+
+
+def delivery_row(delivery: dict[str, Any], zone: Any) -> dict[str, Any]:
+    """A delivery with its attempts (oldest first), times in the bank's timezone."""
+    status = str(delivery.get("status") or "")
+    return {
+        "id": str(delivery.get("id") or ""),
+        "event_id": str(delivery.get("event_id") or ""),
+        "event_type": str(delivery.get("event_type") or ""),
+        "status": status.lower(),
+        "status_label": STATUS_LABELS.get(status, status.capitalize()),
+        "attempt_count": int(delivery.get("attempt_count") or 0),
+        "created": when(delivery.get("created_at"), zone),
+        "next_attempt": when(delivery.get("next_attempt_at"), zone),
+        "delivered": when(delivery.get("delivered_at"), zone),
+        "last_status_code": delivery.get("last_status_code"),
+        "last_error": str(delivery.get("last_error") or ""),
+        "attempts": [
+            {
+                "number": a.get("number"),
+                "at": when(a.get("attempted_at"), zone),
+                "status_code": a.get("status_code"),
+                "error": str(a.get("error") or ""),
+                "duration_ms": a.get("duration_ms"),
+            }
+            for a in delivery.get("attempts") or []
+        ],
+    }
+
+
+def chosen_events(form: Any) -> list[str]:
+    """The ticked event types, in the contract's order (anything else is dropped)."""
+    ticked = {str(e) for e in form.getall("events", [])}
+    return [e for e in EVENT_TYPES if e in ticked]
+
+
+# -- the list ---------------------------------------------------------------------------------
+
+
+@get("/admin/webhooks", opt=VIEW, name="admin_webhooks")
+async def webhook_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Every subscription: where it sends, which events, whether it is active."""
+    cursor = request.query_params.get("cursor") or None
+    core = CoreSession(request)
+    page, tenant = await asyncio.gather(
+        page_of(core, "/webhooks", "webhooks", {"cursor": cursor, "limit": PAGE_SIZE}),
+        core.tenant(),
+    )
+    zone = bank_zone(tenant)
+    next_url = None
+    if page["has_more"] and page["next_cursor"]:
+        next_url = "/admin/webhooks?" + urlencode({"cursor": page["next_cursor"]})
+    return render_admin(
+        request,
+        "admin/webhooks/index.html",
+        {
+            "page_title": "Webhooks",
+            "section": "webhooks",
+            "tenant": tenant,
+            "webhooks": [webhook_row(h, zone) for h in page["items"]],
+            "cursor": cursor,
+            "next_url": next_url,
+            "event_count": len(EVENT_TYPES),
+            "deleted": request.query_params.get("done") == "deleted",
+        },
+        block="rows" if cursor and wants_fragment(request) else None,
+    )
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+async def _create_form(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, Any],
+    key: str,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    return render_admin(
+        request,
+        "admin/webhooks/new.html",
+        {
+            "page_title": "New webhook",
+            "section": "webhooks",
+            "tenant": await core.tenant(),
+            "values": values,
+            "key": key,
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "event_groups": EVENT_GROUPS,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/webhooks/new", opt=MANAGE, name="admin_webhook_new")
+async def webhook_new(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The new-webhook form."""
+    values: dict[str, Any] = {"name": "", "url": "", "secret": "", "events": [], "active": True}
+    return await _create_form(request, CoreSession(request), values=values, key=mint_key())
+
+
+@post("/admin/webhooks", opt=MANAGE, name="admin_webhook_create")
+async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Subscribe, keep the secret for the one page that shows it, and go there."""
+    form = await request.form()
+    values: dict[str, Any] = {name: text(form, name, 2000) for name in FIELDS}
+    values["events"] = chosen_events(form)
+    values["active"] = form.get("is_active") == "on"
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _create_form(
+            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    body: dict[str, Any] = {
+        "name": values["name"],
+        "url": values["url"],
+        "events": values["events"],
+        "is_active": values["active"],
+    }
+    if values["secret"]:
+        body["secret"] = values["secret"]
+    try:
+        created = await core.post("/webhooks", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="webhook.create", target=None, key=key, error=exc
+        )
+        return await _create_form(
+            request,
+            core,
+            values={**values, "secret": ""},  # a refused secret is not written back
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    webhook_id = str(created.get("id"))
+    await OneTimeSecrets(request, core).keep(
+        SECRET_KIND, webhook_id, {k: created.get(k) for k in ("secret", "name", "url")}
+    )
+    await log_write(
+        request, core.signed_in, action="webhook.create", target=f"webhook:{webhook_id}", key=key
+    )
+    return redirect(f"{page_url(webhook_id)}/created")
+
+
+@get("/admin/webhooks/{webhook_id:str}/created", opt=MANAGE, name="admin_webhook_created")
+async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """The new subscription's signing secret, this once."""
+    core = CoreSession(request)
+    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, webhook_id)
+    if kept is None:
+        hook = await core.get(webhook_path(webhook_id))  # a 404 page for an unknown ID
+        kept = {"name": hook.get("name"), "url": hook.get("url")}
+    return render_admin(
+        request,
+        "admin/webhooks/created.html",
+        {
+            "page_title": "Webhook created",
+            "section": "webhooks",
+            "tenant": await core.tenant(),
+            "webhook_id": webhook_id,
+            "created": kept,
+            "secret": kept.get("secret"),
+        },
+        block=None,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- one subscription: edit -------------------------------------------------------------------
+
+
+async def _detail_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    webhook_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    key: str | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
+    row = webhook_row(hook, bank_zone(tenant))
+    return render_admin(
+        request,
+        "admin/webhooks/detail.html",
+        {
+            "page_title": f"Webhook {row['name']}",
+            "section": "webhooks",
+            "tenant": tenant,
+            "webhook": row,
+            "values": values
+            or {
+                "name": row["name"],
+                "url": row["url"],
+                "events": row["events"],
+                "active": row["active"],
+            },
+            "key": key or mint_key(),
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "event_groups": EVENT_GROUPS,
+            "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/webhooks/{webhook_id:str}", opt=VIEW, name="admin_webhook")
+async def webhook_detail(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """A subscription and the form that changes its name, URL, events and state."""
+    return await _detail_page(request, CoreSession(request), webhook_id)
+
+
+@post("/admin/webhooks/{webhook_id:str}", opt=MANAGE, name="admin_webhook_update")
+async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """Send what changed (name, URL, events, active) to the core."""
+    form = await request.form()
+    values: dict[str, Any] = {
+        "name": text(form, "name", 200),
+        "url": text(form, "url", 2000),
+        "events": chosen_events(form),
+        "active": form.get("is_active") == "on",
+    }
+    key = key_from_form(form)
+    core = CoreSession(request)
+    hook = await core.get(webhook_path(webhook_id))  # a missing webhook is a 404 page
+    if key is None:
+        return await _detail_page(
+            request,
+            core,
+            webhook_id,
+            values=values,
+            key=mint_key(),
+            error=FORM_EXPIRED,
+            status_code=400,
+        )
+    change: dict[str, Any] = {}
+    if values["name"] != hook.get("name"):
+        change["name"] = values["name"]
+    if values["url"] != hook.get("url"):
+        change["url"] = values["url"]
+    if set(values["events"]) != set(hook.get("events") or []) or not values["events"]:
+        change["events"] = values["events"]
+    if values["active"] != bool(hook.get("is_active")):
+        change["is_active"] = values["active"]
+    if not change:
+        return redirect(f"{page_url(webhook_id)}?done=unchanged")
+    target = f"webhook:{hook.get('id')}"
+    try:
+        await core.send("PATCH", webhook_path(webhook_id), json=change, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="webhook.update", target=target, key=key, error=exc
+        )
+        return await _detail_page(
+            request,
+            core,
+            webhook_id,
+            values=values,
+            key=key_after_error(exc, key),
+            errors=admin_errors(exc),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    await log_write(request, core.signed_in, action="webhook.update", target=target, key=key)
+    return redirect(f"{page_url(webhook_id)}?done=saved")
+
+
+# -- delete (confirmed) -----------------------------------------------------------------------
+
+
+async def _delete_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    webhook_id: str,
+    *,
+    key: str,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
+    return render_admin(
+        request,
+        "admin/webhooks/delete.html",
+        {
+            "page_title": f"Delete webhook {hook.get('name', '')}",
+            "section": "webhooks",
+            "tenant": tenant,
+            "webhook": webhook_row(hook, bank_zone(tenant)),
+            "key": key,
+            "error": error,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete_form")
+async def webhook_delete_form(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """What deleting does, and the button that does it."""
+    return await _delete_page(request, CoreSession(request), webhook_id, key=mint_key())
+
+
+@post("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete")
+async def webhook_delete(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """Delete the subscription; its waiting deliveries are cancelled, its log kept."""
+    form = await request.form()
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _delete_page(
+            request, core, webhook_id, key=mint_key(), error=FORM_EXPIRED, status_code=400
+        )
+    target = f"webhook:{webhook_id[:40]}"
+    try:
+        await core.delete(webhook_path(webhook_id), idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="webhook.delete", target=target, key=key, error=exc
+        )
+        if exc.status == 404:
+            raise
+        return await _delete_page(
+            request,
+            core,
+            webhook_id,
+            key=key_after_error(exc, key),
+            error=admin_summary(exc),
+            status_code=status_of(exc),
+        )
+    await log_write(request, core.signed_in, action="webhook.delete", target=target, key=key)
+    return redirect("/admin/webhooks?done=deleted")
+
+
+# -- deliveries and retry ---------------------------------------------------------------------
+
+
+async def _deliveries_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    webhook_id: str,
+    *,
+    retry_error: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    params = request.query_params
+    status = params.get("status", "").upper()
+    status = status if status in STATUS_LABELS else ""
+    cursor = params.get("cursor") or None
+    hook, page, tenant = await asyncio.gather(
+        core.get(webhook_path(webhook_id)),
+        page_of(
+            core,
+            webhook_path(webhook_id) + "/deliveries",
+            "deliveries",
+            {"status": status or None, "cursor": cursor, "limit": DELIVERIES_PAGE},
+        ),
+        core.tenant(),
+    )
+    zone = bank_zone(tenant)
+    deliveries = [delivery_row(d, zone) for d in page["items"]]
+    base = f"{page_url(webhook_id)}/deliveries"
+    next_url = None
+    if page["has_more"] and page["next_cursor"]:
+        next_url = (
+            base
+            + "?"
+            + urlencode(
+                {k: v for k, v in {"status": status, "cursor": page["next_cursor"]}.items() if v}
+            )
+        )
+    return render_admin(
+        request,
+        "admin/webhooks/deliveries.html",
+        {
+            "page_title": f"Deliveries of {hook.get('name', '')}",
+            "section": "webhooks",
+            "tenant": tenant,
+            "webhook": webhook_row(hook, zone),
+            "deliveries": deliveries,
+            "retry_keys": {d["id"]: mint_key() for d in deliveries},
+            "retry_error": retry_error,
+            "status": status,
+            "status_options": list(DELIVERY_STATUSES),
+            "cursor": cursor,
+            "next_url": next_url,
+            "first_url": base + (f"?{urlencode({'status': status})}" if status else ""),
+            "done": DONE_MESSAGES.get(params.get("done", "")),
+        },
+        block="rows" if cursor and wants_fragment(request) else None,
+        status_code=status_code,
+    )
+
+
+@get("/admin/webhooks/{webhook_id:str}/deliveries", opt=VIEW, name="admin_webhook_deliveries")
+async def webhook_deliveries(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+    """The subscription's deliveries, newest first, each with its attempts."""
+    return await _deliveries_page(request, CoreSession(request), webhook_id)
+
+
+@post(
+    "/admin/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry",
+    opt=MANAGE,
+    name="admin_webhook_delivery_retry",
+)
+async def delivery_retry(
+    request: Request[Any, Any, Any], webhook_id: str, delivery_id: str
+) -> Response[Any]:
+    """Make the delivery due now; the worker attempts it within seconds."""
+    form = await request.form()
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _deliveries_page(
+            request, core, webhook_id, retry_error=(delivery_id, FORM_EXPIRED), status_code=400
+        )
+    target = f"webhook:{webhook_id[:40]}:delivery:{delivery_id[:40]}"
+    try:
+        await core.post(
+            webhook_path(webhook_id) + f"/deliveries/{quoted(delivery_id)}/retry",
+            {},
+            idempotency_key=key,
+        )
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="webhook.retry", target=target, key=key, error=exc
+        )
+        if exc.status == 404:
+            raise
+        return await _deliveries_page(
+            request,
+            core,
+            webhook_id,
+            retry_error=(delivery_id, admin_summary(exc)),
+            status_code=status_of(exc),
+        )
+    await log_write(request, core.signed_in, action="webhook.retry", target=target, key=key)
+    return redirect(f"{page_url(webhook_id)}/deliveries?done=retried")
+
+
+webhook_routes: list[Any] = [
+    webhook_list,
+    webhook_new,
+    webhook_create,
+    webhook_created,
+    webhook_detail,
+    webhook_update,
+    webhook_delete_form,
+    webhook_delete,
+    webhook_deliveries,
+    delivery_retry,
+]
