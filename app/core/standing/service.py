@@ -160,14 +160,17 @@ async def create_instruction(
     )
     session.add(instruction)
     await session.flush()
+    body = instruction_body(instruction, today)
     audit.record(
         session,
         ctx,
         "standing_instruction.created",
         entity_type="standing_instruction",
         entity_id=instruction.id,
-        after=instruction_body(instruction, today),
+        after=body,
     )
+    # Waiting for a manager: the approvals queues of every console update on this event.
+    outbox.emit(session, ctx.tenant.id, "standing_instruction.created", body, ctx.request_id)
     return instruction, today
 
 
@@ -242,6 +245,7 @@ async def cancel_instruction(
     si.cancelled_at = si.updated_at = utcnow()
     si.cancel_reason = (reason or "").strip() or None
     session.add(si)
+    after = instruction_body(si, today)
     audit.record(
         session,
         ctx,
@@ -249,8 +253,9 @@ async def cancel_instruction(
         entity_type="standing_instruction",
         entity_id=si.id,
         before=before,
-        after=instruction_body(si, today),
+        after=after,
     )
+    outbox.emit(session, tenant.id, "standing_instruction.cancelled", after, ctx.request_id)
     return si, today
 
 

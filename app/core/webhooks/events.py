@@ -15,6 +15,12 @@ EVENT_TYPES: tuple[str, ...] = (
     "period.closed",
     "standing_instruction.approved",
     "standing_instruction.executed",
+    # Beyond api.md's list ("at least"): a new instruction waits in the approvals queue, and
+    # a failed run, a suspension or a cancellation is something its owners want to hear.
+    "standing_instruction.created",
+    "standing_instruction.failed",
+    "standing_instruction.suspended",
+    "standing_instruction.cancelled",
     "security.login_failed",
     "security.account_locked",
 )
