@@ -20,6 +20,7 @@ from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
 from app.console.htmx import render
 from app.console.permissions import can
+from app.console.standing.queue import standing_section
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
 from app.console.teller.drafts import DraftStore, mint_key, valid_key
 from app.console.teller.forms import KEY_FIELD, log_money_write, redirect
@@ -97,7 +98,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
     me = core.signed_in.user.id
     items = [_item(t, accounts, me, timezone) for t in pending]
     results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
-    sections = [
+    sections: list[dict[str, Any]] = [
         {
             "key": "transactions",
             "title": "Teller transactions",
@@ -108,19 +109,42 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
             "empty": "No teller transactions are waiting.",
         }
     ]
+    try:
+        sections.append(await standing_section(core, timezone))
+    except BankingAPIError as exc:
+        sections.append(_unavailable_section("standing", "Standing instructions", exc))
     return render(
         request,
         "approvals/queue.html",
         {
             "page_title": "Approvals",
             "sections": sections,
-            "waiting": sum(1 for i in items if not i["made_by_me"]),
+            "waiting": sum(
+                1
+                for section in sections
+                if section.get("can_decide", True)
+                for i in section["items"]
+                if not i["made_by_me"]
+            ),
             "results": (results or {}).get("items"),
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
             "can_decide": can(core.signed_in, "approvals.decide"),
         },
     )
+
+
+def _unavailable_section(key: str, title: str, error: BankingAPIError) -> dict[str, Any]:
+    """A section the core could not list just now: said, not hidden."""
+    return {
+        "key": key,
+        "title": title,
+        "lede": core_message(error),
+        "items": [],
+        "more": False,
+        "bulk_action": "",
+        "empty": f"{title} could not be listed just now.",
+    }
 
 
 @get("/approvals/transactions/{transaction_id:str}", opt=VIEW, name="approvals_transaction")
