@@ -5,13 +5,18 @@ from app.core.audit.models import AuditLog
 from app.core.auth.models import ApiKey, AuthSession, RefreshToken, RevokedToken, StaffUser
 from app.core.customers.models import Customer
 from app.core.idempotency.models import IdempotencyRecord
+from app.core.jobs.models import JobRun
 from app.core.ledger.models import GLAccount, Journal, JournalLine, NumberSequence, Posting
 from app.core.periods.models import FiscalPeriod
+from app.core.reports.models import POSTINGS_BY_DATE_COVERING, TRANSACTIONS_BY_DATE
+from app.core.standing.models import StandingInstruction, StandingInstructionExecution
 from app.core.tenants.models import Branch, Tenant
 from app.core.transactions.models import Transaction
 from app.core.webhooks.models import OutboxEvent
 
 __all__ = [
+    "POSTINGS_BY_DATE_COVERING",
+    "TRANSACTIONS_BY_DATE",
     "Account",
     "ApiKey",
     "AuditLog",
@@ -22,6 +27,7 @@ __all__ = [
     "GLAccount",
     "Hold",
     "IdempotencyRecord",
+    "JobRun",
     "Journal",
     "JournalLine",
     "NumberSequence",
@@ -31,6 +37,8 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "StaffUser",
+    "StandingInstruction",
+    "StandingInstructionExecution",
     "Tenant",
     "Transaction",
 ]

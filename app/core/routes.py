@@ -6,6 +6,7 @@ from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
 from app.core.customers.routes import customer_router
 from app.core.ledger.routes import gl_router
+from app.core.periods.routes import period_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
 
@@ -16,4 +17,5 @@ FEATURE_ROUTERS: list[Router] = [
     account_router,
     transaction_router,
     gl_router,
+    period_router,
 ]

@@ -26,6 +26,11 @@ class FiscalPeriod(SQLModel, table=True):
     end_date: date
     status: str = Field(default="open", max_length=8)  # open closed locked
     closed_by: uuid.UUID | None = None
+    closed_by_email: str | None = Field(default=None, max_length=254)
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    locked_by: uuid.UUID | None = None
+    locked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Taken at close: the net debits per (GL account, currency, branch) of every posting
+    # dated on or before end_date (see app/core/reports/balances.py).
     trial_balance_snapshot: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,21 +1,45 @@
-"""Which fiscal period a date falls in, and whether it takes postings."""
+"""Fiscal periods: which one a date falls in, whether it takes postings, creating them."""
 
 import uuid
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.audit import service as audit
+from app.core.common import iso, parse_id
+from app.core.context import RequestContext
 from app.core.errors import ApiError
+from app.core.pagination import keyset_page
 from app.core.periods.models import FiscalPeriod
+from app.core.periods.schemas import PeriodCreate
+from app.core.tenants.models import Tenant
+from app.core.tenants.service import business_date
+from app.db import is_unique_violation
+
+STATUSES = ("open", "closed", "locked")
 
 
 async def period_for(
-    session: AsyncSession, tenant_id: uuid.UUID, on: date, period_id: uuid.UUID | None = None
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    on: date,
+    period_id: uuid.UUID | None = None,
+    *,
+    lock: bool = False,
 ) -> FiscalPeriod | None:
-    """The period holding ``on``: a named one (period 13) or else its month's period."""
+    """The period holding ``on``: a named one (period 13) or else its month's period.
+
+    ``lock`` takes a shared lock on the period row (``FOR KEY SHARE`` on PostgreSQL;
+    SQLite serializes writers anyway): postings hold it until they commit, and closing
+    a period takes ``FOR UPDATE``, so a close waits for the postings in flight and a
+    posting that waited on a close sees it closed — nothing slips in beside a snapshot.
+    """
     query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
+    if lock:
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     if period_id is not None:
         query = query.where(col(FiscalPeriod.id) == period_id)
     else:
@@ -30,8 +54,13 @@ async def period_for(
 async def open_period_for(
     session: AsyncSession, tenant_id: uuid.UUID, on: date, period_id: uuid.UUID | None = None
 ) -> FiscalPeriod:
-    """The open period for a posting dated ``on``; PERIOD_CLOSED / NO_OPEN_PERIOD otherwise."""
-    period = await period_for(session, tenant_id, on, period_id)
+    """The open period for a posting dated ``on``; PERIOD_CLOSED / NO_OPEN_PERIOD otherwise.
+
+    Every posting path calls this in its own transaction (cash, transfers, approvals,
+    journals, reversals, the year-end close, standing-instruction runs), and the period
+    stays share-locked until that transaction ends.
+    """
+    period = await period_for(session, tenant_id, on, period_id, lock=True)
     if period is None:
         raise ApiError(
             "NO_OPEN_PERIOD",
@@ -75,4 +104,245 @@ def month_periods(year: int) -> list[tuple[int, str, date, date]]:
             )
         )
     periods.append((13, f"Year-end adjustments {year}", date(year, 12, 31), date(year, 12, 31)))
+    return periods
+
+
+def period_body(period: FiscalPeriod, *, with_snapshot: bool = False) -> dict[str, Any]:
+    """A period on the wire; ``with_snapshot`` adds its trial balance once closed."""
+    body: dict[str, Any] = {
+        "id": str(period.id),
+        "fiscal_year": period.fiscal_year,
+        "period_number": period.period_number,
+        "period_name": period.period_name,
+        "start_date": period.start_date.isoformat(),
+        "end_date": period.end_date.isoformat(),
+        "status": period.status,
+        "closed_by": str(period.closed_by) if period.closed_by else None,
+        "closed_by_email": period.closed_by_email,
+        "closed_at": iso(period.closed_at),
+        "locked_at": iso(period.locked_at),
+        "created_at": iso(period.created_at),
+    }
+    if with_snapshot:
+        snapshot = period.trial_balance_snapshot
+        body["trial_balance_snapshot"] = (
+            {
+                "as_of": snapshot["as_of"],
+                "taken_at": iso(period.closed_at),
+                "lines": snapshot["lines"],
+                "totals": snapshot["totals"],
+            }
+            if snapshot
+            else None
+        )
+    return body
+
+
+async def get_period(session: AsyncSession, tenant_id: uuid.UUID, period_id: str) -> FiscalPeriod:
+    """A period of the tenant, or 404 PERIOD_NOT_FOUND (another tenant's too)."""
+    found = await session.get(FiscalPeriod, parse_id(period_id, "PERIOD_NOT_FOUND", "period"))
+    if found is None or found.tenant_id != tenant_id:
+        raise ApiError("PERIOD_NOT_FOUND", "No such fiscal period.")
+    return found
+
+
+async def current_period(session: AsyncSession, tenant: Tenant) -> FiscalPeriod:
+    """The open period holding the tenant's business date."""
+    today = business_date(tenant)
+    period = await period_for(session, tenant.id, today)
+    if period is None or period.status != "open":
+        state = f" ({period.period_name} is {period.status})" if period else ""
+        raise ApiError(
+            "PERIOD_NOT_FOUND",
+            f"No open fiscal period holds the business date {today.isoformat()}{state}.",
+            [{"field": "business_date", "reason": "no open period", "value": today.isoformat()}],
+        )
+    return period
+
+
+def parse_year(value: str) -> int:
+    """A fiscal year from a path: four digits, 1900-9999."""
+    if not (len(value) == 4 and value.isdigit() and 1900 <= int(value) <= 9999):
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "The fiscal year must be four digits (1900-9999).",
+            [{"field": "fiscal_year", "reason": "four digits, 1900-9999", "value": value[:20]}],
+        )
+    return int(value)
+
+
+async def list_periods(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    fiscal_year: int | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """Newest year first, and within a year the highest period first (keyset)."""
+    query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
+    if fiscal_year is not None:
+        query = query.where(col(FiscalPeriod.fiscal_year) == fiscal_year)
+    if status is not None:
+        if status.lower() not in STATUSES:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "status must be open, closed or locked.",
+                [{"field": "status", "reason": "open, closed or locked", "value": status[:20]}],
+            )
+        query = query.where(col(FiscalPeriod.status) == status.lower())
+    return await keyset_page(
+        session,
+        query,
+        [(col(FiscalPeriod.fiscal_year), "int"), (col(FiscalPeriod.period_number), "int")],
+        limit=limit,
+        cursor=cursor,
+        resource="fiscal_periods",
+        render=period_body,
+        value_of=lambda p: (p.fiscal_year, p.period_number),
+    )
+
+
+def _overlap_error(other: FiscalPeriod) -> ApiError:
+    return ApiError(
+        "DUPLICATE_RESOURCE",
+        f"The dates overlap {other.period_name} ({other.start_date} to {other.end_date}); "
+        "periods 1-12 never overlap.",
+        [
+            {
+                "field": "start_date",
+                "reason": "overlaps another period",
+                "value": other.period_name,
+                "period_id": str(other.id),
+            }
+        ],
+    )
+
+
+async def _overlapping(
+    session: AsyncSession, tenant_id: uuid.UUID, start: date, end: date
+) -> FiscalPeriod | None:
+    """A period 1-12 of the tenant sharing a day with [start, end]."""
+    row = await session.execute(
+        sa.select(FiscalPeriod)
+        .where(
+            col(FiscalPeriod.tenant_id) == tenant_id,
+            col(FiscalPeriod.period_number) <= 12,
+            col(FiscalPeriod.start_date) <= end,
+            col(FiscalPeriod.end_date) >= start,
+        )
+        .order_by(col(FiscalPeriod.start_date))
+        .limit(1)
+    )
+    return row.scalars().first()
+
+
+def _duplicate_error(year: int, number: int | None = None) -> ApiError:
+    what = f"Period {number} of {year}" if number else f"Fiscal year {year}"
+    return ApiError(
+        "DUPLICATE_RESOURCE",
+        f"{what} already exists.",
+        [{"field": "period_number" if number else "fiscal_year", "reason": "already exists"}],
+    )
+
+
+async def _flush_new(session: AsyncSession, year: int, number: int | None = None) -> None:
+    try:
+        await session.flush()
+    except sa.exc.IntegrityError as exc:  # a concurrent create won the race
+        if is_unique_violation(exc):
+            raise _duplicate_error(year, number) from exc
+        raise
+
+
+async def create_period(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, data: PeriodCreate
+) -> FiscalPeriod:
+    """One period; 1-12 never overlap another 1-12 period, 13 is free to (year-end)."""
+    problems = []
+    if data.end_date < data.start_date:
+        problems.append({"field": "end_date", "reason": "before start_date"})
+    elif (data.end_date - data.start_date).days > 366:
+        problems.append({"field": "end_date", "reason": "a period spans at most a year"})
+    if abs(data.start_date.year - data.fiscal_year) > 1:
+        problems.append({"field": "start_date", "reason": "not near the fiscal year"})
+    if problems:
+        raise ApiError("VALIDATION_ERROR", "Check the period's dates.", problems)
+    name = data.period_name.strip()
+    if not name:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "period_name is required.",
+            [{"field": "period_name", "reason": "required"}],
+        )
+    taken = await session.execute(
+        sa.select(col(FiscalPeriod.id)).where(
+            col(FiscalPeriod.tenant_id) == tenant_id,
+            col(FiscalPeriod.fiscal_year) == data.fiscal_year,
+            col(FiscalPeriod.period_number) == data.period_number,
+        )
+    )
+    if taken.first() is not None:
+        raise _duplicate_error(data.fiscal_year, data.period_number)
+    if data.period_number <= 12:
+        other = await _overlapping(session, tenant_id, data.start_date, data.end_date)
+        if other is not None:
+            raise _overlap_error(other)
+    period = FiscalPeriod(
+        tenant_id=tenant_id,
+        fiscal_year=data.fiscal_year,
+        period_number=data.period_number,
+        period_name=name,
+        start_date=data.start_date,
+        end_date=data.end_date,
+    )
+    session.add(period)
+    await _flush_new(session, data.fiscal_year, data.period_number)
+    audit.record(
+        session,
+        ctx,
+        "period.created",
+        entity_type="fiscal_period",
+        entity_id=period.id,
+        after=period_body(period),
+    )
+    return period
+
+
+async def create_year(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, year: int
+) -> list[FiscalPeriod]:
+    """Periods 1-12 by calendar month and 13 on 31 December, for a year that has none."""
+    exists = await session.execute(
+        sa.select(col(FiscalPeriod.id)).where(
+            col(FiscalPeriod.tenant_id) == tenant_id, col(FiscalPeriod.fiscal_year) == year
+        )
+    )
+    if exists.first() is not None:
+        raise _duplicate_error(year)
+    other = await _overlapping(session, tenant_id, date(year, 1, 1), date(year, 12, 31))
+    if other is not None:
+        raise _overlap_error(other)
+    periods = [
+        FiscalPeriod(
+            tenant_id=tenant_id,
+            fiscal_year=year,
+            period_number=number,
+            period_name=name,
+            start_date=start,
+            end_date=end,
+        )
+        for number, name, start, end in month_periods(year)
+    ]
+    session.add_all(periods)
+    await _flush_new(session, year)
+    audit.record(
+        session,
+        ctx,
+        "period.year_created",
+        entity_type="fiscal_year",
+        entity_id=year,
+        after={"fiscal_year": year, "periods": [period_body(p) for p in periods]},
+    )
     return periods

@@ -63,4 +63,12 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/gl/accounts"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}/entries"): ("viewer", "gl:read"),
+    # fiscal periods (roles.md: read viewer, write admin)
+    ("GET", "/fiscal-periods"): ("viewer", "gl:read"),
+    ("GET", "/fiscal-periods/current"): ("viewer", "gl:read"),
+    ("GET", "/fiscal-periods/{period_id:str}"): ("viewer", "gl:read"),
+    ("POST", "/fiscal-periods"): ("admin", "admin:full"),
+    ("POST", "/fiscal-periods/year/{year:str}"): ("admin", "admin:full"),
+    ("POST", "/fiscal-periods/{period_id:str}/close"): ("admin", "admin:full"),
+    ("POST", "/fiscal-periods/year/{year:str}/close"): ("admin", "admin:full"),
 }

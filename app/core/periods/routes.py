@@ -1,0 +1,116 @@
+"""/fiscal-periods: the vendor's calls, plus one period with its snapshot."""
+
+from typing import Any
+
+from litestar import Router, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.common import parse_id
+from app.core.context import RequestContext, TenantRef
+from app.core.http import page_limit
+from app.core.periods.closing import close_period, close_year
+from app.core.periods.schemas import PeriodCreate
+from app.core.periods.service import (
+    create_period,
+    create_year,
+    current_period,
+    get_period,
+    list_periods,
+    parse_year,
+    period_body,
+)
+from app.core.permissions import requires
+from app.core.tenants.service import load_tenant
+
+READ = requires("viewer", "gl:read")
+ADMIN = requires("admin", "admin:full")
+
+
+@get("/fiscal-periods", opt=READ, summary="Fiscal periods, newest first")
+async def get_periods(
+    session: AsyncSession,
+    tenant: TenantRef,
+    fiscal_year: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    year = parse_year(fiscal_year) if fiscal_year else None
+    return await list_periods(
+        session, tenant.id, fiscal_year=year, status=status, limit=page_limit(limit), cursor=cursor
+    )
+
+
+@get("/fiscal-periods/current", opt=READ, summary="The open period holding the business date")
+async def get_current(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    return period_body(await current_period(session, await load_tenant(session, tenant.id)))
+
+
+@get("/fiscal-periods/{period_id:str}", opt=READ, summary="One period (with its snapshot)")
+async def get_one(period_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    return period_body(await get_period(session, tenant.id, period_id), with_snapshot=True)
+
+
+@post("/fiscal-periods", status_code=HTTP_201_CREATED, opt=ADMIN, summary="Create a period")
+async def post_period(
+    data: PeriodCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    return period_body(await create_period(session, ctx, tenant.id, data))
+
+
+@post(
+    "/fiscal-periods/year/{year:str}",
+    status_code=HTTP_201_CREATED,
+    opt=ADMIN,
+    summary="Create a year: periods 1-12 by month and 13 for year-end adjustments",
+)
+async def post_year(
+    year: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    fiscal_year = parse_year(year)
+    periods = await create_year(session, ctx, tenant.id, fiscal_year)
+    return {"fiscal_year": fiscal_year, "fiscal_periods": [period_body(p) for p in periods]}
+
+
+@post(
+    "/fiscal-periods/{period_id:str}/close",
+    status_code=HTTP_200_OK,
+    opt=ADMIN,
+    summary="Close a period for good (stores its trial-balance snapshot)",
+)
+async def post_close(
+    period_id: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    period = await close_period(
+        session, ctx, tenant.id, parse_id(period_id, "PERIOD_NOT_FOUND", "period")
+    )
+    return period_body(period, with_snapshot=True)
+
+
+@post(
+    "/fiscal-periods/year/{year:str}/close",
+    status_code=HTTP_200_OK,
+    opt=ADMIN,
+    summary="Close a year: revenue and expenses to retained earnings, then lock it",
+)
+async def post_close_year(
+    year: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    fiscal_year = parse_year(year)
+    return await close_year(session, ctx, await load_tenant(session, tenant.id), fiscal_year)
+
+
+period_router = Router(
+    path="/",
+    tags=["fiscal periods"],
+    route_handlers=[
+        get_periods,
+        get_current,
+        get_one,
+        post_period,
+        post_year,
+        post_close,
+        post_close_year,
+    ],
+)
