@@ -5,6 +5,7 @@ from litestar import Router
 from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
 from app.core.customers.routes import customer_router
+from app.core.journals.routes import journal_router
 from app.core.ledger.routes import gl_router
 from app.core.periods.routes import period_router
 from app.core.tenants.routes import tenant_routers
@@ -18,4 +19,5 @@ FEATURE_ROUTERS: list[Router] = [
     transaction_router,
     gl_router,
     period_router,
+    journal_router,
 ]

@@ -71,4 +71,14 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/fiscal-periods/year/{year:str}"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/{period_id:str}/close"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/year/{year:str}/close"): ("admin", "admin:full"),
+    ("POST", "/gl/accounts"): ("officer", "gl:write"),
+    ("PATCH", "/gl/accounts/{gl_account_id:str}"): ("officer", "gl:write"),
+    # manual journals (roles.md: draft teller, decide officer, reverse manager)
+    ("POST", "/journals"): ("teller", "gl:write"),
+    ("GET", "/journals"): ("viewer", "gl:read"),
+    ("GET", "/journals/{journal_id:str}"): ("viewer", "gl:read"),
+    ("POST", "/journals/{journal_id:str}/approve"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reject"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/post"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reverse"): ("manager", "gl:write"),
 }
