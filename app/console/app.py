@@ -32,6 +32,7 @@ from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
+from app.console.journals.routes import journals_router
 from app.console.periods.routes import periods_router
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.reports.routes import reports_router
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             teller_router,
             transfers_router,
             approvals_router,
+            journals_router,
             standing_router,
             periods_router,
             reports_router,

@@ -509,12 +509,14 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
                 error=exc,
             )  # fmt: skip
             outcome = ACTION_ERRORS.get(_error_code(exc), core_message(exc))
-            results.append({"ref": instruction_id[:8], "url": url, "ok": False, "outcome": outcome})
+            results.append(
+                {"ref": instruction_id[:8], "href": url, "ok": False, "outcome": outcome}
+            )
             continue
         await log_write(request, core.signed_in, action="standing.approve", target=target, key=key)
         ref = instruction_of(approved if isinstance(approved, dict) else {"id": instruction_id}).ref
         results.append(
-            {"ref": ref, "url": url, "ok": True, "outcome": "Approved: it runs on its schedule."}
+            {"ref": ref, "href": url, "ok": True, "outcome": "Approved: it runs on its schedule."}
         )
     if len(chosen) > MAX_BULK:
         results.append(
