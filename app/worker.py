@@ -9,6 +9,7 @@ import contextlib
 import structlog
 
 from app.core.idempotency.store import IdempotencyStore
+from app.core.jobs.standing import run_due_standing_instructions
 from app.db import Database
 from app.settings import Settings
 
@@ -19,6 +20,7 @@ async def run_once(db: Database) -> None:
     purged = await IdempotencyStore(db).purge_expired()
     if purged:
         log.info("idempotency.purged", count=purged)
+    await run_due_standing_instructions(db)
 
 
 async def run_worker(settings: Settings, interval_seconds: float = 60.0) -> None:

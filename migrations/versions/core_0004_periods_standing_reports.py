@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('instructions_executed', sa.Integer(), nullable=False),
     sa.Column('instructions_failed', sa.Integer(), nullable=False),
     sa.Column('instructions_skipped', sa.Integer(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('triggered_by', sa.Uuid(), nullable=True),
     sa.Column('triggered_by_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=True),
     sa.Column('started_at', app.db.UtcDateTime(timezone=True), nullable=False),

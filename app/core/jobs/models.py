@@ -23,6 +23,7 @@ class JobRun(SQLModel, table=True):
     instructions_executed: int = 0
     instructions_failed: int = 0
     instructions_skipped: int = 0
+    error: str | None = Field(default=None, max_length=500)
     triggered_by: uuid.UUID | None = None
     triggered_by_email: str | None = Field(default=None, max_length=254)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

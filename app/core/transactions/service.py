@@ -155,8 +155,15 @@ class TransactionService:
         assert tenant is not None
         return tenant
 
-    async def execute(self, movement: Movement) -> Transaction:
-        """Run one cash or transfer movement; the caller's unit of work commits it."""
+    async def execute(
+        self, movement: Movement, *, on: date | None = None, pre_approved: bool = False
+    ) -> Transaction:
+        """Run one cash or transfer movement; the caller's unit of work commits it.
+
+        ``on`` dates it on another business date than today (the standing-instruction
+        job catching up a missed day); ``pre_approved`` skips the teller approval limit
+        (a standing instruction was approved by a manager once, for every run).
+        """
         ids = [movement.account_id] + (
             [movement.counterparty_id] if movement.counterparty_id else []
         )
@@ -196,7 +203,7 @@ class TransactionService:
                 )
             await release_expired_holds(self.session, account)
         tenant = await self._tenant()
-        today = business_date(tenant)
+        today = on or business_date(tenant)
         await self._check_period(today)
         debited = source if movement.type != DEPOSIT else None
         credited = destination if destination else (source if movement.type == DEPOSIT else None)
@@ -226,7 +233,7 @@ class TransactionService:
             created_by=self.principal.user_id,
             created_by_email=self.principal.email,
         )
-        if movement.amount > tenant.teller_approval_limit:
+        if movement.amount > tenant.teller_approval_limit and not pre_approved:
             await self._hold_for_approval(transaction, debited, tenant)
         else:
             await self._post(transaction, source, destination, today)

@@ -71,6 +71,28 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("POST", "/fiscal-periods/year/{year:str}"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/{period_id:str}/close"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/year/{year:str}/close"): ("admin", "admin:full"),
+    # standing instructions and jobs
+    ("POST", "/standing-instructions"): ("officer", "transactions:write"),
+    ("GET", "/standing-instructions"): ("viewer", "transactions:read"),
+    ("GET", "/standing-instructions/{instruction_id:str}"): ("viewer", "transactions:read"),
+    ("GET", "/standing-instructions/{instruction_id:str}/executions"): (
+        "viewer",
+        "transactions:read",
+    ),
+    ("POST", "/standing-instructions/{instruction_id:str}/approve"): (
+        "manager",
+        "transactions:write",
+    ),
+    ("POST", "/standing-instructions/{instruction_id:str}/cancel"): (
+        "officer",
+        "transactions:write",
+    ),
+    ("POST", "/jobs/standing-instructions/trigger"): ("admin", "admin:full"),
+    # reports
+    ("GET", "/reports/trial-balance"): ("viewer", "gl:read"),
+    ("GET", "/reports/balance-sheet"): ("viewer", "gl:read"),
+    ("GET", "/reports/income-statement"): ("viewer", "gl:read"),
+    ("GET", "/reports/teller-summary"): ("viewer", "transactions:read"),
     ("POST", "/gl/accounts"): ("officer", "gl:write"),
     ("PATCH", "/gl/accounts/{gl_account_id:str}"): ("officer", "gl:write"),
     # manual journals (roles.md: draft teller, decide officer, reverse manager)
