@@ -33,6 +33,7 @@ from app.console.reports.tellers import teller_summary, teller_summary_csv
 from app.console.writes import FormErrors
 
 VIEW = {"permission": "reports.view"}
+CURRENCIES = ("NGN", "USD", "EUR", "GBP")
 BRANCH_CODE_MAX = 10
 
 REPORTS = (
@@ -97,6 +98,20 @@ def _branch_input(inputs: Inputs, branches: list[tuple[str, str]]) -> None:
         inputs.errors["branch_code"] = "Choose one of the bank's branches."
         return
     inputs.params["branch_code"] = raw
+
+
+def _currency_input(inputs: Inputs, base: str) -> str:
+    """The report's currency (the base currency when none is chosen): the core reports
+    one currency at a time, as a journal balances per currency."""
+    raw = inputs.values.get("currency", "").strip().upper()
+    if not raw:
+        return base
+    if raw not in CURRENCIES:
+        inputs.errors["currency"] = "Choose one of the bank's currencies."
+        return base
+    inputs.values["currency"] = raw
+    inputs.params["currency"] = raw
+    return raw
 
 
 def _read(request: Request[Any, Any, Any], *names: str) -> Inputs:
@@ -166,14 +181,17 @@ async def report_index(request: Request[Any, Any, Any]) -> Response[Any]:
 async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
     tenant = await core.tenant()
     branches = await _branches(core)
-    inputs = _read(request, "as_of", "branch_code")
+    inputs = _read(request, "as_of", "branch_code", "currency")
     _date_input(inputs, "as_of", "As-of date", business_day(tenant))
     _branch_input(inputs, branches)
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
     context: dict[str, Any] = {
         "page_title": "Trial balance",
         "tenant": tenant,
         "inputs": inputs,
         "branch_options": branches,
+        "currency_options": [(c, c) for c in CURRENCIES],
+        "other_currencies": [],
         "report": None,
         "error": None,
         "status_code": 400 if inputs.errors else 200,
@@ -188,7 +206,12 @@ async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> 
         )
         context["status_code"] = _status(exc)
         return context
-    context["report"] = trial_balance(body, await _currency(core))
+    context["report"] = trial_balance(body, currency)
+    context["other_currencies"] = [
+        (c, urlencode({**inputs.params, "currency": c}))
+        for c in body.get("currencies") or []
+        if isinstance(c, str) and c != currency
+    ]
     return context
 
 
@@ -221,12 +244,14 @@ async def trial_balance_download(request: Request[Any, Any, Any]) -> Response[An
 
 async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
     tenant = await core.tenant()
-    inputs = _read(request, "as_of")
+    inputs = _read(request, "as_of", "currency")
     _date_input(inputs, "as_of", "As-of date", business_day(tenant))
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
     context: dict[str, Any] = {
         "page_title": "Balance sheet",
         "tenant": tenant,
         "inputs": inputs,
+        "currency_options": [(c, c) for c in CURRENCIES],
         "report": None,
         "error": None,
         "status_code": 400 if inputs.errors else 200,
@@ -236,10 +261,10 @@ async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> 
     try:
         body = await core.get("/reports/balance-sheet", params=inputs.params)
     except BankingAPIError as exc:
-        context["error"] = _core_problem(exc, inputs, {"as_of": "as_of"})
+        context["error"] = _core_problem(exc, inputs, {"as_of": "as_of", "currency": "currency"})
         context["status_code"] = _status(exc)
         return context
-    context["report"] = balance_sheet(body, await _currency(core))
+    context["report"] = balance_sheet(body, currency)
     return context
 
 
@@ -286,7 +311,7 @@ async def _monthly_trend(
         *(
             core.get(
                 "/reports/income-statement",
-                params={"from": a.isoformat(), "to": b.isoformat()},
+                params={"from": a.isoformat(), "to": b.isoformat(), "currency": currency},
             )
             for a, b in months
         )
@@ -308,15 +333,17 @@ async def _monthly_trend(
 async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
     tenant = await core.tenant()
     today = business_day(tenant)
-    inputs = _read(request, "from", "to")
+    inputs = _read(request, "from", "to", "currency")
     start = _date_input(inputs, "from", "From date", today.replace(month=1, day=1))
     end = _date_input(inputs, "to", "To date", today)
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
     if start and end and start > end:
         inputs.errors["to"] = "The end date is before the start date."
     context: dict[str, Any] = {
         "page_title": "Income statement",
         "tenant": tenant,
         "inputs": inputs,
+        "currency_options": [(c, c) for c in CURRENCIES],
         "report": None,
         "chart": None,
         "error": None,
@@ -325,13 +352,14 @@ async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) 
     if inputs.errors:
         return context
     assert start is not None and end is not None
-    currency = await _currency(core)
     try:
         body = await core.get("/reports/income-statement", params=inputs.params)
         if isinstance(body, dict) and not trend_months(body):
             body = {**body, "trend": await _monthly_trend(core, start, end, currency)}
     except BankingAPIError as exc:
-        context["error"] = _core_problem(exc, inputs, {"from": "from", "to": "to"})
+        context["error"] = _core_problem(
+            exc, inputs, {"from": "from", "to": "to", "currency": "currency"}
+        )
         context["status_code"] = _status(exc)
         return context
     report = income_statement(body, currency)
@@ -399,11 +427,7 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
         context["error"] = _core_problem(exc, inputs, fields)
         context["status_code"] = _status(exc)
         return context
-    context["teller_options"] = [
-        (line.user_id, f"{line.teller} ({line.email})" if line.email else line.teller)
-        for line in everyone.lines
-        if line.user_id
-    ]
+    context["teller_options"] = everyone.tellers
     chosen = inputs.values.get("user_id", "").strip()
     if not chosen:
         context["report"] = everyone

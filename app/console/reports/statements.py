@@ -12,7 +12,14 @@ from typing import Any
 
 from app.console.formatting import money
 from app.console.reports.charts import BarChart, Group, Series, bar_chart
-from app.console.reports.figures import Section, amount_field, parse_day, section, to_decimal
+from app.console.reports.figures import (
+    Section,
+    StatementLine,
+    amount_field,
+    parse_day,
+    section,
+    to_decimal,
+)
 
 
 @dataclass
@@ -42,7 +49,24 @@ def balance_sheet(body: Mapping[str, Any], currency: str) -> BalanceSheet:
     """``GET /reports/balance-sheet`` as a :class:`BalanceSheet`."""
     assets = section(body, "assets", "Assets", "total_assets")
     liabilities = section(body, "liabilities", "Liabilities", "total_liabilities")
-    equity = section(body, "equity", "Equity", "total_equity")
+    equity = section(body, "equity", "Equity")
+    earnings = body.get("current_year_earnings")
+    if earnings is not None and to_decimal(earnings) != 0:
+        # Revenue less expenses not yet closed into retained earnings: part of equity
+        # until the year closes (the core's total equity includes it).
+        equity.lines.append(
+            StatementLine(
+                code="",
+                name="Current year earnings (not yet closed)",
+                amount=to_decimal(earnings),
+                amount_text=str(earnings),
+            )
+        )
+    if body.get("total_equity") is not None:
+        equity.total, equity.total_text = (
+            to_decimal(body["total_equity"]),
+            str(body["total_equity"]),
+        )
     total_assets, total_assets_text = amount_field(body, "total_assets", default=assets.total)
     both, both_text = amount_field(
         body,
@@ -183,12 +207,17 @@ def trend_chart(statement: IncomeStatement) -> BarChart | None:
         return None
     best = max(months, key=lambda m: m.net)
     worst = min(months, key=lambda m: m.net)
-    description = (
-        f"Revenue, expenses and net income per month, {months[0].long_label} to "
-        f"{months[-1].long_label}. Best month {best.long_label} "
-        f"({money(best.net, statement.currency)} net); weakest {worst.long_label} "
-        f"({money(worst.net, statement.currency)} net)."
-    )
+    if not any(m.revenue or m.expenses for m in months):
+        description = (
+            f"No revenue or expenses from {months[0].long_label} to {months[-1].long_label}."
+        )
+    else:
+        description = (
+            f"Revenue, expenses and net income per month, {months[0].long_label} to "
+            f"{months[-1].long_label}. Best month {best.long_label} "
+            f"({money(best.net, statement.currency)} net); weakest {worst.long_label} "
+            f"({money(worst.net, statement.currency)} net)."
+        )
     return bar_chart(
         [
             Group(

@@ -34,12 +34,13 @@ def _count(value: Any) -> int:
 
 @dataclass(frozen=True)
 class TellerLine:
-    """One teller's day."""
+    """One teller's day in one currency."""
 
     user_id: str
     teller: str
     email: str
     branch_code: str
+    currency: str
     deposits: Decimal
     deposit_count: int
     withdrawals: Decimal
@@ -48,11 +49,9 @@ class TellerLine:
 
 
 @dataclass
-class TellerSummary:
-    """Every teller's cash for one business date (and the day's totals)."""
+class TellerBlock:
+    """The tellers' lines of one currency and their totals."""
 
-    day: str
-    branch_code: str | None
     currency: str
     lines: list[TellerLine] = field(default_factory=list)
 
@@ -77,6 +76,40 @@ class TellerSummary:
         return sum((line.net_cash for line in self.lines), Decimal(0))
 
 
+@dataclass
+class TellerSummary:
+    """Every teller's cash for one business date, per currency (the base currency first)."""
+
+    day: str
+    branch_code: str | None
+    currency: str
+    blocks: list[TellerBlock] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[TellerLine]:
+        return [line for block in self.blocks for line in block.lines]
+
+    @property
+    def base(self) -> TellerBlock:
+        """The base currency's block (empty on a quiet day)."""
+        return next(
+            (b for b in self.blocks if b.currency == self.currency), TellerBlock(self.currency)
+        )
+
+    @property
+    def tellers(self) -> list[tuple[str, str]]:
+        """``(user_id, label)`` of everyone in the summary, once each."""
+        seen: dict[str, str] = {}
+        for line in self.lines:
+            if line.user_id and line.user_id not in seen:
+                seen[line.user_id] = (
+                    f"{line.teller} ({line.email})"
+                    if line.email and line.email != line.teller
+                    else line.teller
+                )
+        return sorted(seen.items(), key=lambda item: item[1].lower())
+
+
 def _amount(raw: Mapping[str, Any], *names: str) -> Decimal:
     value = _first(raw, *names)
     if isinstance(value, Mapping):  # {"amount": "…", "count": n}
@@ -97,8 +130,9 @@ def teller_summary(body: Mapping[str, Any], currency: str) -> TellerSummary:
     summary = TellerSummary(
         day=str(_first(body, "date", "business_date") or ""),
         branch_code=str(body["branch_code"]) if body.get("branch_code") else None,
-        currency=str(body.get("currency") or currency),
+        currency=currency,
     )
+    blocks: dict[str, TellerBlock] = {}
     for raw in raw_lines if isinstance(raw_lines, list) else []:
         if not isinstance(raw, Mapping):
             continue
@@ -107,12 +141,15 @@ def teller_summary(body: Mapping[str, Any], currency: str) -> TellerSummary:
             raw, "withdrawals", "withdrawal_total", "total_withdrawals", "withdrawals_amount"
         )
         net = _first(raw, "net_cash", "net")
-        summary.lines.append(
+        line_currency = str(raw.get("currency") or currency)
+        email = str(_first(raw, "email", "user_email", "teller_email") or "")
+        blocks.setdefault(line_currency, TellerBlock(line_currency)).lines.append(
             TellerLine(
                 user_id=str(_first(raw, "user_id", "teller_id", "id") or ""),
-                teller=str(_first(raw, "name", "teller_name", "user_name", "email") or ""),
-                email=str(_first(raw, "email", "user_email", "teller_email") or ""),
+                teller=str(_first(raw, "name", "teller_name", "user_name") or email),
+                email=email,
                 branch_code=str(raw.get("branch_code") or ""),
+                currency=line_currency,
                 deposits=deposits,
                 deposit_count=_counted(raw, "deposits", "deposit_count", "deposits_count"),
                 withdrawals=withdrawals,
@@ -122,7 +159,9 @@ def teller_summary(body: Mapping[str, Any], currency: str) -> TellerSummary:
                 net_cash=to_decimal(net) if net is not None else deposits - withdrawals,
             )
         )
-    summary.lines.sort(key=lambda line: (line.branch_code, line.teller.lower()))
+    for block in blocks.values():
+        block.lines.sort(key=lambda line: (line.branch_code, line.teller.lower()))
+    summary.blocks = sorted(blocks.values(), key=lambda b: (b.currency != currency, b.currency))
     return summary
 
 
@@ -140,35 +179,36 @@ TELLER_HEADER = (
 
 
 def teller_summary_csv(summary: TellerSummary) -> Iterable[str]:
-    """The summary as CSV lines, the day's totals last."""
+    """The summary as CSV lines, each currency's totals after its lines."""
     yield csv_line(TELLER_HEADER)
-    for line in summary.lines:
+    for block in summary.blocks:
+        for line in block.lines:
+            yield csv_line(
+                [
+                    safe_cell(line.teller),
+                    safe_cell(line.email),
+                    line.branch_code,
+                    decimal_text(line.deposits),
+                    str(line.deposit_count),
+                    decimal_text(line.withdrawals),
+                    str(line.withdrawal_count),
+                    decimal_text(line.net_cash),
+                    block.currency,
+                ]
+            )
         yield csv_line(
             [
-                safe_cell(line.teller),
-                safe_cell(line.email),
-                line.branch_code,
-                decimal_text(line.deposits),
-                str(line.deposit_count),
-                decimal_text(line.withdrawals),
-                str(line.withdrawal_count),
-                decimal_text(line.net_cash),
-                summary.currency,
+                "Total",
+                "",
+                summary.branch_code or "",
+                decimal_text(block.deposits),
+                str(block.deposit_count),
+                decimal_text(block.withdrawals),
+                str(block.withdrawal_count),
+                decimal_text(block.net_cash),
+                block.currency,
             ]
         )
-    yield csv_line(
-        [
-            "Total",
-            "",
-            summary.branch_code or "",
-            decimal_text(summary.deposits),
-            str(summary.deposit_count),
-            decimal_text(summary.withdrawals),
-            str(summary.withdrawal_count),
-            decimal_text(summary.net_cash),
-            summary.currency,
-        ]
-    )
 
 
 # -- Home: daily volumes -----------------------------------------------------------------------
@@ -214,9 +254,10 @@ async def daily_volumes(
     summaries = await asyncio.gather(
         *(_summary_for(core, day, branch, today, currency) for day in wanted)
     )
+    blocks = [s.base for s in summaries]
     return [
-        DayVolume(day, s.deposits, s.withdrawals, s.deposit_count, s.withdrawal_count)
-        for day, s in zip(wanted, summaries, strict=True)
+        DayVolume(day, b.deposits, b.withdrawals, b.deposit_count, b.withdrawal_count)
+        for day, b in zip(wanted, blocks, strict=True)
     ]
 
 

@@ -74,6 +74,9 @@ class Instruction:
     created_at: str
     approved_at: str
     failure_count: int
+    cancelled_at: str = ""
+    cancel_reason: str = ""
+    last_executed_on: str = ""
 
     @property
     def status_label(self) -> str:
@@ -141,6 +144,9 @@ def instruction_of(
         created_at=_text(raw, "created_at"),
         approved_at=_text(raw, "approved_at"),
         failure_count=int(failures) if str(failures).isdigit() else 0,
+        cancelled_at=_text(raw, "cancelled_at"),
+        cancel_reason=_text(raw, "cancel_reason"),
+        last_executed_on=_text(raw, "last_executed_on"),
     )
 
 

@@ -438,11 +438,13 @@ async def standing_detail(request: Request[Any, Any, Any], instruction_id: str) 
     )
 
 
-async def _post_once(core: CoreSession, path: str, key: str) -> Any:
+async def _post_once(
+    core: CoreSession, path: str, key: str, body: dict[str, Any] | None = None
+) -> Any:
     """``POST`` with ``key``; a double click waits for the first answer instead of re-running."""
     for wait in (0.2, 0.5, 1.0, None):
         try:
-            return await core.post(path, {}, idempotency_key=key)
+            return await core.post(path, body or {}, idempotency_key=key)
         except BankingAPIConflict as exc:
             if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
                 raise
@@ -462,8 +464,14 @@ async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) 
     key = key_from_form(form) or mint_key()
     action = f"standing.{verb}"
     target = f"standing_instruction:{instruction_id}"
+    reason = text(form, "reason", 500) if verb == "cancel" else ""
     try:
-        await _post_once(core, instruction_path(instruction_id) + f"/{verb}", key)
+        await _post_once(
+            core,
+            instruction_path(instruction_id) + f"/{verb}",
+            key,
+            {"reason": reason} if reason else None,
+        )
     except BankingAPIError as exc:
         await log_write(request, core.signed_in, action=action, target=target, key=key, error=exc)
         if exc.status == 404:
