@@ -49,10 +49,10 @@ async def make_journal(
         "transaction_date": today,
         "effective_date": today,
         "entries": [
-            {"account_id": ids[debit], "amount": amount, "entry_type": "debit", "currency_code": "NGN"},
-            {"account_id": ids[credit], "amount": amount, "entry_type": "credit", "currency_code": "NGN"},
+            {"account_id": ids[code], "amount": amount, "entry_type": side, "currency_code": "NGN"}
+            for code, side in ((debit, "debit"), (credit, "credit"))
         ],
-    }  # fmt: skip
+    }
     result: dict[str, Any] = await core.call(
         "POST", "/journals", as_user=maker, json=body, expect=201
     )

@@ -21,6 +21,7 @@ from journal_helpers import (
     open_composer,
     press,
 )
+from markupsafe import escape
 from money_helpers import KEY, Core, field_errors
 
 
@@ -198,7 +199,8 @@ async def test_incomplete_lines_and_header_are_explained(browser, core, gl):
     page = (await browser.get(answer.headers["location"])).text
     errors = field_errors(page)
     assert "Enter a description: what this journal is for." in errors
-    assert any(e.startswith("The effective date can't be after today's business date") for e in errors)
+    after = "The effective date can't be after today's business date"
+    assert any(e.startswith(after) for e in errors)
     assert "Enter either a debit or a credit on a line, not both." in errors
     assert any("No account that takes manual entries matches" in e for e in errors)
 
@@ -257,7 +259,7 @@ async def test_core_refusals_are_shown_next_to_their_lines(browser, core, gl):
     location = answer.headers["location"]
     assert location.startswith("/journals/new?draft=")
     page = (await browser.get(location)).text
-    line_0 = re.search(r'<fieldset class="journal-line[^"]*" id="line-0">.*?</fieldset>', page, re.S)
+    line_0 = re.search(r'class="journal-line[^"]*" id="line-0">.*?</fieldset>', page, re.S)
     assert line_0 and "This account is frozen: nothing can be debited from it." in line_0.group(0)
     assert "The banking service refused this journal" in page
     # The core recorded its refusal under the key: the corrected form goes out under a new one.
@@ -272,3 +274,363 @@ async def test_viewer_cannot_compose(browser):
     listing = await browser.get("/journals")
     assert listing.status_code == 200
     assert 'href="/journals/new"' not in listing.text
+
+
+# -- the list -------------------------------------------------------------------------------
+
+
+def rows_of(page: str) -> list[str]:
+    return re.findall(r'<a class="mono" href="/journals/([0-9a-f-]{36})">', page)
+
+
+async def test_list_filters_by_status_dates_and_maker(browser, core):
+    mine = await make_journal(core, maker="teller2@demo.bank", description=unique("Listed"))
+    posted = await make_journal(core, maker="teller2@demo.bank", description=unique("Posted"))
+    await move(core, posted, "approve", "officer@demo.bank")
+    await move(core, posted, "post", "officer@demo.bank")
+    other = await make_journal(core, maker="teller@demo.bank", description=unique("Other"))
+    teller2 = posted["created_by"]
+    today = await business_date(core)
+    await sign_in(browser, "viewer@demo.bank")
+
+    everything = (await browser.get("/journals")).text
+    assert ">Journals</h1>" in everything
+    assert f'href="/journals/{mine["id"]}">{mine["journal_number"]}</a>' in everything
+    assert "Pending approval" in everything and "₦250.00" in everything
+    assert 'class="badge badge--status badge--journal-posted">Posted<' in everything
+    assert "teller2@demo.bank" in everything
+
+    by_maker = (await browser.get("/journals", params={"maker": teller2})).text
+    assert mine["id"] in rows_of(by_maker) and posted["id"] in rows_of(by_maker)
+    assert other["id"] not in rows_of(by_maker)
+    assert f'<option value="{teller2}" selected>' in by_maker
+
+    posted_only = await browser.get("/journals", params={"status": "POSTED", "maker": teller2})
+    assert rows_of(posted_only.text)[0] == posted["id"]
+    assert mine["id"] not in rows_of(posted_only.text)
+
+    dated = await browser.get("/journals", params={"from": today, "to": today, "maker": teller2})
+    assert posted["id"] in rows_of(dated.text)
+    before = await browser.get("/journals", params={"to": "2000-01-01"})
+    assert rows_of(before.text) == [] and "No journal matches these filters." in before.text
+    # Filters a person mistyped are said, not sent.
+    wrong = await browser.get("/journals", params={"from": "yesterday"})
+    assert wrong.status_code == 200 and "Enter dates like 2026-11-23." in wrong.text
+    backwards = await browser.get("/journals", params={"from": today, "to": "2000-01-01"})
+    assert "“From” is after “To”" in backwards.text
+    # An htmx filter change answers with the results only.
+    fragment = await browser.get("/journals", params={"status": "POSTED"}, headers=HTMX)
+    assert fragment.text.strip().startswith('<section id="journal-results"')
+
+
+async def test_list_loads_more_by_keyset(browser, core):
+    made = [
+        await make_journal(core, maker="teller2@demo.bank", amount=f"{n + 1}.00") for n in range(27)
+    ]
+    maker = made[0]["created_by"]
+    await sign_in(browser, "viewer@demo.bank")
+    first = (await browser.get("/journals", params={"maker": maker, "status": "PENDING"})).text
+    first_rows = rows_of(first)
+    assert len(first_rows) == 25
+    assert first_rows[0] == made[-1]["id"]  # newest first
+    more = re.search(r'href="(/journals\?[^"]*cursor=[^"]+)"', first)
+    assert more, "no Load more link"
+    next_url = html.unescape(more.group(1))
+    page_two = await browser.get(next_url, headers=HTMX)
+    assert page_two.status_code == 200
+    assert "<table" not in page_two.text  # just the rows
+    second_rows = rows_of(page_two.text)
+    assert second_rows and not set(second_rows) & set(first_rows)
+    assert made[0]["id"] in first_rows + second_rows + rows_of((await browser.get(next_url)).text)
+
+
+# -- one journal: timeline, links, actions by role -------------------------------------------
+
+
+def lagos(value: str) -> str:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(
+        ZoneInfo("Africa/Lagos")
+    )
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
+
+
+async def test_detail_shows_lines_totals_period_and_the_whole_timeline(browser, core):
+    made = await make_journal(core, amount="1234567.89", description=unique("Timeline"))
+    await move(core, made, "approve", "officer@demo.bank")
+    await move(core, made, "post", "manager@demo.bank")
+    reversed_ = await move(core, made, "reverse", "manager2@demo.bank", reason="Wrong account")
+    original = await journal(core, made["id"])
+    mirror = await journal(core, reversed_["reversal_journal_id"])
+    await sign_in(browser, "viewer@demo.bank")
+    page = (await browser.get(f"/journals/{made['id']}")).text
+    assert f"<title>Journal {made['journal_number']} · Branchdesk</title>" in page
+    assert "Operating expense" in page and "Payables" in page
+    assert page.count("₦1,234,567.89") >= 4  # both lines and both totals
+    assert original["fiscal_period"]["period_name"] in page
+    for label, who, at in (
+        ("Made", "teller@demo.bank", original["created_at"]),
+        ("Approved", "officer@demo.bank", original["approved_at"]),
+        ("Posted", "manager@demo.bank", original["posted_at"]),
+        ("Reversed", "manager2@demo.bank", original["reversed_at"]),
+    ):
+        assert re.search(rf"<strong>{label}</strong> by [^<]*{re.escape(who)}", page), label
+        assert lagos(at) in page, label
+    assert "Wrong account" in page
+    assert f">Reversed by {mirror['journal_number']}</a>" in page
+    assert 'badge--journal-reversed">Reversed<' in page
+    mirror_page = (await browser.get(f"/journals/{mirror['id']}")).text
+    assert f">Reverses {made['journal_number']}</a>" in mirror_page
+    assert "Reversal journal" in mirror_page
+    # A viewer is offered no action at all.
+    assert ">Approve</button>" not in page and ">Reverse</button>" not in page
+
+
+async def test_rejected_journal_shows_who_and_why(browser, core):
+    made = await make_journal(core, description=unique("To reject"))
+    await sign_in(browser, "officer@demo.bank")
+    page = (await browser.get(f"/journals/{made['id']}")).text
+    keys = KEY.findall(page)
+    refused = await browser.post(
+        f"/journals/{made['id']}/reject",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": keys[1], "reason": " "},
+    )
+    assert refused.headers["location"].endswith("error=REASON_REQUIRED&verb=reject")
+    again = (await browser.get(refused.headers["location"])).text
+    assert "Give a reason; it is kept with the journal" in again
+    assert (await journal(core, made["id"]))["status"] == "PENDING"
+    done = await browser.post(
+        f"/journals/{made['id']}/reject",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": keys[1], "reason": "Duplicate"},
+    )
+    assert done.headers["location"] == f"/journals/{made['id']}?done=rejected"
+    page = (await browser.get(done.headers["location"])).text
+    assert "Rejected. The reason is kept with the journal" in page
+    assert re.search(r"<strong>Rejected</strong> by You \(officer@demo.bank\)", page)
+    assert "Duplicate" in page
+    assert (await journal(core, made["id"]))["rejection_reason"] == "Duplicate"
+
+
+def buttons(page: str) -> set[str]:
+    return set(re.findall(r"<button [^>]*>([^<]+)</button>", page))
+
+
+async def test_actions_follow_role_and_state(browser, core):
+    made = await make_journal(core, description=unique("Roles"))
+    url = f"/journals/{made['id']}"
+    offered: dict[str, set[str]] = {}
+    for email in ("viewer@demo.bank", "teller@demo.bank", "teller2@demo.bank", "officer@demo.bank"):
+        browser.cookies.clear()
+        await sign_in(browser, email)
+        offered[email] = buttons((await browser.get(url)).text) & {
+            "Approve", "Reject", "Post", "Reverse",
+        }  # fmt: skip
+    assert offered == {
+        "viewer@demo.bank": set(),
+        "teller@demo.bank": set(),  # the maker
+        "teller2@demo.bank": set(),
+        "officer@demo.bank": {"Approve", "Reject"},
+    }
+    # The server refuses what the page does not offer: a teller approving, an officer reversing.
+    browser.cookies.clear()
+    await sign_in(browser, "teller2@demo.bank")
+    page = (await browser.get(url)).text
+    denied = await browser.post(f"{url}/approve", data={"_csrf_token": csrf_from(page)})
+    assert denied.status_code == 403 and "You need the Officer role for this" in denied.text
+
+    # Officer approves, then posts (from the journal's page).
+    browser.cookies.clear()
+    await sign_in(browser, "officer@demo.bank")
+    page = (await browser.get(url)).text
+    approved = await browser.post(
+        f"{url}/approve",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": KEY.findall(page)[0]},
+    )
+    assert approved.headers["location"] == f"{url}?done=approved"
+    page = (await browser.get(approved.headers["location"])).text
+    assert "Approved. It can be posted now" in page
+    assert buttons(page) & {"Approve", "Reject", "Post", "Reverse"} == {"Post"}
+    posted = await browser.post(
+        f"{url}/post",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": KEY.findall(page)[0]},
+    )
+    assert posted.headers["location"] == f"{url}?done=posted"
+    page = (await browser.get(posted.headers["location"])).text
+    assert "Posted: the balances have changed." in page
+    assert "Reverse" not in buttons(page)  # officers do not reverse
+    denied = await browser.post(
+        f"{url}/reverse", data={"_csrf_token": csrf_from(page), "reason": "x", "confirmed": "yes"}
+    )
+    assert denied.status_code == 403 and "You need the Manager role for this" in denied.text
+    # Approving it again is refused by the core, in words.
+    again = await browser.post(
+        f"{url}/approve",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": f"console-{uuid.uuid4().hex}"},
+    )
+    assert again.headers["location"] == f"{url}?error=INVALID_STATE&verb=approve"
+    assert "no longer in that state" in (await browser.get(again.headers["location"])).text
+    assert (await journal(core, made["id"]))["status"] == "POSTED"
+
+
+async def test_reverse_asks_for_a_reason_then_a_confirmation_then_shows_the_mirror(browser, core):
+    made = await make_journal(core, maker="teller@demo.bank", description=unique("Reverse me"))
+    await move(core, made, "approve", "officer@demo.bank")
+    await move(core, made, "post", "officer@demo.bank")
+    url = f"/journals/{made['id']}"
+    await sign_in(browser, "manager2@demo.bank")
+    page = (await browser.get(url)).text
+    assert "Reverse" in buttons(page)
+    assert '<label class="field__label" for="field-reason">Reason</label>' in page
+    csrf, key = csrf_from(page), KEY.findall(page)[-1]
+    empty = await browser.post(f"{url}/reverse", data={"_csrf_token": csrf, "idempotency_key": key})
+    assert empty.status_code == 400
+    assert "Give a reason; it is kept with the journal" in empty.text
+    confirm = await browser.post(
+        f"{url}/reverse",
+        data={"_csrf_token": csrf, "idempotency_key": key, "reason": "Posted twice"},
+    )
+    assert confirm.status_code == 200
+    assert ">Confirm reversal</button>" in confirm.text and "Posted twice" in confirm.text
+    assert (await journal(core, made["id"]))["status"] == "POSTED"  # nothing yet
+    confirmed = {"reason": "Posted twice", "confirmed": "yes"}
+    done = await browser.post(
+        f"{url}/reverse",
+        data={**confirmed, "_csrf_token": csrf, "idempotency_key": key},
+    )
+    assert done.status_code == 303
+    original = await journal(core, made["id"])
+    assert original["status"] == "REVERSED"
+    mirror_id = original["reversal_journal_id"]
+    assert done.headers["location"] == f"/journals/{mirror_id}?done=reversed"
+    mirror = (await browser.get(done.headers["location"])).text
+    assert "This is the reversal" in mirror
+    assert f">Reverses {made['journal_number']}</a>" in mirror
+    assert "This is a reversal journal; a reversal is not itself reversed." in mirror
+    # The same confirmed form again (a double click) reverses nothing twice.
+    twice = await browser.post(
+        f"{url}/reverse",
+        data={**confirmed, "_csrf_token": csrf, "idempotency_key": key},
+    )
+    assert twice.headers["location"] == f"/journals/{mirror_id}?done=reversed"
+    # With a new form, the core says it is done already.
+    page = (await browser.get(url)).text
+    assert "Reverse" not in buttons(page)
+    late = await browser.post(
+        f"{url}/reverse",
+        data={"_csrf_token": csrf, "idempotency_key": f"console-{uuid.uuid4().hex}",
+              "reason": "Again", "confirmed": "yes"},
+    )  # fmt: skip
+    assert late.status_code == 409
+    assert "This journal has already been reversed." in late.text
+
+
+async def test_the_maker_cannot_reverse_their_own_journal(browser, core):
+    made = await make_journal(core, maker="manager@demo.bank", description=unique("Own"))
+    await move(core, made, "approve", "officer@demo.bank")
+    await move(core, made, "post", "officer@demo.bank")
+    url = f"/journals/{made['id']}"
+    await sign_in(browser, "manager@demo.bank")
+    page = (await browser.get(url)).text
+    assert "Reverse" not in buttons(page)
+    assert "You made this journal; another manager must reverse it." in page
+    forced = await browser.post(
+        f"{url}/reverse",
+        data={"_csrf_token": csrf_from(page), "idempotency_key": f"console-{uuid.uuid4().hex}",
+              "reason": "Mine", "confirmed": "yes"},
+    )  # fmt: skip
+    assert forced.status_code == 403
+    assert "You made this journal; another manager must reverse it." in forced.text
+    assert (await journal(core, made["id"]))["status"] == "POSTED"
+
+
+async def test_unknown_journal_is_not_found(browser):
+    await sign_in(browser, "viewer@demo.bank")
+    missing = await browser.get(f"/journals/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert "We could not find that journal." in missing.text
+    assert (await browser.get("/journals/not-an-id")).status_code == 404
+
+
+# -- security: CSRF on every new write (S4), text shown literally (S5) ----------------------
+
+
+async def test_every_journal_write_needs_the_csrf_token(browser, core, gl):
+    pending = await make_journal(core, description=unique("CSRF"))
+    posted = await make_journal(core, description=unique("CSRF posted"))
+    await move(core, posted, "approve", "officer@demo.bank")
+    await move(core, posted, "post", "officer@demo.bank")
+    await sign_in(browser, "manager2@demo.bank")
+    description = unique("Forged")
+    today = await business_date(core)
+    fields = {
+        "description": description, "effective_date": today, "journal_type": "GENERAL",
+        "lines-0-account_id": gl["5200"], "lines-0-debit": "5",
+        "lines-1-account_id": gl["2200"], "lines-1-credit": "5",
+        "idempotency_key": f"console-{uuid.uuid4().hex}", "reason": "Forged",
+        "confirmed": "yes", "ids": pending["id"],
+    }  # fmt: skip
+    writes = [
+        ("/journals/new", {"action": "submit"}),
+        ("/journals/new", {"action": "add_line"}),
+        ("/journals/new/totals", {}),
+        (f"/journals/{pending['id']}/approve", {}),
+        (f"/journals/{pending['id']}/reject", {}),
+        (f"/journals/{posted['id']}/reverse", {}),
+        ("/approvals/journals/approve-selected", {}),
+    ]
+    for path, extra in writes:
+        for headers in ({"Origin": "https://evil.example"}, {**HTMX}):
+            refused = await browser.post(path, data={**fields, **extra}, headers=headers)
+            assert refused.status_code == 403, path
+            assert "nothing was changed" in refused.text, path
+    approved = await make_journal(core, description=unique("CSRF approved"))
+    await move(core, approved, "approve", "officer@demo.bank")
+    refused = await browser.post(f"/journals/{approved['id']}/post", data=fields)
+    assert refused.status_code == 403
+    assert (await journal(core, pending["id"]))["status"] == "PENDING"
+    assert (await journal(core, posted["id"]))["status"] == "POSTED"
+    assert (await journal(core, approved["id"]))["status"] == "APPROVED"
+    assert await journals_by(core, "manager2@demo.bank", description) == []
+
+
+INJECTED = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'; DROP TABLE journals;--"
+
+
+async def test_injected_text_is_shown_literally(browser, core, gl):
+    await sign_in(browser, "teller@demo.bank")
+    csrf, key = await open_composer(browser)
+    description = f"{INJECTED} {uuid.uuid4().hex[:6]}"
+    escaped = str(escape(INJECTED))  # what Jinja's autoescape writes
+    # Typed as an account search: echoed back, escaped, in the field and in the message.
+    searched = await press(
+        browser, "submit", csrf=csrf, key=key, description=description,
+        effective_date=await business_date(core),
+        lines=[("5200", gl["5200"], "9.99", ""), (INJECTED, "", "", "9.99")],
+    )  # fmt: skip
+    page = (await browser.get(searched.headers["location"])).text
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page
+    assert f'value="{escaped}"' in page
+    assert f"No account that takes manual entries matches “{escape(INJECTED[:64])}”" in page
+    answer = await press(
+        browser, "submit", csrf=csrf, key=key, description=description,
+        effective_date=await business_date(core),
+        lines=[("5200", gl["5200"], "9.99", ""), ("2200", gl["2200"], "", "9.99")],
+    )  # fmt: skip
+    assert answer.headers["location"].endswith("?done=submitted"), answer.headers["location"]
+    made = (await journals_by(core, "teller@demo.bank", description))[0]
+    assert made["description"] == description  # stored as typed
+    await move(core, made, "reject", "officer@demo.bank", reason=INJECTED)
+    for path in (f"/journals/{made['id']}", "/journals"):
+        page = (await browser.get(path)).text
+        assert "<script>alert(1)</script>" not in page, path
+        assert "<img src=x" not in page, path
+        assert escaped in page, path
+    # A 10 kB description is cut to what a journal holds, never an error page.
+    csrf, key = await open_composer(browser)
+    long_text = "x" * 10_000
+    answer = await press(
+        browser, "submit", csrf=csrf, key=key, description=long_text,
+        effective_date=await business_date(core),
+        lines=[("5200", gl["5200"], "1.00", ""), ("2200", gl["2200"], "", "1.00")],
+    )  # fmt: skip
+    assert answer.headers["location"].endswith("?done=submitted")
+    assert len(await journals_by(core, "teller@demo.bank", "x" * 500)) == 1
