@@ -69,6 +69,10 @@ def abilities_for(role: str | None) -> list[tuple[str, list[str]]]:
     return [(ROLE_LABELS[r], ROLE_ABILITIES[r]) for r in reversed(held)]
 
 
+async def _nothing() -> None:
+    return None
+
+
 @get("/", opt={"permission": "home.view"}, name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     """The role-aware home page."""
@@ -87,12 +91,11 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     limit = settings.get("teller_approval_limit")
     teller_day = await my_day(core) if can(core.signed_in, "teller.deposit") else None
     approvals_waiting = await waiting_for(core) if can(core.signed_in, "approvals.view") else None
-    today = business_day(tenant)
-    volumes = (
-        await home_volumes(core, today, currency) if can(core.signed_in, "approvals.view") else None
-    )
-    readiness = (
-        await close_readiness(core, currency) if can(core.signed_in, "periods.manage") else None
+    volumes, readiness = await asyncio.gather(
+        home_volumes(core, business_day(tenant), currency)
+        if can(core.signed_in, "approvals.view")
+        else _nothing(),
+        close_readiness(core, currency) if can(core.signed_in, "periods.manage") else _nothing(),
     )
     return render(
         request,

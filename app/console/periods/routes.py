@@ -110,14 +110,26 @@ async def _period(core: CoreSession, period_id: str) -> dict[str, Any]:
 async def _live_trial_balance(
     core: CoreSession, as_of: date, currency: str
 ) -> tuple[TrialBalance | None, str | None]:
-    """The trial balance as of ``as_of`` from the report, or why it is missing."""
+    """The trial balance as of ``as_of`` in every currency with balances (the report gives
+    one currency at a time), or why it is missing."""
+    day = as_of.isoformat()
     try:
-        body = await core.get("/reports/trial-balance", params={"as_of": as_of.isoformat()})
+        body = await core.get("/reports/trial-balance", params={"as_of": day})
+        others = [c for c in body.get("currencies") or [] if isinstance(c, str) and c != currency]
+        more = await asyncio.gather(
+            *(
+                core.get("/reports/trial-balance", params={"as_of": day, "currency": c})
+                for c in others
+            )
+        )
     except BankingAPINotFound:
         return None, "The banking service does not offer the trial balance report yet."
     except BankingAPIError as exc:
         return None, core_message(exc)
-    return trial_balance(body, currency), None
+    report = trial_balance(body, currency)
+    for extra in more:
+        report.blocks.extend(trial_balance(extra, currency).blocks)
+    return report, None
 
 
 # -- the year's periods ----------------------------------------------------------------------
@@ -146,6 +158,7 @@ async def _list_page(
     timezone = str(tenant.get("timezone") or "UTC")
     suggested = str(max(years) + 1) if years else str(today.year)
     all_locked = bool(shown) and all(p.status == "locked" for p in shown)
+    closing_journal = request.query_params.get("journal", "")
     return render(
         request,
         "periods/index.html",
@@ -171,6 +184,7 @@ async def _list_page(
             "errors": FormErrors(errors or {}),
             "error": error,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+            "closing_journal": closing_journal if looks_like_id(closing_journal) else None,
         },
         block=None,
         status_code=status_code,
@@ -460,7 +474,7 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
         )
     target = f"fiscal_year:{number}"
     try:
-        await core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key)
+        closed = await core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key)
     except BankingAPIError as exc:
         await log_write(
             request, core.signed_in, action="periods.close_year", target=target, key=key, error=exc
@@ -482,7 +496,11 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
             status_code=status_code_of(exc),
         )
     await log_write(request, core.signed_in, action="periods.close_year", target=target, key=key)
-    return redirect(f"/periods?{urlencode({'year': number, 'done': 'year_closed'})}")
+    query: dict[str, Any] = {"year": number, "done": "year_closed"}
+    journal_id = str((closed or {}).get("closing_journal_id") or "")
+    if looks_like_id(journal_id):
+        query["journal"] = journal_id
+    return redirect(f"/periods?{urlencode(query)}")
 
 
 def readiness_of(checks: Checklist) -> dict[str, Any]:

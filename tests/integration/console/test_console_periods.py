@@ -84,6 +84,11 @@ async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser
     assert f"Nothing blocks this period: no journal or teller transaction of January {year}" in text
     assert ">Confirm close</button>" in checklist.text
     assert f"Trial balance as of {_short(year, 1, 31)}" in text
+    live = await core.call(
+        "GET", "/reports/trial-balance", params={"as_of": f"{year}-01-31"}, expect=200
+    )
+    assert live["total_debit"] == "1234567.89"
+    assert "Total ₦1,234,567.89 ₦1,234,567.89" in text  # the core's totals, debits = credits
 
     closed = await post_form(
         browser, f"/periods/{january['id']}/close", f"/periods/{january['id']}/close"
@@ -233,18 +238,20 @@ async def test_close_year_says_what_it_does_and_locks_the_year(browser, core):
     assert f"All twelve months of {year} are closed." in page_text(page.text)
     closed = await post_form(browser, f"/periods/year/{year}/close", f"/periods/year/{year}/close")
     assert closed.status_code == 303
-    assert closed.headers["location"] == f"/periods?year={year}&done=year_closed"
+    assert closed.headers["location"].startswith(f"/periods?year={year}&done=year_closed&journal=")
     listing = await browser.get(closed.headers["location"])
+    link = re.search(r'href="/journals/([0-9a-f-]{36})">See the closing journal</a>', listing.text)
+    assert link, "no link to the closing journal"
+    closing_journal = await core.call("GET", f"/journals/{link.group(1)}", expect=200)
+    assert closing_journal["journal_type"] == "CLOSING"
+    assert closing_journal["fiscal_period_id"] == periods[13]["id"]
+    assert any(e["gl_account_code"] == "3200" for e in closing_journal["entries"])
     text = page_text(listing.text)
     assert "Year closed: the closing journal moved the year's revenue and expenses" in text
     assert listing.text.count('badge--period-locked">Locked<') == 13
     assert "Close year" not in text
     after = await year_periods(core, year)
     assert {p["status"] for p in after.values()} == {"locked"}
-    closing = await core.call(
-        "GET", "/journals", params={"from": f"{year}-12-31", "to": f"{year}-12-31"}, expect=200
-    )
-    assert any(j["journal_type"] == "CLOSING" for j in closing["journals"])
     # Closing an already closed year is refused in words.
     again = await browser.get(f"/periods/year/{year}/close")
     assert f"{year} is already closed" in page_text(again.text)
