@@ -123,15 +123,41 @@ async def close_through(core: Core, periods: dict[int, dict[str, Any]], last: in
         )
 
 
+async def form_fields(browser: httpx.AsyncClient, page_path: str, action: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, idempotency key) of the form on ``page_path`` that
+    posts to ``action``."""
+    page = await browser.get(page_path)
+    assert page.status_code == 200, page.text[:500]
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page.text, re.S)
+    assert form, f"no form posting to {action} on {page_path}"
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1)))
+
+
 async def post_form(
     browser: httpx.AsyncClient, page_path: str, action: str, **fields: str
 ) -> httpx.Response:
     """Open ``page_path``, then send the form posting to ``action`` with its own CSRF token
     and idempotency key (as a person pressing its button would)."""
-    page = await browser.get(page_path)
-    assert page.status_code == 200, page.text[:500]
-    form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>(.*?)</form>', page.text, re.S)
-    assert form, f"no form posting to {action} on {page_path}"
-    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form.group(1)))
+    data = await form_fields(browser, page_path, action)
     data.update(fields)
     return await browser.post(action, data=data)
+
+
+async def action_log(settings: Any, idempotency_key: str) -> list[tuple[str, str, str | None]]:
+    """``(action, outcome, error code)`` of the console action-log rows for a key."""
+    import sqlalchemy as sa
+
+    from app.console.models import ConsoleActionLog
+    from app.db import Database
+
+    database = Database(settings.database)
+    try:
+        async with database.session() as session:
+            rows = await session.execute(
+                sa.select(ConsoleActionLog).where(
+                    ConsoleActionLog.idempotency_key == idempotency_key  # type: ignore[arg-type]
+                )
+            )
+            return [(r.action, r.outcome, r.error_code) for r in rows.scalars()]
+    finally:
+        await database.dispose()

@@ -16,9 +16,11 @@ import pytest
 from console_helpers import csrf_from, csrf_token, sign_in
 from money_helpers import Core
 from period_helpers import (
+    action_log,
     close_through,
     create_year,
     draft_journal,
+    form_fields,
     free_year,
     page_text,
     post_form,
@@ -59,7 +61,7 @@ async def test_everyone_reads_the_periods_only_admins_see_the_writes(browser, co
     assert f'href="/periods/year/{current["fiscal_year"]}/close">Close year</a>' in page.text
 
 
-async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser, core):
+async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser, core, settings):
     year = await free_year(core)
     # Something to show in the snapshot: a posted journal dated in January of that year.
     await create_year(core, year)
@@ -90,11 +92,15 @@ async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser
     assert live["total_debit"] == "1234567.89"
     assert "Total ₦1,234,567.89 ₦1,234,567.89" in text  # the core's totals, debits = credits
 
-    closed = await post_form(
+    fields = await form_fields(
         browser, f"/periods/{january['id']}/close", f"/periods/{january['id']}/close"
     )
+    closed = await browser.post(f"/periods/{january['id']}/close", data=fields)
     assert closed.status_code == 303
     assert closed.headers["location"] == f"/periods/{january['id']}?done=closed"
+    assert await action_log(settings, fields["idempotency_key"]) == [
+        ("periods.close", "success", None)
+    ]
     after = await core.call("GET", f"/fiscal-periods/{january['id']}", expect=200)
     assert after["status"] == "closed"
     assert after["closed_by_email"] == "admin@demo.bank"
@@ -131,7 +137,7 @@ async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser
     assert ">Confirm close</button>" not in again.text
 
 
-async def test_checklist_lists_what_blocks_with_links_and_the_core_decides(browser, core):
+async def test_checklist_lists_what_blocks_with_links_and_the_core_decides(browser, core, settings):
     year = await free_year(core)
     periods = await create_year(core, year)
     january, february = periods[1], periods[2]
@@ -153,14 +159,15 @@ async def test_checklist_lists_what_blocks_with_links_and_the_core_decides(brows
 
     # Sent anyway (a crafted form): the core refuses and lists the blockers itself.
     key_page = await browser.get(f"/periods/{january['id']}/close")
+    crafted_key = f"console-{uuid.uuid4().hex}"
     refused = await browser.post(
         f"/periods/{february['id']}/close",
-        data={
-            "_csrf_token": csrf_from(key_page.text),
-            "idempotency_key": f"console-{uuid.uuid4().hex}",
-        },
+        data={"_csrf_token": csrf_from(key_page.text), "idempotency_key": crafted_key},
     )
     assert refused.status_code == 422
+    assert await action_log(settings, crafted_key) == [
+        ("periods.close", "failure", "PERIOD_CLOSE_BLOCKED")
+    ]
     text = page_text(refused.text)
     assert "This period can't close yet" in text
     assert "The banking service refused the close because of:" in text

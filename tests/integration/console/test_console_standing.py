@@ -11,7 +11,7 @@ import httpx
 import pytest
 from console_helpers import csrf_token, sign_in
 from money_helpers import Core, field_errors
-from period_helpers import page_text, post_form
+from period_helpers import action_log, form_fields, page_text, post_form
 
 OFFICER_APPROVES = "A manager approves standing instructions."
 OWN = "You created this instruction; another manager must approve it."
@@ -60,7 +60,7 @@ def instruction_id(response: httpx.Response) -> str:
     return match.group(1)
 
 
-async def test_an_officer_creates_and_a_manager_approves(browser, core):
+async def test_an_officer_creates_and_a_manager_approves(browser, core, settings):
     source = await core.open_account(opening="5000.00")
     destination = await core.open_account()
     day = await today(core)
@@ -74,10 +74,23 @@ async def test_an_officer_creates_and_a_manager_approves(browser, core):
     assert 'hx-get="/teller/accounts?field=source"' in form.text  # the live account search
     assert ">Create standing instruction</button>" in form.text
 
-    created = await create_by_form(
-        browser, source, destination, amount="₦1,250.50", start_date=day, narration="School fees"
+    fields = await form_fields(browser, "/standing/new", "/standing")
+    created = await browser.post(
+        "/standing",
+        data={
+            **fields,
+            "source": source["account_number"],
+            "destination": destination["account_number"],
+            "amount": "₦1,250.50",
+            "frequency": "MONTHLY",
+            "start_date": day,
+            "narration": "School fees",
+        },
     )
     si_id = instruction_id(created)
+    assert await action_log(settings, fields["idempotency_key"]) == [
+        ("standing.create", "success", None)
+    ]
     stored = await core.call("GET", f"/standing-instructions/{si_id}", expect=200)
     assert stored["status"] == "PENDING_APPROVAL"
     assert stored["amount"] == "1250.50" and stored["frequency"] == "MONTHLY"
