@@ -29,7 +29,6 @@ from app.console.periods.checklist import (
     all_periods,
     blockers_from_details,
     checklist,
-    period_blocker,
     period_of,
     years_of,
 )
@@ -417,7 +416,7 @@ async def _year_page(
         raise NotFoundException("the year has no periods")
     months = [p for p in periods if p.number < YEAR_END_PERIOD]
     year_end: Period | None = next((p for p in periods if p.is_year_end), None)
-    still_open = [period_blocker(p) for p in months if p.is_open]
+    still_open = [Blocker("period", p.name, "still open", p.url) for p in months if p.is_open]
     income = await _net_income(core, year, currency)
     return render(
         request,
