@@ -61,10 +61,12 @@ async def test_clean_ledger_reports_ok_with_counts(core_app, api, tokens):
     await open_account(api, tokens, initial_deposit="1.00")
     report = await report_of(core_app)
     assert report.ok, report.breaches
-    assert report.checked["tenants"] == 2
+    # the sandbox's two banks, and any bank a test made of its own (private_tenant.py)
+    tenants = report.checked["tenants"]
+    assert tenants >= 2
     assert report.checked["postings"] > 0 and report.checked["journals"] > 0
     assert report.checked["clearing_accounts"] >= 3
-    assert report.checked["control_accounts"] == 10
+    assert report.checked["control_accounts"] == 5 * tenants
     scoped = await report_of(core_app, await demo_tenant_id(core_app))
     assert scoped.ok and scoped.checked["tenants"] == 1
     assert scoped.checked["postings"] < report.checked["postings"]

@@ -29,38 +29,50 @@ async def _close(bank: PrivateTenant, period_id: str):
     return await bank.api.post(f"/fiscal-periods/{period_id}/close", headers=bank.h("admin"))
 
 
-async def _pending_journal(core_app, bank: PrivateTenant, on: date) -> dict:
-    """A PENDING manual journal, written to the journals table directly: the journals API
-    (POST /journals) is being built on another branch. Nothing is posted by it."""
-    from app.core.ledger.models import Journal
+async def _journal(bank: PrivateTenant, on: date, *, approve: bool = False) -> dict:
+    """A manual journal (Dr 1400 Receivables, Cr 4200 Fee income 5.00) through the journals
+    API: drafted by the teller, approved by the officer when ``approve``."""
+    chart = expect(await bank.api.get("/gl/accounts", headers=bank.h("viewer")), 200)
+    codes: dict[str, str] = {}
 
-    db = core_app.state.services.db
-    async with db.writer(), db.session() as session:
-        journal = Journal(
-            tenant_id=uuid.UUID(bank.id),
-            journal_number=f"JV{on:%Y%m%d}{uuid.uuid4().hex[:8].upper()}",
-            journal_type="GENERAL",
-            status="PENDING",
-            description="accrual awaiting approval",
-            transaction_date=on,
-            effective_date=on,
-            created_by=uuid.UUID(bank.users["teller"]),
-            created_by_email=f"teller@{bank.code}.test",
+    def walk(nodes: list[dict]) -> None:
+        for node in nodes:
+            codes[node["code"]] = node["id"]
+            walk(node["children"])
+
+    walk(chart["gl_accounts"])
+    made = expect(
+        await bank.api.post(
+            "/journals",
+            json={
+                "journal_type": "ACCRUAL",
+                "description": "fee accrued, awaiting approval",
+                "transaction_date": on.isoformat(),
+                "effective_date": on.isoformat(),
+                "entries": [
+                    {
+                        "account_id": codes["1400"],
+                        "amount": "5.00",
+                        "entry_type": "debit",
+                        "currency_code": "NGN",
+                    },
+                    {
+                        "account_id": codes["4200"],
+                        "amount": "5.00",
+                        "entry_type": "credit",
+                        "currency_code": "NGN",
+                    },
+                ],
+            },
+            headers=bank.h("teller", key=True),
+        ),
+        201,
+    )
+    if approve:
+        expect(
+            await bank.api.post(f"/journals/{made['id']}/approve", headers=bank.h("officer")), 200
         )
-        session.add(journal)
-        await session.commit()
-        return {"id": str(journal.id), "journal_number": journal.journal_number}
-
-
-async def _set_journal_status(core_app, journal_id: str, status: str) -> None:
-    from app.core.ledger.models import Journal
-
-    db = core_app.state.services.db
-    async with db.writer(), db.session() as session:
-        await session.execute(
-            sa.update(Journal).where(Journal.id == uuid.UUID(journal_id)).values(status=status)  # type: ignore[arg-type]
-        )
-        await session.commit()
+    return made
 
 
 async def _rows(core_app, model, **where):
@@ -84,16 +96,17 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
     expect(await bank.deposit(b["id"], "300.00"), 201)
     pending = expect(await bank.deposit(c["id"], "3000.00"), 201)
     assert pending["status"] == "PENDING_APPROVAL"
-    journal = await _pending_journal(core_app, bank, today)
+    journal = await _journal(bank, today)
+    approved = await _journal(bank, today, approve=True)
     for number in range(1, today.month):  # the months before are empty: they close at once
         closed = expect(await _close(bank, periods[number]["id"]), 200)
         assert closed["trial_balance_snapshot"]["lines"] == []
     month = periods[today.month]
 
     blocked = expect(await _close(bank, month["id"]), 422, "PERIOD_CLOSE_BLOCKED")
-    assert blocked["blocker_count"] == 2, blocked["details"]
-    by_type = {d["entity_type"]: d for d in blocked["details"]}
-    assert by_type["transaction"] == {
+    assert blocked["blocker_count"] == 3, blocked["details"]
+    by_type = {(d["entity_type"], d["status"]): d for d in blocked["details"]}
+    assert by_type[("transaction", "PENDING_APPROVAL")] == {
         "reason": "transaction awaiting approval",
         "entity_type": "transaction",
         "entity_id": pending["id"],
@@ -101,7 +114,8 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
         "status": "PENDING_APPROVAL",
         "date": today.isoformat(),
     }
-    assert by_type["journal"] == {
+    assert by_type[("journal", "APPROVED")]["entity_id"] == approved["id"]
+    assert by_type[("journal", "PENDING")] == {
         "reason": "journal pending, not posted",
         "entity_type": "journal",
         "entity_id": journal["id"],
@@ -109,13 +123,9 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
         "status": "PENDING",
         "date": today.isoformat(),
     }
-    # an APPROVED journal blocks as well
-    await _set_journal_status(core_app, journal["id"], "APPROVED")
-    blocked = expect(await _close(bank, month["id"]), 422, "PERIOD_CLOSE_BLOCKED")
-    assert {d["status"] for d in blocked["details"]} == {"APPROVED", "PENDING_APPROVAL"}
     still = expect(await api.get(f"/fiscal-periods/{month['id']}", headers=bank.h("viewer")), 200)
     assert still["status"] == "open" and still["trial_balance_snapshot"] is None
-
+    # settle them one by one: the list shrinks
     expect(
         await api.post(
             f"/transactions/{pending['id']}/reject",
@@ -124,7 +134,17 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
         ),
         200,
     )
-    await _set_journal_status(core_app, journal["id"], "REJECTED")
+    expect(
+        await api.post(
+            f"/journals/{journal['id']}/reject",
+            json={"reason": "duplicate"},
+            headers=bank.h("officer"),
+        ),
+        200,
+    )
+    blocked = expect(await _close(bank, month["id"]), 422, "PERIOD_CLOSE_BLOCKED")
+    assert [d["entity_id"] for d in blocked["details"]] == [approved["id"]]
+    expect(await api.post(f"/journals/{approved['id']}/post", headers=bank.h("manager")), 200)
     closed = expect(await _close(bank, month["id"]), 200)
     assert closed["status"] == "closed"
     assert closed["closed_by_email"] == f"admin@{bank.code}.test"
@@ -132,11 +152,12 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
     snapshot = closed["trial_balance_snapshot"]
     assert snapshot["as_of"] == month["end_date"]
     lines = {line["code"]: line for line in snapshot["lines"]}
-    assert set(lines) == {"1101-001", "2102"}
+    assert set(lines) == {"1101-001", "2102", "1400", "4200"}
+    assert (lines["1400"]["debit"], lines["4200"]["credit"]) == ("5.00", "5.00")
     assert (lines["1101-001"]["debit"], lines["1101-001"]["credit"]) == ("2300.00", "0.00")
     assert (lines["2102"]["debit"], lines["2102"]["credit"]) == ("0.00", "2300.00")
     assert snapshot["totals"] == [
-        {"currency": "NGN", "total_debit": "2300.00", "total_credit": "2300.00"}
+        {"currency": "NGN", "total_debit": "2305.00", "total_credit": "2305.00"}
     ]
     again = expect(await api.get(f"/fiscal-periods/{month['id']}", headers=bank.h("viewer")), 200)
     assert again["trial_balance_snapshot"] == snapshot
@@ -319,3 +340,42 @@ async def test_approving_a_pending_transaction_into_a_closed_period_is_refused(
         ),
         200,
     )
+
+
+async def test_a_close_racing_deposits_snapshots_exactly_what_got_in(
+    api, tokens, core_app, ledger_checked
+):
+    """Deposits and the close at once: each deposit either lands before the close (and is
+    in the snapshot) or is refused PERIOD_CLOSED — none lands after (postings hold their
+    period's row share-locked, the close takes it for update)."""
+    import asyncio
+
+    bank = await make_tenant(core_app, api, tokens)
+    today = await _today(bank)
+    periods = await _year(bank, today.year)
+    account = await bank.open_account()
+    for number in range(1, today.month):
+        expect(await _close(bank, periods[number]["id"]), 200)
+
+    async def deposit(n: int):
+        await asyncio.sleep(0.006 * n)
+        return await bank.deposit(account["id"], f"{n + 1}.00")
+
+    async def close_soon():
+        await asyncio.sleep(0.04)
+        return await _close(bank, periods[today.month]["id"])
+
+    results = await asyncio.gather(*[deposit(n) for n in range(16)], close_soon())
+    *deposits, closed = results
+    snapshot = expect(closed, 200)["trial_balance_snapshot"]
+    landed = 0
+    for response in deposits:
+        if response.status_code == 201:
+            landed += minor(response.json()["amount"])
+        else:
+            expect(response, 422, "PERIOD_CLOSED")
+    lines = {line["code"]: line for line in snapshot["lines"]}
+    in_snapshot = minor(lines["2102"]["credit"]) if "2102" in lines else 0
+    assert in_snapshot == landed
+    body = expect(await api.get(f"/accounts/{account['id']}", headers=bank.h("viewer")), 200)
+    assert minor(body["ledger_balance"]) == landed

@@ -538,3 +538,72 @@ async def test_no_run_into_a_closed_period(api, tokens, core_app, ledger_checked
     assert refused["details"][0]["value"] == today.isoformat()
     assert await _executions(bank, daily["id"]) == []
     assert await _balance(bank, a["id"]) == 100_00
+
+
+async def test_list_filters_and_pages(api, tokens, core_app):
+    bank, today = await _bank(
+        core_app, api, tokens, sign_in=("officer", "manager", "viewer", "admin")
+    )
+    a, b, c = [await bank.open_account() for _ in range(3)]
+    made = []
+    for source, target, frequency in (
+        (a, b, "DAILY"),
+        (b, c, "WEEKLY"),
+        (c, a, "MONTHLY"),
+        (a, c, "DAILY"),
+    ):
+        made.append(
+            expect(
+                await api.post(
+                    "/standing-instructions",
+                    json=_body(source, target, "1.00", frequency, today),
+                    headers=bank.h("officer"),
+                ),
+                201,
+            )
+        )
+    expect(
+        await api.post(
+            f"/standing-instructions/{made[0]['id']}/approve", headers=bank.h("manager")
+        ),
+        200,
+    )
+    viewer = bank.h("viewer")
+
+    async def ids(**params) -> list[str]:
+        found, cursor = [], None
+        while True:
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            body = expect(
+                await api.get("/standing-instructions", params=query, headers=viewer), 200
+            )
+            found += [s["id"] for s in body["standing_instructions"]]
+            if not body["has_more"]:
+                return found
+            cursor = body["next_cursor"]
+
+    newest_first = [m["id"] for m in reversed(made)]
+    assert await ids() == newest_first
+    assert await ids(limit="1") == newest_first
+    assert await ids(status="active") == [made[0]["id"]]
+    assert await ids(status="PENDING_APPROVAL") == newest_first[:3]
+    assert await ids(frequency="daily") == [made[3]["id"], made[0]["id"]]
+    assert await ids(account_id=c["id"]) == [made[3]["id"], made[2]["id"], made[1]["id"]]
+    assert await ids(created_by=bank.users["officer"]) == newest_first
+    assert await ids(created_by=bank.users["manager"]) == []
+    expect(
+        await api.get(
+            f"/standing-instructions/{made[0]['id']}/executions",
+            params={"status": "LATE"},
+            headers=viewer,
+        ),
+        400,
+        "VALIDATION_ERROR",
+    )
+    for body in ({"reason": 5}, {"reason": "x" * 501}, {"why": "no"}):
+        response = await api.post(
+            f"/standing-instructions/{made[1]['id']}/cancel", json=body, headers=bank.h("officer")
+        )
+        assert response.status_code == 400, (body, response.text)
+    state = expect(await api.get(f"/standing-instructions/{made[1]['id']}", headers=viewer), 200)
+    assert state["status"] == "PENDING_APPROVAL"
