@@ -2,8 +2,9 @@
 (with a reason) and bulk "Approve selected" with a result per item.
 
 The page is built from sections, each from its own provider in :data:`SECTIONS`: pending
-journals, pending teller transactions, and approved journals waiting to be posted
-(standing instructions join as a section of their own). Items the user made are shown,
+journals, pending teller transactions, approved journals waiting to be posted, and
+standing instructions awaiting a manager (only managers approve those: each section says
+who may decide its items in ``decide_permission``). Items the user made are shown,
 never approvable, with the reason said: maker and checker are always two people.
 
 Approving a journal here does not post it: approval and posting stay two steps of the
