@@ -311,8 +311,15 @@ async def test_standing_writes_need_the_csrf_token(browser, core):
     browser.cookies.clear()
     await sign_in(browser, "admin@demo.bank")
     before = await _count(core)
-    for path in ("/standing", f"/standing/{si_id}/approve", f"/standing/{si_id}/cancel"):
-        refused = await browser.post(path, data={"idempotency_key": f"console-{uuid.uuid4().hex}"})
+    for path in (
+        "/standing",
+        f"/standing/{si_id}/approve",
+        f"/standing/{si_id}/cancel",
+        "/standing/approve-selected",
+    ):
+        refused = await browser.post(
+            path, data={"idempotency_key": f"console-{uuid.uuid4().hex}", "ids": si_id}
+        )
         assert refused.status_code == 403, path
         assert "nothing was changed" in refused.text
     refused = await browser.post(
