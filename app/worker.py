@@ -1,4 +1,4 @@
-"""Background work: idempotency purge now; outbox delivery, schedules and sealing join later.
+"""Background work: idempotency purge, the daily standing-instruction run; more to come.
 
 Runs as ``branchdesk worker`` in production, and inside the one process in embedded mode.
 """
