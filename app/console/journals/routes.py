@@ -324,7 +324,6 @@ async def _composer_context(
         "can_remove": len(draft.lines) > MIN_LINES,
         "business_date": _business_date(tenant).isoformat(),
         "oob": False,
-        "live": False,
     }
 
 
@@ -369,7 +368,6 @@ async def _compose(request: Request[Any, Any, Any]) -> Response[Any]:
     apply_line_action(draft, action)
     if wants_fragment(request) and action != "refresh":
         context = await _composer_context(core, draft)
-        context["live"] = True
         return render_fragments(
             request, "journals/new.html", context, ["lines", "totals", "submit"]
         )
@@ -388,7 +386,6 @@ async def live_totals(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     draft = draft_from_form(form, "")
     context = await _composer_context(core, draft, search=False)
-    context["live"] = True
     return render_fragments(request, "journals/new.html", context, ["totals", "submit"])
 
 
