@@ -34,8 +34,11 @@ from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
 from app.console.journals.routes import journals_router
+from app.console.periods.routes import periods_router
 from app.console.permissions import ROLE_LABELS, route_permission
+from app.console.reports.routes import reports_router
 from app.console.security import make_security_headers_hook
+from app.console.standing.routes import standing_router
 from app.console.state import ConsoleState
 from app.console.teller.routes import teller_router
 from app.console.transfers.routes import transfers_router
@@ -122,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             transfers_router,
             approvals_router,
             journals_router,
+            standing_router,
+            periods_router,
+            reports_router,
             admin_router,
             static,
             unknown_page,

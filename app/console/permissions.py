@@ -159,9 +159,9 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Transfers", "/transfers", "transfers.internal", "Ledger", True),
     NavItem("Journals", "/journals", "journals.view", "Ledger", True),
     NavItem("Approvals", "/approvals", "approvals.view", "Ledger", True),
-    NavItem("Standing instructions", "/standing", "standing.view", "Ledger", False),
-    NavItem("Fiscal periods", "/periods", "periods.view", "Finance", False),
-    NavItem("Reports", "/reports", "reports.view", "Finance", False),
+    NavItem("Standing instructions", "/standing", "standing.view", "Ledger", True),
+    NavItem("Fiscal periods", "/periods", "periods.view", "Finance", True),
+    NavItem("Reports", "/reports", "reports.view", "Finance", True),
     NavItem("Audit", "/audit", "audit.view", "Oversight", False),
     NavItem("Admin", "/admin", "admin.view", "Oversight", True),
 )

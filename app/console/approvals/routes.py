@@ -2,8 +2,9 @@
 (with a reason) and bulk "Approve selected" with a result per item.
 
 The page is built from sections, each from its own provider in :data:`SECTIONS`: pending
-journals, pending teller transactions, and approved journals waiting to be posted
-(standing instructions join as a section of their own). Items the user made are shown,
+journals, pending teller transactions, approved journals waiting to be posted, and
+standing instructions awaiting a manager (only managers approve those: each section says
+who may decide its items in ``decide_permission``). Items the user made are shown,
 never approvable, with the reason said: maker and checker are always two people.
 
 Approving a journal here does not post it: approval and posting stay two steps of the
@@ -37,6 +38,7 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.permissions import can
+from app.console.standing.queue import standing_items
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
 from app.console.teller.drafts import DraftStore, mint_key, valid_key
 from app.console.teller.forms import KEY_FIELD, log_money_write, redirect
@@ -110,6 +112,7 @@ class SectionSpec:
     permission: str
     load: "Callable[[QueueContext, Section], Awaitable[None]]"
     bulk_action: str | None = None  # "Approve selected" posts here, when it has one
+    decide_permission: str = "approvals.decide"  # who may approve this section's items
 
 
 @dataclass
@@ -172,6 +175,11 @@ async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
     section.items, _, section.more = await _journal_items(q, "APPROVED")
 
 
+async def _load_standing(q: QueueContext, section: Section) -> None:
+    # Not in the navigation's count: only managers approve these (the count is per tenant).
+    section.items, section.more = await standing_items(q.core, q.me, q.timezone)
+
+
 # The queue's sections in console.md's order (pending journals, pending teller
 # transactions, …). A new kind of item is one more entry here and one table template.
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -200,6 +208,16 @@ SECTIONS: tuple[SectionSpec, ...] = (
         empty="No approved journal is waiting to be posted.",
         permission="journals.post",
         load=_load_journals_to_post,
+    ),
+    SectionSpec(
+        key="standing",
+        title="Standing instructions",
+        lede="New standing instructions wait for a manager before the daily job pays them.",
+        empty="No standing instructions are waiting.",
+        permission="approvals.view",
+        load=_load_standing,
+        bulk_action="/standing/approve-selected",
+        decide_permission="standing.approve",
     ),
 )
 
@@ -236,7 +254,11 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": tenant,
             "sections": sections,
             "waiting": sum(
-                1 for s in sections if s.spec.bulk_action for i in s.items if not i["made_by_me"]
+                1
+                for s in sections
+                if s.spec.bulk_action and can(core.signed_in, s.spec.decide_permission)
+                for i in s.items
+                if not i["made_by_me"]
             ),
             "results": (results or {}).get("items"),
             "bulk_key": mint_key(),

@@ -1,9 +1,9 @@
 """Home: what the signed-in staff member's day looks like, from real data only.
 
 Everything shown comes from the core now (``GET /tenant``, ``GET /auth/me``,
-``GET /branches``) or from the permission table; panels that later issues will fill
-(period-close readiness) are not faked. A teller's panel shows their day's totals and an
-officer's the approvals waiting for them, both from the core.
+``GET /branches``, the reports and fiscal periods) or from the permission table. A teller's
+panel shows their day's totals; an officer's the approvals waiting for them and the daily
+deposit / withdrawal volumes; an admin's the current period and what blocks closing it.
 """
 
 import asyncio
@@ -15,7 +15,10 @@ from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
 from app.console.formatting import money
 from app.console.htmx import render
+from app.console.periods.readiness import close_readiness
+from app.console.periods.routes import business_day
 from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, can, upcoming_for
+from app.console.reports.tellers import home_volumes
 from app.console.teller.day import my_day
 
 # What each role adds, in roles.md's words (cumulative, like the permission table).
@@ -66,6 +69,10 @@ def abilities_for(role: str | None) -> list[tuple[str, list[str]]]:
     return [(ROLE_LABELS[r], ROLE_ABILITIES[r]) for r in reversed(held)]
 
 
+async def _nothing() -> None:
+    return None
+
+
 @get("/", opt={"permission": "home.view"}, name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     """The role-aware home page."""
@@ -84,6 +91,12 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     limit = settings.get("teller_approval_limit")
     teller_day = await my_day(core) if can(core.signed_in, "teller.deposit") else None
     approvals_waiting = await waiting_for(core) if can(core.signed_in, "approvals.view") else None
+    volumes, readiness = await asyncio.gather(
+        home_volumes(core, business_day(tenant), currency)
+        if can(core.signed_in, "approvals.view")
+        else _nothing(),
+        close_readiness(core, currency) if can(core.signed_in, "periods.manage") else _nothing(),
+    )
     return render(
         request,
         "home/index.html",
@@ -103,5 +116,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant_wide": tenant_wide,
             "teller_day": teller_day,
             "approvals_waiting": approvals_waiting,
+            "volumes": volumes,
+            "readiness": readiness,
         },
     )

@@ -61,6 +61,23 @@ PERMITTED_STATUS: dict[tuple[str, str], int] = {
     ("GET", "/accounts/{account_id:str}/holds/new"): 404,
     ("POST", "/accounts/{account_id:str}/holds"): 404,
     ("POST", "/accounts/{account_id:str}/holds/{hold_id:str}/release"): 404,
+    # Fiscal periods: no period has the ID "period_id:str" and no year is "year:str"; an
+    # empty "Create year" form is shown again with what is missing.
+    ("GET", "/periods/{period_id:str}"): 404,
+    ("GET", "/periods/{period_id:str}/snapshot.csv"): 404,
+    ("GET", "/periods/{period_id:str}/close"): 404,
+    ("POST", "/periods/{period_id:str}/close"): 404,
+    ("GET", "/periods/year/{year:str}/close"): 404,
+    ("POST", "/periods/year/{year:str}/close"): 404,
+    ("POST", "/periods/years"): 400,
+    # Standing instructions: no instruction has the ID "instruction_id:str"; the empty
+    # create form is shown again with what is missing; "Run today's instructions" sent
+    # without the form's key runs nothing and says the form was out of date.
+    ("GET", "/standing/{instruction_id:str}"): 404,
+    ("POST", "/standing/{instruction_id:str}/approve"): 404,
+    ("POST", "/standing/{instruction_id:str}/cancel"): 404,
+    ("POST", "/standing"): 400,
+    ("POST", "/standing/run"): 400,
     # Journals: no journal has the ID "journal_id:str" (the console says so before asking
     # the core). An empty composer form is kept as a draft and shown again (303, the default).
     ("GET", "/journals/{journal_id:str}"): 404,
@@ -186,13 +203,14 @@ async def test_navigation_today_explicitly(browser):
     browser.cookies.clear()
     await sign_in(browser, "admin@fmfb.bank", tenant="fmfb")
     seen["admin@fmfb"] = nav_labels((await browser.get("/")).text)
+    finance = ["Standing instructions", "Fiscal periods", "Reports"]
     everyone = ["Home", "Customers", "Accounts"]
     teller = [*everyone, "Deposit", "Withdrawal", "My day"]
-    officer = [*teller, "Transfers", "Journals", "Approvals"]
+    officer = [*teller, "Transfers", "Journals", "Approvals", *finance]
     admin = [*officer, "Admin"]
     assert seen == {
-        "viewer": [*everyone, "Journals"],
-        "teller": [*teller, "Journals"],
+        "viewer": [*everyone, "Journals", *finance],
+        "teller": [*teller, "Journals", *finance],
         "officer": officer,
         "manager": officer,
         "admin": admin,

@@ -1,0 +1,490 @@
+"""Reports: trial balance (as of, branch), balance sheet (as of), income statement (from/to,
+with its monthly trend chart) and teller summary (date, branch, teller), each with CSV.
+
+The figures are the core's; the console shapes them for people (right-aligned tabular
+figures, thousands separators, the currency symbol, totals rows) and exports the core's
+decimal strings untouched. A date that is not a date re-renders the form with the message
+next to the field and asks the core nothing.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, get
+from litestar.response import Stream
+
+from app.client import BankingAPIError, BankingAPIRejected
+from app.console.banking import CoreSession
+from app.console.errors import core_message
+from app.console.htmx import VARY, render
+from app.console.periods.routes import business_day
+from app.console.reports.figures import parse_day, statement_csv, trial_balance, trial_balance_csv
+from app.console.reports.statements import (
+    balance_sheet,
+    income_statement,
+    trend_chart,
+    trend_months,
+)
+from app.console.reports.tellers import teller_summary, teller_summary_csv
+from app.console.writes import FormErrors
+
+VIEW = {"permission": "reports.view"}
+CURRENCIES = ("NGN", "USD", "EUR", "GBP")
+BRANCH_CODE_MAX = 10
+
+REPORTS = (
+    (
+        "Trial balance",
+        "/reports/trial-balance",
+        "Every GL account's debit or credit balance as of a date; debits equal credits.",
+    ),
+    (
+        "Balance sheet",
+        "/reports/balance-sheet",
+        "What the bank owns and owes as of a date: assets, liabilities and equity.",
+    ),
+    (
+        "Income statement",
+        "/reports/income-statement",
+        "Revenue, expenses and net income between two dates, with the monthly trend.",
+    ),
+    (
+        "Teller summary",
+        "/reports/teller-summary",
+        "Each teller's deposits, withdrawals, counts and net cash for a day.",
+    ),
+)
+
+
+@dataclass
+class Inputs:
+    """A report's form: what was typed, what goes to the core, what is wrong."""
+
+    values: dict[str, str]
+    params: dict[str, str] = field(default_factory=dict)
+    errors: FormErrors = field(default_factory=FormErrors)
+
+    @property
+    def query(self) -> str:
+        return urlencode({k: v for k, v in self.values.items() if v})
+
+
+def _date_input(
+    inputs: Inputs, name: str, label: str, default: date, core_name: str | None = None
+) -> date | None:
+    raw = inputs.values.get(name, "").strip()
+    if not raw:
+        inputs.values[name] = default.isoformat()
+        inputs.params[core_name or name] = default.isoformat()
+        return default
+    day = parse_day(raw)
+    if day is None or len(raw) != 10:
+        inputs.errors[name] = f"Enter the {label.lower()} as a date, like {default.isoformat()}."
+        return None
+    inputs.values[name] = day.isoformat()
+    inputs.params[core_name or name] = day.isoformat()
+    return day
+
+
+def _branch_input(inputs: Inputs, branches: list[tuple[str, str]]) -> None:
+    raw = inputs.values.get("branch_code", "").strip()
+    if not raw:
+        return
+    if raw not in {code for code, _ in branches}:
+        inputs.errors["branch_code"] = "Choose one of the bank's branches."
+        return
+    inputs.params["branch_code"] = raw
+
+
+def _currency_input(inputs: Inputs, base: str) -> str:
+    """The report's currency (the base currency when none is chosen): the core reports
+    one currency at a time, as a journal balances per currency."""
+    raw = inputs.values.get("currency", "").strip().upper()
+    if not raw:
+        return base
+    if raw not in CURRENCIES:
+        inputs.errors["currency"] = "Choose one of the bank's currencies."
+        return base
+    inputs.values["currency"] = raw
+    inputs.params["currency"] = raw
+    return raw
+
+
+def _read(request: Request[Any, Any, Any], *names: str) -> Inputs:
+    return Inputs({name: str(request.query_params.get(name) or "")[:40] for name in names})
+
+
+async def _branches(core: CoreSession) -> list[tuple[str, str]]:
+    body = await core.get("/branches")
+    items = body.get("branches") if isinstance(body, dict) else []
+    return [
+        (str(b.get("code")), f"{b.get('code')} — {b.get('name')}")
+        for b in items or []
+        if isinstance(b, dict)
+    ]
+
+
+async def _currency(core: CoreSession) -> str:
+    return str((await core.tenant()).get("base_currency") or "NGN")
+
+
+def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]) -> str | None:
+    """A refused report: per-field messages into ``inputs.errors``; the summary returned."""
+    placed = False
+    for detail in error.details:
+        control = fields.get(str(detail.get("field") or ""))
+        if control:
+            reason = str(detail.get("reason") or "not valid")
+            inputs.errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+            placed = True
+    if placed:
+        return "Some details need attention; see the messages by each field."
+    if isinstance(error, BankingAPIRejected) and error.status in {400, 422} and error.message:
+        return error.message
+    return core_message(error)
+
+
+def _status(error: BankingAPIError) -> int:
+    return error.status if 400 <= error.status < 600 else 502
+
+
+def _csv(lines: Iterable[str], filename: str) -> Stream:
+    async def stream() -> AsyncIterator[str]:
+        for line in lines:
+            yield line
+
+    return Stream(
+        stream(),
+        media_type="text/csv",
+        headers={**VARY, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@get("/reports", opt=VIEW, name="reports")
+async def report_index(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The reports there are."""
+    core = CoreSession(request)
+    return render(
+        request,
+        "reports/index.html",
+        {"page_title": "Reports", "tenant": await core.tenant(), "reports": REPORTS},
+    )
+
+
+# -- trial balance ---------------------------------------------------------------------------
+
+
+async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+    tenant = await core.tenant()
+    branches = await _branches(core)
+    inputs = _read(request, "as_of", "branch_code", "currency")
+    _date_input(inputs, "as_of", "As-of date", business_day(tenant))
+    _branch_input(inputs, branches)
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    context: dict[str, Any] = {
+        "page_title": "Trial balance",
+        "tenant": tenant,
+        "inputs": inputs,
+        "branch_options": branches,
+        "currency_options": [(c, c) for c in CURRENCIES],
+        "other_currencies": [],
+        "report": None,
+        "error": None,
+        "status_code": 400 if inputs.errors else 200,
+    }
+    if inputs.errors:
+        return context
+    try:
+        body = await core.get("/reports/trial-balance", params=inputs.params)
+    except BankingAPIError as exc:
+        context["error"] = _core_problem(
+            exc, inputs, {"as_of": "as_of", "branch_code": "branch_code"}
+        )
+        context["status_code"] = _status(exc)
+        return context
+    context["report"] = trial_balance(body, currency)
+    context["other_currencies"] = [
+        (c, urlencode({**inputs.params, "currency": c}))
+        for c in body.get("currencies") or []
+        if isinstance(c, str) and c != currency
+    ]
+    return context
+
+
+@get("/reports/trial-balance", opt=VIEW, name="report_trial_balance")
+async def trial_balance_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The trial balance as of a date (the business date by default), one branch or all."""
+    context = await _trial_balance(request, CoreSession(request))
+    return render(
+        request, "reports/trial_balance.html", context, status_code=context.pop("status_code")
+    )
+
+
+@get("/reports/trial-balance.csv", opt=VIEW, name="report_trial_balance_csv")
+async def trial_balance_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+    """The trial balance as CSV (the same figures as the page)."""
+    context = await _trial_balance(request, CoreSession(request))
+    report = context["report"]
+    if report is None:
+        return render(
+            request, "reports/trial_balance.html", context, status_code=context.pop("status_code")
+        )
+    inputs: Inputs = context["inputs"]
+    branch = inputs.params.get("branch_code")
+    name = f"trial-balance-{inputs.values['as_of']}{'-' + branch if branch else ''}.csv"
+    return _csv(trial_balance_csv(report), name)
+
+
+# -- balance sheet ---------------------------------------------------------------------------
+
+
+async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+    tenant = await core.tenant()
+    inputs = _read(request, "as_of", "currency")
+    _date_input(inputs, "as_of", "As-of date", business_day(tenant))
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    context: dict[str, Any] = {
+        "page_title": "Balance sheet",
+        "tenant": tenant,
+        "inputs": inputs,
+        "currency_options": [(c, c) for c in CURRENCIES],
+        "report": None,
+        "error": None,
+        "status_code": 400 if inputs.errors else 200,
+    }
+    if inputs.errors:
+        return context
+    try:
+        body = await core.get("/reports/balance-sheet", params=inputs.params)
+    except BankingAPIError as exc:
+        context["error"] = _core_problem(exc, inputs, {"as_of": "as_of", "currency": "currency"})
+        context["status_code"] = _status(exc)
+        return context
+    context["report"] = balance_sheet(body, currency)
+    return context
+
+
+@get("/reports/balance-sheet", opt=VIEW, name="report_balance_sheet")
+async def balance_sheet_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Assets, liabilities and equity as of a date."""
+    context = await _balance_sheet(request, CoreSession(request))
+    return render(
+        request, "reports/balance_sheet.html", context, status_code=context.pop("status_code")
+    )
+
+
+@get("/reports/balance-sheet.csv", opt=VIEW, name="report_balance_sheet_csv")
+async def balance_sheet_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+    """The balance sheet as CSV."""
+    context = await _balance_sheet(request, CoreSession(request))
+    report = context["report"]
+    if report is None:
+        return render(
+            request, "reports/balance_sheet.html", context, status_code=context.pop("status_code")
+        )
+    totals = [
+        ("Total assets", report.total_assets_text),
+        ("Total liabilities and equity", report.total_liabilities_and_equity_text),
+    ]
+    name = f"balance-sheet-{context['inputs'].values['as_of']}.csv"
+    return _csv(statement_csv(report.sections, totals, report.currency), name)
+
+
+# -- income statement ------------------------------------------------------------------------
+
+
+async def _monthly_trend(
+    core: CoreSession, start: date, end: date, currency: str
+) -> list[dict[str, Any]]:
+    """The trend month by month, when the core's statement does not carry one."""
+    months: list[tuple[date, date]] = []
+    first = start.replace(day=1)
+    while first <= end and len(months) < 24:
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        months.append((max(first, start), min(following - timedelta(days=1), end)))
+        first = following
+    bodies = await asyncio.gather(
+        *(
+            core.get(
+                "/reports/income-statement",
+                params={"from": a.isoformat(), "to": b.isoformat(), "currency": currency},
+            )
+            for a, b in months
+        )
+    )
+    trend = []
+    for (a, _), body in zip(months, bodies, strict=True):
+        statement = income_statement(body if isinstance(body, dict) else {}, currency)
+        trend.append(
+            {
+                "month": f"{a:%Y-%m}",
+                "revenue": statement.revenue.total_text,
+                "expenses": statement.expenses.total_text,
+                "net": statement.net_income_text,
+            }
+        )
+    return trend
+
+
+async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+    tenant = await core.tenant()
+    today = business_day(tenant)
+    inputs = _read(request, "from", "to", "currency")
+    start = _date_input(inputs, "from", "From date", today.replace(month=1, day=1))
+    end = _date_input(inputs, "to", "To date", today)
+    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    if start and end and start > end:
+        inputs.errors["to"] = "The end date is before the start date."
+    context: dict[str, Any] = {
+        "page_title": "Income statement",
+        "tenant": tenant,
+        "inputs": inputs,
+        "currency_options": [(c, c) for c in CURRENCIES],
+        "report": None,
+        "chart": None,
+        "error": None,
+        "status_code": 400 if inputs.errors else 200,
+    }
+    if inputs.errors:
+        return context
+    assert start is not None and end is not None
+    try:
+        body = await core.get("/reports/income-statement", params=inputs.params)
+        if isinstance(body, dict) and not trend_months(body):
+            body = {**body, "trend": await _monthly_trend(core, start, end, currency)}
+    except BankingAPIError as exc:
+        context["error"] = _core_problem(
+            exc, inputs, {"from": "from", "to": "to", "currency": "currency"}
+        )
+        context["status_code"] = _status(exc)
+        return context
+    report = income_statement(body, currency)
+    context["report"] = report
+    context["chart"] = trend_chart(report)
+    return context
+
+
+@get("/reports/income-statement", opt=VIEW, name="report_income_statement")
+async def income_statement_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Revenue, expenses and net income between two dates, and the monthly trend."""
+    context = await _income_statement(request, CoreSession(request))
+    return render(
+        request, "reports/income_statement.html", context, status_code=context.pop("status_code")
+    )
+
+
+@get("/reports/income-statement.csv", opt=VIEW, name="report_income_statement_csv")
+async def income_statement_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+    """The income statement as CSV."""
+    context = await _income_statement(request, CoreSession(request))
+    report = context["report"]
+    if report is None:
+        return render(
+            request,
+            "reports/income_statement.html",
+            context,
+            status_code=context.pop("status_code"),
+        )
+    values = context["inputs"].values
+    name = f"income-statement-{values['from']}-to-{values['to']}.csv"
+    totals = [("Net income", report.net_income_text)]
+    return _csv(statement_csv(report.sections, totals, report.currency), name)
+
+
+# -- teller summary --------------------------------------------------------------------------
+
+
+async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+    tenant = await core.tenant()
+    branches = await _branches(core)
+    inputs = _read(request, "date", "branch_code", "user_id")
+    _date_input(inputs, "date", "Date", business_day(tenant))
+    _branch_input(inputs, branches)
+    context: dict[str, Any] = {
+        "page_title": "Teller summary",
+        "tenant": tenant,
+        "inputs": inputs,
+        "branch_options": branches,
+        "teller_options": [],
+        "report": None,
+        "error": None,
+        "status_code": 400 if inputs.errors else 200,
+    }
+    if inputs.errors:
+        return context
+    currency = await _currency(core)
+    fields = {"date": "date", "branch_code": "branch_code", "user_id": "user_id"}
+    try:
+        # The teller picker offers whoever worked that day at that branch.
+        everyone = teller_summary(
+            await core.get("/reports/teller-summary", params=inputs.params), currency
+        )
+    except BankingAPIError as exc:
+        context["error"] = _core_problem(exc, inputs, fields)
+        context["status_code"] = _status(exc)
+        return context
+    context["teller_options"] = everyone.tellers
+    chosen = inputs.values.get("user_id", "").strip()
+    if not chosen:
+        context["report"] = everyone
+        return context
+    if chosen not in {value for value, _ in context["teller_options"]}:
+        inputs.errors["user_id"] = "Choose a teller who worked that day."
+        context["status_code"] = 400
+        return context
+    try:
+        context["report"] = teller_summary(
+            await core.get("/reports/teller-summary", params={**inputs.params, "user_id": chosen}),
+            currency,
+        )
+    except BankingAPIError as exc:
+        context["error"] = _core_problem(exc, inputs, fields)
+        context["status_code"] = _status(exc)
+    return context
+
+
+@get("/reports/teller-summary", opt=VIEW, name="report_teller_summary")
+async def teller_summary_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Each teller's deposits, withdrawals, counts and net cash for a day."""
+    context = await _teller_summary(request, CoreSession(request))
+    return render(
+        request, "reports/teller_summary.html", context, status_code=context.pop("status_code")
+    )
+
+
+@get("/reports/teller-summary.csv", opt=VIEW, name="report_teller_summary_csv")
+async def teller_summary_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+    """The teller summary as CSV."""
+    context = await _teller_summary(request, CoreSession(request))
+    report = context["report"]
+    if report is None:
+        return render(
+            request,
+            "reports/teller_summary.html",
+            context,
+            status_code=context.pop("status_code"),
+        )
+    values = context["inputs"].values
+    branch = context["inputs"].params.get("branch_code")
+    name = f"teller-summary-{values['date']}{'-' + branch if branch else ''}.csv"
+    return _csv(teller_summary_csv(report), name)
+
+
+reports_router = Router(
+    path="/",
+    route_handlers=[
+        report_index,
+        trial_balance_page,
+        trial_balance_download,
+        balance_sheet_page,
+        balance_sheet_download,
+        income_statement_page,
+        income_statement_download,
+        teller_summary_page,
+        teller_summary_download,
+    ],
+)

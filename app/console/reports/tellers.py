@@ -1,0 +1,311 @@
+"""The teller summary (deposits, withdrawals, counts and net cash per teller) and the daily
+deposit / withdrawal volumes drawn on Home, both from ``GET /reports/teller-summary``."""
+
+import asyncio
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from app.client import BankingAPIError
+from app.console.accounts.statement import csv_line, safe_cell
+from app.console.banking import CoreSession
+from app.console.errors import core_message
+from app.console.formatting import money
+from app.console.reports.charts import BarChart, Group, Series, bar_chart
+from app.console.reports.figures import decimal_text, to_decimal
+
+
+def _first(raw: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        if raw.get(name) is not None:
+            return raw.get(name)
+    return None
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class TellerLine:
+    """One teller's day in one currency."""
+
+    user_id: str
+    teller: str
+    email: str
+    branch_code: str
+    currency: str
+    deposits: Decimal
+    deposit_count: int
+    withdrawals: Decimal
+    withdrawal_count: int
+    net_cash: Decimal
+
+
+@dataclass
+class TellerBlock:
+    """The tellers' lines of one currency and their totals."""
+
+    currency: str
+    lines: list[TellerLine] = field(default_factory=list)
+
+    @property
+    def deposits(self) -> Decimal:
+        return sum((line.deposits for line in self.lines), Decimal(0))
+
+    @property
+    def withdrawals(self) -> Decimal:
+        return sum((line.withdrawals for line in self.lines), Decimal(0))
+
+    @property
+    def deposit_count(self) -> int:
+        return sum(line.deposit_count for line in self.lines)
+
+    @property
+    def withdrawal_count(self) -> int:
+        return sum(line.withdrawal_count for line in self.lines)
+
+    @property
+    def net_cash(self) -> Decimal:
+        return sum((line.net_cash for line in self.lines), Decimal(0))
+
+
+@dataclass
+class TellerSummary:
+    """Every teller's cash for one business date, per currency (the base currency first)."""
+
+    day: str
+    branch_code: str | None
+    currency: str
+    blocks: list[TellerBlock] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[TellerLine]:
+        return [line for block in self.blocks for line in block.lines]
+
+    @property
+    def base(self) -> TellerBlock:
+        """The base currency's block (empty on a quiet day)."""
+        return next(
+            (b for b in self.blocks if b.currency == self.currency), TellerBlock(self.currency)
+        )
+
+    @property
+    def tellers(self) -> list[tuple[str, str]]:
+        """``(user_id, label)`` of everyone in the summary, once each."""
+        seen: dict[str, str] = {}
+        for line in self.lines:
+            if line.user_id and line.user_id not in seen:
+                seen[line.user_id] = (
+                    f"{line.teller} ({line.email})"
+                    if line.email and line.email != line.teller
+                    else line.teller
+                )
+        return sorted(seen.items(), key=lambda item: item[1].lower())
+
+
+def _amount(raw: Mapping[str, Any], *names: str) -> Decimal:
+    value = _first(raw, *names)
+    if isinstance(value, Mapping):  # {"amount": "…", "count": n}
+        value = _first(value, "amount", "total")
+    return to_decimal(value)
+
+
+def _counted(raw: Mapping[str, Any], key: str, *names: str) -> int:
+    nested = raw.get(key)
+    if isinstance(nested, Mapping):
+        return _count(_first(nested, "count", "number"))
+    return _count(_first(raw, *names))
+
+
+def teller_summary(body: Mapping[str, Any], currency: str) -> TellerSummary:
+    """``GET /reports/teller-summary`` as a :class:`TellerSummary`."""
+    raw_lines = _first(body, "tellers", "lines", "summary", "rows") or []
+    summary = TellerSummary(
+        day=str(_first(body, "date", "business_date") or ""),
+        branch_code=str(body["branch_code"]) if body.get("branch_code") else None,
+        currency=currency,
+    )
+    blocks: dict[str, TellerBlock] = {}
+    for raw in raw_lines if isinstance(raw_lines, list) else []:
+        if not isinstance(raw, Mapping):
+            continue
+        deposits = _amount(raw, "deposits", "deposit_total", "total_deposits", "deposits_amount")
+        withdrawals = _amount(
+            raw, "withdrawals", "withdrawal_total", "total_withdrawals", "withdrawals_amount"
+        )
+        net = _first(raw, "net_cash", "net")
+        line_currency = str(raw.get("currency") or currency)
+        email = str(_first(raw, "email", "user_email", "teller_email") or "")
+        blocks.setdefault(line_currency, TellerBlock(line_currency)).lines.append(
+            TellerLine(
+                user_id=str(_first(raw, "user_id", "teller_id", "id") or ""),
+                teller=str(_first(raw, "name", "teller_name", "user_name") or email),
+                email=email,
+                branch_code=str(raw.get("branch_code") or ""),
+                currency=line_currency,
+                deposits=deposits,
+                deposit_count=_counted(raw, "deposits", "deposit_count", "deposits_count"),
+                withdrawals=withdrawals,
+                withdrawal_count=_counted(
+                    raw, "withdrawals", "withdrawal_count", "withdrawals_count"
+                ),
+                net_cash=to_decimal(net) if net is not None else deposits - withdrawals,
+            )
+        )
+    for block in blocks.values():
+        block.lines.sort(key=lambda line: (line.branch_code, line.teller.lower()))
+    summary.blocks = sorted(blocks.values(), key=lambda b: (b.currency != currency, b.currency))
+    return summary
+
+
+TELLER_HEADER = (
+    "Teller",
+    "Email",
+    "Branch",
+    "Deposits",
+    "Deposit count",
+    "Withdrawals",
+    "Withdrawal count",
+    "Net cash",
+    "Currency",
+)
+
+
+def teller_summary_csv(summary: TellerSummary) -> Iterable[str]:
+    """The summary as CSV lines, each currency's totals after its lines."""
+    yield csv_line(TELLER_HEADER)
+    for block in summary.blocks:
+        for line in block.lines:
+            yield csv_line(
+                [
+                    safe_cell(line.teller),
+                    safe_cell(line.email),
+                    line.branch_code,
+                    decimal_text(line.deposits),
+                    str(line.deposit_count),
+                    decimal_text(line.withdrawals),
+                    str(line.withdrawal_count),
+                    decimal_text(line.net_cash),
+                    block.currency,
+                ]
+            )
+        yield csv_line(
+            [
+                "Total",
+                "",
+                summary.branch_code or "",
+                decimal_text(block.deposits),
+                str(block.deposit_count),
+                decimal_text(block.withdrawals),
+                str(block.withdrawal_count),
+                decimal_text(block.net_cash),
+                block.currency,
+            ]
+        )
+
+
+# -- Home: daily volumes -----------------------------------------------------------------------
+
+VOLUME_DAYS = 7
+# A past day's totals barely change; they are kept a little while per process, so Home
+# asks the core only for today's figures on most visits.
+PAST_DAY_SECONDS = 120.0
+_past_days: dict[tuple[str, str, str], tuple[float, TellerSummary]] = {}
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    day: date
+    deposits: Decimal
+    withdrawals: Decimal
+    deposit_count: int
+    withdrawal_count: int
+
+
+async def _summary_for(
+    core: CoreSession, day: date, branch: str | None, today: date, currency: str
+) -> TellerSummary:
+    key = (core.signed_in.tenant.code, branch or "", day.isoformat())
+    cached = _past_days.get(key)
+    now = time.monotonic()
+    if day < today and cached is not None and now - cached[0] < PAST_DAY_SECONDS:
+        return cached[1]
+    body = await core.get(
+        "/reports/teller-summary", params={"date": day.isoformat(), "branch_code": branch}
+    )
+    summary = teller_summary(body if isinstance(body, dict) else {}, currency)
+    if day < today:
+        _past_days[key] = (now, summary)
+    return summary
+
+
+async def daily_volumes(
+    core: CoreSession, today: date, branch: str | None, currency: str, days: int = VOLUME_DAYS
+) -> list[DayVolume]:
+    """Deposit and withdrawal totals for each of the last ``days`` business dates."""
+    wanted = [today - timedelta(days=n) for n in reversed(range(days))]
+    summaries = await asyncio.gather(
+        *(_summary_for(core, day, branch, today, currency) for day in wanted)
+    )
+    blocks = [s.base for s in summaries]
+    return [
+        DayVolume(day, b.deposits, b.withdrawals, b.deposit_count, b.withdrawal_count)
+        for day, b in zip(wanted, blocks, strict=True)
+    ]
+
+
+DEPOSITS = Series("deposits", "Deposits", "deposits")
+WITHDRAWALS = Series("withdrawals", "Withdrawals", "withdrawals")
+
+
+def volumes_chart(volumes: list[DayVolume], currency: str, where: str) -> BarChart | None:
+    """Deposits and withdrawals per day as side-by-side bars."""
+    if not volumes:
+        return None
+    last = volumes[-1]
+    description = (
+        f"Cash deposits and withdrawals per day at {where}, "
+        f"{volumes[0].day:%-d %b} to {last.day:%-d %b %Y}. Today so far: "
+        f"{money(last.deposits, currency)} in {last.deposit_count:,} deposits, "
+        f"{money(last.withdrawals, currency)} in {last.withdrawal_count:,} withdrawals."
+    )
+    return bar_chart(
+        [
+            Group(
+                f"{v.day:%a} {v.day.day}",
+                {"deposits": v.deposits, "withdrawals": v.withdrawals},
+                long_label=f"{v.day:%A} {v.day.day} {v.day:%B}",
+            )
+            for v in volumes
+        ],
+        [DEPOSITS, WITHDRAWALS],
+        currency,
+        description=description,
+        width=560,
+        height=220,
+    )
+
+
+async def home_volumes(core: CoreSession, today: date, currency: str) -> dict[str, Any]:
+    """Home's daily volumes panel: the officer's own branch, a manager's whole bank."""
+    role = core.signed_in.user.role
+    branch = None if role in {"manager", "admin"} else core.signed_in.user.branch_id
+    where = f"branch {branch}" if branch else "every branch"
+    try:
+        volumes = await daily_volumes(core, today, branch, currency)
+    except BankingAPIError as exc:
+        return {"chart": None, "where": where, "today": None, "note": core_message(exc)}
+    return {
+        "chart": volumes_chart(volumes, currency, where),
+        "where": where,
+        "today": volumes[-1] if volumes else None,
+        "days": volumes,
+        "note": None,
+    }

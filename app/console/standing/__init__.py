@@ -1,0 +1,1 @@
+"""Standing instructions: list, create, approve, cancel, executions, the daily job."""

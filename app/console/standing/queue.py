@@ -1,0 +1,44 @@
+"""The approvals queue's "Standing instructions" section: instructions awaiting a manager.
+
+Officers see the section (they check other people's work) but only managers approve
+standing instructions, and never their own.
+"""
+
+from typing import Any
+
+from app.console.banking import CoreSession
+from app.console.standing.instructions import accounts_of, instruction_of, list_instructions
+from app.console.teller.day import local_time
+
+QUEUE_LIMIT = 200
+OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
+
+
+async def standing_items(
+    core: CoreSession, me: str, timezone: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """``(rows, more)``: instructions awaiting approval as the queue's table draws them."""
+    items, following = await list_instructions(core, "PENDING_APPROVAL", None, QUEUE_LIMIT)
+    accounts = await accounts_of(core, items)
+    rows = []
+    for raw in items:
+        si = instruction_of(raw, accounts)
+        rows.append(
+            {
+                "id": si.id,
+                "url": si.url,
+                "ref": si.ref,
+                "frequency": si.frequency_label,
+                "start_date": si.start_date,
+                "account_number": si.source_number,
+                "holder": si.source_name,
+                "to_account_number": si.destination_number,
+                "to_holder": si.destination_name,
+                "amount": si.amount_shown,
+                "narration": si.narration,
+                "maker": si.created_by_email,
+                "made_by_me": si.created_by == me,
+                "time": local_time(si.created_at, timezone),
+            }
+        )
+    return rows, following is not None

@@ -1,0 +1,550 @@
+"""Standing instructions: the list with status filters, the create form (with the teller
+pages' live account search), an instruction's page with its executions, approve (a
+manager, never the creator), cancel, bulk approve from the approvals queue, and the
+admin's "Run today's instructions".
+
+Every write carries the idempotency key minted with its form and is written to the
+console action log; the core decides every rule again.
+"""
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+
+from app.client import BankingAPIConflict, BankingAPIError, BankingAPIUnavailable
+from app.console.banking import CoreSession
+from app.console.errors import UNAVAILABLE, core_message
+from app.console.htmx import render, wants_fragment
+from app.console.periods.routes import business_day
+from app.console.permissions import can
+from app.console.standing.instructions import (
+    FREQUENCIES,
+    STATUS_FILTERS,
+    STATUS_LABELS,
+    Instruction,
+    accounts_of,
+    date_problem,
+    executions_of,
+    fetch_instruction,
+    instruction_of,
+    instruction_path,
+    list_instructions,
+    page_url,
+    resolve_account,
+)
+from app.console.teller.day import local_time
+from app.console.teller.drafts import DraftStore, valid_key
+from app.console.teller.forms import amount_problem, canonical_amount, clean_amount
+from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.teller.lookup import looks_like_id
+from app.console.writes import (
+    FORM_EXPIRED,
+    FormErrors,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+VIEW = {"permission": "standing.view"}
+WRITE = {"permission": "standing.write"}
+APPROVE = {"permission": "standing.approve"}
+RUN = {"permission": "admin.manage"}
+PAGE_SIZE = 25
+MAX_BULK = 100
+
+OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
+MANAGER_APPROVES = "A manager approves standing instructions."
+DONE_MESSAGES = {
+    "created": "Standing instruction created. It waits for a manager's approval before it runs.",
+    "approved": "Approved: the instruction now runs on its schedule.",
+    "cancelled": "Cancelled: no further payments will be made.",
+}
+ACTION_ERRORS = {
+    "SELF_APPROVAL_FORBIDDEN": OWN_INSTRUCTION,
+    "INSUFFICIENT_ROLE": MANAGER_APPROVES,
+    "INVALID_STATE": "This instruction is no longer in a state that allows that; someone "
+    "changed it in the meantime.",
+    "UNAVAILABLE": UNAVAILABLE,
+}
+
+# Form controls and the core fields they carry.
+PICKERS = (
+    ("source", "Source account", "source_account_id"),
+    ("destination", "Destination account", "destination_account_id"),
+)
+CORE_FIELDS = {
+    "source_account_id": "source",
+    "destination_account_id": "destination",
+    "amount": "amount",
+    "currency": "destination",
+    "frequency": "frequency",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "narration": "narration",
+}
+REFUSALS = {
+    "SAME_ACCOUNT": ("destination", "Choose a different account from the source."),
+    "CURRENCY_MISMATCH": (
+        "destination",
+        "The two accounts hold different currencies; an instruction moves one currency only.",
+    ),
+    "ACCOUNT_NOT_ACTIVE": ("source", "This account is not active, so nothing can be paid from it."),
+    "ACCOUNT_FROZEN": ("source", "This account is frozen, so nothing can be paid from it."),
+    "BRANCH_SCOPE": (
+        "source",
+        "You can set up instructions only for accounts of your own branch; ask a manager.",
+    ),
+    "ACCOUNT_NOT_FOUND": ("source", "We could not find that account. Search again."),
+}
+
+
+def _status_code(error: BankingAPIError) -> int:
+    return error.status if 400 <= error.status < 600 else 502
+
+
+async def _timezone(core: CoreSession) -> str:
+    return str((await core.tenant()).get("timezone") or "UTC")
+
+
+# -- the list -------------------------------------------------------------------------------
+
+
+async def _list_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    job: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    status = request.query_params.get("status") or None
+    if status not in STATUS_FILTERS:
+        status = None
+    cursor = request.query_params.get("cursor") or None
+    items, following = await list_instructions(core, status, cursor, PAGE_SIZE)
+    accounts = await accounts_of(core, items)
+    instructions = [instruction_of(i, accounts) for i in items]
+    if job is None:
+        job = await DraftStore(request, core).load_blob(request.query_params.get("job"))
+    base = {"status": status} if status else {}
+    next_url = f"/standing?{urlencode({**base, 'cursor': following})}" if following else None
+    fragment = cursor is not None and wants_fragment(request)
+    return render(
+        request,
+        "standing/index.html",
+        {
+            "page_title": "Standing instructions",
+            "tenant": await core.tenant(),
+            "instructions": instructions,
+            "status": status,
+            "filters": [(None, "All"), *((s, STATUS_LABELS[s]) for s in STATUS_FILTERS)],
+            "next_url": next_url,
+            "cursor": cursor,
+            "first_url": f"/standing?{urlencode(base)}" if base else "/standing",
+            "can_create": can(core.signed_in, "standing.write"),
+            "can_run": can(core.signed_in, "admin.manage"),
+            "run_key": mint_key(),
+            "job": job,
+        },
+        block="rows" if fragment else None,
+        status_code=status_code,
+    )
+
+
+@get("/standing", opt=VIEW, name="standing")
+async def standing_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Instructions, newest first, filtered by status (``?status=``)."""
+    return await _list_page(request, CoreSession(request))
+
+
+@post("/standing/run", opt=RUN, name="standing_run")
+async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
+    """ "Run today's instructions": the daily job for the business date, run to completion."""
+    form = await request.form()
+    key = key_from_form(form)
+    core = CoreSession(request)
+    if key is None:
+        return await _list_page(request, core, job={"error": FORM_EXPIRED}, status_code=400)
+    store = DraftStore(request, core)
+    result_key = mint_key()
+    tenant = await core.tenant()
+    day = business_day(tenant).isoformat()
+    try:
+        job = await core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="standing.run", target=f"business_date:{day}",
+            key=key, error=exc,
+        )  # fmt: skip
+        message = UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else core_message(exc)
+        await store.save_blob(result_key, {"error": message})
+        return redirect(f"/standing?{urlencode({'job': result_key})}")
+    job = job if isinstance(job, dict) else {}
+    await log_write(
+        request, core.signed_in, action="standing.run", target=f"job:{job.get('job_id', day)}",
+        key=key,
+    )  # fmt: skip
+    await store.save_blob(
+        result_key,
+        {
+            "business_date": str(job.get("business_date") or day),
+            "status": str(job.get("status") or ""),
+            "executed": int(job.get("instructions_executed") or 0),
+            "failed": int(job.get("instructions_failed") or 0),
+            "job_id": str(job.get("job_id") or ""),
+            "completed_at": local_time(job.get("completed_at"), str(tenant.get("timezone"))),
+        },
+    )
+    return redirect(f"/standing?{urlencode({'job': result_key})}")
+
+
+# -- creating one ---------------------------------------------------------------------------
+
+
+FORM_FIELDS = (
+    "source",
+    "destination",
+    "amount",
+    "frequency",
+    "start_date",
+    "end_date",
+    "narration",
+)
+
+
+async def _form_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    *,
+    values: dict[str, str],
+    key: str,
+    matches: dict[str, list[dict[str, Any]]] | None = None,
+    chosen: dict[str, str | None] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    return render(
+        request,
+        "standing/new.html",
+        {
+            "page_title": "New standing instruction",
+            "tenant": await core.tenant(),
+            "values": values,
+            "key": key,
+            "pickers": [{"field": f, "label": label} for f, label, _ in PICKERS],
+            "matches": matches or {},
+            "chosen": chosen or {},
+            "errors": FormErrors(errors or {}),
+            "error": error,
+            "frequency_options": list(FREQUENCIES.items()),
+            "status_labels": ACCOUNT_STATUS,
+        },
+        block=None,
+        status_code=status_code,
+    )
+
+
+@get("/standing/new", opt=WRITE, name="standing_new")
+async def standing_new(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The create form (starting tomorrow, monthly, by default)."""
+    core = CoreSession(request)
+    tomorrow = business_day(await core.tenant()) + timedelta(days=1)
+    values = {name: "" for name in FORM_FIELDS}
+    values.update(frequency="MONTHLY", start_date=tomorrow.isoformat())
+    return await _form_page(request, core, values=values, key=mint_key())
+
+
+@post("/standing", opt=WRITE, name="standing_create")
+async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Create the instruction; it waits for a manager's approval."""
+    form = await request.form()
+    values = {name: text(form, name, 500 if name == "narration" else 100) for name in FORM_FIELDS}
+    key = key_from_form(form)
+    core = CoreSession(request)
+    errors: dict[str, str] = {}
+    matches: dict[str, list[dict[str, Any]]] = {}
+    chosen: dict[str, str | None] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    for name, _, _ in PICKERS:
+        account, found, problem = await resolve_account(
+            core, values[name], text(form, f"{name}_id", 64)
+        )
+        matches[name] = found
+        if account is not None:
+            accounts[name] = account
+            chosen[name] = str(account["id"])
+            values[name] = str(account["account_number"])
+        if problem:
+            errors[name] = problem
+    if (
+        "source" in accounts
+        and "destination" in accounts
+        and accounts["source"]["id"] == accounts["destination"]["id"]
+    ):
+        errors["destination"] = "Choose a different account from the source."
+    amount = clean_amount(values["amount"])
+    problem = amount_problem(amount)
+    if problem:
+        errors["amount"] = problem
+    else:
+        values["amount"] = canonical_amount(amount)
+    if values["frequency"] not in FREQUENCIES:
+        errors["frequency"] = "Choose how often it pays: daily, weekly or monthly."
+    start, start_problem = date_problem(values["start_date"], "Start date", required=True)
+    end, end_problem = date_problem(values["end_date"], "End date", required=False)
+    if start_problem:
+        errors["start_date"] = start_problem
+    if end_problem:
+        errors["end_date"] = end_problem
+    if start and end and end < start:
+        errors["end_date"] = "The end date is before the start date."
+    if not values["narration"]:
+        errors["narration"] = "Enter a narration; it appears on both accounts' statements."
+    if key is None or errors:
+        return await _form_page(
+            request,
+            core,
+            values=values,
+            key=key or mint_key(),
+            matches=matches,
+            chosen=chosen,
+            errors=errors,
+            error=FORM_EXPIRED if key is None else None,
+            status_code=400,
+        )
+    assert key is not None
+    body: dict[str, Any] = {
+        "source_account_id": accounts["source"]["id"],
+        "destination_account_id": accounts["destination"]["id"],
+        "amount": values["amount"],
+        "currency": accounts["source"]["currency"],
+        "frequency": values["frequency"],
+        "start_date": values["start_date"],
+        "narration": values["narration"],
+    }
+    if values["end_date"]:
+        body["end_date"] = values["end_date"]
+    target = f"account:{values['source']}->{values['destination']}"
+    try:
+        created = await core.post("/standing-instructions", body, idempotency_key=key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="standing.create", target=target, key=key, error=exc
+        )
+        field_errors, summary = _refusal(exc)
+        return await _form_page(
+            request,
+            core,
+            values=values,
+            key=key_after_error(exc, key),
+            matches=matches,
+            chosen=chosen,
+            errors=field_errors,
+            error=summary,
+            status_code=_status_code(exc),
+        )
+    instruction_id = str(created.get("id") or "")
+    await log_write(
+        request,
+        core.signed_in,
+        action="standing.create",
+        target=f"standing_instruction:{instruction_id}",
+        key=key,
+    )
+    return redirect(f"{page_url(instruction_id)}?done=created")
+
+
+def _refusal(error: BankingAPIError) -> tuple[dict[str, str], str | None]:
+    """The core's refusal as ``({control: message}, summary)``."""
+    if error.code in REFUSALS:
+        control, message = REFUSALS[error.code]
+        detail_field = next((str(d.get("field")) for d in error.details if d.get("field")), "")
+        control = CORE_FIELDS.get(detail_field, control)
+        return {control: message}, None
+    if error.code in {"VALIDATION_ERROR", "MISSING_FIELD"} and error.details:
+        errors: dict[str, str] = {}
+        for detail in error.details:
+            named = CORE_FIELDS.get(str(detail.get("field") or ""))
+            if named is None:
+                continue
+            control = named
+            reason = str(detail.get("reason") or "not valid")
+            if control == "amount":
+                errors[control] = "Enter the amount in figures, like 1500.00."
+            else:
+                errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+        if errors:
+            return errors, None
+        return {}, "Some details need attention: " + "; ".join(
+            str(d.get("reason") or d.get("field")) for d in error.details
+        )
+    if isinstance(error, BankingAPIUnavailable):
+        return {}, UNAVAILABLE
+    return {}, error.message if error.status == 422 and error.message else core_message(error)
+
+
+# -- one instruction ----------------------------------------------------------------------
+
+
+async def _instruction(core: CoreSession, instruction_id: str) -> Instruction:
+    raw = await fetch_instruction(core, instruction_id)
+    if raw is None:
+        raise NotFoundException("no such standing instruction")
+    accounts = await accounts_of(core, [raw])
+    return instruction_of(raw, accounts)
+
+
+@get("/standing/{instruction_id:str}", opt=VIEW, name="standing_instruction")
+async def standing_detail(request: Request[Any, Any, Any], instruction_id: str) -> Response[Any]:
+    """An instruction in full, its executions, and the approve / cancel forms."""
+    core = CoreSession(request)
+    instruction = await _instruction(core, instruction_id)
+    executions = await executions_of(core, instruction)
+    timezone = await _timezone(core)
+    error = request.query_params.get("error")
+    made_by_me = instruction.created_by == core.signed_in.user.id
+    return render(
+        request,
+        "standing/detail.html",
+        {
+            "page_title": f"Standing instruction {instruction.ref}",
+            "tenant": await core.tenant(),
+            "si": instruction,
+            "executions": executions,
+            "paid_count": sum(1 for e in executions if e.status_label == "Paid"),
+            "failed_count": sum(1 for e in executions if e.status == "FAILED"),
+            "created": local_time(instruction.created_at, timezone),
+            "approved": local_time(instruction.approved_at, timezone),
+            "made_by_me": made_by_me,
+            "can_approve": can(core.signed_in, "standing.approve"),
+            "can_cancel": can(core.signed_in, "standing.write"),
+            "own_instruction": OWN_INSTRUCTION,
+            "manager_approves": MANAGER_APPROVES,
+            "approve_key": mint_key(),
+            "cancel_key": mint_key(),
+            "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
+            "error": ACTION_ERRORS.get(error or "", core_message(BankingAPIError(error, "")))
+            if error
+            else None,
+        },
+        block=None,
+    )
+
+
+async def _post_once(
+    core: CoreSession, path: str, key: str, body: dict[str, Any] | None = None
+) -> Any:
+    """``POST`` with ``key``; a double click waits for the first answer instead of re-running."""
+    for wait in (0.2, 0.5, 1.0, None):
+        try:
+            return await core.post(path, body or {}, idempotency_key=key)
+        except BankingAPIConflict as exc:
+            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
+                raise
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _error_code(error: BankingAPIError) -> str:
+    return "UNAVAILABLE" if error.status >= 500 else error.code
+
+
+async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) -> Response[Any]:
+    if not looks_like_id(instruction_id):
+        raise NotFoundException("no such standing instruction")
+    form = await request.form()
+    core = CoreSession(request)
+    key = key_from_form(form) or mint_key()
+    action = f"standing.{verb}"
+    target = f"standing_instruction:{instruction_id}"
+    reason = text(form, "reason", 500) if verb == "cancel" else ""
+    try:
+        await _post_once(
+            core,
+            instruction_path(instruction_id) + f"/{verb}",
+            key,
+            {"reason": reason} if reason else None,
+        )
+    except BankingAPIError as exc:
+        await log_write(request, core.signed_in, action=action, target=target, key=key, error=exc)
+        if exc.status == 404:
+            raise NotFoundException("no such standing instruction") from exc
+        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': _error_code(exc)})}")
+    await log_write(request, core.signed_in, action=action, target=target, key=key)
+    done = "approved" if verb == "approve" else "cancelled"
+    return redirect(f"{page_url(instruction_id)}?done={done}")
+
+
+@post("/standing/{instruction_id:str}/approve", opt=APPROVE, name="standing_approve")
+async def standing_approve(request: Request[Any, Any, Any], instruction_id: str) -> Response[Any]:
+    """Approve (a manager, never the creator): the instruction starts running."""
+    return await _act(request, instruction_id, "approve")
+
+
+@post("/standing/{instruction_id:str}/cancel", opt=WRITE, name="standing_cancel")
+async def standing_cancel(request: Request[Any, Any, Any], instruction_id: str) -> Response[Any]:
+    """Cancel: no further payments."""
+    return await _act(request, instruction_id, "cancel")
+
+
+@post("/standing/approve-selected", opt=APPROVE, name="standing_approve_selected")
+async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+    """ "Approve selected" in the approvals queue's standing-instructions section: each one
+    approved on its own, with its own result."""
+    core = CoreSession(request)
+    form = await request.form()
+    bulk_key = valid_key(form.get("idempotency_key")) or mint_key()
+    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
+    results: list[dict[str, Any]] = []
+    if not chosen:
+        results.append({"ref": "", "ok": False, "outcome": "Nothing was selected."})
+    for instruction_id in chosen[:MAX_BULK]:
+        key = f"{bulk_key}:{instruction_id}"
+        target = f"standing_instruction:{instruction_id}"
+        url = page_url(instruction_id)
+        try:
+            approved = await _post_once(core, instruction_path(instruction_id) + "/approve", key)
+        except BankingAPIError as exc:
+            await log_write(
+                request, core.signed_in, action="standing.approve", target=target, key=key,
+                error=exc,
+            )  # fmt: skip
+            outcome = ACTION_ERRORS.get(_error_code(exc), core_message(exc))
+            results.append(
+                {"ref": instruction_id[:8], "href": url, "ok": False, "outcome": outcome}
+            )
+            continue
+        await log_write(request, core.signed_in, action="standing.approve", target=target, key=key)
+        ref = instruction_of(approved if isinstance(approved, dict) else {"id": instruction_id}).ref
+        results.append(
+            {"ref": ref, "href": url, "ok": True, "outcome": "Approved: it runs on its schedule."}
+        )
+    if len(chosen) > MAX_BULK:
+        results.append(
+            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
+        )
+    result_key = mint_key()
+    await DraftStore(request, core).save_blob(result_key, {"items": results})
+    return redirect(f"/approvals?{urlencode({'result': result_key})}")
+
+
+standing_router = Router(
+    path="/",
+    route_handlers=[
+        standing_list,
+        run_today,
+        standing_new,
+        standing_create,
+        approve_selected,
+        standing_detail,
+        standing_approve,
+        standing_cancel,
+    ],
+)

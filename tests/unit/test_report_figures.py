@@ -1,0 +1,166 @@
+"""Narrow unit tests of the console's report shaping: per-currency trial balances, totals
+taken from the core, CSV cells a spreadsheet will not run, and bar-chart geometry."""
+
+from decimal import Decimal
+
+import pytest
+
+from app.console.periods.checklist import blockers_from_details
+from app.console.reports.charts import Group, Series, bar_chart
+from app.console.reports.figures import to_decimal, trial_balance, trial_balance_csv
+from app.console.reports.statements import balance_sheet, income_statement, trend_chart
+from app.console.reports.tellers import teller_summary, teller_summary_csv
+
+SNAPSHOT = {
+    "as_of": "2020-01-31",
+    "lines": [
+        {"code": "2101", "name": "Savings", "currency": "NGN", "debit": "0.00", "credit": "5.00"},
+        {"code": "1101-001", "name": "Cash", "currency": "NGN", "debit": "5.00", "credit": "0.00"},
+        {"code": "2104", "name": "Dom", "currency": "USD", "debit": "0.00", "credit": "7.50"},
+        {"code": "1101-001", "name": "Cash", "currency": "USD", "debit": "7.50", "credit": "0.00"},
+    ],
+    "totals": [
+        {"currency": "USD", "total_debit": "7.50", "total_credit": "7.50"},
+        {"currency": "NGN", "total_debit": "5.00", "total_credit": "5.00"},
+    ],
+}
+
+
+def test_a_snapshot_becomes_one_block_per_currency_base_first():
+    report = trial_balance(SNAPSHOT, "NGN")
+    assert [b.currency for b in report.blocks] == ["NGN", "USD"]
+    assert [line.code for line in report.blocks[0].lines] == ["1101-001", "2101"]
+    assert report.blocks[1].total_debit_text == "7.50"
+    assert report.balanced
+
+
+def test_totals_are_the_cores_and_a_difference_shows():
+    body = {"lines": [{"code": "1", "name": "A", "debit": "10.00", "credit": "0.00"}]}
+    report = trial_balance({**body, "total_debit": "10.00", "total_credit": "9.99"}, "NGN")
+    assert report.blocks[0].total_credit == Decimal("9.99")
+    assert not report.balanced
+
+
+def test_csv_rows_keep_the_cores_strings_and_defuse_formulas():
+    body = {
+        "currency": "NGN",
+        "lines": [{"code": "=1+2", "name": "@SUM(A1)", "debit": "1.00", "credit": "0.00"}],
+        "total_debit": "1.00",
+        "total_credit": "0.00",
+    }
+    lines = list(trial_balance_csv(trial_balance(body, "NGN")))
+    assert lines[1] == "'=1+2,'@SUM(A1),1.00,0.00,NGN\r\n"
+    assert lines[-1] == ",Total,1.00,0.00,NGN\r\n"
+
+
+def test_money_is_never_a_float():
+    with pytest.raises(TypeError):
+        to_decimal(1.5)
+
+
+def test_balance_sheet_equity_includes_the_years_earnings():
+    sheet = balance_sheet(
+        {
+            "assets": {
+                "lines": [{"code": "1400", "name": "R", "balance": "600.00"}],
+                "total": "600.00",
+            },
+            "liabilities": {"lines": [], "total": "0.00"},
+            "equity": {"lines": [], "total": "0.00"},
+            "current_year_earnings": "600.00",
+            "total_assets": "600.00",
+            "total_equity": "600.00",
+            "total_liabilities_and_equity": "600.00",
+        },
+        "NGN",
+    )
+    assert sheet.equity.total == Decimal("600.00")
+    assert sheet.equity.lines[-1].name == "Current year earnings (not yet closed)"
+    assert sheet.balanced
+
+
+def test_income_statement_trend_and_chart():
+    statement = income_statement(
+        {
+            "revenue": {"lines": [], "total": "1000.00"},
+            "expenses": {"lines": [], "total": "400.00"},
+            "net_income": "600.00",
+            "months": [
+                {"month": "2020-01", "revenue": "1000.00", "expenses": "0.00", "net": "1000.00"},
+                {"month": "2020-02", "revenue": "0.00", "expenses": "400.00", "net": "-400.00"},
+            ],
+        },
+        "NGN",
+    )
+    assert [m.label for m in statement.trend] == ["Jan", "Feb"]
+    chart = trend_chart(statement)
+    assert chart is not None
+    revenue_bars = [b for b in chart.bars if b.css == "revenue"]
+    assert revenue_bars[0].height > 0 and revenue_bars[1].height == 0
+    # A loss is drawn below the zero line.
+    assert chart.points[1].y > chart.zero_y > chart.points[0].y
+    assert "Best month January 2020" in chart.description
+
+
+def test_bar_heights_are_proportional_and_empty_is_none():
+    series = [Series("a", "A", "deposits")]
+    chart = bar_chart(
+        [Group("1", {"a": Decimal("100")}), Group("2", {"a": Decimal("50")})], series, "NGN"
+    )
+    assert chart is not None
+    first, second = chart.bars
+    assert first.height == pytest.approx(second.height * 2, rel=0.02)
+    assert bar_chart([], series, "NGN") is None
+
+
+def test_teller_summary_per_currency_and_csv():
+    summary = teller_summary(
+        {
+            "date": "2026-12-01",
+            "tellers": [
+                {
+                    "user_id": "u1",
+                    "email": "t@x",
+                    "name": "T",
+                    "branch_code": "001",
+                    "currency": "USD",
+                    "deposits": {"count": 1, "amount": "5.00"},
+                    "withdrawals": {"count": 0, "amount": "0.00"},
+                    "net_cash": "5.00",
+                },
+                {
+                    "user_id": "u1",
+                    "email": "t@x",
+                    "name": "T",
+                    "branch_code": "001",
+                    "currency": "NGN",
+                    "deposits": {"count": 2, "amount": "1500.00"},
+                    "withdrawals": {"count": 1, "amount": "200.00"},
+                    "net_cash": "1300.00",
+                },
+            ],
+        },
+        "NGN",
+    )
+    assert [b.currency for b in summary.blocks] == ["NGN", "USD"]
+    assert summary.base.deposit_count == 2 and summary.base.net_cash == Decimal("1300.00")
+    assert summary.tellers == [("u1", "T (t@x)")]
+    rows = list(teller_summary_csv(summary))
+    assert rows[1] == "T,t@x,001,1500.00,2,200.00,1,1300.00,NGN\r\n"
+    assert rows[2] == "Total,,,1500.00,2,200.00,1,1300.00,NGN\r\n"
+
+
+def test_the_cores_close_blockers_link_where_they_are_handled():
+    blockers = blockers_from_details(
+        [
+            {"entity_type": "journal", "entity_id": "j-1", "reference": "JV1", "reason": "pending"},
+            {"entity_type": "transaction", "entity_id": "t-1", "reference": "TX1", "reason": "x"},
+            {"entity_type": "fiscal_period", "entity_id": "p-1", "reference": "January 2020"},
+        ],
+        "NGN",
+    )
+    assert [(b.kind, b.title, b.url) for b in blockers] == [
+        ("journal", "Journal JV1", "/journals/j-1"),
+        ("transaction", "Transaction TX1", "/approvals/transactions/t-1"),
+        ("period", "January 2020", "/periods/p-1"),
+    ]
