@@ -41,6 +41,39 @@ def fast(settings, **overrides):  # type: ignore[no-untyped-def]
     return dataclasses.replace(settings.webhooks, **values)
 
 
+@pytest.fixture(scope="module", autouse=True)
+async def only_this_modules_webhooks(core_app):  # type: ignore[no-untyped-def]
+    """Quiet every subscription made before this module (the sandbox's console receivers,
+    other suites' test hooks): their backlog of failing deliveries, thousands after a whole
+    run, would otherwise compete with this module's few for every cycle. Restored after."""
+    from sqlmodel import col
+
+    from app.core.webhooks.models import WebhookSubscription
+
+    db: Database = core_app.state.services.db
+    active = sa.and_(
+        col(WebhookSubscription.is_active).is_(True), col(WebhookSubscription.deleted_at).is_(None)
+    )
+    async with db.writer(), db.session() as session:
+        quieted = list(
+            (await session.execute(sa.select(col(WebhookSubscription.id)).where(active))).scalars()
+        )
+        await session.execute(
+            sa.update(WebhookSubscription)
+            .where(col(WebhookSubscription.id).in_(quieted))
+            .values(is_active=False)
+        )
+        await session.commit()
+    yield
+    async with db.writer(), db.session() as session:
+        await session.execute(
+            sa.update(WebhookSubscription)
+            .where(col(WebhookSubscription.id).in_(quieted))
+            .values(is_active=True)
+        )
+        await session.commit()
+
+
 @pytest.fixture
 async def dispatcher(core_app, settings):  # type: ignore[no-untyped-def]
     dispatcher = WebhookDispatcher(core_app.state.services.db, fast(settings))

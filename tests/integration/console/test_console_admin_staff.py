@@ -122,6 +122,10 @@ async def test_create_staff_user_who_then_signs_in(browser, live_server, setting
             "Deposit",
             "Withdrawal",
             "My day",
+            "Journals",
+            "Standing instructions",
+            "Fiscal periods",
+            "Reports",
         ]
     after = await browser.get(f"/admin/staff/{user_id}")
     assert "<dt>Last sign-in</dt><dd>Never</dd>" not in after.text

@@ -11,6 +11,8 @@ import io
 import re
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from console_helpers import csrf_from, csrf_token, sign_in
@@ -22,6 +24,7 @@ from period_helpers import (
     draft_journal,
     form_fields,
     free_year,
+    gl_account,
     page_text,
     post_form,
     year_periods,
@@ -63,9 +66,20 @@ async def test_everyone_reads_the_periods_only_admins_see_the_writes(browser, co
 
 async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser, core, settings):
     year = await free_year(core)
-    # Something to show in the snapshot: a posted journal dated in January of that year.
+    # Something to show in the snapshot: a posted journal dated in January of that year, on
+    # two GL accounts of its own (other suites post to the standard chart in earlier years,
+    # and a trial balance as of a date sums everything up to it).
     await create_year(core, year)
-    journal = await draft_journal(core, f"{year}-01-20", amount="1234567.89")
+    before = await core.call(
+        "GET", "/reports/trial-balance", params={"as_of": f"{year}-01-31"}, expect=200
+    )
+    debit, credit = (
+        await own_gl_account(core, "1000", "ASSET"),
+        await own_gl_account(core, "4000", "REVENUE"),
+    )
+    journal = await draft_journal(
+        core, f"{year}-01-20", amount="1234567.89", debit=debit, credit=credit
+    )
     await core.call("POST", f"/journals/{journal['id']}/approve", as_user="officer@demo.bank")
     await core.call("POST", f"/journals/{journal['id']}/post", as_user="manager@demo.bank")
     periods = await year_periods(core, year)
@@ -89,8 +103,10 @@ async def test_admin_creates_a_year_closes_january_and_sees_its_snapshot(browser
     live = await core.call(
         "GET", "/reports/trial-balance", params={"as_of": f"{year}-01-31"}, expect=200
     )
-    assert live["total_debit"] == "1234567.89"
-    assert "Total ₦1,234,567.89 ₦1,234,567.89" in text  # the core's totals, debits = credits
+    total = Decimal(before["total_debit"]) + Decimal("1234567.89")
+    assert Decimal(live["total_debit"]) == Decimal(live["total_credit"]) == total
+    shown = f"₦{_thousands(live['total_debit'])}"
+    assert f"Total {shown} {shown}" in text  # the core's totals, debits = credits
 
     fields = await form_fields(
         browser, f"/periods/{january['id']}/close", f"/periods/{january['id']}/close"
@@ -342,6 +358,25 @@ def _short(year: int, month: int, day: int) -> str:
 
     value = date(year, month, day)
     return f"{value:%a} {value.day} {value:%b %Y}"
+
+
+async def own_gl_account(core: Any, parent_code: str, category: str) -> str:
+    """A new leaf GL account under ``parent_code``; its code."""
+    parent = await gl_account(core, parent_code)
+    code = f"{parent_code[0]}9-{uuid.uuid4().hex[:8]}"
+    await core.call(
+        "POST",
+        "/gl/accounts",
+        as_user="officer@demo.bank",
+        json={
+            "code": code,
+            "name": f"Period test {code}",
+            "category": category,
+            "parent_id": parent["id"],
+        },
+        expect=201,
+    )
+    return code
 
 
 def _thousands(amount: str) -> str:
