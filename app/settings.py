@@ -115,6 +115,8 @@ class ConsoleSettings:
     secret_key: str
     webhook_secret: str
     client_timeout_seconds: int
+    # How often an open live stream sends a keep-alive and re-checks its session.
+    live_heartbeat_seconds: int = 15
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ def load_settings() -> Settings:
             secret_key=_secret("CONSOLE_SECRET_KEY", var_dir),
             webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
+            live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
     )

@@ -17,6 +17,8 @@ os.environ.setdefault("BRANCHDESK_VAR_DIR", str(_VAR))
 os.environ.setdefault("RATE_LIMIT_PER_IP", "1000000")
 os.environ.setdefault("RATE_LIMIT_PER_CREDENTIAL", "1000000")
 os.environ.setdefault("RATE_LIMIT_FAILED_LOGINS", "100000")
+# Live streams re-check their session at every heartbeat: a short one keeps those tests quick.
+os.environ.setdefault("LIVE_HEARTBEAT_SECONDS", "1")
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from app.console.accounts.routes import accounts_router
 from app.console.approvals.badge import nav_badges
+from app.console.approvals.live import approvals_badge, badge_forgetter
 from app.console.approvals.routes import approvals_router
 from app.console.auth.routes import auth_router
 from app.console.auth.session import (
@@ -32,6 +33,8 @@ from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
+from app.console.live.receiver import receive_webhook
+from app.console.live.routes import live_events
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.security import make_security_headers_hook
 from app.console.state import ConsoleState
@@ -107,6 +110,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         name="static",
     )
 
+    console.live.add_listener(badge_forgetter(console.live))
+
+    async def start_live_updates() -> None:
+        await console.live.start()
+        console.live.end_streams_on_signal()
+
     async def close_resources() -> None:
         await console.close()
 
@@ -119,6 +128,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             teller_router,
             transfers_router,
             approvals_router,
+            approvals_badge,
+            live_events,
+            receive_webhook,
             static,
             unknown_page,
         ],
@@ -133,6 +145,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=nav_badges,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[make_security_headers_hook(hsts=settings.server.production)],
+        on_startup=[start_live_updates],
         on_shutdown=[close_resources],
         openapi_config=None,
         debug=False,

@@ -33,6 +33,11 @@ def forget_pending_count(tenant: str) -> None:
     _pending.pop(tenant, None)
 
 
+def forget_all_pending_counts() -> None:
+    """Drop every tenant's cached count (a change whose tenant this process can't name)."""
+    _pending.clear()
+
+
 def remember_pending(
     request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]], more: bool
 ) -> None:
