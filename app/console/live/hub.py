@@ -199,13 +199,25 @@ class LiveHub:
             subscription.offer(None)
         self._subscriptions.add(subscription)
         try:
-            await self.start()
-            if self._redis is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._ready.wait(), READY_TIMEOUT_SECONDS)
+            await self.listening()
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+
+    async def listening(self, within: float = READY_TIMEOUT_SECONDS) -> bool:
+        """Start listening and wait until this process hears published events.
+
+        ``True`` at once for the in-process hub; ``False`` when Redis did not answer in time
+        (the hub keeps trying, and the stream still opens).
+        """
+        await self.start()
+        if self._redis is None:
+            return True
+        try:
+            await asyncio.wait_for(self._ready.wait(), within)
+        except TimeoutError:
+            return False
+        return True
 
     async def start(self) -> None:
         """Start listening on Redis (once; a no-op for the in-process hub)."""

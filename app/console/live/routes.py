@@ -1,9 +1,9 @@
 """``GET /live/events``: the signed-in staff member's live stream (server-sent events).
 
 The stream carries signals, never data: ``approvals`` says "what waits for a checker may
-have changed" (with the event's type), and the page re-asks for its fragments through the
-normal routes and their permission checks. A role that may not see the queue is sent no
-such signal at all.
+have changed" (its data names only the event's type and ID), and the page re-asks for its
+fragments through the normal routes and their permission checks. A role that may not see
+the queue is sent no such signal at all.
 
 Events:
     ``ready``          the stream is listening (nothing sent before it can be missed after)
@@ -79,7 +79,8 @@ async def _events(
         if event is None:
             return  # the process is stopping: the browser reconnects to another
         if sees_approvals and event.touches_approvals:
-            yield ServerSentEventMessage(event="approvals", data=event.type)
+            signal = json.dumps({"type": event.type, "event_id": event.event_id})
+            yield ServerSentEventMessage(event="approvals", data=signal)
 
 
 async def _stream(console: ConsoleState, signed_in: SignedIn) -> AsyncIterator[Any]:
