@@ -1,7 +1,7 @@
 """Every core table, imported in one place for Alembic and the seed."""
 
 from app.core.accounts.models import Account, Hold, Product
-from app.core.audit.models import AuditLog
+from app.core.audit.models import AuditLog, AuditSeal
 from app.core.auth.models import ApiKey, AuthSession, RefreshToken, RevokedToken, StaffUser
 from app.core.customers.models import Customer
 from app.core.idempotency.models import IdempotencyRecord
@@ -9,12 +9,18 @@ from app.core.ledger.models import GLAccount, Journal, JournalLine, NumberSequen
 from app.core.periods.models import FiscalPeriod
 from app.core.tenants.models import Branch, Tenant
 from app.core.transactions.models import Transaction
-from app.core.webhooks.models import OutboxEvent
+from app.core.webhooks.models import (
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Account",
     "ApiKey",
     "AuditLog",
+    "AuditSeal",
     "AuthSession",
     "Branch",
     "Customer",
@@ -33,4 +39,7 @@ __all__ = [
     "StaffUser",
     "Tenant",
     "Transaction",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

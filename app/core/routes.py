@@ -4,6 +4,7 @@ from litestar import Router
 
 from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
+from app.core.audit.routes import audit_router
 from app.core.customers.routes import customer_router
 from app.core.ledger.routes import gl_router
 from app.core.tenants.routes import tenant_routers
@@ -16,4 +17,5 @@ FEATURE_ROUTERS: list[Router] = [
     account_router,
     transaction_router,
     gl_router,
+    audit_router,
 ]

@@ -1,12 +1,19 @@
-"""Appending audit records, in the caller's transaction."""
+"""Appending audit records in the caller's transaction, and reading the trail."""
 
+import re
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit.models import AuditLog
+from app.core.common import iso
 from app.core.context import RequestContext
+from app.core.errors import ApiError
 
 
 def record(
@@ -40,3 +47,156 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+# -- reading the trail ------------------------------------------------------------------
+
+_ACTION = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$")
+_ENTITY_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+OUTCOMES = ("success", "failure", "locked", "revoked")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The query of ``GET /audit-logs``, checked: every field narrows the tenant's trail."""
+
+    actor_id: uuid.UUID | None = None
+    actor_email: str | None = None
+    action: str | None = None
+    action_prefix: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    request_id: str | None = None
+    outcome: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _bad(field: str, reason: str, value: str) -> dict[str, Any]:
+    return {"field": field, "reason": reason, "value": value[:80]}
+
+
+def _instant(raw: str, field: str, *, end_of_day: bool) -> datetime | dict[str, Any]:
+    """An RFC 3339 time, or a date (its first instant; for ``to``, the last), in UTC."""
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
+            return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return _bad(field, "not a YYYY-MM-DD date or an RFC 3339 time", raw)
+    if moment.tzinfo is None:
+        return _bad(field, "an RFC 3339 time needs its offset (Z or ±hh:mm)", raw)
+    return moment.astimezone(UTC)
+
+
+def parse_filters(
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    request_id: str | None = None,
+    outcome: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+) -> AuditFilters:
+    """Check every filter at once; ``VALIDATION_ERROR`` lists each bad one.
+
+    ``actor`` is a staff user's (or API key's) ID, or an email address matched exactly
+    (case-insensitively). ``action`` is a dotted verb, or a family ending in ``.*``
+    (``journal.*``). ``from``/``to`` are dates (whole UTC days) or RFC 3339 times,
+    both inclusive.
+    """
+    errors: list[dict[str, Any]] = []
+    values: dict[str, Any] = {}
+    if actor:
+        actor = actor.strip()
+        try:
+            values["actor_id"] = uuid.UUID(actor)
+        except ValueError:
+            if len(actor) > 254 or any(c.isspace() for c in actor):
+                errors.append(_bad("actor", "a user ID or an email address", actor))
+            else:
+                values["actor_email"] = actor.lower()
+    if action:
+        if len(action) > 80 or not _ACTION.match(action):
+            errors.append(_bad("action", "a dotted verb like journal.posted, or journal.*", action))
+        elif action.endswith(".*"):
+            values["action_prefix"] = action[:-1]
+        else:
+            values["action"] = action
+    if entity_type:
+        if not _ENTITY_TYPE.match(entity_type):
+            errors.append(_bad("entity_type", "lower-case letters, digits and _", entity_type))
+        else:
+            values["entity_type"] = entity_type
+    for field, raw, limit in (("entity_id", entity_id, 80), ("request_id", request_id, 128)):
+        if raw:
+            if len(raw) > limit:
+                errors.append(_bad(field, f"at most {limit} characters", raw))
+            else:
+                values[field] = raw
+    if outcome:
+        if outcome not in OUTCOMES:
+            errors.append(_bad("outcome", f"one of {', '.join(OUTCOMES)}", outcome))
+        else:
+            values["outcome"] = outcome
+    for field, raw, key, end_of_day in (("from", from_, "start", False), ("to", to, "end", True)):
+        if raw:
+            parsed = _instant(raw.strip(), field, end_of_day=end_of_day)
+            if isinstance(parsed, dict):
+                errors.append(parsed)
+            else:
+                values[key] = parsed
+    if not errors and values.get("start") and values.get("end") and values["start"] > values["end"]:
+        errors.append(_bad("to", "must not be before from", to or ""))
+    if errors:
+        names = ", ".join(e["field"] for e in errors)
+        raise ApiError("VALIDATION_ERROR", f"Check the filters: {names}.", errors)
+    return AuditFilters(**values)
+
+
+def trail_query(tenant_id: uuid.UUID, filters: AuditFilters) -> sa.Select[Any]:
+    """The tenant's records matching ``filters`` (unordered; the page orders by ID)."""
+    query = sa.select(AuditLog).where(col(AuditLog.tenant_id) == tenant_id)
+    if filters.actor_id is not None:
+        query = query.where(col(AuditLog.actor_id) == filters.actor_id)
+    if filters.actor_email is not None:
+        query = query.where(sa.func.lower(col(AuditLog.actor_email)) == filters.actor_email)
+    if filters.action is not None:
+        query = query.where(col(AuditLog.action) == filters.action)
+    if filters.action_prefix is not None:
+        query = query.where(col(AuditLog.action).startswith(filters.action_prefix, autoescape=True))
+    if filters.entity_type is not None:
+        query = query.where(col(AuditLog.entity_type) == filters.entity_type)
+    if filters.entity_id is not None:
+        query = query.where(col(AuditLog.entity_id) == filters.entity_id)
+    if filters.request_id is not None:
+        query = query.where(col(AuditLog.request_id) == filters.request_id)
+    if filters.outcome is not None:
+        query = query.where(col(AuditLog.outcome) == filters.outcome)
+    if filters.start is not None:
+        query = query.where(col(AuditLog.at) >= filters.start)
+    if filters.end is not None:
+        query = query.where(col(AuditLog.at) <= filters.end)
+    return query
+
+
+def audit_log_body(entry: AuditLog) -> dict[str, Any]:
+    """One record as ``GET /audit-logs`` shows it; ``before``/``after`` are null when absent."""
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor_id": str(entry.actor_id) if entry.actor_id else None,
+        "actor_email": entry.actor_email,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "request_id": entry.request_id,
+        "ip": entry.ip,
+        "outcome": entry.outcome,
+        "before": entry.before,
+        "after": entry.after,
+    }

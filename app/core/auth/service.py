@@ -237,14 +237,35 @@ class AuthService:
             )
             await self.session.commit()
             raise invalid
+        # The rotation is a state change like any other: it leaves its record.
         if auth_session.api_key_id is not None:
             key = await self.session.get(ApiKey, auth_session.api_key_id)
             if key is None or key.revoked_at is not None:
                 raise invalid
+            audit.record(
+                self.session,
+                self.ctx,
+                "auth.refreshed",
+                entity_type="auth_session",
+                entity_id=auth_session.id,
+                actor_id=key.id,
+                actor_email=f"api-key:{key.name}",
+                tenant_id=tenant.id,
+            )
             return await self._issue_pair(tenant, auth_session, api_key=key)
         user = await self.session.get(StaffUser, auth_session.user_id)
         if user is None or not user.is_active:
             raise invalid
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.refreshed",
+            entity_type="auth_session",
+            entity_id=auth_session.id,
+            actor_id=user.id,
+            actor_email=user.email,
+            tenant_id=tenant.id,
+        )
         return await self._issue_pair(tenant, auth_session, user=user)
 
     async def logout(self) -> None:

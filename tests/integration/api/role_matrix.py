@@ -64,3 +64,10 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/gl/accounts/{gl_account_id:str}"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}/entries"): ("viewer", "gl:read"),
 }
+# the audit trail (manager) and webhooks (admin)
+API_MATRIX.update(
+    {
+        ("GET", "/audit-logs"): ("manager", "audit:read"),
+        ("GET", "/audit-logs/verify"): ("manager", "audit:read"),
+    }
+)

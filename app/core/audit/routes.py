@@ -1,0 +1,67 @@
+"""/audit-logs: the tenant's audit trail, and the verification of its seals."""
+
+from typing import Annotated, Any
+
+from litestar import Router, get
+from litestar.params import Parameter
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.audit.models import AuditLog
+from app.core.audit.sealing import verify_chain
+from app.core.audit.service import audit_log_body, parse_filters, trail_query
+from app.core.context import TenantRef
+from app.core.http import page_limit
+from app.core.pagination import keyset_page
+from app.core.permissions import requires
+
+AUDIT_READ = requires("manager", "audit:read")
+
+
+@get("/audit-logs", opt=AUDIT_READ, summary="The tenant's audit trail, newest first")
+async def get_audit_logs(
+    session: AsyncSession,
+    tenant: TenantRef,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    request_id: str | None = None,
+    outcome: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from")] = None,
+    to: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    filters = parse_filters(
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        request_id=request_id,
+        outcome=outcome,
+        from_=from_,
+        to=to,
+    )
+    return await keyset_page(
+        session,
+        trail_query(tenant.id, filters),
+        [(col(AuditLog.id), "int")],
+        limit=page_limit(limit),
+        cursor=cursor,
+        resource="audit_logs",
+        render=audit_log_body,
+        value_of=lambda entry: (entry.id,),
+    )
+
+
+@get(
+    "/audit-logs/verify",
+    opt=AUDIT_READ,
+    summary="Recompute the tenant's audit seals and name the first broken record",
+)
+async def verify_audit_logs(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    return (await verify_chain(session, tenant.id)).body()
+
+
+audit_router = Router(path="/", route_handlers=[get_audit_logs, verify_audit_logs], tags=["audit"])

@@ -1,0 +1,362 @@
+"""Seals over the audit trail, and their verification (`ledger.md`, "Audit trail").
+
+Each tenant has its own chain of seals (records of no tenant form one more chain): a
+seal covers the tenant's records with IDs ``from_id..to_id``, and its hash is
+SHA-256(previous seal's hash + the canonical form of each of those records, in ID
+order). Verification recomputes the chain of the caller's tenant only, so a tenant's
+manager learns nothing about other tenants' records.
+
+The safe horizon. Records are sealed only up to an ID below which no record can still
+appear. On SQLite writers are serialized, so every committed ID is final. On
+PostgreSQL IDs come from a sequence and commit out of order: a transaction can take ID
+100, stay open, and commit after ID 101 did. Sealing 101 would then skip 100 (or make
+the seal wrong once 100 appears). So each sealing run takes a *mark*: the sequence's
+last handed-out value L and the server clock t, read in one statement. Every ID up to L
+was handed out before t, by a transaction that began before t. Once no client
+transaction that began at or before t is still running (``pg_stat_activity``), every
+ID up to L is final: committed or rolled back for good. Marks not yet safe are kept and
+checked again on the next run, so under steady load the horizon trails by about one
+sealing interval. This needs the sequence's cache to be 1 (PostgreSQL's default: a
+backend's cached values could otherwise be used after the mark); the sealer refuses to
+run otherwise, and says so in the log.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.audit.models import AuditLog, AuditSeal
+from app.core.tenants.models import Tenant
+from app.db import Database
+
+log = structlog.get_logger("branchdesk.audit.sealing")
+
+GENESIS_HASH = "0" * 64
+DIGEST_CHARS = 16  # per-record digest kept in the seal: enough to locate a change
+SEAL_LOCK_KEY = 0x6175_6469_7473  # "audits": one sealer at a time across processes
+_MAX_PENDING_MARKS = 8
+
+
+def canonical_form(entry: AuditLog) -> bytes:
+    """The bytes a seal hashes for one record: every column, in a fixed JSON form."""
+    at = entry.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(
+        {
+            "id": entry.id,
+            "tenant_id": str(entry.tenant_id) if entry.tenant_id else None,
+            "at": at,
+            "actor_id": str(entry.actor_id) if entry.actor_id else None,
+            "actor_email": entry.actor_email,
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id,
+            "request_id": entry.request_id,
+            "ip": entry.ip,
+            "outcome": entry.outcome,
+            "before": entry.before,
+            "after": entry.after,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+
+
+def seal_hash(previous_hash: str, entries: Sequence[AuditLog]) -> tuple[str, list[list[Any]]]:
+    """The chain hash over ``entries`` and each record's ``[id, short digest]``."""
+    chain = hashlib.sha256(previous_hash.encode("ascii"))
+    digests: list[list[Any]] = []
+    for entry in entries:
+        form = canonical_form(entry)
+        chain.update(form)
+        chain.update(b"\n")
+        digests.append([entry.id, hashlib.sha256(form).hexdigest()[:DIGEST_CHARS]])
+    return chain.hexdigest(), digests
+
+
+def _chain(column: Any, tenant_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+    condition: sa.ColumnElement[bool] = (
+        column.is_(None) if tenant_id is None else column == tenant_id
+    )
+    return condition
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The sequence's last handed-out ID at a moment of the database's clock."""
+
+    last_id: int
+    at: datetime
+
+
+class AuditSealer:
+    """Appends seals up to the safe horizon; one instance per worker process."""
+
+    def __init__(self, db: Database, *, records_per_seal: int = 1000, records_per_run: int = 20000):
+        self.db = db
+        self.records_per_seal = records_per_seal
+        self.records_per_run = records_per_run
+        self._marks: list[Mark] = []
+        self._sequence_checked = False
+
+    async def run_once(self) -> int:
+        """Seal what is final and unsealed; returns the number of seals written."""
+        horizon = await self.horizon()
+        if not horizon:
+            return 0
+        async with self.db.writer(), self.db.session() as session:
+            if not self.db.is_sqlite:
+                locked = await session.execute(
+                    sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}
+                )
+                if not locked.scalar_one():
+                    return 0  # another worker is sealing right now
+            written = await self._seal_up_to(session, horizon)
+            await session.commit()
+        if written:
+            log.info("audit.sealed", seals=written, horizon=horizon)
+        return written
+
+    async def horizon(self) -> int:
+        """The highest ID below which every record is final (0: nothing to seal)."""
+        async with self.db.session() as session:
+            if self.db.is_sqlite:
+                # One writer at a time: a record still being written gets an ID above every
+                # committed one, so the committed maximum is final.
+                top = await session.execute(sa.select(sa.func.max(col(AuditLog.id))))
+                return int(top.scalar_one() or 0)
+            if not await self._sequence_is_uncached(session):
+                return 0
+            row = (
+                await session.execute(
+                    sa.text(
+                        "SELECT pg_sequence_last_value("
+                        "pg_get_serial_sequence('audit_logs', 'id')::regclass), clock_timestamp()"
+                    )
+                )
+            ).one()
+            await session.commit()  # a fresh transaction: pg_stat_activity is read once per one
+            if row[0] is not None:
+                self._marks.append(Mark(int(row[0]), row[1]))
+            oldest = (
+                await session.execute(
+                    sa.text(
+                        "SELECT min(xact_start) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
+                    )
+                )
+            ).scalar_one()
+            await session.commit()
+        safe = [m for m in self._marks if oldest is None or oldest > m.at]
+        if not safe:
+            if len(self._marks) > _MAX_PENDING_MARKS:
+                # Keep the oldest (the next to become safe) and the newest ones.
+                self._marks = [self._marks[0], *self._marks[-(_MAX_PENDING_MARKS - 1) :]]
+            return 0
+        newest_safe = max(safe, key=lambda m: m.at)
+        self._marks = [m for m in self._marks if m.at > newest_safe.at]
+        return newest_safe.last_id
+
+    async def _sequence_is_uncached(self, session: AsyncSession) -> bool:
+        if self._sequence_checked:
+            return True
+        cache = (
+            await session.execute(
+                sa.text(
+                    "SELECT seqcache FROM pg_sequence WHERE seqrelid = "
+                    "pg_get_serial_sequence('audit_logs', 'id')::regclass"
+                )
+            )
+        ).scalar_one()
+        if int(cache) != 1:
+            log.error(
+                "audit.sealing_disabled",
+                reason="the audit_logs ID sequence caches values; set its CACHE to 1",
+                cache=int(cache),
+            )
+            return False
+        self._sequence_checked = True
+        return True
+
+    async def _seal_up_to(self, session: AsyncSession, horizon: int) -> int:
+        tenants = (await session.execute(sa.select(col(Tenant.id)))).scalars().all()
+        budget = self.records_per_run
+        written = 0
+        for tenant_id in [*tenants, None]:
+            last = await last_seal(session, tenant_id)
+            previous_hash = last.hash if last else GENESIS_HASH
+            sealed_to = last.to_id if last else 0
+            while budget > 0:
+                entries = list(
+                    (
+                        await session.execute(
+                            sa.select(AuditLog)
+                            .where(
+                                _chain(col(AuditLog.tenant_id), tenant_id),
+                                col(AuditLog.id) > sealed_to,
+                                col(AuditLog.id) <= horizon,
+                            )
+                            .order_by(col(AuditLog.id))
+                            .limit(min(self.records_per_seal, budget))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not entries:
+                    break
+                digest, digests = seal_hash(previous_hash, entries)
+                to_id = entries[-1].id
+                assert to_id is not None
+                session.add(
+                    AuditSeal(
+                        tenant_id=tenant_id,
+                        from_id=sealed_to + 1,
+                        to_id=to_id,
+                        record_count=len(entries),
+                        previous_hash=previous_hash,
+                        hash=digest,
+                        record_digests=digests,
+                    )
+                )
+                written += 1
+                budget -= len(entries)
+                previous_hash, sealed_to = digest, to_id
+            if budget <= 0:
+                break
+        await session.flush()
+        return written
+
+
+async def last_seal(session: AsyncSession, tenant_id: uuid.UUID | None) -> AuditSeal | None:
+    """The newest seal of a tenant's chain."""
+    return (
+        await session.execute(
+            sa.select(AuditSeal)
+            .where(_chain(col(AuditSeal.tenant_id), tenant_id))
+            .order_by(col(AuditSeal.to_id).desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``GET /audit-logs/verify`` reports."""
+
+    valid: bool
+    records: int
+    seals: int
+    sealed_through_id: int | None
+    first_broken_id: int | None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "records": self.records,
+            "seals": self.seals,
+            "sealed_through_id": self.sealed_through_id,
+            "first_broken_id": self.first_broken_id,
+        }
+
+
+def first_difference(
+    stored: Sequence[Sequence[Any]], actual: Sequence[Sequence[Any]]
+) -> int | None:
+    """The first ID where the sealed ``[id, digest]`` list and today's records disagree.
+
+    A stored ID missing today is a deleted record; an ID present today but never sealed
+    is a record slipped into the range; the same ID with another digest is an edit.
+    """
+    i = j = 0
+    while i < len(stored) and j < len(actual):
+        (sealed_id, sealed_digest), (found_id, found_digest) = stored[i], actual[j]
+        if sealed_id == found_id:
+            if sealed_digest != found_digest:
+                return int(sealed_id)
+            i, j = i + 1, j + 1
+        elif sealed_id < found_id:
+            return int(sealed_id)
+        else:
+            return int(found_id)
+    if i < len(stored):
+        return int(stored[i][0])
+    if j < len(actual):
+        return int(actual[j][0])
+    return None
+
+
+async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID | None) -> Verification:
+    """Recompute every seal of one tenant's chain, oldest first; stop at the first break."""
+    previous_hash, sealed_to, records, seals = GENESIS_HASH, 0, 0, 0
+
+    def broken(record_id: int) -> Verification:
+        return Verification(False, records, seals, sealed_to or None, record_id)
+
+    while True:
+        batch = list(
+            (
+                await session.execute(
+                    sa.select(AuditSeal)
+                    .where(
+                        _chain(col(AuditSeal.tenant_id), tenant_id),
+                        col(AuditSeal.from_id) > sealed_to,
+                    )
+                    .order_by(col(AuditSeal.from_id))
+                    .limit(100)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not batch:
+            return Verification(True, records, seals, sealed_to or None, None)
+        for seal in batch:
+            if seal.previous_hash != previous_hash or seal.from_id != sealed_to + 1:
+                # A seal before this one is gone or altered: its records are unprotected.
+                first = (
+                    await session.execute(
+                        sa.select(sa.func.min(col(AuditLog.id))).where(
+                            _chain(col(AuditLog.tenant_id), tenant_id),
+                            col(AuditLog.id) > sealed_to,
+                        )
+                    )
+                ).scalar_one()
+                candidates = [int(first)] if first is not None else []
+                if seal.record_digests:
+                    candidates.append(int(seal.record_digests[0][0]))
+                return broken(min(candidates, default=sealed_to + 1))
+            entries = list(
+                (
+                    await session.execute(
+                        sa.select(AuditLog)
+                        .where(
+                            _chain(col(AuditLog.tenant_id), tenant_id),
+                            col(AuditLog.id) >= seal.from_id,
+                            col(AuditLog.id) <= seal.to_id,
+                        )
+                        .order_by(col(AuditLog.id))
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            digest, digests = seal_hash(previous_hash, entries)
+            if digest != seal.hash or len(entries) != seal.record_count:
+                where = first_difference(seal.record_digests, digests)
+                if where is None:  # the digests were rewritten to match; the hash was not
+                    where = int(entries[0].id) if entries and entries[0].id else seal.from_id
+                return broken(where)
+            previous_hash, sealed_to = seal.hash, seal.to_id
+            records += seal.record_count
+            seals += 1
