@@ -21,6 +21,7 @@ from app.console.accounts.routes import accounts_router
 from app.console.approvals.badge import nav_badges
 from app.console.approvals.live import approvals_badge, badge_forgetter
 from app.console.approvals.routes import approvals_router
+from app.console.audit.routes import audit_router
 from app.console.auth.routes import auth_router
 from app.console.auth.session import (
     ConsoleSessionConfig,
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             transfers_router,
             approvals_router,
             approvals_badge,
+            audit_router,
             live_events,
             receive_webhook,
             static,

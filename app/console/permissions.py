@@ -162,7 +162,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Standing instructions", "/standing", "standing.view", "Ledger", False),
     NavItem("Fiscal periods", "/periods", "periods.view", "Finance", False),
     NavItem("Reports", "/reports", "reports.view", "Finance", False),
-    NavItem("Audit", "/audit", "audit.view", "Oversight", False),
+    NavItem("Audit", "/audit", "audit.view", "Oversight", True),
     NavItem("Admin", "/admin", "admin.view", "Oversight", False),
 )
 

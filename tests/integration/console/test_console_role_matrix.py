@@ -165,13 +165,14 @@ async def test_navigation_today_explicitly(browser):
     everyone = ["Home", "Customers", "Accounts"]
     teller = [*everyone, "Deposit", "Withdrawal", "My day"]
     officer = [*teller, "Transfers", "Approvals"]
+    manager = [*officer, "Audit"]
     assert seen == {
         "viewer": everyone,
         "teller": teller,
         "officer": officer,
-        "manager": officer,
-        "admin": officer,
-        "admin@fmfb": officer,
+        "manager": manager,
+        "admin": manager,
+        "admin@fmfb": manager,
     }
 
 
