@@ -38,7 +38,8 @@ class Server:
         async with self.core.lifespan(), self.console.lifespan():
             if self.with_worker:
                 # The embedded default runs the worker beside the web apps (one process).
-                async with in_process_worker(self.core.state.services.db):
+                services = self.core.state.services
+                async with in_process_worker(services.db, services.settings):
                     await send({"type": "lifespan.startup.complete"})
                     message = await receive()
             else:

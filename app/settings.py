@@ -37,6 +37,20 @@ def _int(name: str, default: int, *, minimum: int = 0, maximum: int | None = Non
     return value
 
 
+def _float(name: str, default: float, *, minimum: float, maximum: float | None = None) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value >= minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {bound}, got {raw}")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -120,6 +134,30 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Outgoing webhooks: where the sandbox subscribes, what URLs may be, how retries go."""
+
+    console_url: str  # the console's receiver, for the sandbox subscription
+    require_https: bool
+    allow_private_addresses: bool
+    timeout_seconds: float
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    max_attempts: int
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How often each job of ``branchdesk worker`` (or the in-process worker) runs."""
+
+    delivery_poll_seconds: float
+    seal_interval_seconds: float
+    purge_interval_seconds: float
+    seal_records_per_seal: int
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -127,6 +165,8 @@ class Settings:
     auth: AuthSettings
     rate_limit: RateLimitSettings
     console: ConsoleSettings
+    webhooks: WebhookSettings
+    worker: WorkerSettings
     sandbox_password: str = field(default="Sandbox#2026")
 
 
@@ -187,6 +227,9 @@ def load_settings() -> Settings:
     default_api = f"http://{'127.0.0.1' if loopback else host}:{port}/api/v1/cba"
     banking_api_url = _url("BANKING_API_URL", default_api, {"http", "https"})
     assert banking_api_url is not None
+    default_receiver = f"http://{'127.0.0.1' if loopback else host}:{port}/webhooks/cba"
+    console_webhook_url = _url("CONSOLE_WEBHOOK_URL", default_receiver, {"http", "https"})
+    assert console_webhook_url is not None
     key_path = Path(_env("JWT_PRIVATE_KEY_PATH") or str(var_dir / "keys" / "jwt_private.pem"))
     return Settings(
         server=ServerSettings(
@@ -224,6 +267,26 @@ def load_settings() -> Settings:
             webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
             live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
+        ),
+        webhooks=WebhookSettings(
+            console_url=console_webhook_url,
+            require_https=_bool("WEBHOOK_REQUIRE_HTTPS", production),
+            allow_private_addresses=_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not production),
+            timeout_seconds=_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=60),
+            backoff_base_seconds=_float("WEBHOOK_BACKOFF_BASE_SECONDS", 10.0, minimum=0.01),
+            backoff_max_seconds=_float(
+                "WEBHOOK_BACKOFF_MAX_SECONDS", 86400.0, minimum=0.01, maximum=86400
+            ),
+            max_attempts=_int("WEBHOOK_MAX_ATTEMPTS", 15, minimum=1, maximum=100),
+            batch_size=_int("WEBHOOK_DELIVERY_BATCH", 20, minimum=1, maximum=500),
+        ),
+        worker=WorkerSettings(
+            delivery_poll_seconds=_float(
+                "WORKER_DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60
+            ),
+            seal_interval_seconds=_float("WORKER_SEAL_INTERVAL_SECONDS", 30.0, minimum=0.1),
+            purge_interval_seconds=_float("WORKER_PURGE_INTERVAL_SECONDS", 60.0, minimum=1),
+            seal_records_per_seal=_int("AUDIT_SEAL_RECORDS", 1000, minimum=1, maximum=100_000),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
     )

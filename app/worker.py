@@ -1,52 +1,103 @@
-"""Background work: idempotency purge now; outbox delivery, schedules and sealing join later.
+"""Background work: one loop per job, each on its own interval (settings, `docs/operations.md`).
 
-Runs as ``branchdesk worker`` in production, and inside the one process in embedded mode.
+- ``idempotency.purge``: keys older than 24 hours go.
+- ``webhooks.deliver``: outbox fan-out and delivery, polled about every second so an
+  event reaches its receivers within seconds (app/core/webhooks/delivery.py).
+- ``audit.seal``: seals over the audit trail up to the safe horizon
+  (app/core/audit/sealing.py).
+
+Runs as ``branchdesk worker`` (its own process; several may run at once), and inside the
+one process in the embedded default. A job that fails is logged and runs again at its
+next interval; it never stops the others.
 """
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 
+from app.core.audit.sealing import AuditSealer
 from app.core.idempotency.store import IdempotencyStore
+from app.core.webhooks.delivery import WebhookDispatcher
 from app.db import Database
 from app.settings import Settings
 
 log = structlog.get_logger("branchdesk.worker")
 
 
-async def run_once(db: Database) -> None:
+@dataclass(frozen=True)
+class Job:
+    """A coroutine the worker runs every ``interval_seconds`` (the first run at once)."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], Awaitable[object]]
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+async def purge_idempotency(db: Database) -> None:
     purged = await IdempotencyStore(db).purge_expired()
     if purged:
         log.info("idempotency.purged", count=purged)
 
 
-async def run_worker(settings: Settings, interval_seconds: float = 60.0) -> None:
-    db = Database(settings.database)
+def build_jobs(db: Database, settings: Settings) -> list[Job]:
+    """The worker's jobs. A new schedule (standing instructions) is one more ``Job`` here."""
+    dispatcher = WebhookDispatcher(db, settings.webhooks)
+    sealer = AuditSealer(db, records_per_seal=settings.worker.seal_records_per_seal)
+    return [
+        Job(
+            "idempotency.purge",
+            settings.worker.purge_interval_seconds,
+            lambda: purge_idempotency(db),
+        ),
+        Job(
+            "webhooks.deliver",
+            settings.worker.delivery_poll_seconds,
+            dispatcher.run_once,
+            close=dispatcher.aclose,
+        ),
+        Job("audit.seal", settings.worker.seal_interval_seconds, sealer.run_once),
+    ]
+
+
+async def _every(job: Job) -> None:
+    while True:
+        try:
+            await job.run()
+        except Exception as exc:
+            log.error("worker.job_failed", job=job.name, error=str(exc))
+        await asyncio.sleep(job.interval_seconds)
+
+
+async def run_jobs(jobs: list[Job]) -> None:
+    """Run every job on its own loop until cancelled, then let each one close."""
     try:
-        while True:
-            try:
-                await run_once(db)
-            except Exception as exc:
-                log.error("worker.cycle_failed", error=str(exc))
-            await asyncio.sleep(interval_seconds)
+        await asyncio.gather(*(_every(job) for job in jobs))
+    finally:
+        for job in jobs:
+            if job.close is not None:
+                with contextlib.suppress(Exception):
+                    await job.close()
+
+
+async def run_worker(settings: Settings) -> None:
+    """``branchdesk worker``: the jobs in a process of their own."""
+    db = Database(settings.database)
+    jobs = build_jobs(db, settings)
+    log.info("worker.started", jobs=[job.name for job in jobs])
+    try:
+        await run_jobs(jobs)
     finally:
         await db.dispose()
 
 
 @contextlib.asynccontextmanager
-async def in_process_worker(db: Database):  # type: ignore[no-untyped-def]
-    """The embedded default's worker: a task beside the web app."""
-
-    async def loop() -> None:
-        while True:
-            try:
-                await run_once(db)
-            except Exception as exc:
-                log.error("worker.cycle_failed", error=str(exc))
-            await asyncio.sleep(60)
-
-    task = asyncio.create_task(loop())
+async def in_process_worker(db: Database, settings: Settings) -> AsyncIterator[None]:
+    """The embedded default's worker: the same jobs, as a task beside the web app."""
+    task = asyncio.create_task(run_jobs(build_jobs(db, settings)))
     try:
         yield
     finally:

@@ -9,6 +9,7 @@ from app.core.customers.routes import customer_router
 from app.core.ledger.routes import gl_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
+from app.core.webhooks.routes import webhook_router
 
 FEATURE_ROUTERS: list[Router] = [
     *tenant_routers,
@@ -18,4 +19,5 @@ FEATURE_ROUTERS: list[Router] = [
     transaction_router,
     gl_router,
     audit_router,
+    webhook_router,
 ]

@@ -58,7 +58,7 @@ async def seed_demo(db: Database, settings: Settings) -> dict[str, int]:
     """Create what is missing of the sandbox; never touches what exists."""
     if settings.server.production:
         raise SeedRefused("The sandbox is never seeded in production mode.")
-    created = {"tenants": 0, "branches": 0, "users": 0, "customers": 0}
+    created = {"tenants": 0, "branches": 0, "users": 0, "customers": 0, "webhooks": 0}
     password_hash = hash_password(settings.sandbox_password)
     async with db.writer(), db.session() as session:
         for spec in TENANTS:
@@ -71,6 +71,7 @@ async def seed_demo(db: Database, settings: Settings) -> dict[str, int]:
             await _ledger(session, tenant, spec)
             await session.flush()
             await _customers(session, tenant, created)
+            await _console_webhook(session, tenant, settings, created)
         await session.commit()
     return created
 
@@ -281,3 +282,38 @@ async def _user(
             )
         )
         created["users"] += 1
+
+
+CONSOLE_WEBHOOK_NAME = "Console live updates"
+
+
+async def _console_webhook(
+    session: AsyncSession, tenant: Tenant, settings: Settings, created: dict[str, int]
+) -> None:
+    """The subscription that feeds the console's receiver: every event type, signed with
+    the secret the receiver verifies with (``CONSOLE_WEBHOOK_URL``,
+    ``CONSOLE_WEBHOOK_SECRET``). Created once; an admin's later changes are kept."""
+    from app.core.webhooks.events import EVENT_TYPES
+    from app.core.webhooks.models import WebhookSubscription
+
+    exists = (
+        await session.execute(
+            sa.select(col(WebhookSubscription.id)).where(
+                col(WebhookSubscription.tenant_id) == tenant.id,
+                col(WebhookSubscription.name) == CONSOLE_WEBHOOK_NAME,
+                col(WebhookSubscription.deleted_at).is_(None),
+            )
+        )
+    ).first()
+    if exists is not None:
+        return
+    session.add(
+        WebhookSubscription(
+            tenant_id=tenant.id,
+            name=CONSOLE_WEBHOOK_NAME,
+            url=settings.webhooks.console_url,
+            secret=settings.console.webhook_secret,
+            events=list(EVENT_TYPES),
+        )
+    )
+    created["webhooks"] += 1

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.webhooks.events import KNOWN_EVENT_TYPES
 from app.core.webhooks.models import OutboxEvent
 
 
@@ -15,7 +16,16 @@ def emit(
     data: dict[str, Any],
     request_id: str | None = None,
 ) -> OutboxEvent:
-    """Add an event to the caller's transaction: it exists exactly when the change does."""
+    """Add an event to the caller's transaction: it exists exactly when the change does.
+
+    The type must be one of ``EVENT_TYPES`` (app/core/webhooks/events.py): a type no
+    subscription can name would never be delivered, so it is refused here, loudly.
+    """
+    if event_type not in KNOWN_EVENT_TYPES:
+        raise ValueError(
+            f"unknown webhook event type {event_type!r}: add it to EVENT_TYPES "
+            "(app/core/webhooks/events.py) and to api.md's list"
+        )
     event = OutboxEvent(
         id=f"evt_{uuid.uuid4().hex}",
         tenant_id=tenant_id,

@@ -69,5 +69,15 @@ API_MATRIX.update(
     {
         ("GET", "/audit-logs"): ("manager", "audit:read"),
         ("GET", "/audit-logs/verify"): ("manager", "audit:read"),
+        ("POST", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("PATCH", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("DELETE", "/webhooks/{webhook_id:str}"): ("admin", "admin:full"),
+        ("GET", "/webhooks/{webhook_id:str}/deliveries"): ("admin", "admin:full"),
+        ("POST", "/webhooks/{webhook_id:str}/deliveries/{delivery_id:str}/retry"): (
+            "admin",
+            "admin:full",
+        ),
     }
 )

@@ -1,0 +1,386 @@
+"""Webhook subscriptions and their delivery log: the admin's rules, each write audited."""
+
+import ipaddress
+import secrets
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.audit import service as audit
+from app.core.common import iso, parse_id
+from app.core.context import Principal, RequestContext
+from app.core.errors import ApiError
+from app.core.pagination import keyset_page
+from app.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
+from app.db import utcnow
+from app.settings import WebhookSettings
+
+SECRET_PREFIX = "whsec_"
+PENDING, DELIVERED, FAILED, CANCELLED = "PENDING", "DELIVERED", "FAILED", "CANCELLED"
+DELIVERY_STATUSES = (PENDING, DELIVERED, FAILED, CANCELLED)
+
+
+def new_webhook_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+# -- the deployment's URL policy ---------------------------------------------------------
+
+
+def is_private_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback, private, link-local, multicast, reserved or unspecified: not the internet."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def private_host_reason(host: str) -> str | None:
+    """Why ``host`` (a name or an IP literal) is not a public address, or None."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return "localhost is a private address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None  # a name: resolved and checked again at delivery time
+    if is_private_address(address):
+        return f"{address} is not a public address"
+    return None
+
+
+def check_url_policy(url: str, settings: WebhookSettings, field: str = "url") -> None:
+    """HTTPS only and public addresses only, when the deployment says so (production)."""
+    parts = urlsplit(url)
+    if settings.require_https and parts.scheme != "https":
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "Webhook URLs must use https here.",
+            [{"field": field, "reason": "https is required", "value": url[:200]}],
+        )
+    if not settings.allow_private_addresses:
+        reason = private_host_reason(parts.hostname or "")
+        if reason is not None:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "Webhook URLs must point at a public address here.",
+                [{"field": field, "reason": reason, "value": url[:200]}],
+            )
+
+
+# -- subscriptions ------------------------------------------------------------------------
+
+
+def webhook_body(subscription: WebhookSubscription) -> dict[str, Any]:
+    """A subscription as the API shows it: never its secret (only at creation)."""
+    return {
+        "id": str(subscription.id),
+        "name": subscription.name,
+        "url": subscription.url,
+        "events": list(subscription.events),
+        "is_active": subscription.is_active,
+        "created_by": str(subscription.created_by) if subscription.created_by else None,
+        "created_at": iso(subscription.created_at),
+        "updated_at": iso(subscription.updated_at),
+    }
+
+
+def _state(subscription: WebhookSubscription) -> dict[str, Any]:
+    """What an update can change, for the audit record (the secret only as a flag)."""
+    return {
+        "name": subscription.name,
+        "url": subscription.url,
+        "events": list(subscription.events),
+        "is_active": subscription.is_active,
+    }
+
+
+async def list_webhooks(
+    session: AsyncSession, tenant_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """One page of the tenant's subscriptions, newest first."""
+    query = sa.select(WebhookSubscription).where(
+        col(WebhookSubscription.tenant_id) == tenant_id,
+        col(WebhookSubscription.deleted_at).is_(None),
+    )
+    return await keyset_page(
+        session,
+        query,
+        [(col(WebhookSubscription.created_at), "datetime"), (col(WebhookSubscription.id), "uuid")],
+        limit=limit,
+        cursor=cursor,
+        resource="webhooks",
+        render=webhook_body,
+        value_of=lambda s: (s.created_at, s.id),
+    )
+
+
+async def get_webhook(
+    session: AsyncSession, tenant_id: uuid.UUID, raw_id: str, *, for_update: bool = False
+) -> WebhookSubscription:
+    """The tenant's live subscription; another tenant's or a deleted one is a 404."""
+    subscription = await session.get(
+        WebhookSubscription,
+        parse_id(raw_id, what="webhook"),
+        with_for_update=for_update,
+        populate_existing=for_update,
+    )
+    if (
+        subscription is None
+        or subscription.tenant_id != tenant_id
+        or subscription.deleted_at is not None
+    ):
+        raise ApiError("RESOURCE_NOT_FOUND", "No such webhook.")
+    return subscription
+
+
+async def create_webhook(
+    session: AsyncSession,
+    ctx: RequestContext,
+    principal: Principal,
+    tenant_id: uuid.UUID,
+    data: WebhookCreate,
+    settings: WebhookSettings,
+) -> tuple[WebhookSubscription, str]:
+    """A new subscription; returns it and its secret (generated when none was sent)."""
+    check_url_policy(data.url, settings)
+    secret = data.secret or new_webhook_secret()
+    subscription = WebhookSubscription(
+        tenant_id=tenant_id,
+        name=data.name,
+        url=data.url,
+        secret=secret,
+        events=list(data.events),
+        is_active=data.is_active,
+        created_by=principal.user_id,
+    )
+    session.add(subscription)
+    await session.flush()
+    audit.record(
+        session,
+        ctx,
+        "webhook.created",
+        entity_type="webhook",
+        entity_id=subscription.id,
+        after={**_state(subscription), "secret_generated": data.secret is None},
+    )
+    return subscription, secret
+
+
+async def update_webhook(
+    session: AsyncSession,
+    ctx: RequestContext,
+    tenant_id: uuid.UUID,
+    raw_id: str,
+    data: WebhookUpdate,
+    settings: WebhookSettings,
+) -> WebhookSubscription:
+    """Change what was sent; a new secret takes effect from the next attempt."""
+    if data.url is not None:
+        check_url_policy(data.url, settings)
+    subscription = await get_webhook(session, tenant_id, raw_id, for_update=True)
+    before = _state(subscription)
+    if data.name is not None:
+        subscription.name = data.name
+    if data.url is not None:
+        subscription.url = data.url
+    if data.events is not None:
+        subscription.events = list(data.events)
+    if data.is_active is not None:
+        subscription.is_active = data.is_active
+    secret_rotated = data.secret is not None and data.secret != subscription.secret
+    if data.secret is not None:
+        subscription.secret = data.secret
+    after = _state(subscription)
+    if after == before and not secret_rotated:
+        return subscription
+    subscription.updated_at = utcnow()
+    session.add(subscription)
+    audit.record(
+        session,
+        ctx,
+        "webhook.updated",
+        entity_type="webhook",
+        entity_id=subscription.id,
+        before=before,
+        after={**after, "secret_rotated": secret_rotated},
+    )
+    return subscription
+
+
+async def delete_webhook(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, raw_id: str
+) -> None:
+    """Remove the subscription; its pending deliveries are cancelled, its log kept."""
+    subscription = await get_webhook(session, tenant_id, raw_id, for_update=True)
+    before = _state(subscription)
+    now = utcnow()
+    subscription.deleted_at = now
+    subscription.is_active = False
+    subscription.updated_at = now
+    session.add(subscription)
+    cancelled = await session.execute(
+        sa.update(WebhookDelivery)
+        .where(
+            col(WebhookDelivery.subscription_id) == subscription.id,
+            col(WebhookDelivery.status) == PENDING,
+        )
+        .values(status=CANCELLED, claim_token=None)
+    )
+    audit.record(
+        session,
+        ctx,
+        "webhook.deleted",
+        entity_type="webhook",
+        entity_id=subscription.id,
+        before=before,
+        after={"deleted_at": iso(now), "deliveries_cancelled": int(cancelled.rowcount)},  # type: ignore[attr-defined]
+    )
+
+
+# -- deliveries ---------------------------------------------------------------------------
+
+
+def attempt_body(attempt: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "attempted_at": iso(attempt.attempted_at),
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "duration_ms": attempt.duration_ms,
+    }
+
+
+def delivery_body(
+    delivery: WebhookDelivery, attempts: list[WebhookAttempt] | None = None
+) -> dict[str, Any]:
+    """A delivery with its attempts, oldest first."""
+    return {
+        "id": str(delivery.id),
+        "webhook_id": str(delivery.subscription_id),
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == PENDING else None,
+        "last_attempt_at": iso(delivery.last_attempt_at),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": iso(delivery.delivered_at),
+        "created_at": iso(delivery.created_at),
+        "attempts": [attempt_body(a) for a in attempts or []],
+    }
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    """Each delivery's attempts, oldest first (one query for a page)."""
+    found: dict[uuid.UUID, list[WebhookAttempt]] = {d: [] for d in delivery_ids}
+    if not delivery_ids:
+        return found
+    rows = (
+        await session.execute(
+            sa.select(WebhookAttempt)
+            .where(col(WebhookAttempt.delivery_id).in_(delivery_ids))
+            .order_by(col(WebhookAttempt.delivery_id), col(WebhookAttempt.number))
+        )
+    ).scalars()
+    for attempt in rows:
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    raw_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """One page of a subscription's deliveries, newest first, each with its attempts."""
+    if status is not None and status.upper() not in DELIVERY_STATUSES:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"status must be one of {', '.join(DELIVERY_STATUSES)}.",
+            [{"field": "status", "reason": "unknown status", "value": status[:40]}],
+        )
+    subscription = await get_webhook(session, tenant_id, raw_id)
+    query = sa.select(WebhookDelivery).where(
+        col(WebhookDelivery.subscription_id) == subscription.id
+    )
+    if status is not None:
+        query = query.where(col(WebhookDelivery.status) == status.upper())
+    page = await keyset_page(
+        session,
+        query,
+        [(col(WebhookDelivery.created_at), "datetime"), (col(WebhookDelivery.id), "uuid")],
+        limit=limit,
+        cursor=cursor,
+        resource="deliveries",
+        render=lambda d: d,
+        value_of=lambda d: (d.created_at, d.id),
+    )
+    deliveries: list[WebhookDelivery] = page["deliveries"]
+    attempts = await attempts_of(session, [d.id for d in deliveries])
+    page["deliveries"] = [delivery_body(d, attempts[d.id]) for d in deliveries]
+    return page
+
+
+async def retry_delivery(
+    session: AsyncSession,
+    ctx: RequestContext,
+    tenant_id: uuid.UUID,
+    raw_id: str,
+    raw_delivery_id: str,
+) -> dict[str, Any]:
+    """Make the delivery due now (delivered, failed or waiting alike): one more attempt.
+
+    An attempt that is running right now is left to finish (409), so one delivery is
+    never sent twice at once. If the attempt fails, the delivery goes back to its
+    backoff while it has attempts left, else to FAILED again.
+    """
+    subscription = await get_webhook(session, tenant_id, raw_id)
+    delivery = await session.get(
+        WebhookDelivery,
+        parse_id(raw_delivery_id, what="delivery"),
+        with_for_update=True,
+        populate_existing=True,
+    )
+    if delivery is None or delivery.subscription_id != subscription.id:
+        raise ApiError("RESOURCE_NOT_FOUND", "No such delivery.")
+    if not subscription.is_active:
+        raise ApiError(
+            "INVALID_STATE",
+            "This webhook is inactive: activate it before retrying its deliveries.",
+            [{"field": "is_active", "reason": "webhook inactive"}],
+        )
+    now = utcnow()
+    if delivery.claim_token is not None and delivery.next_attempt_at > now:
+        raise ApiError(
+            "INVALID_STATE",
+            "An attempt of this delivery is running right now; look again in a moment.",
+            [{"field": "status", "reason": "attempt in progress"}],
+        )
+    before = {"status": delivery.status, "attempt_count": delivery.attempt_count}
+    delivery.status = PENDING
+    delivery.next_attempt_at = now
+    delivery.claim_token = None
+    session.add(delivery)
+    audit.record(
+        session,
+        ctx,
+        "webhook.delivery_retried",
+        entity_type="webhook_delivery",
+        entity_id=delivery.id,
+        before=before,
+        after={"status": PENDING, "webhook_id": str(subscription.id)},
+    )
+    attempts = await attempts_of(session, [delivery.id])
+    return delivery_body(delivery, attempts[delivery.id])
