@@ -6,6 +6,7 @@ from app.core.accounts.routes import account_router
 from app.core.admin.routes import admin_routers
 from app.core.audit.routes import audit_router
 from app.core.customers.routes import customer_router
+from app.core.journals.routes import journal_router
 from app.core.ledger.routes import gl_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
@@ -20,4 +21,5 @@ FEATURE_ROUTERS: list[Router] = [
     gl_router,
     audit_router,
     webhook_router,
+    journal_router,
 ]

@@ -4,8 +4,8 @@ Revision ID: core_0003
 Revises: core_0002
 Create Date: 2026-12-01
 
-Reserved for the journals work (issue 4): filled in by that work (a no-op until then), so that parallel work on
-journals, periods and audit keeps one linear chain per branch.
+Issue 4 (manual journals and GL accounts): indexes for the journal list filtered by
+maker, the reversal link, and the transaction behind a system journal.
 """
 
 from collections.abc import Sequence
@@ -23,8 +23,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("journals", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_journals_tenant_creator_created",
+            ["tenant_id", "created_by", "created_at"],
+            unique=False,
+        )
+        batch_op.create_index("ix_journals_reverses", ["reverses_journal_id"], unique=False)
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.create_index("ix_transactions_journal", ["journal_id"], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("transactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_transactions_journal")
+    with op.batch_alter_table("journals", schema=None) as batch_op:
+        batch_op.drop_index("ix_journals_reverses")
+        batch_op.drop_index("ix_journals_tenant_creator_created")

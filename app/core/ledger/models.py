@@ -37,6 +37,9 @@ class Journal(SQLModel, table=True):
         sa.UniqueConstraint("tenant_id", "journal_number", name="uq_journals_number"),
         sa.Index("ix_journals_tenant_status_created", "tenant_id", "status", "created_at"),
         sa.Index("ix_journals_tenant_created", "tenant_id", "created_at", "id"),
+        # GET /journals?created_by= (a maker's own drafts) and the reversal link.
+        sa.Index("ix_journals_tenant_creator_created", "tenant_id", "created_by", "created_at"),
+        sa.Index("ix_journals_reverses", "reverses_journal_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

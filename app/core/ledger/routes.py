@@ -4,22 +4,26 @@ import uuid
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from litestar import Router, get
+from litestar import Router, get, patch, post
 from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import iso, parse_date, parse_id
-from app.core.context import TenantRef
+from app.core.context import RequestContext, TenantRef
 from app.core.errors import ApiError
 from app.core.http import page_limit
 from app.core.ledger.balances import net_debits_by_gl, normal_balance
+from app.core.ledger.gl_accounts import create_gl_account, update_gl_account
 from app.core.ledger.models import GLAccount, Posting
+from app.core.ledger.schemas import GLAccountCreate, GLAccountUpdate
 from app.core.money import format_amount
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
 
 READ = requires("viewer", "gl:read")
+WRITE = requires("officer", "gl:write")
 
 
 def node(account: GLAccount, balance: int) -> dict[str, Any]:
@@ -33,6 +37,8 @@ def node(account: GLAccount, balance: int) -> dict[str, Any]:
         "allow_manual_entries": account.allow_manual_entries,
         "currency_code": account.currency_code,
         "branch_code": account.branch_code,
+        "is_active": account.is_active,
+        "role": account.role,
         "balance": format_amount(balance, account.currency_code),
     }
 
@@ -95,6 +101,37 @@ async def get_gl_account(
     gl_account_id: str, session: AsyncSession, tenant: TenantRef
 ) -> dict[str, Any]:
     account = await _gl(session, tenant, gl_account_id)
+    _accounts, balances = await chart_with_balances(session, tenant.id)
+    return node(account, balances[account.id])
+
+
+@post(
+    "/gl/accounts",
+    status_code=HTTP_201_CREATED,
+    opt=WRITE,
+    summary="Add an account to the chart",
+)
+async def post_gl_account(
+    data: GLAccountCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    account = await create_gl_account(session, ctx, tenant.id, data)
+    return node(account, 0)
+
+
+@patch(
+    "/gl/accounts/{gl_account_id:str}",
+    opt=WRITE,
+    summary="Rename, move, or change a GL account while the rules allow it",
+)
+async def patch_gl_account(
+    gl_account_id: str,
+    data: GLAccountUpdate,
+    ctx: RequestContext,
+    session: AsyncSession,
+    tenant: TenantRef,
+) -> dict[str, Any]:
+    account = await update_gl_account(session, ctx, tenant.id, gl_account_id, data)
+    await session.flush()
     _accounts, balances = await chart_with_balances(session, tenant.id)
     return node(account, balances[account.id])
 
@@ -171,5 +208,13 @@ async def get_entries(
 
 
 gl_router = Router(
-    path="/", tags=["general ledger"], route_handlers=[get_chart, get_gl_account, get_entries]
+    path="/",
+    tags=["general ledger"],
+    route_handlers=[
+        get_chart,
+        get_gl_account,
+        post_gl_account,
+        patch_gl_account,
+        get_entries,
+    ],
 )

@@ -26,6 +26,10 @@ is in the account's currency and under its control GL account; no posting on a
 header account; no posting outside every fiscal period; a COMPLETED transaction has a
 posted journal; a transaction awaiting approval still holds its funds, a rejected
 one no longer does; a REVERSED journal has a posted mirror.
+
+Journals (issue 4): a reversed journal and its mirror cancel out exactly, account by
+account; every mirror is linked back from a REVERSED original, and no journal has two
+mirrors; a posted journal with drafted lines posted exactly those lines.
 """
 
 import uuid
@@ -39,7 +43,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account, Hold
-from app.core.ledger.models import GLAccount, Journal, Posting
+from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
 from app.core.money import format_amount
 from app.core.periods.models import FiscalPeriod
 from app.core.tenants.models import Tenant
@@ -136,6 +140,8 @@ class _Verifier:
         )
         await self._journals_balance()
         await self._journal_structure()
+        await self._reversals()
+        await self._drafted_lines()
         await self._trial_balance()
         await self._account_balances()
         await self._latest_balance_after()
@@ -249,6 +255,131 @@ class _Verifier:
                 "mirror journal linked back to it"
             ),
         )
+
+    async def _journal_numbers(self, ids: list[Any]) -> dict[Any, str]:
+        rows = await self._rows(
+            sa.select(col(Journal.id), col(Journal.journal_number), col(Journal.tenant_id)).where(
+                col(Journal.id).in_(ids)
+            )
+        )
+        return {jid: f"[{self._tenant(tid)}] journal {number}" for jid, number, tid in rows}
+
+    async def _reversals(self) -> None:
+        """A reversed journal and its mirror cancel out; links run both ways, once."""
+        group = sa.func.coalesce(col(Journal.reverses_journal_id), col(Journal.id))
+        signed = sa.case(
+            (col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount)
+        )
+        query = (
+            sa.select(group, col(Posting.currency), sa.func.sum(signed))
+            .select_from(Posting)
+            .join(Journal, col(Journal.id) == col(Posting.journal_id))
+            .where(
+                sa.or_(
+                    col(Journal.status) == "REVERSED",
+                    col(Journal.reverses_journal_id).is_not(None),
+                )
+            )
+            .group_by(group, col(Posting.gl_account_id), col(Posting.account_id))
+            .group_by(col(Posting.currency))
+            .having(sa.func.sum(signed) != 0)
+        )
+        rows = await self._rows(self._scoped(query, Posting.tenant_id))
+        if rows:
+            names = await self._journal_numbers([r[0] for r in rows])
+            self._breach(
+                "reversal",
+                rows,
+                lambda r: (
+                    f"{names.get(r[0], r[0])} and its reversal do not cancel out: "
+                    f"{_money(r[2], r[1])} left on one account"
+                ),
+            )
+        original = aliased(Journal)
+        links = (
+            sa.select(col(Journal.journal_number), col(Journal.tenant_id))
+            .outerjoin(original, col(original.id) == col(Journal.reverses_journal_id))
+            .where(col(Journal.reverses_journal_id).is_not(None))
+            .where(
+                sa.or_(
+                    col(original.id).is_(None),
+                    col(original.status) != "REVERSED",
+                    col(original.reversal_journal_id).is_(None),
+                    col(original.reversal_journal_id) != col(Journal.id),
+                    col(original.tenant_id) != col(Journal.tenant_id),
+                )
+            )
+        )
+        rows = await self._rows(self._scoped(links, Journal.tenant_id))
+        self._breach(
+            "mirror link",
+            rows,
+            lambda r: (
+                f"[{self._tenant(r[1])}] journal {r[0]} reverses a journal that is not "
+                "REVERSED or does not link back to it"
+            ),
+        )
+        twice = (
+            sa.select(col(Journal.reverses_journal_id), sa.func.count())
+            .where(col(Journal.reverses_journal_id).is_not(None))
+            .group_by(col(Journal.reverses_journal_id))
+            .having(sa.func.count() > 1)
+        )
+        rows = await self._rows(self._scoped(twice, Journal.tenant_id))
+        if rows:
+            names = await self._journal_numbers([r[0] for r in rows])
+            self._breach(
+                "reversed twice",
+                rows,
+                lambda r: f"{names.get(r[0], r[0])} has {r[1]} reversal journals",
+            )
+
+    async def _drafted_lines(self) -> None:
+        """A posted journal with drafted lines posted exactly them (account by account)."""
+        line_sign = sa.case(
+            (col(JournalLine.side) == "D", col(JournalLine.amount)), else_=-col(JournalLine.amount)
+        )
+        posting_sign = sa.case(
+            (col(Posting.side) == "D", -col(Posting.amount)), else_=col(Posting.amount)
+        )
+        drafted: Any = (
+            sa.select(
+                col(JournalLine.journal_id).label("jid"),
+                col(JournalLine.gl_account_id).label("gl"),
+                col(JournalLine.account_id).label("acct"),
+                col(JournalLine.currency).label("cur"),
+                line_sign.label("amt"),
+            )
+            .join(Journal, col(Journal.id) == col(JournalLine.journal_id))
+            .where(col(Journal.status).in_(_POSTED_STATES))
+        )
+        booked: Any = sa.select(
+            col(Posting.journal_id).label("jid"),
+            col(Posting.gl_account_id).label("gl"),
+            col(Posting.account_id).label("acct"),
+            col(Posting.currency).label("cur"),
+            posting_sign.label("amt"),
+        ).where(col(Posting.journal_id).in_(sa.select(col(JournalLine.journal_id))))
+        if self.tenant_id is not None:
+            drafted = drafted.where(col(Journal.tenant_id) == self.tenant_id)
+            booked = booked.where(col(Posting.tenant_id) == self.tenant_id)
+        both = sa.union_all(drafted, booked).subquery()
+        query = (
+            sa.select(both.c.jid, both.c.cur, sa.func.sum(both.c.amt))
+            .group_by(both.c.jid, both.c.gl, both.c.acct, both.c.cur)
+            .having(sa.func.sum(both.c.amt) != 0)
+        )
+        rows = await self._rows(query)
+        if rows:
+            names = await self._journal_numbers([r[0] for r in rows])
+            self._breach(
+                "drafted lines",
+                rows,
+                lambda r: (
+                    f"{names.get(r[0], r[0])}: its postings differ from its drafted lines "
+                    f"by {_money(r[2], r[1])} on one account"
+                ),
+            )
 
     async def _trial_balance(self) -> None:
         """(2) Σ debits = Σ credits per tenant and currency."""

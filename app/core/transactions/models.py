@@ -17,6 +17,8 @@ class Transaction(SQLModel, table=True):
         sa.Index("ix_transactions_account_created", "account_id", "created_at"),
         sa.Index("ix_transactions_tenant_status", "tenant_id", "status"),
         sa.Index("ix_transactions_creator_date", "tenant_id", "created_by", "business_date"),
+        # The transaction behind a system journal (reversing a journal reverses it).
+        sa.Index("ix_transactions_journal", "journal_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

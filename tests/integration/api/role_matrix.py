@@ -63,6 +63,16 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/gl/accounts"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}"): ("viewer", "gl:read"),
     ("GET", "/gl/accounts/{gl_account_id:str}/entries"): ("viewer", "gl:read"),
+    ("POST", "/gl/accounts"): ("officer", "gl:write"),
+    ("PATCH", "/gl/accounts/{gl_account_id:str}"): ("officer", "gl:write"),
+    # manual journals (roles.md: draft teller, decide officer, reverse manager)
+    ("POST", "/journals"): ("teller", "gl:write"),
+    ("GET", "/journals"): ("viewer", "gl:read"),
+    ("GET", "/journals/{journal_id:str}"): ("viewer", "gl:read"),
+    ("POST", "/journals/{journal_id:str}/approve"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reject"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/post"): ("officer", "gl:write"),
+    ("POST", "/journals/{journal_id:str}/reverse"): ("manager", "gl:write"),
 }
 # the audit trail (manager) and webhooks (admin)
 API_MATRIX.update(

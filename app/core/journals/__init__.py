@@ -1,0 +1,1 @@
+"""Manual journals: draft, approve, reject, post and reverse (maker-checker)."""

@@ -1,0 +1,167 @@
+"""/journals: draft a manual journal, list and read journals, and move them on."""
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from litestar import Router, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.common import parse_date, parse_id
+from app.core.context import RequestContext, TenantRef
+from app.core.errors import ApiError
+from app.core.http import page_limit
+from app.core.journals.bodies import render_journal, render_journals
+from app.core.journals.schemas import JournalCreate, ReasonRequest
+from app.core.journals.service import STATES, JournalService
+from app.core.ledger.models import Journal
+from app.core.pagination import keyset_page
+from app.core.permissions import requires
+
+READ = requires("viewer", "gl:read")
+
+
+def write(role: str, *, idempotency_required: bool = False) -> dict[str, Any]:
+    return {**requires(role, "gl:write"), "idempotency_required": idempotency_required}
+
+
+@post(
+    "/journals",
+    status_code=HTTP_201_CREATED,
+    opt=write("teller", idempotency_required=True),
+    summary="Draft a manual journal (PENDING until an officer approves it)",
+)
+async def post_journal_draft(
+    data: JournalCreate, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = JournalService(session, ctx)
+    return await service.body(await service.create(data))
+
+
+@get("/journals", opt=READ, summary="Journals, newest first")
+async def list_journals(
+    session: AsyncSession,
+    tenant: TenantRef,
+    status: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from")] = None,
+    to: str | None = None,
+    created_by: str | None = None,
+    journal_type: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    start, end = parse_date(from_, "from"), parse_date(to, "to")
+    query = sa.select(Journal).where(col(Journal.tenant_id) == tenant.id)
+    if status:
+        if status.upper() not in STATES:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                f"status must be one of {', '.join(STATES)}.",
+                [{"field": "status", "reason": "unknown status", "value": status[:20]}],
+            )
+        query = query.where(col(Journal.status) == status.upper())
+    if journal_type:
+        query = query.where(col(Journal.journal_type) == journal_type.upper())
+    if start:
+        query = query.where(col(Journal.effective_date) >= start)
+    if end:
+        query = query.where(col(Journal.effective_date) <= end)
+    if created_by:
+        try:
+            maker = parse_id(created_by)
+        except ApiError:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                "created_by must be a user ID.",
+                [{"field": "created_by", "reason": "not a UUID", "value": created_by[:40]}],
+            ) from None
+        query = query.where(col(Journal.created_by) == maker)
+    page = await keyset_page(
+        session,
+        query,
+        [(col(Journal.created_at), "datetime"), (col(Journal.id), "uuid")],
+        limit=page_limit(limit),
+        cursor=cursor,
+        resource="journals",
+        render=lambda j: j,
+        value_of=lambda j: (j.created_at, j.id),
+    )
+    page["journals"] = await render_journals(session, tenant.id, page["journals"])
+    return page
+
+
+@get("/journals/{journal_id:str}", opt=READ, summary="One journal with its entries")
+async def get_journal(journal_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    found = await session.get(Journal, parse_id(journal_id, "JOURNAL_NOT_FOUND", "journal"))
+    if found is None or found.tenant_id != tenant.id:
+        raise ApiError("JOURNAL_NOT_FOUND", "No such journal.")
+    return await render_journal(session, tenant.id, found)
+
+
+@post(
+    "/journals/{journal_id:str}/approve",
+    status_code=HTTP_200_OK,
+    opt=write("officer"),
+    summary="PENDING → APPROVED (not by its maker)",
+)
+async def approve_journal(
+    journal_id: str, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = JournalService(session, ctx)
+    return await service.body(await service.approve(journal_id))
+
+
+@post(
+    "/journals/{journal_id:str}/reject",
+    status_code=HTTP_200_OK,
+    opt=write("officer"),
+    summary="PENDING → REJECTED, with a reason (not by its maker)",
+)
+async def reject_journal(
+    journal_id: str, data: ReasonRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = JournalService(session, ctx)
+    return await service.body(await service.reject(journal_id, data.reason))
+
+
+@post(
+    "/journals/{journal_id:str}/post",
+    status_code=HTTP_200_OK,
+    opt=write("officer"),
+    summary="APPROVED → POSTED: balances change now, atomically",
+)
+async def post_approved_journal(
+    journal_id: str, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = JournalService(session, ctx)
+    return await service.body(await service.post(journal_id))
+
+
+@post(
+    "/journals/{journal_id:str}/reverse",
+    status_code=HTTP_200_OK,
+    opt=write("manager", idempotency_required=True),
+    summary="POSTED → REVERSED: its mirror journal is posted today (not by the maker)",
+)
+async def reverse_journal(
+    journal_id: str, data: ReasonRequest, ctx: RequestContext, session: AsyncSession
+) -> dict[str, Any]:
+    service = JournalService(session, ctx)
+    return await service.body(await service.reverse(journal_id, data.reason))
+
+
+journal_router = Router(
+    path="/",
+    tags=["journals"],
+    route_handlers=[
+        post_journal_draft,
+        list_journals,
+        get_journal,
+        approve_journal,
+        reject_journal,
+        post_approved_journal,
+        reverse_journal,
+    ],
+)

@@ -1,0 +1,408 @@
+"""Creating and changing GL accounts: the rules a bank's controller expects of a chart.
+
+A code is the tenant's, unique and never renumbered (reports, integrations and the
+system's own cached lookups use it). A parent is a header of the same category. A
+header takes no postings, so an account that has postings (or lines of journals
+still on their way) never becomes a header, nor changes category or currency. The
+system's own accounts (teller cash, clearing, control, retained earnings) keep their
+place and shape: only their name, and for cash and retained earnings whether manual
+journals may use them, can change. Control and clearing accounts never take manual
+lines: the first must equal its customer accounts, the second must sum to zero.
+"""
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.audit import service as audit
+from app.core.context import RequestContext
+from app.core.errors import ApiError
+from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
+from app.core.ledger.schemas import GLAccountCreate, GLAccountUpdate
+from app.core.money import CURRENCY_DIGITS
+from app.core.tenants.models import Tenant
+from app.db import is_unique_violation
+
+# System roles whose accounts must never take a manual journal line.
+SYSTEM_ONLY_ROLES = {"control", "clearing"}
+OPEN_JOURNAL_STATES = ("PENDING", "APPROVED")
+
+
+def gl_state(account: GLAccount) -> dict[str, Any]:
+    """What an audit record keeps of an account (before/after a change)."""
+    return {
+        "id": str(account.id),
+        "code": account.code,
+        "name": account.name,
+        "category": account.category,
+        "parent_id": str(account.parent_id) if account.parent_id else None,
+        "is_header": account.is_header,
+        "allow_manual_entries": account.allow_manual_entries,
+        "currency_code": account.currency_code,
+        "is_active": account.is_active,
+        "role": account.role,
+    }
+
+
+def _check_currency(code: str | None) -> None:
+    if code is not None and code not in CURRENCY_DIGITS:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"Unsupported currency {code!r}.",
+            [{"field": "currency_code", "reason": "unsupported currency", "value": code}],
+        )
+
+
+async def _load(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    raw_id: str | uuid.UUID,
+    *,
+    field: str | None = None,
+    lock: str | None = None,
+) -> GLAccount:
+    """The tenant's GL account (locked FOR UPDATE/SHARE on PostgreSQL when asked)."""
+    gl_id = raw_id if isinstance(raw_id, uuid.UUID) else _gl_id(raw_id, field)
+    query = sa.select(GLAccount).where(
+        col(GLAccount.id) == gl_id, col(GLAccount.tenant_id) == tenant_id
+    )
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share")
+    account = (
+        (await session.execute(query.execution_options(populate_existing=True)))
+        .scalars()
+        .one_or_none()
+    )
+    if account is None:
+        raise _not_found(field, str(raw_id))
+    found: GLAccount = account
+    return found
+
+
+def _gl_id(raw: str, field: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except (ValueError, AttributeError, TypeError):
+        raise _not_found(field, raw) from None
+
+
+def _not_found(field: str | None, value: str) -> ApiError:
+    details = [{"field": field, "reason": "not found", "value": value[:64]}] if field else []
+    return ApiError("GL_ACCOUNT_NOT_FOUND", "No such GL account.", details)
+
+
+def _duplicate(code: str) -> ApiError:
+    return ApiError(
+        "DUPLICATE_RESOURCE",
+        f"A GL account with code {code} already exists.",
+        [{"field": "code", "reason": "already exists", "value": code}],
+    )
+
+
+def _check_parent(parent: GLAccount, category: str) -> None:
+    if not parent.is_header:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"GL account {parent.code} is not a header: only headers have sub-accounts.",
+            [{"field": "parent_id", "reason": "not a header account", "value": parent.code}],
+        )
+    if parent.category != category:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"GL account {parent.code} is a {parent.category.lower()} header; a "
+            f"{category.lower()} account cannot sit under it.",
+            [{"field": "parent_id", "reason": "category differs", "value": parent.code}],
+        )
+    if not parent.is_active:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"GL account {parent.code} is inactive.",
+            [{"field": "parent_id", "reason": "parent inactive", "value": parent.code}],
+        )
+
+
+async def create_gl_account(
+    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, data: GLAccountCreate
+) -> GLAccount:
+    """A new account of the chart, audited as ``gl_account.created``."""
+    _check_currency(data.currency_code)
+    parent = (
+        await _load(session, tenant_id, data.parent_id, field="parent_id", lock="share")
+        if data.parent_id is not None
+        else None
+    )
+    if await _code_taken(session, tenant_id, data.code):
+        raise _duplicate(data.code)
+    if parent is not None:
+        _check_parent(parent, data.category)
+    if data.is_header and data.allow_manual_entries:
+        raise ApiError(
+            "HEADER_ACCOUNT_NOT_POSTABLE",
+            "A header account takes no postings, so it cannot allow manual entries.",
+            [{"field": "allow_manual_entries", "reason": "header accounts take no postings"}],
+        )
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    account = GLAccount(
+        tenant_id=tenant_id,
+        code=data.code,
+        name=data.name,
+        category=data.category,
+        parent_id=parent.id if parent else None,
+        is_header=data.is_header,
+        allow_manual_entries=(
+            False
+            if data.is_header
+            else (True if data.allow_manual_entries is None else data.allow_manual_entries)
+        ),
+        currency_code=data.currency_code or tenant.base_currency,
+    )
+    session.add(account)
+    try:
+        await session.flush()
+    except sa.exc.IntegrityError as exc:  # a concurrent create took the code first
+        if is_unique_violation(exc):
+            raise _duplicate(data.code) from exc
+        raise
+    audit.record(
+        session,
+        ctx,
+        "gl_account.created",
+        entity_type="gl_account",
+        entity_id=account.id,
+        after=gl_state(account),
+    )
+    return account
+
+
+async def _code_taken(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> bool:
+    found = await session.execute(
+        sa.select(col(GLAccount.id)).where(
+            col(GLAccount.tenant_id) == tenant_id,
+            sa.func.lower(col(GLAccount.code)) == code.lower(),
+        )
+    )
+    return found.first() is not None
+
+
+async def has_postings(session: AsyncSession, gl_id: uuid.UUID) -> bool:
+    found = await session.execute(
+        sa.select(col(Posting.id)).where(col(Posting.gl_account_id) == gl_id).limit(1)
+    )
+    return found.first() is not None
+
+
+async def has_open_journal_lines(session: AsyncSession, gl_id: uuid.UUID) -> bool:
+    """Lines of journals not yet posted (PENDING or APPROVED) that use the account."""
+    found = await session.execute(
+        sa.select(col(JournalLine.id))
+        .join(Journal, col(Journal.id) == col(JournalLine.journal_id))
+        .where(
+            col(JournalLine.gl_account_id) == gl_id,
+            col(Journal.status).in_(OPEN_JOURNAL_STATES),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def _children(session: AsyncSession, gl_id: uuid.UUID) -> list[GLAccount]:
+    rows = await session.execute(sa.select(GLAccount).where(col(GLAccount.parent_id) == gl_id))
+    return list(rows.scalars().all())
+
+
+async def _net_balance(session: AsyncSession, gl_id: uuid.UUID) -> int:
+    signed = sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
+    total = await session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(signed), 0)).where(
+            col(Posting.gl_account_id) == gl_id
+        )
+    )
+    return int(total.scalar_one())
+
+
+def _refuse(field: str, reason: str, message: str) -> ApiError:
+    return ApiError("INVALID_STATE", message, [{"field": field, "reason": reason}])
+
+
+async def update_gl_account(
+    session: AsyncSession,
+    ctx: RequestContext,
+    tenant_id: uuid.UUID,
+    raw_id: str,
+    data: GLAccountUpdate,
+) -> GLAccount:
+    """Apply the fields sent, audited as ``gl_account.updated`` with before and after."""
+    _check_currency(data.currency_code)
+    sent = data.model_fields_set
+    account = await _load(session, tenant_id, raw_id, lock="update")
+    new_parent: GLAccount | None = None
+    if "parent_id" in sent and data.parent_id is not None:
+        new_parent = await _load(
+            session, tenant_id, data.parent_id, field="parent_id", lock="share"
+        )
+    if data.code is not None and data.code.strip() != account.code:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "A GL account's code never changes; create a new account instead.",
+            [{"field": "code", "reason": "cannot be changed", "value": data.code[:30]}],
+        )
+    before = gl_state(account)
+    category = data.category or account.category
+    is_header = account.is_header if data.is_header is None else data.is_header
+    parent_changes = "parent_id" in sent and (
+        (new_parent.id if new_parent else None) != account.parent_id
+    )
+    system = account.role != "general"
+
+    if system:
+        for name, changes in (
+            ("category", category != account.category),
+            (
+                "currency_code",
+                (data.currency_code or account.currency_code) != account.currency_code,
+            ),
+            ("parent_id", parent_changes),
+            ("is_header", is_header != account.is_header),
+            ("is_active", data.is_active is False and account.is_active),
+        ):
+            if changes:
+                raise _refuse(
+                    name,
+                    f"{account.role} account",
+                    f"GL account {account.code} is a system account ({account.role}); "
+                    f"only its name can change.",
+                )
+    if data.allow_manual_entries and account.role in SYSTEM_ONLY_ROLES:
+        raise ApiError(
+            "MANUAL_ENTRY_NOT_ALLOWED",
+            f"GL account {account.code} is a {account.role} account: it takes system "
+            "postings only.",
+            [{"field": "allow_manual_entries", "reason": f"{account.role} account"}],
+        )
+
+    if parent_changes and new_parent is not None:
+        _check_parent(new_parent, category)
+        await _check_no_cycle(session, account, new_parent)
+    elif category != account.category and account.parent_id is not None and not parent_changes:
+        parent = await _load(session, tenant_id, account.parent_id)
+        _check_parent(parent, category)
+
+    in_use: bool | None = None
+
+    async def used() -> bool:
+        nonlocal in_use
+        if in_use is None:
+            in_use = await has_postings(session, account.id) or await has_open_journal_lines(
+                session, account.id
+            )
+        return in_use
+
+    children = await _children(session, account.id) if account.is_header else []
+    if is_header and not account.is_header and await used():
+        raise _refuse(
+            "is_header",
+            "the account has postings or journals in progress",
+            f"GL account {account.code} has postings (or journals in progress) and so "
+            "cannot become a header.",
+        )
+    if not is_header and account.is_header and children:
+        raise _refuse(
+            "is_header",
+            "the account has sub-accounts",
+            f"GL account {account.code} has {len(children)} sub-account(s); move them first.",
+        )
+    if category != account.category:
+        if children:
+            raise _refuse(
+                "category",
+                "the account has sub-accounts",
+                f"GL account {account.code} has sub-accounts of its category.",
+            )
+        if await used():
+            raise _refuse(
+                "category",
+                "the account has postings or journals in progress",
+                f"GL account {account.code} has postings; its category cannot change.",
+            )
+    if data.currency_code is not None and data.currency_code != account.currency_code:
+        if await used():
+            raise _refuse(
+                "currency_code",
+                "the account has postings or journals in progress",
+                f"GL account {account.code} has postings; its currency cannot change.",
+            )
+    if data.is_active is False and account.is_active:
+        if any(child.is_active for child in children):
+            raise _refuse(
+                "is_active",
+                "the account has active sub-accounts",
+                f"GL account {account.code} has active sub-accounts; deactivate them first.",
+            )
+        if await _net_balance(session, account.id) != 0:
+            raise _refuse(
+                "is_active",
+                "the balance is not zero",
+                f"GL account {account.code} still carries a balance; clear it first.",
+            )
+        if await has_open_journal_lines(session, account.id):
+            raise _refuse(
+                "is_active",
+                "journals in progress use it",
+                f"Journals awaiting approval or posting use GL account {account.code}.",
+            )
+    manual = (
+        account.allow_manual_entries
+        if data.allow_manual_entries is None
+        else (data.allow_manual_entries)
+    )
+    if is_header and data.allow_manual_entries:
+        raise ApiError(
+            "HEADER_ACCOUNT_NOT_POSTABLE",
+            "A header account takes no postings, so it cannot allow manual entries.",
+            [{"field": "allow_manual_entries", "reason": "header accounts take no postings"}],
+        )
+
+    if data.name is not None:
+        account.name = data.name
+    account.category = category
+    account.is_header = is_header
+    account.allow_manual_entries = False if is_header else manual
+    if data.currency_code is not None:
+        account.currency_code = data.currency_code
+    if parent_changes:
+        account.parent_id = new_parent.id if new_parent else None
+    if data.is_active is not None:
+        account.is_active = data.is_active
+    after = gl_state(account)
+    if after != before:
+        session.add(account)
+        audit.record(
+            session,
+            ctx,
+            "gl_account.updated",
+            entity_type="gl_account",
+            entity_id=account.id,
+            before=before,
+            after=after,
+        )
+    return account
+
+
+async def _check_no_cycle(session: AsyncSession, account: GLAccount, parent: GLAccount) -> None:
+    """The new parent may be neither the account itself nor one of its descendants."""
+    seen: set[uuid.UUID] = set()
+    current: GLAccount | None = parent
+    while current is not None and current.id not in seen:
+        if current.id == account.id:
+            raise ApiError(
+                "VALIDATION_ERROR",
+                f"GL account {parent.code} sits under {account.code}; an account cannot "
+                "be its own ancestor.",
+                [{"field": "parent_id", "reason": "would make a cycle", "value": parent.code}],
+            )
+        seen.add(current.id)
+        current = await session.get(GLAccount, current.parent_id) if current.parent_id else None
