@@ -6,7 +6,7 @@ never drift from the page it belongs to. Every answer says ``Vary: HX-Request`` 
 keep the two apart.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment
@@ -97,4 +97,32 @@ def render(
         media_type=MediaType.HTML,
         status_code=status_code,
         headers={**VARY, **(headers or {})},
+    )
+
+
+def render_fragments(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any],
+    blocks: Sequence[str],
+    *,
+    status_code: int = 200,
+) -> Response[str]:
+    """Several named blocks of one template as one htmx answer.
+
+    The first block is the fragment for the request's target; the others are rendered with
+    ``oob`` true, so each marks its root element ``hx-swap-oob`` and htmx puts it in place
+    by its ID (totals beside a table, a count beside a heading).
+    """
+    template = _environment(request).get_template(template_name)
+    values = {**base_context(request), **context, "is_fragment": True}
+    parts: list[str] = []
+    for position, block in enumerate(blocks):
+        block_values = {**values, "oob": position > 0}
+        parts.append("".join(template.blocks[block](template.new_context(block_values))))
+    return Response(
+        "\n".join(parts),
+        media_type=MediaType.HTML,
+        status_code=status_code,
+        headers=dict(VARY),
     )

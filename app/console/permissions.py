@@ -157,7 +157,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Withdrawal", "/teller/withdrawal", "teller.withdrawal", "Teller", True),
     NavItem("My day", "/teller/my-day", "teller.my_day", "Teller", True),
     NavItem("Transfers", "/transfers", "transfers.internal", "Ledger", True),
-    NavItem("Journals", "/journals", "journals.view", "Ledger", False),
+    NavItem("Journals", "/journals", "journals.view", "Ledger", True),
     NavItem("Approvals", "/approvals", "approvals.view", "Ledger", True),
     NavItem("Standing instructions", "/standing", "standing.view", "Ledger", False),
     NavItem("Fiscal periods", "/periods", "periods.view", "Finance", False),

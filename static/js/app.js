@@ -32,6 +32,20 @@
   document.addEventListener("DOMContentLoaded", function () { showPrintButtons(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showPrintButtons(event.target); });
 
+  // The journal composer: "Submit for approval" is disabled while the live totals say the
+  // journal does not balance (the server refuses it anyway; without script it stays
+  // enabled and the server explains).
+  function syncBalanced(root) {
+    (root || document).querySelectorAll("[data-balanced]").forEach(function (box) {
+      var balanced = box.getAttribute("data-balanced") === "true";
+      box.querySelectorAll("[data-submit-when-balanced]").forEach(function (button) {
+        button.disabled = !balanced;
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { syncBalanced(document); });
+  document.addEventListener("htmx:afterSettle", function () { syncBalanced(document); });
+
   // After a boosted navigation, move focus to the new page so screen readers announce it.
   document.addEventListener("htmx:afterSettle", function (event) {
     var detail = event.detail || {};

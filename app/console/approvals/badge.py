@@ -1,11 +1,13 @@
 """The count beside "Approvals" in the navigation, worked out once per page.
 
-One core call (``GET /transactions?status=PENDING_APPROVAL``) per tenant and process,
-kept for a few seconds, so a busy console does not ask on every page; a decision or a new
-pending item made through this process forgets it at once. The count is what the user can
-act on: items they made themselves wait for someone else.
+Two core calls side by side (``GET /journals?status=PENDING`` and ``GET
+/transactions?status=PENDING_APPROVAL``) per tenant and process, kept for a few seconds, so
+a busy console does not ask on every page; a decision or a new pending item made through
+this process forgets it at once. The count is what the user can act on: items they made
+themselves wait for someone else.
 """
 
+import asyncio
 import time
 from typing import Any
 
@@ -38,11 +40,22 @@ def forget_all_pending_counts() -> None:
     _pending.clear()
 
 
+def maker_of(item: dict[str, Any]) -> str:
+    """Who made a pending item (the core may name them by ID or as an object)."""
+    maker = item.get("created_by")
+    if isinstance(maker, dict):
+        return str(maker.get("id") or "")
+    return str(maker or "")
+
+
 def remember_pending(
     request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]], more: bool
 ) -> None:
-    """A page that has just read the whole queue refreshes the cache and its own badge."""
-    makers = [str(t.get("created_by") or "") for t in items]
+    """A page that has just read the whole queue refreshes the cache and its own badge.
+
+    ``items`` are every pending item of every section the count covers.
+    """
+    makers = [maker_of(t) for t in items]
     _pending[core.signed_in.tenant.code] = (time.monotonic(), makers, more)
     count = sum(1 for maker in makers if maker != core.signed_in.user.id)
     badges = dict(request.state.get(NAV_BADGES_KEY) or {})
@@ -53,19 +66,40 @@ def remember_pending(
     request.state[NAV_BADGES_KEY] = badges
 
 
+# What the count covers: (core path, list name, status that waits for a checker).
+PENDING_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("/journals", "journals", "PENDING"),
+    ("/transactions", "transactions", "PENDING_APPROVAL"),
+)
+
+
+async def _pending_of(
+    core: CoreSession, path: str, name: str, status: str
+) -> tuple[list[str], bool]:
+    body = await core.get(path, params={"status": status, "limit": PAGE_LIMIT})
+    items = body.get(name, []) if isinstance(body, dict) else []
+    makers = [maker_of(t) for t in items if isinstance(t, dict)]
+    return makers, bool(body.get("has_more")) if isinstance(body, dict) else False
+
+
 async def pending_makers(core: CoreSession) -> tuple[list[str], bool]:
-    """Who made each pending teller transaction of the tenant (and whether there are more)."""
+    """Who made each pending journal and teller transaction of the tenant (and whether
+    there are more than one page of either)."""
     tenant = core.signed_in.tenant.code
     cached = _pending.get(tenant)
     now = time.monotonic()
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return cached[1], cached[2]
-    body = await core.get(
-        "/transactions", params={"status": "PENDING_APPROVAL", "limit": PAGE_LIMIT}
+    found = await asyncio.gather(
+        *(_pending_of(core, *source) for source in PENDING_SOURCES), return_exceptions=True
     )
-    items = body.get("transactions", []) if isinstance(body, dict) else []
-    makers = [str(t.get("created_by") or "") for t in items if isinstance(t, dict)]
-    more = bool(body.get("has_more")) if isinstance(body, dict) else False
+    makers: list[str] = []
+    more = False
+    for result in found:
+        if isinstance(result, BaseException):
+            raise result
+        makers.extend(result[0])
+        more = more or result[1]
     _pending[tenant] = (now, makers, more)
     return makers, more
 

@@ -1,12 +1,19 @@
 """The approvals queue: what waits for a checker, each item's detail, approve / reject
 (with a reason) and bulk "Approve selected" with a result per item.
 
-The page is built from sections (pending teller transactions today; journals and standing
-instructions join as sections of their own). Items the user made are shown, never
-approvable, with the reason said: maker and checker are always two people.
+The page is built from sections, each from its own provider in :data:`SECTIONS`: pending
+journals, pending teller transactions, and approved journals waiting to be posted
+(standing instructions join as a section of their own). Items the user made are shown,
+never approvable, with the reason said: maker and checker are always two people.
+
+Approving a journal here does not post it: approval and posting stay two steps of the
+ledger (``docs/decisions.md``), and approved journals wait in their own section, one click
+from "Post".
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +26,9 @@ from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
 from app.console.htmx import render
+from app.console.journals.actions import DONE as JOURNAL_DONE
+from app.console.journals.actions import action_error, error_code_of, journal_action
+from app.console.journals.views import OWN_JOURNAL, amount_shown, made_by, person, type_label
 from app.console.permissions import can
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
 from app.console.teller.drafts import DraftStore, mint_key, valid_key
@@ -82,42 +92,149 @@ async def _pending_transactions(core: CoreSession) -> tuple[list[dict[str, Any]]
     return items, bool(body.get("has_more"))
 
 
+@dataclass(frozen=True)
+class SectionSpec:
+    """One kind of item in the queue: its words, who sees it, how it is loaded."""
+
+    key: str  # also names its table: templates/approvals/_<key>.html
+    title: str
+    lede: str
+    empty: str
+    permission: str
+    load: "Callable[[QueueContext, Section], Awaitable[None]]"
+    bulk_action: str | None = None  # "Approve selected" posts here, when it has one
+
+
+@dataclass
+class Section:
+    """One section of the queue as shown: its items, or why they could not be listed."""
+
+    spec: SectionSpec
+    items: list[dict[str, Any]] = field(default_factory=list)
+    more: bool = False
+    error: str | None = None  # the core could not list it; the other sections still show
+    # The pending items read, for the navigation's count (sections that wait on a decision).
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QueueContext:
+    core: CoreSession
+    me: str
+    timezone: str
+
+
+async def _journal_items(
+    q: QueueContext, status: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    body = await q.core.get("/journals", params={"status": status, "limit": QUEUE_LIMIT})
+    found = [j for j in body.get("journals", []) if isinstance(j, dict)]
+    items = [
+        {
+            "id": j.get("id"),
+            "ref": j.get("journal_number"),
+            "type": type_label(j.get("journal_type")),
+            "description": j.get("description") or "",
+            "amount": amount_shown(j),
+            "effective_date": j.get("effective_date") or "",
+            "maker": person(j, "created"),
+            "made_by_me": made_by(j, q.me),
+            "time": local_time(j.get("created_at"), q.timezone),
+            "approved_by": person(j, "approved") if j.get("approved_at") else "",
+        }
+        for j in found
+    ]
+    return items, found, bool(body.get("has_more"))
+
+
+async def _load_pending_journals(q: QueueContext, section: Section) -> None:
+    section.items, section.pending, section.more = await _journal_items(q, "PENDING")
+
+
+async def _load_pending_transactions(q: QueueContext, section: Section) -> None:
+    pending, section.more = await _pending_transactions(q.core)
+    ids = {str(t.get("account_id") or "") for t in pending} | {
+        str(t.get("counterparty_account_id") or "") for t in pending
+    }
+    accounts = await _accounts(q.core, ids)
+    section.items = [_item(t, accounts, q.me, q.timezone) for t in pending]
+    section.pending = pending
+
+
+async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
+    section.items, _, section.more = await _journal_items(q, "APPROVED")
+
+
+# The queue's sections in console.md's order (pending journals, pending teller
+# transactions, …). A new kind of item is one more entry here and one table template.
+SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec(
+        key="journals",
+        title="Journals",
+        lede="Manual journals waiting for approval. Approved journals are then posted.",
+        empty="No journals are waiting for approval.",
+        permission="approvals.view",
+        load=_load_pending_journals,
+        bulk_action="/approvals/journals/approve-selected",
+    ),
+    SectionSpec(
+        key="transactions",
+        title="Teller transactions",
+        lede="Deposits, withdrawals and transfers over the approval limit.",
+        empty="No teller transactions are waiting.",
+        permission="approvals.view",
+        load=_load_pending_transactions,
+        bulk_action="/approvals/transactions/approve-selected",
+    ),
+    SectionSpec(
+        key="to_post",
+        title="Approved journals to post",
+        lede="Approved, not yet posted: nothing has moved. Open one to post it.",
+        empty="No approved journal is waiting to be posted.",
+        permission="journals.post",
+        load=_load_journals_to_post,
+    ),
+)
+
+
+async def _section(q: QueueContext, spec: SectionSpec) -> Section:
+    section = Section(spec)
+    try:
+        await spec.load(q, section)
+    except BankingAPIError as exc:
+        section.items, section.pending = [], []
+        section.error = f"These could not be listed just now. {core_message(exc)}"
+    return section
+
+
 @get("/approvals", opt=VIEW, name="approvals")
 async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
     """Everything waiting for a checker, by section, with the last decisions' results."""
     core = CoreSession(request)
     tenant = await core.tenant()
-    timezone = str(tenant.get("timezone") or "UTC")
-    pending, more = await _pending_transactions(core)
-    remember_pending(request, core, pending, more)
-    ids = {str(t.get("account_id") or "") for t in pending} | {
-        str(t.get("counterparty_account_id") or "") for t in pending
-    }
-    accounts = await _accounts(core, ids)
-    me = core.signed_in.user.id
-    items = [_item(t, accounts, me, timezone) for t in pending]
+    q = QueueContext(core, core.signed_in.user.id, str(tenant.get("timezone") or "UTC"))
+    specs = [spec for spec in SECTIONS if can(core.signed_in, spec.permission)]
+    sections = list(await asyncio.gather(*(_section(q, spec) for spec in specs)))
+    if not any(s.error for s in sections):
+        pending = [item for s in sections for item in s.pending]
+        remember_pending(
+            request, core, pending, any(s.more for s in sections if s.spec.bulk_action)
+        )
     results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
-    sections = [
-        {
-            "key": "transactions",
-            "title": "Teller transactions",
-            "lede": "Deposits, withdrawals and transfers over the approval limit.",
-            "items": items,
-            "more": more,
-            "bulk_action": "/approvals/transactions/approve-selected",
-            "empty": "No teller transactions are waiting.",
-        }
-    ]
     return render(
         request,
         "approvals/queue.html",
         {
             "page_title": "Approvals",
+            "tenant": tenant,
             "sections": sections,
-            "waiting": sum(1 for i in items if not i["made_by_me"]),
+            "waiting": sum(
+                1 for s in sections if s.spec.bulk_action for i in s.items if not i["made_by_me"]
+            ),
             "results": (results or {}).get("items"),
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
+            "own_journal": OWN_JOURNAL,
             "can_decide": can(core.signed_in, "approvals.decide"),
         },
     )
@@ -226,12 +343,19 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
         request, core, action=action, key=key, outcome="success", target=f"transaction:{ref}"
     )
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
-    return await _show_results(request, core, [{"ref": ref, "ok": True, "outcome": outcome}])
+    return await show_results(
+        request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]
+    )
 
 
-async def _show_results(
+def _receipt(ref: str) -> str:
+    return f"/teller/receipts/{ref}" if ref else ""
+
+
+async def show_results(
     request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]]
 ) -> Response[Any]:
+    """Keep the results of a decision (one item or many) and show them on the queue."""
     key = mint_key()
     await DraftStore(request, core).save_blob(key, {"items": items})
     return redirect(f"/approvals?{urlencode({'result': key})}")
@@ -269,7 +393,7 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
     bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
     chosen = [i for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
     if not chosen:
-        return await _show_results(
+        return await show_results(
             request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
         )
     refs: dict[str, str] = {}
@@ -289,7 +413,12 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
             if ref == str(transaction_id):
                 ref = await _ref_of(core, str(transaction_id))
             results.append(
-                {"ref": ref, "ok": False, "outcome": DECISION_ERRORS.get(code, core_message(exc))}
+                {
+                    "ref": ref,
+                    "href": _receipt(ref) if ref != str(transaction_id) else "",
+                    "ok": False,
+                    "outcome": DECISION_ERRORS.get(code, core_message(exc)),
+                }
             )
             await log_money_write(
                 request, core, action="approvals.transaction_approved", key=key,
@@ -297,7 +426,14 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
             )  # fmt: skip
             continue
         ref = str(t.get("transaction_ref") or ref)
-        results.append({"ref": ref, "ok": True, "outcome": "Approved: the money has moved."})
+        results.append(
+            {
+                "ref": ref,
+                "href": _receipt(ref),
+                "ok": True,
+                "outcome": "Approved: the money has moved.",
+            }
+        )
         await log_money_write(
             request, core, action="approvals.transaction_approved", key=key,
             outcome="success", target=f"transaction:{ref}",
@@ -307,10 +443,84 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
             {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
         )
     forget_pending_count(core.signed_in.tenant.code)
-    return await _show_results(request, core, results)
+    return await show_results(request, core, results)
+
+
+@post(
+    "/approvals/journals/approve-selected",
+    opt=DECIDE,
+    name="approvals_journals_approve_selected",
+)
+async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Approve selected journals: each approved on its own, with its own result."""
+    core = CoreSession(request)
+    form = await request.form()
+    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
+    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
+    if not chosen:
+        return await show_results(
+            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
+        )
+    numbers: dict[str, str] = {}
+    try:
+        body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
+        numbers = {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
+    except BankingAPIError:
+        pass  # each item's own call says what is wrong
+    results: list[dict[str, Any]] = []
+    for journal_id in chosen[:MAX_BULK]:
+        key = f"{bulk_key}:{journal_id}"
+        number = numbers.get(journal_id) or await _journal_number(core, journal_id)
+        href = f"/journals/{journal_id}"
+        try:
+            journal = await journal_action(core, journal_id, "approve", key)
+        except BankingAPIError as exc:
+            results.append(
+                {
+                    "ref": number,
+                    "href": href,
+                    "ok": False,
+                    "outcome": action_error(error_code_of(exc)),
+                }
+            )
+            await log_money_write(
+                request, core, action="journal.approve", key=key, outcome="failure",
+                target=f"journal:{number}", error_code=exc.code,
+            )  # fmt: skip
+            continue
+        number = str(journal.get("journal_number") or number)
+        results.append(
+            {"ref": number, "href": href, "ok": True, "outcome": JOURNAL_DONE["approved"]}
+        )
+        await log_money_write(
+            request, core, action="journal.approve", key=key, outcome="success",
+            target=f"journal:{number}",
+        )  # fmt: skip
+    if len(chosen) > MAX_BULK:
+        results.append(
+            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
+        )
+    forget_pending_count(core.signed_in.tenant.code)
+    return await show_results(request, core, results)
+
+
+async def _journal_number(core: CoreSession, journal_id: str) -> str:
+    """A journal's number (for an item no longer in the queue), else its ID."""
+    try:
+        found = await core.get(f"/journals/{journal_id}")
+    except BankingAPIError:
+        return journal_id
+    return str(found.get("journal_number") or journal_id)
 
 
 approvals_router = Router(
     path="/",
-    route_handlers=[queue, transaction_detail, approve, reject, approve_selected],
+    route_handlers=[
+        queue,
+        transaction_detail,
+        approve,
+        reject,
+        approve_selected,
+        approve_selected_journals,
+    ],
 )

@@ -1,0 +1,739 @@
+"""Journals: the list with filters, the composer, a journal's page and its actions.
+
+    GET  /journals                     the list (status, dates, maker), a page at a time
+    GET  /journals/new                 the composer (``?draft=<key>`` after a form post)
+    POST /journals/new                 "Add line", "Remove line", "Submit for approval"
+    POST /journals/new/totals          the live totals (an htmx fragment, out-of-band swaps)
+    GET  /journals/accounts            a line's live account search (fragment)
+    GET  /journals/{id}                the journal: lines, totals, period, timeline, actions
+    POST /journals/{id}/approve|reject|post
+    GET  /journals/{id}/reverse        the reason, then "Confirm reversal", then the mirror
+    POST /journals/{id}/reverse
+
+Without JavaScript every button is a plain form post that redirects to the composer's
+draft; with htmx, "Add line" and "Remove line" swap the lines and the totals follow the
+amounts as they are typed. The idempotency key is minted when the composer is first
+rendered and travels with its draft, so a double click submits one journal.
+"""
+
+import asyncio
+import time
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
+
+from app.client import (
+    BankingAPIConflict,
+    BankingAPIError,
+    BankingAPINotFound,
+    BankingAPIUnavailable,
+)
+from app.console.approvals.badge import forget_pending_count
+from app.console.banking import CoreSession
+from app.console.customers.routes import page_of
+from app.console.errors import UNAVAILABLE
+from app.console.htmx import render, render_fragments, wants_fragment
+from app.console.journals.accounts import line_accounts, search_line_accounts
+from app.console.journals.actions import (
+    ACTION_LOG,
+    DONE,
+    action_error,
+    error_code_of,
+    journal_action,
+)
+from app.console.journals.composer import (
+    JOURNAL_TYPES,
+    MIN_LINES,
+    JournalDraft,
+    Line,
+    apply_line_action,
+    blank_draft,
+    check_header,
+    check_lines,
+    compute_totals,
+    core_body,
+    draft_from_form,
+    explain_core_error,
+    looks_like_id,
+)
+from app.console.journals.drafts import JournalDrafts
+from app.console.journals.views import (
+    NOT_REVERSIBLE,
+    OWN_JOURNAL,
+    STATUS_LABELS,
+    STATUSES,
+    actions_for,
+    amount_shown,
+    lines_of,
+    made_by,
+    missing_accounts,
+    period_name,
+    person,
+    status_label,
+    timeline,
+    totals_of,
+    type_label,
+)
+from app.console.permissions import can
+from app.console.teller.day import local_time
+from app.console.teller.drafts import valid_key
+from app.console.teller.forms import post_once
+from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.writes import (
+    FORM_EXPIRED,
+    KEY_FIELD,
+    key_after_error,
+    key_from_form,
+    log_write,
+    mint_key,
+    redirect,
+    text,
+)
+
+VIEW = {"permission": "journals.view"}
+COMPOSE = {"permission": "journals.compose"}
+DECIDE = {"permission": "approvals.decide"}
+POST_JOURNAL = {"permission": "journals.post"}
+REVERSE = {"permission": "journals.reverse"}
+PAGE_SIZE = 25
+MAKER_CACHE_SECONDS = 60.0
+
+STILL_RUNNING = "This is still being processed. Wait a moment, then press the button again."
+
+
+def journal_url(journal_id: str, **query: str) -> str:
+    """The console page of one journal."""
+    path = f"/journals/{quote(journal_id, safe='')}"
+    wanted = {k: v for k, v in query.items() if v}
+    return f"{path}?{urlencode(wanted)}" if wanted else path
+
+
+def _business_date(tenant: dict[str, Any]) -> date:
+    try:
+        return date.fromisoformat(str(tenant.get("business_date")))
+    except ValueError:
+        return datetime.now(UTC).date()
+
+
+def _from_queue(value: Any) -> str:
+    """Where the user came from ("approvals" brings them back to the queue)."""
+    return "approvals" if str(value or "") == "approvals" else ""
+
+
+# -- the list -------------------------------------------------------------------------------
+
+# tenant code → (time, [(user ID, email)]) of recent makers, for the "Made by" filter
+_makers: dict[str, tuple[float, list[tuple[str, str]]]] = {}
+
+
+async def _maker_options(core: CoreSession) -> list[tuple[str, str]]:
+    """The "Made by" choices: me, then who made the tenant's recent journals (kept briefly)."""
+    me = core.signed_in.user
+    tenant = core.signed_in.tenant.code
+    cached = _makers.get(tenant)
+    now = time.monotonic()
+    if cached is None or now - cached[0] >= MAKER_CACHE_SECONDS:
+        try:
+            body = await core.get("/journals", params={"limit": 200})
+        except BankingAPIError:
+            body = {}
+        seen: dict[str, str] = {}
+        for journal in body.get("journals") or [] if isinstance(body, dict) else []:
+            maker = str(journal.get("created_by") or "")
+            if maker and maker not in seen:
+                seen[maker] = person(journal, "created")
+        cached = (now, sorted(seen.items(), key=lambda item: item[1]))
+        _makers[tenant] = cached
+    others = [(uid, label) for uid, label in cached[1] if uid != me.id]
+    return [(me.id, f"Me ({me.email})"), *others]
+
+
+def _date_filter(value: str) -> tuple[str, str | None]:
+    if not value:
+        return "", None
+    try:
+        return date.fromisoformat(value).isoformat(), None
+    except ValueError:
+        return "", "Enter dates like 2026-11-23."
+
+
+def _list_row(journal: dict[str, Any], timezone: str) -> dict[str, Any]:
+    return {
+        "id": str(journal.get("id") or ""),
+        "number": str(journal.get("journal_number") or ""),
+        "type": type_label(journal.get("journal_type")),
+        "description": str(journal.get("description") or ""),
+        "effective_date": str(journal.get("effective_date") or ""),
+        "maker": person(journal, "created"),
+        "made": local_time(journal.get("created_at"), timezone),
+        "status": str(journal.get("status") or ""),
+        "status_label": status_label(journal.get("status")),
+        "amount": amount_shown(journal),
+        "reversal": bool(journal.get("reverses_journal_id")),
+    }
+
+
+@get("/journals", opt=VIEW, name="journals")
+async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Journals filtered by status, effective dates and maker; newest first."""
+    params = request.query_params
+    status = params.get("status", "").upper()
+    status = status if status in STATUSES else ""
+    start, start_error = _date_filter(params.get("from", "").strip()[:20])
+    end, end_error = _date_filter(params.get("to", "").strip()[:20])
+    maker = params.get("maker", "").strip()[:64]
+    maker = maker if looks_like_id(maker) else ""
+    cursor = params.get("cursor") or None
+    notice = start_error or end_error
+    if start and end and start > end:
+        notice, start, end = "“From” is after “To”; showing every date instead.", "", ""
+    core = CoreSession(request)
+    tenant = await core.tenant()
+    timezone = str(tenant.get("timezone") or "UTC")
+    page, makers = await asyncio.gather(
+        page_of(
+            core,
+            "/journals",
+            "journals",
+            {
+                "status": status or None,
+                "from": start or None,
+                "to": end or None,
+                "created_by": maker or None,
+                "cursor": cursor,
+                "limit": PAGE_SIZE,
+            },
+        ),
+        _maker_options(core),
+    )
+    if maker and maker not in {uid for uid, _ in makers}:
+        makers.append((maker, "The chosen staff member"))
+    filters = {"status": status, "from": start, "to": end, "maker": maker}
+    query = {k: v for k, v in filters.items() if v}
+    next_url = None
+    if page["has_more"] and page["next_cursor"]:
+        next_url = "/journals?" + urlencode({**query, "cursor": page["next_cursor"]})
+    return render(
+        request,
+        "journals/index.html",
+        {
+            "page_title": "Journals",
+            "tenant": tenant,
+            "filters": filters,
+            "cursor": cursor,
+            "journals": [_list_row(j, timezone) for j in page["items"]],
+            "next_url": next_url,
+            "first_url": "/journals" + (f"?{urlencode(query)}" if query else ""),
+            "status_options": list(STATUS_LABELS.items()),
+            "maker_options": makers,
+            "notice_text": notice,
+            "can_compose": can(core.signed_in, "journals.compose"),
+        },
+        block="rows" if cursor and wants_fragment(request) else "results",
+    )
+
+
+# -- the composer ---------------------------------------------------------------------------
+
+
+async def _resolve_lines(
+    core: CoreSession, draft: JournalDraft, *, search: bool
+) -> tuple[dict[int, dict[str, Any] | None], dict[int, list[dict[str, Any]]]]:
+    """Each line's account (``None`` when not settled) and the matches to show under it.
+
+    A chosen account stands unless the text was changed to something else since; typed
+    text with exactly one match picks that account (``search``: look the text up).
+    """
+    known = await line_accounts(core, [line.account_id for line in draft.lines])
+    chosen: dict[int, dict[str, Any] | None] = {}
+    matches: dict[int, list[dict[str, Any]]] = {}
+    lookups: dict[int, str] = {}
+    for index, line in enumerate(draft.lines):
+        account = known.get(line.account_id)
+        typed = line.account.strip()
+        chosen[index] = account
+        matches[index] = [account] if account is not None else []
+        if account is not None and (not typed or typed.lower() == account["number"].lower()):
+            continue
+        if search and typed:
+            lookups[index] = typed
+    found = await asyncio.gather(*(search_line_accounts(core, t) for t in lookups.values()))
+    for index, results in zip(lookups, found, strict=True):
+        current = chosen[index]
+        if current is not None and any(r["id"] == current["id"] for r in results):
+            pass  # the chosen one is among the matches: keep it
+        elif len(results) == 1:
+            chosen[index] = results[0]
+        else:
+            chosen[index] = None
+        matches[index] = results
+    for index, account in chosen.items():
+        line = draft.lines[index]
+        if account is not None:
+            line.account_id = account["id"]
+            line.account = account["number"]
+    return chosen, matches
+
+
+def _account_problems(
+    draft: JournalDraft,
+    chosen: dict[int, dict[str, Any] | None],
+    matches: dict[int, list[dict[str, Any]]],
+) -> None:
+    for index, line in enumerate(draft.lines):
+        if line.blank or chosen.get(index) is not None:
+            continue
+        found = matches.get(index) or []
+        typed = line.account.strip()
+        if not typed:
+            message = "Choose the account: type a GL code or name, an account number or a name."
+        elif found:
+            message = f"{len(found)} accounts match “{typed[:64]}”; choose one below."
+        else:
+            message = f"No account that takes manual entries matches “{typed[:64]}”."
+        draft.errors[f"lines-{index}-account"] = message
+
+
+def _currencies(chosen: dict[int, dict[str, Any] | None]) -> dict[int, str]:
+    return {i: a["currency"] for i, a in chosen.items() if a is not None}
+
+
+async def _composer_context(
+    core: CoreSession, draft: JournalDraft, *, search: bool = True
+) -> dict[str, Any]:
+    tenant = await core.tenant()
+    chosen, matches = await _resolve_lines(core, draft, search=search)
+    totals = compute_totals(
+        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
+    )
+    return {
+        "page_title": "New journal",
+        "tenant": tenant,
+        "draft": draft,
+        "key": draft.key,
+        "lines": draft.lines,
+        "chosen": chosen,
+        "matches": matches,
+        "totals": totals,
+        "errors": draft.errors,
+        "journal_types": list(JOURNAL_TYPES.items()),
+        "account_status": ACCOUNT_STATUS,
+        "can_remove": len(draft.lines) > MIN_LINES,
+        "business_date": _business_date(tenant).isoformat(),
+        "oob": False,
+        "live": False,
+    }
+
+
+@get("/journals/new", opt=COMPOSE, name="journal_new")
+async def composer(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The composer: a new journal, or a draft after a form post (``?draft=<key>``)."""
+    core = CoreSession(request)
+    store = JournalDrafts(request, core)
+    asked = request.query_params.get("draft")
+    draft = await store.load(asked)
+    notice = None
+    if asked and draft is None:
+        notice = "That draft has expired, so nothing was sent. Fill the journal in again."
+    if draft is not None and draft.status == "done" and draft.journal_id:
+        return redirect(journal_url(draft.journal_id))
+    if draft is None:
+        draft = blank_draft(mint_key(), _business_date(await core.tenant()).isoformat())
+    context = await _composer_context(core, draft)
+    context["notice_text"] = notice
+    return render(request, "journals/new.html", context, block=None)
+
+
+@post("/journals/new", opt=COMPOSE, name="journal_compose")
+async def compose(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The composer's buttons: "Add line", "Remove line", "Submit for approval".
+
+    With htmx, adding or removing a line answers with the lines and the totals; without
+    it (and for a refresh by Enter) the draft is kept and the composer shown again.
+    """
+    return await _compose(request)
+
+
+async def _compose(request: Request[Any, Any, Any]) -> Response[Any]:
+    core = CoreSession(request)
+    store = JournalDrafts(request, core)
+    form = await request.form()
+    action = str(form.get("action") or "refresh")[:30]
+    key = valid_key(form.get(KEY_FIELD))
+    if action == "submit":
+        return await _submit(request, core, store, form, key)
+    draft = draft_from_form(form, key or mint_key())
+    apply_line_action(draft, action)
+    if wants_fragment(request) and action != "refresh":
+        context = await _composer_context(core, draft)
+        context["live"] = True
+        return render_fragments(
+            request, "journals/new.html", context, ["lines", "totals", "submit"]
+        )
+    if action == "refresh":
+        draft.focus_line = None
+    await store.save(draft)
+    return redirect(f"/journals/new?{urlencode({'draft': draft.key})}")
+
+
+@post("/journals/new/totals", opt=COMPOSE, name="journal_totals")
+async def live_totals(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The debit and credit totals and the difference, recomputed as amounts change."""
+    if not wants_fragment(request):
+        return await _compose(request)  # no script: the same as pressing Enter
+    core = CoreSession(request)
+    form = await request.form()
+    draft = draft_from_form(form, "")
+    context = await _composer_context(core, draft, search=False)
+    context["live"] = True
+    return render_fragments(request, "journals/new.html", context, ["totals", "submit"])
+
+
+@get("/journals/accounts", opt=COMPOSE, name="journal_account_search")
+async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
+    """One line's live account search: GL accounts and customer accounts matching the text."""
+    try:
+        index = max(0, min(int(request.query_params.get("line", "0")), 999))
+    except ValueError:
+        index = 0
+    query = (
+        request.query_params.get(f"lines-{index}-account") or request.query_params.get("q") or ""
+    ).strip()[:64]
+    core = CoreSession(request)
+    found = await search_line_accounts(core, query)
+    return render(
+        request,
+        "journals/accounts.html",
+        {
+            "page_title": "Find an account for a journal line",
+            "index": index,
+            "query": query,
+            "found": found,
+            "picked": found[0]["id"] if len(found) == 1 else None,
+            "account_status": ACCOUNT_STATUS,
+        },
+        block="matches",
+    )
+
+
+async def _submit(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    store: JournalDrafts,
+    form: Any,
+    key: str | None,
+) -> Response[Any]:
+    """Submit for approval: check it all, then ``POST /journals`` under the form key."""
+    previous = await store.load(key)
+    if previous is not None and previous.status == "done" and previous.journal_id:
+        return redirect(journal_url(previous.journal_id))  # a double click: the same journal
+    draft = draft_from_form(form, key or mint_key())
+    again = f"/journals/new?{urlencode({'draft': draft.key})}"
+    if key is None:
+        draft.summary = FORM_EXPIRED
+        await store.save(draft)
+        return redirect(again)
+    tenant = await core.tenant()
+    today = _business_date(tenant)
+    chosen, matches = await _resolve_lines(core, draft, search=True)
+    check_header(draft, today)
+    _account_problems(draft, chosen, matches)
+    check_lines(draft, chosen)
+    totals = compute_totals(
+        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
+    )
+    if not draft.errors and not draft.summary and not totals.balanced:
+        draft.summary = totals.explain()
+    if draft.errors or draft.summary:
+        draft.summary = draft.summary or "Some details need attention; see the messages below."
+        await store.save(draft)
+        return redirect(again)
+    journal = core_body(draft, chosen, today)
+    draft.sent = True
+    await store.save(draft)
+    try:
+        created = await journal_action_create(core, journal.body, draft.key)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action="journal.create", target="journal:new",
+            key=draft.key, error=exc,
+        )  # fmt: skip
+        fresh = key_after_error(exc, draft.key)
+        retry = JournalDraft(
+            key=fresh,
+            description=draft.description,
+            effective_date=draft.effective_date,
+            journal_type=draft.journal_type,
+            lines=[Line(**vars(line)) for line in draft.lines],
+            sent=fresh == draft.key,
+        )
+        if isinstance(exc, BankingAPIUnavailable):
+            retry.summary = UNAVAILABLE
+        elif isinstance(exc, BankingAPIConflict) and exc.code == "IDEMPOTENCY_IN_PROGRESS":
+            retry.summary = STILL_RUNNING
+        else:
+            explain_core_error(exc, retry, journal, chosen, today.isoformat())
+        await store.save(retry)
+        return redirect(f"/journals/new?{urlencode({'draft': retry.key})}")
+    journal_id = str(created.get("id") or "")
+    draft.status, draft.journal_id = "done", journal_id
+    await store.save(draft)
+    await log_write(
+        request, core.signed_in, action="journal.create",
+        target=f"journal:{created.get('journal_number') or journal_id}", key=draft.key,
+    )  # fmt: skip
+    forget_pending_count(core.signed_in.tenant.code)
+    return redirect(journal_url(journal_id, done="submitted"))
+
+
+async def journal_action_create(core: CoreSession, body: dict[str, Any], key: str) -> Any:
+    """``POST /journals`` (waiting out a first request with the same key still running)."""
+    return await post_once(core, "/journals", body, key)
+
+
+# -- one journal ----------------------------------------------------------------------------
+
+
+async def _linked(core: CoreSession, journal_id: Any) -> dict[str, Any] | None:
+    if not journal_id or not looks_like_id(str(journal_id)):
+        return None
+    try:
+        found: dict[str, Any] = await core.get(f"/journals/{journal_id}")
+        return found
+    except BankingAPINotFound:
+        return None
+
+
+async def journal_page_context(
+    core: CoreSession, journal: dict[str, Any], came_from: str = ""
+) -> dict[str, Any]:
+    """Everything a journal's page (or its approval view) shows."""
+    tenant = await core.tenant()
+    timezone = str(tenant.get("timezone") or "UTC")
+    ids = missing_accounts(journal)
+    accounts, reversal, original, period = await asyncio.gather(
+        line_accounts(core, ids),
+        _linked(core, journal.get("reversal_journal_id")),
+        _linked(core, journal.get("reverses_journal_id")),
+        period_name(core, journal),
+    )
+    signed_in = core.signed_in
+    return {
+        "page_title": f"Journal {journal.get('journal_number', '')}",
+        "tenant": tenant,
+        "j": journal,
+        "number": str(journal.get("journal_number") or ""),
+        "type_label": type_label(journal.get("journal_type")),
+        "status": str(journal.get("status") or ""),
+        "status_label": status_label(journal.get("status")),
+        "lines": lines_of(journal, accounts),
+        "totals": totals_of(journal),
+        "period": period,
+        "maker": person(journal, "created", signed_in),
+        "made": local_time(journal.get("created_at"), timezone),
+        "events": timeline(journal, timezone, signed_in),
+        "reversal": reversal,
+        "original": original,
+        "actions": actions_for(journal, signed_in),
+        "made_by_me": made_by(journal, signed_in.user.id),
+        "own_journal": OWN_JOURNAL,
+        "not_reversible": NOT_REVERSIBLE,
+        "came_from": came_from,
+        "approve_key": mint_key(),
+        "reject_key": mint_key(),
+        "post_key": mint_key(),
+        "reverse_key": mint_key(),
+    }
+
+
+def _journal_id_or_404(journal_id: str) -> str:
+    if not looks_like_id(journal_id):
+        raise NotFoundException("no such journal")
+    return journal_id
+
+
+@get("/journals/{journal_id:str}", opt=VIEW, name="journal")
+async def journal_detail(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """A journal: lines with accounts, totals, period, timeline, and what the user may do."""
+    _journal_id_or_404(journal_id)
+    core = CoreSession(request)
+    journal = await core.get(f"/journals/{journal_id}")
+    came_from = _from_queue(request.query_params.get("from"))
+    context = await journal_page_context(core, journal, came_from)
+    error = request.query_params.get("error") or ""
+    verb = request.query_params.get("verb") or "approve"
+    context.update(
+        {
+            "done": DONE.get(request.query_params.get("done") or ""),
+            "error": action_error(error, verb) if error else None,
+            "reason_error": error == "REASON_REQUIRED",
+        }
+    )
+    return render(request, "journals/detail.html", context, block=None)
+
+
+async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> Response[Any]:
+    """Approve, reject or post from the journal's page (or the queue), then back there."""
+    _journal_id_or_404(journal_id)
+    core = CoreSession(request)
+    form = await request.form()
+    key = key_from_form(form) or mint_key()
+    came_from = _from_queue(form.get("from"))
+    reason = text(form, "reason", 500) if verb == "reject" else None
+    if verb == "reject" and not reason:
+        return redirect(
+            journal_url(journal_id, error="REASON_REQUIRED", verb=verb, **{"from": came_from})
+        )
+    try:
+        journal = await journal_action(core, journal_id, verb, key, reason)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{journal_id}",
+            key=key, error=exc,
+        )  # fmt: skip
+        if exc.status == 404:
+            raise NotFoundException("no such journal") from exc
+        return redirect(
+            journal_url(journal_id, error=error_code_of(exc), verb=verb, **{"from": came_from})
+        )
+    number = str(journal.get("journal_number") or journal_id)
+    await log_write(
+        request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{number}", key=key
+    )
+    forget_pending_count(core.signed_in.tenant.code)
+    done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
+    if came_from == "approvals":
+        from app.console.approvals.routes import show_results
+
+        outcome = DONE[done]
+        return await show_results(
+            request,
+            core,
+            [{"ref": number, "href": journal_url(journal_id), "ok": True, "outcome": outcome}],
+        )
+    return redirect(journal_url(journal_id, done=done))
+
+
+@post("/journals/{journal_id:str}/approve", opt=DECIDE, name="journal_approve")
+async def approve(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """Approve a pending journal (never one's own); it still has to be posted."""
+    return await _act(request, journal_id, "approve")
+
+
+@post("/journals/{journal_id:str}/reject", opt=DECIDE, name="journal_reject")
+async def reject(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """Reject a pending journal, with a reason."""
+    return await _act(request, journal_id, "reject")
+
+
+@post("/journals/{journal_id:str}/post", opt=POST_JOURNAL, name="journal_post")
+async def post_journal(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """Post an approved journal: the balances change now."""
+    return await _act(request, journal_id, "post")
+
+
+# -- reversal: a reason, a confirmation, then the mirror journal ----------------------------
+
+
+async def _reverse_page(
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    journal: dict[str, Any],
+    *,
+    reason: str,
+    key: str,
+    confirm: bool = False,
+    reason_error: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response[Any]:
+    context = await journal_page_context(core, journal)
+    context.update(
+        {
+            "page_title": f"Reverse journal {journal.get('journal_number', '')}",
+            "reason": reason,
+            "key": key,
+            "confirm": confirm,
+            "reason_error": reason_error,
+            "error": error,
+            "business_date": _business_date(await core.tenant()).isoformat(),
+        }
+    )
+    return render(request, "journals/reverse.html", context, block=None, status_code=status_code)
+
+
+@get("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse_form")
+async def reverse_form(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """Step one: the reason for reversing."""
+    _journal_id_or_404(journal_id)
+    core = CoreSession(request)
+    journal = await core.get(f"/journals/{journal_id}")
+    return await _reverse_page(request, core, journal, reason="", key=mint_key())
+
+
+@post("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse")
+async def reverse(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
+    """Step two asks "Confirm reversal"; the confirmed form reverses, then shows the mirror."""
+    _journal_id_or_404(journal_id)
+    core = CoreSession(request)
+    form = await request.form()
+    reason = text(form, "reason", 500)
+    key = key_from_form(form)
+    journal = await core.get(f"/journals/{journal_id}")
+    if key is None or not reason:
+        return await _reverse_page(
+            request, core, journal, reason=reason, key=key or mint_key(),
+            reason_error=None if reason else action_error("REASON_REQUIRED"),
+            error=FORM_EXPIRED if key is None and reason else None, status_code=400,
+        )  # fmt: skip
+    if form.get("confirmed") != "yes" or form.get("back"):
+        return await _reverse_page(
+            request, core, journal, reason=reason, key=key, confirm=not form.get("back")
+        )
+    try:
+        result = await journal_action(core, journal_id, "reverse", key, reason)
+    except BankingAPIError as exc:
+        await log_write(
+            request, core.signed_in, action=ACTION_LOG["reverse"],
+            target=f"journal:{journal.get('journal_number') or journal_id}", key=key, error=exc,
+        )  # fmt: skip
+        status = exc.status if 400 <= exc.status < 600 else 502
+        return await _reverse_page(
+            request, core, await core.get(f"/journals/{journal_id}"), reason=reason,
+            key=key_after_error(exc, key), error=action_error(error_code_of(exc), "reverse"),
+            status_code=status,
+        )  # fmt: skip
+    if str(result.get("reverses_journal_id") or "") == journal_id:
+        mirror = str(result.get("id") or "")
+    else:
+        mirror = str(result.get("reversal_journal_id") or "")
+    await log_write(
+        request, core.signed_in, action=ACTION_LOG["reverse"],
+        target=f"journal:{journal.get('journal_number') or journal_id}", key=key,
+    )  # fmt: skip
+    if not looks_like_id(mirror):
+        return redirect(journal_url(journal_id))
+    return redirect(journal_url(mirror, done="reversed"))
+
+
+journals_router = Router(
+    path="/",
+    route_handlers=[
+        journal_list,
+        composer,
+        compose,
+        live_totals,
+        account_search,
+        journal_detail,
+        approve,
+        reject,
+        post_journal,
+        reverse_form,
+        reverse,
+    ],
+)
+
+__all__ = ["KEY_FIELD", "journal_page_context", "journal_url", "journals_router"]
