@@ -34,12 +34,9 @@ from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
-<<<<<<< HEAD
+from app.console.journals.routes import journals_router
 from app.console.live.receiver import receive_webhook
 from app.console.live.routes import live_events
-=======
-from app.console.journals.routes import journals_router
->>>>>>> journals-console
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.security import make_security_headers_hook
 from app.console.state import ConsoleState
@@ -133,14 +130,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             teller_router,
             transfers_router,
             approvals_router,
-<<<<<<< HEAD
             approvals_badge,
             audit_router,
             live_events,
             receive_webhook,
-=======
             journals_router,
->>>>>>> journals-console
             static,
             unknown_page,
         ],
