@@ -1,4 +1,5 @@
-"""The ``branchdesk`` command: run, core, console, worker, db upgrade, seed demo, ledger verify."""
+"""The ``branchdesk`` command: run, core, console, worker, db upgrade, seed demo, ledger verify,
+audit verify."""
 
 import argparse
 import asyncio
@@ -66,13 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("run", help="one process: core at /api/v1/cba, console at /, worker inside")
     sub.add_parser("core", help="the core API only")
     sub.add_parser("console", help="the console only (BANKING_API_URL points at a core)")
-    sub.add_parser("worker", help="outbox delivery, schedules, purges")
+    sub.add_parser("worker", help="webhook delivery, audit sealing, schedules, purges")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
     seed = sub.add_parser("seed", help="sandbox data")
     seed.add_argument("what", choices=["demo"])
     ledger = sub.add_parser("ledger", help="ledger tasks")
     ledger.add_argument("action", choices=["verify"])
+    audit = sub.add_parser("audit", help="audit trail tasks")
+    audit.add_argument("action", choices=["verify"])
     args = parser.parse_args(argv)
 
     try:
@@ -98,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "worker":
         from app.worker import run_worker
 
-        asyncio.run(run_worker(settings))
+        try:
+            asyncio.run(run_worker(settings))
+        except KeyboardInterrupt:  # Ctrl-C or SIGINT: the jobs have closed
+            print("worker stopped", file=sys.stderr)
     elif args.command == "db":
         db_upgrade(settings)
         print("database is at the latest revision")
@@ -115,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.core.ledger_verify import verify_command
 
         return verify_command(settings)
+    elif args.command == "audit":
+        from app.core.audit_verify import verify_command as verify_audit
+
+        return verify_audit(settings)
     return 0
 
 

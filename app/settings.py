@@ -284,7 +284,7 @@ def load_settings() -> Settings:
             delivery_poll_seconds=_float(
                 "WORKER_DELIVERY_POLL_SECONDS", 1.0, minimum=0.05, maximum=60
             ),
-            seal_interval_seconds=_float("WORKER_SEAL_INTERVAL_SECONDS", 30.0, minimum=0.1),
+            seal_interval_seconds=_float("WORKER_SEAL_INTERVAL_SECONDS", 10.0, minimum=0.1),
             purge_interval_seconds=_float("WORKER_PURGE_INTERVAL_SECONDS", 60.0, minimum=1),
             seal_records_per_seal=_int("AUDIT_SEAL_RECORDS", 1000, minimum=1, maximum=100_000),
         ),

@@ -1,6 +1,7 @@
 """/audit-logs: the tenant's audit trail, and the verification of its seals."""
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from litestar import Router, get
 from litestar.params import Parameter
@@ -14,6 +15,7 @@ from app.core.context import TenantRef
 from app.core.http import page_limit
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
+from app.core.tenants.service import load_tenant
 
 AUDIT_READ = requires("manager", "audit:read")
 
@@ -33,6 +35,7 @@ async def get_audit_logs(
     limit: int | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
+    timezone = ZoneInfo((await load_tenant(session, tenant.id)).timezone)
     filters = parse_filters(
         actor=actor,
         action=action,
@@ -42,6 +45,7 @@ async def get_audit_logs(
         outcome=outcome,
         from_=from_,
         to=to,
+        zone=timezone,
     )
     return await keyset_page(
         session,

@@ -24,9 +24,10 @@ run otherwise, and says so in the log.
 import hashlib
 import json
 import uuid
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,9 +45,17 @@ GENESIS_HASH = "0" * 64
 DIGEST_CHARS = 16  # per-record digest kept in the seal: enough to locate a change
 SEAL_LOCK_KEY = 0x6175_6469_7473  # "audits": one sealer at a time across processes
 _MAX_PENDING_MARKS = 8
+HORIZON_PATIENCE = timedelta(minutes=5)
 
 
-def canonical_form(entry: AuditLog) -> bytes:
+# A record as the ORM object or as a plain row of its columns (the bulk paths read rows:
+# no identity map to fill with tens of thousands of objects).
+AuditRecord = AuditLog | sa.Row[Any]
+_RECORD_COLUMNS = tuple(AuditLog.__table__.columns)  # type: ignore[attr-defined]
+_READ_CHUNK = 5000
+
+
+def canonical_form(entry: AuditRecord) -> bytes:
     """The bytes a seal hashes for one record: every column, in a fixed JSON form."""
     at = entry.at.astimezone(UTC).isoformat(timespec="microseconds")
     return json.dumps(
@@ -71,7 +80,7 @@ def canonical_form(entry: AuditLog) -> bytes:
     ).encode()
 
 
-def seal_hash(previous_hash: str, entries: Sequence[AuditLog]) -> tuple[str, list[list[Any]]]:
+def seal_hash(previous_hash: str, entries: Sequence[AuditRecord]) -> tuple[str, list[list[Any]]]:
     """The chain hash over ``entries`` and each record's ``[id, short digest]``."""
     chain = hashlib.sha256(previous_hash.encode("ascii"))
     digests: list[list[Any]] = []
@@ -101,7 +110,7 @@ class Mark:
 class AuditSealer:
     """Appends seals up to the safe horizon; one instance per worker process."""
 
-    def __init__(self, db: Database, *, records_per_seal: int = 1000, records_per_run: int = 20000):
+    def __init__(self, db: Database, *, records_per_seal: int = 1000, records_per_run: int = 50000):
         self.db = db
         self.records_per_seal = records_per_seal
         self.records_per_run = records_per_run
@@ -109,22 +118,87 @@ class AuditSealer:
         self._sequence_checked = False
 
     async def run_once(self) -> int:
-        """Seal what is final and unsealed; returns the number of seals written."""
+        """Seal what is final and unsealed; returns the number of seals written.
+
+        One seal per transaction, so the write lock (SQLite) or the sealing lock
+        (PostgreSQL) is never held for long, even on a large backlog.
+        """
         horizon = await self.horizon()
         if not horizon:
             return 0
-        async with self.db.writer(), self.db.session() as session:
-            if not self.db.is_sqlite:
-                locked = await session.execute(
-                    sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}
-                )
-                if not locked.scalar_one():
-                    return 0  # another worker is sealing right now
-            written = await self._seal_up_to(session, horizon)
-            await session.commit()
+        tenants = await self._chains()
+        budget, written = self.records_per_run, 0
+        while budget > 0 and tenants:
+            async with self.db.writer(), self.db.session() as session:
+                if not self.db.is_sqlite:
+                    locked = await session.execute(
+                        sa.text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}
+                    )
+                    if not locked.scalar_one():
+                        break  # another worker is sealing right now
+                sealed = await self._seal_next(session, tenants, horizon, budget)
+                if not sealed:
+                    break
+                await session.commit()
+            written += 1
+            budget -= sealed
         if written:
             log.info("audit.sealed", seals=written, horizon=horizon)
         return written
+
+    async def _chains(self) -> list[uuid.UUID | None]:
+        async with self.db.session() as session:
+            tenants = (await session.execute(sa.select(col(Tenant.id)))).scalars().all()
+        return [*tenants, None]
+
+    async def _seal_next(
+        self,
+        session: AsyncSession,
+        chains: list[uuid.UUID | None],
+        horizon: int,
+        budget: int,
+    ) -> int:
+        """Append the next seal of the first chain with unsealed records; 0 when none has.
+
+        Chains found complete are dropped from ``chains`` for the rest of the run.
+        """
+        while chains:
+            tenant_id = chains[0]
+            last = await last_seal(session, tenant_id)
+            sealed_to = last.to_id if last else 0
+            entries = list(
+                (
+                    await session.execute(
+                        sa.select(*_RECORD_COLUMNS)
+                        .where(
+                            _chain(col(AuditLog.tenant_id), tenant_id),
+                            col(AuditLog.id) > sealed_to,
+                            col(AuditLog.id) <= horizon,
+                        )
+                        .order_by(col(AuditLog.id))
+                        .limit(min(self.records_per_seal, budget))
+                    )
+                ).all()
+            )
+            if not entries:
+                chains.pop(0)
+                continue
+            previous_hash = last.hash if last else GENESIS_HASH
+            digest, digests = seal_hash(previous_hash, entries)
+            session.add(
+                AuditSeal(
+                    tenant_id=tenant_id,
+                    from_id=sealed_to + 1,
+                    to_id=int(entries[-1].id),
+                    record_count=len(entries),
+                    previous_hash=previous_hash,
+                    hash=digest,
+                    record_digests=digests,
+                )
+            )
+            await session.flush()
+            return len(entries)
+        return 0
 
     async def horizon(self) -> int:
         """The highest ID below which every record is final (0: nothing to seal)."""
@@ -158,6 +232,12 @@ class AuditSealer:
             ).scalar_one()
             await session.commit()
         safe = [m for m in self._marks if oldest is None or oldest > m.at]
+        if not safe and self._marks and row[1] - self._marks[0].at > HORIZON_PATIENCE:
+            log.warning(
+                "audit.horizon_waiting",
+                reason="a transaction open since before the oldest mark holds sealing back",
+                oldest_transaction_start=oldest.isoformat() if oldest else None,
+            )
         if not safe:
             if len(self._marks) > _MAX_PENDING_MARKS:
                 # Keep the oldest (the next to become safe) and the newest ones.
@@ -187,55 +267,6 @@ class AuditSealer:
             return False
         self._sequence_checked = True
         return True
-
-    async def _seal_up_to(self, session: AsyncSession, horizon: int) -> int:
-        tenants = (await session.execute(sa.select(col(Tenant.id)))).scalars().all()
-        budget = self.records_per_run
-        written = 0
-        for tenant_id in [*tenants, None]:
-            last = await last_seal(session, tenant_id)
-            previous_hash = last.hash if last else GENESIS_HASH
-            sealed_to = last.to_id if last else 0
-            while budget > 0:
-                entries = list(
-                    (
-                        await session.execute(
-                            sa.select(AuditLog)
-                            .where(
-                                _chain(col(AuditLog.tenant_id), tenant_id),
-                                col(AuditLog.id) > sealed_to,
-                                col(AuditLog.id) <= horizon,
-                            )
-                            .order_by(col(AuditLog.id))
-                            .limit(min(self.records_per_seal, budget))
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                if not entries:
-                    break
-                digest, digests = seal_hash(previous_hash, entries)
-                to_id = entries[-1].id
-                assert to_id is not None
-                session.add(
-                    AuditSeal(
-                        tenant_id=tenant_id,
-                        from_id=sealed_to + 1,
-                        to_id=to_id,
-                        record_count=len(entries),
-                        previous_hash=previous_hash,
-                        hash=digest,
-                        record_digests=digests,
-                    )
-                )
-                written += 1
-                budget -= len(entries)
-                previous_hash, sealed_to = digest, to_id
-            if budget <= 0:
-                break
-        await session.flush()
-        return written
 
 
 async def last_seal(session: AsyncSession, tenant_id: uuid.UUID | None) -> AuditSeal | None:
@@ -296,9 +327,46 @@ def first_difference(
     return None
 
 
+class _ChainRecords:
+    """A tenant's records in ID order, read in chunks and handed out seal by seal."""
+
+    def __init__(self, session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.read_through = 0
+        self.buffer: deque[sa.Row[Any]] = deque()
+        self.exhausted = False
+
+    async def through(self, to_id: int) -> list[sa.Row[Any]]:
+        """Every record not handed out yet with an ID up to ``to_id``."""
+        taken: list[sa.Row[Any]] = []
+        while True:
+            while self.buffer and self.buffer[0].id <= to_id:
+                taken.append(self.buffer.popleft())
+            if self.buffer or self.exhausted:
+                return taken
+            rows = (
+                await self.session.execute(
+                    sa.select(*_RECORD_COLUMNS)
+                    .where(
+                        _chain(col(AuditLog.tenant_id), self.tenant_id),
+                        col(AuditLog.id) > self.read_through,
+                    )
+                    .order_by(col(AuditLog.id))
+                    .limit(_READ_CHUNK)
+                )
+            ).all()
+            if not rows:
+                self.exhausted = True
+                return taken
+            self.buffer.extend(rows)
+            self.read_through = int(rows[-1].id)
+
+
 async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID | None) -> Verification:
     """Recompute every seal of one tenant's chain, oldest first; stop at the first break."""
     previous_hash, sealed_to, records, seals = GENESIS_HASH, 0, 0, 0
+    chain_records = _ChainRecords(session, tenant_id)
 
     def broken(record_id: int) -> Verification:
         return Verification(False, records, seals, sealed_to or None, record_id)
@@ -324,39 +392,25 @@ async def verify_chain(session: AsyncSession, tenant_id: uuid.UUID | None) -> Ve
         for seal in batch:
             if seal.previous_hash != previous_hash or seal.from_id != sealed_to + 1:
                 # A seal before this one is gone or altered: its records are unprotected.
-                first = (
-                    await session.execute(
-                        sa.select(sa.func.min(col(AuditLog.id))).where(
-                            _chain(col(AuditLog.tenant_id), tenant_id),
-                            col(AuditLog.id) > sealed_to,
-                        )
-                    )
-                ).scalar_one()
-                candidates = [int(first)] if first is not None else []
+                unprotected = await chain_records.through(seal.to_id)
+                candidates = [int(unprotected[0].id)] if unprotected else []
                 if seal.record_digests:
                     candidates.append(int(seal.record_digests[0][0]))
                 return broken(min(candidates, default=sealed_to + 1))
-            entries = list(
-                (
-                    await session.execute(
-                        sa.select(AuditLog)
-                        .where(
-                            _chain(col(AuditLog.tenant_id), tenant_id),
-                            col(AuditLog.id) >= seal.from_id,
-                            col(AuditLog.id) <= seal.to_id,
-                        )
-                        .order_by(col(AuditLog.id))
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            entries = await chain_records.through(seal.to_id)
             digest, digests = seal_hash(previous_hash, entries)
             if digest != seal.hash or len(entries) != seal.record_count:
                 where = first_difference(seal.record_digests, digests)
                 if where is None:  # the digests were rewritten to match; the hash was not
-                    where = int(entries[0].id) if entries and entries[0].id else seal.from_id
+                    where = int(entries[0].id) if entries else seal.from_id
                 return broken(where)
             previous_hash, sealed_to = seal.hash, seal.to_id
             records += seal.record_count
             seals += 1
+
+
+async def verify_every_chain(session: AsyncSession) -> list[tuple[str, Verification]]:
+    """Every tenant's chain (by code) and the chain of records of no tenant (``-``)."""
+    tenants = (await session.execute(sa.select(col(Tenant.id), col(Tenant.code)))).all()
+    found = [(code, await verify_chain(session, tenant_id)) for tenant_id, code in tenants]
+    return [*sorted(found), ("-", await verify_chain(session, None))]

@@ -3,7 +3,7 @@
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
@@ -76,13 +76,16 @@ def _bad(field: str, reason: str, value: str) -> dict[str, Any]:
     return {"field": field, "reason": reason, "value": value[:80]}
 
 
-def _instant(raw: str, field: str, *, end_of_day: bool) -> datetime | dict[str, Any]:
-    """An RFC 3339 time, or a date (its first instant; for ``to``, the last), in UTC."""
+def _instant(raw: str, field: str, *, end_of_day: bool, zone: tzinfo) -> datetime | dict[str, Any]:
+    """An RFC 3339 time, or a date: the first instant of that day in ``zone`` (for ``to``,
+    the last), in UTC."""
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            moment = datetime.combine(day, time.min, tzinfo=UTC)
-            return moment + timedelta(days=1) - timedelta(microseconds=1) if end_of_day else moment
+            if end_of_day:
+                after = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+                return after.astimezone(UTC) - timedelta(microseconds=1)
+            return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return _bad(field, "not a YYYY-MM-DD date or an RFC 3339 time", raw)
@@ -101,13 +104,14 @@ def parse_filters(
     outcome: str | None = None,
     from_: str | None = None,
     to: str | None = None,
+    zone: tzinfo = UTC,
 ) -> AuditFilters:
     """Check every filter at once; ``VALIDATION_ERROR`` lists each bad one.
 
     ``actor`` is a staff user's (or API key's) ID, or an email address matched exactly
     (case-insensitively). ``action`` is a dotted verb, or a family ending in ``.*``
-    (``journal.*``). ``from``/``to`` are dates (whole UTC days) or RFC 3339 times,
-    both inclusive.
+    (``journal.*``). ``from``/``to`` are dates (whole days in ``zone``, the tenant's
+    timezone, as its business date) or RFC 3339 times, both inclusive.
     """
     errors: list[dict[str, Any]] = []
     values: dict[str, Any] = {}
@@ -145,7 +149,7 @@ def parse_filters(
             values["outcome"] = outcome
     for field, raw, key, end_of_day in (("from", from_, "start", False), ("to", to, "end", True)):
         if raw:
-            parsed = _instant(raw.strip(), field, end_of_day=end_of_day)
+            parsed = _instant(raw.strip(), field, end_of_day=end_of_day, zone=zone)
             if isinstance(parsed, dict):
                 errors.append(parsed)
             else:

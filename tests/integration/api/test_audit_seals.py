@@ -1,7 +1,10 @@
 """Seals over the audit trail: sealing, the safe horizon, and GET /audit-logs/verify (S10)."""
 
+import asyncio
 import contextlib
 import itertools
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -347,8 +350,6 @@ async def test_two_sealers_at_once_write_one_chain(api, tokens, core_app, raw_db
     """Two workers (two pools) seal at once: one chain, no fork, no gap.
 
     On SQLite the worker runs in the one process, so both share its database."""
-    import asyncio
-
     await make_customer(api, tokens)
     db = core_app.state.services.db
     one = AuditSealer(db, records_per_seal=7)
@@ -377,3 +378,36 @@ def test_the_seal_hash_chains_the_previous_one_and_every_field():
     assert seal_hash("0" * 64, [entry])[0] == first
     entry.ip = "10.0.0.1"
     assert seal_hash("0" * 64, [entry])[0] != first
+
+
+def _audit_verify_cli() -> "subprocess.CompletedProcess[str]":
+    return subprocess.run(
+        [sys.executable, "-m", "app", "audit", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_cli_verifies_every_chain_and_exits_1_on_a_break(api, tokens, sealer, raw_db):
+    await with_records(api, tokens, raw_db)
+    await seal_everything(sealer)
+    clean = await asyncio.to_thread(_audit_verify_cli)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "demo_bank: valid" in clean.stdout and "fmfb: valid" in clean.stdout
+    victim = await sealed_record(raw_db, await demo_tenant_id(raw_db), nth_from_last=7)
+    async with as_dba(raw_db) as conn:
+        await conn.execute(
+            sa.update(AuditLog).where(AuditLog.id == victim.id).values(ip="203.0.113.9")  # type: ignore[arg-type]
+        )
+    try:
+        broken = await asyncio.to_thread(_audit_verify_cli)
+        assert broken.returncode == 1
+        assert f"demo_bank: BROKEN at record {victim.id}" in broken.stdout
+        assert "fmfb: valid" in broken.stdout
+    finally:
+        async with as_dba(raw_db) as conn:
+            await conn.execute(
+                sa.update(AuditLog).where(AuditLog.id == victim.id).values(ip=victim.ip)  # type: ignore[arg-type]
+            )

@@ -2,14 +2,18 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.audit.models import AuditLog, AuditSeal
+from app.core.audit.service import parse_filters
 from app.db import Database
 from tests.integration.api.ledger_helpers import h, make_customer, unique
 from tests.support import OTHER_TENANT, headers
+
+LAGOS = ZoneInfo("Africa/Lagos")  # demo_bank's timezone
 
 
 def rid(prefix: str = "audit") -> str:
@@ -102,13 +106,22 @@ async def test_filters_narrow_the_trail(api, tokens):
         "to": (at + timedelta(seconds=1)).isoformat(),
     }
     assert entry["id"] in ids(await trail(api, tokens, request_id=request_id, **around))
-    day = at.astimezone(UTC).date()
+    day = at.astimezone(LAGOS).date()  # a date is the tenant's calendar day
     whole_day = {"from": day.isoformat(), "to": day.isoformat()}
     assert ids(await trail(api, tokens, request_id=request_id, **whole_day)) == [entry["id"]]
     later = {"from": (at + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")}
     assert ids(await trail(api, tokens, request_id=request_id, **later)) == []
     earlier = {"to": (day - timedelta(days=1)).isoformat()}
     assert ids(await trail(api, tokens, request_id=request_id, **earlier)) == []
+
+
+def test_dates_are_the_tenants_days_and_times_keep_their_offset():
+    filters = parse_filters(from_="2026-11-22", to="2026-11-22", zone=LAGOS)
+    assert filters.start == datetime(2026, 11, 21, 23, 0, tzinfo=UTC)
+    assert filters.end == datetime(2026, 11, 22, 22, 59, 59, 999999, tzinfo=UTC)
+    exact = parse_filters(from_="2026-11-22T10:00:00+01:00", to="2026-11-22T10:30:00Z")
+    assert exact.start == datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    assert exact.end == datetime(2026, 11, 22, 10, 30, tzinfo=UTC)
 
 
 async def test_failed_sign_ins_are_in_the_trail_with_their_outcome(api, tokens):
