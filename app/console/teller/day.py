@@ -21,6 +21,7 @@ STATUS_LABELS = {
     "COMPLETED": "Completed",
     "PENDING_APPROVAL": "Awaiting approval",
     "REJECTED": "Rejected",
+    "REVERSED": "Reversed",
 }
 
 
@@ -92,6 +93,8 @@ def summarise(
         kind, status = t.get("type"), t.get("status")
         if status == "REJECTED":
             day.rejected_count += 1
+        elif status == "REVERSED":
+            continue  # its journal was reversed: no money of it is left in the till
         elif status == "PENDING_APPROVAL":
             totals.pending += amount
             totals.pending_count += 1

@@ -70,7 +70,9 @@ async def _load(
         col(GLAccount.id) == gl_id, col(GLAccount.tenant_id) == tenant_id
     )
     if lock is not None:
-        query = query.with_for_update(read=lock == "share")
+        # FOR SHARE, or FOR NO KEY UPDATE: the key never changes, so the foreign-key
+        # checks of postings to the account (FOR KEY SHARE) need not wait for a PATCH.
+        query = query.with_for_update(read=lock == "share", key_share=lock == "update")
     account = (
         (await session.execute(query.execution_options(populate_existing=True)))
         .scalars()

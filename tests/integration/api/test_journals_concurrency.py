@@ -34,8 +34,8 @@ REVERSERS = ("manager", "manager2", "admin")
 
 async def sessions(
     client: httpx.AsyncClient, who: tuple[str, ...], per_user: int = 2
-) -> list[dict[str, str]]:
-    """Headers of ``per_user`` separate sign-in sessions for each of ``who``."""
+) -> list[tuple[str, dict[str, str]]]:
+    """(user, headers) of ``per_user`` separate sign-in sessions for each of ``who``."""
     result = []
     for name in who:
         for _ in range(per_user):
@@ -45,8 +45,21 @@ async def sessions(
                 headers=headers(None, TENANT),
             )
             assert response.status_code == 200, response.text
-            result.append(headers(response.json()["access_token"], TENANT))
+            result.append((name, headers(response.json()["access_token"], TENANT)))
     return result
+
+
+@pytest.fixture(scope="module")
+async def staff(api) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+    """Two sessions of each checker, signed in once for the module (Argon2 is slow).
+
+    The live server shares the database and signing keys, so they serve there too.
+    """
+    return await sessions(api, CHECKERS)
+
+
+def of(staff: list[tuple[str, dict[str, str]]], who: tuple[str, ...]) -> list[dict[str, str]]:
+    return [caller for name, caller in staff if name in who]
 
 
 async def fire(
@@ -145,13 +158,13 @@ async def one_journal_through_its_life(client, api, tokens, core_app, checkers, 
     )
 
 
-async def test_racing_transitions_in_process(api, tokens, core_app):
-    checkers = await sessions(api, CHECKERS)
-    reversers = await sessions(api, REVERSERS)
-    await one_journal_through_its_life(api, api, tokens, core_app, checkers, reversers)
+async def test_racing_transitions_in_process(api, tokens, core_app, staff):
+    await one_journal_through_its_life(
+        api, api, tokens, core_app, of(staff, CHECKERS), of(staff, REVERSERS)
+    )
 
 
-async def test_racing_approve_and_reject(api, tokens, core_app):
+async def test_racing_approve_and_reject(api, tokens, core_app, staff):
     chart = await gl(api, tokens)
     created = expect(
         await draft(
@@ -164,7 +177,7 @@ async def test_racing_approve_and_reject(api, tokens, core_app):
         ),
         201,
     )
-    callers = await sessions(api, ("officer", "manager"), per_user=3)
+    callers = of(staff, ("officer", "manager", "admin"))
 
     async def decide(index: int, caller: dict[str, str]) -> httpx.Response:
         action = "approve" if index % 2 else "reject"
@@ -183,7 +196,7 @@ async def test_racing_approve_and_reject(api, tokens, core_app):
         assert final["status"] == "REJECTED"
 
 
-async def test_two_journals_racing_for_the_same_funds(api, tokens, core_app):
+async def test_two_journals_racing_for_the_same_funds(api, tokens, core_app, staff):
     """Each fits the balance alone, not both: exactly one posts, no overdraft."""
     chart = await gl(api, tokens)
     acct = await open_account(api, tokens, initial_deposit="100.00")
@@ -204,7 +217,7 @@ async def test_two_journals_racing_for_the_same_funds(api, tokens, core_app):
             200,
         )
         ids.append(created["id"])
-    callers = await sessions(api, ("officer", "manager"), per_user=2)
+    callers = of(staff, ("officer", "manager"))
     responses = await asyncio.gather(
         *(
             api.post(f"/journals/{jid}/post", headers=caller)
@@ -244,7 +257,9 @@ async def live(core_server) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore
         yield client
 
 
-async def test_racing_transitions_over_a_live_server(live, api, tokens, core_app):
-    checkers = await sessions(live, CHECKERS)
-    reversers = await sessions(live, REVERSERS)
+async def test_racing_transitions_over_a_live_server(live, api, tokens, core_app, staff):
+    # Fresh sessions signed in on the live server, beside the module's own.
+    mine = await sessions(live, ("manager2",), per_user=2)
+    checkers = of(staff, CHECKERS) + of(mine, CHECKERS)
+    reversers = of(staff, REVERSERS) + of(mine, REVERSERS)
     await one_journal_through_its_life(live, api, tokens, core_app, checkers, reversers)

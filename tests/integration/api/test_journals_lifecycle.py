@@ -529,3 +529,26 @@ async def test_journal_list_filters_and_pages(api, tokens):
         expect(await api.get("/journals", params=params, headers=viewer), 400, code)
     for journal in made[1:]:
         expect(await act(api, tokens, journal["id"], "reject", "manager", reason="tidy"), 200)
+
+
+async def test_a_post_sent_with_a_key_is_replayed_not_posted_twice(api, tokens, core_app):
+    chart = await gl(api, tokens)
+    acct = await open_account(api, tokens, initial_deposit="50.00")
+    created = expect(
+        await draft(
+            api,
+            tokens,
+            [line(acct["id"], "20.00", "debit"), line(chart["4200"]["id"], "20.00", "credit")],
+        ),
+        201,
+    )
+    expect(await act(api, tokens, created["id"], "approve", "officer"), 200)
+    key = f"post-{uuid.uuid4().hex}"
+    first = await act(api, tokens, created["id"], "post", "officer", key=key)
+    assert first.status_code == 200, first.text
+    before = await ledger_counts(core_app)
+    again = await act(api, tokens, created["id"], "post", "officer", key=key)
+    assert (again.status_code, again.content) == (200, first.content)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await ledger_counts(core_app) == before
+    assert (await balances(api, tokens, acct["id"]))["ledger"] == 30_00
