@@ -25,6 +25,7 @@ logger = structlog.get_logger("branchdesk.console")
 CACHE_SECONDS = 5.0
 PAGE_LIMIT = 200
 NAV_BADGES_KEY = "nav_badges"
+QUEUE_PATH = "/approvals"
 
 # tenant code → (monotonic time, makers of the pending items, whether there are more)
 _pending: dict[str, tuple[float, list[str], bool]] = {}
@@ -115,6 +116,9 @@ async def nav_badges(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook: the navigation's counts, for whole pages only."""
     if request.method != "GET" or wants_fragment(request):
         return
+    if request.url.path == QUEUE_PATH:
+        return  # the queue reads every pending item itself and sets its own count
+
     signed_in = current_session(request)
     if signed_in is None or not can(signed_in, "approvals.view"):
         return

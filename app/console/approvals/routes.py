@@ -28,7 +28,14 @@ from app.console.formatting import money
 from app.console.htmx import render
 from app.console.journals.actions import DONE as JOURNAL_DONE
 from app.console.journals.actions import action_error, error_code_of, journal_action
-from app.console.journals.views import OWN_JOURNAL, amount_shown, made_by, person, type_label
+from app.console.journals.views import (
+    OWN_JOURNAL,
+    OWN_POSTING,
+    amount_shown,
+    made_by,
+    person,
+    type_label,
+)
 from app.console.permissions import can
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
 from app.console.teller.drafts import DraftStore, mint_key, valid_key
@@ -235,6 +242,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
             "own_journal": OWN_JOURNAL,
+            "own_posting": OWN_POSTING,
             "can_decide": can(core.signed_in, "approvals.decide"),
         },
     )

@@ -125,6 +125,8 @@ async def line_account(core: CoreSession, account_id: str) -> dict[str, Any] | N
 async def line_accounts(core: CoreSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Several accounts by ID, looked up side by side (unknown IDs are left out)."""
     wanted = sorted({i for i in ids if looks_like_id(i)})
+    if not wanted:
+        return {}
     await gl_chart(core)  # once, before the lookups share it
     found = await asyncio.gather(*(line_account(core, i) for i in wanted))
     return {i: a for i, a in zip(wanted, found, strict=True) if a is not None}

@@ -10,7 +10,7 @@ from typing import Any
 from app.client import BankingAPIError
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
-from app.console.journals.views import OWN_JOURNAL, OWN_REVERSAL
+from app.console.journals.views import OWN_JOURNAL, OWN_POSTING, OWN_REVERSAL
 from app.console.teller.forms import post_once
 
 VERBS = ("approve", "reject", "post", "reverse")
@@ -55,10 +55,26 @@ def error_code_of(error: BankingAPIError) -> str:
     return "UNAVAILABLE" if error.status >= 500 else error.code
 
 
+# Refusals that read differently when the journal was being reversed.
+REVERSE_ERRORS: dict[str, str] = {
+    "INSUFFICIENT_FUNDS": "A customer account on this journal no longer holds the money it "
+    "was credited, so the reversal can't take it back.",
+    "ACCOUNT_FROZEN": "An account on this journal is frozen, so it can't be reversed now.",
+    "ACCOUNT_NOT_ACTIVE": "An account on this journal is no longer active (closed?), so it "
+    "can't be reversed.",
+    "NO_OPEN_PERIOD": "There is no open fiscal period for today's business date, so the "
+    "reversal has nowhere to post; ask an admin.",
+    "INVALID_STATE": "This journal can't be reversed: only a posted journal that is not "
+    "itself a reversal or a year-end closing can.",
+}
+
+
 def action_error(code: str, verb: str = "approve") -> str:
-    """Plain words for an action's refusal code."""
+    """Plain words for an action's refusal code (``verb``: what was being done)."""
     if code == "SELF_APPROVAL_FORBIDDEN":
-        return OWN_REVERSAL if verb == "reverse" else OWN_JOURNAL
+        return {"reverse": OWN_REVERSAL, "post": OWN_POSTING}.get(verb, OWN_JOURNAL)
+    if verb == "reverse" and code in REVERSE_ERRORS:
+        return REVERSE_ERRORS[code]
     if code in ACTION_ERRORS:
         return ACTION_ERRORS[code]
     return core_message(BankingAPIError(code, ""))

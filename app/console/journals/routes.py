@@ -61,8 +61,8 @@ from app.console.journals.composer import (
 )
 from app.console.journals.drafts import JournalDrafts
 from app.console.journals.views import (
-    NOT_REVERSIBLE,
     OWN_JOURNAL,
+    OWN_POSTING,
     STATUS_LABELS,
     STATUSES,
     actions_for,
@@ -324,7 +324,6 @@ async def _composer_context(
         "can_remove": len(draft.lines) > MIN_LINES,
         "business_date": _business_date(tenant).isoformat(),
         "oob": False,
-        "live": False,
     }
 
 
@@ -369,7 +368,6 @@ async def _compose(request: Request[Any, Any, Any]) -> Response[Any]:
     apply_line_action(draft, action)
     if wants_fragment(request) and action != "refresh":
         context = await _composer_context(core, draft)
-        context["live"] = True
         return render_fragments(
             request, "journals/new.html", context, ["lines", "totals", "submit"]
         )
@@ -388,7 +386,6 @@ async def live_totals(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     draft = draft_from_form(form, "")
     context = await _composer_context(core, draft, search=False)
-    context["live"] = True
     return render_fragments(request, "journals/new.html", context, ["totals", "submit"])
 
 
@@ -455,7 +452,7 @@ async def _submit(
     draft.sent = True
     await store.save(draft)
     try:
-        created = await journal_action_create(core, journal.body, draft.key)
+        created = await post_once(core, "/journals", journal.body, draft.key)
     except BankingAPIError as exc:
         await log_write(
             request, core.signed_in, action="journal.create", target="journal:new",
@@ -487,11 +484,6 @@ async def _submit(
     )  # fmt: skip
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(journal_url(journal_id, done="submitted"))
-
-
-async def journal_action_create(core: CoreSession, body: dict[str, Any], key: str) -> Any:
-    """``POST /journals`` (waiting out a first request with the same key still running)."""
-    return await post_once(core, "/journals", body, key)
 
 
 # -- one journal ----------------------------------------------------------------------------
@@ -540,7 +532,7 @@ async def journal_page_context(
         "actions": actions_for(journal, signed_in),
         "made_by_me": made_by(journal, signed_in.user.id),
         "own_journal": OWN_JOURNAL,
-        "not_reversible": NOT_REVERSIBLE,
+        "own_posting": OWN_POSTING,
         "came_from": came_from,
         "approve_key": mint_key(),
         "reject_key": mint_key(),
@@ -735,5 +727,3 @@ journals_router = Router(
         reverse,
     ],
 )
-
-__all__ = ["KEY_FIELD", "journal_page_context", "journal_url", "journals_router"]

@@ -27,8 +27,12 @@ STATUS_LABELS: dict[str, str] = {
 STATUSES = tuple(STATUS_LABELS)
 
 OWN_JOURNAL = "You made this journal; another officer must approve it."
+OWN_POSTING = "You made this journal; another officer must post it."
 OWN_REVERSAL = "You made this journal; another manager must reverse it."
 NOT_REVERSIBLE = "This is a reversal journal; a reversal is not itself reversed."
+CLOSING_NOT_REVERSIBLE = "This is the year-end closing journal; it is not reversed."
+# Journal types the core never reverses.
+NOT_REVERSIBLE_TYPES = {"REVERSAL": NOT_REVERSIBLE, "CLOSING": CLOSING_NOT_REVERSIBLE}
 
 PERIOD_CACHE_SECONDS = 60.0
 _periods: dict[str, tuple[float, dict[str, str]]] = {}
@@ -167,7 +171,8 @@ def missing_accounts(journal: dict[str, Any]) -> list[str]:
 def timeline(
     journal: dict[str, Any], timezone: str, me: SignedIn | None = None
 ) -> list[dict[str, Any]]:
-    """What happened to the journal, in order: made, approved, posted, rejected, reversed."""
+    """What happened to the journal, in the order of its states: made, then approved or
+    rejected, posted, reversed (a reversal's steps share one moment, so not by time)."""
     events: list[dict[str, Any]] = []
     steps = (
         ("created", "Made", None),
@@ -192,23 +197,31 @@ def timeline(
         if verb == "reversed" and journal.get("reversal_journal_id"):
             event["link"] = str(journal["reversal_journal_id"])
         events.append(event)
-    return sorted(events, key=lambda e: e["at"])
+    return events
 
 
 def actions_for(journal: dict[str, Any], signed_in: SignedIn) -> dict[str, Any]:
-    """What the signed-in user may do with the journal now, and why not when they can't."""
+    """What the signed-in user may do with the journal now, and why not when they can't.
+
+    Maker and checker are two people for every step (the core refuses the maker's
+    approval, rejection, posting and reversal alike), so the maker is told instead.
+    """
     status = str(journal.get("status") or "")
     own = made_by(journal, signed_in.user.id)
-    is_reversal = bool(journal.get("reverses_journal_id"))
+    kind = "REVERSAL" if journal.get("reverses_journal_id") else str(journal.get("journal_type"))
+    not_reversible = NOT_REVERSIBLE_TYPES.get(kind) if status == "POSTED" else None
     decide = status == "PENDING" and can(signed_in, "approvals.decide")
-    reverse = status == "POSTED" and can(signed_in, "journals.reverse") and not is_reversal
+    post = status == "APPROVED" and can(signed_in, "journals.post")
+    reverse = status == "POSTED" and can(signed_in, "journals.reverse") and not not_reversible
     return {
         "approve": decide and not own,
-        "own_pending": decide and own,
-        "post": status == "APPROVED" and can(signed_in, "journals.post"),
+        # The maker is told why there is nothing to decide, whatever their role.
+        "own_pending": status == "PENDING" and own,
+        "post": post and not own,
+        "own_post": post and own,
         "reverse": reverse and not own,
         "reverse_blocked": (OWN_REVERSAL if own else None) if reverse else None,
-        "not_reversible": status == "POSTED" and is_reversal,
+        "not_reversible": not_reversible,
     }
 
 

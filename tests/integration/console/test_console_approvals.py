@@ -90,7 +90,9 @@ async def test_own_item_is_shown_but_not_approvable(browser, core):
     _, t = await pending_deposit(core, maker="officer@demo.bank")
     await sign_in(browser, "officer@demo.bank")
     queue = await browser.get("/approvals")
-    row = re.search(rf'<tr class="row--own">.*?{t["transaction_ref"]}.*?</tr>', queue.text, re.S)
+    # One row: from its own opening tag, never across another row's end.
+    own_row = rf'<tr class="row--own">(?:(?!</tr>).)*?{t["transaction_ref"]}.*?</tr>'
+    row = re.search(own_row, queue.text, re.S)
     assert row, "own item not listed"
     assert 'name="ids"' not in row.group(0)
     assert OWN in row.group(0)

@@ -14,6 +14,7 @@ from journal_helpers import journal, make_journal, move
 from money_helpers import KEY, Core
 
 OWN = "You made this journal; another officer must approve it."
+OWN_POSTING = "You made this journal; another officer must post it."
 
 
 @pytest.fixture(scope="session")
@@ -168,12 +169,29 @@ async def test_own_journal_is_shown_but_never_approvable(browser, core):
         shown = results((await browser.get(bulk.headers["location"])).text)
         assert shown[made["journal_number"]] == ("failed", OWN)
         assert (await journal(core, made["id"]))["status"] == "PENDING"
+    # Nor post it once someone else approved it.
+    made = await make_journal(core, maker="officer@demo.bank")
+    await move(core, made, "approve", "manager@demo.bank")
+    browser.cookies.clear()
+    await sign_in(browser, "officer@demo.bank")
+    queue = (await browser.get("/approvals")).text
+    own_row = row_of(section(queue, "to_post"), made["journal_number"])
+    assert 'class="row--own"' in own_row and OWN_POSTING in own_row
+    detail = (await browser.get(f"/journals/{made['id']}")).text
+    assert OWN_POSTING in detail and ">Post</button>" not in detail
+    answer = await browser.post(
+        f"/journals/{made['id']}/post",
+        data={"_csrf_token": csrf_from(detail), "idempotency_key": f"console-{uuid.uuid4().hex}"},
+    )
+    assert answer.headers["location"].endswith("error=SELF_APPROVAL_FORBIDDEN&verb=post")
+    assert OWN_POSTING in (await browser.get(answer.headers["location"])).text
+    assert (await journal(core, made["id"]))["status"] == "APPROVED"
     # The teller who made one sees it waiting, with no decision to take.
     made = await make_journal(core, maker="teller@demo.bank")
     browser.cookies.clear()
     await sign_in(browser, "teller@demo.bank")
     detail = (await browser.get(f"/journals/{made['id']}")).text
-    assert "Waiting for an officer's approval." in detail
+    assert OWN in detail and ">Approve</button>" not in detail
     assert (await browser.get("/approvals")).status_code == 403
 
 
