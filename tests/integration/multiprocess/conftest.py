@@ -23,8 +23,9 @@ from tests.live_server import ROOT, LiveServer
 
 HERE = Path(__file__).parent
 DESELECTED = pytest.StashKey[int]()
-# Small enough to reach in a test, for the cores of this cluster only. Requests without a
-# token (sign-ins) share the client IP's credential bucket, so it leaves room for those.
+# Small enough to reach in a test, for the cores of this cluster only (the tests send from
+# an address of their own). Requests without a token (sign-ins) share the client IP's
+# credential bucket, so it leaves room for those.
 CREDENTIAL_LIMIT = 40
 
 

@@ -20,10 +20,19 @@ from tests.live_helpers import deliver, event_payload, open_stream
 from tests.support import SANDBOX_PASSWORD, TENANT
 
 CSRF_FIELD = 'name="_csrf_token" value="'
+# The cluster's traffic comes from an address of its own: rate limits count in Redis, which
+# the rest of the suite (from 127.0.0.1) shares, and these cores have small limits.
+CLIENT_ADDRESS = "127.0.0.2"
+
+
+def cluster_client(**options: Any) -> httpx.AsyncClient:
+    """An HTTP client whose requests leave from :data:`CLIENT_ADDRESS`."""
+    transport = httpx.AsyncHTTPTransport(local_address=CLIENT_ADDRESS)
+    return httpx.AsyncClient(transport=transport, **options)
 
 
 async def login(api_url: str, email: str, tenant: str = TENANT) -> str:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+    async with cluster_client(base_url=api_url, timeout=30) as client:
         answer = await client.post(
             "/auth/login",
             json={"email": email, "password": SANDBOX_PASSWORD},
@@ -65,7 +74,7 @@ async def database(settings) -> AsyncIterator[Database]:  # type: ignore[no-unty
 
 
 async def an_account(api_url: str, token: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as api:
+    async with cluster_client(base_url=api_url, timeout=30) as api:
         customer = await api.post(
             "/customers",
             json={
@@ -96,8 +105,8 @@ async def an_account(api_url: str, token: str) -> dict[str, Any]:
 async def test_rate_limits_are_counted_together(cluster: Cluster):
     token = await login(cluster.core_a.api_url, "viewer@demo.bank")
     async with (
-        httpx.AsyncClient(base_url=cluster.core_a.api_url) as a,
-        httpx.AsyncClient(base_url=cluster.core_b.api_url) as b,
+        cluster_client(base_url=cluster.core_a.api_url) as a,
+        cluster_client(base_url=cluster.core_b.api_url) as b,
     ):
         probe = await a.get("/tenant", headers=auth(token))
         assert probe.status_code == 200
@@ -123,7 +132,7 @@ async def test_rate_limits_are_counted_together(cluster: Cluster):
 async def test_a_session_made_on_one_console_works_on_the_other(cluster: Cluster):
     # One browser (one cookie jar: cookies are per host, not per port), two processes.
     a, b = cluster.console_a.base_url, cluster.console_b.base_url
-    async with httpx.AsyncClient(timeout=30) as browser:
+    async with cluster_client(timeout=30) as browser:
         form = await browser.get(f"{a}/login")
         signed_in = await browser.post(
             f"{a}/login",
@@ -155,8 +164,8 @@ async def test_an_idempotency_key_used_on_one_core_replays_on_the_other(cluster:
     key = f"cluster-{uuid.uuid4().hex}"
     body = {"account_id": account["id"], "amount": "75.00", "currency": "NGN"}
     async with (
-        httpx.AsyncClient(base_url=cluster.core_a.api_url) as a,
-        httpx.AsyncClient(base_url=cluster.core_b.api_url) as b,
+        cluster_client(base_url=cluster.core_a.api_url) as a,
+        cluster_client(base_url=cluster.core_b.api_url) as b,
     ):
         first = await a.post(
             "/deposits", json=body, headers=auth(teller, **{"Idempotency-Key": key})
@@ -183,11 +192,11 @@ async def test_a_webhook_received_by_one_console_reaches_a_page_open_on_the_othe
 ):  # type: ignore[no-untyped-def]
     secret = settings.console.webhook_secret
     manager_token = await login(cluster.core_b.api_url, "manager@demo.bank")
-    async with httpx.AsyncClient(base_url=cluster.core_b.api_url) as api:
+    async with cluster_client(base_url=cluster.core_b.api_url) as api:
         tenant_id = (await api.get("/tenant", headers=auth(manager_token))).json()["id"]
     async with (
-        httpx.AsyncClient(base_url=cluster.console_a.base_url, timeout=30) as a,
-        httpx.AsyncClient(base_url=cluster.console_b.base_url, timeout=30) as b,
+        cluster_client(base_url=cluster.console_a.base_url, timeout=30) as a,
+        cluster_client(base_url=cluster.console_b.base_url, timeout=30) as b,
     ):
         await console_sign_in(b, "manager@demo.bank")
         async with open_stream(b) as stream:
@@ -221,9 +230,9 @@ async def test_the_other_consoles_badge_forgets_its_count_at_once(cluster: Clust
     manager = await login(cluster.core_a.api_url, "manager@demo.bank")
     account = await an_account(cluster.core_a.api_url, manager)
     async with (
-        httpx.AsyncClient(base_url=cluster.console_a.base_url, timeout=30) as a,
-        httpx.AsyncClient(base_url=cluster.console_b.base_url, timeout=30) as b,
-        httpx.AsyncClient(base_url=cluster.core_a.api_url, timeout=30) as api,
+        cluster_client(base_url=cluster.console_a.base_url, timeout=30) as a,
+        cluster_client(base_url=cluster.console_b.base_url, timeout=30) as b,
+        cluster_client(base_url=cluster.core_a.api_url, timeout=30) as api,
     ):
         await console_sign_in(b, "officer@demo.bank")
         badge = await b.get("/approvals/badge", headers={"HX-Request": "true"})
@@ -256,9 +265,9 @@ async def test_the_cores_deliveries_reach_a_page_on_the_other_console(
     account = await an_account(cluster.core_b.api_url, manager)
     request_id = f"cluster-{uuid.uuid4().hex}"
     async with (
-        httpx.AsyncClient(base_url=cluster.core_a.api_url, timeout=30) as core_a,
-        httpx.AsyncClient(base_url=cluster.core_b.api_url, timeout=30) as core_b,
-        httpx.AsyncClient(base_url=cluster.console_b.base_url, timeout=30) as console_b,
+        cluster_client(base_url=cluster.core_a.api_url, timeout=30) as core_a,
+        cluster_client(base_url=cluster.core_b.api_url, timeout=30) as core_b,
+        cluster_client(base_url=cluster.console_b.base_url, timeout=30) as console_b,
     ):
         hooks = (await core_a.get("/webhooks", headers=auth(admin))).json()["webhooks"]
         [console_hook] = [h for h in hooks if h["name"] == "Console live updates"]
