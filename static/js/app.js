@@ -77,6 +77,17 @@
     main.insertBefore(notice, main.firstChild);
   });
 
+  // Events sent while the stream was down (a console restarted, a network blip) are not
+  // replayed: after a reconnect, everything that listens for them asks again once.
+  var streamOpens = 0;
+  document.addEventListener("htmx:sseOpen", function () {
+    streamOpens += 1;
+    if (streamOpens < 2 || typeof htmx === "undefined") return;
+    document.querySelectorAll("[hx-trigger*='sse:approvals']").forEach(function (element) {
+      htmx.trigger(element, "sse:approvals");
+    });
+  });
+
   // The approvals queue refreshes itself when the stream says it changed; boxes already
   // ticked for "Approve selected" stay ticked on the items still there.
   var ticked = [];
