@@ -24,6 +24,7 @@ from app.core.audit.sealing import AuditSealer
 from app.db import Database, utcnow
 
 REQUEST_LINK = re.compile(r'href="/audit/requests/([^"]+)"')
+RECORD_ID = re.compile(r'<tr class="audit-row[^"]*">\s*<td class="mono num">(\d+)</td>')
 LOAD_MORE = re.compile(r'class="btn btn--ghost btn--small" href="([^"]+)"')
 
 
@@ -369,3 +370,32 @@ async def test_verify_the_trail_says_intact_or_names_the_broken_record(core, dat
                 sa.update(AuditLog).where(col(AuditLog.id) == victim.id).values(outcome=original)
             )
     assert "The trail is intact." in (await manager.get("/audit/verify")).text
+
+
+async def test_the_trail_loads_more_by_keyset(core, manager):
+    """Page 1 is the newest 50; "Load more" appends the next, older ones, never the same."""
+    for _ in range(55):
+        await core.call(
+            "POST",
+            "/customers",
+            json={
+                "customer_type": "INDIVIDUAL",
+                "first_name": "Paged",
+                "last_name": f"Holder{uuid.uuid4().hex[:6]}",
+                "phone": f"+23483{uuid.uuid4().int % 10**8:08d}",
+            },
+            expect=201,
+        )
+    first = await manager.get("/audit", params={"action": "customer.created"})
+    ids = [int(i) for i in RECORD_ID.findall(first.text)]
+    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    [more] = LOAD_MORE.findall(first.text)
+    rest = await manager.get(unescape(more), headers={"HX-Request": "true"})
+    assert rest.status_code == 200 and "<html" not in rest.text
+    later = [int(i) for i in RECORD_ID.findall(rest.text)]
+    assert later and max(later) < min(ids)
+    assert "customer.created" in rest.text and "customer.updated" not in rest.text
+    # Without JavaScript the same link is a whole page, filters kept.
+    page = await manager.get(unescape(more))
+    assert "<html" in page.text and 'value="customer.created"' in page.text
+    assert "Back to the newest" in page.text

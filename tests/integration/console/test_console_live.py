@@ -236,6 +236,19 @@ async def test_a_signed_but_malformed_body_is_refused(browser, secret, body, err
     assert answer.json() == {"error": error}
 
 
+async def test_the_id_header_is_optional_the_signed_id_is_what_counts(
+    browser, secret, tenant_ids, database
+):
+    payload = event_payload("journal.created", tenant_ids["demo_bank"])
+    body, headers = signed(secret, payload)
+    del headers["X-Webhook-ID"]
+    answer = await browser.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert answer.json() == {"received": True, "duplicate": False}
+    again = await deliver(browser, secret, payload)  # now with the header: the same event
+    assert again.json() == {"received": True, "duplicate": True}
+    assert len(await stored(database, payload["id"])) == 1
+
+
 async def test_the_receiver_needs_no_session_or_csrf_token_but_only_post(browser, live_server):
     # Public and CSRF-exempt: a delivery has no cookie; its signature is its proof.
     answer = await browser.post(WEBHOOK_PATH, content=b"{}")

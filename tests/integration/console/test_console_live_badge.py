@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from console_helpers import asgi_client, sign_in
 from money_helpers import Core
 
 from app.console.auth.session import SignedIn, StaffMember, Tenant
 from app.console.live.routes import _events, session_end_reason
+from app.console.models import ConsoleWebhookEvent
 from app.console.state import console_state
+from app.db import Database
 from tests.live_helpers import deliver, event_payload, open_stream
 from tests.live_server import LiveServer
 
@@ -168,3 +171,38 @@ async def test_an_open_stream_does_not_keep_a_stopping_server_up(live_server):
         server.stop()
     assert not server.killed, "the server had to be killed"
     assert elapsed < 6, f"stopping took {elapsed:.1f} s"
+
+
+async def test_an_event_that_cannot_be_pushed_is_not_kept(
+    console_settings, console_app, database_ready
+):
+    """Redis down: the receiver answers 503 and keeps nothing, so the core's retry (same
+    event ID) is stored and pushed then, not acknowledged as a duplicate."""
+    import dataclasses as dc
+
+    base = console_settings()
+    # Nothing listens on port 1: every publish fails as it would with Redis down.
+    broken = dc.replace(base, redis=dc.replace(base.redis, url="redis://127.0.0.1:1/0"))
+    app = console_app(broken)
+    payload = event_payload("journal.created", "0b7c4f0e-43f3-4f37-9a43-3a5d3c0a0009")
+    async with asgi_client(app) as client:
+        answer = await deliver(client, base.console.webhook_secret, payload)
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "live updates are unavailable"}
+    db = Database(base.database)
+    try:
+        async with db.session() as session:
+            count = (
+                await session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(ConsoleWebhookEvent)
+                    .where(ConsoleWebhookEvent.event_id == payload["id"])  # type: ignore[arg-type]
+                )
+            ).scalar_one()
+    finally:
+        await db.dispose()
+    assert count == 0
+    # The retry, once pushing works again, is a new event.
+    async with asgi_client(console_app()) as client:
+        retry = await deliver(client, base.console.webhook_secret, payload)
+    assert retry.json() == {"received": True, "duplicate": False}
