@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from console_helpers import csrf_from, sign_in
-from journal_helpers import journal, make_journal, move
+from console_journal_helpers import journal, make_journal, move
 from money_helpers import KEY, Core
 
 OWN = "You made this journal; another officer must approve it."

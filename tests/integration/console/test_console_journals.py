@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from console_helpers import csrf_from, sign_in
-from journal_helpers import (
+from console_journal_helpers import (
     HTMX,
     business_date,
     gl_ids,
