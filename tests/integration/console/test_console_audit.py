@@ -241,6 +241,12 @@ async def test_each_side_exports_as_csv_with_its_filters(live_server, core, data
             )
         )
         await session.commit()
+    # The pages link their export with their own filters, outside htmx's boost (a boosted
+    # link would swap the file into the page).
+    for page, export in (("/audit", "/audit/trail.csv"), ("/audit/console", "/audit/console.csv")):
+        html = (await manager.get(page, params={"request_id": logged.request_id})).text
+        link = f'href="{export}?request_id={logged.request_id}" hx-boost="false" download'
+        assert link in html, page
     console_csv = await manager.get("/audit/console.csv", params={"request_id": logged.request_id})
     assert console_csv.status_code == 200
     assert console_csv.headers["content-type"].startswith("text/csv")
