@@ -129,6 +129,8 @@ class ConsoleSettings:
     secret_key: str
     webhook_secret: str
     client_timeout_seconds: int
+    # How often an open live stream sends a keep-alive and re-checks its session.
+    live_heartbeat_seconds: int = 15
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def load_settings() -> Settings:
             secret_key=_secret("CONSOLE_SECRET_KEY", var_dir),
             webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
+            live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
         ),
         webhooks=WebhookSettings(
             console_url=console_webhook_url,

@@ -17,6 +17,8 @@ os.environ.setdefault("BRANCHDESK_VAR_DIR", str(_VAR))
 os.environ.setdefault("RATE_LIMIT_PER_IP", "1000000")
 os.environ.setdefault("RATE_LIMIT_PER_CREDENTIAL", "1000000")
 os.environ.setdefault("RATE_LIMIT_FAILED_LOGINS", "100000")
+# Live streams re-check their session at every heartbeat: a short one keeps those tests quick.
+os.environ.setdefault("LIVE_HEARTBEAT_SECONDS", "1")
 # The sandbox's console subscription points at a closed port unless a test says otherwise,
 # so no delivery of the suite ever reaches a server someone else runs on :8000.
 os.environ.setdefault("CONSOLE_WEBHOOK_URL", "http://127.0.0.1:9/webhooks/cba")

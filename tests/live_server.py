@@ -30,12 +30,18 @@ def free_port() -> int:
         return port
 
 
+# What answers 200 once each command's server is up (the console alone has no API).
+HEALTH_PATHS = {"run": HEALTH_PATH, "core": HEALTH_PATH, "console": "/login"}
+
+
 class LiveServer:
-    """``python -m app run`` on a free port of 127.0.0.1, stopped on exit.
+    """``python -m app <command>`` on a free port of 127.0.0.1, stopped on exit.
 
     Args:
         env: Extra environment variables for the server (on top of ``os.environ``).
-        startup_timeout: Seconds to wait for ``GET /api/v1/cba/health``.
+        startup_timeout: Seconds to wait for the server's health check.
+        command: ``run`` (core + console in one process), ``core`` or ``console``.
+        banking_api_url: The core a ``console`` process talks to (its ``BANKING_API_URL``).
     """
 
     def __init__(
@@ -43,8 +49,11 @@ class LiveServer:
         env: Mapping[str, str] | None = None,
         startup_timeout: float = 60.0,
         command: str = "run",
+        banking_api_url: str | None = None,
     ) -> None:
         self.command = command
+        self.health_path = HEALTH_PATHS.get(command, HEALTH_PATH)
+        self.killed = False
         self.port = free_port()
         self.host = "127.0.0.1"
         self.base_url = f"http://{self.host}:{self.port}"
@@ -56,8 +65,11 @@ class LiveServer:
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
-        # The console inside the server calls its own process over loopback.
+        # The console inside the server calls its own process over loopback; a console on
+        # its own calls the core it is given.
         self._env.pop("BANKING_API_URL", None)
+        if banking_api_url is not None:
+            self._env["BANKING_API_URL"] = banking_api_url
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -77,7 +89,7 @@ class LiveServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"the server exited early:\n{self.output()}")
             try:
-                if httpx.get(self.base_url + HEALTH_PATH, timeout=1.0).status_code == 200:
+                if httpx.get(self.base_url + self.health_path, timeout=1.0).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -93,12 +105,13 @@ class LiveServer:
         return Path(self._log.name).read_text(errors="replace")
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+        """Stop the server (SIGTERM, then SIGKILL after 10 s; ``killed`` says which)."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                self.killed = True
                 self._process.kill()
                 self._process.wait(timeout=10)
         self._process = None

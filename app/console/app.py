@@ -20,7 +20,9 @@ from litestar.template.config import TemplateConfig
 from app.console.accounts.routes import accounts_router
 from app.console.admin.routes import admin_router
 from app.console.approvals.badge import nav_badges
+from app.console.approvals.live import approvals_badge, badge_forgetter
 from app.console.approvals.routes import approvals_router
+from app.console.audit.routes import audit_router
 from app.console.auth.routes import auth_router
 from app.console.auth.session import (
     ConsoleSessionConfig,
@@ -34,6 +36,8 @@ from app.console.errors import EXCEPTION_HANDLERS, unknown_page
 from app.console.formatting import count, long_date, money, short_date, with_article
 from app.console.home.routes import home
 from app.console.journals.routes import journals_router
+from app.console.live.receiver import receive_webhook
+from app.console.live.routes import live_events
 from app.console.periods.routes import periods_router
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.reports.routes import reports_router
@@ -112,6 +116,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         name="static",
     )
 
+    console.live.add_listener(badge_forgetter(console.live))
+
+    async def start_live_updates() -> None:
+        await console.live.start()
+        console.live.end_streams_on_signal()
+
     async def close_resources() -> None:
         await console.close()
 
@@ -124,6 +134,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             teller_router,
             transfers_router,
             approvals_router,
+            approvals_badge,
+            audit_router,
+            live_events,
+            receive_webhook,
             journals_router,
             standing_router,
             periods_router,
@@ -143,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_request=nav_badges,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[make_security_headers_hook(hsts=settings.server.production)],
+        on_startup=[start_live_updates],
         on_shutdown=[close_resources],
         openapi_config=None,
         debug=False,

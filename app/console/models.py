@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -32,3 +33,25 @@ class ConsoleActionLog(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=60)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=255)
+
+
+class ConsoleWebhookEvent(SQLModel, table=True):
+    """One event the core delivered to ``POST /webhooks/cba``, stored once.
+
+    The unique ``event_id`` is the receiver's dedup: two console processes receiving the
+    same delivery race on the insert, and exactly one of them stores and pushes it.
+    """
+
+    __tablename__ = "console_webhook_events"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", name="uq_console_webhook_events_event_id"),
+        sa.Index("ix_console_webhook_events_tenant_received", "tenant_id", "received_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    event_id: str = Field(max_length=100)
+    type: str = Field(max_length=80)
+    tenant_id: str | None = Field(default=None, max_length=64)
+    tenant_code: str | None = Field(default=None, max_length=64)
+    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -162,7 +162,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Standing instructions", "/standing", "standing.view", "Ledger", True),
     NavItem("Fiscal periods", "/periods", "periods.view", "Finance", True),
     NavItem("Reports", "/reports", "reports.view", "Finance", True),
-    NavItem("Audit", "/audit", "audit.view", "Oversight", False),
+    NavItem("Audit", "/audit", "audit.view", "Oversight", True),
     NavItem("Admin", "/admin", "admin.view", "Oversight", True),
 )
 

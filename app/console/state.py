@@ -16,6 +16,7 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 
 from app.client import BankingClient, InProcessLocks, TokenRefresher
+from app.console.live.hub import LiveHub
 from app.db import Database
 from app.settings import Settings
 
@@ -64,6 +65,7 @@ class ConsoleState:
     token_store: Store
     locks: RefreshLocks
     refresher: TokenRefresher
+    live: LiveHub
     redis: Any = None
     tenant_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
@@ -98,11 +100,13 @@ class ConsoleState:
             token_store=token_store,
             locks=locks,
             refresher=TokenRefresher(client, REFRESH_MARGIN_SECONDS),
+            live=LiveHub(redis),
             redis=redis,
         )
 
     async def close(self) -> None:
-        """Close the client's pool, the database engine and the Redis connection."""
+        """End the live streams; close the client's pool, the database and Redis."""
+        await self.live.close()
         await self.client.aclose()
         await self.database.dispose()
         if self.redis is not None:

@@ -73,4 +73,58 @@
   });
   document.addEventListener("DOMContentLoaded", function () { showCopyButtons(document); });
   document.addEventListener("htmx:afterSettle", function (event) { showCopyButtons(event.target); });
+
+  // Live updates (the SSE extension on <body>). When the session ends (signed out in
+  // another tab, or timed out) the server says so and the stream closes: say it here too,
+  // rather than let the page look alive.
+  document.addEventListener("htmx:sseClose", function (event) {
+    var detail = event.detail || {};
+    if (detail.type !== "message" || document.getElementById("live-ended")) return;
+    var main = document.getElementById("main");
+    if (!main) return;
+    var notice = document.createElement("div");
+    notice.id = "live-ended";
+    notice.className = "notice notice--warn";
+    notice.setAttribute("role", "alert");
+    var text = document.createElement("p");
+    text.appendChild(document.createTextNode("Your session has ended, so this page no longer updates. "));
+    var link = document.createElement("a");
+    link.href = "/login?" + new URLSearchParams({ expired: "1", next: location.pathname + location.search });
+    link.textContent = "Sign in again";
+    text.appendChild(link);
+    text.appendChild(document.createTextNode(" to carry on."));
+    notice.appendChild(text);
+    main.insertBefore(notice, main.firstChild);
+  });
+
+  // Events sent while the stream was down (a console restarted, a network blip) are not
+  // replayed: after a reconnect, everything that listens for them asks again once.
+  var streamOpens = 0;
+  document.addEventListener("htmx:sseOpen", function () {
+    streamOpens += 1;
+    if (streamOpens < 2 || typeof htmx === "undefined") return;
+    document.querySelectorAll("[hx-trigger*='sse:approvals']").forEach(function (element) {
+      htmx.trigger(element, "sse:approvals");
+    });
+  });
+
+  // The approvals queue refreshes itself when the stream says it changed; boxes already
+  // ticked for "Approve selected" stay ticked on the items still there.
+  var ticked = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "approvals-live") return;
+    ticked = Array.prototype.map.call(
+      target.querySelectorAll("input[name=ids]:checked"), function (box) { return box.value; });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!ticked.length) return;
+    var live = document.getElementById("approvals-live");
+    if (live) {
+      live.querySelectorAll("input[name=ids]").forEach(function (box) {
+        if (ticked.indexOf(box.value) !== -1) box.checked = true;
+      });
+    }
+    ticked = [];
+  });
 })();

@@ -36,6 +36,11 @@ def forget_pending_count(tenant: str) -> None:
     _pending.pop(tenant, None)
 
 
+def forget_all_pending_counts() -> None:
+    """Drop every tenant's cached count (a change whose tenant this process can't name)."""
+    _pending.clear()
+
+
 def maker_of(item: dict[str, Any]) -> str:
     """Who made a pending item (the core may name them by ID or as an object)."""
     maker = item.get("created_by")

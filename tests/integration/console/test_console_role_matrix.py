@@ -35,7 +35,13 @@ PUBLIC_ROUTES: dict[tuple[str, str], tuple[int, int]] = {
     ("POST", "/login"): (400, 400),  # sent empty: re-rendered with a message, no sign-in
     ("POST", "/logout"): (303, 303),
     ("GET", "/{path:path}"): (404, 404),  # any unknown page, in the shell when signed in
+    # The core's webhooks prove themselves by signature, never by session: unsigned, 401.
+    ("POST", "/webhooks/cba"): (401, 401),
 }
+
+# Routes that answer with a stream that never ends by itself: the matrix reads the status
+# (and, for a refusal, the body) and closes the stream.
+STREAMING_ROUTES = {("GET", "/live/events")}
 
 # What a role that may use a route gets when the matrix calls it with its placeholder path
 # values (no such record) or an empty form, where that is not the usual 200 (GET) / 303
@@ -168,7 +174,11 @@ async def test_role_matrix(role, rules, browser):
     ordered = sorted(rules, key=lambda r: (r.path == "/logout", r.method != "GET", r.path))
     for rule in ordered:
         path = rule.path.replace("{path:path}", "no-such-page").replace("{", "").replace("}", "")
-        if rule.method == "GET":
+        if (rule.method, rule.path) in STREAMING_ROUTES:
+            async with browser.stream(rule.method, path) as response:
+                if response.status_code != 200:
+                    await response.aread()
+        elif rule.method == "GET":
             response = await browser.get(path)
         else:
             token = await csrf_token(browser)
@@ -207,12 +217,13 @@ async def test_navigation_today_explicitly(browser):
     everyone = ["Home", "Customers", "Accounts"]
     teller = [*everyone, "Deposit", "Withdrawal", "My day"]
     officer = [*teller, "Transfers", "Journals", "Approvals", *finance]
-    admin = [*officer, "Admin"]
+    manager = [*officer, "Audit"]
+    admin = [*manager, "Admin"]
     assert seen == {
         "viewer": [*everyone, "Journals", *finance],
         "teller": [*teller, "Journals", *finance],
         "officer": officer,
-        "manager": officer,
+        "manager": manager,
         "admin": admin,
         "admin@fmfb": admin,
     }

@@ -1,0 +1,1 @@
+"""Live updates: the core's webhooks in, server-sent events out, Redis between processes."""
