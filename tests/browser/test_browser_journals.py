@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_helpers import expect_home, sign_in
+from browser_helpers import expect_home, htmx_idle, sign_in
 from playwright.sync_api import Page, expect
 
 from tests.live_server import LiveServer
@@ -145,6 +145,7 @@ def test_a_journal_from_draft_to_reversal(
     page.get_by_role("button", name="Remove line 3").click()
     expect(page.locator("fieldset.journal-line")).to_have_count(2)
     expect(page.get_by_role("button", name="Remove line")).to_have_count(0)
+    htmx_idle(page)
 
     page.locator("#line-1").get_by_label("Credit").fill("15000")
     expect(totals.locator('[data-total="difference"]')).to_have_text("₦0.00")
