@@ -80,19 +80,18 @@ class GLRollupJob:
                 if not locked.scalar_one():
                     return 0  # another worker is rolling up right now
             mark = await _locked_mark(session, tenant_id)
-            start = mark.through_id
-            if start >= horizon:
+            if mark.through_id >= horizon:
                 return 0
+            start = mark.through_id or await _before_first_posting(session, tenant_id, horizon)
             end = min(horizon, start + self.postings_per_run)
-            if start == 0 and not await _has_postings(session, tenant_id, horizon):
-                end = horizon  # a new tenant: nothing to add, start at the horizon
-            else:
+            if end > start:
                 await session.execute(self._upsert(tenant_id, start, end))
+            covered = end - mark.through_id
             mark.through_id = end
             mark.rolled_at = utcnow()
             session.add(mark)
             await session.commit()
-        return end - start
+        return covered
 
     def _upsert(self, tenant_id: uuid.UUID, start: int, end: int) -> Any:
         """Add the postings with IDs in (start, end] to their days' rows."""
@@ -159,10 +158,14 @@ async def _locked_mark(session: AsyncSession, tenant_id: uuid.UUID) -> GLRollupM
     return mark
 
 
-async def _has_postings(session: AsyncSession, tenant_id: uuid.UUID, through_id: int) -> bool:
-    found = await session.execute(
-        sa.select(col(Posting.id))
-        .where(col(Posting.tenant_id) == tenant_id, col(Posting.id) <= through_id)
-        .limit(1)
-    )
-    return found.first() is not None
+async def _before_first_posting(session: AsyncSession, tenant_id: uuid.UUID, horizon: int) -> int:
+    """Where a tenant's first run starts: just before its first posting (the IDs below
+    it are other tenants'), or at the horizon when it has none yet. Read once per tenant."""
+    first = (
+        await session.execute(
+            sa.select(sa.func.min(col(Posting.id))).where(
+                col(Posting.tenant_id) == tenant_id, col(Posting.id) <= horizon
+            )
+        )
+    ).scalar_one_or_none()
+    return horizon if first is None else int(first) - 1
