@@ -160,6 +160,74 @@ async def gl_net(
     return {tuple(row[:-1]): int(row[-1] or 0) for row in rows}
 
 
+async def balances_after(
+    session: AsyncSession, tenant_id: uuid.UUID, gl_account_id: uuid.UUID, posting_ids: list[int]
+) -> dict[int, int]:
+    """The GL account's net debit (every currency) up to and including each posting.
+
+    The account's total (roll-ups + postings above the mark) less the postings newer
+    than each one: the cost is the postings from the oldest one asked for to the newest,
+    so the first pages of a long history are as cheap as a short one's.
+    """
+    if not posting_ids:
+        return {}
+    oldest = min(posting_ids)
+    watermark = await rolled_up_through(session, tenant_id)
+    of_account = col(Posting.gl_account_id) == gl_account_id
+    newer = (
+        sa.select(
+            col(Posting.id).label("id"),
+            sa.func.sum(signed_amount())
+            .over(order_by=col(Posting.id).desc(), rows=(None, -1))
+            .label("newer"),
+        )
+        .where(of_account, col(Posting.id) >= oldest)
+        .subquery()
+    )
+    for _attempt in range(_ATTEMPTS):
+        rolled = (
+            sa.select(sa.func.coalesce(sa.func.sum(col(GLRollup.net_debit)), 0))
+            .where(
+                col(GLRollup.tenant_id) == tenant_id,
+                col(GLRollup.gl_account_id) == gl_account_id,
+            )
+            .scalar_subquery()
+        )
+        above = (
+            sa.select(sa.func.coalesce(sa.func.sum(signed_amount()), 0))
+            .where(of_account, col(Posting.id) > watermark)
+            .scalar_subquery()
+        )
+        rows = (
+            await session.execute(
+                sa.select(
+                    newer.c.id,
+                    rolled + above - sa.func.coalesce(newer.c.newer, 0),
+                    _mark_of(tenant_id),
+                ).where(newer.c.id.in_(posting_ids))
+            )
+        ).all()
+        seen = int(rows[0][2] or 0) if rows else watermark
+        if seen == watermark:
+            return {int(row[0]): int(row[1]) for row in rows}
+        watermark = seen
+    # The job kept moving: sum the account's postings up to each one instead.
+    everything = (
+        sa.select(
+            col(Posting.id).label("id"),
+            sa.func.sum(signed_amount()).over(order_by=col(Posting.id)).label("running"),
+        )
+        .where(of_account)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            sa.select(everything.c.id, everything.c.running).where(everything.c.id.in_(posting_ids))
+        )
+    ).all()
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
 async def net_debits_by_gl(
     session: AsyncSession,
     tenant_id: uuid.UUID,

@@ -185,7 +185,30 @@ async def figures(bank: PrivateTenant, days: list[date]) -> dict[Any, Any]:
         found[("gl", code)] = expect(
             await bank.api.get(f"/gl/accounts/{node['id']}", headers=bank.h("viewer")), 200
         )
+        if not node["is_header"] and node["balance"] != "0.00":
+            found[("entries", code)] = await _entries(bank, node["id"])
+            found[("entries", code, days[-1])] = await _entries(
+                bank, node["id"], **{"from": days[-1].isoformat()}
+            )
     return found
+
+
+async def _entries(bank: PrivateTenant, gl_id: str, **params: str) -> list[Any]:
+    """Every entry of a GL account with its running balance, three to a page."""
+    listed: list[Any] = []
+    cursor = None
+    while True:
+        query = {"limit": "3", **params, **({"cursor": cursor} if cursor else {})}
+        body = expect(
+            await bank.api.get(
+                f"/gl/accounts/{gl_id}/entries", params=query, headers=bank.h("viewer")
+            ),
+            200,
+        )
+        listed += [(e["id"], e["amount"], e["balance_after"]) for e in body["entries"]]
+        if not body["has_more"]:
+            return listed
+        cursor = body["next_cursor"]
 
 
 @asynccontextmanager
@@ -314,6 +337,14 @@ async def test_reports_are_the_same_before_during_and_after_rolling_up(
         ("2104", "0.00"),
     ]
     assert before[("trial-balance", "NGN", "002", today)]["balanced"] is True
+    # the till's entries, newest first, each with the till's balance after it
+    till = [(amount, after) for _id, amount, after in before[("entries", "1101-001")]]
+    assert till == [
+        ("150.00", "1550.00"),  # NGN and USD together, as the GL account page shows them
+        ("200.00", "1700.00"),
+        ("500.00", "1500.00"),
+        ("1000.00", "1000.00"),
+    ]
 
     # a partial run: part of the bank's postings rolled up, the rest read as postings
     await GLRollupJob(db, postings_per_run=5).run_once()
