@@ -156,6 +156,8 @@ class WorkerSettings:
     purge_interval_seconds: float
     standing_interval_seconds: float
     seal_records_per_seal: int
+    rollup_interval_seconds: float
+    rollup_postings_per_run: int
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,10 @@ def load_settings() -> Settings:
             purge_interval_seconds=_float("WORKER_PURGE_INTERVAL_SECONDS", 60.0, minimum=1),
             standing_interval_seconds=_float("WORKER_STANDING_INTERVAL_SECONDS", 60.0, minimum=1),
             seal_records_per_seal=_int("AUDIT_SEAL_RECORDS", 1000, minimum=1, maximum=100_000),
+            rollup_interval_seconds=_float("WORKER_ROLLUP_INTERVAL_SECONDS", 10.0, minimum=0.1),
+            rollup_postings_per_run=_int(
+                "GL_ROLLUP_POSTINGS_PER_RUN", 50_000, minimum=1, maximum=10_000_000
+            ),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
     )

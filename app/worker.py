@@ -5,6 +5,8 @@
   event reaches its receivers within seconds (app/core/webhooks/delivery.py).
 - ``audit.seal``: seals over the audit trail up to the safe horizon
   (app/core/audit/sealing.py).
+- ``gl.roll_up``: daily GL sums of the postings up to the safe horizon, which every GL
+  balance read starts from (app/core/ledger/rollups.py).
 - ``standing_instructions.run``: each tenant's instructions due on its business date, once
   per date (app/core/jobs/standing.py; a rerun or a second worker executes nothing twice).
 
@@ -23,6 +25,7 @@ import structlog
 from app.core.audit.sealing import AuditSealer
 from app.core.idempotency.store import IdempotencyStore
 from app.core.jobs.standing import run_due_standing_instructions
+from app.core.ledger.rollups import GLRollupJob
 from app.core.webhooks.delivery import WebhookDispatcher
 from app.db import Database
 from app.settings import Settings
@@ -63,6 +66,11 @@ def build_jobs(db: Database, settings: Settings) -> list[Job]:
             close=dispatcher.aclose,
         ),
         Job("audit.seal", settings.worker.seal_interval_seconds, sealer.run_once),
+        Job(
+            "gl.roll_up",
+            settings.worker.rollup_interval_seconds,
+            GLRollupJob(db, postings_per_run=settings.worker.rollup_postings_per_run).run_once,
+        ),
         Job(
             "standing_instructions.run",
             settings.worker.standing_interval_seconds,

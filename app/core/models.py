@@ -6,7 +6,15 @@ from app.core.auth.models import ApiKey, AuthSession, RefreshToken, RevokedToken
 from app.core.customers.models import Customer
 from app.core.idempotency.models import IdempotencyRecord
 from app.core.jobs.models import JobRun
-from app.core.ledger.models import GLAccount, Journal, JournalLine, NumberSequence, Posting
+from app.core.ledger.models import (
+    GLAccount,
+    GLRollup,
+    GLRollupMark,
+    Journal,
+    JournalLine,
+    NumberSequence,
+    Posting,
+)
 from app.core.periods.models import FiscalPeriod
 from app.core.reports.models import POSTINGS_BY_DATE_COVERING, TRANSACTIONS_BY_DATE
 from app.core.standing.models import StandingInstruction, StandingInstructionExecution
@@ -31,6 +39,8 @@ __all__ = [
     "Customer",
     "FiscalPeriod",
     "GLAccount",
+    "GLRollup",
+    "GLRollupMark",
     "Hold",
     "IdempotencyRecord",
     "JobRun",

@@ -21,6 +21,8 @@ def test_defaults_are_the_embedded_mode(env, tmp_path):
     assert settings.server.host == "127.0.0.1"
     assert settings.console.banking_api_url == "http://127.0.0.1:8000/api/v1/cba"
     assert settings.auth.access_ttl_seconds == 86400
+    assert settings.worker.rollup_interval_seconds == 10.0
+    assert settings.worker.rollup_postings_per_run == 50_000
 
 
 def test_postgres_urls_get_the_async_driver(env):
@@ -40,6 +42,8 @@ def test_postgres_urls_get_the_async_driver(env):
         ("BRANCHDESK_PRODUCTION", "maybe", "BRANCHDESK_PRODUCTION must be true or false"),
         ("JWT_LEEWAY_SECONDS", "120", "JWT_LEEWAY_SECONDS must be between 0 and 60"),
         ("CONSOLE_SECRET_KEY", "short", "CONSOLE_SECRET_KEY must be at least 16"),
+        ("GL_ROLLUP_POSTINGS_PER_RUN", "0", "GL_ROLLUP_POSTINGS_PER_RUN must be between 1"),
+        ("WORKER_ROLLUP_INTERVAL_SECONDS", "soon", "WORKER_ROLLUP_INTERVAL_SECONDS must be"),
     ],
 )
 def test_bad_values_fail_fast(env, name, value, fragment):

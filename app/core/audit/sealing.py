@@ -7,18 +7,10 @@ order). Verification recomputes the chain of the caller's tenant only, so a tena
 manager learns nothing about other tenants' records.
 
 The safe horizon. Records are sealed only up to an ID below which no record can still
-appear. On SQLite writers are serialized, so every committed ID is final. On
-PostgreSQL IDs come from a sequence and commit out of order: a transaction can take ID
-100, stay open, and commit after ID 101 did. Sealing 101 would then skip 100 (or make
-the seal wrong once 100 appears). So each sealing run takes a *mark*: the sequence's
-last handed-out value L and the server clock t, read in one statement. Every ID up to L
-was handed out before t, by a transaction that began before t. Once no client
-transaction that began at or before t is still running (``pg_stat_activity``), every
-ID up to L is final: committed or rolled back for good. Marks not yet safe are kept and
-checked again on the next run, so under steady load the horizon trails by about one
-sealing interval. This needs the sequence's cache to be 1 (PostgreSQL's default: a
-backend's cached values could otherwise be used after the mark); the sealer refuses to
-run otherwise, and says so in the log.
+appear (``app.core.horizon``: on PostgreSQL IDs commit out of order, so a seal must not
+run past a record still in flight). The ``audit_logs`` ID sequence must keep its cache
+at 1; the sealer refuses to run otherwise, and says so in the log
+(``audit.sealing_disabled``).
 """
 
 import hashlib
@@ -27,7 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +28,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit.models import AuditLog, AuditSeal
+from app.core.horizon import SafeHorizon
 from app.core.tenants.models import Tenant
 from app.db import Database
 
@@ -44,8 +37,6 @@ log = structlog.get_logger("branchdesk.audit.sealing")
 GENESIS_HASH = "0" * 64
 DIGEST_CHARS = 16  # per-record digest kept in the seal: enough to locate a change
 SEAL_LOCK_KEY = 0x6175_6469_7473  # "audits": one sealer at a time across processes
-_MAX_PENDING_MARKS = 8
-HORIZON_PATIENCE = timedelta(minutes=5)
 
 
 # A record as the ORM object or as a plain row of its columns (the bulk paths read rows:
@@ -99,14 +90,6 @@ def _chain(column: Any, tenant_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
     return condition
 
 
-@dataclass(frozen=True)
-class Mark:
-    """The sequence's last handed-out ID at a moment of the database's clock."""
-
-    last_id: int
-    at: datetime
-
-
 class AuditSealer:
     """Appends seals up to the safe horizon; one instance per worker process."""
 
@@ -114,8 +97,12 @@ class AuditSealer:
         self.db = db
         self.records_per_seal = records_per_seal
         self.records_per_run = records_per_run
-        self._marks: list[Mark] = []
-        self._sequence_checked = False
+        self._horizon = SafeHorizon(
+            db,
+            AuditLog.__table__,  # type: ignore[attr-defined]
+            job="audit",
+            disabled_event="sealing_disabled",
+        )
 
     async def run_once(self) -> int:
         """Seal what is final and unsealed; returns the number of seals written.
@@ -202,71 +189,7 @@ class AuditSealer:
 
     async def horizon(self) -> int:
         """The highest ID below which every record is final (0: nothing to seal)."""
-        async with self.db.session() as session:
-            if self.db.is_sqlite:
-                # One writer at a time: a record still being written gets an ID above every
-                # committed one, so the committed maximum is final.
-                top = await session.execute(sa.select(sa.func.max(col(AuditLog.id))))
-                return int(top.scalar_one() or 0)
-            if not await self._sequence_is_uncached(session):
-                return 0
-            row = (
-                await session.execute(
-                    sa.text(
-                        "SELECT pg_sequence_last_value("
-                        "pg_get_serial_sequence('audit_logs', 'id')::regclass), clock_timestamp()"
-                    )
-                )
-            ).one()
-            await session.commit()  # a fresh transaction: pg_stat_activity is read once per one
-            if row[0] is not None:
-                self._marks.append(Mark(int(row[0]), row[1]))
-            oldest = (
-                await session.execute(
-                    sa.text(
-                        "SELECT min(xact_start) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                        "AND backend_type = 'client backend' AND xact_start IS NOT NULL"
-                    )
-                )
-            ).scalar_one()
-            await session.commit()
-        safe = [m for m in self._marks if oldest is None or oldest > m.at]
-        if not safe and self._marks and row[1] - self._marks[0].at > HORIZON_PATIENCE:
-            log.warning(
-                "audit.horizon_waiting",
-                reason="a transaction open since before the oldest mark holds sealing back",
-                oldest_transaction_start=oldest.isoformat() if oldest else None,
-            )
-        if not safe:
-            if len(self._marks) > _MAX_PENDING_MARKS:
-                # Keep the oldest (the next to become safe) and the newest ones.
-                self._marks = [self._marks[0], *self._marks[-(_MAX_PENDING_MARKS - 1) :]]
-            return 0
-        newest_safe = max(safe, key=lambda m: m.at)
-        self._marks = [m for m in self._marks if m.at > newest_safe.at]
-        return newest_safe.last_id
-
-    async def _sequence_is_uncached(self, session: AsyncSession) -> bool:
-        if self._sequence_checked:
-            return True
-        cache = (
-            await session.execute(
-                sa.text(
-                    "SELECT seqcache FROM pg_sequence WHERE seqrelid = "
-                    "pg_get_serial_sequence('audit_logs', 'id')::regclass"
-                )
-            )
-        ).scalar_one()
-        if int(cache) != 1:
-            log.error(
-                "audit.sealing_disabled",
-                reason="the audit_logs ID sequence caches values; set its CACHE to 1",
-                cache=int(cache),
-            )
-            return False
-        self._sequence_checked = True
-        return True
+        return await self._horizon.horizon()
 
 
 async def last_seal(session: AsyncSession, tenant_id: uuid.UUID | None) -> AuditSeal | None:

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit import service as audit
 from app.core.context import RequestContext
 from app.core.errors import ApiError
+from app.core.ledger.balances import gl_net
 from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
 from app.core.ledger.schemas import GLAccountCreate, GLAccountUpdate
 from app.core.money import CURRENCY_DIGITS
@@ -216,14 +217,10 @@ async def _children(session: AsyncSession, gl_id: uuid.UUID) -> list[GLAccount]:
     return list(rows.scalars().all())
 
 
-async def _net_balance(session: AsyncSession, gl_id: uuid.UUID) -> int:
-    signed = sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
-    total = await session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(signed), 0)).where(
-            col(Posting.gl_account_id) == gl_id
-        )
-    )
-    return int(total.scalar_one())
+async def _carries_a_balance(session: AsyncSession, account: GLAccount) -> bool:
+    """A non-zero balance in any currency (through the roll-ups, like every GL balance)."""
+    totals = await gl_net(session, account.tenant_id, by=("currency",), gl_account_ids=[account.id])
+    return any(net != 0 for net in totals.values())
 
 
 def _refuse(field: str, reason: str, message: str) -> ApiError:
@@ -344,7 +341,7 @@ async def update_gl_account(
                 "the account has active sub-accounts",
                 f"GL account {account.code} has active sub-accounts; deactivate them first.",
             )
-        if await _net_balance(session, account.id) != 0:
+        if await _carries_a_balance(session, account):
             raise _refuse(
                 "is_active",
                 "the balance is not zero",

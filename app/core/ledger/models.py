@@ -122,3 +122,39 @@ class NumberSequence(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(primary_key=True)
     name: str = Field(primary_key=True, max_length=30)
     next_value: int = Field(default=1, sa_type=sa.BigInteger)
+
+
+class GLRollup(SQLModel, table=True):
+    """Σ debits − Σ credits of a tenant's postings up to its roll-up mark, per day.
+
+    One row per (GL account, currency, branch, effective date); kept by the worker's
+    ``gl.roll_up`` job (``app.core.ledger.rollups``) and never touched by the posting
+    path, so no posting waits on it. A GL balance is these rows plus the postings above
+    the mark. ``branch_code`` is ``""`` for postings of no branch (a key column cannot
+    be NULL).
+    """
+
+    __tablename__ = "gl_rollups"
+    __table_args__ = (
+        # One account's balance (the GL account page, a deactivation check).
+        sa.Index("ix_gl_rollups_tenant_gl", "tenant_id", "gl_account_id", "effective_date"),
+    )
+
+    # Key order: a report "as of" a date reads one tenant's rows up to that date.
+    tenant_id: uuid.UUID = Field(primary_key=True)
+    effective_date: date = Field(primary_key=True)
+    gl_account_id: uuid.UUID = Field(primary_key=True, foreign_key="gl_accounts.id")
+    currency: str = Field(primary_key=True, max_length=3)
+    branch_code: str = Field(primary_key=True, max_length=10)
+    net_debit: int = Field(sa_type=sa.BigInteger)
+    posting_count: int = Field(sa_type=sa.BigInteger)
+
+
+class GLRollupMark(SQLModel, table=True):
+    """How far a tenant's postings are rolled up: every posting with ``id <= through_id``."""
+
+    __tablename__ = "gl_rollup_marks"
+
+    tenant_id: uuid.UUID = Field(primary_key=True, foreign_key="tenants.id")
+    through_id: int = Field(default=0, sa_type=sa.BigInteger)
+    rolled_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -14,7 +14,7 @@ from app.core.common import iso, parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.errors import ApiError
 from app.core.http import page_limit
-from app.core.ledger.balances import net_debits_by_gl, normal_balance
+from app.core.ledger.balances import balances_after, net_debits_by_gl, normal_balance
 from app.core.ledger.gl_accounts import create_gl_account, update_gl_account
 from app.core.ledger.models import GLAccount, Posting
 from app.core.ledger.schemas import GLAccountCreate, GLAccountUpdate
@@ -153,13 +153,6 @@ async def get_entries(
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     account = await _gl(session, tenant, gl_account_id)
     flip = 1 if account.category in {"ASSET", "EXPENSE"} else -1
-    signed = sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
-    running = sa.func.sum(signed).over(order_by=col(Posting.id)) * flip
-    inner = (
-        sa.select(col(Posting.id), running.label("running"))
-        .where(col(Posting.gl_account_id) == account.id)
-        .subquery()
-    )
     query = sa.select(Posting).where(col(Posting.gl_account_id) == account.id)
     if start:
         query = query.where(col(Posting.effective_date) >= start)
@@ -175,19 +168,8 @@ async def get_entries(
         render=lambda p: p,
         value_of=lambda p: (p.id,),
     )
-    ids = [p.id for p in page["entries"]]
-    balances = (
-        dict(
-            (
-                await session.execute(
-                    sa.select(inner.c.id, inner.c.running).where(inner.c.id.in_(ids))
-                )
-            )
-            .tuples()
-            .all()
-        )
-        if ids
-        else {}
+    balances = await balances_after(
+        session, tenant.id, account.id, [p.id for p in page["entries"] if p.id is not None]
     )
     page["entries"] = [
         {
@@ -200,7 +182,7 @@ async def get_entries(
             "currency": p.currency,
             "branch_code": p.branch_code,
             "description": p.description,
-            "balance_after": format_amount(int(balances.get(p.id, 0)), p.currency),
+            "balance_after": format_amount(flip * balances.get(p.id or 0, 0), p.currency),
         }
         for p in page["entries"]
     ]

@@ -27,6 +27,10 @@ header account; no posting outside every fiscal period; a COMPLETED transaction 
 posted journal; a transaction awaiting approval still holds its funds, a rejected
 one no longer does; a REVERSED journal has a posted mirror.
 
+GL roll-ups: every row of ``gl_rollups`` equals the sum and count of the postings it
+stands for (the tenant's postings up to its mark, of that day, account, currency and
+branch), and no such postings lack their row.
+
 Journals (issue 4): a reversed journal and its mirror cancel out exactly, account by
 account; every mirror is linked back from a REVERSED original, and no journal has two
 mirrors; a posted journal with drafted lines posted exactly those lines.
@@ -43,7 +47,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account, Hold
-from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
+from app.core.ledger.balances import NO_BRANCH
+from app.core.ledger.models import GLAccount, GLRollup, GLRollupMark, Journal, JournalLine, Posting
 from app.core.money import format_amount
 from app.core.periods.models import FiscalPeriod
 from app.core.tenants.models import Tenant
@@ -153,6 +158,7 @@ class _Verifier:
         await self._closed_accounts()
         await self._periods()
         await self._transactions()
+        await self._rollups()
         return self.report
 
     async def _journals_balance(self) -> None:
@@ -859,6 +865,82 @@ class _Verifier:
         self.report.checked["transactions"] = await self._count(
             self._scoped(sa.select(sa.func.count()).select_from(Transaction), Transaction.tenant_id)
         )
+
+    async def _rollups(self) -> None:
+        """Each roll-up row = Σ and count of the postings up to its tenant's mark."""
+        branch = sa.func.coalesce(col(Posting.branch_code), NO_BRANCH)
+        sums: Any = (
+            sa.select(
+                col(Posting.tenant_id).label("tenant_id"),
+                col(Posting.effective_date).label("day"),
+                col(Posting.gl_account_id).label("gl_id"),
+                col(Posting.currency).label("currency"),
+                branch.label("branch"),
+                sa.func.sum(_debit() - _credit()).label("net"),
+                sa.func.count().label("n"),
+            )
+            .join(GLRollupMark, col(GLRollupMark.tenant_id) == col(Posting.tenant_id))
+            .where(col(Posting.id) <= col(GLRollupMark.through_id))
+            .group_by(
+                col(Posting.tenant_id),
+                col(Posting.effective_date),
+                col(Posting.gl_account_id),
+                col(Posting.currency),
+                branch,
+            )
+        )
+        stored: Any = sa.select(
+            col(GLRollup.tenant_id).label("tenant_id"),
+            col(GLRollup.effective_date).label("day"),
+            col(GLRollup.gl_account_id).label("gl_id"),
+            col(GLRollup.currency).label("currency"),
+            col(GLRollup.branch_code).label("branch"),
+            col(GLRollup.net_debit).label("net"),
+            col(GLRollup.posting_count).label("n"),
+        )
+        if self.tenant_id is not None:
+            sums = sums.where(col(Posting.tenant_id) == self.tenant_id)
+            stored = stored.where(col(GLRollup.tenant_id) == self.tenant_id)
+        actual, kept = sums.subquery(), stored.subquery()
+        names = ("tenant_id", "day", "gl_id", "currency", "branch")
+
+        def same_key(a: Any, b: Any) -> Any:
+            return sa.and_(*(a.c[name] == b.c[name] for name in names))
+
+        # A full outer join, written portably: each side left-joined to the other.
+        left = (
+            sa.select(*(kept.c[n] for n in names), kept.c.net, kept.c.n, actual.c.net, actual.c.n)
+            .outerjoin(actual, same_key(kept, actual))
+            .where(
+                sa.or_(
+                    actual.c.net.is_(None),
+                    kept.c.net != actual.c.net,
+                    kept.c.n != actual.c.n,
+                )
+            )
+        )
+        right = (
+            sa.select(*(actual.c[n] for n in names), kept.c.net, kept.c.n, actual.c.net, actual.c.n)
+            .outerjoin(kept, same_key(kept, actual))
+            .where(kept.c.net.is_(None))
+        )
+        rows = list(await self._rows(left)) + list(await self._rows(right))
+        self.report.checked["gl_rollups"] = await self._count(
+            self._scoped(sa.select(sa.func.count()).select_from(GLRollup), GLRollup.tenant_id)
+        )
+        if not rows:
+            return
+        names_of = await self._gl_names([r[2] for r in rows])
+
+        def describe(r: Any) -> str:
+            where = f"{names_of.get(r[2], str(r[2]))} {r[3]} branch {r[4] or '(none)'} on {r[1]}"
+            kept_text = "no row" if r[5] is None else f"{_money(r[5], r[3])} in {r[6]} posting(s)"
+            actual_text = (
+                "no postings" if r[7] is None else f"{_money(r[7], r[3])} in {r[8]} posting(s)"
+            )
+            return f"{where}: GL roll-up holds {kept_text} ≠ postings {actual_text}"
+
+        self._breach("GL roll-up", rows, describe)
 
 
 async def verify_ledger(session: AsyncSession, tenant_id: uuid.UUID | None = None) -> LedgerReport:

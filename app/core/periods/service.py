@@ -39,7 +39,11 @@ async def period_for(
     """
     query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
     if lock:
-        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+        # read=True: FOR KEY SHARE. Without it SQLAlchemy renders FOR NO KEY UPDATE, which
+        # conflicts with itself and queued every posting of a period behind one row.
+        query = query.with_for_update(read=True, key_share=True).execution_options(
+            populate_existing=True
+        )
     if period_id is not None:
         query = query.where(col(FiscalPeriod.id) == period_id)
     else:

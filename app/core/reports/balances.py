@@ -1,35 +1,35 @@
 """Ledger totals for the reports, exact and fast as the ledger grows.
 
-Every figure is a sum of postings. To keep that cheap at millions of postings, a sum
-"as of" a date starts from the trial-balance snapshot of the latest closed period that
-no later posting can change, and adds only the postings dated after it (read through
-the covering index ``ix_postings_report_cover``). A snapshot is usable only when every
-period starting on or before its end was already closed when it was taken: then no
-posting dated on or before that end can exist that the snapshot has not counted
-(postings need an open period, and closed periods never reopen).
+Every figure is a sum of postings, read through the GL roll-ups
+(``app.core.ledger.balances.gl_net``: the worker's daily sums plus the postings since
+its last run), so it costs the accounts × days it covers, not the ledger's size. A sum
+"as of" a date also starts from the trial-balance snapshot of the latest closed period
+that no later posting can change, and adds only what is dated after it: then it reads
+the roll-up rows of the open days only, however many years the ledger holds. A
+snapshot is usable only when every period starting on or before its end was already
+closed when it was taken: then no posting dated on or before that end can exist that
+the snapshot has not counted (postings need an open period, and closed periods never
+reopen).
 """
 
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.ledger.models import GLAccount, Journal, Posting
+from app.core.ledger.balances import gl_net
+from app.core.ledger.models import GLAccount
 from app.core.periods.models import FiscalPeriod
 
 SNAPSHOT_VERSION = 1
 
 # (GL account, currency, branch code) -> Σ debits − Σ credits
 Key = tuple[uuid.UUID, str, str | None]
-
-
-def _signed() -> sa.ColumnElement[Any]:
-    return sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
 
 
 async def net_by_key(
@@ -39,33 +39,17 @@ async def net_by_key(
     after: date | None = None,
     through: date | None = None,
     gl_account_ids: list[uuid.UUID] | None = None,
-    exclude_journal_type: str | None = None,
 ) -> dict[Key, int]:
     """Net debits of the postings dated in (after, through], per account, currency, branch."""
-    query = (
-        sa.select(
-            col(Posting.gl_account_id),
-            col(Posting.currency),
-            col(Posting.branch_code),
-            sa.func.sum(_signed()),
-        )
-        .where(col(Posting.tenant_id) == tenant_id)
-        .group_by(col(Posting.gl_account_id), col(Posting.currency), col(Posting.branch_code))
+    totals = await gl_net(
+        session,
+        tenant_id,
+        by=("gl_account_id", "currency", "branch_code"),
+        since=after + timedelta(days=1) if after is not None else None,
+        through=through,
+        gl_account_ids=gl_account_ids,
     )
-    if after is not None:
-        query = query.where(col(Posting.effective_date) > after)
-    if through is not None:
-        query = query.where(col(Posting.effective_date) <= through)
-    if gl_account_ids is not None:
-        query = query.where(col(Posting.gl_account_id).in_(gl_account_ids))
-    if exclude_journal_type is not None:
-        closing = sa.select(col(Journal.id)).where(
-            col(Journal.tenant_id) == tenant_id,
-            col(Journal.journal_type) == exclude_journal_type,
-        )
-        query = query.where(col(Posting.journal_id).not_in(closing))
-    rows = (await session.execute(query)).tuples().all()
-    return {(gl, currency, branch): int(total or 0) for gl, currency, branch, total in rows}
+    return {(gl, currency, branch): net for (gl, currency, branch), net in totals.items()}
 
 
 def usable_snapshot(periods: list[FiscalPeriod], as_of: date) -> FiscalPeriod | None:

@@ -19,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.auth.models import StaffUser
 from app.core.errors import ApiError
+from app.core.ledger.balances import gl_net
 from app.core.ledger.chart import DEBIT_NORMAL
-from app.core.ledger.models import GLAccount, Journal, Posting
+from app.core.ledger.models import GLAccount, Journal
 from app.core.money import digits_of, format_amount
 from app.core.periods.closing import CLOSING
 from app.core.reports.balances import (
@@ -209,28 +210,23 @@ async def income_statement(
     branch = await _branch(session, tenant, branch_code)
     accounts = await gl_accounts(session, tenant.id)
     income_ids = [a.id for a in accounts.values() if a.category in {"REVENUE", "EXPENSE"}]
-    signed = sa.case((col(Posting.side) == "D", col(Posting.amount)), else_=-col(Posting.amount))
     closing = sa.select(col(Journal.id)).where(
         col(Journal.tenant_id) == tenant.id, col(Journal.journal_type) == CLOSING
     )
-    query = (
-        sa.select(col(Posting.gl_account_id), col(Posting.effective_date), sa.func.sum(signed))
-        .where(
-            col(Posting.tenant_id) == tenant.id,
-            col(Posting.effective_date) >= since,
-            col(Posting.effective_date) <= to,
-            col(Posting.currency) == code,
-            col(Posting.gl_account_id).in_(income_ids),
-            col(Posting.journal_id).not_in(closing),
-        )
-        .group_by(col(Posting.gl_account_id), col(Posting.effective_date))
+    per_day = await gl_net(
+        session,
+        tenant.id,
+        by=("gl_account_id", "effective_date"),
+        since=since,
+        through=to,
+        gl_account_ids=income_ids,
+        currency=code,
+        branch_code=branch,
+        excluding_journals=closing,
     )
-    if branch is not None:
-        query = query.where(col(Posting.branch_code) == branch)
     per_account: dict[uuid.UUID, int] = defaultdict(int)
     per_month: dict[tuple[int, int], list[int]] = {m: [0, 0] for m in months}
-    for gl, day, net in (await session.execute(query)).tuples().all():
-        amount = int(net or 0)
+    for (gl, day), amount in per_day.items():
         per_account[gl] += amount
         bucket = per_month[(day.year, day.month)]
         if accounts[gl].category == "REVENUE":
