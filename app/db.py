@@ -75,18 +75,39 @@ class Database:
         # One writer at a time inside this process: SQLite has a single write lock, and
         # queueing here is fairer and cheaper than spinning on SQLITE_BUSY.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # The writer's sessions begin IMMEDIATE: they take SQLite's write lock at BEGIN (and
+        # wait for it up to busy_timeout) instead of reading first and failing at once when
+        # another process wrote in the meantime (a deferred transaction cannot upgrade a
+        # stale snapshot: SQLITE_BUSY without waiting).
+        self._immediate = (
+            async_sessionmaker(
+                self.engine.execution_options(sqlite_immediate=True),
+                class_=AsyncSession,
+                expire_on_commit=False,
+            )
+            if self.is_sqlite
+            else None
+        )
+        self._writer_task: asyncio.Task[Any] | None = None
 
     def session(self) -> AsyncSession:
+        if self._immediate is not None and self._writer_task is not None:
+            if asyncio.current_task() is self._writer_task:
+                return self._immediate()
         return self.sessionmaker()
 
     @asynccontextmanager
     async def writer(self) -> AsyncIterator[None]:
-        """Serialize writers on SQLite; a no-op on PostgreSQL."""
+        """Serialize writers on SQLite (``BEGIN IMMEDIATE``); a no-op on PostgreSQL."""
         if self._write_lock is None:
             yield
             return
         async with self._write_lock:
-            yield
+            self._writer_task = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._writer_task = None
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -106,7 +127,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def is_unique_violation(exc: BaseException) -> bool:
