@@ -8,12 +8,12 @@ from litestar import Request, Response, Router, get
 
 from app.console.admin.api_keys import all_keys, api_key_routes
 from app.console.admin.branches import branch_routes
-from app.console.admin.common import SECTIONS, VIEW, parse_time, render_admin
+from app.console.admin.common import SECTIONS, VIEW, render_admin
 from app.console.admin.staff import staff_routes
 from app.console.admin.tenant_settings import settings_routes
 from app.console.admin.webhooks import webhook_routes
 from app.console.banking import CoreSession
-from app.console.formatting import money
+from app.console.formatting import money, parse_time
 
 STAFF_PAGES = 10
 

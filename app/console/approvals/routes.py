@@ -21,14 +21,14 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIConflict, BankingAPIError
+from app.client import BankingAPIError
 from app.console.approvals.badge import forget_pending_count, remember_pending
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
-from app.console.formatting import money
+from app.console.formatting import local_time, money
 from app.console.htmx import render
 from app.console.journals.actions import DONE as JOURNAL_DONE
-from app.console.journals.actions import action_error, error_code_of, journal_action
+from app.console.journals.actions import action_error, journal_action
 from app.console.journals.views import (
     OWN_JOURNAL,
     OWN_POSTING,
@@ -39,12 +39,12 @@ from app.console.journals.views import (
 )
 from app.console.permissions import can
 from app.console.standing.queue import standing_items
-from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
-from app.console.teller.drafts import DraftStore, mint_key, valid_key
-from app.console.teller.forms import KEY_FIELD, log_money_write, redirect
+from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
+from app.console.teller.drafts import DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import fetch_account, looks_like_id
 from app.console.teller.words import amount_in_words
+from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
 
 VIEW = {"permission": "approvals.view"}
 DECIDE = {"permission": "approvals.decide"}
@@ -320,17 +320,10 @@ async def _decide(
     core: CoreSession, transaction_id: str, verb: str, key: str, reason: str | None = None
 ) -> dict[str, Any]:
     body = {"reason": reason} if reason is not None else {}
-    for wait in (0.2, 0.5, 1.0, None):
-        try:
-            result: dict[str, Any] = await core.post(
-                f"/transactions/{transaction_id}/{verb}", body, idempotency_key=key
-            )
-            return result
-        except BankingAPIConflict as exc:
-            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
-                raise
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
+    result: dict[str, Any] = await post_once(
+        core, f"/transactions/{transaction_id}/{verb}", body, key
+    )
+    return result
 
 
 async def _ref_of(core: CoreSession, transaction_id: str) -> str:
@@ -340,10 +333,6 @@ async def _ref_of(core: CoreSession, transaction_id: str) -> str:
     except BankingAPIError:
         return transaction_id
     return str(found.get("transaction_ref") or transaction_id)
-
-
-def _error_code(exc: BankingAPIError) -> str:
-    return "UNAVAILABLE" if exc.status >= 500 else exc.code
 
 
 async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: str) -> Response[Any]:
@@ -360,18 +349,20 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
     try:
         t = await _decide(core, transaction_id, verb, key, reason)
     except BankingAPIError as exc:
-        await log_money_write(
-            request, core, action=action, key=key, outcome="failure",
-            target=f"transaction:{transaction_id}", error_code=exc.code,
-        )  # fmt: skip
+        await log_write(
+            request,
+            core.signed_in,
+            action=action,
+            target=f"transaction:{transaction_id}",
+            key=key,
+            error=exc,
+        )
         if exc.status == 404:
             return redirect("/approvals")
-        return redirect(f"{detail}?{urlencode({'error': _error_code(exc)})}")
+        return redirect(f"{detail}?{urlencode({'error': error_code_of(exc)})}")
     ref = str(t.get("transaction_ref") or transaction_id)
     forget_pending_count(core.signed_in.tenant.code)
-    await log_money_write(
-        request, core, action=action, key=key, outcome="success", target=f"transaction:{ref}"
-    )
+    await log_write(request, core.signed_in, action=action, target=f"transaction:{ref}", key=key)
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
     return await show_results(
         request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]
@@ -439,7 +430,7 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
         try:
             t = await _decide(core, str(transaction_id), "approve", key)
         except BankingAPIError as exc:
-            code = _error_code(exc)
+            code = error_code_of(exc)
             if ref == str(transaction_id):
                 ref = await _ref_of(core, str(transaction_id))
             results.append(
@@ -450,10 +441,14 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
                     "outcome": DECISION_ERRORS.get(code, core_message(exc)),
                 }
             )
-            await log_money_write(
-                request, core, action="approvals.transaction_approved", key=key,
-                outcome="failure", target=f"transaction:{ref}", error_code=exc.code,
-            )  # fmt: skip
+            await log_write(
+                request,
+                core.signed_in,
+                action="approvals.transaction_approved",
+                target=f"transaction:{ref}",
+                key=key,
+                error=exc,
+            )
             continue
         ref = str(t.get("transaction_ref") or ref)
         results.append(
@@ -464,10 +459,13 @@ async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
                 "outcome": "Approved: the money has moved.",
             }
         )
-        await log_money_write(
-            request, core, action="approvals.transaction_approved", key=key,
-            outcome="success", target=f"transaction:{ref}",
-        )  # fmt: skip
+        await log_write(
+            request,
+            core.signed_in,
+            action="approvals.transaction_approved",
+            target=f"transaction:{ref}",
+            key=key,
+        )
     if len(chosen) > MAX_BULK:
         results.append(
             {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
@@ -513,19 +511,22 @@ async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response
                     "outcome": action_error(error_code_of(exc)),
                 }
             )
-            await log_money_write(
-                request, core, action="journal.approve", key=key, outcome="failure",
-                target=f"journal:{number}", error_code=exc.code,
-            )  # fmt: skip
+            await log_write(
+                request,
+                core.signed_in,
+                action="journal.approve",
+                target=f"journal:{number}",
+                key=key,
+                error=exc,
+            )
             continue
         number = str(journal.get("journal_number") or number)
         results.append(
             {"ref": number, "href": href, "ok": True, "outcome": JOURNAL_DONE["approved"]}
         )
-        await log_money_write(
-            request, core, action="journal.approve", key=key, outcome="success",
-            target=f"journal:{number}",
-        )  # fmt: skip
+        await log_write(
+            request, core.signed_in, action="journal.approve", target=f"journal:{number}", key=key
+        )
     if len(chosen) > MAX_BULK:
         results.append(
             {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}

@@ -38,11 +38,11 @@ from app.console.audit.filters import (
     core_reason,
 )
 from app.console.banking import CoreSession
+from app.console.formatting import local_time
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.models import ConsoleActionLog
 from app.console.permissions import ROLE_LABELS
 from app.console.state import console_state
-from app.console.teller.day import local_time
 from app.console.writes import redirect
 
 VIEW = {"permission": "audit.view"}

@@ -20,9 +20,10 @@ from litestar.response import Stream
 from app.client import BankingAPIError, BankingAPIRejected
 from app.console.banking import CoreSession
 from app.console.errors import core_message
+from app.console.formatting import parse_day
 from app.console.htmx import VARY, render
 from app.console.periods.routes import business_day
-from app.console.reports.figures import parse_day, statement_csv, trial_balance, trial_balance_csv
+from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
     balance_sheet,
     income_statement,
@@ -30,7 +31,7 @@ from app.console.reports.statements import (
     trend_months,
 )
 from app.console.reports.tellers import teller_summary, teller_summary_csv
-from app.console.writes import FormErrors
+from app.console.writes import FormErrors, status_of
 
 VIEW = {"permission": "reports.view"}
 CURRENCIES = ("NGN", "USD", "EUR", "GBP")
@@ -148,10 +149,6 @@ def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]
     return core_message(error)
 
 
-def _status(error: BankingAPIError) -> int:
-    return error.status if 400 <= error.status < 600 else 502
-
-
 def _csv(lines: Iterable[str], filename: str) -> Stream:
     async def stream() -> AsyncIterator[str]:
         for line in lines:
@@ -204,7 +201,7 @@ async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> 
         context["error"] = _core_problem(
             exc, inputs, {"as_of": "as_of", "branch_code": "branch_code"}
         )
-        context["status_code"] = _status(exc)
+        context["status_code"] = status_of(exc)
         return context
     context["report"] = trial_balance(body, currency)
     context["other_currencies"] = [
@@ -262,7 +259,7 @@ async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> 
         body = await core.get("/reports/balance-sheet", params=inputs.params)
     except BankingAPIError as exc:
         context["error"] = _core_problem(exc, inputs, {"as_of": "as_of", "currency": "currency"})
-        context["status_code"] = _status(exc)
+        context["status_code"] = status_of(exc)
         return context
     context["report"] = balance_sheet(body, currency)
     return context
@@ -360,7 +357,7 @@ async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) 
         context["error"] = _core_problem(
             exc, inputs, {"from": "from", "to": "to", "currency": "currency"}
         )
-        context["status_code"] = _status(exc)
+        context["status_code"] = status_of(exc)
         return context
     report = income_statement(body, currency)
     context["report"] = report
@@ -425,7 +422,7 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
         )
     except BankingAPIError as exc:
         context["error"] = _core_problem(exc, inputs, fields)
-        context["status_code"] = _status(exc)
+        context["status_code"] = status_of(exc)
         return context
     context["teller_options"] = everyone.tellers
     chosen = inputs.values.get("user_id", "").strip()
@@ -443,7 +440,7 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
         )
     except BankingAPIError as exc:
         context["error"] = _core_problem(exc, inputs, fields)
-        context["status_code"] = _status(exc)
+        context["status_code"] = status_of(exc)
     return context
 
 

@@ -7,8 +7,8 @@ standing instructions, and never their own.
 from typing import Any
 
 from app.console.banking import CoreSession
+from app.console.formatting import local_time
 from app.console.standing.instructions import accounts_of, instruction_of, list_instructions
-from app.console.teller.day import local_time
 
 QUEUE_LIMIT = 200
 OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
