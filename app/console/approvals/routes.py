@@ -23,6 +23,7 @@ from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError
 from app.console.approvals.badge import forget_pending_count, remember_pending
+from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time, money
@@ -49,7 +50,6 @@ from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, po
 VIEW = {"permission": "approvals.view"}
 DECIDE = {"permission": "approvals.decide"}
 QUEUE_LIMIT = 200
-MAX_BULK = 100
 OWN_ITEM = "You made this; another officer must approve it."
 
 DECISION_ERRORS: dict[str, str] = {
@@ -373,13 +373,9 @@ def _receipt(ref: str) -> str:
     return f"/teller/receipts/{ref}" if ref else ""
 
 
-async def show_results(
-    request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]]
-) -> Response[Any]:
-    """Keep the results of a decision (one item or many) and show them on the queue."""
-    key = mint_key()
-    await DraftStore(request, core).save_blob(key, {"items": items})
-    return redirect(f"/approvals?{urlencode({'result': key})}")
+async def _pending_transaction_refs(core: CoreSession) -> dict[str, str]:
+    pending, _ = await _pending_transactions(core)
+    return {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
 
 
 @post(
@@ -402,137 +398,32 @@ async def reject(request: Request[Any, Any, Any], transaction_id: str) -> Respon
     return await _single(request, transaction_id, "reject")
 
 
+TRANSACTION_BULK = BulkApproval(
+    action="approvals.transaction_approved",
+    target=lambda _id, ref: f"transaction:{ref}",
+    approve=lambda core, item_id, key: _decide(core, item_id, "approve", key),
+    ref_of=lambda t: str(t.get("transaction_ref") or ""),
+    href=lambda item_id, ref: _receipt(ref) if ref != item_id else "",
+    done="Approved: the money has moved.",
+    refused=lambda exc: DECISION_ERRORS.get(error_code_of(exc), core_message(exc)),
+    known_refs=_pending_transaction_refs,
+    lookup_ref=_ref_of,
+)
+
+
 @post(
     "/approvals/transactions/approve-selected",
     opt=DECIDE,
     name="approvals_transactions_approve_selected",
 )
-async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+async def approve_selected_transactions(request: Request[Any, Any, Any]) -> Response[Any]:
     """Approve selected: each chosen item approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
-    chosen = [i for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    if not chosen:
-        return await show_results(
-            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
-        )
-    refs: dict[str, str] = {}
-    try:
-        pending, _ = await _pending_transactions(core)
-        refs = {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
-    except BankingAPIError:
-        pass  # each item's own call says what is wrong
-    results: list[dict[str, Any]] = []
-    for transaction_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{transaction_id}"
-        ref = refs.get(str(transaction_id), str(transaction_id))
-        try:
-            t = await _decide(core, str(transaction_id), "approve", key)
-        except BankingAPIError as exc:
-            code = error_code_of(exc)
-            if ref == str(transaction_id):
-                ref = await _ref_of(core, str(transaction_id))
-            results.append(
-                {
-                    "ref": ref,
-                    "href": _receipt(ref) if ref != str(transaction_id) else "",
-                    "ok": False,
-                    "outcome": DECISION_ERRORS.get(code, core_message(exc)),
-                }
-            )
-            await log_write(
-                request,
-                core.signed_in,
-                action="approvals.transaction_approved",
-                target=f"transaction:{ref}",
-                key=key,
-                error=exc,
-            )
-            continue
-        ref = str(t.get("transaction_ref") or ref)
-        results.append(
-            {
-                "ref": ref,
-                "href": _receipt(ref),
-                "ok": True,
-                "outcome": "Approved: the money has moved.",
-            }
-        )
-        await log_write(
-            request,
-            core.signed_in,
-            action="approvals.transaction_approved",
-            target=f"transaction:{ref}",
-            key=key,
-        )
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    forget_pending_count(core.signed_in.tenant.code)
-    return await show_results(request, core, results)
+    return await approve_selected(request, TRANSACTION_BULK)
 
 
-@post(
-    "/approvals/journals/approve-selected",
-    opt=DECIDE,
-    name="approvals_journals_approve_selected",
-)
-async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Approve selected journals: each approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
-    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    if not chosen:
-        return await show_results(
-            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
-        )
-    numbers: dict[str, str] = {}
-    try:
-        body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
-        numbers = {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
-    except BankingAPIError:
-        pass  # each item's own call says what is wrong
-    results: list[dict[str, Any]] = []
-    for journal_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{journal_id}"
-        number = numbers.get(journal_id) or await _journal_number(core, journal_id)
-        href = f"/journals/{journal_id}"
-        try:
-            journal = await journal_action(core, journal_id, "approve", key)
-        except BankingAPIError as exc:
-            results.append(
-                {
-                    "ref": number,
-                    "href": href,
-                    "ok": False,
-                    "outcome": action_error(error_code_of(exc)),
-                }
-            )
-            await log_write(
-                request,
-                core.signed_in,
-                action="journal.approve",
-                target=f"journal:{number}",
-                key=key,
-                error=exc,
-            )
-            continue
-        number = str(journal.get("journal_number") or number)
-        results.append(
-            {"ref": number, "href": href, "ok": True, "outcome": JOURNAL_DONE["approved"]}
-        )
-        await log_write(
-            request, core.signed_in, action="journal.approve", target=f"journal:{number}", key=key
-        )
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    forget_pending_count(core.signed_in.tenant.code)
-    return await show_results(request, core, results)
+async def _pending_journal_numbers(core: CoreSession) -> dict[str, str]:
+    body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
+    return {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
 
 
 async def _journal_number(core: CoreSession, journal_id: str) -> str:
@@ -544,6 +435,29 @@ async def _journal_number(core: CoreSession, journal_id: str) -> str:
     return str(found.get("journal_number") or journal_id)
 
 
+JOURNAL_BULK = BulkApproval(
+    action="journal.approve",
+    target=lambda _id, number: f"journal:{number}",
+    approve=lambda core, item_id, key: journal_action(core, item_id, "approve", key),
+    ref_of=lambda journal: str(journal.get("journal_number") or ""),
+    href=lambda item_id, _number: f"/journals/{item_id}",
+    done=JOURNAL_DONE["approved"],
+    refused=lambda exc: action_error(error_code_of(exc)),
+    known_refs=_pending_journal_numbers,
+    lookup_ref=_journal_number,
+)
+
+
+@post(
+    "/approvals/journals/approve-selected",
+    opt=DECIDE,
+    name="approvals_journals_approve_selected",
+)
+async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Approve selected journals: each approved on its own, with its own result."""
+    return await approve_selected(request, JOURNAL_BULK)
+
+
 approvals_router = Router(
     path="/",
     route_handlers=[
@@ -551,7 +465,7 @@ approvals_router = Router(
         transaction_detail,
         approve,
         reject,
-        approve_selected,
+        approve_selected_transactions,
         approve_selected_journals,
     ],
 )

@@ -32,6 +32,7 @@ from app.client import (
     BankingAPIUnavailable,
 )
 from app.console.approvals.badge import forget_pending_count
+from app.console.approvals.bulk import show_results
 from app.console.banking import CoreSession
 from app.console.customers.routes import page_of
 from app.console.errors import UNAVAILABLE
@@ -599,8 +600,6 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
     forget_pending_count(core.signed_in.tenant.code)
     done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
     if came_from == "approvals":
-        from app.console.approvals.routes import show_results
-
         outcome = DONE[done]
         return await show_results(
             request,

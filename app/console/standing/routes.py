@@ -15,6 +15,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError, BankingAPIUnavailable
+from app.console.approvals.bulk import BulkApproval, approve_selected
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
@@ -36,12 +37,11 @@ from app.console.standing.instructions import (
     page_url,
     resolve_account,
 )
-from app.console.teller.drafts import DraftStore, valid_key
+from app.console.teller.drafts import DraftStore
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
-    KEY_FIELD,
     FormErrors,
     amount_problem,
     canonical_amount,
@@ -62,7 +62,6 @@ WRITE = {"permission": "standing.write"}
 APPROVE = {"permission": "standing.approve"}
 RUN = {"permission": "admin.manage"}
 PAGE_SIZE = 25
-MAX_BULK = 100
 
 OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
 MANAGER_APPROVES = "A manager approves standing instructions."
@@ -477,45 +476,24 @@ async def standing_cancel(request: Request[Any, Any, Any], instruction_id: str) 
     return await _act(request, instruction_id, "cancel")
 
 
+STANDING_BULK = BulkApproval(
+    action="standing.approve",
+    target=lambda item_id, _ref: f"standing_instruction:{item_id}",
+    approve=lambda core, item_id, key: post_once(
+        core, instruction_path(item_id) + "/approve", {}, key
+    ),
+    ref_of=lambda approved: instruction_of(approved).ref if isinstance(approved, dict) else "",
+    href=lambda item_id, _ref: page_url(item_id),
+    done="Approved: it runs on its schedule.",
+    refused=lambda exc: ACTION_ERRORS.get(error_code_of(exc), core_message(exc)),
+)
+
+
 @post("/standing/approve-selected", opt=APPROVE, name="standing_approve_selected")
-async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+async def approve_selected_instructions(request: Request[Any, Any, Any]) -> Response[Any]:
     """ "Approve selected" in the approvals queue's standing-instructions section: each one
     approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
-    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    results: list[dict[str, Any]] = []
-    if not chosen:
-        results.append({"ref": "", "ok": False, "outcome": "Nothing was selected."})
-    for instruction_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{instruction_id}"
-        target = f"standing_instruction:{instruction_id}"
-        url = page_url(instruction_id)
-        try:
-            approved = await post_once(core, instruction_path(instruction_id) + "/approve", {}, key)
-        except BankingAPIError as exc:
-            await log_write(
-                request, core.signed_in, action="standing.approve", target=target, key=key,
-                error=exc,
-            )  # fmt: skip
-            outcome = ACTION_ERRORS.get(error_code_of(exc), core_message(exc))
-            results.append(
-                {"ref": instruction_id[:8], "href": url, "ok": False, "outcome": outcome}
-            )
-            continue
-        await log_write(request, core.signed_in, action="standing.approve", target=target, key=key)
-        ref = instruction_of(approved if isinstance(approved, dict) else {"id": instruction_id}).ref
-        results.append(
-            {"ref": ref, "href": url, "ok": True, "outcome": "Approved: it runs on its schedule."}
-        )
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    result_key = mint_key()
-    await DraftStore(request, core).save_blob(result_key, {"items": results})
-    return redirect(f"/approvals?{urlencode({'result': result_key})}")
+    return await approve_selected(request, STANDING_BULK)
 
 
 standing_router = Router(
@@ -525,7 +503,7 @@ standing_router = Router(
         run_today,
         standing_new,
         standing_create,
-        approve_selected,
+        approve_selected_instructions,
         standing_detail,
         standing_approve,
         standing_cancel,
