@@ -16,6 +16,7 @@ from app.console.admin.common import (
     VIEW,
     OneTimeSecrets,
     admin_refusal,
+    form_values,
     quoted,
     render_admin,
 )
@@ -23,7 +24,6 @@ from app.console.banking import CoreSession
 from app.console.formatting import bank_zone, local_time, parse_time
 from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
-    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -119,14 +119,13 @@ async def key_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/api_keys/index.html",
         {
-            "page_title": "API keys",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
             "active": [r for r in rows if not r["revoked"]],
             "revoked": [r for r in rows if r["revoked"]],
             "done": request.query_params.get("done") == "revoked",
         },
-        block=None,
+        title="API keys",
+        section="api_keys",
+        tenant=await core.tenant(),
     )
 
 
@@ -144,17 +143,13 @@ async def _create_form(
         request,
         "admin/api_keys/new.html",
         {
-            "page_title": "New API key",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
             "scope_groups": [(r, ROLE_LABELS[r], SCOPES_ADDED[r]) for r in ROLES],
         },
-        block=None,
+        title="New API key",
+        section="api_keys",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -217,14 +212,13 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
         request,
         "admin/api_keys/created.html",
         {
-            "page_title": "API key created",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
             "created": kept,
             "secret": kept.get("api_key"),
             "role_label": ROLE_LABELS.get(role, role),
         },
-        block=None,
+        title="API key created",
+        section="api_keys",
+        tenant=await core.tenant(),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -244,14 +238,13 @@ async def _revoke_page(
         request,
         "admin/api_keys/revoke.html",
         {
-            "page_title": f"Revoke API key {found.get('name', '')}",
-            "section": "api_keys",
-            "tenant": tenant,
             "api_key": key_row(found, bank_zone(tenant)),
             "key": key,
             "error": error,
         },
-        block=None,
+        title=f"Revoke API key {found.get('name', '')}",
+        section="api_keys",
+        tenant=tenant,
         status_code=status_code,
     )
 

@@ -14,11 +14,11 @@ from app.console.admin.common import (
     MANAGE,
     VIEW,
     admin_refusal,
+    form_values,
     render_admin,
 )
 from app.console.banking import CoreSession
 from app.console.writes import (
-    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -70,21 +70,19 @@ async def _branches_page(
         request,
         "admin/branches.html",
         {
-            "page_title": "Branches",
-            "section": "branches",
-            "tenant": tenant,
             "branches": [
                 {**b, "staff": staff.get(str(b.get("code")), 0), "new": b.get("code") == opened}
                 for b in branches
             ],
             "staff_partial": partial,
             "opened": next((b for b in branches if b.get("code") == opened), None),
-            "values": values or {name: "" for name in FIELDS},
-            "key": key or mint_key(),
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(
+                values or {name: "" for name in FIELDS}, key or mint_key(), errors, error
+            ),
         },
-        block=None,
+        title="Branches",
+        section="branches",
+        tenant=tenant,
         status_code=status_code,
     )
 

@@ -79,10 +79,30 @@ def render_admin(
     request: Request[Any, Any, Any],
     template_name: str,
     context: Mapping[str, Any],
+    *,
+    title: str,
+    section: str,
+    tenant: Mapping[str, Any],
+    block: str | None = None,
     **options: Any,
 ) -> Response[str]:
-    """:func:`app.console.htmx.render` with the Admin sub-navigation in the context."""
-    return render(request, template_name, {"admin_sections": SECTIONS, **context}, **options)
+    """:func:`app.console.htmx.render` for an Admin page: its title, its tab of the Admin
+    sub-navigation (``section``) and the bank (``tenant``), beside the page's own values."""
+    values = {"admin_sections": SECTIONS, "page_title": title, "section": section}
+    return render(
+        request, template_name, {**values, "tenant": tenant, **context}, block=block, **options
+    )
+
+
+def form_values(
+    values: Mapping[str, Any] | None,
+    key: str,
+    errors: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """What a form page's template reads: the values typed, the form's idempotency key,
+    the messages by control and the sentence above the form."""
+    return {"values": values, "key": key, "errors": FormErrors(errors or {}), "error": error}
 
 
 def quoted(value: str) -> str:

@@ -54,9 +54,6 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/overview.html",
         {
-            "page_title": "Admin",
-            "section": "",
-            "tenant": tenant,
             "staff": staff,
             "branch_count": len(branches.get("branches") or []),
             "limit": money(settings.get("teller_approval_limit"), currency),
@@ -66,7 +63,9 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
             "webhooks_more": bool(hooks.get("has_more")),
             "sections": SECTIONS,
         },
-        block=None,
+        title="Admin",
+        section="",
+        tenant=tenant,
     )
 
 

@@ -21,6 +21,7 @@ from app.console.admin.common import (
     ROLE_CHOICES,
     VIEW,
     admin_refusal,
+    form_values,
     quoted,
     render_admin,
 )
@@ -179,9 +180,6 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/staff/index.html",
         {
-            "page_title": "Staff",
-            "section": "staff",
-            "tenant": tenant,
             "filters": filters,
             "cursor": cursor,
             "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page["items"]],
@@ -191,6 +189,9 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "branch_options": branches,
             "status_options": list(STATUS_FILTERS),
         },
+        title="Staff",
+        section="staff",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else "results",
     )
 
@@ -212,18 +213,14 @@ async def _create_form(
         request,
         "admin/staff/new.html",
         {
-            "page_title": "New staff user",
-            "section": "staff",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
             "branch_options": await branch_choices(core),
             "min_password": MIN_PASSWORD,
         },
-        block=None,
+        title="New staff user",
+        section="staff",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -294,9 +291,6 @@ async def _detail_page(
         request,
         "admin/staff/detail.html",
         {
-            "page_title": f"Staff user {row['name']}",
-            "section": "staff",
-            "tenant": tenant,
             "staff": row,
             "values": values
             or {"name": row["name"], "role": row["role"], "branch_id": row["branch_id"]},
@@ -310,7 +304,9 @@ async def _detail_page(
             "role_options": list(ROLE_CHOICES),
             "branch_options": branches,
         },
-        block=None,
+        title=f"Staff user {row['name']}",
+        section="staff",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -419,9 +415,6 @@ async def _confirm_page(
         request,
         "admin/staff/confirm.html",
         {
-            "page_title": f"{spec['title']} {row['name']}",
-            "section": "staff",
-            "tenant": tenant,
             "staff": row,
             "action": action,
             "spec": spec,
@@ -430,7 +423,9 @@ async def _confirm_page(
             "allowed": allowed,
             "why_not": why_not,
         },
-        block=None,
+        title=f"{spec['title']} {row['name']}",
+        section="staff",
+        tenant=tenant,
         status_code=status_code,
     )
 

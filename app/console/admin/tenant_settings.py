@@ -16,12 +16,12 @@ from app.console.admin.common import (
     VIEW,
     admin_refusal,
     forget_tenant,
+    form_values,
     render_admin,
 )
 from app.console.banking import CoreSession
 from app.console.formatting import money
 from app.console.writes import (
-    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -72,20 +72,16 @@ async def _settings_page(
         request,
         "admin/settings.html",
         {
-            "page_title": "Settings",
-            "section": "settings",
-            "tenant": tenant,
             "currency": currency,
             "limit": money(settings.get("teller_approval_limit"), currency),
             "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
-            "values": values or current,
-            "key": key or mint_key(),
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values or current, key or mint_key(), errors, error),
             "confirm_weaken": confirm_weaken,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
-        block=None,
+        title="Settings",
+        section="settings",
+        tenant=tenant,
         status_code=status_code,
     )
 

@@ -18,6 +18,7 @@ from app.console.admin.common import (
     VIEW,
     OneTimeSecrets,
     admin_refusal,
+    form_values,
     quoted,
     render_admin,
 )
@@ -179,15 +180,15 @@ async def webhook_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/webhooks/index.html",
         {
-            "page_title": "Webhooks",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhooks": [webhook_row(h, zone) for h in page["items"]],
             "cursor": cursor,
             "next_url": next_url,
             "event_count": len(EVENT_TYPES),
             "deleted": request.query_params.get("done") == "deleted",
         },
+        title="Webhooks",
+        section="webhooks",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,
     )
 
@@ -209,16 +210,12 @@ async def _create_form(
         request,
         "admin/webhooks/new.html",
         {
-            "page_title": "New webhook",
-            "section": "webhooks",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "event_groups": EVENT_GROUPS,
         },
-        block=None,
+        title="New webhook",
+        section="webhooks",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -283,14 +280,13 @@ async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> R
         request,
         "admin/webhooks/created.html",
         {
-            "page_title": "Webhook created",
-            "section": "webhooks",
-            "tenant": await core.tenant(),
             "webhook_id": webhook_id,
             "created": kept,
             "secret": kept.get("secret"),
         },
-        block=None,
+        title="Webhook created",
+        section="webhooks",
+        tenant=await core.tenant(),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -315,9 +311,6 @@ async def _detail_page(
         request,
         "admin/webhooks/detail.html",
         {
-            "page_title": f"Webhook {row['name']}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": row,
             "values": values
             or {
@@ -332,7 +325,9 @@ async def _detail_page(
             "event_groups": EVENT_GROUPS,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
-        block=None,
+        title=f"Webhook {row['name']}",
+        section="webhooks",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -402,14 +397,13 @@ async def _delete_page(
         request,
         "admin/webhooks/delete.html",
         {
-            "page_title": f"Delete webhook {hook.get('name', '')}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": webhook_row(hook, bank_zone(tenant)),
             "key": key,
             "error": error,
         },
-        block=None,
+        title=f"Delete webhook {hook.get('name', '')}",
+        section="webhooks",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -484,9 +478,6 @@ async def _deliveries_page(
         request,
         "admin/webhooks/deliveries.html",
         {
-            "page_title": f"Deliveries of {hook.get('name', '')}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": webhook_row(hook, zone),
             "deliveries": deliveries,
             "retry_keys": {d["id"]: mint_key() for d in deliveries},
@@ -498,6 +489,9 @@ async def _deliveries_page(
             "first_url": base + (f"?{urlencode({'status': status})}" if status else ""),
             "done": DONE_MESSAGES.get(params.get("done", "")),
         },
+        title=f"Deliveries of {hook.get('name', '')}",
+        section="webhooks",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,
         status_code=status_code,
     )
