@@ -29,13 +29,6 @@ LOAD_MORE = re.compile(r'class="btn btn--ghost btn--small" href="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
-
-
-@pytest.fixture(scope="module")
 async def database(settings) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
     db = Database(settings.database)
     yield db

@@ -5,23 +5,14 @@ own journal (S8)."""
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from console_helpers import csrf_from, sign_in
 from console_journal_helpers import journal, make_journal, move
 from money_helpers import KEY, Core
 
 OWN = "You made this journal; another officer must approve it."
 OWN_POSTING = "You made this journal; another officer must post it."
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 def section(page: str, key: str) -> str:

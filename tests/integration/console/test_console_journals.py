@@ -4,7 +4,6 @@ the list and its filters, a journal's page with its timeline, and every action b
 import html
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,13 +22,6 @@ from console_journal_helpers import (
 )
 from markupsafe import escape
 from money_helpers import KEY, Core, field_errors
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 @pytest.fixture(scope="module")
