@@ -39,7 +39,7 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.permissions import can
-from app.console.standing.queue import standing_items
+from app.console.standing.queue import OWN_INSTRUCTION, standing_items
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
 from app.console.teller.drafts import DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
@@ -264,6 +264,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
             "own_journal": OWN_JOURNAL,
+            "own_instruction": OWN_INSTRUCTION,
             "own_posting": OWN_POSTING,
             "can_decide": can(core.signed_in, "approvals.decide"),
         },

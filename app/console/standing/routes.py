@@ -37,6 +37,7 @@ from app.console.standing.instructions import (
     page_url,
     resolve_account,
 )
+from app.console.standing.queue import OWN_INSTRUCTION
 from app.console.teller.drafts import DraftStore
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import looks_like_id
@@ -63,7 +64,6 @@ APPROVE = {"permission": "standing.approve"}
 RUN = {"permission": "admin.manage"}
 PAGE_SIZE = 25
 
-OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
 MANAGER_APPROVES = "A manager approves standing instructions."
 DONE_MESSAGES = {
     "created": "Standing instruction created. It waits for a manager's approval before it runs.",
