@@ -22,7 +22,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import forget_pending_count, remember_pending
+from app.console.approvals.badge import PENDING_SOURCES, forget_pending_count, remember_pending
 from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
@@ -48,6 +48,8 @@ from app.console.teller.words import amount_in_words
 from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
 
 VIEW = {"permission": "approvals.view"}
+# The sections whose items the navigation counts (named as the badge names its sources).
+PENDING_KEYS = frozenset(source.key for source in PENDING_SOURCES)
 DECIDE = {"permission": "approvals.decide"}
 QUEUE_LIMIT = 200
 OWN_ITEM = "You made this; another officer must approve it."
@@ -123,7 +125,7 @@ class Section:
     items: list[dict[str, Any]] = field(default_factory=list)
     more: bool = False
     error: str | None = None  # the core could not list it; the other sections still show
-    # The pending items read, for the navigation's count (sections that wait on a decision).
+    # The pending items read, as the core sent them, for the navigation's count.
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -176,8 +178,8 @@ async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
 
 
 async def _load_standing(q: QueueContext, section: Section) -> None:
-    # Not in the navigation's count: only managers approve these (the count is per tenant).
-    section.items, section.more = await standing_items(q.core, q.me, q.timezone)
+    # In the navigation's count for managers only: they alone approve these.
+    section.items, section.pending, section.more = await standing_items(q.core, q.me, q.timezone)
 
 
 # The queue's sections in console.md's order (pending journals, pending teller
@@ -241,9 +243,10 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
     specs = [spec for spec in SECTIONS if can(core.signed_in, spec.permission)]
     sections = list(await asyncio.gather(*(_section(q, spec) for spec in specs)))
     if not any(s.error for s in sections):
-        pending = [item for s in sections for item in s.pending]
         remember_pending(
-            request, core, pending, any(s.more for s in sections if s.spec.bulk_action)
+            request,
+            core,
+            {s.spec.key: (s.pending, s.more) for s in sections if s.spec.key in PENDING_KEYS},
         )
     results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
     return render(

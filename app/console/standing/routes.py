@@ -15,6 +15,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError, BankingAPIUnavailable
+from app.console.approvals.badge import forget_pending_count
 from app.console.approvals.bulk import BulkApproval, approve_selected
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
@@ -351,6 +352,7 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
             status_code=status_of(exc),
         )
     instruction_id = str(created.get("id") or "")
+    forget_pending_count(core.signed_in.tenant.code)  # a new item for the managers' count
     await log_write(
         request,
         core.signed_in,
@@ -460,6 +462,7 @@ async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) 
             raise NotFoundException("no such standing instruction") from exc
         return redirect(f"{page_url(instruction_id)}?{urlencode({'error': error_code_of(exc)})}")
     await log_write(request, core.signed_in, action=action, target=target, key=key)
+    forget_pending_count(core.signed_in.tenant.code)
     done = "approved" if verb == "approve" else "cancelled"
     return redirect(f"{page_url(instruction_id)}?done={done}")
 
