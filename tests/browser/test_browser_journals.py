@@ -77,7 +77,7 @@ def test_a_journal_from_draft_to_reversal(
     shot(page, "j2-composer-balanced")
     submit.click()
     expect(page.get_by_text("Submitted for approval.")).to_be_visible()
-    expect(page.locator(".page-head__title .badge")).to_have_text("Pending approval")
+    expect(page.locator(".page-head__title .badge")).to_have_text("Awaiting approval")
     number = page.locator(".page-head__title .mono").inner_text()
     assert re.fullmatch(r"JV[A-Z0-9]+", number)
     journal_url = page.url.split("?")[0]

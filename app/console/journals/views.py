@@ -17,7 +17,7 @@ from app.console.journals.composer import JOURNAL_TYPES, SYSTEM_TYPES, CurrencyT
 from app.console.permissions import can
 
 STATUS_LABELS: dict[str, str] = {
-    "PENDING": "Pending approval",
+    "PENDING": "Awaiting approval",  # as every other kind of item says it
     "APPROVED": "Approved",
     "POSTED": "Posted",
     "REJECTED": "Rejected",

@@ -20,7 +20,7 @@ from litestar.response import Stream
 from app.client import BankingAPIError, BankingAPIRejected
 from app.console.banking import CoreSession
 from app.console.errors import core_message
-from app.console.formatting import parse_day
+from app.console.formatting import parse_day, short_date
 from app.console.htmx import VARY, render
 from app.console.periods.routes import business_day
 from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
@@ -30,7 +30,7 @@ from app.console.reports.statements import (
     trend_chart,
     trend_months,
 )
-from app.console.reports.tellers import teller_summary, teller_summary_csv
+from app.console.reports.tellers import teller_summary, teller_summary_csv, tellers_chart
 from app.console.writes import FormErrors, status_of
 
 VIEW = {"permission": "reports.view"}
@@ -350,7 +350,9 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
     inputs = _read(request, "date", "branch_code", "user_id")
     _date_input(inputs, "date", "Date", business_day(tenant))
     _branch_input(inputs, branches)
-    page = _page("Teller summary", tenant, inputs, branch_options=branches, teller_options=[])
+    page = _page(
+        "Teller summary", tenant, inputs, branch_options=branches, teller_options=[], chart=None
+    )
     if inputs.errors:
         return page
     currency = await _currency(core)
@@ -365,18 +367,21 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
     chosen = inputs.values.get("user_id", "").strip()
     if not chosen:
         page.context["report"] = everyone
+        page.context["chart"] = tellers_chart(everyone.base, short_date(inputs.values["date"]))
         return page
     if chosen not in {value for value, _ in everyone.tellers}:
         inputs.errors["user_id"] = "Choose a teller who worked that day."
         page.status_code = 400
         return page
     try:
-        page.context["report"] = teller_summary(
+        report = teller_summary(
             await core.get("/reports/teller-summary", params={**inputs.params, "user_id": chosen}),
             currency,
         )
     except BankingAPIError as exc:
         return page.refused(exc, TELLER_FIELDS)
+    page.context["report"] = report
+    page.context["chart"] = tellers_chart(report.base, short_date(inputs.values["date"]))
     return page
 
 

@@ -214,7 +214,7 @@ async def test_balanced_journal_is_submitted_once(browser, core, gl):
     assert re.fullmatch(r"/journals/[0-9a-f-]{36}\?done=submitted", location)
     page = (await browser.get(location)).text
     assert "Submitted for approval." in page
-    assert "Pending approval" in page
+    assert "Awaiting approval" in page
     made = await journals_by(core, "teller@demo.bank", description)
     assert len(made) == 1
     j = made[0]
@@ -288,7 +288,7 @@ async def test_list_filters_by_status_dates_and_maker(browser, core):
     everything = (await browser.get("/journals")).text
     assert ">Journals</h1>" in everything
     assert f'href="/journals/{mine["id"]}">{mine["journal_number"]}</a>' in everything
-    assert "Pending approval" in everything and "₦250.00" in everything
+    assert "Awaiting approval" in everything and "₦250.00" in everything
     assert 'class="badge badge--status badge--journal-posted">Posted<' in everything
     assert "teller2@demo.bank" in everything
 

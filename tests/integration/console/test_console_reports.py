@@ -194,7 +194,7 @@ async def test_teller_summary_by_teller_and_its_csv(browser, core):
     assert f'<option value="{mine["user_id"]}">' in page.text
     only = await browser.get(f"/reports/teller-summary?user_id={mine['user_id']}")
     tables = "".join(
-        re.findall(r'<table class="table table--figures">.*?</table>', only.text, re.S)
+        re.findall(r'<table class="table table--figures[^"]*">.*?</table>', only.text, re.S)
     )
     assert "teller2@demo.bank" in tables
     assert "teller@demo.bank" not in tables.replace("teller2@demo.bank", "")
