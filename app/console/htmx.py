@@ -73,6 +73,9 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         # Counts beside navigation items (the approvals queue), set once per page by the
         # app's before_request hook.
         "nav_badges": request.state.get("nav_badges") or {},
+        # The bank (its business date) for the top bar, set once per page by the same hook;
+        # a page that read it itself passes it as ``tenant``.
+        "shell_tenant": request.state.get("shell_tenant"),
     }
 
 
