@@ -249,9 +249,16 @@ def balance_chart(
 
     first = money(summary.opening, currency)
     last = money(summary.closing, currency)
+    began = start.astimezone(zone)
+    since = (
+        f"since the account opened, {began.day} {began:%b %Y} {began:%H:%M},"
+        if began.date() > span.start
+        else f"from {span.start:%-d %b %Y}"
+    )
+    plural = "posting" if len(postings) == 1 else "postings"
     description = (
-        f"Balance from {span.start:%-d %b %Y} to {span.end:%-d %b %Y}: "
-        f"{first} at the start, {last} after the latest of {len(postings):,} postings."
+        f"Balance {since} to {span.end:%-d %b %Y}: "
+        f"{first} at the start, {last} after the latest of {len(postings):,} {plural}."
     )
     return Chart(
         width=width,
