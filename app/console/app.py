@@ -19,7 +19,6 @@ from litestar.template.config import TemplateConfig
 
 from app.console.accounts.routes import accounts_router
 from app.console.admin.routes import admin_router
-from app.console.approvals.badge import nav_badges
 from app.console.approvals.live import approvals_badge, badge_forgetter
 from app.console.approvals.routes import approvals_router
 from app.console.audit.routes import audit_router
@@ -42,6 +41,7 @@ from app.console.periods.routes import periods_router
 from app.console.permissions import ROLE_LABELS, route_permission
 from app.console.reports.routes import reports_router
 from app.console.security import make_security_headers_hook
+from app.console.shell import shell_context
 from app.console.standing.routes import standing_router
 from app.console.state import ConsoleState
 from app.console.teller.routes import teller_router
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         plugins=[HTMXPlugin()],
         guards=[session_guard],
-        before_request=nav_badges,
+        before_request=shell_context,
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[make_security_headers_hook(hsts=settings.server.production)],
         on_startup=[start_live_updates],

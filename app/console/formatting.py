@@ -1,8 +1,11 @@
-"""Numbers and dates formatted for people: thousands separators, currency symbols, Decimal."""
+"""Numbers, dates and times formatted for people: thousands separators, currency symbols,
+Decimal, and times on the bank's clock."""
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CURRENCY_SYMBOLS = {"NGN": "₦", "USD": "$", "EUR": "€", "GBP": "£"}
 # Minor digits per currency (api.md: 2 for NGN/USD/EUR/GBP).
@@ -70,3 +73,61 @@ def short_date(value: Any) -> str:
 def with_article(word: str) -> str:
     """``"admin"`` → ``"an admin"``, ``"teller"`` → ``"a teller"``."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+# -- dates typed into forms, times on the bank's clock ---------------------------------------
+
+
+def parse_day(value: str | None) -> date | None:
+    """``YYYY-MM-DD`` (what ``<input type=date>`` sends) as a date; ``None`` when not one."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+def zone_of(timezone: str | None) -> ZoneInfo:
+    """The named timezone, UTC when it names none we know."""
+    try:
+        return ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def bank_zone(tenant: Mapping[str, Any]) -> ZoneInfo:
+    """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
+    return zone_of(str(tenant.get("timezone") or "UTC"))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time from the core (UTC when it names no offset), or ``None`` when absent
+    or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _zone(zone: ZoneInfo | str | None) -> ZoneInfo:
+    return zone if isinstance(zone, ZoneInfo) else zone_of(zone)
+
+
+def local_time(value: Any, zone: ZoneInfo | str | None) -> str:
+    """A core time on the bank's clock: ``"Tue 1 Dec 2026, 07:38"``; empty when there is
+    none (``zone``: a ``ZoneInfo`` or a timezone name)."""
+    moment = parse_time(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(_zone(zone))
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
+def clock_time(value: Any, zone: ZoneInfo | str | None) -> str:
+    """Just the ``HH:MM`` of :func:`local_time`."""
+    moment = parse_time(value)
+    return "" if moment is None else f"{moment.astimezone(_zone(zone)):%H:%M}"

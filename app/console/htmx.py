@@ -15,7 +15,7 @@ from litestar.enums import MediaType
 from litestar.template.base import csrf_token
 
 from app.console.auth.session import current_session
-from app.console.permissions import can, nav_sections
+from app.console.permissions import NAV_ITEMS, can, nav_sections
 from app.console.security import request_id
 
 VARY = {"Vary": "HX-Request"}
@@ -39,6 +39,22 @@ def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     )
 
 
+def nav_area(path: str) -> str | None:
+    """The navigation item whose area ``path`` is in: the item with that path, or the one
+    whose path is the longest parent of it (``/admin/staff/…`` → ``/admin``). "Home" is
+    only ``/`` itself, never a parent of every page."""
+    if path == "/":
+        return "/"
+    found: str | None = None
+    for item in NAV_ITEMS:
+        if item.path == "/":
+            continue
+        inside = path == item.path or path.startswith(f"{item.path}/")
+        if inside and (found is None or len(item.path) > len(found)):
+            found = item.path
+    return found
+
+
 def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """What every console template may use: the user, their navigation, the CSRF token."""
     signed_in = current_session(request)
@@ -52,9 +68,14 @@ def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "csrf_token": csrf_token({"request": request}),
         "request_id": request_id(request.scope),
         "current_path": request.url.path,
+        # The navigation item marked current: the page's own, or its area's (a sub-page).
+        "nav_area": nav_area(request.url.path),
         # Counts beside navigation items (the approvals queue), set once per page by the
         # app's before_request hook.
         "nav_badges": request.state.get("nav_badges") or {},
+        # The bank (its business date) for the top bar, set once per page by the same hook;
+        # a page that read it itself passes it as ``tenant``.
+        "shell_tenant": request.state.get("shell_tenant"),
     }
 
 

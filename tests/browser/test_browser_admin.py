@@ -4,17 +4,12 @@ the navigation of their new role."""
 import re
 import uuid
 
-from browser_helpers import expect_home, sign_in
+from browser_helpers import Roles, expect_home, sign_in
 from playwright.sync_api import Browser, Page, expect
 
 from app.console.permissions import nav_for
 
 PASSWORD = "Browser-Staff-2026"
-
-
-class _Roles:
-    def __init__(self, role: str) -> None:
-        self.roles = [role]
 
 
 def test_admin_creates_a_user_changes_their_role_and_they_see_its_navigation(
@@ -57,7 +52,7 @@ def test_admin_creates_a_user_changes_their_role_and_they_see_its_navigation(
         theirs = context.new_page()
         sign_in(theirs, email, password=PASSWORD)
         expect_home(theirs)
-        officer = [item.label for item in nav_for(_Roles("officer"))]
+        officer = [item.label for item in nav_for(Roles("officer"))]
         expect(theirs.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
             officer
         )

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from browser_helpers import expect_home, sign_in
+from browser_helpers import Roles, expect_home, sign_in
 from playwright.sync_api import Page, expect
 
 from app.console.permissions import nav_for
@@ -22,18 +22,13 @@ USERS = [
 ]
 
 
-class _Roles:
-    def __init__(self, role: str) -> None:
-        self.roles = [role]
-
-
 @pytest.mark.parametrize(("email", "tenant", "role", "name"), USERS)
 def test_each_role_sees_exactly_its_navigation(
     page: Page, console_messages: list[str], email: str, tenant: str, role: str, name: str
 ) -> None:
     sign_in(page, email, tenant=tenant)
     expect_home(page)
-    expected = [item.label for item in nav_for(_Roles(role))]
+    expected = [item.label for item in nav_for(Roles(role))]
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link")).to_have_text(expected)
     assert expected[:3] == ["Home", "Customers", "Accounts"]  # open to every role

@@ -4,95 +4,24 @@ manager approves it from the queue and posts it; the teller cannot approve their
 second manager reverses it with a reason and both journals show their link; bulk approve
 of three journals shows three results."""
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from browser_helpers import expect_home, htmx_idle, sign_in
+from browser_helpers import CoreAPI, expect_home, htmx_idle, shot, sign_in, sign_out
 from playwright.sync_api import Page, expect
 
 from tests.live_server import LiveServer
-from tests.support import SANDBOX_PASSWORD, TENANT
 
-SHOTS = os.environ.get("BRANCHDESK_SCREENSHOTS")
 OWN = "You made this journal; another officer must approve it."
-
-
-class CoreAPI:
-    """The live core over HTTP, to set journals up and check where they stand."""
-
-    def __init__(self, api_url: str) -> None:
-        self.http = httpx.Client(base_url=api_url, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def call(self, method: str, path: str, as_user: str = "manager@demo.bank", **kw: Any) -> Any:
-        if as_user not in self.tokens:
-            login = self.http.post(
-                "/auth/login",
-                json={"email": as_user, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert login.status_code == 200, login.text
-            self.tokens[as_user] = login.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[as_user]}", "X-Tenant-ID": TENANT}
-        if method != "GET":
-            headers["Idempotency-Key"] = f"test-{uuid.uuid4().hex}"
-        answer = self.http.request(method, path, headers=headers, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json()
-
-    def gl(self, code: str) -> str:
-        def walk(nodes: list[dict[str, Any]]) -> str | None:
-            for node in nodes:
-                if node["code"] == code:
-                    return str(node["id"])
-                found = walk(node.get("children") or [])
-                if found:
-                    return found
-            return None
-
-        found = walk(self.call("GET", "/gl/accounts")["gl_accounts"])
-        assert found, code
-        return found
-
-    def journal(self, journal_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("GET", f"/journals/{journal_id}")
-        return result
-
-    def make_journal(self, amount: str, maker: str = "teller@demo.bank") -> dict[str, Any]:
-        today = self.call("GET", "/tenant")["business_date"]
-        body = {
-            "journal_type": "ACCRUAL",
-            "description": f"Accrued rent {uuid.uuid4().hex[:6]}",
-            "transaction_date": today,
-            "effective_date": today,
-            "entries": [
-                {"account_id": self.gl("5200"), "amount": amount, "entry_type": "debit",
-                 "currency_code": "NGN"},
-                {"account_id": self.gl("2200"), "amount": amount, "entry_type": "credit",
-                 "currency_code": "NGN"},
-            ],
-        }  # fmt: skip
-        result: dict[str, Any] = self.call("POST", "/journals", as_user=maker, json=body)
-        return result
 
 
 @pytest.fixture(scope="session")
 def core(live_server: LiveServer) -> Iterator[CoreAPI]:
     api = CoreAPI(live_server.api_url)
     yield api
-    api.http.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+    api.close()
 
 
 def choose_account(page: Page, line: int, text: str, name: str) -> None:
@@ -102,11 +31,6 @@ def choose_account(page: Page, line: int, text: str, name: str) -> None:
     match = fieldset.locator(".match", has_text=name)
     expect(match).to_be_visible()
     expect(match.get_by_role("radio")).to_be_checked()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
 
 
 def test_a_journal_from_draft_to_reversal(
@@ -154,7 +78,7 @@ def test_a_journal_from_draft_to_reversal(
     shot(page, "j2-composer-balanced")
     submit.click()
     expect(page.get_by_text("Submitted for approval.")).to_be_visible()
-    expect(page.locator(".page-head__title .badge")).to_have_text("Pending approval")
+    expect(page.locator(".page-head__title .badge")).to_have_text("Awaiting approval")
     number = page.locator(".page-head__title .mono").inner_text()
     assert re.fullmatch(r"JV[A-Z0-9]+", number)
     journal_url = page.url.split("?")[0]
@@ -217,7 +141,7 @@ def test_a_journal_from_draft_to_reversal(
 
 
 def test_bulk_approve_of_three_journals_shows_three_results(page: Page, core: CoreAPI) -> None:
-    made = [core.make_journal(f"{n},000.00".replace(",", "")) for n in (11, 12, 13)]
+    made = [core.draft_journal(f"{n},000.00".replace(",", "")) for n in (11, 12, 13)]
     sign_in(page, "manager2@demo.bank")
     expect_home(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Approvals").click()

@@ -11,44 +11,18 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from browser_helpers import expect_home, sign_in
+from browser_helpers import CoreAPI, expect_home, sign_in
 from playwright.sync_api import Browser, Page, expect
 
 from tests.live_server import LiveServer
-from tests.support import SANDBOX_PASSWORD, TENANT
-
-
-class CoreAPI:
-    """The live core over HTTP, as sandbox staff."""
-
-    def __init__(self, api_url: str) -> None:
-        self.http = httpx.Client(base_url=api_url, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def call(self, method: str, path: str, as_user: str, **kw: Any) -> Any:
-        if as_user not in self.tokens:
-            login = self.http.post(
-                "/auth/login",
-                json={"email": as_user, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert login.status_code == 200, login.text
-            self.tokens[as_user] = login.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[as_user]}", "X-Tenant-ID": TENANT}
-        if method != "GET":
-            headers["Idempotency-Key"] = f"browser-{uuid.uuid4().hex}"
-        answer = self.http.request(method, path, headers=headers, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json() if answer.content else None
 
 
 @pytest.fixture(scope="module")
 def core(live_server: LiveServer) -> Iterator[CoreAPI]:
     api = CoreAPI(live_server.api_url)
     yield api
-    api.http.close()
+    api.close()
 
 
 @pytest.fixture(scope="module")
@@ -69,38 +43,9 @@ def deliveries_to_this_console(core: CoreAPI, live_server: LiveServer) -> Iterat
     )
 
 
-def gl_ids(core: CoreAPI) -> dict[str, str]:
-    found: dict[str, str] = {}
-
-    def walk(nodes: list[dict[str, Any]]) -> None:
-        for node in nodes:
-            found[node["code"]] = node["id"]
-            walk(node.get("children") or [])
-
-    walk(core.call("GET", "/gl/accounts", as_user="teller@demo.bank")["gl_accounts"])
-    return found
-
-
 def submit_journal(core: CoreAPI, description: str) -> dict[str, Any]:
     """A teller's manual journal, submitted for approval (``PENDING``)."""
-    ids = gl_ids(core)
-    today = core.call("GET", "/tenant", as_user="teller@demo.bank")["business_date"]
-    body = {
-        "journal_type": "GENERAL",
-        "description": description,
-        "transaction_date": today,
-        "effective_date": today,
-        "entries": [
-            {
-                "account_id": ids[code],
-                "amount": "4321.00",
-                "entry_type": side,
-                "currency_code": "NGN",
-            }
-            for code, side in (("5200", "debit"), ("2200", "credit"))
-        ],
-    }
-    result: dict[str, Any] = core.call("POST", "/journals", as_user="teller@demo.bank", json=body)
+    result = core.draft_journal("4321.00", description=description, journal_type="GENERAL")
     assert result["status"] == "PENDING"
     return result
 

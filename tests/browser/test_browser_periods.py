@@ -13,37 +13,17 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from browser_helpers import expect_home, sign_in
+from browser_helpers import CoreAPI, expect_home, sign_in
 from playwright.sync_api import Page, expect
 
 from tests.live_server import LiveServer
-from tests.support import SANDBOX_PASSWORD, TENANT
 
 
-class CoreAPI:
-    """The live core over HTTP, for setting things up and checking what happened."""
+class PeriodsCore(CoreAPI):
+    """The live core, as the admin unless told, for setting years and journals up."""
 
-    def __init__(self, api_url: str) -> None:
-        self.http = httpx.Client(base_url=api_url, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def call(self, method: str, path: str, as_user: str = "admin@demo.bank", **kw: Any) -> Any:
-        if as_user not in self.tokens:
-            login = self.http.post(
-                "/auth/login",
-                json={"email": as_user, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert login.status_code == 200, login.text
-            self.tokens[as_user] = login.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[as_user]}", "X-Tenant-ID": TENANT}
-        if method != "GET":
-            headers["Idempotency-Key"] = f"test-{uuid.uuid4().hex}"
-        answer = self.http.request(method, path, headers=headers, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json()
+    default_user = "admin@demo.bank"
 
     def free_year(self) -> int:
         years = {
@@ -55,44 +35,26 @@ class CoreAPI:
             year += 1
         return year
 
-    def gl_id(self, code: str) -> str:
-        stack = list(self.call("GET", "/gl/accounts")["gl_accounts"])
-        while stack:
-            node = stack.pop()
-            if node["code"] == code:
-                return str(node["id"])
-            stack.extend(node.get("children") or [])
-        raise AssertionError(code)
-
-    def draft_journal(self, effective_date: str, description: str) -> dict[str, Any]:
-        entries = [
-            {"account_id": self.gl_id("1400"), "amount": "980.00", "entry_type": "debit"},
-            {"account_id": self.gl_id("4200"), "amount": "980.00", "entry_type": "credit"},
-        ]
-        journal: dict[str, Any] = self.call(
-            "POST",
-            "/journals",
-            as_user="teller@demo.bank",
-            json={
-                "journal_type": "GENERAL",
-                "description": description,
-                "transaction_date": effective_date,
-                "effective_date": effective_date,
-                "entries": [{**e, "currency_code": "NGN"} for e in entries],
-            },
+    def draft_period_journal(self, effective_date: str, description: str) -> dict[str, Any]:
+        return self.draft_journal(
+            "980.00",
+            debit="1400",
+            credit="4200",
+            description=description,
+            effective_date=effective_date,
+            journal_type="GENERAL",
         )
-        return journal
 
 
 @pytest.fixture(scope="session")
-def core(live_server: LiveServer) -> Iterator[CoreAPI]:
-    api = CoreAPI(live_server.api_url)
+def core(live_server: LiveServer) -> Iterator[PeriodsCore]:
+    api = PeriodsCore(live_server.api_url)
     yield api
-    api.http.close()
+    api.close()
 
 
 def test_an_admin_closes_a_period_behind_its_checklist(
-    page: Page, core: CoreAPI, console_messages: list[str]
+    page: Page, core: PeriodsCore, console_messages: list[str]
 ) -> None:
     year = core.free_year()
     sign_in(page, "admin@demo.bank")
@@ -111,7 +73,7 @@ def test_an_admin_closes_a_period_behind_its_checklist(
     expect(january_row.locator(".badge--period")).to_have_text("Open")
 
     # A teller drafts a journal dated in January: it blocks the close.
-    journal = core.draft_journal(f"{year}-01-15", f"Fees accrued <b>{year}</b>")
+    journal = core.draft_period_journal(f"{year}-01-15", f"Fees accrued <b>{year}</b>")
     january_row.get_by_role("link", name="Close period").click()
     expect(page.get_by_role("heading", name=f"Close January {year}")).to_be_visible()
     blockers = page.locator("#blockers")
@@ -151,7 +113,7 @@ def test_an_admin_closes_a_period_behind_its_checklist(
     assert not [m for m in console_messages if "Content Security Policy" in m], console_messages
 
 
-def test_a_non_admin_sees_no_close_and_is_refused_anyway(page: Page, core: CoreAPI) -> None:
+def test_a_non_admin_sees_no_close_and_is_refused_anyway(page: Page, core: PeriodsCore) -> None:
     current = core.call("GET", "/fiscal-periods/current")
     sign_in(page, "manager@demo.bank")
     expect_home(page)

@@ -2,7 +2,6 @@
 deposits, confirms, gets a receipt; a withdrawal refused for insufficient funds; a double
 click that posts once; an over-limit withdrawal that waits until an officer approves it."""
 
-import os
 import re
 import time
 import uuid
@@ -10,40 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from browser_helpers import expect_home, sign_in
+from browser_helpers import SHOTS, CoreAPI, expect_home, shot, sign_in
 from playwright.sync_api import Page, expect
 
 from tests.live_server import LiveServer
-from tests.support import SANDBOX_PASSWORD, TENANT
-
-# Set BRANCHDESK_SCREENSHOTS=<folder> to keep pictures of the deposit flow's pages.
-SHOTS = os.environ.get("BRANCHDESK_SCREENSHOTS")
 
 
-class CoreAPI:
-    """The live core over HTTP, for setting accounts up and checking what moved."""
-
-    def __init__(self, api_url: str) -> None:
-        self.http = httpx.Client(base_url=api_url, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def call(self, method: str, path: str, as_user: str = "manager@demo.bank", **kw: Any) -> Any:
-        if as_user not in self.tokens:
-            login = self.http.post(
-                "/auth/login",
-                json={"email": as_user, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert login.status_code == 200, login.text
-            self.tokens[as_user] = login.json()["access_token"]
-        headers = {"Authorization": f"Bearer {self.tokens[as_user]}", "X-Tenant-ID": TENANT}
-        if method != "GET":
-            headers["Idempotency-Key"] = f"test-{uuid.uuid4().hex}"
-        answer = self.http.request(method, path, headers=headers, **kw)
-        assert answer.status_code < 300, answer.text
-        return answer.json()
+class TellerCore(CoreAPI):
+    """The live core, for setting accounts up and checking what moved."""
 
     def open_account(self, opening: str) -> dict[str, Any]:
         last = f"Browser{uuid.uuid4().hex[:6]}"
@@ -83,16 +57,10 @@ class CoreAPI:
 
 
 @pytest.fixture(scope="session")
-def core(live_server: LiveServer) -> Iterator[CoreAPI]:
-    api = CoreAPI(live_server.api_url)
+def core(live_server: LiveServer) -> Iterator[TellerCore]:
+    api = TellerCore(live_server.api_url)
     yield api
-    api.http.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+    api.close()
 
 
 def find_account(page: Page, query: str, holder: str) -> None:
@@ -103,7 +71,9 @@ def find_account(page: Page, query: str, holder: str) -> None:
     expect(match.get_by_role("radio")).to_be_checked()
 
 
-def test_a_teller_takes_a_deposit(page: Page, core: CoreAPI, console_messages: list[str]) -> None:
+def test_a_teller_takes_a_deposit(
+    page: Page, core: TellerCore, console_messages: list[str]
+) -> None:
     account = core.open_account("1000.00")
     sign_in(page, "teller@demo.bank")
     expect_home(page)
@@ -145,7 +115,7 @@ def test_a_teller_takes_a_deposit(page: Page, core: CoreAPI, console_messages: l
     assert console_messages == []
 
 
-def test_withdrawal_refused_for_insufficient_funds(page: Page, core: CoreAPI) -> None:
+def test_withdrawal_refused_for_insufficient_funds(page: Page, core: TellerCore) -> None:
     account = core.open_account("120.00")
     sign_in(page, "teller@demo.bank")
     expect_home(page)
@@ -162,7 +132,7 @@ def test_withdrawal_refused_for_insufficient_funds(page: Page, core: CoreAPI) ->
     assert core.balance(account["id"]) == "120.00"
 
 
-def test_a_double_click_on_deposit_posts_once(page: Page, core: CoreAPI) -> None:
+def test_a_double_click_on_deposit_posts_once(page: Page, core: TellerCore) -> None:
     account = core.open_account("10.00")
     sign_in(page, "teller@demo.bank")
     expect_home(page)
@@ -180,7 +150,9 @@ def test_a_double_click_on_deposit_posts_once(page: Page, core: CoreAPI) -> None
     shot(page, "7-my-day")
 
 
-def test_over_limit_withdrawal_waits_until_an_officer_approves(page: Page, core: CoreAPI) -> None:
+def test_over_limit_withdrawal_waits_until_an_officer_approves(
+    page: Page, core: TellerCore
+) -> None:
     account = core.open_account("1000000.00")
     core.call(
         "POST",

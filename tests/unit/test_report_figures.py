@@ -9,7 +9,12 @@ from app.console.periods.checklist import blockers_from_details
 from app.console.reports.charts import Group, Series, bar_chart
 from app.console.reports.figures import to_decimal, trial_balance, trial_balance_csv
 from app.console.reports.statements import balance_sheet, income_statement, trend_chart
-from app.console.reports.tellers import teller_summary, teller_summary_csv
+from app.console.reports.tellers import (
+    TellerBlock,
+    teller_summary,
+    teller_summary_csv,
+    tellers_chart,
+)
 
 SNAPSHOT = {
     "as_of": "2020-01-31",
@@ -148,6 +153,16 @@ def test_teller_summary_per_currency_and_csv():
     rows = list(teller_summary_csv(summary))
     assert rows[1] == "T,t@x,001,1500.00,2,200.00,1,1300.00,NGN\r\n"
     assert rows[2] == "Total,,,1500.00,2,200.00,1,1300.00,NGN\r\n"
+    # The chart: a pair of bars per teller, deposits taller than withdrawals, both titled.
+    chart = tellers_chart(summary.base, "Tue 1 Dec 2026")
+    assert chart is not None
+    deposits, withdrawals = chart.bars
+    assert deposits.css == "deposits" and withdrawals.css == "withdrawals"
+    assert deposits.height == pytest.approx(withdrawals.height * 7.5, rel=0.05)
+    assert deposits.title == "T (001) · Deposits: ₦1,500.00"
+    assert [t.label for t in chart.x_ticks] == ["T"]
+    assert "most handled by T" in chart.description
+    assert tellers_chart(TellerBlock("NGN"), "Tue 1 Dec 2026") is None
 
 
 def test_the_cores_close_blockers_link_where_they_are_handled():

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Request, Response, Router, get, post
 from litestar.response import Stream
@@ -31,18 +30,17 @@ from app.console.accounts.statement import (
 )
 from app.console.banking import CoreSession
 from app.console.customers.routes import customer_path, page_of
+from app.console.formatting import bank_zone, clock_time, zone_of
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
-    error_summary,
-    field_errors,
-    key_after_error,
+    Refusal,
     key_from_form,
-    log_write,
     mint_key,
     normalise_amount,
     redirect,
+    send_write,
     text,
 )
 
@@ -103,35 +101,12 @@ def page_url(account_id: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}"
 
 
-def status_code_of(error: BankingAPIError) -> int:
-    return error.status if 400 <= error.status < 600 else 502
-
-
 async def business_date(core: CoreSession) -> date:
     tenant = await core.tenant()
     try:
         return date.fromisoformat(str(tenant.get("business_date")))
     except ValueError:
         return datetime.now(UTC).date()
-
-
-def bank_zone(tenant: dict[str, Any]) -> ZoneInfo:
-    """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
-    try:
-        return ZoneInfo(str(tenant.get("timezone") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_time(value: Any, zone: ZoneInfo) -> str:
-    """``HH:MM`` of an RFC 3339 time in the bank's timezone (empty when unreadable)."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return f"{moment.astimezone(zone):%H:%M}"
 
 
 async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
@@ -303,7 +278,7 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
         )
     zone = bank_zone(await core.tenant())
     postings = [
-        {**posting, "posted_time": local_time(posting.get("posted_at"), zone)}
+        {**posting, "posted_time": clock_time(posting.get("posted_at"), zone)}
         for posting in page_body.get("transactions") or []
     ]
     fragment = cursor is not None and wants_fragment(request)
@@ -501,32 +476,18 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
         body["alias"] = values["alias"]
     if values["initial_deposit"]:
         body["initial_deposit"] = normalise_amount(values["initial_deposit"])
-    try:
-        opened = await core.post("/accounts", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action="account.open",
-            target=f"customer:{customer['id']}",
-            key=key,
-            error=exc,
-        )
-        return await _open_form(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            customer=customer,
-            errors=field_errors(exc),
-            error=error_summary(exc, core.signed_in),
-            status_code=status_code_of(exc),
-        )
-    account_id = str(opened.get("id"))
-    await log_write(
-        request, core.signed_in, action="account.open", target=f"account:{account_id}", key=key
+    opened = await send_write(
+        request,
+        core,
+        core.post("/accounts", body, idempotency_key=key),
+        action="account.open",
+        target=f"customer:{customer['id']}",
+        key=key,
+        done_target=lambda opened: f"account:{opened.get('id')}",
     )
-    return redirect(f"{page_url(account_id)}?done=opened")
+    if isinstance(opened, Refusal):
+        return await _open_form(request, core, values=values, customer=customer, **opened.as_form())
+    return redirect(f"{page_url(str(opened.get('id')))}?done=opened")
 
 
 # -- freeze, unfreeze, close ----------------------------------------------------------------
@@ -610,37 +571,20 @@ def _status_routes(action: str) -> list[Any]:
                 key=key,
                 confirm=not form.get("back"),
             )
-        try:
-            await core.post(
-                account_path(account_id) + f"/{action}", {"reason": reason}, idempotency_key=key
-            )
-        except BankingAPIError as exc:
-            await log_write(
-                request,
-                core.signed_in,
-                action=f"account.{action}",
-                target=f"account:{account_id}",
-                key=key,
-                error=exc,
-            )
-            return await _status_page(
-                request,
-                core,
-                account_id,
-                action,
-                reason=reason,
-                key=key_after_error(exc, key),
-                errors=field_errors(exc) if exc.code == "VALIDATION_ERROR" else None,
-                error=error_summary(exc, core.signed_in),
-                status_code=status_code_of(exc),
-            )
-        await log_write(
+        done = await send_write(
             request,
-            core.signed_in,
+            core,
+            core.post(
+                account_path(account_id) + f"/{action}", {"reason": reason}, idempotency_key=key
+            ),
             action=f"account.{action}",
             target=f"account:{account_id}",
             key=key,
         )
+        if isinstance(done, Refusal):
+            return await _status_page(
+                request, core, account_id, action, reason=reason, **done.as_form()
+            )
         return redirect(f"{page_url(account_id)}?done={spec['done']}")
 
     return [action_form, action_submit]
@@ -696,10 +640,7 @@ def _expiry(raw: str, timezone: str) -> tuple[str | None, str | None]:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None, "Enter the expiry as a date and time, like 2026-12-31 17:00."
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = zone_of(timezone)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     if moment <= datetime.now(UTC):
@@ -745,34 +686,16 @@ async def hold_place(request: Request[Any, Any, Any], account_id: str) -> Respon
     }
     if expires_at:
         body["expires_at"] = expires_at
-    try:
-        await core.post(account_path(account_id) + "/holds", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action="account.hold_place",
-            target=f"account:{account_id}",
-            key=key,
-            error=exc,
-        )
-        return await _hold_form(
-            request,
-            core,
-            account_id,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=field_errors(exc),
-            error=error_summary(exc, core.signed_in),
-            status_code=status_code_of(exc),
-        )
-    await log_write(
+    placed = await send_write(
         request,
-        core.signed_in,
+        core,
+        core.post(account_path(account_id) + "/holds", body, idempotency_key=key),
         action="account.hold_place",
         target=f"account:{account_id}",
         key=key,
     )
+    if isinstance(placed, Refusal):
+        return await _hold_form(request, core, account_id, values=values, **placed.as_form())
     return redirect(f"{page_url(account_id)}?done=hold_placed")
 
 
@@ -792,29 +715,25 @@ async def hold_release(
         return await _detail_page(
             request, core, account_id, hold_error=FORM_EXPIRED, status_code=400
         )
-    target = f"account:{account_id}:hold:{hold_id[:40]}"
-    try:
-        await core.delete(
+    released = await send_write(
+        request,
+        core,
+        core.delete(
             account_path(account_id) + f"/holds/{quote(hold_id, safe='')}", idempotency_key=key
-        )
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action="account.hold_release",
-            target=target,
-            key=key,
-            error=exc,
-        )
+        ),
+        action="account.hold_release",
+        target=f"account:{account_id}:hold:{hold_id[:40]}",
+        key=key,
+    )
+    if isinstance(released, Refusal):
         message = (
             "That hold is no longer on this account."
-            if exc.code == "RESOURCE_NOT_FOUND"
-            else error_summary(exc, core.signed_in)
+            if released.code == "RESOURCE_NOT_FOUND"
+            else released.error
         )
         return await _detail_page(
-            request, core, account_id, hold_error=message, status_code=status_code_of(exc)
+            request, core, account_id, hold_error=message, status_code=released.status_code
         )
-    await log_write(request, core.signed_in, action="account.hold_release", target=target, key=key)
     return redirect(f"{page_url(account_id)}?done=hold_released")
 
 

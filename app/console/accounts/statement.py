@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.console.formatting import CURRENCY_SYMBOLS, money
+from app.console.formatting import CURRENCY_SYMBOLS, money, parse_day
 
 # The statement opens on this many days up to the business date when no range is chosen.
 DEFAULT_DAYS = 90
@@ -40,15 +40,6 @@ def to_decimal(value: Any) -> Decimal:
         return Decimal(str(value))
     except (InvalidOperation, ValueError):
         return Decimal(0)
-
-
-def parse_day(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -258,9 +249,16 @@ def balance_chart(
 
     first = money(summary.opening, currency)
     last = money(summary.closing, currency)
+    began = start.astimezone(zone)
+    since = (
+        f"since the account opened, {began.day} {began:%b %Y} {began:%H:%M},"
+        if began.date() > span.start
+        else f"from {span.start:%-d %b %Y}"
+    )
+    plural = "posting" if len(postings) == 1 else "postings"
     description = (
-        f"Balance from {span.start:%-d %b %Y} to {span.end:%-d %b %Y}: "
-        f"{first} at the start, {last} after the latest of {len(postings):,} postings."
+        f"Balance {since} to {span.end:%-d %b %Y}: "
+        f"{first} at the start, {last} after the latest of {len(postings):,} {plural}."
     )
     return Chart(
         width=width,

@@ -10,31 +10,26 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
     OneTimeSecrets,
-    admin_errors,
-    admin_summary,
-    bank_zone,
-    parse_time,
+    admin_refusal,
+    form_values,
     quoted,
     render_admin,
-    status_of,
-    when,
 )
 from app.console.banking import CoreSession
+from app.console.formatting import bank_zone, local_time, parse_time
 from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
-    FORM_EXPIRED,
-    FormErrors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
+    send_write,
     text,
 )
 
@@ -83,9 +78,9 @@ def key_row(key: dict[str, Any], zone: Any) -> dict[str, Any]:
         "scopes": [str(s) for s in key.get("scopes") or []],
         "prefix": str(key.get("prefix") or ""),
         "branch_id": str(key.get("branch_id") or ""),
-        "created": when(key.get("created_at"), zone),
+        "created": local_time(key.get("created_at"), zone),
         "revoked": revoked,
-        "revoked_at": when(key.get("revoked_at"), zone),
+        "revoked_at": local_time(key.get("revoked_at"), zone),
     }
 
 
@@ -124,14 +119,13 @@ async def key_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/api_keys/index.html",
         {
-            "page_title": "API keys",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
             "active": [r for r in rows if not r["revoked"]],
             "revoked": [r for r in rows if r["revoked"]],
             "done": request.query_params.get("done") == "revoked",
         },
-        block=None,
+        title="API keys",
+        section="api_keys",
+        tenant=await core.tenant(),
     )
 
 
@@ -149,17 +143,13 @@ async def _create_form(
         request,
         "admin/api_keys/new.html",
         {
-            "page_title": "New API key",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
             "scope_groups": [(r, ROLE_LABELS[r], SCOPES_ADDED[r]) for r in ROLES],
         },
-        block=None,
+        title="New API key",
+        section="api_keys",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -184,35 +174,27 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _create_form(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
+        return await _create_form(request, core, values=values, **form_expired().as_form())
     body: dict[str, Any] = {"name": values["name"], "role": values["role"]}
     if scopes:
         body["scopes"] = scopes
-    try:
-        created = await core.post("/api-keys", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="api_key.create", target=None, key=key, error=exc
-        )
-        return await _create_form(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
+    created = await send_write(
+        request,
+        core,
+        core.post("/api-keys", body, idempotency_key=key),
+        action="api_key.create",
+        target=None,
+        key=key,
+        explain=admin_refusal,
+        done_target=lambda created: f"api_key:{created.get('id')}",
+    )
+    if isinstance(created, Refusal):
+        return await _create_form(request, core, values=values, **created.as_form())
     key_id = str(created.get("id"))
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND,
         key_id,
         {k: created.get(k) for k in ("api_key", "name", "role", "scopes", "prefix")},
-    )
-    await log_write(
-        request, core.signed_in, action="api_key.create", target=f"api_key:{key_id}", key=key
     )
     return redirect(f"/admin/api-keys/{quoted(key_id)}/created")
 
@@ -230,14 +212,13 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
         request,
         "admin/api_keys/created.html",
         {
-            "page_title": "API key created",
-            "section": "api_keys",
-            "tenant": await core.tenant(),
             "created": kept,
             "secret": kept.get("api_key"),
             "role_label": ROLE_LABELS.get(role, role),
         },
-        block=None,
+        title="API key created",
+        section="api_keys",
+        tenant=await core.tenant(),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -247,7 +228,7 @@ async def _revoke_page(
     core: CoreSession,
     key_id: str,
     *,
-    token: str,
+    key: str,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
@@ -257,14 +238,13 @@ async def _revoke_page(
         request,
         "admin/api_keys/revoke.html",
         {
-            "page_title": f"Revoke API key {found.get('name', '')}",
-            "section": "api_keys",
-            "tenant": tenant,
             "api_key": key_row(found, bank_zone(tenant)),
-            "key": token,
+            "key": key,
             "error": error,
         },
-        block=None,
+        title=f"Revoke API key {found.get('name', '')}",
+        section="api_keys",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -272,7 +252,7 @@ async def _revoke_page(
 @get("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke_form")
 async def key_revoke_form(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
     """What revoking does, and the button that does it."""
-    return await _revoke_page(request, CoreSession(request), key_id, token=mint_key())
+    return await _revoke_page(request, CoreSession(request), key_id, key=mint_key())
 
 
 @post("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke")
@@ -282,27 +262,19 @@ async def key_revoke(request: Request[Any, Any, Any], key_id: str) -> Response[A
     token = key_from_form(form)
     core = CoreSession(request)
     if token is None:
-        return await _revoke_page(
-            request, core, key_id, token=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
-    target = f"api_key:{key_id[:40]}"
-    try:
-        await core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=token)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="api_key.revoke", target=target, key=token, error=exc
-        )
-        if exc.status == 404:
-            raise
-        return await _revoke_page(
-            request,
-            core,
-            key_id,
-            token=key_after_error(exc, token),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    await log_write(request, core.signed_in, action="api_key.revoke", target=target, key=token)
+        return await _revoke_page(request, core, key_id, **form_expired().as_notice())
+    revoked = await send_write(
+        request,
+        core,
+        core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=token),
+        action="api_key.revoke",
+        target=f"api_key:{key_id[:40]}",
+        key=token,
+        explain=admin_refusal,
+        reraise_not_found=True,
+    )
+    if isinstance(revoked, Refusal):
+        return await _revoke_page(request, core, key_id, **revoked.as_notice())
     return redirect("/admin/api-keys?done=revoked")
 
 

@@ -10,24 +10,21 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     VIEW,
-    admin_errors,
-    admin_summary,
+    admin_refusal,
+    form_values,
     render_admin,
-    status_of,
 )
 from app.console.banking import CoreSession
 from app.console.writes import (
-    FORM_EXPIRED,
-    FormErrors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
+    send_write,
     text,
 )
 
@@ -73,21 +70,19 @@ async def _branches_page(
         request,
         "admin/branches.html",
         {
-            "page_title": "Branches",
-            "section": "branches",
-            "tenant": tenant,
             "branches": [
                 {**b, "staff": staff.get(str(b.get("code")), 0), "new": b.get("code") == opened}
                 for b in branches
             ],
             "staff_partial": partial,
             "opened": next((b for b in branches if b.get("code") == opened), None),
-            "values": values or {name: "" for name in FIELDS},
-            "key": key or mint_key(),
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(
+                values or {name: "" for name in FIELDS}, key or mint_key(), errors, error
+            ),
         },
-        block=None,
+        title="Branches",
+        section="branches",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -106,26 +101,20 @@ async def branch_open(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _branches_page(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
-    try:
-        opened = await core.post("/branches", values, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="branch.open", target=None, key=key, error=exc
-        )
-        return await _branches_page(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
+        return await _branches_page(request, core, values=values, **form_expired().as_form())
+    opened = await send_write(
+        request,
+        core,
+        core.post("/branches", values, idempotency_key=key),
+        action="branch.open",
+        target=None,
+        key=key,
+        explain=admin_refusal,
+        done_target=lambda opened: f"branch:{opened.get('code') or values['code']}",
+    )
+    if isinstance(opened, Refusal):
+        return await _branches_page(request, core, values=values, **opened.as_form())
     code = str(opened.get("code") or values["code"])
-    await log_write(request, core.signed_in, action="branch.open", target=f"branch:{code}", key=key)
     return redirect("/admin/branches?" + urlencode({"opened": code}))
 
 

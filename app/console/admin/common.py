@@ -9,14 +9,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Request, Response
 
 from app.client import BankingAPIError
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.htmx import render
@@ -80,54 +79,35 @@ def render_admin(
     request: Request[Any, Any, Any],
     template_name: str,
     context: Mapping[str, Any],
+    *,
+    title: str,
+    section: str,
+    tenant: Mapping[str, Any],
+    block: str | None = None,
     **options: Any,
 ) -> Response[str]:
-    """:func:`app.console.htmx.render` with the Admin sub-navigation in the context."""
-    return render(request, template_name, {"admin_sections": SECTIONS, **context}, **options)
+    """:func:`app.console.htmx.render` for an Admin page: its title, its tab of the Admin
+    sub-navigation (``section``) and the bank (``tenant``), beside the page's own values."""
+    values = {"admin_sections": SECTIONS, "page_title": title, "section": section}
+    return render(
+        request, template_name, {**values, "tenant": tenant, **context}, block=block, **options
+    )
+
+
+def form_values(
+    values: Mapping[str, Any] | None,
+    key: str,
+    errors: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """What a form page's template reads: the values typed, the form's idempotency key,
+    the messages by control and the sentence above the form."""
+    return {"values": values, "key": key, "errors": FormErrors(errors or {}), "error": error}
 
 
 def quoted(value: str) -> str:
     """A path segment taken from a URL, quoted before it goes into a core path."""
     return quote(value, safe="")
-
-
-def status_of(error: BankingAPIError) -> int:
-    """The console's answer status for a refused write (a bad gateway if the core's is odd)."""
-    return error.status if 400 <= error.status < 600 else 502
-
-
-def bank_zone(tenant: dict[str, Any]) -> ZoneInfo:
-    """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
-    try:
-        return ZoneInfo(str(tenant.get("timezone") or "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time from the core, or ``None`` when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def when(value: Any, zone: ZoneInfo) -> str:
-    """``"Tue 1 Dec 2026, 07:38"`` in the bank's timezone; empty when there is no time."""
-    moment = parse_time(value)
-    if moment is None:
-        return ""
-    local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
-
-
-def clock(value: Any, zone: ZoneInfo) -> str:
-    """``HH:MM`` in the bank's timezone (for "locked until")."""
-    moment = parse_time(value)
-    return "" if moment is None else f"{moment.astimezone(zone):%H:%M}"
 
 
 # -- core errors in words ---------------------------------------------------------------------
@@ -234,6 +214,11 @@ def admin_summary(error: BankingAPIError) -> str:
     if error.code in {"DUPLICATE_RESOURCE", "INVALID_STATE"} and error.message:
         return error.message  # the core's own sentence names the clash or the state
     return core_message(error)
+
+
+def admin_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str]:
+    """:func:`app.console.writes.send_write`'s ``explain`` for the Admin forms."""
+    return admin_errors(error), admin_summary(error)
 
 
 # -- secrets shown once -----------------------------------------------------------------------

@@ -8,12 +8,12 @@ from litestar import Request, Response, Router, get
 
 from app.console.admin.api_keys import all_keys, api_key_routes
 from app.console.admin.branches import branch_routes
-from app.console.admin.common import SECTIONS, VIEW, parse_time, render_admin
+from app.console.admin.common import SECTIONS, VIEW, render_admin
 from app.console.admin.staff import staff_routes
 from app.console.admin.tenant_settings import settings_routes
 from app.console.admin.webhooks import webhook_routes
 from app.console.banking import CoreSession
-from app.console.formatting import money
+from app.console.formatting import money, parse_time
 
 STAFF_PAGES = 10
 
@@ -54,9 +54,6 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/overview.html",
         {
-            "page_title": "Admin",
-            "section": "",
-            "tenant": tenant,
             "staff": staff,
             "branch_count": len(branches.get("branches") or []),
             "limit": money(settings.get("teller_approval_limit"), currency),
@@ -66,7 +63,9 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
             "webhooks_more": bool(hooks.get("has_more")),
             "sections": SECTIONS,
         },
-        block=None,
+        title="Admin",
+        section="",
+        tenant=tenant,
     )
 
 

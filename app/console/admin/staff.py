@@ -16,33 +16,29 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
-    admin_errors,
-    admin_summary,
-    bank_zone,
-    clock,
-    parse_time,
+    admin_refusal,
+    form_values,
     quoted,
     render_admin,
-    status_of,
-    when,
 )
 from app.console.banking import CoreSession
 from app.console.customers.routes import page_of
+from app.console.formatting import bank_zone, clock_time, local_time, parse_time
 from app.console.htmx import wants_fragment
 from app.console.permissions import ROLE_LABELS, highest_role
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
+    send_write,
     text,
 )
 
@@ -134,10 +130,10 @@ def staff_row(user: dict[str, Any], me: str, zone: Any, now: datetime) -> dict[s
         "locked": locked,
         "status": status,
         "status_label": {"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
-        "locked_until": clock(user.get("locked_until"), zone) if locked else "",
+        "locked_until": clock_time(user.get("locked_until"), zone) if locked else "",
         "failed_logins": int(user.get("failed_login_count") or 0),
-        "last_login": when(user.get("last_login_at"), zone),
-        "created": when(user.get("created_at"), zone),
+        "last_login": local_time(user.get("last_login_at"), zone),
+        "created": local_time(user.get("created_at"), zone),
         "is_me": str(user.get("id")) == me,
     }
 
@@ -184,9 +180,6 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/staff/index.html",
         {
-            "page_title": "Staff",
-            "section": "staff",
-            "tenant": tenant,
             "filters": filters,
             "cursor": cursor,
             "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page["items"]],
@@ -196,6 +189,9 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "branch_options": branches,
             "status_options": list(STATUS_FILTERS),
         },
+        title="Staff",
+        section="staff",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else "results",
     )
 
@@ -217,18 +213,14 @@ async def _create_form(
         request,
         "admin/staff/new.html",
         {
-            "page_title": "New staff user",
-            "section": "staff",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
             "branch_options": await branch_choices(core),
             "min_password": MIN_PASSWORD,
         },
-        block=None,
+        title="New staff user",
+        section="staff",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -252,9 +244,7 @@ async def staff_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _create_form(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
+        return await _create_form(request, core, values=values, **form_expired().as_form())
     body = {
         "email": values["email"],
         "name": values["name"],
@@ -262,26 +252,19 @@ async def staff_create(request: Request[Any, Any, Any]) -> Response[Any]:
         "roles": [values["role"]] if values["role"] else [],
         "branch_id": values["branch_id"],
     }
-    try:
-        created = await core.post("/users", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="user.create", target=None, key=key, error=exc
-        )
-        return await _create_form(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    user_id = str(created.get("id"))
-    await log_write(
-        request, core.signed_in, action="user.create", target=f"user:{user_id}", key=key
+    created = await send_write(
+        request,
+        core,
+        core.post("/users", body, idempotency_key=key),
+        action="user.create",
+        target=None,
+        key=key,
+        explain=admin_refusal,
+        done_target=lambda created: f"user:{created.get('id')}",
     )
-    return redirect(f"{page_url(user_id)}?done=created")
+    if isinstance(created, Refusal):
+        return await _create_form(request, core, values=values, **created.as_form())
+    return redirect(f"{page_url(str(created.get('id')))}?done=created")
 
 
 # -- one staff user ---------------------------------------------------------------------------
@@ -308,9 +291,6 @@ async def _detail_page(
         request,
         "admin/staff/detail.html",
         {
-            "page_title": f"Staff user {row['name']}",
-            "section": "staff",
-            "tenant": tenant,
             "staff": row,
             "values": values
             or {"name": row["name"], "role": row["role"], "branch_id": row["branch_id"]},
@@ -324,7 +304,9 @@ async def _detail_page(
             "role_options": list(ROLE_CHOICES),
             "branch_options": branches,
         },
-        block=None,
+        title=f"Staff user {row['name']}",
+        section="staff",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -348,15 +330,7 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
     core = CoreSession(request)
     user = await core.get(user_path(user_id))  # a missing user is a 404 page, as for GET
     if key is None:
-        return await _detail_page(
-            request,
-            core,
-            user_id,
-            values=values,
-            key=mint_key(),
-            error=FORM_EXPIRED,
-            status_code=400,
-        )
+        return await _detail_page(request, core, user_id, values=values, **form_expired().as_form())
     roles = [str(r) for r in user.get("roles") or []]
     change: dict[str, Any] = {}
     if values["name"] != str(user.get("name") or ""):
@@ -367,24 +341,17 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
         change["branch_id"] = values["branch_id"]
     if not change:
         return redirect(f"{page_url(user_id)}?done=unchanged")
-    target = f"user:{user.get('id')}"
-    try:
-        await core.send("PATCH", user_path(user_id), json=change, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="user.update", target=target, key=key, error=exc
-        )
-        return await _detail_page(
-            request,
-            core,
-            user_id,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    await log_write(request, core.signed_in, action="user.update", target=target, key=key)
+    updated = await send_write(
+        request,
+        core,
+        core.send("PATCH", user_path(user_id), json=change, idempotency_key=key),
+        action="user.update",
+        target=f"user:{user.get('id')}",
+        key=key,
+        explain=admin_refusal,
+    )
+    if isinstance(updated, Refusal):
+        return await _detail_page(request, core, user_id, values=values, **updated.as_form())
     rights = "roles" in change or "branch_id" in change
     return redirect(f"{page_url(user_id)}?done={'saved_rights' if rights else 'saved'}")
 
@@ -399,19 +366,20 @@ async def staff_unlock(request: Request[Any, Any, Any], user_id: str) -> Respons
         return await _detail_page(
             request, core, user_id, action_error=FORM_EXPIRED, status_code=400
         )
-    target = f"user:{user_id[:40]}"
-    try:
-        await core.post(user_path(user_id) + "/unlock", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="user.unlock", target=target, key=key, error=exc
-        )
-        if exc.status == 404:
-            raise
+    unlocked = await send_write(
+        request,
+        core,
+        core.post(user_path(user_id) + "/unlock", {}, idempotency_key=key),
+        action="user.unlock",
+        target=f"user:{user_id[:40]}",
+        key=key,
+        explain=admin_refusal,
+        reraise_not_found=True,
+    )
+    if isinstance(unlocked, Refusal):
         return await _detail_page(
-            request, core, user_id, action_error=admin_summary(exc), status_code=status_of(exc)
+            request, core, user_id, action_error=unlocked.error, status_code=unlocked.status_code
         )
-    await log_write(request, core.signed_in, action="user.unlock", target=target, key=key)
     return redirect(f"{page_url(user_id)}?done=unlocked")
 
 
@@ -447,9 +415,6 @@ async def _confirm_page(
         request,
         "admin/staff/confirm.html",
         {
-            "page_title": f"{spec['title']} {row['name']}",
-            "section": "staff",
-            "tenant": tenant,
             "staff": row,
             "action": action,
             "spec": spec,
@@ -458,7 +423,9 @@ async def _confirm_page(
             "allowed": allowed,
             "why_not": why_not,
         },
-        block=None,
+        title=f"{spec['title']} {row['name']}",
+        section="staff",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -479,49 +446,35 @@ def _confirmed_routes(action: str) -> list[Any]:
         key = key_from_form(form)
         core = CoreSession(request)
         if key is None:
+            return await _confirm_page(request, core, user_id, action, **form_expired().as_notice())
+        if action == "revoke-sessions":
+            write = core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
+        else:
+            write = core.send(
+                "PATCH",
+                user_path(user_id),
+                json={"is_active": action == "reactivate"},
+                idempotency_key=key,
+            )
+        answer = await send_write(
+            request,
+            core,
+            write,
+            action=spec["log"],
+            target=f"user:{user_id[:40]}",
+            key=key,
+            explain=admin_refusal,
+            reraise_not_found=True,
+        )
+        if isinstance(answer, Refusal):
+            # "You can't deactivate yourself" comes back on the is_active field.
+            message = answer.errors.get("is_active") or answer.error
             return await _confirm_page(
-                request,
-                core,
-                user_id,
-                action,
-                key=mint_key(),
-                error=FORM_EXPIRED,
-                status_code=400,
+                request, core, user_id, action, **{**answer.as_notice(), "error": message}
             )
-        target = f"user:{user_id[:40]}"
-        revoked: Any = None
-        try:
-            if action == "revoke-sessions":
-                answer = await core.post(
-                    user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key
-                )
-                revoked = answer.get("revoked") if isinstance(answer, dict) else None
-            else:
-                await core.send(
-                    "PATCH",
-                    user_path(user_id),
-                    json={"is_active": action == "reactivate"},
-                    idempotency_key=key,
-                )
-        except BankingAPIError as exc:
-            await log_write(
-                request, core.signed_in, action=spec["log"], target=target, key=key, error=exc
-            )
-            if exc.status == 404:
-                raise
-            message = admin_errors(exc).get("is_active") or admin_summary(exc)
-            return await _confirm_page(
-                request,
-                core,
-                user_id,
-                action,
-                key=key_after_error(exc, key),
-                error=message,
-                status_code=status_of(exc),
-            )
-        await log_write(request, core.signed_in, action=spec["log"], target=target, key=key)
         query = {"done": spec["done"]}
-        if isinstance(revoked, int):
+        revoked = answer.get("revoked") if isinstance(answer, dict) else None
+        if action == "revoke-sessions" and isinstance(revoked, int):
             query["n"] = str(revoked)
         return redirect(f"{page_url(user_id)}?{urlencode(query)}")
 

@@ -11,27 +11,24 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     VIEW,
-    admin_errors,
-    admin_summary,
+    admin_refusal,
     forget_tenant,
+    form_values,
     render_admin,
-    status_of,
 )
 from app.console.banking import CoreSession
 from app.console.formatting import money
 from app.console.writes import (
-    FORM_EXPIRED,
-    FormErrors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     normalise_amount,
     redirect,
+    send_write,
 )
 
 DONE_MESSAGES = {
@@ -75,20 +72,16 @@ async def _settings_page(
         request,
         "admin/settings.html",
         {
-            "page_title": "Settings",
-            "section": "settings",
-            "tenant": tenant,
             "currency": currency,
             "limit": money(settings.get("teller_approval_limit"), currency),
             "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
-            "values": values or current,
-            "key": key or mint_key(),
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values or current, key or mint_key(), errors, error),
             "confirm_weaken": confirm_weaken,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
-        block=None,
+        title="Settings",
+        section="settings",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -109,9 +102,7 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _settings_page(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
+        return await _settings_page(request, core, values=values, **form_expired().as_form())
     tenant = await core.get("/tenant")
     settings = tenant.get("settings") or {}
     was_same_person = bool(settings.get("allow_same_maker_checker"))
@@ -128,34 +119,18 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     change: dict[str, Any] = {"allow_same_maker_checker": same_person}
     if not unchanged_limit:
         change["teller_approval_limit"] = limit
-    try:
-        await core.send("PUT", "/tenant/settings", json=change, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action="tenant.settings_update",
-            target=f"tenant:{core.signed_in.tenant.code}",
-            key=key,
-            error=exc,
-        )
-        return await _settings_page(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    forget_tenant(core)
-    await log_write(
+    saved = await send_write(
         request,
-        core.signed_in,
+        core,
+        core.send("PUT", "/tenant/settings", json=change, idempotency_key=key),
         action="tenant.settings_update",
         target=f"tenant:{core.signed_in.tenant.code}",
         key=key,
+        explain=admin_refusal,
     )
+    if isinstance(saved, Refusal):
+        return await _settings_page(request, core, values=values, **saved.as_form())
+    forget_tenant(core)
     return redirect("/admin/settings?done=saved")
 
 

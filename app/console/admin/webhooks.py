@@ -13,30 +13,28 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     VIEW,
     OneTimeSecrets,
-    admin_errors,
-    admin_summary,
-    bank_zone,
+    admin_refusal,
+    form_values,
     quoted,
     render_admin,
-    status_of,
-    when,
 )
 from app.console.banking import CoreSession
 from app.console.customers.routes import page_of
+from app.console.formatting import bank_zone, local_time
 from app.console.htmx import wants_fragment
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
+    send_write,
     text,
 )
 
@@ -123,8 +121,8 @@ def webhook_row(hook: dict[str, Any], zone: Any) -> dict[str, Any]:
         "events": events,
         "all_events": set(events) >= set(EVENT_TYPES),
         "active": bool(hook.get("is_active")),
-        "created": when(hook.get("created_at"), zone),
-        "updated": when(hook.get("updated_at"), zone),
+        "created": local_time(hook.get("created_at"), zone),
+        "updated": local_time(hook.get("updated_at"), zone),
     }
 
 
@@ -138,15 +136,15 @@ def delivery_row(delivery: dict[str, Any], zone: Any) -> dict[str, Any]:
         "status": status.lower(),
         "status_label": STATUS_LABELS.get(status, status.capitalize()),
         "attempt_count": int(delivery.get("attempt_count") or 0),
-        "created": when(delivery.get("created_at"), zone),
-        "next_attempt": when(delivery.get("next_attempt_at"), zone),
-        "delivered": when(delivery.get("delivered_at"), zone),
+        "created": local_time(delivery.get("created_at"), zone),
+        "next_attempt": local_time(delivery.get("next_attempt_at"), zone),
+        "delivered": local_time(delivery.get("delivered_at"), zone),
         "last_status_code": delivery.get("last_status_code"),
         "last_error": str(delivery.get("last_error") or ""),
         "attempts": [
             {
                 "number": a.get("number"),
-                "at": when(a.get("attempted_at"), zone),
+                "at": local_time(a.get("attempted_at"), zone),
                 "status_code": a.get("status_code"),
                 "error": str(a.get("error") or ""),
                 "duration_ms": a.get("duration_ms"),
@@ -182,15 +180,15 @@ async def webhook_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/webhooks/index.html",
         {
-            "page_title": "Webhooks",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhooks": [webhook_row(h, zone) for h in page["items"]],
             "cursor": cursor,
             "next_url": next_url,
             "event_count": len(EVENT_TYPES),
             "deleted": request.query_params.get("done") == "deleted",
         },
+        title="Webhooks",
+        section="webhooks",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,
     )
 
@@ -212,16 +210,12 @@ async def _create_form(
         request,
         "admin/webhooks/new.html",
         {
-            "page_title": "New webhook",
-            "section": "webhooks",
-            "tenant": await core.tenant(),
-            "values": values,
-            "key": key,
-            "errors": FormErrors(errors or {}),
-            "error": error,
+            **form_values(values, key, errors, error),
             "event_groups": EVENT_GROUPS,
         },
-        block=None,
+        title="New webhook",
+        section="webhooks",
+        tenant=await core.tenant(),
         status_code=status_code,
     )
 
@@ -243,9 +237,7 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _create_form(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
+        return await _create_form(request, core, values=values, **form_expired().as_form())
     body: dict[str, Any] = {
         "name": values["name"],
         "url": values["url"],
@@ -254,27 +246,24 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     }
     if values["secret"]:
         body["secret"] = values["secret"]
-    try:
-        created = await core.post("/webhooks", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="webhook.create", target=None, key=key, error=exc
-        )
+    created = await send_write(
+        request,
+        core,
+        core.post("/webhooks", body, idempotency_key=key),
+        action="webhook.create",
+        target=None,
+        key=key,
+        explain=admin_refusal,
+        done_target=lambda created: f"webhook:{created.get('id')}",
+    )
+    if isinstance(created, Refusal):
+        # A refused secret is not written back into the page.
         return await _create_form(
-            request,
-            core,
-            values={**values, "secret": ""},  # a refused secret is not written back
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
+            request, core, values={**values, "secret": ""}, **created.as_form()
         )
     webhook_id = str(created.get("id"))
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND, webhook_id, {k: created.get(k) for k in ("secret", "name", "url")}
-    )
-    await log_write(
-        request, core.signed_in, action="webhook.create", target=f"webhook:{webhook_id}", key=key
     )
     return redirect(f"{page_url(webhook_id)}/created")
 
@@ -291,14 +280,13 @@ async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> R
         request,
         "admin/webhooks/created.html",
         {
-            "page_title": "Webhook created",
-            "section": "webhooks",
-            "tenant": await core.tenant(),
             "webhook_id": webhook_id,
             "created": kept,
             "secret": kept.get("secret"),
         },
-        block=None,
+        title="Webhook created",
+        section="webhooks",
+        tenant=await core.tenant(),
         headers={"Cache-Control": "no-store"},
     )
 
@@ -323,9 +311,6 @@ async def _detail_page(
         request,
         "admin/webhooks/detail.html",
         {
-            "page_title": f"Webhook {row['name']}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": row,
             "values": values
             or {
@@ -340,7 +325,9 @@ async def _detail_page(
             "event_groups": EVENT_GROUPS,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
-        block=None,
+        title=f"Webhook {row['name']}",
+        section="webhooks",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -366,13 +353,7 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
     hook = await core.get(webhook_path(webhook_id))  # a missing webhook is a 404 page
     if key is None:
         return await _detail_page(
-            request,
-            core,
-            webhook_id,
-            values=values,
-            key=mint_key(),
-            error=FORM_EXPIRED,
-            status_code=400,
+            request, core, webhook_id, values=values, **form_expired().as_form()
         )
     change: dict[str, Any] = {}
     if values["name"] != hook.get("name"):
@@ -385,24 +366,17 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
         change["is_active"] = values["active"]
     if not change:
         return redirect(f"{page_url(webhook_id)}?done=unchanged")
-    target = f"webhook:{hook.get('id')}"
-    try:
-        await core.send("PATCH", webhook_path(webhook_id), json=change, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="webhook.update", target=target, key=key, error=exc
-        )
-        return await _detail_page(
-            request,
-            core,
-            webhook_id,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=admin_errors(exc),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    await log_write(request, core.signed_in, action="webhook.update", target=target, key=key)
+    updated = await send_write(
+        request,
+        core,
+        core.send("PATCH", webhook_path(webhook_id), json=change, idempotency_key=key),
+        action="webhook.update",
+        target=f"webhook:{hook.get('id')}",
+        key=key,
+        explain=admin_refusal,
+    )
+    if isinstance(updated, Refusal):
+        return await _detail_page(request, core, webhook_id, values=values, **updated.as_form())
     return redirect(f"{page_url(webhook_id)}?done=saved")
 
 
@@ -423,14 +397,13 @@ async def _delete_page(
         request,
         "admin/webhooks/delete.html",
         {
-            "page_title": f"Delete webhook {hook.get('name', '')}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": webhook_row(hook, bank_zone(tenant)),
             "key": key,
             "error": error,
         },
-        block=None,
+        title=f"Delete webhook {hook.get('name', '')}",
+        section="webhooks",
+        tenant=tenant,
         status_code=status_code,
     )
 
@@ -448,27 +421,19 @@ async def webhook_delete(request: Request[Any, Any, Any], webhook_id: str) -> Re
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _delete_page(
-            request, core, webhook_id, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
-    target = f"webhook:{webhook_id[:40]}"
-    try:
-        await core.delete(webhook_path(webhook_id), idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="webhook.delete", target=target, key=key, error=exc
-        )
-        if exc.status == 404:
-            raise
-        return await _delete_page(
-            request,
-            core,
-            webhook_id,
-            key=key_after_error(exc, key),
-            error=admin_summary(exc),
-            status_code=status_of(exc),
-        )
-    await log_write(request, core.signed_in, action="webhook.delete", target=target, key=key)
+        return await _delete_page(request, core, webhook_id, **form_expired().as_notice())
+    deleted = await send_write(
+        request,
+        core,
+        core.delete(webhook_path(webhook_id), idempotency_key=key),
+        action="webhook.delete",
+        target=f"webhook:{webhook_id[:40]}",
+        key=key,
+        explain=admin_refusal,
+        reraise_not_found=True,
+    )
+    if isinstance(deleted, Refusal):
+        return await _delete_page(request, core, webhook_id, **deleted.as_notice())
     return redirect("/admin/webhooks?done=deleted")
 
 
@@ -513,9 +478,6 @@ async def _deliveries_page(
         request,
         "admin/webhooks/deliveries.html",
         {
-            "page_title": f"Deliveries of {hook.get('name', '')}",
-            "section": "webhooks",
-            "tenant": tenant,
             "webhook": webhook_row(hook, zone),
             "deliveries": deliveries,
             "retry_keys": {d["id"]: mint_key() for d in deliveries},
@@ -527,6 +489,9 @@ async def _deliveries_page(
             "first_url": base + (f"?{urlencode({'status': status})}" if status else ""),
             "done": DONE_MESSAGES.get(params.get("done", "")),
         },
+        title=f"Deliveries of {hook.get('name', '')}",
+        section="webhooks",
+        tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,
         status_code=status_code,
     )
@@ -554,27 +519,28 @@ async def delivery_retry(
         return await _deliveries_page(
             request, core, webhook_id, retry_error=(delivery_id, FORM_EXPIRED), status_code=400
         )
-    target = f"webhook:{webhook_id[:40]}:delivery:{delivery_id[:40]}"
-    try:
-        await core.post(
+    retried = await send_write(
+        request,
+        core,
+        core.post(
             webhook_path(webhook_id) + f"/deliveries/{quoted(delivery_id)}/retry",
             {},
             idempotency_key=key,
-        )
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="webhook.retry", target=target, key=key, error=exc
-        )
-        if exc.status == 404:
-            raise
+        ),
+        action="webhook.retry",
+        target=f"webhook:{webhook_id[:40]}:delivery:{delivery_id[:40]}",
+        key=key,
+        explain=admin_refusal,
+        reraise_not_found=True,
+    )
+    if isinstance(retried, Refusal):
         return await _deliveries_page(
             request,
             core,
             webhook_id,
-            retry_error=(delivery_id, admin_summary(exc)),
-            status_code=status_of(exc),
+            retry_error=(delivery_id, retried.error or ""),
+            status_code=retried.status_code,
         )
-    await log_write(request, core.signed_in, action="webhook.retry", target=target, key=key)
     return redirect(f"{page_url(webhook_id)}/deliveries?done=retried")
 
 

@@ -1,21 +1,23 @@
 """The count beside "Approvals" in the navigation, worked out once per page.
 
-Two core calls side by side (``GET /journals?status=PENDING`` and ``GET
-/transactions?status=PENDING_APPROVAL``) per tenant and process, kept for a few seconds, so
-a busy console does not ask on every page; a decision or a new pending item made through
-this process forgets it at once. The count is what the user can act on: items they made
-themselves wait for someone else.
+What waits for a checker comes from three core reads side by side (pending journals,
+teller transactions awaiting approval, standing instructions awaiting approval), made once
+per tenant and process and kept for a few seconds, so a busy console does not ask on every
+page; a decision or a new pending item made through this process (or heard over the live
+stream) forgets it at once. The count is what the user may decide: items of the kinds their
+role approves (standing instructions: managers only), never the items they made.
 """
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from litestar import Request
 
 from app.client import BankingAPIError
-from app.console.auth.session import CoreSessionEnded, current_session
+from app.console.auth.session import CoreSessionEnded, SignedIn, current_session
 from app.console.banking import CoreSession
 from app.console.htmx import wants_fragment
 from app.console.permissions import can
@@ -27,8 +29,37 @@ PAGE_LIMIT = 200
 NAV_BADGES_KEY = "nav_badges"
 QUEUE_PATH = "/approvals"
 
-# tenant code → (monotonic time, makers of the pending items, whether there are more)
-_pending: dict[str, tuple[float, list[str], bool]] = {}
+
+@dataclass(frozen=True)
+class PendingSource:
+    """One kind of item that waits for a checker: where the core lists it, and who decides."""
+
+    key: str
+    path: str
+    name: str  # the list's name in the core's answer
+    status: str  # the status that waits for a checker
+    decide_permission: str
+
+
+# What the count covers, in the queue's order.
+PENDING_SOURCES: tuple[PendingSource, ...] = (
+    PendingSource("journals", "/journals", "journals", "PENDING", "approvals.decide"),
+    PendingSource(
+        "transactions", "/transactions", "transactions", "PENDING_APPROVAL", "approvals.decide"
+    ),
+    PendingSource(
+        "standing",
+        "/standing-instructions",
+        "standing_instructions",
+        "PENDING_APPROVAL",
+        "standing.approve",
+    ),
+)
+
+# The makers of one kind's pending items, and whether there are more than one page of them.
+Makers = tuple[list[str], bool]
+# tenant code → (monotonic time, makers by source key)
+_pending: dict[str, tuple[float, dict[str, Makers]]] = {}
 
 
 def forget_pending_count(tenant: str) -> None:
@@ -49,67 +80,78 @@ def maker_of(item: dict[str, Any]) -> str:
     return str(maker or "")
 
 
+def count_for(signed_in: SignedIn, makers: dict[str, Makers]) -> tuple[int, bool]:
+    """``(count, more)``: the pending items ``signed_in`` may decide (not their own)."""
+    me = signed_in.user.id
+    count, more = 0, False
+    for source in PENDING_SOURCES:
+        if source.key not in makers or not can(signed_in, source.decide_permission):
+            continue
+        found, following = makers[source.key]
+        count += sum(1 for maker in found if maker != me)
+        more = more or following
+    return count, more
+
+
+def badge_text(count: int, more: bool) -> str:
+    """What the badge shows: ``"3"``, ``"200+"``, or nothing."""
+    if not count:
+        return ""
+    return f"{count}+" if more else str(count)
+
+
 def remember_pending(
-    request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]], more: bool
+    request: Request[Any, Any, Any],
+    core: CoreSession,
+    found: dict[str, tuple[list[dict[str, Any]], bool]],
 ) -> None:
     """A page that has just read the whole queue refreshes the cache and its own badge.
 
-    ``items`` are every pending item of every section the count covers.
+    ``found``: for each source key, its pending items (as the core sent them) and whether
+    there were more. The cache is refreshed only when every source was read.
     """
-    makers = [maker_of(t) for t in items]
-    _pending[core.signed_in.tenant.code] = (time.monotonic(), makers, more)
-    count = sum(1 for maker in makers if maker != core.signed_in.user.id)
+    makers = {key: ([maker_of(i) for i in items], more) for key, (items, more) in found.items()}
+    if all(source.key in makers for source in PENDING_SOURCES):
+        _pending[core.signed_in.tenant.code] = (time.monotonic(), makers)
     badges = dict(request.state.get(NAV_BADGES_KEY) or {})
-    if count:
-        badges["/approvals"] = f"{count}+" if more else str(count)
+    text = badge_text(*count_for(core.signed_in, makers))
+    if text:
+        badges[QUEUE_PATH] = text
     else:
-        badges.pop("/approvals", None)
+        badges.pop(QUEUE_PATH, None)
     request.state[NAV_BADGES_KEY] = badges
 
 
-# What the count covers: (core path, list name, status that waits for a checker).
-PENDING_SOURCES: tuple[tuple[str, str, str], ...] = (
-    ("/journals", "journals", "PENDING"),
-    ("/transactions", "transactions", "PENDING_APPROVAL"),
-)
+async def _pending_of(core: CoreSession, source: PendingSource) -> Makers:
+    body = await core.get(source.path, params={"status": source.status, "limit": PAGE_LIMIT})
+    if not isinstance(body, dict):
+        return [], False
+    items = body.get(source.name) or []
+    return [maker_of(i) for i in items if isinstance(i, dict)], bool(body.get("has_more"))
 
 
-async def _pending_of(
-    core: CoreSession, path: str, name: str, status: str
-) -> tuple[list[str], bool]:
-    body = await core.get(path, params={"status": status, "limit": PAGE_LIMIT})
-    items = body.get(name, []) if isinstance(body, dict) else []
-    makers = [maker_of(t) for t in items if isinstance(t, dict)]
-    return makers, bool(body.get("has_more")) if isinstance(body, dict) else False
-
-
-async def pending_makers(core: CoreSession) -> tuple[list[str], bool]:
-    """Who made each pending journal and teller transaction of the tenant (and whether
-    there are more than one page of either)."""
+async def pending_makers(core: CoreSession) -> dict[str, Makers]:
+    """Who made each pending item of the tenant, by kind (cached for a few seconds)."""
     tenant = core.signed_in.tenant.code
     cached = _pending.get(tenant)
     now = time.monotonic()
     if cached is not None and now - cached[0] < CACHE_SECONDS:
-        return cached[1], cached[2]
+        return cached[1]
     found = await asyncio.gather(
-        *(_pending_of(core, *source) for source in PENDING_SOURCES), return_exceptions=True
+        *(_pending_of(core, source) for source in PENDING_SOURCES), return_exceptions=True
     )
-    makers: list[str] = []
-    more = False
-    for result in found:
+    makers: dict[str, Makers] = {}
+    for source, result in zip(PENDING_SOURCES, found, strict=True):
         if isinstance(result, BaseException):
             raise result
-        makers.extend(result[0])
-        more = more or result[1]
-    _pending[tenant] = (now, makers, more)
-    return makers, more
+        makers[source.key] = result
+    _pending[tenant] = (now, makers)
+    return makers
 
 
 async def waiting_for(core: CoreSession) -> tuple[int, bool]:
     """``(count, more)``: pending items ``core``'s user may decide (not their own)."""
-    makers, more = await pending_makers(core)
-    me = core.signed_in.user.id
-    return sum(1 for maker in makers if maker != me), more
+    return count_for(core.signed_in, await pending_makers(core))
 
 
 async def nav_badges(request: Request[Any, Any, Any]) -> None:
@@ -123,10 +165,10 @@ async def nav_badges(request: Request[Any, Any, Any]) -> None:
     if signed_in is None or not can(signed_in, "approvals.view"):
         return
     try:
-        count, more = await waiting_for(CoreSession(request))
+        text = badge_text(*await waiting_for(CoreSession(request)))
     except (BankingAPIError, CoreSessionEnded) as exc:
         # The page itself will say what is wrong; a missing badge is no reason to fail it.
         logger.info("console.nav_badge_skipped", error=type(exc).__name__)
         return
-    if count:
-        request.state[NAV_BADGES_KEY] = {"/approvals": f"{count}+" if more else str(count)}
+    if text:
+        request.state[NAV_BADGES_KEY] = {QUEUE_PATH: text}

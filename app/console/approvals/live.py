@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app.client import BankingAPIError
 from app.console.approvals.badge import (
+    badge_text,
     forget_all_pending_counts,
     forget_pending_count,
     waiting_for,
@@ -38,8 +39,7 @@ async def approvals_badge(request: Request[Any, Any, Any]) -> Response[Any]:
     except BankingAPIError:
         # Keep the count the page shows (204: htmx swaps nothing) rather than an error.
         return Response("", status_code=HTTP_204_NO_CONTENT, headers=VARY)
-    value = (f"{count}+" if more else str(count)) if count else ""
-    return render(request, "approvals/_badge.html", {"badge": value}, block=None)
+    return render(request, "approvals/_badge.html", {"badge": badge_text(count, more)}, block=None)
 
 
 def badge_forgetter(hub: LiveHub) -> Listener:

@@ -21,14 +21,15 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIConflict, BankingAPIError
-from app.console.approvals.badge import forget_pending_count, remember_pending
+from app.client import BankingAPIError
+from app.console.approvals.badge import PENDING_SOURCES, forget_pending_count, remember_pending
+from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
-from app.console.formatting import money
+from app.console.formatting import local_time, money
 from app.console.htmx import render
 from app.console.journals.actions import DONE as JOURNAL_DONE
-from app.console.journals.actions import action_error, error_code_of, journal_action
+from app.console.journals.actions import action_error, journal_action
 from app.console.journals.views import (
     OWN_JOURNAL,
     OWN_POSTING,
@@ -38,18 +39,19 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.permissions import can
-from app.console.standing.queue import standing_items
-from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, local_time
-from app.console.teller.drafts import DraftStore, mint_key, valid_key
-from app.console.teller.forms import KEY_FIELD, log_money_write, redirect
+from app.console.standing.queue import OWN_INSTRUCTION, standing_items
+from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
+from app.console.teller.drafts import DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import fetch_account, looks_like_id
 from app.console.teller.words import amount_in_words
+from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
 
 VIEW = {"permission": "approvals.view"}
+# The sections whose items the navigation counts (named as the badge names its sources).
+PENDING_KEYS = frozenset(source.key for source in PENDING_SOURCES)
 DECIDE = {"permission": "approvals.decide"}
 QUEUE_LIMIT = 200
-MAX_BULK = 100
 OWN_ITEM = "You made this; another officer must approve it."
 
 DECISION_ERRORS: dict[str, str] = {
@@ -123,7 +125,7 @@ class Section:
     items: list[dict[str, Any]] = field(default_factory=list)
     more: bool = False
     error: str | None = None  # the core could not list it; the other sections still show
-    # The pending items read, for the navigation's count (sections that wait on a decision).
+    # The pending items read, as the core sent them, for the navigation's count.
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -176,8 +178,8 @@ async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
 
 
 async def _load_standing(q: QueueContext, section: Section) -> None:
-    # Not in the navigation's count: only managers approve these (the count is per tenant).
-    section.items, section.more = await standing_items(q.core, q.me, q.timezone)
+    # In the navigation's count for managers only: they alone approve these.
+    section.items, section.pending, section.more = await standing_items(q.core, q.me, q.timezone)
 
 
 # The queue's sections in console.md's order (pending journals, pending teller
@@ -241,9 +243,10 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
     specs = [spec for spec in SECTIONS if can(core.signed_in, spec.permission)]
     sections = list(await asyncio.gather(*(_section(q, spec) for spec in specs)))
     if not any(s.error for s in sections):
-        pending = [item for s in sections for item in s.pending]
         remember_pending(
-            request, core, pending, any(s.more for s in sections if s.spec.bulk_action)
+            request,
+            core,
+            {s.spec.key: (s.pending, s.more) for s in sections if s.spec.key in PENDING_KEYS},
         )
     results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
     return render(
@@ -264,6 +267,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
             "own_journal": OWN_JOURNAL,
+            "own_instruction": OWN_INSTRUCTION,
             "own_posting": OWN_POSTING,
             "can_decide": can(core.signed_in, "approvals.decide"),
         },
@@ -320,17 +324,10 @@ async def _decide(
     core: CoreSession, transaction_id: str, verb: str, key: str, reason: str | None = None
 ) -> dict[str, Any]:
     body = {"reason": reason} if reason is not None else {}
-    for wait in (0.2, 0.5, 1.0, None):
-        try:
-            result: dict[str, Any] = await core.post(
-                f"/transactions/{transaction_id}/{verb}", body, idempotency_key=key
-            )
-            return result
-        except BankingAPIConflict as exc:
-            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
-                raise
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
+    result: dict[str, Any] = await post_once(
+        core, f"/transactions/{transaction_id}/{verb}", body, key
+    )
+    return result
 
 
 async def _ref_of(core: CoreSession, transaction_id: str) -> str:
@@ -340,10 +337,6 @@ async def _ref_of(core: CoreSession, transaction_id: str) -> str:
     except BankingAPIError:
         return transaction_id
     return str(found.get("transaction_ref") or transaction_id)
-
-
-def _error_code(exc: BankingAPIError) -> str:
-    return "UNAVAILABLE" if exc.status >= 500 else exc.code
 
 
 async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: str) -> Response[Any]:
@@ -360,18 +353,20 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
     try:
         t = await _decide(core, transaction_id, verb, key, reason)
     except BankingAPIError as exc:
-        await log_money_write(
-            request, core, action=action, key=key, outcome="failure",
-            target=f"transaction:{transaction_id}", error_code=exc.code,
-        )  # fmt: skip
+        await log_write(
+            request,
+            core.signed_in,
+            action=action,
+            target=f"transaction:{transaction_id}",
+            key=key,
+            error=exc,
+        )
         if exc.status == 404:
             return redirect("/approvals")
-        return redirect(f"{detail}?{urlencode({'error': _error_code(exc)})}")
+        return redirect(f"{detail}?{urlencode({'error': error_code_of(exc)})}")
     ref = str(t.get("transaction_ref") or transaction_id)
     forget_pending_count(core.signed_in.tenant.code)
-    await log_money_write(
-        request, core, action=action, key=key, outcome="success", target=f"transaction:{ref}"
-    )
+    await log_write(request, core.signed_in, action=action, target=f"transaction:{ref}", key=key)
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
     return await show_results(
         request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]
@@ -382,13 +377,9 @@ def _receipt(ref: str) -> str:
     return f"/teller/receipts/{ref}" if ref else ""
 
 
-async def show_results(
-    request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]]
-) -> Response[Any]:
-    """Keep the results of a decision (one item or many) and show them on the queue."""
-    key = mint_key()
-    await DraftStore(request, core).save_blob(key, {"items": items})
-    return redirect(f"/approvals?{urlencode({'result': key})}")
+async def _pending_transaction_refs(core: CoreSession) -> dict[str, str]:
+    pending, _ = await _pending_transactions(core)
+    return {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
 
 
 @post(
@@ -411,127 +402,32 @@ async def reject(request: Request[Any, Any, Any], transaction_id: str) -> Respon
     return await _single(request, transaction_id, "reject")
 
 
+TRANSACTION_BULK = BulkApproval(
+    action="approvals.transaction_approved",
+    target=lambda _id, ref: f"transaction:{ref}",
+    approve=lambda core, item_id, key: _decide(core, item_id, "approve", key),
+    ref_of=lambda t: str(t.get("transaction_ref") or ""),
+    href=lambda item_id, ref: _receipt(ref) if ref != item_id else "",
+    done="Approved: the money has moved.",
+    refused=lambda exc: DECISION_ERRORS.get(error_code_of(exc), core_message(exc)),
+    known_refs=_pending_transaction_refs,
+    lookup_ref=_ref_of,
+)
+
+
 @post(
     "/approvals/transactions/approve-selected",
     opt=DECIDE,
     name="approvals_transactions_approve_selected",
 )
-async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+async def approve_selected_transactions(request: Request[Any, Any, Any]) -> Response[Any]:
     """Approve selected: each chosen item approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
-    chosen = [i for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    if not chosen:
-        return await show_results(
-            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
-        )
-    refs: dict[str, str] = {}
-    try:
-        pending, _ = await _pending_transactions(core)
-        refs = {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
-    except BankingAPIError:
-        pass  # each item's own call says what is wrong
-    results: list[dict[str, Any]] = []
-    for transaction_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{transaction_id}"
-        ref = refs.get(str(transaction_id), str(transaction_id))
-        try:
-            t = await _decide(core, str(transaction_id), "approve", key)
-        except BankingAPIError as exc:
-            code = _error_code(exc)
-            if ref == str(transaction_id):
-                ref = await _ref_of(core, str(transaction_id))
-            results.append(
-                {
-                    "ref": ref,
-                    "href": _receipt(ref) if ref != str(transaction_id) else "",
-                    "ok": False,
-                    "outcome": DECISION_ERRORS.get(code, core_message(exc)),
-                }
-            )
-            await log_money_write(
-                request, core, action="approvals.transaction_approved", key=key,
-                outcome="failure", target=f"transaction:{ref}", error_code=exc.code,
-            )  # fmt: skip
-            continue
-        ref = str(t.get("transaction_ref") or ref)
-        results.append(
-            {
-                "ref": ref,
-                "href": _receipt(ref),
-                "ok": True,
-                "outcome": "Approved: the money has moved.",
-            }
-        )
-        await log_money_write(
-            request, core, action="approvals.transaction_approved", key=key,
-            outcome="success", target=f"transaction:{ref}",
-        )  # fmt: skip
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    forget_pending_count(core.signed_in.tenant.code)
-    return await show_results(request, core, results)
+    return await approve_selected(request, TRANSACTION_BULK)
 
 
-@post(
-    "/approvals/journals/approve-selected",
-    opt=DECIDE,
-    name="approvals_journals_approve_selected",
-)
-async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Approve selected journals: each approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get(KEY_FIELD)) or mint_key()
-    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    if not chosen:
-        return await show_results(
-            request, core, [{"ref": "", "ok": False, "outcome": "Nothing was selected."}]
-        )
-    numbers: dict[str, str] = {}
-    try:
-        body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
-        numbers = {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
-    except BankingAPIError:
-        pass  # each item's own call says what is wrong
-    results: list[dict[str, Any]] = []
-    for journal_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{journal_id}"
-        number = numbers.get(journal_id) or await _journal_number(core, journal_id)
-        href = f"/journals/{journal_id}"
-        try:
-            journal = await journal_action(core, journal_id, "approve", key)
-        except BankingAPIError as exc:
-            results.append(
-                {
-                    "ref": number,
-                    "href": href,
-                    "ok": False,
-                    "outcome": action_error(error_code_of(exc)),
-                }
-            )
-            await log_money_write(
-                request, core, action="journal.approve", key=key, outcome="failure",
-                target=f"journal:{number}", error_code=exc.code,
-            )  # fmt: skip
-            continue
-        number = str(journal.get("journal_number") or number)
-        results.append(
-            {"ref": number, "href": href, "ok": True, "outcome": JOURNAL_DONE["approved"]}
-        )
-        await log_money_write(
-            request, core, action="journal.approve", key=key, outcome="success",
-            target=f"journal:{number}",
-        )  # fmt: skip
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    forget_pending_count(core.signed_in.tenant.code)
-    return await show_results(request, core, results)
+async def _pending_journal_numbers(core: CoreSession) -> dict[str, str]:
+    body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
+    return {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
 
 
 async def _journal_number(core: CoreSession, journal_id: str) -> str:
@@ -543,6 +439,29 @@ async def _journal_number(core: CoreSession, journal_id: str) -> str:
     return str(found.get("journal_number") or journal_id)
 
 
+JOURNAL_BULK = BulkApproval(
+    action="journal.approve",
+    target=lambda _id, number: f"journal:{number}",
+    approve=lambda core, item_id, key: journal_action(core, item_id, "approve", key),
+    ref_of=lambda journal: str(journal.get("journal_number") or ""),
+    href=lambda item_id, _number: f"/journals/{item_id}",
+    done=JOURNAL_DONE["approved"],
+    refused=lambda exc: action_error(error_code_of(exc)),
+    known_refs=_pending_journal_numbers,
+    lookup_ref=_journal_number,
+)
+
+
+@post(
+    "/approvals/journals/approve-selected",
+    opt=DECIDE,
+    name="approvals_journals_approve_selected",
+)
+async def approve_selected_journals(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Approve selected journals: each approved on its own, with its own result."""
+    return await approve_selected(request, JOURNAL_BULK)
+
+
 approvals_router = Router(
     path="/",
     route_handlers=[
@@ -550,7 +469,7 @@ approvals_router = Router(
         transaction_detail,
         approve,
         reject,
-        approve_selected,
+        approve_selected_transactions,
         approve_selected_journals,
     ],
 )

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from app.console.formatting import parse_day as day_of
+from app.console.formatting import zone_of
 from app.console.writes import FormErrors
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
@@ -28,28 +29,18 @@ DATE_HINT = "Enter a date like 2026-12-01."
 
 
 def parse_day(raw: str) -> date | None:
-    """A ``YYYY-MM-DD`` date, or ``None`` when it is not one."""
-    try:
-        return date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        return None
-
-
-def zone(timezone: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    """A ``YYYY-MM-DD`` date (exactly that), or ``None`` when it is not one."""
+    return day_of(raw) if len(raw) == 10 else None
 
 
 def day_start(day: date, timezone: str | None) -> datetime:
     """The first instant of ``day`` in the tenant's timezone, in UTC."""
-    return datetime.combine(day, time.min, tzinfo=zone(timezone)).astimezone(UTC)
+    return datetime.combine(day, time.min, tzinfo=zone_of(timezone)).astimezone(UTC)
 
 
 def day_end(day: date, timezone: str | None) -> datetime:
     """The last instant of ``day`` in the tenant's timezone, in UTC."""
-    return datetime.combine(day, time.max, tzinfo=zone(timezone)).astimezone(UTC)
+    return datetime.combine(day, time.max, tzinfo=zone_of(timezone)).astimezone(UTC)
 
 
 def rfc3339(moment: datetime) -> str:

@@ -38,11 +38,11 @@ from app.console.audit.filters import (
     core_reason,
 )
 from app.console.banking import CoreSession
+from app.console.formatting import local_time
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.models import ConsoleActionLog
 from app.console.permissions import ROLE_LABELS
 from app.console.state import console_state
-from app.console.teller.day import local_time
 from app.console.writes import redirect
 
 VIEW = {"permission": "audit.view"}
@@ -239,8 +239,10 @@ async def audit_request(request: Request[Any, Any, Any], request_id: str) -> Res
             "/audit-logs", params={"request_id": request_id, "limit": CORE_PAGE_MAX}
         )
         entries = [e for e in (body or {}).get("audit_logs") or [] if isinstance(e, dict)]
-        # Oldest first here: the order the request did things in.
-        trail_rows = [trail_row(e, timezone, {request_id}) for e in reversed(entries)]
+        # Oldest first here: the order the request did things in. "Console" only when the
+        # console did log this request (another client of the core may have sent it).
+        logged = {request_id} if console_rows else set()
+        trail_rows = [trail_row(e, timezone, logged) for e in reversed(entries)]
     return render(
         request,
         "audit/request.html",

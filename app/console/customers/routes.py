@@ -9,19 +9,17 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 
-from app.client import BankingAPIError, BankingAPIValidationError
+from app.client import BankingAPIValidationError
 from app.console.banking import CoreSession
 from app.console.htmx import render, wants_fragment
 from app.console.writes import (
-    FORM_EXPIRED,
     FormErrors,
-    error_summary,
-    field_errors,
-    key_after_error,
+    Refusal,
+    form_expired,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
+    send_write,
     text,
 )
 
@@ -173,29 +171,19 @@ async def customer_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _form_page(
-            request, core, values=values, key=mint_key(), error=FORM_EXPIRED, status_code=400
-        )
-    try:
-        created = await core.post("/customers", customer_body(values), idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="customer.create", target=None, key=key, error=exc
-        )
-        return await _form_page(
-            request,
-            core,
-            values=values,
-            key=key_after_error(exc, key),
-            errors=field_errors(exc),
-            error=error_summary(exc, core.signed_in),
-            status_code=exc.status if 400 <= exc.status < 600 else 502,
-        )
-    customer_id = str(created.get("id"))
-    await log_write(
-        request, core.signed_in, action="customer.create", target=f"customer:{customer_id}", key=key
+        return await _form_page(request, core, values=values, **form_expired().as_form())
+    created = await send_write(
+        request,
+        core,
+        core.post("/customers", customer_body(values), idempotency_key=key),
+        action="customer.create",
+        target=None,
+        key=key,
+        done_target=lambda created: f"customer:{created.get('id')}",
     )
-    return redirect(f"/customers/{quote(customer_id, safe='')}?created=1")
+    if isinstance(created, Refusal):
+        return await _form_page(request, core, values=values, **created.as_form())
+    return redirect(f"/customers/{quote(str(created.get('id')), safe='')}?created=1")
 
 
 customers_router = Router(

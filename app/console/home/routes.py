@@ -10,11 +10,13 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from app.client import BankingAPIError
 from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
 from app.console.formatting import money
-from app.console.htmx import render
+from app.console.htmx import VARY, render, wants_fragment
 from app.console.periods.readiness import close_readiness
 from app.console.periods.routes import business_day
 from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, can, upcoming_for
@@ -73,10 +75,26 @@ async def _nothing() -> None:
     return None
 
 
+async def _approvals_figure(request: Request[Any, Any, Any], core: CoreSession) -> Response[Any]:
+    """Home's "Approvals waiting" figure alone: what the live stream asks for again."""
+    if not can(core.signed_in, "approvals.view"):
+        return Response("", status_code=HTTP_204_NO_CONTENT, headers=VARY)
+    try:
+        waiting = await waiting_for(core)
+    except BankingAPIError:
+        # Keep the figure the page shows (204: htmx swaps nothing) rather than an error.
+        return Response("", status_code=HTTP_204_NO_CONTENT, headers=VARY)
+    return render(
+        request, "home/index.html", {"approvals_waiting": waiting}, block="approvals_waiting"
+    )
+
+
 @get("/", opt={"permission": "home.view"}, name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The role-aware home page."""
+    """The role-aware home page; its one fragment is the approvals figure (live)."""
     core = CoreSession(request)
+    if wants_fragment(request):
+        return await _approvals_figure(request, core)
     me, tenant, branches_body = await asyncio.gather(
         core.me(), core.tenant(), core.get("/branches")
     )

@@ -11,7 +11,7 @@ from app.client import BankingAPIError
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.journals.views import OWN_JOURNAL, OWN_POSTING, OWN_REVERSAL
-from app.console.teller.forms import post_once
+from app.console.writes import post_once
 
 VERBS = ("approve", "reject", "post", "reverse")
 
@@ -48,11 +48,6 @@ ACTION_ERRORS: dict[str, str] = {
     "RESOURCE_NOT_FOUND": "We could not find that journal.",
     "UNAVAILABLE": UNAVAILABLE,
 }
-
-
-def error_code_of(error: BankingAPIError) -> str:
-    """The code a redirect carries for ``error`` (outages all read as one)."""
-    return "UNAVAILABLE" if error.status >= 500 else error.code
 
 
 # Refusals that read differently when the journal was being reversed.

@@ -17,7 +17,7 @@ from typing import Any
 from app.client import BankingAPIError
 from app.console.errors import core_message
 from app.console.formatting import money
-from app.console.teller.forms import amount_problem, canonical_amount, clean_amount
+from app.console.writes import amount_problem, canonical_amount, normalise_amount
 
 MAX_LINES = 50
 START_LINES = 2
@@ -164,7 +164,7 @@ def apply_line_action(draft: JournalDraft, action: str) -> None:
 
 def line_amount(line: Line) -> LineAmount:
     """The side and amount of a line, or what is wrong with them, in words."""
-    debit, credit = clean_amount(line.debit), clean_amount(line.credit)
+    debit, credit = normalise_amount(line.debit), normalise_amount(line.credit)
     if debit and credit:
         return LineAmount(problem="Enter either a debit or a credit on a line, not both.")
     if not debit and not credit:

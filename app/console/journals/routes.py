@@ -32,16 +32,17 @@ from app.client import (
     BankingAPIUnavailable,
 )
 from app.console.approvals.badge import forget_pending_count
+from app.console.approvals.bulk import show_results
 from app.console.banking import CoreSession
 from app.console.customers.routes import page_of
 from app.console.errors import UNAVAILABLE
+from app.console.formatting import local_time
 from app.console.htmx import render, render_fragments, wants_fragment
 from app.console.journals.accounts import line_accounts, search_line_accounts
 from app.console.journals.actions import (
     ACTION_LOG,
     DONE,
     action_error,
-    error_code_of,
     journal_action,
 )
 from app.console.journals.composer import (
@@ -78,18 +79,19 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.permissions import can
-from app.console.teller.day import local_time
 from app.console.teller.drafts import valid_key
-from app.console.teller.forms import post_once
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.writes import (
     FORM_EXPIRED,
     KEY_FIELD,
+    error_code_of,
     key_after_error,
     key_from_form,
     log_write,
     mint_key,
+    post_once,
     redirect,
+    status_of,
     text,
 )
 
@@ -598,8 +600,6 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
     forget_pending_count(core.signed_in.tenant.code)
     done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
     if came_from == "approvals":
-        from app.console.approvals.routes import show_results
-
         outcome = DONE[done]
         return await show_results(
             request,
@@ -692,11 +692,10 @@ async def reverse(request: Request[Any, Any, Any], journal_id: str) -> Response[
             request, core.signed_in, action=ACTION_LOG["reverse"],
             target=f"journal:{journal.get('journal_number') or journal_id}", key=key, error=exc,
         )  # fmt: skip
-        status = exc.status if 400 <= exc.status < 600 else 502
         return await _reverse_page(
             request, core, await core.get(f"/journals/{journal_id}"), reason=reason,
             key=key_after_error(exc, key), error=action_error(error_code_of(exc), "reverse"),
-            status_code=status,
+            status_code=status_of(exc),
         )  # fmt: skip
     if str(result.get("reverses_journal_id") or "") == journal_id:
         mirror = str(result.get("id") or "")

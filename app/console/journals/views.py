@@ -12,13 +12,12 @@ from typing import Any
 from app.client import BankingAPIError
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
-from app.console.formatting import money
+from app.console.formatting import local_time, money
 from app.console.journals.composer import JOURNAL_TYPES, SYSTEM_TYPES, CurrencyTotal
 from app.console.permissions import can
-from app.console.teller.day import local_time
 
 STATUS_LABELS: dict[str, str] = {
-    "PENDING": "Pending approval",
+    "PENDING": "Awaiting approval",  # as every other kind of item says it
     "APPROVED": "Approved",
     "POSTED": "Posted",
     "REJECTED": "Rejected",

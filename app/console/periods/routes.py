@@ -20,6 +20,7 @@ from litestar.response import Stream
 from app.client import BankingAPIError, BankingAPINotFound
 from app.console.banking import CoreSession
 from app.console.errors import core_message
+from app.console.formatting import local_time
 from app.console.htmx import VARY, render
 from app.console.periods.checklist import (
     YEAR_END_PERIOD,
@@ -35,7 +36,6 @@ from app.console.periods.checklist import (
 from app.console.permissions import can
 from app.console.reports.figures import TrialBalance, trial_balance, trial_balance_csv
 from app.console.reports.statements import IncomeStatement, income_statement
-from app.console.teller.day import local_time
 from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
@@ -45,6 +45,7 @@ from app.console.writes import (
     log_write,
     mint_key,
     redirect,
+    status_of,
     text,
 )
 
@@ -85,10 +86,6 @@ def parse_year(value: str | None) -> int | None:
 def period_path(period_id: str) -> str:
     """The core path of one period (the ID came from a URL, so it is quoted)."""
     return f"/fiscal-periods/{quote(period_id, safe='')}"
-
-
-def status_code_of(error: BankingAPIError) -> int:
-    return error.status if 400 <= error.status < 600 else 502
 
 
 def _snapshot_body(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -240,7 +237,7 @@ async def create_year(request: Request[Any, Any, Any]) -> Response[Any]:
             new_year=raw,
             errors=errors,
             error=None if errors else core_message(exc),
-            status_code=status_code_of(exc),
+            status_code=status_of(exc),
         )
     await log_write(request, core.signed_in, action="periods.create_year", target=target, key=key)
     return redirect(f"/periods?{urlencode({'year': year, 'done': 'created'})}")
@@ -387,7 +384,7 @@ async def close_period(request: Request[Any, Any, Any], period_id: str) -> Respo
             key=key_after_error(exc, key),
             core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
             error=CLOSE_ERRORS.get(exc.code) or core_message(exc),
-            status_code=status_code_of(exc),
+            status_code=status_of(exc),
         )
     await log_write(request, core.signed_in, action="periods.close", target=target, key=key)
     return redirect(f"/periods/{quote(period_id, safe='')}?done=closed")
@@ -492,7 +489,7 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
                 else (exc.message if exc.code == "INVALID_STATE" else core_message(exc))
             ),
             core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
-            status_code=status_code_of(exc),
+            status_code=status_of(exc),
         )
     await log_write(request, core.signed_in, action="periods.close_year", target=target, key=key)
     query: dict[str, Any] = {"year": number, "done": "year_closed"}

@@ -57,7 +57,7 @@ class Point:
 
 @dataclass
 class BarChart:
-    """The geometry of one bar chart (see ``templates/reports/_chart.html``)."""
+    """The geometry of one bar chart (see ``templates/components/charts.html``)."""
 
     width: int
     height: int

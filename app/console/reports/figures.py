@@ -7,7 +7,6 @@ does not send). The CSV cells carry the core's decimal strings untouched.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -29,16 +28,6 @@ def to_decimal(value: Any) -> Decimal:
 def decimal_text(value: Decimal) -> str:
     """``Decimal`` as the API writes amounts (``"1500.00"``), for CSV cells we computed."""
     return format(value.quantize(Decimal("0.01")), "f")
-
-
-def parse_day(value: str | None) -> date | None:
-    """``YYYY-MM-DD`` (what ``<input type=date>`` sends) as a date; ``None`` when not one."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
 
 
 # -- trial balance ---------------------------------------------------------------------------

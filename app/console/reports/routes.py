@@ -8,7 +8,7 @@ next to the field and asks the core nothing.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -20,20 +20,22 @@ from litestar.response import Stream
 from app.client import BankingAPIError, BankingAPIRejected
 from app.console.banking import CoreSession
 from app.console.errors import core_message
+from app.console.formatting import parse_day, short_date
 from app.console.htmx import VARY, render
 from app.console.periods.routes import business_day
-from app.console.reports.figures import parse_day, statement_csv, trial_balance, trial_balance_csv
+from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
     balance_sheet,
     income_statement,
     trend_chart,
     trend_months,
 )
-from app.console.reports.tellers import teller_summary, teller_summary_csv
-from app.console.writes import FormErrors
+from app.console.reports.tellers import teller_summary, teller_summary_csv, tellers_chart
+from app.console.writes import FormErrors, status_of
 
 VIEW = {"permission": "reports.view"}
 CURRENCIES = ("NGN", "USD", "EUR", "GBP")
+CURRENCY_OPTIONS = [(c, c) for c in CURRENCIES]
 BRANCH_CODE_MAX = 10
 
 REPORTS = (
@@ -148,10 +150,6 @@ def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]
     return core_message(error)
 
 
-def _status(error: BankingAPIError) -> int:
-    return error.status if 400 <= error.status < 600 else 502
-
-
 def _csv(lines: Iterable[str], filename: str) -> Stream:
     async def stream() -> AsyncIterator[str]:
         for line in lines:
@@ -175,123 +173,101 @@ async def report_index(request: Request[Any, Any, Any]) -> Response[Any]:
     )
 
 
+@dataclass
+class Page:
+    """One report page being worked out: its context, and the status it answers with."""
+
+    context: dict[str, Any]
+    status_code: int = 200
+
+    @property
+    def inputs(self) -> Inputs:
+        inputs: Inputs = self.context["inputs"]
+        return inputs
+
+    def refused(self, error: BankingAPIError, fields: dict[str, str]) -> "Page":
+        """The core refused the report: its words above the form (or by the fields)."""
+        self.context["error"] = _core_problem(error, self.inputs, fields)
+        self.status_code = status_of(error)
+        return self
+
+
+def _page(title: str, tenant: dict[str, Any], inputs: Inputs, **extra: Any) -> Page:
+    """A report page with nothing drawn yet (400 when the form has problems)."""
+    context = {"page_title": title, "tenant": tenant, "inputs": inputs, "report": None}
+    context.update({"error": None, **extra})
+    return Page(context, 400 if inputs.errors else 200)
+
+
 # -- trial balance ---------------------------------------------------------------------------
 
+TRIAL_BALANCE_FIELDS = {"as_of": "as_of", "branch_code": "branch_code"}
 
-async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+
+async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
     branches = await _branches(core)
     inputs = _read(request, "as_of", "branch_code", "currency")
     _date_input(inputs, "as_of", "As-of date", business_day(tenant))
     _branch_input(inputs, branches)
     currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
-    context: dict[str, Any] = {
-        "page_title": "Trial balance",
-        "tenant": tenant,
-        "inputs": inputs,
-        "branch_options": branches,
-        "currency_options": [(c, c) for c in CURRENCIES],
-        "other_currencies": [],
-        "report": None,
-        "error": None,
-        "status_code": 400 if inputs.errors else 200,
-    }
+    page = _page(
+        "Trial balance",
+        tenant,
+        inputs,
+        branch_options=branches,
+        currency_options=CURRENCY_OPTIONS,
+        other_currencies=[],
+    )
     if inputs.errors:
-        return context
+        return page
     try:
         body = await core.get("/reports/trial-balance", params=inputs.params)
     except BankingAPIError as exc:
-        context["error"] = _core_problem(
-            exc, inputs, {"as_of": "as_of", "branch_code": "branch_code"}
-        )
-        context["status_code"] = _status(exc)
-        return context
-    context["report"] = trial_balance(body, currency)
-    context["other_currencies"] = [
+        return page.refused(exc, TRIAL_BALANCE_FIELDS)
+    page.context["report"] = trial_balance(body, currency)
+    page.context["other_currencies"] = [
         (c, urlencode({**inputs.params, "currency": c}))
         for c in body.get("currencies") or []
         if isinstance(c, str) and c != currency
     ]
-    return context
+    return page
 
 
-@get("/reports/trial-balance", opt=VIEW, name="report_trial_balance")
-async def trial_balance_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The trial balance as of a date (the business date by default), one branch or all."""
-    context = await _trial_balance(request, CoreSession(request))
-    return render(
-        request, "reports/trial_balance.html", context, status_code=context.pop("status_code")
-    )
-
-
-@get("/reports/trial-balance.csv", opt=VIEW, name="report_trial_balance_csv")
-async def trial_balance_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
-    """The trial balance as CSV (the same figures as the page)."""
-    context = await _trial_balance(request, CoreSession(request))
-    report = context["report"]
-    if report is None:
-        return render(
-            request, "reports/trial_balance.html", context, status_code=context.pop("status_code")
-        )
-    inputs: Inputs = context["inputs"]
+def _trial_balance_csv(page: Page) -> tuple[Iterable[str], str]:
+    inputs = page.inputs
     branch = inputs.params.get("branch_code")
     name = f"trial-balance-{inputs.values['as_of']}{'-' + branch if branch else ''}.csv"
-    return _csv(trial_balance_csv(report), name)
+    return trial_balance_csv(page.context["report"]), name
 
 
 # -- balance sheet ---------------------------------------------------------------------------
 
 
-async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
     inputs = _read(request, "as_of", "currency")
     _date_input(inputs, "as_of", "As-of date", business_day(tenant))
     currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
-    context: dict[str, Any] = {
-        "page_title": "Balance sheet",
-        "tenant": tenant,
-        "inputs": inputs,
-        "currency_options": [(c, c) for c in CURRENCIES],
-        "report": None,
-        "error": None,
-        "status_code": 400 if inputs.errors else 200,
-    }
+    page = _page("Balance sheet", tenant, inputs, currency_options=CURRENCY_OPTIONS)
     if inputs.errors:
-        return context
+        return page
     try:
         body = await core.get("/reports/balance-sheet", params=inputs.params)
     except BankingAPIError as exc:
-        context["error"] = _core_problem(exc, inputs, {"as_of": "as_of", "currency": "currency"})
-        context["status_code"] = _status(exc)
-        return context
-    context["report"] = balance_sheet(body, currency)
-    return context
+        return page.refused(exc, {"as_of": "as_of", "currency": "currency"})
+    page.context["report"] = balance_sheet(body, currency)
+    return page
 
 
-@get("/reports/balance-sheet", opt=VIEW, name="report_balance_sheet")
-async def balance_sheet_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Assets, liabilities and equity as of a date."""
-    context = await _balance_sheet(request, CoreSession(request))
-    return render(
-        request, "reports/balance_sheet.html", context, status_code=context.pop("status_code")
-    )
-
-
-@get("/reports/balance-sheet.csv", opt=VIEW, name="report_balance_sheet_csv")
-async def balance_sheet_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
-    """The balance sheet as CSV."""
-    context = await _balance_sheet(request, CoreSession(request))
-    report = context["report"]
-    if report is None:
-        return render(
-            request, "reports/balance_sheet.html", context, status_code=context.pop("status_code")
-        )
+def _balance_sheet_csv(page: Page) -> tuple[Iterable[str], str]:
+    report = page.context["report"]
     totals = [
         ("Total assets", report.total_assets_text),
         ("Total liabilities and equity", report.total_liabilities_and_equity_text),
     ]
-    name = f"balance-sheet-{context['inputs'].values['as_of']}.csv"
-    return _csv(statement_csv(report.sections, totals, report.currency), name)
+    name = f"balance-sheet-{page.inputs.values['as_of']}.csv"
+    return statement_csv(report.sections, totals, report.currency), name
 
 
 # -- income statement ------------------------------------------------------------------------
@@ -330,7 +306,7 @@ async def _monthly_trend(
     return trend
 
 
-async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
     today = business_day(tenant)
     inputs = _read(request, "from", "to", "currency")
@@ -339,152 +315,150 @@ async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) 
     currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
     if start and end and start > end:
         inputs.errors["to"] = "The end date is before the start date."
-    context: dict[str, Any] = {
-        "page_title": "Income statement",
-        "tenant": tenant,
-        "inputs": inputs,
-        "currency_options": [(c, c) for c in CURRENCIES],
-        "report": None,
-        "chart": None,
-        "error": None,
-        "status_code": 400 if inputs.errors else 200,
-    }
+    page = _page("Income statement", tenant, inputs, currency_options=CURRENCY_OPTIONS, chart=None)
     if inputs.errors:
-        return context
+        return page
     assert start is not None and end is not None
     try:
         body = await core.get("/reports/income-statement", params=inputs.params)
         if isinstance(body, dict) and not trend_months(body):
             body = {**body, "trend": await _monthly_trend(core, start, end, currency)}
     except BankingAPIError as exc:
-        context["error"] = _core_problem(
-            exc, inputs, {"from": "from", "to": "to", "currency": "currency"}
-        )
-        context["status_code"] = _status(exc)
-        return context
+        return page.refused(exc, {"from": "from", "to": "to", "currency": "currency"})
     report = income_statement(body, currency)
-    context["report"] = report
-    context["chart"] = trend_chart(report)
-    return context
+    page.context["report"] = report
+    page.context["chart"] = trend_chart(report)
+    return page
 
 
-@get("/reports/income-statement", opt=VIEW, name="report_income_statement")
-async def income_statement_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Revenue, expenses and net income between two dates, and the monthly trend."""
-    context = await _income_statement(request, CoreSession(request))
-    return render(
-        request, "reports/income_statement.html", context, status_code=context.pop("status_code")
-    )
-
-
-@get("/reports/income-statement.csv", opt=VIEW, name="report_income_statement_csv")
-async def income_statement_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
-    """The income statement as CSV."""
-    context = await _income_statement(request, CoreSession(request))
-    report = context["report"]
-    if report is None:
-        return render(
-            request,
-            "reports/income_statement.html",
-            context,
-            status_code=context.pop("status_code"),
-        )
-    values = context["inputs"].values
+def _income_statement_csv(page: Page) -> tuple[Iterable[str], str]:
+    report = page.context["report"]
+    values = page.inputs.values
     name = f"income-statement-{values['from']}-to-{values['to']}.csv"
     totals = [("Net income", report.net_income_text)]
-    return _csv(statement_csv(report.sections, totals, report.currency), name)
+    return statement_csv(report.sections, totals, report.currency), name
 
 
 # -- teller summary --------------------------------------------------------------------------
 
+TELLER_FIELDS = {"date": "date", "branch_code": "branch_code", "user_id": "user_id"}
 
-async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) -> dict[str, Any]:
+
+async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
     branches = await _branches(core)
     inputs = _read(request, "date", "branch_code", "user_id")
     _date_input(inputs, "date", "Date", business_day(tenant))
     _branch_input(inputs, branches)
-    context: dict[str, Any] = {
-        "page_title": "Teller summary",
-        "tenant": tenant,
-        "inputs": inputs,
-        "branch_options": branches,
-        "teller_options": [],
-        "report": None,
-        "error": None,
-        "status_code": 400 if inputs.errors else 200,
-    }
+    page = _page(
+        "Teller summary", tenant, inputs, branch_options=branches, teller_options=[], chart=None
+    )
     if inputs.errors:
-        return context
+        return page
     currency = await _currency(core)
-    fields = {"date": "date", "branch_code": "branch_code", "user_id": "user_id"}
     try:
         # The teller picker offers whoever worked that day at that branch.
         everyone = teller_summary(
             await core.get("/reports/teller-summary", params=inputs.params), currency
         )
     except BankingAPIError as exc:
-        context["error"] = _core_problem(exc, inputs, fields)
-        context["status_code"] = _status(exc)
-        return context
-    context["teller_options"] = everyone.tellers
+        return page.refused(exc, TELLER_FIELDS)
+    page.context["teller_options"] = everyone.tellers
     chosen = inputs.values.get("user_id", "").strip()
     if not chosen:
-        context["report"] = everyone
-        return context
-    if chosen not in {value for value, _ in context["teller_options"]}:
+        page.context["report"] = everyone
+        page.context["chart"] = tellers_chart(everyone.base, short_date(inputs.values["date"]))
+        return page
+    if chosen not in {value for value, _ in everyone.tellers}:
         inputs.errors["user_id"] = "Choose a teller who worked that day."
-        context["status_code"] = 400
-        return context
+        page.status_code = 400
+        return page
     try:
-        context["report"] = teller_summary(
+        report = teller_summary(
             await core.get("/reports/teller-summary", params={**inputs.params, "user_id": chosen}),
             currency,
         )
     except BankingAPIError as exc:
-        context["error"] = _core_problem(exc, inputs, fields)
-        context["status_code"] = _status(exc)
-    return context
+        return page.refused(exc, TELLER_FIELDS)
+    page.context["report"] = report
+    page.context["chart"] = tellers_chart(report.base, short_date(inputs.values["date"]))
+    return page
 
 
-@get("/reports/teller-summary", opt=VIEW, name="report_teller_summary")
-async def teller_summary_page(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Each teller's deposits, withdrawals, counts and net cash for a day."""
-    context = await _teller_summary(request, CoreSession(request))
-    return render(
-        request, "reports/teller_summary.html", context, status_code=context.pop("status_code")
-    )
-
-
-@get("/reports/teller-summary.csv", opt=VIEW, name="report_teller_summary_csv")
-async def teller_summary_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
-    """The teller summary as CSV."""
-    context = await _teller_summary(request, CoreSession(request))
-    report = context["report"]
-    if report is None:
-        return render(
-            request,
-            "reports/teller_summary.html",
-            context,
-            status_code=context.pop("status_code"),
-        )
-    values = context["inputs"].values
-    branch = context["inputs"].params.get("branch_code")
+def _teller_summary_csv(page: Page) -> tuple[Iterable[str], str]:
+    values = page.inputs.values
+    branch = page.inputs.params.get("branch_code")
     name = f"teller-summary-{values['date']}{'-' + branch if branch else ''}.csv"
-    return _csv(teller_summary_csv(report), name)
+    return teller_summary_csv(page.context["report"]), name
+
+
+# -- each report: its page and its CSV ----------------------------------------------------------
+
+
+def _report_routes(
+    path: str,
+    name: str,
+    template: str,
+    build: Callable[[Request[Any, Any, Any], CoreSession], Awaitable[Page]],
+    csv: Callable[[Page], tuple[Iterable[str], str]],
+    summary: str,
+) -> list[Any]:
+    """``GET <path>`` (the page) and ``GET <path>.csv`` (the same figures as CSV; a form
+    with problems answers with the page and its messages instead)."""
+
+    @get(path, opt=VIEW, name=name, description=summary)
+    async def report_page(request: Request[Any, Any, Any]) -> Response[Any]:
+        """The report's page (its form, figures and charts)."""
+        page = await build(request, CoreSession(request))
+        return render(request, template, page.context, status_code=page.status_code)
+
+    @get(f"{path}.csv", opt=VIEW, name=f"{name}_csv", description=f"{summary} As CSV.")
+    async def report_download(request: Request[Any, Any, Any]) -> Response[Any] | Stream:
+        """The report's figures as CSV."""
+        page = await build(request, CoreSession(request))
+        if page.context["report"] is None:
+            return render(request, template, page.context, status_code=page.status_code)
+        lines, filename = csv(page)
+        return _csv(lines, filename)
+
+    return [report_page, report_download]
 
 
 reports_router = Router(
     path="/",
     route_handlers=[
         report_index,
-        trial_balance_page,
-        trial_balance_download,
-        balance_sheet_page,
-        balance_sheet_download,
-        income_statement_page,
-        income_statement_download,
-        teller_summary_page,
-        teller_summary_download,
+        *_report_routes(
+            "/reports/trial-balance",
+            "report_trial_balance",
+            "reports/trial_balance.html",
+            _trial_balance,
+            _trial_balance_csv,
+            "The trial balance as of a date (the business date by default), one branch or all.",
+        ),
+        *_report_routes(
+            "/reports/balance-sheet",
+            "report_balance_sheet",
+            "reports/balance_sheet.html",
+            _balance_sheet,
+            _balance_sheet_csv,
+            "Assets, liabilities and equity as of a date.",
+        ),
+        *_report_routes(
+            "/reports/income-statement",
+            "report_income_statement",
+            "reports/income_statement.html",
+            _income_statement,
+            _income_statement_csv,
+            "Revenue, expenses and net income between two dates, and the monthly trend.",
+        ),
+        *_report_routes(
+            "/reports/teller-summary",
+            "report_teller_summary",
+            "reports/teller_summary.html",
+            _teller_summary,
+            _teller_summary_csv,
+            "Each teller's deposits, withdrawals, counts and net cash for a day.",
+        ),
     ],
 )

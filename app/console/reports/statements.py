@@ -10,13 +10,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.console.formatting import money
+from app.console.formatting import money, parse_day
 from app.console.reports.charts import BarChart, Group, Series, bar_chart
 from app.console.reports.figures import (
     Section,
     StatementLine,
     amount_field,
-    parse_day,
     section,
     to_decimal,
 )

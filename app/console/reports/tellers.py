@@ -293,6 +293,35 @@ def volumes_chart(volumes: list[DayVolume], currency: str, where: str) -> BarCha
     )
 
 
+def tellers_chart(block: TellerBlock, day: str) -> BarChart | None:
+    """Each teller's deposits and withdrawals of one currency as side-by-side bars
+    (``None`` on a day nobody took or paid out cash)."""
+    if not block.lines:
+        return None
+    busiest = max(block.lines, key=lambda line: line.deposits + line.withdrawals)
+    description = (
+        f"Cash deposits and withdrawals per teller on {day}, in {block.currency}. "
+        f"In all: {money(block.deposits, block.currency)} in, "
+        f"{money(block.withdrawals, block.currency)} out; most handled by {busiest.teller}."
+    )
+    return bar_chart(
+        [
+            Group(
+                line.teller,
+                {"deposits": line.deposits, "withdrawals": line.withdrawals},
+                long_label=f"{line.teller} ({line.branch_code})" if line.branch_code else "",
+            )
+            for line in block.lines
+        ],
+        [DEPOSITS, WITHDRAWALS],
+        block.currency,
+        description=description,
+        # A pair of bars per teller, each pair about as wide on a quiet day as on a busy one.
+        width=min(760, 120 + 130 * len(block.lines)),
+        height=220,
+    )
+
+
 async def home_volumes(core: CoreSession, today: date, currency: str) -> dict[str, Any]:
     """Home's daily volumes panel: the officer's own branch, a manager's whole bank."""
     role = core.signed_in.user.role

@@ -7,8 +7,8 @@ standing instructions, and never their own.
 from typing import Any
 
 from app.console.banking import CoreSession
+from app.console.formatting import local_time
 from app.console.standing.instructions import accounts_of, instruction_of, list_instructions
-from app.console.teller.day import local_time
 
 QUEUE_LIMIT = 200
 OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
@@ -16,8 +16,9 @@ OWN_INSTRUCTION = "You created this instruction; another manager must approve it
 
 async def standing_items(
     core: CoreSession, me: str, timezone: str
-) -> tuple[list[dict[str, Any]], bool]:
-    """``(rows, more)``: instructions awaiting approval as the queue's table draws them."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+    """``(rows, items, more)``: instructions awaiting approval as the queue's table draws
+    them, as the core sent them (for the navigation's count), and whether there are more."""
     items, following = await list_instructions(core, "PENDING_APPROVAL", None, QUEUE_LIMIT)
     accounts = await accounts_of(core, items)
     rows = []
@@ -41,4 +42,4 @@ async def standing_items(
                 "time": local_time(si.created_at, timezone),
             }
         )
-    return rows, following is not None
+    return rows, items, following is not None

@@ -7,7 +7,6 @@ Every write carries the idempotency key minted with its form and is written to t
 console action log; the core decides every rule again.
 """
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -15,9 +14,12 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIConflict, BankingAPIError, BankingAPIUnavailable
+from app.client import BankingAPIError, BankingAPIUnavailable
+from app.console.approvals.badge import forget_pending_count
+from app.console.approvals.bulk import BulkApproval, approve_selected
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
+from app.console.formatting import local_time
 from app.console.htmx import render, wants_fragment
 from app.console.periods.routes import business_day
 from app.console.permissions import can
@@ -36,19 +38,24 @@ from app.console.standing.instructions import (
     page_url,
     resolve_account,
 )
-from app.console.teller.day import local_time
-from app.console.teller.drafts import DraftStore, valid_key
-from app.console.teller.forms import amount_problem, canonical_amount, clean_amount
+from app.console.standing.queue import OWN_INSTRUCTION
+from app.console.teller.drafts import DraftStore
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
+    amount_problem,
+    canonical_amount,
+    error_code_of,
     key_after_error,
     key_from_form,
     log_write,
     mint_key,
+    normalise_amount,
+    post_once,
     redirect,
+    status_of,
     text,
 )
 
@@ -57,9 +64,7 @@ WRITE = {"permission": "standing.write"}
 APPROVE = {"permission": "standing.approve"}
 RUN = {"permission": "admin.manage"}
 PAGE_SIZE = 25
-MAX_BULK = 100
 
-OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
 MANAGER_APPROVES = "A manager approves standing instructions."
 DONE_MESSAGES = {
     "created": "Standing instruction created. It waits for a manager's approval before it runs.",
@@ -103,10 +108,6 @@ REFUSALS = {
     ),
     "ACCOUNT_NOT_FOUND": ("source", "We could not find that account. Search again."),
 }
-
-
-def _status_code(error: BankingAPIError) -> int:
-    return error.status if 400 <= error.status < 600 else 502
 
 
 async def _timezone(core: CoreSession) -> str:
@@ -289,7 +290,7 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
         and accounts["source"]["id"] == accounts["destination"]["id"]
     ):
         errors["destination"] = "Choose a different account from the source."
-    amount = clean_amount(values["amount"])
+    amount = normalise_amount(values["amount"])
     problem = amount_problem(amount)
     if problem:
         errors["amount"] = problem
@@ -348,9 +349,10 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
             chosen=chosen,
             errors=field_errors,
             error=summary,
-            status_code=_status_code(exc),
+            status_code=status_of(exc),
         )
     instruction_id = str(created.get("id") or "")
+    forget_pending_count(core.signed_in.tenant.code)  # a new item for the managers' count
     await log_write(
         request,
         core.signed_in,
@@ -438,24 +440,6 @@ async def standing_detail(request: Request[Any, Any, Any], instruction_id: str) 
     )
 
 
-async def _post_once(
-    core: CoreSession, path: str, key: str, body: dict[str, Any] | None = None
-) -> Any:
-    """``POST`` with ``key``; a double click waits for the first answer instead of re-running."""
-    for wait in (0.2, 0.5, 1.0, None):
-        try:
-            return await core.post(path, body or {}, idempotency_key=key)
-        except BankingAPIConflict as exc:
-            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
-                raise
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
-
-
-def _error_code(error: BankingAPIError) -> str:
-    return "UNAVAILABLE" if error.status >= 500 else error.code
-
-
 async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) -> Response[Any]:
     if not looks_like_id(instruction_id):
         raise NotFoundException("no such standing instruction")
@@ -466,18 +450,19 @@ async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) 
     target = f"standing_instruction:{instruction_id}"
     reason = text(form, "reason", 500) if verb == "cancel" else ""
     try:
-        await _post_once(
+        await post_once(
             core,
             instruction_path(instruction_id) + f"/{verb}",
+            {"reason": reason} if reason else {},
             key,
-            {"reason": reason} if reason else None,
         )
     except BankingAPIError as exc:
         await log_write(request, core.signed_in, action=action, target=target, key=key, error=exc)
         if exc.status == 404:
             raise NotFoundException("no such standing instruction") from exc
-        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': _error_code(exc)})}")
+        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': error_code_of(exc)})}")
     await log_write(request, core.signed_in, action=action, target=target, key=key)
+    forget_pending_count(core.signed_in.tenant.code)
     done = "approved" if verb == "approve" else "cancelled"
     return redirect(f"{page_url(instruction_id)}?done={done}")
 
@@ -494,45 +479,24 @@ async def standing_cancel(request: Request[Any, Any, Any], instruction_id: str) 
     return await _act(request, instruction_id, "cancel")
 
 
+STANDING_BULK = BulkApproval(
+    action="standing.approve",
+    target=lambda item_id, _ref: f"standing_instruction:{item_id}",
+    approve=lambda core, item_id, key: post_once(
+        core, instruction_path(item_id) + "/approve", {}, key
+    ),
+    ref_of=lambda approved: instruction_of(approved).ref if isinstance(approved, dict) else "",
+    href=lambda item_id, _ref: page_url(item_id),
+    done="Approved: it runs on its schedule.",
+    refused=lambda exc: ACTION_ERRORS.get(error_code_of(exc), core_message(exc)),
+)
+
+
 @post("/standing/approve-selected", opt=APPROVE, name="standing_approve_selected")
-async def approve_selected(request: Request[Any, Any, Any]) -> Response[Any]:
+async def approve_selected_instructions(request: Request[Any, Any, Any]) -> Response[Any]:
     """ "Approve selected" in the approvals queue's standing-instructions section: each one
     approved on its own, with its own result."""
-    core = CoreSession(request)
-    form = await request.form()
-    bulk_key = valid_key(form.get("idempotency_key")) or mint_key()
-    chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
-    results: list[dict[str, Any]] = []
-    if not chosen:
-        results.append({"ref": "", "ok": False, "outcome": "Nothing was selected."})
-    for instruction_id in chosen[:MAX_BULK]:
-        key = f"{bulk_key}:{instruction_id}"
-        target = f"standing_instruction:{instruction_id}"
-        url = page_url(instruction_id)
-        try:
-            approved = await _post_once(core, instruction_path(instruction_id) + "/approve", key)
-        except BankingAPIError as exc:
-            await log_write(
-                request, core.signed_in, action="standing.approve", target=target, key=key,
-                error=exc,
-            )  # fmt: skip
-            outcome = ACTION_ERRORS.get(_error_code(exc), core_message(exc))
-            results.append(
-                {"ref": instruction_id[:8], "href": url, "ok": False, "outcome": outcome}
-            )
-            continue
-        await log_write(request, core.signed_in, action="standing.approve", target=target, key=key)
-        ref = instruction_of(approved if isinstance(approved, dict) else {"id": instruction_id}).ref
-        results.append(
-            {"ref": ref, "href": url, "ok": True, "outcome": "Approved: it runs on its schedule."}
-        )
-    if len(chosen) > MAX_BULK:
-        results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
-        )
-    result_key = mint_key()
-    await DraftStore(request, core).save_blob(result_key, {"items": results})
-    return redirect(f"/approvals?{urlencode({'result': result_key})}")
+    return await approve_selected(request, STANDING_BULK)
 
 
 standing_router = Router(
@@ -542,7 +506,7 @@ standing_router = Router(
         run_today,
         standing_new,
         standing_create,
-        approve_selected,
+        approve_selected_instructions,
         standing_detail,
         standing_approve,
         standing_cancel,

@@ -1,10 +1,8 @@
 """A teller's day: their transactions of the business date and the cash totals."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.console.banking import CoreSession
 
@@ -23,25 +21,6 @@ STATUS_LABELS = {
     "REJECTED": "Rejected",
     "REVERSED": "Reversed",
 }
-
-
-def local_time(value: Any, timezone: str | None) -> str:
-    """An RFC 3339 UTC time as the branch's clock shows it: ``"Mon 23 Nov 2026, 10:04"``."""
-    if not value:
-        return ""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        zone = ZoneInfo(timezone or "UTC")
-    except (ValueError, ZoneInfoNotFoundError):
-        return str(value)
-    local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
-
-
-def clock_time(value: Any, timezone: str | None) -> str:
-    """Just the ``HH:MM`` of :func:`local_time`."""
-    text = local_time(value, timezone)
-    return text.rsplit(", ", 1)[-1] if ", " in text else text
 
 
 @dataclass

@@ -9,7 +9,6 @@ another session cannot read or replay it, and it expires on its own.
 
 import json
 import re
-import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,11 +19,6 @@ from app.console.state import console_state
 
 DRAFT_SECONDS = 2 * 60 * 60
 _KEY = re.compile(r"^console-[0-9a-f]{32}$")
-
-
-def mint_key() -> str:
-    """A fresh idempotency key, minted when a money form is rendered."""
-    return f"console-{uuid.uuid4().hex}"
 
 
 def valid_key(value: object) -> str | None:

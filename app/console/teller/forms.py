@@ -13,15 +13,13 @@ reason next to the field; an outage keeps the key, so the retry is recognised.
 """
 
 import asyncio
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
-from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from app.client import (
     BankingAPIConflict,
@@ -29,23 +27,26 @@ from app.client import (
     BankingAPIRejected,
     BankingAPIUnavailable,
 )
-from app.console.actionlog import ActionLog, Actor
 from app.console.approvals.badge import forget_pending_count
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
-from app.console.htmx import VARY, render
+from app.console.htmx import render
 from app.console.permissions import can
-from app.console.state import console_state
-from app.console.teller.drafts import Draft, DraftStore, mint_key, valid_key
+from app.console.teller.drafts import Draft, DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS, fetch_account, search_accounts
 from app.console.teller.words import amount_in_words
-
-KEY_FIELD = "idempotency_key"
-MAX_AMOUNT = Decimal("999999999999.99")
-_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
-# How long a submit waits for a first, still-running request with the same key.
-IN_PROGRESS_WAITS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
+from app.console.writes import (
+    KEY_FIELD,
+    amount_problem,
+    canonical_amount,
+    log_write,
+    mint_key,
+    normalise_amount,
+    post_once,
+    redirect,
+    text,
+)
 
 EXPIRED = "That form has expired, so nothing was sent. Fill it in again."
 STILL_RUNNING = "This is still being processed. Wait a moment, then press the button again."
@@ -94,89 +95,6 @@ class MoneyForm:
         if self.depositor and draft.values.get("depositor_name"):
             body["depositor_name"] = draft.values["depositor_name"]
         return body
-
-
-# -- small helpers ----------------------------------------------------------------------
-
-
-def redirect(location: str) -> Response[Any]:
-    """POST → redirect → GET."""
-    return Response("", status_code=HTTP_303_SEE_OTHER, headers={**VARY, "Location": location})
-
-
-def clean_amount(value: str) -> str:
-    """What a person types (``"₦1,500.50"``) as the API's decimal string (``"1500.50"``)."""
-    cleaned = value.strip()
-    for symbol in ("₦", "$", "€", "£", "NGN", "USD", "EUR", "GBP"):
-        cleaned = cleaned.replace(symbol, "")
-    return cleaned.replace(",", "").replace(" ", "")
-
-
-def amount_problem(text: str) -> str | None:
-    """Why ``text`` (cleaned) is not an amount we can send, in words; ``None`` when fine."""
-    if not text:
-        return "Enter the amount."
-    if not _AMOUNT.match(text):
-        return "Enter the amount in figures, like 1500.00 (at most two decimal places)."
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return "Enter the amount in figures, like 1500.00."
-    if value <= 0:
-        return "Enter an amount greater than zero."
-    if value > MAX_AMOUNT:
-        return "That amount is too large (at most 999,999,999,999.99)."
-    return None
-
-
-def canonical_amount(text: str) -> str:
-    """``"1500.5"`` → ``"1500.50"`` (what the confirm step and the core see)."""
-    return format(Decimal(text).quantize(Decimal("0.01")), "f")
-
-
-def _form_text(form: Mapping[str, Any], name: str, limit: int = 500) -> str:
-    return str(form.get(name) or "").strip()[:limit]
-
-
-def actor_of(core: CoreSession) -> Actor:
-    user = core.signed_in.user
-    tenant = core.signed_in.tenant.code
-    return Actor(user_id=user.id, email=user.email, role=user.role, tenant=tenant)
-
-
-async def log_money_write(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    *,
-    action: str,
-    key: str,
-    outcome: str,
-    target: str | None,
-    error_code: str | None = None,
-) -> None:
-    """One console action-log row for a money write, with its idempotency key."""
-    await ActionLog(console_state(request.app).database).record(
-        request,
-        action=action,
-        actor=actor_of(core),
-        outcome=outcome,
-        target=target,
-        error_code=error_code,
-        idempotency_key=key,
-    )
-
-
-async def post_once(core: CoreSession, path: str, body: dict[str, Any], key: str) -> Any:
-    """``POST`` with ``key``; while a first request with that key is still running (a double
-    click), wait for it and take its recorded answer instead of running again."""
-    for wait in (*IN_PROGRESS_WAITS, None):
-        try:
-            return await core.post(path, body, idempotency_key=key)
-        except BankingAPIConflict as exc:
-            if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
-                raise
-            await asyncio.sleep(wait)
-    raise AssertionError("unreachable")
 
 
 # -- refusals in words, next to the field ------------------------------------------------
@@ -421,16 +339,16 @@ async def continue_(request: Request[Any, Any, Any], spec: MoneyForm) -> Respons
         and (previous.sent or previous.status == "done" or previous.kind != spec.kind)
     ):
         key = mint_key()  # a key that may have done its work is never reused for new details
-    values = {picker.field: _form_text(form, picker.field, 100) for picker in spec.pickers}
-    values["amount"] = _form_text(form, "amount", 40)
-    values["narration"] = _form_text(form, "narration", 500)
+    values = {picker.field: text(form, picker.field, 100) for picker in spec.pickers}
+    values["amount"] = text(form, "amount", 40)
+    values["narration"] = text(form, "narration", 500)
     if spec.depositor:
-        values["depositor_name"] = _form_text(form, "depositor_name", 200)
+        values["depositor_name"] = text(form, "depositor_name", 200)
     draft = Draft(kind=spec.kind, key=key, values=values)
     try:
         for picker in spec.pickers:
             account, problem = await _resolve(
-                core, values[picker.field], _form_text(form, f"{picker.field}_id", 64)
+                core, values[picker.field], text(form, f"{picker.field}_id", 64)
             )
             if account is not None:
                 draft.accounts[picker.field] = account
@@ -442,7 +360,7 @@ async def continue_(request: Request[Any, Any, Any], spec: MoneyForm) -> Respons
         draft.summary += "checked. Nothing was charged. Try again."
     except BankingAPIRejected as exc:
         draft.summary = core_message(exc)
-    amount = clean_amount(values["amount"])
+    amount = normalise_amount(values["amount"])
     problem = amount_problem(amount)
     if problem:
         draft.errors["amount"] = problem
@@ -490,9 +408,9 @@ async def submit(
         if exc.code == "IDEMPOTENCY_IN_PROGRESS":
             draft.summary = STILL_RUNNING
             await store.save(draft)
-            await log_money_write(
-                request, core, action=spec.action, key=key, outcome="failure",
-                target=target, error_code=exc.code,
+            await log_write(
+                request, core.signed_in, action=spec.action, target=target, key=key,
+                error=exc,
             )  # fmt: skip
             return redirect(f"{spec.path}?{urlencode({'draft': key})}")
         return await _refused(request, core, store, spec, draft, exc, target)
@@ -505,23 +423,23 @@ async def submit(
             UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else (core_message(exc))
         )
         await store.save(draft)
-        await log_money_write(
-            request, core, action=spec.action, key=key, outcome="failure",
-            target=target, error_code=exc.code,
-        )  # fmt: skip
+        await log_write(
+                request, core.signed_in, action=spec.action, target=target, key=key,
+                error=exc,
+            )  # fmt: skip
         return redirect(f"{spec.path}?{urlencode({'draft': key})}")
     ref = str(transaction.get("transaction_ref") or "")
     status = str(transaction.get("status") or "")
     draft.status = "done"
     draft.result_ref = ref
     await store.save(draft)
-    await log_money_write(
+    await log_write(
         request,
-        core,
+        core.signed_in,
         action=spec.action,
-        key=key,
-        outcome="pending" if status == "PENDING_APPROVAL" else "success",
         target=f"transaction:{ref}",
+        key=key,
+        outcome="pending" if status == "PENDING_APPROVAL" else None,
     )
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(receipt_path(ref))
@@ -538,10 +456,9 @@ async def _refused(
 ) -> Response[Any]:
     """The core recorded a refusal under the key: the form again, under a fresh key, with
     the reason next to the field it concerns."""
-    await log_money_write(
-        request, core, action=spec.action, key=draft.key, outcome="failure",
-        target=target, error_code=error.code,
-    )  # fmt: skip
+    await log_write(
+        request, core.signed_in, action=spec.action, target=target, key=draft.key, error=error
+    )
     errors, summary = explain_refusal(spec, draft, error)
     again = Draft(
         kind=spec.kind,

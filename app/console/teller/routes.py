@@ -9,9 +9,9 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.console.banking import CoreSession
-from app.console.formatting import money
+from app.console.formatting import clock_time, local_time, money
 from app.console.htmx import render
-from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, clock_time, local_time, my_day
+from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, my_day
 from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.teller.lookup import fetch_account, search_accounts

@@ -9,8 +9,9 @@ from litestar import Request, Response, Router, get, post
 
 from app.console.banking import CoreSession
 from app.console.permissions import can
-from app.console.teller.drafts import Draft, DraftStore, mint_key
-from app.console.teller.forms import MoneyForm, Picker, continue_, redirect, show, submit
+from app.console.teller.drafts import Draft, DraftStore
+from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
+from app.console.writes import mint_key, redirect
 
 TEMPLATE = "transfers/transfer.html"
 PICKERS = (

@@ -9,13 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from console_helpers import csrf_from, sign_in
+from console_helpers import LiveCore, action_log_rows, csrf_from, sign_in
 from test_console_accounts_support import key_from
 
 from app.console.models import ConsoleActionLog
-from app.db import Database
-from tests.support import SANDBOX_PASSWORD, TENANT
 
 PASSWORD = "Staff-Password-2026"
 STAFF_LINK = re.compile(r"^/admin/staff/([0-9a-f-]{36})\?done=created$")
@@ -73,54 +70,26 @@ async def second_browser(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class CoreAsAdmin:
+class CoreAsAdmin(LiveCore):
     """The real core over HTTP as the sandbox admin, to check what the console did."""
 
-    def __init__(self, api_url: str) -> None:
-        self.client = httpx.AsyncClient(base_url=api_url, timeout=30)
-        self._token: str | None = None
+    default_user = "admin@demo.bank"
 
-    async def headers(self) -> dict[str, str]:
-        if self._token is None:
-            response = await self.client.post(
-                "/auth/login",
-                json={"email": "admin@demo.bank", "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert response.status_code == 200, response.text
-            self._token = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}", "X-Tenant-ID": TENANT}
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return self.http
 
     async def get(self, path: str, **params: Any) -> Any:
-        response = await self.client.get(path, params=params, headers=await self.headers())
-        assert response.status_code == 200, response.text
-        return response.json()
+        return await self.call("GET", path, params=params, expect=200)
 
     async def users_matching(self, q: str) -> list[dict[str, Any]]:
         body = await self.get("/users", q=q, limit=200)
         return list(body["users"])
 
     async def put_settings(self, **settings: Any) -> None:
-        response = await self.client.put(
-            "/tenant/settings", json=settings, headers=await self.headers()
-        )
-        assert response.status_code == 200, response.text
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
+        await self.call("PUT", "/tenant/settings", json=settings, expect=200)
 
 
 async def action_log_for(settings: Any, action: str, target: str) -> list[ConsoleActionLog]:
     """The console action-log rows of ``action`` on ``target``."""
-    database = Database(settings.database)
-    try:
-        async with database.session() as session:
-            result = await session.execute(
-                sa.select(ConsoleActionLog).where(
-                    ConsoleActionLog.action == action,  # type: ignore[arg-type]
-                    ConsoleActionLog.target == target,  # type: ignore[arg-type]
-                )
-            )
-            return list(result.scalars())
-    finally:
-        await database.dispose()
+    return await action_log_rows(settings, action=action, target=target)

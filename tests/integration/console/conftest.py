@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from money_helpers import Core
 
 from tests.live_server import LiveServer
 
@@ -15,6 +16,14 @@ def live_server(database_ready) -> Iterator[LiveServer]:  # type: ignore[no-unty
     server = LiveServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
+    """The live core's API as sandbox staff (a suite that needs more overrides it)."""
+    api = Core(live_server.api_url)
+    yield api
+    await api.close()
 
 
 @pytest.fixture

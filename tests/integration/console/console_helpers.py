@@ -1,10 +1,15 @@
-"""Helpers for the console suites: sign in like a browser (cookie jar + scraped CSRF token)."""
+"""Helpers for the console suites: sign in like a browser (cookie jar + scraped CSRF token),
+the live core over HTTP as sandbox staff, and the console action log as written."""
 
 import re
+import uuid
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
+from app.console.models import ConsoleActionLog
+from app.db import Database
 from tests.support import SANDBOX_PASSWORD, TENANT
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -92,3 +97,120 @@ def asgi_client(app: Any, base_url: str = "http://127.0.0.1") -> httpx.AsyncClie
     """A cookie-keeping client for an in-process console app."""
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 45000))
     return httpx.AsyncClient(transport=transport, base_url=base_url, timeout=30)
+
+
+class LiveCore:
+    """The live core's API, as sandbox staff (``default_user`` unless told; tokens cached
+    per user)."""
+
+    default_user = "manager@demo.bank"
+
+    def __init__(self, api_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=api_url, timeout=30)
+        self._tokens: dict[str, str] = {}
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    aclose = close
+
+    async def token(self, email: str) -> str:
+        if email not in self._tokens:
+            answer = await self.http.post(
+                "/auth/login",
+                json={"email": email, "password": SANDBOX_PASSWORD},
+                headers={"X-Tenant-ID": TENANT},
+            )
+            assert answer.status_code == 200, answer.text
+            self._tokens[email] = answer.json()["access_token"]
+        return self._tokens[email]
+
+    async def headers(self, email: str | None = None) -> dict[str, str]:
+        """The headers of a read as ``email`` (the default user when not told)."""
+        token = await self.token(email or self.default_user)
+        return {"Authorization": f"Bearer {token}", "X-Tenant-ID": TENANT}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        as_user: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        expect: int | None = None,
+    ) -> Any:
+        headers = await self.headers(as_user)
+        if method != "GET":
+            headers["Idempotency-Key"] = f"test-{uuid.uuid4().hex}"
+        answer = await self.http.request(method, path, json=json, params=params, headers=headers)
+        if expect is not None:
+            assert answer.status_code == expect, answer.text
+        return answer.json() if answer.content else None
+
+    async def gl_accounts(self) -> dict[str, dict[str, Any]]:
+        """The tenant's chart of accounts, every node by code."""
+        body = await self.call("GET", "/gl/accounts", expect=200)
+        found: dict[str, dict[str, Any]] = {}
+        stack = list(body["gl_accounts"])
+        while stack:
+            node = stack.pop()
+            found[node["code"]] = node
+            stack.extend(node.get("children") or [])
+        return found
+
+    async def gl_ids(self) -> dict[str, str]:
+        """The tenant's GL account IDs by code."""
+        return {code: str(node["id"]) for code, node in (await self.gl_accounts()).items()}
+
+    async def business_date(self) -> str:
+        return str((await self.call("GET", "/tenant", expect=200))["business_date"])
+
+    async def draft_journal(
+        self,
+        *,
+        amount: str = "250.00",
+        debit: str = "5200",
+        credit: str = "2200",
+        maker: str = "teller@demo.bank",
+        description: str | None = None,
+        effective_date: str | None = None,
+    ) -> dict[str, Any]:
+        """A PENDING manual journal made through the core: Dr ``debit`` / Cr ``credit`` (GL
+        codes), dated ``effective_date`` (the business date when not told)."""
+        ids = await self.gl_ids()
+        day = effective_date or await self.business_date()
+        body = {
+            "journal_type": "GENERAL",
+            "description": description or f"Test journal {uuid.uuid4().hex[:8]}",
+            "transaction_date": day,
+            "effective_date": day,
+            "entries": [
+                {
+                    "account_id": ids[code],
+                    "amount": amount,
+                    "entry_type": side,
+                    "currency_code": "NGN",
+                }
+                for code, side in ((debit, "debit"), (credit, "credit"))
+            ],
+        }
+        result: dict[str, Any] = await self.call(
+            "POST", "/journals", as_user=maker, json=body, expect=201
+        )
+        return result
+
+
+async def action_log_rows(settings: Any, **where: Any) -> list[ConsoleActionLog]:
+    """The console action-log rows whose columns equal ``where`` (``idempotency_key=…``)."""
+    database = Database(settings.database)
+    try:
+        async with database.session() as session:
+            result = await session.execute(
+                sa.select(ConsoleActionLog).where(
+                    *(getattr(ConsoleActionLog, name) == value for name, value in where.items())
+                )
+            )
+            return list(result.scalars())
+    finally:
+        await database.dispose()

@@ -2,12 +2,10 @@
 composer driven like a browser (with and without htmx)."""
 
 import re
-import uuid
 from typing import Any
 
 import httpx
-from console_helpers import csrf_from
-from money_helpers import KEY, Core
+from money_helpers import Core, open_form
 
 HTMX = {"HX-Request": "true"}
 JOURNAL_LINK = re.compile(r'href="/journals/([0-9a-f-]{36})')
@@ -15,20 +13,11 @@ JOURNAL_LINK = re.compile(r'href="/journals/([0-9a-f-]{36})')
 
 async def gl_ids(core: Core) -> dict[str, str]:
     """The tenant's GL account IDs by code."""
-    body = await core.call("GET", "/gl/accounts", expect=200)
-    found: dict[str, str] = {}
-
-    def walk(nodes: list[dict[str, Any]]) -> None:
-        for node in nodes:
-            found[node["code"]] = node["id"]
-            walk(node.get("children") or [])
-
-    walk(body["gl_accounts"])
-    return found
+    return await core.gl_ids()
 
 
 async def business_date(core: Core) -> str:
-    return str((await core.call("GET", "/tenant", expect=200))["business_date"])
+    return await core.business_date()
 
 
 async def make_journal(
@@ -41,22 +30,9 @@ async def make_journal(
     description: str | None = None,
 ) -> dict[str, Any]:
     """A PENDING manual journal made through the core: Dr ``debit`` / Cr ``credit``."""
-    ids = await gl_ids(core)
-    today = await business_date(core)
-    body = {
-        "journal_type": "GENERAL",
-        "description": description or f"Test journal {uuid.uuid4().hex[:8]}",
-        "transaction_date": today,
-        "effective_date": today,
-        "entries": [
-            {"account_id": ids[code], "amount": amount, "entry_type": side, "currency_code": "NGN"}
-            for code, side in ((debit, "debit"), (credit, "credit"))
-        ],
-    }
-    result: dict[str, Any] = await core.call(
-        "POST", "/journals", as_user=maker, json=body, expect=201
+    return await core.draft_journal(
+        maker=maker, amount=amount, debit=debit, credit=credit, description=description
     )
-    return result
 
 
 async def move(core: Core, journal: dict[str, Any], verb: str, as_user: str, **body: str) -> Any:
@@ -73,11 +49,7 @@ async def journal(core: Core, journal_id: str) -> dict[str, Any]:
 
 async def open_composer(browser: httpx.AsyncClient, path: str = "/journals/new") -> tuple[str, str]:
     """The composer's CSRF token and the idempotency key minted with it."""
-    page = await browser.get(path)
-    assert page.status_code == 200, page.text[:500]
-    match = KEY.search(page.text)
-    assert match, "no idempotency key on the composer"
-    return csrf_from(page.text), match.group(1)
+    return await open_form(browser, path)
 
 
 def line_fields(lines: list[tuple[str, str, str, str]]) -> dict[str, str]:

@@ -6,55 +6,14 @@ import uuid
 from typing import Any
 
 import httpx
-from console_helpers import csrf_from
-
-from tests.support import SANDBOX_PASSWORD, TENANT
+from console_helpers import LiveCore, csrf_from
 
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 FIELD_ERROR = re.compile(r'class="field__error"[^>]*>([^<]+)<')
 
 
-class Core:
-    """The live core's API, as sandbox staff (tokens cached per user)."""
-
-    def __init__(self, api_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=api_url, timeout=30)
-        self._tokens: dict[str, str] = {}
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
-    async def token(self, email: str) -> str:
-        if email not in self._tokens:
-            answer = await self.http.post(
-                "/auth/login",
-                json={"email": email, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert answer.status_code == 200, answer.text
-            self._tokens[email] = answer.json()["access_token"]
-        return self._tokens[email]
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        as_user: str = "manager@demo.bank",
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        expect: int | None = None,
-    ) -> Any:
-        headers = {
-            "Authorization": f"Bearer {await self.token(as_user)}",
-            "X-Tenant-ID": TENANT,
-        }
-        if method != "GET":
-            headers["Idempotency-Key"] = f"test-{uuid.uuid4().hex}"
-        answer = await self.http.request(method, path, json=json, params=params, headers=headers)
-        if expect is not None:
-            assert answer.status_code == expect, answer.text
-        return answer.json() if answer.content else None
+class Core(LiveCore):
+    """The live core's API, as sandbox staff, with the accounts and money a test needs."""
 
     async def open_account(
         self,

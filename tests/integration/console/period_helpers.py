@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import httpx
+from console_helpers import action_log_rows
 from money_helpers import Core
 
 FIRST_FREE_YEAR = 2001
@@ -61,16 +62,10 @@ async def year_periods(core: Core, year: int) -> dict[int, dict[str, Any]]:
 
 
 async def gl_account(core: Core, code: str) -> dict[str, Any]:
-    """The GL account with ``code`` (a leaf of the chart)."""
-    tree = await core.call("GET", "/gl/accounts", expect=200)
-    stack = list(tree["gl_accounts"])
-    while stack:
-        node = stack.pop()
-        if node["code"] == code:
-            found: dict[str, Any] = node
-            return found
-        stack.extend(node.get("children") or [])
-    raise AssertionError(f"no GL account {code}")
+    """The GL account with ``code``."""
+    found = (await core.gl_accounts()).get(code)
+    assert found is not None, f"no GL account {code}"
+    return found
 
 
 async def draft_journal(
@@ -84,32 +79,14 @@ async def draft_journal(
     maker: str = "teller@demo.bank",
 ) -> dict[str, Any]:
     """A manual journal (PENDING) dated ``effective_date``: Dr ``debit``, Cr ``credit``."""
-    debit_account = await gl_account(core, debit)
-    credit_account = await gl_account(core, credit)
-    body = {
-        "journal_type": "GENERAL",
-        "description": description or f"Period test {uuid.uuid4().hex[:8]}",
-        "transaction_date": effective_date,
-        "effective_date": effective_date,
-        "entries": [
-            {
-                "account_id": debit_account["id"],
-                "amount": amount,
-                "entry_type": "debit",
-                "currency_code": "NGN",
-            },
-            {
-                "account_id": credit_account["id"],
-                "amount": amount,
-                "entry_type": "credit",
-                "currency_code": "NGN",
-            },
-        ],
-    }
-    journal: dict[str, Any] = await core.call(
-        "POST", "/journals", as_user=maker, json=body, expect=201
+    return await core.draft_journal(
+        amount=amount,
+        debit=debit,
+        credit=credit,
+        maker=maker,
+        description=description or f"Period test {uuid.uuid4().hex[:8]}",
+        effective_date=effective_date,
     )
-    return journal
 
 
 async def close_through(core: Core, periods: dict[int, dict[str, Any]], last: int) -> None:
@@ -145,19 +122,5 @@ async def post_form(
 
 async def action_log(settings: Any, idempotency_key: str) -> list[tuple[str, str, str | None]]:
     """``(action, outcome, error code)`` of the console action-log rows for a key."""
-    import sqlalchemy as sa
-
-    from app.console.models import ConsoleActionLog
-    from app.db import Database
-
-    database = Database(settings.database)
-    try:
-        async with database.session() as session:
-            rows = await session.execute(
-                sa.select(ConsoleActionLog).where(
-                    ConsoleActionLog.idempotency_key == idempotency_key  # type: ignore[arg-type]
-                )
-            )
-            return [(r.action, r.outcome, r.error_code) for r in rows.scalars()]
-    finally:
-        await database.dispose()
+    rows = await action_log_rows(settings, idempotency_key=idempotency_key)
+    return [(r.action, r.outcome, r.error_code) for r in rows]

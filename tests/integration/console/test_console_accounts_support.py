@@ -6,12 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
-from console_helpers import csrf_from, sign_in
+from console_helpers import LiveCore, action_log_rows, csrf_from, sign_in
 
 from app.console.models import ConsoleActionLog
-from app.db import Database
-from tests.support import SANDBOX_PASSWORD, TENANT
 
 KEY_FIELD = re.compile(r'name="idempotency_key" value="([^"]+)"')
 ACCOUNT_LINK = re.compile(r'href="/accounts/([0-9a-f-]{36})"')
@@ -103,58 +100,28 @@ async def open_account(
     return match.group(1)
 
 
-class CoreAPI:
+class CoreAPI(LiveCore):
     """The real core over HTTP, as a sandbox teller or manager (for setting up money)."""
-
-    def __init__(self, api_url: str) -> None:
-        self.client = httpx.AsyncClient(base_url=api_url, timeout=30)
-        self._tokens: dict[str, str] = {}
-
-    async def headers(self, email: str) -> dict[str, str]:
-        if email not in self._tokens:
-            response = await self.client.post(
-                "/auth/login",
-                json={"email": email, "password": SANDBOX_PASSWORD},
-                headers={"X-Tenant-ID": TENANT},
-            )
-            assert response.status_code == 200, response.text
-            self._tokens[email] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._tokens[email]}", "X-Tenant-ID": TENANT}
 
     async def cash(self, kind: str, account_id: str, amount: str, narration: str) -> None:
         """A teller deposit or withdrawal (``kind`` is ``deposits`` or ``withdrawals``)."""
-        headers = await self.headers("teller@demo.bank")
-        response = await self.client.post(
+        await self.call(
+            "POST",
             f"/{kind}",
+            as_user="teller@demo.bank",
             json={
                 "account_id": account_id,
                 "amount": amount,
                 "currency": "NGN",
                 "narration": narration,
             },
-            headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+            expect=201,
         )
-        assert response.status_code == 201, response.text
 
     async def get(self, path: str, email: str = "manager@demo.bank", **params: Any) -> Any:
-        response = await self.client.get(path, params=params, headers=await self.headers(email))
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
+        return await self.call("GET", path, as_user=email, params=params, expect=200)
 
 
 async def action_log(settings: Any, idempotency_key: str) -> list[ConsoleActionLog]:
     """The console action-log rows written for a write sent with ``idempotency_key``."""
-    database = Database(settings.database)
-    try:
-        async with database.session() as session:
-            result = await session.execute(
-                sa.select(ConsoleActionLog).where(
-                    ConsoleActionLog.idempotency_key == idempotency_key  # type: ignore[arg-type]
-                )
-            )
-            return list(result.scalars())
-    finally:
-        await database.dispose()
+    return await action_log_rows(settings, idempotency_key=idempotency_key)

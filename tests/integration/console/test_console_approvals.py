@@ -2,20 +2,11 @@
 with a result per item, and the maker never approving their own item."""
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from console_helpers import csrf_from, sign_in
 from money_helpers import KEY, Core
 
 OWN = "You made this; another officer must approve it."
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 async def pending_deposit(core: Core, amount: str = "1500000.00", maker: str = "teller@demo.bank"):  # type: ignore[no-untyped-def]

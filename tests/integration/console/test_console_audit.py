@@ -22,17 +22,11 @@ from app.console.models import ConsoleActionLog
 from app.core.audit.models import AuditLog
 from app.core.audit.sealing import AuditSealer
 from app.db import Database, utcnow
+from tests.support import SANDBOX_PASSWORD, TENANT
 
 REQUEST_LINK = re.compile(r'href="/audit/requests/([^"]+)"')
 RECORD_ID = re.compile(r'<tr class="audit-row[^"]*">\s*<td class="mono num">(\d+)</td>')
 LOAD_MORE = re.compile(r'class="btn btn--ghost btn--small" href="([^"]+)"')
-
-
-@pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +103,25 @@ async def test_one_request_id_joins_the_console_and_the_core(live_server, core, 
     log = await manager.get("/audit/console", params={"request_id": request_id})
     assert "teller.deposit" in log.text
     assert request_id in REQUEST_LINK.findall(log.text)
+
+
+async def test_a_request_the_console_never_saw_is_not_marked_as_the_consoles(live_server, manager):
+    """Another client of the core (here a sign-in straight to the API) under a request ID
+    of its own: the request page shows the core's record, and nothing from the console."""
+    request_id = f"api-only-{uuid.uuid4().hex[:12]}"
+    async with httpx.AsyncClient(base_url=live_server.api_url, timeout=30) as api:
+        answer = await api.post(
+            "/auth/login",
+            json={"email": "viewer@demo.bank", "password": SANDBOX_PASSWORD},
+            headers={"X-Tenant-ID": TENANT, "X-Request-ID": request_id},
+        )
+        assert answer.status_code == 200
+    page = await manager.get(f"/audit/requests/{request_id}")
+    assert page.status_code == 200
+    console_part, core_part = page.text.split('id="pair-core"', 1)
+    assert "The console logged nothing under this request" in console_part
+    assert "auth.login" in core_part and "viewer@demo.bank" in core_part
+    assert "The console logged this request too" not in core_part
 
 
 async def test_the_trail_filters_by_actor_action_record_and_dates(core, manager):

@@ -5,23 +5,14 @@ own journal (S8)."""
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from console_helpers import csrf_from, sign_in
 from console_journal_helpers import journal, make_journal, move
 from money_helpers import KEY, Core
 
 OWN = "You made this journal; another officer must approve it."
 OWN_POSTING = "You made this journal; another officer must post it."
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 def section(page: str, key: str) -> str:
@@ -48,15 +39,23 @@ def results(page: str) -> dict[str, tuple[str, str]]:
 
 
 async def waiting_for(core: Core, email: str) -> int:
-    """What the navigation should count for ``email``: pending items they did not make."""
-    me = (await core.call("GET", "/auth/me", as_user=email, expect=200))["id"]
+    """What the navigation should count for ``email``: pending items they may decide and
+    did not make (standing instructions only for a manager, who alone approves them)."""
+    me = await core.call("GET", "/auth/me", as_user=email, expect=200)
     journals = await core.call("GET", "/journals", params={"status": "PENDING", "limit": 200})
     transactions = await core.call(
         "GET", "/transactions", params={"status": "PENDING_APPROVAL", "limit": 200}
     )
-    assert not journals["has_more"] and not transactions["has_more"]
+    lists = [journals, transactions]
     items: list[dict[str, Any]] = journals["journals"] + transactions["transactions"]
-    return sum(1 for item in items if item["created_by"] != me)
+    if {"manager", "admin"} & set(me["roles"]):
+        standing = await core.call(
+            "GET", "/standing-instructions", params={"status": "PENDING_APPROVAL", "limit": 200}
+        )
+        lists.append(standing)
+        items += standing["standing_instructions"]
+    assert not any(found["has_more"] for found in lists)
+    return sum(1 for item in items if item["created_by"] != me["id"])
 
 
 def badge(page: str) -> int:

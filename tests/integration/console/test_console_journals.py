@@ -4,7 +4,6 @@ the list and its filters, a journal's page with its timeline, and every action b
 import html
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,13 +22,6 @@ from console_journal_helpers import (
 )
 from markupsafe import escape
 from money_helpers import KEY, Core, field_errors
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +214,7 @@ async def test_balanced_journal_is_submitted_once(browser, core, gl):
     assert re.fullmatch(r"/journals/[0-9a-f-]{36}\?done=submitted", location)
     page = (await browser.get(location)).text
     assert "Submitted for approval." in page
-    assert "Pending approval" in page
+    assert "Awaiting approval" in page
     made = await journals_by(core, "teller@demo.bank", description)
     assert len(made) == 1
     j = made[0]
@@ -296,7 +288,7 @@ async def test_list_filters_by_status_dates_and_maker(browser, core):
     everything = (await browser.get("/journals")).text
     assert ">Journals</h1>" in everything
     assert f'href="/journals/{mine["id"]}">{mine["journal_number"]}</a>' in everything
-    assert "Pending approval" in everything and "₦250.00" in everything
+    assert "Awaiting approval" in everything and "₦250.00" in everything
     assert 'class="badge badge--status badge--journal-posted">Posted<' in everything
     assert "teller2@demo.bank" in everything
 

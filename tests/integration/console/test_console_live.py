@@ -17,18 +17,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from console_helpers import csrf_token, sign_in
-from money_helpers import Core
 
 from app.console.models import ConsoleWebhookEvent
 from app.db import Database
 from tests.live_helpers import WEBHOOK_PATH, deliver, event_payload, open_stream, signed
-
-
-@pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,12 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from console_helpers import asgi_client, sign_in
-from money_helpers import Core
 
 from app.console.auth.session import SignedIn, StaffMember, Tenant
 from app.console.live.routes import _events, session_end_reason
@@ -24,13 +22,6 @@ from tests.live_helpers import deliver, event_payload, open_stream
 from tests.live_server import LiveServer
 
 BADGE = re.compile(r'<span class="nav-badge">(\d+)\+?<')
-
-
-@pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 def badge_count(response: httpx.Response) -> int:

@@ -10,13 +10,10 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from console_helpers import csrf_from, csrf_token, sign_in
-from money_helpers import Core
 from period_helpers import (
     action_log,
     close_through,
@@ -29,13 +26,6 @@ from period_helpers import (
     post_form,
     year_periods,
 )
-
-
-@pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 async def test_everyone_reads_the_periods_only_admins_see_the_writes(browser, core):

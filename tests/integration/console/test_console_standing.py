@@ -4,24 +4,15 @@ cancel, the daily job's run with its executions, bad input, CSRF and injected te
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from console_helpers import csrf_token, sign_in
 from money_helpers import Core, field_errors
 from period_helpers import action_log, form_fields, page_text, post_form
 
 OFFICER_APPROVES = "A manager approves standing instructions."
 OWN = "You created this instruction; another manager must approve it."
-
-
-@pytest.fixture(scope="module")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 async def today(core: Core) -> str:

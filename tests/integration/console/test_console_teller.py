@@ -4,40 +4,20 @@ the live account search, an outage that keeps the key, and "My day"."""
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import pytest
-import sqlalchemy as sa
-from console_helpers import asgi_client, csrf_from, sign_in
-from money_helpers import Core, field_errors, open_form, press_continue, press_submit
-from sqlmodel import col
+from console_helpers import action_log_rows, asgi_client, csrf_from, sign_in
+from money_helpers import field_errors, open_form, press_continue, press_submit
 
 from app.console.formatting import money
 from app.console.models import ConsoleActionLog
 from app.console.state import console_state
-from app.db import Database
 
 RECEIPT = re.compile(r"^/teller/receipts/([A-Z0-9-]+)$")
 
 
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
-
-
 async def action_log(settings, key: str) -> list[ConsoleActionLog]:  # type: ignore[no-untyped-def]
-    database = Database(settings.database)
-    try:
-        async with database.session() as session:
-            rows = await session.execute(
-                sa.select(ConsoleActionLog).where(col(ConsoleActionLog.idempotency_key) == key)
-            )
-            return list(rows.scalars().all())
-    finally:
-        await database.dispose()
+    return await action_log_rows(settings, idempotency_key=key)
 
 
 async def test_deposit_confirm_then_receipt_moves_the_balance(browser, core, settings):

@@ -2,21 +2,12 @@
 (manager only), with the cross-branch refusal explained."""
 
 import re
-from collections.abc import AsyncIterator
 
-import pytest
 from console_helpers import csrf_from, sign_in
-from money_helpers import Core, field_errors, press_continue, press_submit
+from money_helpers import field_errors, press_continue, press_submit
 
 RECEIPT = re.compile(r"^/teller/receipts/([A-Z0-9-]+)$")
 CROSS = "These accounts are in different branches; a manager must make an inter-branch transfer."
-
-
-@pytest.fixture(scope="session")
-async def core(live_server) -> AsyncIterator[Core]:  # type: ignore[no-untyped-def]
-    api = Core(live_server.api_url)
-    yield api
-    await api.close()
 
 
 async def test_internal_transfer(browser, core, settings):
