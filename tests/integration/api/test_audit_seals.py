@@ -1,22 +1,20 @@
 """Seals over the audit trail: sealing, the safe horizon, and GET /audit-logs/verify (S10)."""
 
 import asyncio
-import contextlib
 import itertools
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.audit.models import AuditLog, AuditSeal
 from app.core.audit.sealing import AuditSealer, first_difference, seal_hash
 from app.core.tenants.models import Tenant
 from app.db import Database, utcnow
+from tests.db_tamper import as_dba
 from tests.integration.api.ledger_helpers import h, make_customer
 from tests.support import OTHER_TENANT, headers
 
@@ -95,42 +93,6 @@ async def sealed_record(db: Database, tenant_id: uuid.UUID, *, nth_from_last: in
             )
         ).scalar_one()
         return entry
-
-
-@contextlib.asynccontextmanager
-async def as_dba(db: Database) -> AsyncIterator[AsyncConnection]:
-    """A connection that gets past the append-only triggers, as a DBA would.
-
-    PostgreSQL: ``session_replication_role = replica`` (triggers do not fire) in this
-    connection only. SQLite has no such switch: drop the triggers, put them back after.
-    """
-    async with db.engine.connect() as conn:
-        if db.is_sqlite:
-            triggers = (
-                await conn.execute(
-                    sa.text(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND tbl_name IN ('audit_logs', 'audit_seals')"
-                    )
-                )
-            ).all()
-            assert len(triggers) == 4
-            for name, _sql in triggers:
-                await conn.execute(sa.text(f"DROP TRIGGER {name}"))
-            try:
-                yield conn
-            finally:
-                for _name, sql in triggers:
-                    await conn.execute(sa.text(sql))
-                await conn.commit()
-        else:
-            await conn.execute(sa.text("SET session_replication_role = replica"))
-            try:
-                yield conn
-                await conn.commit()
-            finally:
-                await conn.execute(sa.text("RESET session_replication_role"))
-                await conn.commit()
 
 
 def row_values(entry: AuditLog) -> dict[str, Any]:

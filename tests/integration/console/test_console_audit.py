@@ -2,7 +2,6 @@
 joined by request ID, filtered, paged, exported; the "Verify the trail" panel; one tenant.
 """
 
-import contextlib
 import csv
 import io
 import re
@@ -22,6 +21,7 @@ from app.console.models import ConsoleActionLog
 from app.core.audit.models import AuditLog
 from app.core.audit.sealing import AuditSealer
 from app.db import Database, utcnow
+from tests.db_tamper import as_dba
 from tests.support import SANDBOX_PASSWORD, TENANT
 
 REQUEST_LINK = re.compile(r'href="/audit/requests/([^"]+)"')
@@ -313,37 +313,6 @@ async def test_lower_roles_are_refused_the_audit_page(live_server):
             assert ">Audit</a>" not in (await client.get("/")).text
 
 
-@contextlib.asynccontextmanager
-async def past_the_triggers(db: Database) -> AsyncIterator[Any]:
-    """A connection that gets past the trail's append-only triggers, as a DBA would."""
-    async with db.engine.connect() as conn:
-        if db.is_sqlite:
-            triggers = (
-                await conn.execute(
-                    sa.text(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND tbl_name = 'audit_logs'"
-                    )
-                )
-            ).all()
-            for name, _sql in triggers:
-                await conn.execute(sa.text(f"DROP TRIGGER {name}"))
-            try:
-                yield conn
-            finally:
-                for _name, sql in triggers:
-                    await conn.execute(sa.text(sql))
-                await conn.commit()
-        else:
-            await conn.execute(sa.text("SET session_replication_role = replica"))
-            try:
-                yield conn
-                await conn.commit()
-            finally:
-                await conn.execute(sa.text("RESET session_replication_role"))
-                await conn.commit()
-
-
 async def test_verify_the_trail_says_intact_or_names_the_broken_record(core, database, manager):
     sealer = AuditSealer(database, records_per_seal=25, records_per_run=10**6)
     for _ in range(3):
@@ -375,7 +344,7 @@ async def test_verify_the_trail_says_intact_or_names_the_broken_record(core, dat
             )
         ).scalar_one()
     original = victim.outcome
-    async with past_the_triggers(database) as conn:
+    async with as_dba(database) as conn:
         await conn.execute(
             sa.update(AuditLog).where(col(AuditLog.id) == victim.id).values(outcome="tampered")
         )
@@ -384,7 +353,7 @@ async def test_verify_the_trail_says_intact_or_names_the_broken_record(core, dat
         assert "The trail has been altered." in broken.text
         assert f"Record #{victim.id} no longer matches its seal" in broken.text
     finally:
-        async with past_the_triggers(database) as conn:
+        async with as_dba(database) as conn:
             await conn.execute(
                 sa.update(AuditLog).where(col(AuditLog.id) == victim.id).values(outcome=original)
             )
