@@ -77,9 +77,8 @@
   // Live updates (the SSE extension on <body>). When the session ends (signed out in
   // another tab, or timed out) the server says so and the stream closes: say it here too,
   // rather than let the page look alive.
-  document.addEventListener("htmx:sseClose", function (event) {
-    var detail = event.detail || {};
-    if (detail.type !== "message" || document.getElementById("live-ended")) return;
+  function sayLiveEnded() {
+    if (document.getElementById("live-ended")) return;
     var main = document.getElementById("main");
     if (!main) return;
     var notice = document.createElement("div");
@@ -95,6 +94,25 @@
     text.appendChild(document.createTextNode(" to carry on."));
     notice.appendChild(text);
     main.insertBefore(notice, main.firstChild);
+  }
+  document.addEventListener("htmx:sseClose", function (event) {
+    var detail = event.detail || {};
+    if (detail.type === "message") sayLiveEnded();
+  });
+
+  // A refresh the page made by itself (a live signal) that finds the session gone must not
+  // carry the staff member off to the sign-in page mid-read: it says so in place, like the
+  // stream does. What they click themselves still goes to sign-in.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var detail = event.detail || {};
+    var config = detail.requestConfig || {};
+    var trigger = config.triggeringEvent;
+    if (!trigger || typeof trigger.type !== "string" || trigger.type.indexOf("sse:") !== 0) return;
+    var xhr = detail.xhr;
+    var redirect = xhr && xhr.getResponseHeader("HX-Redirect");
+    if (!redirect || redirect.indexOf("/login") !== 0) return;
+    event.preventDefault();
+    sayLiveEnded();
   });
 
   // Events sent while the stream was down (a console restarted, a network blip) are not

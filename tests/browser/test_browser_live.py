@@ -128,3 +128,34 @@ def test_signing_out_elsewhere_says_the_page_no_longer_updates(
         )
     finally:
         context.close()
+
+
+def test_a_live_refresh_after_sign_out_elsewhere_keeps_the_page_and_says_why(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    context = browser.new_context(base_url=live_server.base_url)
+    try:
+        first = context.new_page()
+        sign_in(first, "manager@demo.bank")
+        expect_home(first)
+        first.goto("/approvals")
+        other_tab = context.new_page()
+        other_tab.goto("/")
+        other_tab.get_by_role("button", name="Sign out").click()
+        expect(other_tab.get_by_role("heading", name="Sign in")).to_be_visible()
+        # A live signal arriving before the stream notices the sign-out: the badge re-asks
+        # for itself, is told to sign in, and the page stays where it is and says so.
+        first.evaluate(
+            """() => new Promise((resolve) => {
+                document.addEventListener("htmx:beforeOnLoad", () => resolve(null), {once: true});
+                htmx.trigger(document.getElementById("nav-badge-approvals"), "sse:approvals");
+            })"""
+        )
+        # Had the refresh followed its redirect, the sign-in page would be loaded by now.
+        first.wait_for_timeout(1000)
+        assert first.url.endswith("/approvals"), first.url
+        notice = first.get_by_role("alert").filter(has_text="Your session has ended")
+        expect(notice).to_be_visible(timeout=10_000)
+        expect(first.get_by_role("heading", name="Approvals", exact=True)).to_be_visible()
+    finally:
+        context.close()
