@@ -32,7 +32,14 @@ from app.console.auth.session import (
 )
 from app.console.customers.routes import customers_router
 from app.console.errors import EXCEPTION_HANDLERS, unknown_page
-from app.console.formatting import count, long_date, money, short_date, with_article
+from app.console.formatting import (
+    break_at_dots,
+    count,
+    long_date,
+    money,
+    short_date,
+    with_article,
+)
 from app.console.home.routes import home
 from app.console.journals.routes import journals_router
 from app.console.live.receiver import receive_webhook
@@ -70,6 +77,7 @@ def template_environment() -> Environment:
     environment.filters["long_date"] = long_date
     environment.filters["short_date"] = short_date
     environment.filters["with_article"] = with_article
+    environment.filters["break_at_dots"] = break_at_dots
     environment.globals["role_labels"] = ROLE_LABELS
     return environment
 

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from markupsafe import Markup, escape
+
 CURRENCY_SYMBOLS = {"NGN": "₦", "USD": "$", "EUR": "€", "GBP": "£"}
 # Minor digits per currency (api.md: 2 for NGN/USD/EUR/GBP).
 CURRENCY_DIGITS = {"NGN": 2, "USD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
@@ -73,6 +75,13 @@ def short_date(value: Any) -> str:
 def with_article(word: str) -> str:
     """``"admin"`` → ``"an admin"``, ``"teller"`` → ``"a teller"``."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
+def break_at_dots(name: Any) -> Markup:
+    """``"transaction.deposit_created"`` escaped, with line-break chances after each ``.``
+    and ``_``, so a narrow column wraps between words rather than inside them."""
+    escaped = escape("" if name is None else f"{name}")
+    return Markup(escaped.replace(".", Markup(".<wbr>")).replace("_", Markup("_<wbr>")))
 
 
 # -- dates typed into forms, times on the bank's clock ---------------------------------------
