@@ -81,7 +81,7 @@ def break_at_dots(name: Any) -> Markup:
     """``"transaction.deposit_created"`` escaped, with line-break chances after each ``.``
     and ``_``, so a narrow column wraps between words rather than inside them."""
     escaped = escape("" if name is None else f"{name}")
-    return Markup(escaped.replace(".", Markup(".<wbr>")).replace("_", Markup("_<wbr>")))
+    return escaped.replace(".", Markup(".<wbr>")).replace("_", Markup("_<wbr>"))
 
 
 # -- dates typed into forms, times on the bank's clock ---------------------------------------
