@@ -314,7 +314,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    database = f"bd_bench_tb_{uuid.uuid4().hex[:8]}"
+    database = f"{os.environ.get('BENCH_DB_PREFIX', 'bd_bench_tb')}_{uuid.uuid4().hex[:8]}"
     admin_sql(f"CREATE DATABASE {database}")
     try:
         prepare_environment(database, Path(tempfile.mkdtemp(prefix="bd-bench-tb-")))
