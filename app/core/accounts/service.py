@@ -76,29 +76,38 @@ async def get_account(
     return result
 
 
-async def get_account_by_number(
-    session: AsyncSession, tenant_id: uuid.UUID, number: str
-) -> Account:
-    account = (
-        await session.execute(
-            sa.select(Account).where(
-                col(Account.tenant_id) == tenant_id, col(Account.account_number) == number
-            )
-        )
-    ).scalar_one_or_none()
-    if account is None:
-        raise ApiError("ACCOUNT_NOT_FOUND", f"No account numbered {number[:20]}.")
-    result: Account = account
-    return result
-
-
 async def customer_name_of(session: AsyncSession, account: Account) -> str:
     customer = await session.get(Customer, account.customer_id)
     return customer.display_name if customer else ""
 
 
-async def account_detail(session: AsyncSession, account: Account) -> dict[str, Any]:
-    body = account_body(account, await customer_name_of(session, account))
+async def account_by_number_detail(
+    session: AsyncSession, tenant_id: uuid.UUID, number: str
+) -> dict[str, Any]:
+    """The account numbered ``number`` with its holder's name (one query) and holds.
+
+    The teller's lookup by number: at 1,000,000 accounts P6 gives it 10 ms in all, and a
+    round trip saved is a good part of what the handler itself spends.
+    """
+    row = (
+        await session.execute(
+            sa.select(Account, col(Customer.display_name))
+            .outerjoin(Customer, col(Customer.id) == col(Account.customer_id))
+            .where(col(Account.tenant_id) == tenant_id, col(Account.account_number) == number)
+        )
+    ).one_or_none()
+    if row is None:
+        raise ApiError("ACCOUNT_NOT_FOUND", f"No account numbered {number[:20]}.")
+    account, customer_name = row
+    return await account_detail(session, account, customer_name or "")
+
+
+async def account_detail(
+    session: AsyncSession, account: Account, customer_name: str | None = None
+) -> dict[str, Any]:
+    if customer_name is None:
+        customer_name = await customer_name_of(session, account)
+    body = account_body(account, customer_name)
     holds = await session.execute(
         sa.select(Hold)
         .where(col(Hold.account_id) == account.id, col(Hold.status) == "ACTIVE")
