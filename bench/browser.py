@@ -19,7 +19,9 @@ One run, on its own PostgreSQL database (``<BENCH_DB_PREFIX>_<random>``, default
    account found by number, amount and narration, "Continue" → the confirmation; then the
    time from the click on "Deposit" until the heading "Receipt" is visible, measured by
    this process around Playwright's click and wait (so it includes the Chrome DevTools
-   protocol round trips), and, from the browser's request timing, how long the POST and
+   protocol round trips) and in the page itself (the click event to the first animation
+   frame after the receipt's heading is in the document: htmx boosts the form, so it is
+   one document throughout), and, from the browser's request timing, how long the POST and
    the receipt page each waited for their first byte. The reference: the click on
    "Continue" until the confirmation shows (the console and core read the account,
    nothing is posted);
@@ -78,6 +80,25 @@ PAINT_JS = """
     }).observe({type: 'largest-contentful-paint', buffered: true});
   }));
 })
+"""
+
+
+# In the page: from the click (capture phase) to the first animation frame after the
+# receipt's heading is in the document (htmx boosts the form: one document throughout).
+CLICK_TO_RECEIPT_JS = """
+() => {
+  window.__receiptMs = null;
+  let clicked = null;
+  document.addEventListener('click', () => { clicked = performance.now(); },
+                            {capture: true, once: true});
+  const watch = new MutationObserver(() => {
+    if (clicked !== null && document.querySelector('#receipt-title')) {
+      watch.disconnect();
+      requestAnimationFrame(() => { window.__receiptMs = performance.now() - clicked; });
+    }
+  });
+  watch.observe(document.documentElement, {childList: true, subtree: true});
+}
 """
 
 
@@ -178,7 +199,7 @@ def measure(console_url: str, api_url: str) -> dict[str, Any]:
         lcp["/login (reference, signed out)"] = series("/login", signed_in=False)
 
         # the deposit flow; what each document request of it waited for its first byte
-        continue_ms, deposit_ms = [], []
+        continue_ms, deposit_ms, in_page_ms = [], [], []
         waits: dict[str, list[float]] = {"submit": [], "receipt": []}
         seen: list[tuple[str, float]] = []
 
@@ -199,14 +220,17 @@ def measure(console_url: str, api_url: str) -> dict[str, Any]:
             expect(page.get_by_role("heading", name="Confirm the deposit")).to_be_visible()
             continued = (time.perf_counter() - started) * 1000
             seen.clear()
+            page.evaluate(CLICK_TO_RECEIPT_JS)
             started = time.perf_counter()
             page.get_by_role("button", name="Deposit").click()
             expect(page.get_by_role("heading", name="Receipt")).to_be_visible()
             deposited = (time.perf_counter() - started) * 1000
             page.wait_for_load_state("load")
+            in_page = page.wait_for_function("() => window.__receiptMs", timeout=5000)
             if run:  # the first warms the console's and core's code paths
                 continue_ms.append(continued)
                 deposit_ms.append(deposited)
+                in_page_ms.append(float(in_page.json_value()))
                 for url, ms in seen:
                     if "/teller/receipts/" in url:
                         waits["receipt"].append(ms)
@@ -215,12 +239,14 @@ def measure(console_url: str, api_url: str) -> dict[str, Any]:
         flow = {
             "deposit": percentiles(deposit_ms),
             "continue": percentiles(continue_ms),
+            "deposit_in_page": percentiles(in_page_ms),
             # time to first byte of the POST (the console posts to the core, then redirects)
             # and of the receipt page it redirects to (the console reads the core)
             "submit_wait": percentiles(waits["submit"]) if waits["submit"] else None,
             "receipt_wait": percentiles(waits["receipt"]) if waits["receipt"] else None,
         }
         flow["deposit"]["pass"] = flow["deposit"]["p95_ms"] <= DEPOSIT_TARGET_MS
+        flow["deposit_in_page"]["pass"] = flow["deposit_in_page"]["p95_ms"] <= DEPOSIT_TARGET_MS
         flow["deposit"]["ratio_vs_continue"] = round(
             flow["deposit"]["p50_ms"] / flow["continue"]["p50_ms"], 2
         )
@@ -245,6 +271,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{'–' if reference else '≤ 1,000 ms'} | {verdict} |"
             )
     deposit, cont = report["flow"]["deposit"], report["flow"]["continue"]
+    in_page = report["flow"]["deposit_in_page"]
     return "\n".join(
         [
             f"# Browser (P5) ({report['at']})",
@@ -263,6 +290,9 @@ def markdown(report: dict[str, Any]) -> str:
             f'| **click "Deposit" → receipt visible** | {deposit["n"]} | {deposit["p50_ms"]} | '
             f"{deposit['p95_ms']} | {deposit['max_ms']} | {deposit['ratio_vs_continue']} | "
             f"≤ 300 ms | {'PASS' if deposit['pass'] else 'FAIL'} |",
+            f"| **the same, timed in the page** (click event → first frame with the receipt) | "
+            f"{in_page['n']} | {in_page['p50_ms']} | {in_page['p95_ms']} | {in_page['max_ms']} | "
+            f"– | ≤ 300 ms | {'PASS' if in_page['pass'] else 'FAIL'} |",
             "",
             "Where the deposit's time goes (the browser's request timing, request sent → "
             "first byte; htmx sends both): the POST that posts it (console → core "
