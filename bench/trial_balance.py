@@ -35,8 +35,6 @@ the ledger check is not run here.
 import asyncio
 import json
 import os
-import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -47,7 +45,8 @@ from typing import Any
 
 import httpx
 
-from bench.transfers import RESULTS, admin_sql, machine, prepare_environment, psql_url
+from bench.seeding import insert_postings, percentiles, psql, seed_postings, timed, timed_psql
+from bench.transfers import RESULTS, admin_sql, machine, prepare_environment
 
 API = "/api/v1/cba"
 POSTINGS = int(os.environ.get("BENCH_POSTINGS", "10000000"))
@@ -57,38 +56,6 @@ ROLLUP_STEP = int(os.environ.get("BENCH_ROLLUP_STEP", "50000"))
 TAIL = int(os.environ.get("BENCH_TAIL", "50000"))
 TARGET_MS = 500.0
 PASSWORD = "Sandbox#2026"
-
-# Posting k of a run: pair k / 2, its debit (k even) then its credit, dated so that IDs
-# grow with the date (as a ledger grows day by day).
-POSTINGS_SQL = """
-WITH gl AS (
-  SELECT array_agg(g.id ORDER BY g.code) AS ids, count(*) AS n
-  FROM gl_accounts g JOIN tenants t ON t.id = g.tenant_id
-  WHERE t.code = 'demo_bank' AND NOT g.is_header AND g.role IN ('general', 'retained_earnings')
-)
-INSERT INTO postings (tenant_id, journal_id, gl_account_id, branch_code, side, amount,
-                      currency, effective_date, description, posted_at)
-SELECT j.tenant_id, j.id,
-       CASE WHEN k % 2 = 0 THEN gl.ids[1 + ((k / 2) * 7) % gl.n]
-            ELSE gl.ids[1 + ((k / 2) * 13 + 1) % gl.n] END,
-       CASE WHEN (k / 2) % 3 = 0 THEN '002' ELSE '001' END,
-       CASE WHEN k % 2 = 0 THEN 'D' ELSE 'C' END,
-       100 + ((k / 2) % 100000) * 37, 'NGN',
-       DATE '{start}' + least((((k - {first}) * {days}) / {count})::int, {days} - 1),
-       NULL, now()
-FROM journals j, gl, generate_series({first}::bigint, {first} + {count} - 1) AS k
-WHERE j.id = '{journal}'::uuid;
-"""
-
-JOURNAL_SQL = """
-INSERT INTO journals (id, tenant_id, journal_number, journal_type, status, description,
-                      transaction_date, effective_date, created_by, created_by_email,
-                      created_at, posted_at)
-SELECT '{journal}'::uuid, t.id, 'JVBENCH{stamp}', 'GENERAL', 'POSTED',
-       'P6 benchmark postings', CURRENT_DATE, CURRENT_DATE, '{journal}'::uuid,
-       'bench@system', now(), now()
-FROM tenants t WHERE t.code = 'demo_bank';
-"""
 
 REFERENCE_SQL = """
 SELECT gl_account_id, currency, branch_code,
@@ -109,90 +76,12 @@ WHERE r.id IN (SELECT id FROM postings WHERE gl_account_id = :gl ORDER BY id DES
 """
 
 
-def psql(database: str, sql: str) -> str:
-    done = subprocess.run(
-        ["psql", psql_url(database), "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout.strip()
-
-
-def timed_psql(database: str, sql: str) -> float:
-    began = time.perf_counter()
-    psql(database, sql)
-    return round(time.perf_counter() - began, 1)
-
-
-def insert_postings(journal: uuid.UUID, first: int, count: int, start: date, days: int) -> str:
-    """Postings ``first`` … ``first + count - 1`` (an even count: whole pairs)."""
-    return POSTINGS_SQL.format(
-        journal=journal, first=first, count=count, start=start.isoformat(), days=days
-    )
-
-
-def seed_postings(database: str, today: date) -> dict[str, Any]:
-    """The bulk load, step by step; returns the seconds of each step."""
-    start = date(today.year, 1, 1)
-    days = max((today - start).days + 1, 1)
-    journal = uuid.uuid4()
-    steps: dict[str, Any] = {}
-    began = time.perf_counter()
-    psql(database, JOURNAL_SQL.format(journal=journal, stamp=uuid.uuid4().hex[:8].upper()))
-    indexes = psql(
-        database,
-        "SELECT indexname || '|' || indexdef FROM pg_indexes WHERE tablename = 'postings' "
-        "AND indexname <> 'postings_pkey' ORDER BY indexname",
-    ).splitlines()
-    for line in indexes:
-        psql(database, f"DROP INDEX {line.split('|', 1)[0]}")
-    steps["insert_s"] = timed_psql(
-        database,
-        "SET session_replication_role = replica; "
-        + insert_postings(journal, 0, POSTINGS - POSTINGS % 2, start, days),
-    )
-    steps["indexes_s"] = {}
-    for line in indexes:
-        name, definition = line.split("|", 1)
-        steps["indexes_s"][name] = timed_psql(
-            database, f"SET maintenance_work_mem = '1GB'; {definition}"
-        )
-    steps["vacuum_analyze_s"] = timed_psql(database, "VACUUM ANALYZE postings")
-    steps["total_s"] = round(time.perf_counter() - began, 1)
-    steps["journal"] = str(journal)
-    steps["size"] = psql(database, "SELECT pg_size_pretty(pg_total_relation_size('postings'))")
-    return steps
-
-
 def add_tail(database: str, journal: str, today: date) -> float:
     """``TAIL`` more postings dated today, through the table's indexes as they stand."""
     return timed_psql(
         database,
         insert_postings(uuid.UUID(journal), POSTINGS, TAIL - TAIL % 2, today, 1),
     )
-
-
-def percentiles(times: list[float]) -> dict[str, Any]:
-    times = sorted(times)
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return {
-        "n": len(times),
-        "p50_ms": round(statistics.median(times), 1),
-        "p95_ms": round(p95, 1),
-        "max_ms": round(times[-1], 1),
-    }
-
-
-async def timed(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[dict[str, Any], Any]:
-    """One warm-up call, then ``repeat`` timed ones; the percentiles and the last result."""
-    result = await call()
-    times = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        result = await call()
-        times.append((time.perf_counter() - began) * 1000)
-    return percentiles(times), result
 
 
 async def measure(database: str, seed: dict[str, Any]) -> dict[str, Any]:
@@ -425,7 +314,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    database = f"bd_bench_tb_{uuid.uuid4().hex[:8]}"
+    database = f"{os.environ.get('BENCH_DB_PREFIX', 'bd_bench_tb')}_{uuid.uuid4().hex[:8]}"
     admin_sql(f"CREATE DATABASE {database}")
     try:
         prepare_environment(database, Path(tempfile.mkdtemp(prefix="bd-bench-tb-")))
@@ -443,7 +332,7 @@ def main() -> int:
                 teller_approval_limit=0,
             )
         )
-        seed = seed_postings(database, today)
+        seed = seed_postings(database, today, POSTINGS)
         result = asyncio.run(measure(database, seed))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         report = {

@@ -31,6 +31,19 @@ class Account(SQLModel, table=True):
         sa.UniqueConstraint("tenant_id", "account_number", name="uq_accounts_number"),
         sa.Index("ix_accounts_tenant_created", "tenant_id", "created_at", "id"),
         sa.Index("ix_accounts_customer", "customer_id"),
+        # GET /accounts?q=: alias by substring, number by prefix (migration core_0007).
+        sa.Index(
+            "ix_accounts_alias_trgm",
+            "alias",
+            postgresql_using="gin",
+            postgresql_ops={"alias": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_accounts_number_prefix",
+            "tenant_id",
+            "account_number",
+            postgresql_ops={"account_number": "varchar_pattern_ops"},
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -11,10 +11,10 @@ from app.core.accounts.opening import open_account
 from app.core.accounts.schemas import AccountOpen, HoldCreate, StatusChange
 from app.core.accounts.service import (
     account_body,
+    account_by_number_detail,
     account_detail,
     change_status,
     get_account,
-    get_account_by_number,
     hold_body,
     list_accounts,
     list_products,
@@ -76,9 +76,7 @@ async def get_accounts(
 async def get_by_number(
     account_number: str, session: AsyncSession, tenant: TenantRef
 ) -> dict[str, Any]:
-    return await account_detail(
-        session, await get_account_by_number(session, tenant.id, account_number)
-    )
+    return await account_by_number_detail(session, tenant.id, account_number)
 
 
 @get("/accounts/{account_id:str}", opt=READ, summary="An account with balances and holds")

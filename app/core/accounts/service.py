@@ -76,29 +76,38 @@ async def get_account(
     return result
 
 
-async def get_account_by_number(
-    session: AsyncSession, tenant_id: uuid.UUID, number: str
-) -> Account:
-    account = (
-        await session.execute(
-            sa.select(Account).where(
-                col(Account.tenant_id) == tenant_id, col(Account.account_number) == number
-            )
-        )
-    ).scalar_one_or_none()
-    if account is None:
-        raise ApiError("ACCOUNT_NOT_FOUND", f"No account numbered {number[:20]}.")
-    result: Account = account
-    return result
-
-
 async def customer_name_of(session: AsyncSession, account: Account) -> str:
     customer = await session.get(Customer, account.customer_id)
     return customer.display_name if customer else ""
 
 
-async def account_detail(session: AsyncSession, account: Account) -> dict[str, Any]:
-    body = account_body(account, await customer_name_of(session, account))
+async def account_by_number_detail(
+    session: AsyncSession, tenant_id: uuid.UUID, number: str
+) -> dict[str, Any]:
+    """The account numbered ``number`` with its holder's name (one query) and holds.
+
+    The teller's lookup by number: at 1,000,000 accounts P6 gives it 10 ms in all, and a
+    round trip saved is a good part of what the handler itself spends.
+    """
+    row = (
+        await session.execute(
+            sa.select(Account, col(Customer.display_name))
+            .outerjoin(Customer, col(Customer.id) == col(Account.customer_id))
+            .where(col(Account.tenant_id) == tenant_id, col(Account.account_number) == number)
+        )
+    ).one_or_none()
+    if row is None:
+        raise ApiError("ACCOUNT_NOT_FOUND", f"No account numbered {number[:20]}.")
+    account, customer_name = row
+    return await account_detail(session, account, customer_name or "")
+
+
+async def account_detail(
+    session: AsyncSession, account: Account, customer_name: str | None = None
+) -> dict[str, Any]:
+    if customer_name is None:
+        customer_name = await customer_name_of(session, account)
+    body = account_body(account, customer_name)
     holds = await session.execute(
         sa.select(Hold)
         .where(col(Hold.account_id) == account.id, col(Hold.status) == "ACTIVE")
@@ -117,6 +126,55 @@ async def accounts_of_customer(
         .order_by(col(Account.created_at))
     )
     return [account_body(a) for a in rows.scalars().all()]
+
+
+# A search term that matches at most this many accounts by each of its ways is looked up
+# through the search indexes; one that matches more is common enough that the newest-first
+# scan meets a page of matches soon.
+SEARCH_CANDIDATES = 500
+
+
+async def _search_condition(
+    session: AsyncSession, tenant_id: uuid.UUID, term: str
+) -> sa.ColumnElement[bool]:
+    """The accounts ``term`` finds: number by prefix, alias, holder name or phone.
+
+    One ``OR`` over the three would be planned as a scan of every account, newest first,
+    testing each (seconds at a million accounts when few match). So each way is first
+    asked for its matches through its own index (migration core_0007), at most
+    ``SEARCH_CANDIDATES`` of them; when none has more, the page is those accounts.
+    """
+    holder_matches = sa.and_(
+        col(Customer.tenant_id) == tenant_id,
+        sa.or_(
+            col(Customer.search_name).contains(term.lower()), col(Customer.phone).contains(term)
+        ),
+    )
+    ways = [
+        sa.select(col(Account.id)).where(
+            col(Account.tenant_id) == tenant_id, col(Account.account_number).startswith(term)
+        ),
+        sa.select(col(Account.id)).where(
+            col(Account.tenant_id) == tenant_id, col(Account.alias).contains(term)
+        ),
+        sa.select(col(Account.id))
+        .join(Customer, col(Customer.id) == col(Account.customer_id))
+        .where(holder_matches),
+    ]
+    found: set[uuid.UUID] = set()
+    for way in ways:
+        ids = (await session.execute(way.limit(SEARCH_CANDIDATES + 1))).scalars().all()
+        if len(ids) > SEARCH_CANDIDATES:
+            break
+        found.update(ids)
+    else:
+        return col(Account.id).in_(found)
+    # A common term: test each account as the scan meets it (its holder by primary key).
+    return sa.or_(
+        col(Account.account_number).startswith(term),
+        col(Account.alias).contains(term),
+        sa.exists().where(col(Customer.id) == col(Account.customer_id), holder_matches),
+    )
 
 
 async def list_accounts(
@@ -141,20 +199,7 @@ async def list_accounts(
     if branch_code:
         query = query.where(col(Account.branch_code) == branch_code)
     if q:
-        term = q.strip()
-        customers = sa.select(col(Customer.id)).where(
-            col(Customer.tenant_id) == tenant_id,
-            sa.or_(
-                col(Customer.search_name).contains(term.lower()), col(Customer.phone).contains(term)
-            ),
-        )
-        query = query.where(
-            sa.or_(
-                col(Account.account_number).startswith(term),
-                col(Account.alias).contains(term),
-                col(Account.customer_id).in_(customers),
-            )
-        )
+        query = query.where(await _search_condition(session, tenant_id, q.strip()))
     page = await keyset_page(
         session,
         query,

@@ -15,6 +15,19 @@ class Customer(SQLModel, table=True):
         sa.UniqueConstraint("tenant_id", "customer_number", name="uq_customers_number"),
         sa.Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
         sa.Index("ix_customers_tenant_search", "tenant_id", "search_name"),
+        # GET /accounts?q= and GET /customers?q= match by substring (migration core_0007).
+        sa.Index(
+            "ix_customers_search_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_customers_phone_trgm",
+            "phone",
+            postgresql_using="gin",
+            postgresql_ops={"phone": "gin_trgm_ops"},
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -339,3 +339,33 @@ async def test_branch_scope_for_officers_managers_act_tenant_wide(api, tokens):
     # Cash is taken for any account, whatever the teller's branch.
     expect(await deposit(api, tokens, far["id"], "1.00"), 201)
     assert (await account(api, tokens, far["id"]))["ledger_balance"] == "500.00"
+
+
+@pytest.mark.parametrize("candidates", [500, 0], ids=["through-indexes", "common-term-scan"])
+async def test_search_finds_by_number_alias_holder_and_phone(api, tokens, monkeypatch, candidates):
+    """``?q=`` finds the same accounts whether each way's matches are few (looked up
+    through the search indexes) or many (tested as the newest-first scan meets them)."""
+    from app.core.accounts import service
+
+    monkeypatch.setattr(service, "SEARCH_CANDIDATES", candidates)
+    customer = await make_customer(api, tokens)
+    first = await open_account(api, tokens, customer_id=customer["id"])
+    second = await open_account(api, tokens, customer_id=customer["id"])
+    viewer = await h(tokens, "viewer")
+
+    async def ids(q, **params):
+        page = expect(await api.get("/accounts", params={"q": q, **params}, headers=viewer), 200)
+        return [a["id"] for a in page["accounts"]]
+
+    assert await ids(first["account_number"]) == [first["id"]]
+    assert await ids(first["account_number"][:9]) == [first["id"]]  # a prefix
+    assert await ids(second["alias"][2:]) == [second["id"]]  # part of the alias
+    holder = customer["last_name"][3:].lower()
+    assert await ids(holder) == [second["id"], first["id"]]  # newest first
+    assert await ids(customer["phone"][4:]) == [second["id"], first["id"]]
+    assert await ids(holder, limit=1) == [second["id"]]
+    assert await ids("no such holder " + customer["last_name"]) == []
+    other = await api.get(
+        "/accounts", params={"q": customer["last_name"]}, headers=await h(tokens, "other_tenant")
+    )
+    assert expect(other, 200)["accounts"] == []
