@@ -6,11 +6,13 @@
 import sys
 from collections.abc import Callable
 
-from bench import transfers, trial_balance
+from bench import client, console, transfers, trial_balance
 
 BENCHMARKS: dict[str, Callable[[], int]] = {
     "transfers": transfers.main,  # P1, P2, P3 of quality.md, with the pgbench reference
     "trial-balance": trial_balance.main,  # P6's trial balance at BENCH_POSTINGS postings
+    "client": client.main,  # P8: the shared client's overhead over raw httpx
+    "console": console.main,  # P4 (console pages, 50 staff) and P7 (memory of each process)
 }
 
 
