@@ -2,8 +2,8 @@
 
 ``create_app`` wires, top to bottom: the process's resources (banking client, database,
 session and token stores), server-side sessions, CSRF, templates, the htmx request class,
-the app-wide guard (session timeouts, then the route's permission), the error pages and the
-security headers on every answer.
+the app-wide guard (session timeouts, then the route's permission), the error pages, the
+security headers on every answer and ``Server-Timing`` (the console's own time) on each.
 """
 
 from pathlib import Path
@@ -52,6 +52,7 @@ from app.console.shell import shell_context
 from app.console.standing.routes import standing_router
 from app.console.state import ConsoleState
 from app.console.teller.routes import teller_router
+from app.console.timing import ServerTimingMiddleware, add_server_timing
 from app.console.transfers.routes import transfers_router
 from app.settings import Settings, get_settings
 
@@ -154,7 +155,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             static,
             unknown_page,
         ],
-        middleware=[sessions.middleware],
+        # Outermost: Server-Timing covers the session load, CSRF, guards and error pages.
+        middleware=[ServerTimingMiddleware(), sessions.middleware],
         stores={"sessions": console.session_store},
         csrf_config=csrf,
         template_config=TemplateConfig(
@@ -164,7 +166,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[session_guard],
         before_request=shell_context,
         exception_handlers=EXCEPTION_HANDLERS,
-        before_send=[make_security_headers_hook(hsts=settings.server.production)],
+        before_send=[
+            make_security_headers_hook(hsts=settings.server.production),
+            add_server_timing,
+        ],
         on_startup=[start_live_updates],
         on_shutdown=[close_resources],
         openapi_config=None,

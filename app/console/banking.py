@@ -24,6 +24,9 @@ from app.console.state import ConsoleState, console_state
 # The tenant's business date and settings change rarely; a short per-process cache saves a
 # core call on every page without letting a new day go unnoticed for long.
 TENANT_CACHE_SECONDS = 60.0
+# The bank's branches change when an admin opens one (which forgets this process's copy);
+# every list filter, form and Home show them, so they are kept as briefly as the tenant.
+BRANCH_CACHE_SECONDS = 60.0
 
 
 class CoreSession:
@@ -139,4 +142,17 @@ class CoreSession:
         if not isinstance(body, dict):
             body = {}
         self.console.tenant_cache[code] = (now, body)
+        return body
+
+    async def branches(self) -> dict[str, Any]:
+        """``GET /branches`` (``{"branches": [...]}``), cached briefly; never change it."""
+        code = self.signed_in.tenant.code
+        cached = self.console.branch_cache.get(code)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < BRANCH_CACHE_SECONDS:
+            return cached[1]
+        body = await self.get("/branches")
+        if not isinstance(body, dict):
+            body = {}
+        self.console.branch_cache[code] = (now, body)
         return body

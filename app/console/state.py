@@ -68,6 +68,7 @@ class ConsoleState:
     live: LiveHub
     redis: Any = None
     tenant_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    branch_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> "ConsoleState":

@@ -110,7 +110,7 @@ async def business_date(core: CoreSession) -> date:
 
 
 async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
-    body = await core.get("/branches")
+    body = await core.branches()
     branches = body.get("branches") if isinstance(body, dict) else None
     return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
 

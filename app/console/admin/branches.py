@@ -14,6 +14,7 @@ from app.console.admin.common import (
     MANAGE,
     VIEW,
     admin_refusal,
+    forget_branches,
     form_values,
     render_admin,
 )
@@ -114,6 +115,7 @@ async def branch_open(request: Request[Any, Any, Any]) -> Response[Any]:
     )
     if isinstance(opened, Refusal):
         return await _branches_page(request, core, values=values, **opened.as_form())
+    forget_branches(core)
     code = str(opened.get("code") or values["code"])
     return redirect("/admin/branches?" + urlencode({"opened": code}))
 

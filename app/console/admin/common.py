@@ -262,3 +262,8 @@ class OneTimeSecrets:
 def forget_tenant(core: CoreSession) -> None:
     """Drop this process's cached ``GET /tenant`` after the settings changed."""
     core.console.tenant_cache.pop(core.signed_in.tenant.code, None)
+
+
+def forget_branches(core: CoreSession) -> None:
+    """Drop this process's cached ``GET /branches`` after a branch was opened."""
+    core.console.branch_cache.pop(core.signed_in.tenant.code, None)

@@ -107,7 +107,7 @@ def page_url(user_id: str) -> str:
 
 async def branch_choices(core: CoreSession) -> list[tuple[str, str]]:
     """``(code, "code — name")`` for every branch of the bank."""
-    body = await core.get("/branches")
+    body = await core.branches()
     branches = body.get("branches") if isinstance(body, dict) else None
     return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
 

@@ -13,6 +13,7 @@ from "Post".
 """
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,40 @@ async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any
     wanted = sorted(i for i in ids if i)
     found = await asyncio.gather(*(fetch_account(core, i) for i in wanted), return_exceptions=True)
     return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
+
+
+# Who an account is (its number and holder) hardly ever changes, so the queue keeps it a
+# minute per process instead of asking the core once per account of each pending
+# transaction on every visit (that was most of the queue's calls). Balances and statuses,
+# which do change, are never taken from here: the transaction's own page reads them fresh.
+ACCOUNT_LABEL_SECONDS = 60.0
+ACCOUNT_LABEL_LIMIT = 10_000
+# (tenant code, account ID) → (monotonic time, {"account_number", "customer_name"})
+_account_labels: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+
+
+async def _labels(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Number and holder of the accounts named by ``ids`` (briefly cached per process)."""
+    tenant = core.signed_in.tenant.code
+    now = time.monotonic()
+    known: dict[str, dict[str, Any]] = {}
+    missing: set[str] = set()
+    for account_id in filter(None, ids):
+        hit = _account_labels.get((tenant, account_id))
+        if hit is not None and now - hit[0] < ACCOUNT_LABEL_SECONDS:
+            known[account_id] = hit[1]
+        else:
+            missing.add(account_id)
+    if len(_account_labels) > ACCOUNT_LABEL_LIMIT:
+        _account_labels.clear()
+    for account_id, account in (await _accounts(core, missing)).items():
+        label = {
+            "account_number": account.get("account_number", ""),
+            "customer_name": account.get("customer_name", ""),
+        }
+        _account_labels[(tenant, account_id)] = (now, label)
+        known[account_id] = label
+    return known
 
 
 def _item(
@@ -168,7 +203,7 @@ async def _load_pending_transactions(q: QueueContext, section: Section) -> None:
     ids = {str(t.get("account_id") or "") for t in pending} | {
         str(t.get("counterparty_account_id") or "") for t in pending
     }
-    accounts = await _accounts(q.core, ids)
+    accounts = await _labels(q.core, ids)
     section.items = [_item(t, accounts, q.me, q.timezone) for t in pending]
     section.pending = pending
 

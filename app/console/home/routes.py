@@ -95,9 +95,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     core = CoreSession(request)
     if wants_fragment(request):
         return await _approvals_figure(request, core)
-    me, tenant, branches_body = await asyncio.gather(
-        core.me(), core.tenant(), core.get("/branches")
-    )
+    me, tenant, branches_body = await asyncio.gather(core.me(), core.tenant(), core.branches())
     settings = tenant.get("settings") or {}
     currency = str(tenant.get("base_currency") or "NGN")
     branches: list[dict[str, Any]] = (

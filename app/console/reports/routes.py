@@ -121,7 +121,7 @@ def _read(request: Request[Any, Any, Any], *names: str) -> Inputs:
 
 
 async def _branches(core: CoreSession) -> list[tuple[str, str]]:
-    body = await core.get("/branches")
+    body = await core.branches()
     items = body.get("branches") if isinstance(body, dict) else []
     return [
         (str(b.get("code")), f"{b.get('code')} — {b.get('name')}")

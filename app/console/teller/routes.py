@@ -125,7 +125,7 @@ async def receipt(request: Request[Any, Any, Any], ref: str) -> Response[Any]:
     counterparty = transaction.get("counterparty_account_id")
     tenant, branches, account, other = await asyncio.gather(
         core.tenant(),
-        core.get("/branches"),
+        core.branches(),
         fetch_account(core, str(transaction.get("account_id") or "")),
         fetch_account(core, str(counterparty)) if counterparty else _none(),
     )

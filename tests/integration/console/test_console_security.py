@@ -1,5 +1,7 @@
 """CSRF, security headers, request IDs, error pages, and tokens that never reach the browser."""
 
+import re
+
 import httpx
 from console_helpers import (
     ROLE_EMAILS,
@@ -10,6 +12,7 @@ from console_helpers import (
 )
 
 from app.console.security import CONTENT_SECURITY_POLICY
+from app.console.timing import server_timing_value
 from tests.support import SANDBOX_PASSWORD, TENANT
 
 EXPECTED_CSP = (
@@ -140,3 +143,26 @@ async def test_tokens_never_reach_the_browser(browser, live_server):
         for cookie in browser.cookies.jar:
             assert_no_tokens(cookie.value or "", f"cookie {cookie.name}")
             assert len(cookie.value or "") <= 160
+
+
+SERVER_TIMING = re.compile(r"^app;dur=\d+\.\d$")
+
+
+async def test_server_timing_on_pages_fragments_errors_and_static_files(browser):
+    # The console says how long it spent on each answer (P4's benchmark reads it).
+    for path in ("/login", "/no-such-page", "/static/css/app.css"):
+        response = await browser.get(path)
+        assert SERVER_TIMING.match(response.headers["server-timing"]), path
+    await sign_in(browser, "manager@demo.bank")
+    page = await browser.get("/")
+    fragment = await browser.get("/approvals/badge", headers={"HX-Request": "true"})
+    refused = await browser.post("/logout", data={}, headers={"Origin": "https://evil.example"})
+    for response in (page, fragment, refused):
+        assert response.status_code in {200, 403}
+        assert SERVER_TIMING.match(response.headers["server-timing"]), response.url
+        assert len(response.headers.get_list("server-timing")) == 1
+
+
+def test_server_timing_value_is_milliseconds():
+    assert server_timing_value(0.0123) == "app;dur=12.3"
+    assert server_timing_value(0) == "app;dur=0.0"
