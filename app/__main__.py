@@ -93,14 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             flush=True,
         )
-        _serve("app.server:create_server", settings)
+        _serve("app.server:embedded_process", settings)
     elif args.command == "core":
-        _serve("app.core.app:create_app", settings, workers=settings.server.workers)
+        _serve("app.server:core_process", settings, workers=settings.server.workers)
     elif args.command == "console":
-        _serve("app.console.app:create_app", settings, workers=settings.server.workers)
+        _serve("app.server:console_process", settings, workers=settings.server.workers)
     elif args.command == "worker":
+        from app.logging_setup import configure_logging
         from app.worker import run_worker
 
+        configure_logging(settings.logging)
         try:
             asyncio.run(run_worker(settings))
         except KeyboardInterrupt:  # Ctrl-C or SIGINT: the jobs have closed

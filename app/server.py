@@ -6,6 +6,7 @@ from typing import Any
 from litestar import Litestar
 
 from app.core.errors import API_PREFIX
+from app.logging_setup import configure_logging
 from app.settings import Settings, get_settings
 
 Scope = MutableMapping[str, Any]
@@ -54,3 +55,30 @@ def create_server(settings: Settings | None = None) -> Server:
 
     settings = settings or get_settings()
     return Server(create_core(settings), create_console(settings))
+
+
+# -- what `branchdesk run | core | console` hand to uvicorn: each process (uvicorn's workers
+# included) sets its logging up before it builds its app; tests build apps directly and keep
+# structlog's defaults.
+
+
+def embedded_process() -> Server:
+    settings = get_settings()
+    configure_logging(settings.logging)
+    return create_server(settings)
+
+
+def core_process() -> Litestar:
+    from app.core.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.logging)
+    return create_app(settings)
+
+
+def console_process() -> Litestar:
+    from app.console.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.logging)
+    return create_app(settings)

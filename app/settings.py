@@ -51,6 +51,13 @@ def _float(name: str, default: float, *, minimum: float, maximum: float | None =
     return value
 
 
+def _choice(name: str, default: str, choices: set[str]) -> str:
+    value = (_env(name, default) or default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}")
+    return value
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -161,6 +168,12 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class LoggingSettings:
+    format: str  # "json" (one object per line, for a log shipper) or "console" (for people)
+    level: str  # debug, info, warning, error
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -170,6 +183,7 @@ class Settings:
     console: ConsoleSettings
     webhooks: WebhookSettings
     worker: WorkerSettings
+    logging: LoggingSettings = field(default=LoggingSettings(format="console", level="info"))
     sandbox_password: str = field(default="Sandbox#2026")
 
 
@@ -295,6 +309,10 @@ def load_settings() -> Settings:
             rollup_postings_per_run=_int(
                 "GL_ROLLUP_POSTINGS_PER_RUN", 50_000, minimum=1, maximum=10_000_000
             ),
+        ),
+        logging=LoggingSettings(
+            format=_choice("LOG_FORMAT", "json" if production else "console", {"json", "console"}),
+            level=_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
     )

@@ -8,7 +8,15 @@ from app.settings import ImproperlyConfigured, load_settings
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("BRANCHDESK_VAR_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "HOST", "BRANCHDESK_PRODUCTION"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PORT",
+        "HOST",
+        "BRANCHDESK_PRODUCTION",
+        "LOG_FORMAT",
+        "LOG_LEVEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -44,6 +52,8 @@ def test_postgres_urls_get_the_async_driver(env):
         ("CONSOLE_SECRET_KEY", "short", "CONSOLE_SECRET_KEY must be at least 16"),
         ("GL_ROLLUP_POSTINGS_PER_RUN", "0", "GL_ROLLUP_POSTINGS_PER_RUN must be between 1"),
         ("WORKER_ROLLUP_INTERVAL_SECONDS", "soon", "WORKER_ROLLUP_INTERVAL_SECONDS must be"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of console, json"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of debug, error, info, warning"),
     ],
 )
 def test_bad_values_fail_fast(env, name, value, fragment):
@@ -62,3 +72,12 @@ def test_generated_secrets_persist(env):
     first = load_settings().console.secret_key
     assert load_settings().console.secret_key == first
     assert len(first) >= 32
+
+
+def test_logs_are_json_in_production_and_for_people_on_a_laptop(env):
+    assert load_settings().logging.format == "console"
+    env.setenv("BRANCHDESK_PRODUCTION", "true")
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert load_settings().logging.format == "json"
+    env.setenv("LOG_FORMAT", "console")
+    assert load_settings().logging.format == "console"
