@@ -21,6 +21,7 @@ from app.console.accounts.routes import accounts_router
 from app.console.admin.routes import admin_router
 from app.console.approvals.live import approvals_badge, badge_forgetter
 from app.console.approvals.routes import approvals_router
+from app.console.assets import ASSET_CACHE, AssetUrls
 from app.console.audit.routes import audit_router
 from app.console.auth.routes import auth_router
 from app.console.auth.session import (
@@ -80,6 +81,7 @@ def template_environment() -> Environment:
     environment.filters["with_article"] = with_article
     environment.filters["break_at_dots"] = break_at_dots
     environment.globals["role_labels"] = ROLE_LABELS
+    environment.globals["asset"] = AssetUrls(STATIC_DIR)
     return environment
 
 
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/static",
         directories=[STATIC_DIR],
         opt={"static": True, "public": True, "exclude_from_csrf": True},
+        cache_control=ASSET_CACHE,
         include_in_schema=False,
         name="static",
     )
