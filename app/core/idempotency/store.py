@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.idempotency.models import IdempotencyRecord
-from app.db import Database, is_unique_violation, utcnow
+from app.db import Database, is_unique_violation, new_id, utcnow
 
+_RECORDS: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 LOCK_TIMEOUT = timedelta(seconds=60)
 RETENTION = timedelta(hours=24)
 # Response headers worth replaying; the chain adds request ID, rate limits and the rest.
@@ -75,17 +76,24 @@ class IdempotencyStore:
     ) -> ClaimOutcome:
         for _attempt in range(3):
             async with self.db.session() as session:
-                record = IdempotencyRecord(
-                    tenant_id=tenant_id,
-                    principal_id=principal_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    state="in_progress",
-                )
-                session.add(record)
+                record_id, now = new_id(), utcnow()
                 try:
+                    # A Core statement: the claim is on every write's path, and an ORM
+                    # object costs more CPU than the round trip.
+                    await session.execute(
+                        sa.insert(_RECORDS).values(
+                            id=record_id,
+                            tenant_id=tenant_id,
+                            principal_id=principal_id,
+                            key=key,
+                            request_hash=fingerprint,
+                            state="in_progress",
+                            locked_at=now,
+                            created_at=now,
+                        )
+                    )
                     await session.commit()
-                    return Claimed(record.id)
+                    return Claimed(record_id)
                 except sa.exc.IntegrityError as exc:
                     if not is_unique_violation(exc):
                         raise
