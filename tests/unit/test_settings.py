@@ -8,7 +8,14 @@ from app.settings import ImproperlyConfigured, load_settings
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("BRANCHDESK_VAR_DIR", str(tmp_path))
-    for name in ("DATABASE_URL", "REDIS_URL", "PORT", "HOST", "BRANCHDESK_PRODUCTION"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "PORT",
+        "HOST",
+        "BRANCHDESK_PRODUCTION",
+        "WEB_CONCURRENCY",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -62,3 +69,23 @@ def test_generated_secrets_persist(env):
     first = load_settings().console.secret_key
     assert load_settings().console.secret_key == first
     assert len(first) >= 32
+
+
+def test_several_workers_need_postgres_and_redis(env):
+    env.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(ImproperlyConfigured, match="needs REDIS_URL"):
+        load_settings()
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    with pytest.raises(ImproperlyConfigured, match="needs PostgreSQL"):
+        load_settings()  # the embedded SQLite database stays one process
+    env.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
+    assert load_settings().server.workers == 2
+
+
+def test_the_workers_option_is_checked_like_the_variable(env, capsys):
+    from app.__main__ import main
+
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert main(["core", "--workers", "2"]) == 2  # SQLite: refused before serving
+    assert "needs PostgreSQL" in capsys.readouterr().err
+    assert main(["core", "--workers", "0"]) == 2

@@ -37,7 +37,7 @@ from app.core.ledger.posting import (
     post_legs,
 )
 from app.core.money import display_amount, format_amount, parse_amount
-from app.core.periods.service import open_period_for
+from app.core.periods.service import check_open_period, open_period_for
 from app.core.permissions import has_role
 from app.core.tenants.models import Tenant
 from app.core.transactions.models import Transaction
@@ -199,7 +199,7 @@ class TransactionService:
 
     async def _check_period(self, on: date) -> None:
         if on not in self._open_dates:
-            await open_period_for(self.session, self.tenant_id, on)
+            await check_open_period(self.session, self.tenant_id, on)
             self._open_dates.add(on)
 
     async def _tenant_terms(self) -> _TenantTerms:
