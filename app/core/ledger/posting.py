@@ -243,18 +243,21 @@ HOLDS: sa.Table = Hold.__table__  # type: ignore[attr-defined]
 AUDIT_LOGS: sa.Table = AuditLog.__table__  # type: ignore[attr-defined]
 OUTBOX_EVENTS: sa.Table = OutboxEvent.__table__  # type: ignore[attr-defined]
 
-_LOCKED_COLUMNS = (
-    col(Account.id),
-    col(Account.tenant_id),
-    col(Account.account_number),
-    col(Account.currency),
-    col(Account.branch_code),
-    col(Account.status),
-    col(Account.control_gl_account_id),
-    col(Account.ledger_balance),
-    col(Account.hold_amount),
-    col(Account.overdraft_limit),
-    col(Account.daily_withdrawal_limit),
+_LOCKED_COLUMNS = tuple(
+    ACCOUNTS.c[name]
+    for name in (
+        "id",
+        "tenant_id",
+        "account_number",
+        "currency",
+        "branch_code",
+        "status",
+        "control_gl_account_id",
+        "ledger_balance",
+        "hold_amount",
+        "overdraft_limit",
+        "daily_withdrawal_limit",
+    )
 )
 
 _ACCOUNT_UPDATE = (
@@ -294,16 +297,19 @@ async def lock_account_rows(
 ) -> dict[uuid.UUID, LockedAccount]:
     """:func:`lock_accounts` without ORM objects: the same rows, the same ID order.
 
-    The statement is ORM-enabled (mapped columns), so the session autoflushes whatever
-    the caller added before (an account opened in this very request) ahead of it.
+    A Core statement does not autoflush, so whatever the caller added to the session
+    before (an account opened in this very request) is flushed here first, as an ORM
+    query would.
     """
     ids = sorted(set(account_ids))
     if not ids:
         return {}
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
     query = (
         sa.select(*_LOCKED_COLUMNS)
-        .where(col(Account.tenant_id) == tenant_id, col(Account.id).in_(ids))
-        .order_by(col(Account.id))
+        .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.id.in_(ids))
+        .order_by(ACCOUNTS.c.id)
         .with_for_update()
     )
     rows = (await session.execute(query)).all()

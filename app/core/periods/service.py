@@ -84,13 +84,14 @@ async def open_period_for(
 async def check_open_period(session: AsyncSession, tenant_id: uuid.UUID, on: date) -> None:
     """:func:`open_period_for` (its month's period) without loading an ORM object: the
     same row, the same share lock until the transaction ends, the same refusals."""
+    periods: sa.Table = FiscalPeriod.__table__  # type: ignore[attr-defined]
     query = (
-        sa.select(col(FiscalPeriod.status), col(FiscalPeriod.period_name))
+        sa.select(periods.c.status, periods.c.period_name)
         .where(
-            col(FiscalPeriod.tenant_id) == tenant_id,
-            col(FiscalPeriod.start_date) <= on,
-            col(FiscalPeriod.end_date) >= on,
-            col(FiscalPeriod.period_number) <= 12,
+            periods.c.tenant_id == tenant_id,
+            periods.c.start_date <= on,
+            periods.c.end_date >= on,
+            periods.c.period_number <= 12,
         )
         .with_for_update(read=True, key_share=True)
     )

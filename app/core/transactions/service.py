@@ -44,6 +44,7 @@ from app.core.transactions.models import Transaction
 from app.core.webhooks import outbox
 from app.db import new_id, utcnow
 
+_TENANTS: sa.Table = Tenant.__table__  # type: ignore[attr-defined]
 DEPOSIT, WITHDRAWAL = "DEPOSIT", "WITHDRAWAL"
 TRANSFER, INTER_BRANCH = "TRANSFER", "INTER_BRANCH_TRANSFER"
 
@@ -206,8 +207,8 @@ class TransactionService:
         if self._terms is None:
             row = (
                 await self.session.execute(
-                    sa.select(col(Tenant.timezone), col(Tenant.teller_approval_limit)).where(
-                        col(Tenant.id) == self.tenant_id
+                    sa.select(_TENANTS.c.timezone, _TENANTS.c.teller_approval_limit).where(
+                        _TENANTS.c.id == self.tenant_id
                     )
                 )
             ).one()
