@@ -85,6 +85,7 @@ def test_several_workers_need_postgres_and_redis(env):
 def test_the_workers_option_is_checked_like_the_variable(env, capsys):
     from app.__main__ import main
 
+    env.setattr("app.__main__.get_settings", load_settings)  # not the session's cached ones
     env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert main(["core", "--workers", "2"]) == 2  # SQLite: refused before serving
     assert "needs PostgreSQL" in capsys.readouterr().err
