@@ -65,8 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="branchdesk", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="one process: core at /api/v1/cba, console at /, worker inside")
-    sub.add_parser("core", help="the core API only")
-    sub.add_parser("console", help="the console only (BANKING_API_URL points at a core)")
+    core = sub.add_parser("core", help="the core API only")
+    console = sub.add_parser("console", help="the console only (BANKING_API_URL points at a core)")
+    for served in (core, console):
+        served.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="worker processes (default WEB_CONCURRENCY, 1); > 1 needs PostgreSQL + Redis",
+        )
     sub.add_parser("worker", help="webhook delivery, audit sealing, schedules, purges")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
@@ -84,6 +91,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"branchdesk: configuration error: {exc}", file=sys.stderr)
         return 2
 
+    workers = getattr(args, "workers", None)
+    if workers is not None:
+        from app.settings import check_workers
+
+        try:
+            if workers < 1:
+                raise ImproperlyConfigured("--workers must be at least 1")
+            check_workers(workers, redis_url=settings.redis.url, database_url=settings.database.url)
+        except ImproperlyConfigured as exc:
+            print(f"branchdesk: configuration error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        workers = settings.server.workers
+
     if args.command == "run":
         print(
             SANDBOX_NOTE.format(
@@ -95,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         _serve("app.server:embedded_process", settings)
     elif args.command == "core":
-        _serve("app.server:core_process", settings, workers=settings.server.workers)
+        _serve("app.server:core_process", settings, workers=workers)
     elif args.command == "console":
-        _serve("app.server:console_process", settings, workers=settings.server.workers)
+        _serve("app.server:console_process", settings, workers=workers)
     elif args.command == "worker":
         from app.logging_setup import configure_logging
         from app.worker import run_worker

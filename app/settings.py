@@ -223,6 +223,26 @@ def _secret(name: str, var_dir: Path) -> str:
     return value
 
 
+def check_workers(workers: int, *, redis_url: str | None, database_url: str) -> None:
+    """Several processes of one app need shared stores: Redis and PostgreSQL.
+
+    The embedded SQLite mode stays one process: its writers queue on an in-process lock
+    (``app.db``), and its rate limits and revocations live in that process or file.
+    """
+    if workers <= 1:
+        return
+    if redis_url is None:
+        raise ImproperlyConfigured(
+            "WEB_CONCURRENCY > 1 needs REDIS_URL: worker processes must share rate limits, "
+            "sessions and revocations"
+        )
+    if database_url.startswith("sqlite"):
+        raise ImproperlyConfigured(
+            "WEB_CONCURRENCY > 1 needs PostgreSQL (DATABASE_URL): the embedded SQLite "
+            "database serializes its writers inside one process"
+        )
+
+
 def load_settings() -> Settings:
     """Read and check every setting; raise :class:`ImproperlyConfigured` on a bad one."""
     var_dir = Path(_env("BRANCHDESK_VAR_DIR", "var") or "var").resolve()
@@ -234,11 +254,8 @@ def load_settings() -> Settings:
     if production and redis_url is None:
         raise ImproperlyConfigured("REDIS_URL is required when BRANCHDESK_PRODUCTION is on")
     workers = _int("WEB_CONCURRENCY", 1, minimum=1, maximum=64)
-    if workers > 1 and redis_url is None:
-        raise ImproperlyConfigured(
-            "WEB_CONCURRENCY > 1 needs REDIS_URL: worker processes must share rate limits, "
-            "sessions and revocations"
-        )
+    database_url = _database_url(var_dir)
+    check_workers(workers, redis_url=redis_url, database_url=database_url)
     trusted = _env("TRUSTED_PROXIES", "127.0.0.1,::1") or ""
     loopback = host in {"0.0.0.0", "::"}  # noqa: S104  (we only test for the wildcard)
     default_api = f"http://{'127.0.0.1' if loopback else host}:{port}/api/v1/cba"
@@ -253,7 +270,7 @@ def load_settings() -> Settings:
             host=host, port=port, var_dir=var_dir, production=production, workers=workers
         ),
         database=DatabaseSettings(
-            url=_database_url(var_dir),
+            url=database_url,
             pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200),
             echo=_bool("DATABASE_ECHO", False),
         ),

@@ -8,8 +8,9 @@ One run, on the PostgreSQL server of ``BENCH_PG`` (default
    and funds them with ONE balanced journal posted through the core's own posting
    service (Dr teller cash 001, Cr each account), so ``branchdesk ledger verify`` stays
    clean; one of them is the hot "settlement" account of P2;
-3. starts ``python -m app core`` (one process: the command has no worker option yet) with
-   ``REDIS_URL=redis://127.0.0.1:6379/12`` and rate limits raised out of the way;
+3. starts ``python -m app core --workers N`` for each N of ``BENCH_WORKERS`` (``1,2``) in
+   turn, with ``REDIS_URL`` = ``BENCH_REDIS`` (``redis://127.0.0.1:6379/12``) and rate
+   limits raised out of the way, and runs steps 4 and 6 against each;
 4. P1: ``BENCH_CLIENTS`` (32) asyncio clients on one pooled ``httpx.AsyncClient`` post
    ``POST /transfers/internal`` between uniformly random accounts for ``BENCH_SECONDS``
    (20) after a short warm-up; P2: the same with every transfer to or from the hot account;
@@ -60,6 +61,7 @@ CLIENTS = int(os.environ.get("BENCH_CLIENTS", "32"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 WARMUP = float(os.environ.get("BENCH_WARMUP", "3"))
 BATCHES = int(os.environ.get("BENCH_BATCHES", "3"))
+WORKERS = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,2").split(",") if n.strip()]
 BATCH_SIZE = 1000
 OPENING = 10_000_000_00  # minor units per account: no uniform transfer runs dry
 HOT_OPENING = 1_000_000_000_00
@@ -253,9 +255,9 @@ def free_port() -> int:
 
 
 class Server:
-    """``python -m app core`` on a free port (under cProfile when asked)."""
+    """``python -m app core --workers N`` on a free port (under cProfile when asked)."""
 
-    def __init__(self, profile_to: Path | None = None) -> None:
+    def __init__(self, profile_to: Path | None = None, workers: int = 1) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.profile_to = profile_to
@@ -263,8 +265,20 @@ class Server:
         command = [sys.executable]
         if profile_to is not None:
             command += ["-m", "cProfile", "-o", str(profile_to)]
-        command += ["-m", "app", "core"]
-        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        command += ["-m", "app", "core", "--workers", str(workers)]
+        self.workers = workers
+        # A pool as large as the requests one process has in flight: SQLAlchemy closes an
+        # overflow connection when it is returned, so a smaller pool opens and closes
+        # connections all through the run (each a backend fork, a handshake and an empty
+        # statement cache; measured: ~150 in 20 s with the default of 10).
+        pool = os.environ.get("BENCH_POOL_SIZE") or str(max(10, -(-CLIENTS // workers) + 4))
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATABASE_POOL_SIZE": pool,
+        }
+        self.pool_size = int(pool)
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -286,7 +300,8 @@ class Server:
         return Path(self.log.name).read_text(errors="replace")
 
     def cpu_seconds(self) -> float:
-        return proc_cpu_seconds(self.process.pid)
+        """The supervisor and its worker processes (uvicorn forks one per worker)."""
+        return sum(proc_cpu_seconds(pid) for pid in process_tree(self.process.pid))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -299,6 +314,24 @@ class Server:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -366,6 +399,12 @@ class Scenario:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "errors": dict(sorted(self.errors.items())),
             "cpu_seconds": {k: round(v, 1) for k, v in self.cpu.items()},
+            # What the machine's other load does not change much: the core's own CPU.
+            "core_cpu_ms_per_transfer": (
+                round(self.cpu["core"] / self.ok * 1000, 2)
+                if self.ok and "core" in self.cpu
+                else None
+            ),
         }
 
 
@@ -629,7 +668,9 @@ def markdown(report: dict[str, Any]) -> str:
         )
     m = report["machine"]
     cpu_lines = [
-        f"- {s['scenario']}: " + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items())
+        f"- {s['scenario']}: "
+        + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items())
+        + f"; core CPU per transfer {s.get('core_cpu_ms_per_transfer')} ms"
         for s in report["scenarios"]
         if s.get("cpu_seconds")
     ]
@@ -640,7 +681,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{m['cpus']} × {m['cpu_model']}, {m['memory']}, PostgreSQL {m['postgresql']}, "
             f"Python {m['python']}; {report['config']['clients']} clients, "
             f"{report['config']['seconds']} s per scenario, "
-            f"{report['config']['accounts']} accounts; one core process.",
+            f"{report['config']['accounts']} accounts; core processes: "
+            f"{', '.join(str(n) for n in report['config']['workers'])} (one run each).",
             "",
             *rows,
             "",
@@ -657,6 +699,7 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 async def measure(server: Server, accounts: list[str], hot: str) -> list[Scenario]:
+    of = f", {server.workers} core process{'es' if server.workers > 1 else ''}"
     limits = httpx.Limits(max_connections=CLIENTS + 4, max_keepalive_connections=CLIENTS + 4)
     async with httpx.AsyncClient(
         base_url=server.base_url + API, limits=limits, timeout=60
@@ -675,15 +718,16 @@ async def measure(server: Server, accounts: list[str], hot: str) -> list[Scenari
             return (hot, other) if rng.random() < 0.5 else (other, hot)
 
         print(f"P1: uniform, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
-        p1 = await run_load(server, "P1 internal transfers, uniform", tokens, uniform, client)
+        p1 = await run_load(server, "P1 internal transfers, uniform" + of, tokens, uniform, client)
         print(f"    {p1.summary()['tps']} tps", flush=True)
         print(f"P2: one hot account, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
         p2 = await run_load(
-            server, "P2 internal transfers, one hot account", tokens, hot_spot, client
+            server, "P2 internal transfers, one hot account" + of, tokens, hot_spot, client
         )
         print(f"    {p2.summary()['tps']} tps", flush=True)
         print(f"P3: {BATCHES} batches of {BATCH_SIZE} ...", flush=True)
         p3 = await run_batches(client, tokens[0], accounts, random.Random())
+        p3.name += of
         print(f"    {p3.summary()['tps']} transfers/s", flush=True)
         return [p1, p2, p3]
 
@@ -719,17 +763,24 @@ def main() -> int:
         accounts, hot = asyncio.run(open_accounts(settings, ACCOUNTS))
         setup_seconds = time.monotonic() - t0
         print(f"setup: {ACCOUNTS} accounts in {setup_seconds:.1f} s", flush=True)
-        server = Server(profile_to)
-        p1, p2, p3 = asyncio.run(measure(server, accounts, hot))
-        server.stop()
-        server = None
+        runs: list[list[dict[str, Any]]] = []
+        for workers in WORKERS:
+            print(f"core: {workers} process(es)", flush=True)
+            server = Server(profile_to if workers == WORKERS[0] else None, workers)
+            p1, p2, p3 = asyncio.run(measure(server, accounts, hot))
+            server.stop()
+            server = None
+            runs.append([p1.summary(), p2.summary(), p3.summary()])
         print(f"pgbench: {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
         reference = run_pgbench(database, round(SECONDS))
         print(f"    {reference['tps']} tps", flush=True)
         verify = asyncio.run(ledger_verify(settings))
         print(verify, flush=True)
-        summaries = [p1.summary(), p2.summary(), p3.summary()]
-        verdicts(*summaries, ref=reference["tps"])
+        scenarios: list[dict[str, Any]] = []
+        for summaries in runs:
+            verdicts(*summaries, ref=reference["tps"])
+            scenarios += summaries
+        scenarios.append(reference)
         report = {
             "benchmark": "transfers",
             "started_at": started_at.isoformat(timespec="seconds"),
@@ -741,12 +792,16 @@ def main() -> int:
                 "warmup_seconds": WARMUP,
                 "batches": BATCHES,
                 "batch_size": BATCH_SIZE,
-                "core": "python -m app core (1 process, uvicorn defaults)",
-                "database_pool_size": settings.database.pool_size,
+                "core": "python -m app core --workers N (uvicorn)",
+                "workers": WORKERS,
+                "database_pool_size": {
+                    str(n): int(os.environ.get("BENCH_POOL_SIZE") or max(10, -(-CLIENTS // n) + 4))
+                    for n in WORKERS
+                },
                 "redis": REDIS_URL,
                 "setup_seconds": round(setup_seconds, 1),
             },
-            "scenarios": [*summaries[:2], reference, summaries[2]],
+            "scenarios": scenarios,
             "ledger_verify": verify,
         }
         if profile_to is not None:

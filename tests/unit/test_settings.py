@@ -16,6 +16,7 @@ def env(monkeypatch, tmp_path):
         "BRANCHDESK_PRODUCTION",
         "LOG_FORMAT",
         "LOG_LEVEL",
+        "WEB_CONCURRENCY",
     ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
@@ -81,3 +82,24 @@ def test_logs_are_json_in_production_and_for_people_on_a_laptop(env):
     assert load_settings().logging.format == "json"
     env.setenv("LOG_FORMAT", "console")
     assert load_settings().logging.format == "console"
+
+
+def test_several_workers_need_postgres_and_redis(env):
+    env.setenv("WEB_CONCURRENCY", "2")
+    with pytest.raises(ImproperlyConfigured, match="needs REDIS_URL"):
+        load_settings()
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    with pytest.raises(ImproperlyConfigured, match="needs PostgreSQL"):
+        load_settings()  # the embedded SQLite database stays one process
+    env.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
+    assert load_settings().server.workers == 2
+
+
+def test_the_workers_option_is_checked_like_the_variable(env, capsys):
+    from app.__main__ import main
+
+    env.setattr("app.__main__.get_settings", load_settings)  # not the session's cached ones
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert main(["core", "--workers", "2"]) == 2  # SQLite: refused before serving
+    assert "needs PostgreSQL" in capsys.readouterr().err
+    assert main(["core", "--workers", "0"]) == 2

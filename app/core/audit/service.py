@@ -14,6 +14,7 @@ from app.core.audit.models import AuditLog
 from app.core.common import iso
 from app.core.context import RequestContext
 from app.core.errors import ApiError
+from app.db import utcnow
 
 
 def record(
@@ -31,22 +32,54 @@ def record(
     actor_email: str | None = None,
 ) -> AuditLog:
     """Append one record: who (from the token unless given), what, to what, and how it went."""
-    principal = ctx.principal
     entry = AuditLog(
-        tenant_id=tenant_id or (ctx.tenant.id if ctx.tenant else None),
-        actor_id=actor_id or (principal.user_id if principal else None),
-        actor_email=actor_email or (principal.email if principal else None),
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id) if entity_id is not None else None,
-        request_id=ctx.request_id,
-        ip=ctx.client_ip,
-        outcome=outcome,
-        before=before,
-        after=after,
+        **record_values(
+            ctx,
+            action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            outcome=outcome,
+            before=before,
+            after=after,
+            tenant_id=tenant_id,
+            actor_id=actor_id,
+            actor_email=actor_email,
+        )
     )
     session.add(entry)
     return entry
+
+
+def record_values(
+    ctx: RequestContext,
+    action: str,
+    *,
+    entity_type: str | None = None,
+    entity_id: object | None = None,
+    outcome: str = "success",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    tenant_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    actor_email: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one record, for callers that insert many at once (the
+    transfer path's ``LedgerWrites``): exactly what :func:`record` stores."""
+    principal = ctx.principal
+    return {
+        "tenant_id": tenant_id or (ctx.tenant.id if ctx.tenant else None),
+        "at": utcnow(),
+        "actor_id": actor_id or (principal.user_id if principal else None),
+        "actor_email": actor_email or (principal.email if principal else None),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id) if entity_id is not None else None,
+        "request_id": ctx.request_id,
+        "ip": ctx.client_ip,
+        "outcome": outcome,
+        "before": before,
+        "after": after,
+    }
 
 
 # -- reading the trail ------------------------------------------------------------------

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.idempotency.models import IdempotencyRecord
-from app.db import Database, is_unique_violation, utcnow
+from app.db import Database, is_unique_violation, new_id, utcnow
 
+_RECORDS: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 LOCK_TIMEOUT = timedelta(seconds=60)
 RETENTION = timedelta(hours=24)
 # Response headers worth replaying; the chain adds request ID, rate limits and the rest.
@@ -74,22 +75,22 @@ class IdempotencyStore:
         self, tenant_id: uuid.UUID, principal_id: uuid.UUID, key: str, fingerprint: str
     ) -> ClaimOutcome:
         for _attempt in range(3):
+            record_id, now = new_id(), utcnow()
+            # A Core statement: the claim is on every write's path, and an ORM object
+            # costs more CPU than the round trip.
+            claim = sa.insert(_RECORDS).values(
+                id=record_id,
+                tenant_id=tenant_id,
+                principal_id=principal_id,
+                key=key,
+                request_hash=fingerprint,
+                state="in_progress",
+                locked_at=now,
+                created_at=now,
+            )
+            if await self._insert_committed(claim):
+                return Claimed(record_id)
             async with self.db.session() as session:
-                record = IdempotencyRecord(
-                    tenant_id=tenant_id,
-                    principal_id=principal_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    state="in_progress",
-                )
-                session.add(record)
-                try:
-                    await session.commit()
-                    return Claimed(record.id)
-                except sa.exc.IntegrityError as exc:
-                    if not is_unique_violation(exc):
-                        raise
-                    await session.rollback()
                 existing = (
                     await session.execute(
                         sa.select(IdempotencyRecord).where(
@@ -125,6 +126,28 @@ class IdempotencyStore:
                         return Claimed(existing.id)
                 return InProgress()
         return InProgress()
+
+    async def _insert_committed(self, claim: sa.Insert) -> bool:
+        """Insert and commit the claim; False when the key is taken already.
+
+        On PostgreSQL the one statement runs in autocommit (one round trip, where
+        BEGIN + INSERT + COMMIT take three); on SQLite through the writer's session,
+        which holds the write lock.
+        """
+        try:
+            if self.db.is_sqlite:
+                async with self.db.session() as session:
+                    await session.execute(claim)
+                    await session.commit()
+            else:
+                async with self.db.engine.connect() as connection:
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await autocommit.execute(claim)
+        except sa.exc.IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            return False
+        return True
 
     async def complete(
         self,

@@ -77,19 +77,41 @@ async def open_period_for(
             f"{on.isoformat()} is outside period {period.period_name}.",
             [{"field": "fiscal_period_id", "reason": "date outside the period"}],
         )
-    if period.status != "open":
+    _check_takes_postings(period.status, period.period_name, on)
+    return period
+
+
+async def check_open_period(session: AsyncSession, tenant_id: uuid.UUID, on: date) -> None:
+    """:func:`open_period_for` (its month's period) without loading an ORM object: the
+    same row, the same share lock until the transaction ends, the same refusals."""
+    periods: sa.Table = FiscalPeriod.__table__  # type: ignore[attr-defined]
+    query = (
+        sa.select(periods.c.status, periods.c.period_name)
+        .where(
+            periods.c.tenant_id == tenant_id,
+            periods.c.start_date <= on,
+            periods.c.end_date >= on,
+            periods.c.period_number <= 12,
+        )
+        .with_for_update(read=True, key_share=True)
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise ApiError(
+            "NO_OPEN_PERIOD",
+            f"No fiscal period holds {on.isoformat()}; an admin must create the year's periods.",
+            [{"field": "effective_date", "reason": "no fiscal period", "value": on.isoformat()}],
+        )
+    _check_takes_postings(row[0], row[1], on)
+
+
+def _check_takes_postings(status: str, name: str, on: date) -> None:
+    if status != "open":
         raise ApiError(
             "PERIOD_CLOSED",
-            f"Fiscal period {period.period_name} is {period.status}; nothing may be posted in it.",
-            [
-                {
-                    "field": "effective_date",
-                    "reason": f"period {period.status}",
-                    "value": on.isoformat(),
-                }
-            ],
+            f"Fiscal period {name} is {status}; nothing may be posted in it.",
+            [{"field": "effective_date", "reason": f"period {status}", "value": on.isoformat()}],
         )
-    return period
 
 
 def month_periods(year: int) -> list[tuple[int, str, date, date]]:

@@ -88,9 +88,10 @@ async def post_inter_branch(
 async def post_batch(
     data: BatchRequest, ctx: RequestContext, session: AsyncSession
 ) -> Response[dict[str, Any]]:
-    """Every account is locked in one query; items are checked before anything of them
-    changes, so a failing item leaves no trace and needs no savepoint; the inserts go out
-    together at commit. The round trips do not grow with the batch."""
+    """Every account is locked in one query; items are checked (in memory) before anything
+    of them changes, so a failing item leaves no trace and needs no savepoint; the rows of
+    every item go out together, one statement per table. The round trips do not grow with
+    the batch."""
     assert ctx.principal is not None
     service = TransactionService(session, ctx)
     parsed: list[Movement | ApiError | ValidationError] = []
@@ -134,6 +135,7 @@ async def post_batch(
             "An item of this atomic batch failed: nothing was posted.",
             extra={"results": results},
         )
+    await service.flush()
     return Response({"results": results}, status_code=HTTP_200_OK)
 
 

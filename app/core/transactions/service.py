@@ -6,46 +6,89 @@ approves (posts) or rejects (releases) it.
 """
 
 import uuid
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account, Hold
-from app.core.accounts.service import add_hold, get_account, release_expired_holds, settle_hold
+from app.core.accounts.service import get_account, settle_hold
 from app.core.audit import service as audit
 from app.core.common import check_branch_scope, iso, parse_id
 from app.core.context import Principal, RequestContext
 from app.core.errors import ApiError
 from app.core.ledger.chart import clearing_code, system_account_id, teller_cash_code
-from app.core.ledger.models import Journal
 from app.core.ledger.numbers import journal_number, transaction_ref
 from app.core.ledger.posting import (
     CREDIT,
     DEBIT,
+    HOLDS,
+    LedgerWrites,
     Leg,
+    LockedAccount,
     check_can_credit,
     check_can_debit,
+    lock_account_rows,
     lock_accounts,
-    post_journal,
+    post_legs,
 )
 from app.core.money import display_amount, format_amount, parse_amount
-from app.core.periods.service import open_period_for
+from app.core.periods.service import check_open_period, open_period_for
 from app.core.permissions import has_role
 from app.core.tenants.models import Tenant
-from app.core.tenants.service import business_date
 from app.core.transactions.models import Transaction
 from app.core.webhooks import outbox
-from app.db import utcnow
+from app.db import new_id, utcnow
 
+_TENANTS: sa.Table = Tenant.__table__  # type: ignore[attr-defined]
 DEPOSIT, WITHDRAWAL = "DEPOSIT", "WITHDRAWAL"
 TRANSFER, INTER_BRANCH = "TRANSFER", "INTER_BRANCH_TRANSFER"
 
 
-def transaction_body(t: Transaction) -> dict[str, Any]:
+@dataclass
+class TransactionRecord:
+    """A transaction this request writes: the columns of ``transactions``, no ORM object
+    (the transfer path inserts its rows with Core statements, a batch all at once)."""
+
+    tenant_id: uuid.UUID
+    transaction_ref: str
+    type: str
+    status: str
+    amount: int
+    currency: str
+    account_id: uuid.UUID
+    counterparty_account_id: uuid.UUID | None
+    narration: str | None
+    depositor_name: str | None
+    branch_code: str
+    business_date: date
+    created_by: uuid.UUID
+    created_by_email: str
+    id: uuid.UUID = field(default_factory=new_id)
+    balance_after: int | None = None
+    journal_id: uuid.UUID | None = None
+    hold_id: uuid.UUID | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    approved_by: uuid.UUID | None = None
+    approved_at: datetime | None = None
+    rejected_by: uuid.UUID | None = None
+    rejected_at: datetime | None = None
+    rejection_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _TenantTerms:
+    """What a movement reads of its tenant, once per service (one statement, no ORM)."""
+
+    timezone: str
+    teller_approval_limit: int
+
+
+def transaction_body(t: Transaction | TransactionRecord) -> dict[str, Any]:
     return {
         "id": str(t.id),
         "transaction_ref": t.transaction_ref,
@@ -128,13 +171,23 @@ class TransactionService:
         self.ctx = ctx
         self.principal: Principal = ctx.principal
         self.tenant_id = ctx.tenant.id
-        # A batch locks every account it touches once, up front, and checks the period once.
-        self._locked: dict[uuid.UUID, Account] | None = None
+        # A batch locks every account it touches once, up front, checks the period once
+        # and writes every item's rows together at the end (``flush``).
+        self._locked: dict[uuid.UUID, LockedAccount] | None = None
         self._open_dates: set[date] = set()
+        self._terms: _TenantTerms | None = None
+        self.writes = LedgerWrites()
 
     async def preload(self, account_ids: list[uuid.UUID]) -> None:
-        """Lock every account a batch touches in one query (in ID order, so no deadlocks)."""
-        self._locked = await lock_accounts(self.session, self.tenant_id, account_ids)
+        """Lock every account a batch touches in one query (in ID order, so no deadlocks).
+
+        From here on :meth:`execute` only collects rows; :meth:`flush` writes them.
+        """
+        self._locked = await lock_account_rows(self.session, self.tenant_id, account_ids)
+
+    async def flush(self) -> None:
+        """Write what the executed movements collected (one statement per table)."""
+        await self.writes.flush(self.session)
 
     def crosses_branches(self, movement: Movement) -> bool:
         """Whether a preloaded transfer's accounts sit in different branches."""
@@ -147,8 +200,20 @@ class TransactionService:
 
     async def _check_period(self, on: date) -> None:
         if on not in self._open_dates:
-            await open_period_for(self.session, self.tenant_id, on)
+            await check_open_period(self.session, self.tenant_id, on)
             self._open_dates.add(on)
+
+    async def _tenant_terms(self) -> _TenantTerms:
+        if self._terms is None:
+            row = (
+                await self.session.execute(
+                    sa.select(_TENANTS.c.timezone, _TENANTS.c.teller_approval_limit).where(
+                        _TENANTS.c.id == self.tenant_id
+                    )
+                )
+            ).one()
+            self._terms = _TenantTerms(row[0], int(row[1]))
+        return self._terms
 
     async def _tenant(self) -> Tenant:
         tenant = await self.session.get(Tenant, self.tenant_id)
@@ -157,12 +222,14 @@ class TransactionService:
 
     async def execute(
         self, movement: Movement, *, on: date | None = None, pre_approved: bool = False
-    ) -> Transaction:
+    ) -> TransactionRecord:
         """Run one cash or transfer movement; the caller's unit of work commits it.
 
         ``on`` dates it on another business date than today (the standing-instruction
         job catching up a missed day); ``pre_approved`` skips the teller approval limit
         (a standing instruction was approved by a manager once, for every run).
+        Outside a batch its rows are written before it returns; in a batch (after
+        :meth:`preload`) at :meth:`flush`.
         """
         ids = [movement.account_id] + (
             [movement.counterparty_id] if movement.counterparty_id else []
@@ -170,7 +237,7 @@ class TransactionService:
         if self._locked is not None:
             accounts = {i: self._locked[i] for i in ids if i in self._locked}
         else:
-            accounts = await lock_accounts(self.session, self.tenant_id, ids)
+            accounts = await lock_account_rows(self.session, self.tenant_id, ids)
         for account_id in ids:  # 404 before any business rule
             if account_id not in accounts:
                 raise ApiError(
@@ -201,9 +268,9 @@ class TransactionService:
                         }
                     ],
                 )
-            await release_expired_holds(self.session, account)
-        tenant = await self._tenant()
-        today = on or business_date(tenant)
+            await self._release_expired_holds(account)
+        terms = await self._tenant_terms()
+        today = on or utcnow().astimezone(ZoneInfo(terms.timezone)).date()
         await self._check_period(today)
         debited = source if movement.type != DEPOSIT else None
         credited = destination if destination else (source if movement.type == DEPOSIT else None)
@@ -217,7 +284,7 @@ class TransactionService:
                 await self._check_daily_limit(debited, movement.amount, today)
         if credited is not None:
             check_can_credit(credited)
-        transaction = Transaction(
+        transaction = TransactionRecord(
             tenant_id=self.tenant_id,
             transaction_ref=transaction_ref(today),
             type=movement.type,
@@ -233,16 +300,40 @@ class TransactionService:
             created_by=self.principal.user_id,
             created_by_email=self.principal.email,
         )
-        if movement.amount > tenant.teller_approval_limit and not pre_approved:
-            await self._hold_for_approval(transaction, debited, tenant)
+        if movement.amount > terms.teller_approval_limit and not pre_approved:
+            self._hold_for_approval(transaction, debited)
         else:
             await self._post(transaction, source, destination, today)
-        self.session.add(transaction)
-        self._record(transaction, source)
+        self.writes.transactions.append(asdict(transaction))
+        self._record(transaction)
+        if self._locked is None:
+            await self.writes.flush(self.session)
         return transaction
 
+    async def _release_expired_holds(self, account: LockedAccount) -> None:
+        """Holds past their expiry stop counting (checked whenever the account is locked)."""
+        if account.hold_amount == 0:
+            return
+        now = utcnow()
+        expired = (
+            await self.session.execute(
+                sa.update(HOLDS)
+                .where(
+                    HOLDS.c.account_id == account.id,
+                    HOLDS.c.status == "ACTIVE",
+                    HOLDS.c.expires_at.is_not(None),
+                    HOLDS.c.expires_at <= now,
+                )
+                .values(status="EXPIRED", released_at=now)
+                .returning(HOLDS.c.amount)
+            )
+        ).all()
+        if expired:
+            account.hold_amount -= sum(int(row[0]) for row in expired)
+            self.writes.touch(account)
+
     def _check_route(
-        self, movement: Movement, source: Account, destination: Account | None
+        self, movement: Movement, source: LockedAccount, destination: LockedAccount | None
     ) -> None:
         if destination is None:
             return
@@ -263,7 +354,7 @@ class TransactionService:
                 [{"field": "destination_account_id", "reason": "in the same branch"}],
             )
 
-    async def _check_daily_limit(self, account: Account, amount: int, today: date) -> None:
+    async def _check_daily_limit(self, account: LockedAccount, amount: int, today: date) -> None:
         if account.daily_withdrawal_limit is None:
             return
         taken = (
@@ -292,58 +383,81 @@ class TransactionService:
                 ],
             )
 
-    async def _hold_for_approval(
-        self, transaction: Transaction, debited: Account | None, tenant: Tenant
+    def _hold_for_approval(
+        self, transaction: TransactionRecord, debited: LockedAccount | None
     ) -> None:
         transaction.status = "PENDING_APPROVAL"
         if debited is not None:
-            hold = await add_hold(
-                self.session,
-                debited,
-                transaction.amount,
-                f"Awaiting approval of {transaction.transaction_ref}",
-                self.principal.user_id,
-                transaction_id=transaction.id,
+            # A hold may exceed what is available: it is a block (as add_hold places one).
+            hold_id = new_id()
+            self.writes.holds.append(
+                {
+                    "id": hold_id,
+                    "tenant_id": debited.tenant_id,
+                    "account_id": debited.id,
+                    "amount": transaction.amount,
+                    "reason": f"Awaiting approval of {transaction.transaction_ref}",
+                    "status": "ACTIVE",
+                    "expires_at": None,
+                    "transaction_id": transaction.id,
+                    "created_by": self.principal.user_id,
+                    "created_at": utcnow(),
+                    "released_by": None,
+                    "released_at": None,
+                }
             )
-            transaction.hold_id = hold.id
+            debited.hold_amount += transaction.amount
+            self.writes.touch(debited)
+            transaction.hold_id = hold_id
             transaction.balance_after = debited.ledger_balance
-        outbox.emit(
-            self.session,
-            self.tenant_id,
-            "transaction.pending_approval",
-            transaction_body(transaction),
-            self.ctx.request_id,
+        self.writes.outbox_events.append(
+            outbox.event_values(
+                self.tenant_id,
+                "transaction.pending_approval",
+                transaction_body(transaction),
+                self.ctx.request_id,
+            )
         )
 
     async def _post(
-        self, transaction: Transaction, source: Account, destination: Account | None, today: date
+        self,
+        transaction: Transaction | TransactionRecord,
+        source: LockedAccount,
+        destination: LockedAccount | None,
+        today: date,
     ) -> None:
         legs = await self._legs(transaction, source, destination)
-        journal = Journal(
-            tenant_id=self.tenant_id,
-            journal_number=journal_number(today),
-            journal_type="CASH" if destination is None else "TRANSFER",
-            status="APPROVED",
-            description=_journal_description(transaction, source, destination),
-            transaction_date=today,
-            effective_date=today,
-            branch_code=transaction.branch_code,
-            source_reference=transaction.transaction_ref,
-            created_by=transaction.created_by,
-            created_by_email=transaction.created_by_email,
-            posted_by=self.principal.user_id,
-        )
-        self.session.add(journal)
+        journal: dict[str, Any] = {
+            "id": new_id(),
+            "tenant_id": self.tenant_id,
+            "journal_number": journal_number(today),
+            "journal_type": "CASH" if destination is None else "TRANSFER",
+            "status": "APPROVED",
+            "description": _journal_description(transaction, source, destination),
+            "transaction_date": today,
+            "effective_date": today,
+            "fiscal_period_id": None,
+            "source_reference": transaction.transaction_ref,
+            "branch_code": transaction.branch_code,
+            "created_by": transaction.created_by,
+            "created_by_email": transaction.created_by_email,
+            "created_at": utcnow(),
+            "posted_by": self.principal.user_id,
+            "posted_at": None,
+        }
         accounts = {source.id: source} | ({destination.id: destination} if destination else {})
-        result = await post_journal(
-            self.session, journal, legs, accounts, effective_date=today, skip_funds_check=True
+        result = post_legs(
+            self.writes, journal, legs, accounts, effective_date=today, skip_funds_check=True
         )
-        transaction.journal_id = journal.id
+        transaction.journal_id = journal["id"]
         transaction.status = "COMPLETED"
         transaction.balance_after = result.balances[source.id]
 
     async def _legs(
-        self, t: Transaction, source: Account, destination: Account | None
+        self,
+        t: Transaction | TransactionRecord,
+        source: LockedAccount,
+        destination: LockedAccount | None,
     ) -> list[Leg]:
         """The double entry, through clearing accounts whenever branches differ."""
         s, tid = self.session, self.tenant_id
@@ -418,16 +532,17 @@ class TransactionService:
             Leg(take, DEBIT, amount, currency, branch_code=to_branch, description=note),
         ]
 
-    def _record(self, transaction: Transaction, source: Account) -> None:
+    def _record(self, transaction: TransactionRecord) -> None:
         body = transaction_body(transaction)
         verb = {DEPOSIT: "deposit", WITHDRAWAL: "withdrawal"}.get(transaction.type, "transfer")
-        audit.record(
-            self.session,
-            self.ctx,
-            f"transaction.{verb}_created",
-            entity_type="transaction",
-            entity_id=transaction.id,
-            after=body,
+        self.writes.audit_logs.append(
+            audit.record_values(
+                self.ctx,
+                f"transaction.{verb}_created",
+                entity_type="transaction",
+                entity_id=transaction.id,
+                after=body,
+            )
         )
         if transaction.status == "COMPLETED":
             event = (
@@ -435,7 +550,9 @@ class TransactionService:
                 if transaction.type in {DEPOSIT, WITHDRAWAL}
                 else "transfer.completed"
             )
-            outbox.emit(self.session, self.tenant_id, event, body, self.ctx.request_id)
+            self.writes.outbox_events.append(
+                outbox.event_values(self.tenant_id, event, body, self.ctx.request_id)
+            )
 
     # ---- approvals --------------------------------------------------------------------
 
@@ -462,7 +579,7 @@ class TransactionService:
         ids = [transaction.account_id] + (
             [transaction.counterparty_account_id] if transaction.counterparty_account_id else []
         )
-        accounts = await lock_accounts(self.session, self.tenant_id, ids)
+        accounts = await lock_account_rows(self.session, self.tenant_id, ids)
         source = accounts[transaction.account_id]
         destination = (
             accounts[transaction.counterparty_account_id]
@@ -472,12 +589,19 @@ class TransactionService:
         if transaction.hold_id is not None:
             hold = await self.session.get(Hold, transaction.hold_id)
             if hold is not None and hold.status == "ACTIVE":
-                settle_hold(self.session, source, hold, "CONSUMED", self.principal.user_id)
-        today = business_date(await self._tenant())
+                hold.status = "CONSUMED"
+                hold.released_at = utcnow()
+                hold.released_by = self.principal.user_id
+                self.session.add(hold)
+                source.hold_amount -= hold.amount
+                self.writes.touch(source)
+        terms = await self._tenant_terms()
+        today = utcnow().astimezone(ZoneInfo(terms.timezone)).date()
         await open_period_for(self.session, self.tenant_id, today)
         if transaction.type != DEPOSIT:
             check_can_debit(source, transaction.amount)
         await self._post(transaction, source, destination, today)
+        await self.writes.flush(self.session)
         transaction.approved_by = self.principal.user_id
         transaction.approved_at = utcnow()
         self.session.add(transaction)
@@ -541,7 +665,9 @@ def _field(movement: Movement, account_id: uuid.UUID) -> str:
     return "source_account_id" if account_id == movement.account_id else "destination_account_id"
 
 
-def _journal_description(t: Transaction, source: Account, destination: Account | None) -> str:
+def _journal_description(
+    t: Transaction | TransactionRecord, source: LockedAccount, destination: LockedAccount | None
+) -> str:
     if destination is None:
         what = "Cash deposit to" if t.type == DEPOSIT else "Cash withdrawal from"
         return f"{what} {source.account_number} ({t.transaction_ref})"
