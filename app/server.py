@@ -62,23 +62,23 @@ def create_server(settings: Settings | None = None) -> Server:
 # structlog's defaults.
 
 
-def embedded_process() -> Server:
+def _process_settings() -> Settings:
     settings = get_settings()
     configure_logging(settings.logging)
-    return create_server(settings)
+    return settings
+
+
+def embedded_process() -> Server:
+    return create_server(_process_settings())
 
 
 def core_process() -> Litestar:
     from app.core.app import create_app
 
-    settings = get_settings()
-    configure_logging(settings.logging)
-    return create_app(settings)
+    return create_app(_process_settings())
 
 
 def console_process() -> Litestar:
     from app.console.app import create_app
 
-    settings = get_settings()
-    configure_logging(settings.logging)
-    return create_app(settings)
+    return create_app(_process_settings())

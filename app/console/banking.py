@@ -133,26 +133,27 @@ class CoreSession:
 
     async def tenant(self) -> dict[str, Any]:
         """``GET /tenant`` (business date, base currency, settings), cached briefly."""
-        code = self.signed_in.tenant.code
-        cached = self.console.tenant_cache.get(code)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < TENANT_CACHE_SECONDS:
-            return cached[1]
-        body = await self.get("/tenant")
-        if not isinstance(body, dict):
-            body = {}
-        self.console.tenant_cache[code] = (now, body)
-        return body
+        return await self._briefly_cached(
+            "/tenant", self.console.tenant_cache, TENANT_CACHE_SECONDS
+        )
 
     async def branches(self) -> dict[str, Any]:
         """``GET /branches`` (``{"branches": [...]}``), cached briefly; never change it."""
+        return await self._briefly_cached(
+            "/branches", self.console.branch_cache, BRANCH_CACHE_SECONDS
+        )
+
+    async def _briefly_cached(
+        self, path: str, cache: dict[str, tuple[float, dict[str, Any]]], seconds: float
+    ) -> dict[str, Any]:
+        """A per-process, per-tenant copy of ``GET path`` kept for ``seconds``."""
         code = self.signed_in.tenant.code
-        cached = self.console.branch_cache.get(code)
+        cached = cache.get(code)
         now = time.monotonic()
-        if cached is not None and now - cached[0] < BRANCH_CACHE_SECONDS:
+        if cached is not None and now - cached[0] < seconds:
             return cached[1]
-        body = await self.get("/branches")
+        body = await self.get(path)
         if not isinstance(body, dict):
             body = {}
-        self.console.branch_cache[code] = (now, body)
+        cache[code] = (now, body)
         return body

@@ -69,6 +69,10 @@ class ConsoleState:
     redis: Any = None
     tenant_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     branch_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # (tenant code, account ID) → (monotonic time, {"account_number", "customer_name"})
+    account_labels: dict[tuple[str, str], tuple[float, dict[str, Any]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def build(cls, settings: Settings) -> "ConsoleState":

@@ -81,30 +81,29 @@ async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any
 # which do change, are never taken from here: the transaction's own page reads them fresh.
 ACCOUNT_LABEL_SECONDS = 60.0
 ACCOUNT_LABEL_LIMIT = 10_000
-# (tenant code, account ID) → (monotonic time, {"account_number", "customer_name"})
-_account_labels: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
 
 async def _labels(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
     """Number and holder of the accounts named by ``ids`` (briefly cached per process)."""
     tenant = core.signed_in.tenant.code
+    labels = core.console.account_labels
     now = time.monotonic()
     known: dict[str, dict[str, Any]] = {}
     missing: set[str] = set()
     for account_id in filter(None, ids):
-        hit = _account_labels.get((tenant, account_id))
+        hit = labels.get((tenant, account_id))
         if hit is not None and now - hit[0] < ACCOUNT_LABEL_SECONDS:
             known[account_id] = hit[1]
         else:
             missing.add(account_id)
-    if len(_account_labels) > ACCOUNT_LABEL_LIMIT:
-        _account_labels.clear()
+    if len(labels) > ACCOUNT_LABEL_LIMIT:
+        labels.clear()
     for account_id, account in (await _accounts(core, missing)).items():
         label = {
             "account_number": account.get("account_number", ""),
             "customer_name": account.get("customer_name", ""),
         }
-        _account_labels[(tenant, account_id)] = (now, label)
+        labels[(tenant, account_id)] = (now, label)
         known[account_id] = label
     return known
 
