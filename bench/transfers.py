@@ -11,9 +11,11 @@ One run, on the PostgreSQL server of ``BENCH_PG`` (default
 3. starts ``python -m app core --workers N`` for each N of ``BENCH_WORKERS`` (``1,2``) in
    turn, with ``REDIS_URL`` = ``BENCH_REDIS`` (``redis://127.0.0.1:6379/12``) and rate
    limits raised out of the way, and runs steps 4 and 6 against each;
-4. P1: ``BENCH_CLIENTS`` (32) asyncio clients on one pooled ``httpx.AsyncClient`` post
-   ``POST /transfers/internal`` between uniformly random accounts for ``BENCH_SECONDS``
-   (20) after a short warm-up; P2: the same with every transfer to or from the hot account;
+4. P1: ``wrk`` with ``BENCH_CLIENTS`` (32) connections and ``bench/wrk_transfers.lua``
+   (a fresh Idempotency-Key per request, uniformly random accounts) posts
+   ``POST /transfers/internal`` for ``BENCH_SECONDS`` (20) after a short warm-up; P2: the
+   same with every transfer to or from the hot account. Without wrk (or with
+   ``BENCH_LOADGEN=httpx``) 32 asyncio clients on one pooled ``httpx.AsyncClient`` do it;
 5. the pgbench reference: ``bench/pgbench_transfer.sql`` on its own tables (acct 10,000
    rows, jrnl, post, idem, audit) in the same database,
    ``pgbench -n -c 32 -j 2 -T <seconds> -f bench/pgbench_transfer.sql``;
@@ -22,8 +24,9 @@ One run, on the PostgreSQL server of ``BENCH_PG`` (default
 7. runs the ledger check, writes ``bench/results/<UTC>-transfers.json`` and ``.md``,
    drops the database (``BENCH_KEEP_DB=1`` keeps it).
 
-The load generator is Python in this process: on a 2-core machine it competes for CPU with
-the server and PostgreSQL (the CPU seconds of each are recorded in the results).
+On a 2-core machine the load generator competes for CPU with the server and PostgreSQL:
+the CPU seconds of each (wrk's from its own rusage) are recorded in the results, per
+transfer too. ``BENCH_CORE_CPUS`` / ``BENCH_WRK_CPUS`` pin the core and wrk with taskset.
 ``BENCH_PROFILE=1`` runs the server under cProfile and stores its top functions beside the
 results.
 """
@@ -68,6 +71,16 @@ HOT_OPENING = 1_000_000_000_00
 PG_SERVER = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 PGBENCH = shutil.which("pgbench") or "/usr/bin/pgbench"
+WRK = shutil.which("wrk")
+WRK_SCRIPT = ROOT / "bench" / "wrk_transfers.lua"
+# The load generator: wrk (compiled, a Lua script for unique keys and random accounts) when
+# installed, so P1 measures the server rather than a Python client; httpx otherwise.
+LOADGEN = os.environ.get("BENCH_LOADGEN") or ("wrk" if WRK else "httpx")
+WRK_THREADS = int(os.environ.get("BENCH_WRK_THREADS", "2"))
+# Optional CPU pinning (taskset lists such as "0" or "1"), to keep the load generator and
+# the server off each other's cores when showing how processes scale.
+WRK_CPUS = os.environ.get("BENCH_WRK_CPUS")
+CORE_CPUS = os.environ.get("BENCH_CORE_CPUS")
 
 
 # ---- the database and the server ------------------------------------------------------
@@ -262,7 +275,8 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.profile_to = profile_to
         self.log = tempfile.NamedTemporaryFile(prefix="branchdesk-bench-", suffix=".log")
-        command = [sys.executable]
+        command = ["taskset", "-c", CORE_CPUS] if CORE_CPUS else []
+        command += [sys.executable]
         if profile_to is not None:
             command += ["-m", "cProfile", "-o", str(profile_to)]
         command += ["-m", "app", "core", "--workers", str(workers)]
@@ -374,6 +388,9 @@ class Scenario:
     errors: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    load_generator: str = "httpx"
+    # Percentiles reported by the load generator itself (wrk keeps no per-request list).
+    percentiles_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> int:
@@ -383,9 +400,16 @@ class Scenario:
         lat = sorted(self.latencies)
 
         def pct(p: float) -> float | None:
+            if self.percentiles_ms:
+                return self.percentiles_ms.get(f"p{round(p * 100)}")
             if not lat:
                 return None
             return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2)
+
+        def per_transfer(who: str) -> float | None:
+            if not self.ok or who not in self.cpu:
+                return None
+            return round(self.cpu[who] / self.ok * 1000, 2)
 
         return {
             "scenario": self.name,
@@ -394,17 +418,21 @@ class Scenario:
             "succeeded": self.ok,
             "tps": round(self.ok / self.seconds, 1) if self.seconds else 0.0,
             "p50_ms": pct(0.50),
+            "p90_ms": pct(0.90),
             "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
+            "mean_ms": (
+                self.percentiles_ms.get("mean")
+                if self.percentiles_ms
+                else (round(statistics.fmean(lat) * 1000, 2) if lat else None)
+            ),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "errors": dict(sorted(self.errors.items())),
             "cpu_seconds": {k: round(v, 1) for k, v in self.cpu.items()},
             # What the machine's other load does not change much: the core's own CPU.
-            "core_cpu_ms_per_transfer": (
-                round(self.cpu["core"] / self.ok * 1000, 2)
-                if self.ok and "core" in self.cpu
-                else None
-            ),
+            "core_cpu_ms_per_transfer": per_transfer("core"),
+            "postgres_cpu_ms_per_transfer": per_transfer("postgres"),
+            "load_generator_cpu_ms_per_transfer": per_transfer("load_generator"),
+            "load_generator": self.load_generator,
         }
 
 
@@ -498,6 +526,75 @@ async def run_load(
         "postgres": postgres_cpu_seconds() - cpu[1],
         "load_generator": own_cpu_seconds() - cpu[2],
         "wall": scenario.seconds,
+    }
+    return scenario
+
+
+def wrk_load(
+    server: Server,
+    name: str,
+    tokens: list[str],
+    accounts_file: Path,
+    hot: str | None,
+    seconds: float,
+) -> Scenario:
+    """One wrk run of ``seconds`` (``CLIENTS`` connections); its CPU from its own rusage."""
+    command = ["taskset", "-c", WRK_CPUS] if WRK_CPUS else []
+    command += [
+        str(WRK),
+        f"-t{WRK_THREADS}",
+        f"-c{CLIENTS}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+        server.base_url,
+    ]
+    env = {
+        **os.environ,
+        "BENCH_ACCOUNTS_FILE": str(accounts_file),
+        "BENCH_HOT_ACCOUNT": hot or "",
+        "BENCH_TOKENS": ",".join(tokens),
+        "BENCH_TENANT": TENANT,
+        "BENCH_PATH": f"{API}/transfers/internal",
+    }
+    scenario = Scenario(name, load_generator="wrk")
+    before = (server.cpu_seconds(), postgres_cpu_seconds())
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        scenario.seconds = time.monotonic() - started
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    scenario.cpu = {
+        "core": server.cpu_seconds() - before[0],
+        "postgres": postgres_cpu_seconds() - before[1],
+        "load_generator": usage.ru_utime + usage.ru_stime,
+        "wall": scenario.seconds,
+    }
+    line = next((x for x in text.splitlines() if x.startswith("WRK_JSON ")), None)
+    if process.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{text[-2000:]}")
+    result = json.loads(line.removeprefix("WRK_JSON "))
+    scenario.seconds = result["duration_us"] / 1e6
+    scenario.cpu["wall"] = scenario.seconds
+    scenario.statuses = {int(k): v for k, v in result["statuses"].items()}
+    scenario.errors = dict(result["errors"])
+    for kind, count in result["socket_errors"].items():
+        if count and kind != "status":
+            scenario.errors[f"socket:{kind}"] = count
+    scenario.requests = sum(scenario.statuses.values()) + sum(
+        v for k, v in result["socket_errors"].items() if k != "status"
+    )
+    latency = result["latency_us"]
+    scenario.percentiles_ms = {
+        "p50": round(latency["p50"] / 1000, 2),
+        "p90": round(latency["p90"] / 1000, 2),
+        "p99": round(latency["p99"] / 1000, 2),
+        "mean": round(latency["mean"] / 1000, 2),
     }
     return scenario
 
@@ -670,7 +767,10 @@ def markdown(report: dict[str, Any]) -> str:
     cpu_lines = [
         f"- {s['scenario']}: "
         + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds"].items())
-        + f"; core CPU per transfer {s.get('core_cpu_ms_per_transfer')} ms"
+        + f"; CPU per transfer: core {s.get('core_cpu_ms_per_transfer')} ms, "
+        + f"PostgreSQL {s.get('postgres_cpu_ms_per_transfer')} ms, "
+        + f"load generator ({s.get('load_generator')}) "
+        + f"{s.get('load_generator_cpu_ms_per_transfer')} ms"
         for s in report["scenarios"]
         if s.get("cpu_seconds")
     ]
@@ -717,13 +817,24 @@ async def measure(server: Server, accounts: list[str], hot: str) -> list[Scenari
             other = rng.choice(accounts)
             return (hot, other) if rng.random() < 0.5 else (other, hot)
 
-        print(f"P1: uniform, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
-        p1 = await run_load(server, "P1 internal transfers, uniform" + of, tokens, uniform, client)
-        print(f"    {p1.summary()['tps']} tps", flush=True)
-        print(f"P2: one hot account, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
-        p2 = await run_load(
-            server, "P2 internal transfers, one hot account" + of, tokens, hot_spot, client
-        )
+        p1_name = "P1 internal transfers, uniform" + of
+        p2_name = "P2 internal transfers, one hot account" + of
+        print(f"P1: uniform, {CLIENTS} clients, {SECONDS:.0f} s ({LOADGEN}) ...", flush=True)
+        if LOADGEN == "wrk":
+            with tempfile.NamedTemporaryFile("w", suffix=".accounts") as listing:
+                listing.write("\n".join(accounts) + "\n")
+                listing.flush()
+                path = Path(listing.name)
+                await asyncio.to_thread(wrk_load, server, "warm-up", tokens, path, None, WARMUP)
+                p1 = await asyncio.to_thread(wrk_load, server, p1_name, tokens, path, None, SECONDS)
+                print(f"    {p1.summary()['tps']} tps", flush=True)
+                print(f"P2: one hot account, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
+                p2 = await asyncio.to_thread(wrk_load, server, p2_name, tokens, path, hot, SECONDS)
+        else:
+            p1 = await run_load(server, p1_name, tokens, uniform, client)
+            print(f"    {p1.summary()['tps']} tps", flush=True)
+            print(f"P2: one hot account, {CLIENTS} clients, {SECONDS:.0f} s ...", flush=True)
+            p2 = await run_load(server, p2_name, tokens, hot_spot, client)
         print(f"    {p2.summary()['tps']} tps", flush=True)
         print(f"P3: {BATCHES} batches of {BATCH_SIZE} ...", flush=True)
         p3 = await run_batches(client, tokens[0], accounts, random.Random())
@@ -793,6 +904,12 @@ def main() -> int:
                 "batches": BATCHES,
                 "batch_size": BATCH_SIZE,
                 "core": "python -m app core --workers N (uvicorn)",
+                "load_generator": (
+                    f"wrk -t{WRK_THREADS} -c{CLIENTS} -s bench/wrk_transfers.lua"
+                    if LOADGEN == "wrk"
+                    else "httpx (this process)"
+                ),
+                "pinning": {"core": CORE_CPUS, "load_generator": WRK_CPUS},
                 "workers": WORKERS,
                 "database_pool_size": {
                     str(n): int(os.environ.get("BENCH_POOL_SIZE") or max(10, -(-CLIENTS // n) + 4))
