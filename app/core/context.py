@@ -24,6 +24,15 @@ class Principal:
     token_id: str
     expires_at: int
     kind: str = "user"  # "user" or "api_key"
+    # The staff user answerable for what this caller does: the user for staff; an API
+    # key's creator (its token's ``owner_id``) for a key. ``None`` for a key whose
+    # owner is unknown (made by a seed or a system) or whose token predates the claim:
+    # maker-checker then looks the owner up (``app.core.maker_checker``).
+    owner_id: uuid.UUID | None = None
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.kind == "api_key"
 
     @property
     def role(self) -> str:

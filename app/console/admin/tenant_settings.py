@@ -3,7 +3,8 @@
 
 Turning ``allow_same_maker_checker`` on weakens a control (one person could make and
 approve the same money movement), so it takes a second, explicit confirmation; turning it
-off, or changing the limit, does not.
+off, or changing the limit, does not. A core in production mode refuses turning it on at
+all (a sandbox's convenience only): the page says so by the switch.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -11,6 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
+from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     VIEW,
@@ -19,9 +21,11 @@ from app.console.admin.common import (
     form_values,
     render_admin,
 )
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.formatting import money
 from app.console.writes import (
+    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -35,6 +39,25 @@ DONE_MESSAGES = {
     "saved": "Settings saved. They apply to the next transaction.",
     "unchanged": "Nothing to save: the settings were already like this.",
 }
+
+
+PRODUCTION_REFUSAL = (
+    "This bank runs in production mode: the same person may never make and approve, "
+    "so this stays off."
+)
+
+
+def settings_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str]:
+    """The admin forms' explanation, with the core's production-mode refusal in words."""
+    errors, summary = admin_refusal(error, signed_in)
+    if any(
+        d.get("field") == "allow_same_maker_checker"
+        and "production mode" in str(d.get("reason") or "")
+        for d in error.details
+    ):
+        errors["allow_same_maker_checker"] = PRODUCTION_REFUSAL
+        summary = PRODUCTION_REFUSAL
+    return errors, summary
 
 
 def _amount(text: str) -> Decimal | None:
@@ -126,7 +149,7 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
         action="tenant.settings_update",
         target=f"tenant:{core.signed_in.tenant.code}",
         key=key,
-        explain=admin_refusal,
+        explain=settings_refusal,
     )
     if isinstance(saved, Refusal):
         return await _settings_page(request, core, values=values, **saved.as_form())

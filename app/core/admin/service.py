@@ -17,7 +17,8 @@ from app.core.auth.service import revoke_user_sessions
 from app.core.context import Principal, RequestContext
 from app.core.errors import ApiError
 from app.core.http import decode_cursor, encode_cursor
-from app.core.permissions import ROLES, scopes_for_role
+from app.core.maker_checker import MAX_LINKS, answerable_caller
+from app.core.permissions import ROLE_RANK, ROLES, highest_role, scopes_for_role
 from app.core.revocation import session_key
 from app.core.services import CoreServices
 from app.core.tenants.service import find_branch
@@ -280,6 +281,7 @@ async def update_user(
         before=before,
         after=after,
     )
+    await revoke_keys_of_lost_rights(services, session, ctx, user, before)
     if not user.is_active and before["is_active"]:
         reason = "deactivated"
     elif after["roles"] != before["roles"] or after["branch_id"] != before["branch_id"]:
@@ -400,7 +402,8 @@ async def create_api_key(
         prefix=secret[:_PREFIX_CHARS],
         key_hash=hash_secret(secret),
         branch_code=principal.branch_code,
-        created_by=principal.user_id,
+        # The person who answers for the key: a key minted by a key is its owner's.
+        created_by=await answerable_caller(session, principal),
     )
     session.add(key)
     await session.flush()
@@ -434,6 +437,17 @@ async def revoke_api_key(
         raise _not_found()
     if key.revoked_at is not None:
         return  # already revoked: deleting again changes nothing
+    await _revoke_key(services, session, ctx, key)
+
+
+async def _revoke_key(
+    services: CoreServices,
+    session: AsyncSession,
+    ctx: RequestContext,
+    key: ApiKey,
+    reason: str | None = None,
+) -> None:
+    """Mark the key revoked and refuse its tokens at once (the revocation store)."""
     now = utcnow()
     key.revoked_at = now
     session.add(key)
@@ -445,6 +459,9 @@ async def revoke_api_key(
     await services.revocations.revoke(
         session_key(key.id), services.settings.auth.access_ttl_seconds + 60, session
     )
+    after: dict[str, Any] = {"revoked_at": iso(now)}
+    if reason is not None:
+        after["reason"] = reason
     audit.record(
         session,
         ctx,
@@ -452,5 +469,56 @@ async def revoke_api_key(
         entity_type="api_key",
         entity_id=key.id,
         before={"revoked_at": None},
-        after={"revoked_at": iso(now)},
+        after=after,
     )
+
+
+def _lost_rights(before: dict[str, Any], user: StaffUser) -> str | None:
+    """Why a change takes the user's keys away: deactivated, or their highest role
+    lowered (only admins make keys, so a demoted maker no longer may)."""
+    if before["is_active"] and not user.is_active:
+        return "owner_deactivated"
+    was, now = highest_role(before["roles"]), highest_role(user.roles)
+    if ROLE_RANK.get(now, -1) < ROLE_RANK.get(was, -1):
+        return "owner_demoted"
+    return None
+
+
+async def revoke_keys_of_lost_rights(
+    services: CoreServices,
+    session: AsyncSession,
+    ctx: RequestContext,
+    user: StaffUser,
+    before: dict[str, Any],
+) -> int:
+    """Revoke every live key the user made (and keys those keys made) when the user is
+    deactivated or demoted: nobody would answer for them otherwise. Each is audited."""
+    reason = _lost_rights(before, user)
+    if reason is None:
+        return 0
+    makers = {user.id}
+    revoked = 0
+    for _ in range(MAX_LINKS):
+        keys = (
+            (
+                await session.execute(
+                    sa.select(ApiKey)
+                    .where(
+                        col(ApiKey.tenant_id) == user.tenant_id,
+                        col(ApiKey.created_by).in_(makers),
+                        col(ApiKey.revoked_at).is_(None),
+                    )
+                    .order_by(col(ApiKey.id))
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not keys:
+            break
+        for key in keys:
+            await _revoke_key(services, session, ctx, key, reason)
+        revoked += len(keys)
+        makers = {key.id for key in keys}
+    return revoked

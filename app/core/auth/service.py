@@ -331,6 +331,7 @@ class AuthService:
                 branch_code=api_key.branch_code,
                 session_id=auth_session.id,
                 kind="api_key",
+                owner_id=api_key.created_by,
             )
             user_body = {
                 "id": str(api_key.id),

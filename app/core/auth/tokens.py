@@ -58,6 +58,7 @@ class TokenService:
         branch_code: str,
         session_id: uuid.UUID,
         kind: str = "user",
+        owner_id: uuid.UUID | None = None,
         now: int | None = None,
     ) -> IssuedToken:
         issued_at = int(time.time()) if now is None else now
@@ -80,6 +81,9 @@ class TokenService:
             "jti": jti,
             "typ": kind,
         }
+        if kind == "api_key":
+            # Who answers for the key (its creator): maker-checker compares owners.
+            claims["owner_id"] = str(owner_id) if owner_id is not None else None
         header = {"alg": "RS256", "kid": self.keys.kid, "typ": "JWT"}
         token = jwt.encode(header, claims, self.keys.signing_key, algorithms=ALGORITHMS)
         return IssuedToken(token=token, jti=jti, expires_at=expires_at)
@@ -114,8 +118,10 @@ class TokenService:
         if not isinstance(iat, int) or iat > now + self.settings.leeway_seconds:
             raise ApiError("INVALID_TOKEN", "The access token was issued in the future.")
         try:
+            user_id = uuid.UUID(str(claims["sub"]))
+            kind = str(claims.get("typ", "user"))
             return Principal(
-                user_id=uuid.UUID(str(claims["sub"])),
+                user_id=user_id,
                 tenant_id=uuid.UUID(str(claims["tenant_id"])),
                 email=str(claims.get("email", "")),
                 name=str(claims.get("name", "")),
@@ -125,7 +131,14 @@ class TokenService:
                 session_id=uuid.UUID(str(claims["session_id"])),
                 token_id=str(claims.get("jti", "")),
                 expires_at=int(claims["exp"]),
-                kind=str(claims.get("typ", "user")),
+                kind=kind,
+                owner_id=user_id if kind != "api_key" else _owner(claims.get("owner_id")),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ApiError("INVALID_TOKEN", "The access token's claims are malformed.") from exc
+
+
+def _owner(value: Any) -> uuid.UUID | None:
+    """A key token's owner; absent or null (an owner unknown, or a token from before the
+    claim) is ``None``, which maker-checker resolves from the key itself."""
+    return uuid.UUID(str(value)) if value else None

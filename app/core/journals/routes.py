@@ -19,6 +19,7 @@ from app.core.journals.service import STATES, JournalService
 from app.core.ledger.models import Journal
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
+from app.core.services import CoreServices
 
 READ = requires("viewer", "gl:read")
 
@@ -107,9 +108,9 @@ async def get_journal(journal_id: str, session: AsyncSession, tenant: TenantRef)
     summary="PENDING → APPROVED (not by its maker)",
 )
 async def approve_journal(
-    journal_id: str, ctx: RequestContext, session: AsyncSession
+    journal_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
 ) -> dict[str, Any]:
-    service = JournalService(session, ctx)
+    service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.approve(journal_id))
 
 
@@ -120,9 +121,13 @@ async def approve_journal(
     summary="PENDING → REJECTED, with a reason (not by its maker)",
 )
 async def reject_journal(
-    journal_id: str, data: ReasonRequest, ctx: RequestContext, session: AsyncSession
+    journal_id: str,
+    data: ReasonRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
 ) -> dict[str, Any]:
-    service = JournalService(session, ctx)
+    service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.reject(journal_id, data.reason))
 
 
@@ -133,9 +138,9 @@ async def reject_journal(
     summary="APPROVED → POSTED: balances change now, atomically",
 )
 async def post_approved_journal(
-    journal_id: str, ctx: RequestContext, session: AsyncSession
+    journal_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
 ) -> dict[str, Any]:
-    service = JournalService(session, ctx)
+    service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.post(journal_id))
 
 
@@ -146,9 +151,13 @@ async def post_approved_journal(
     summary="POSTED → REVERSED: its mirror journal is posted today (not by the maker)",
 )
 async def reverse_journal(
-    journal_id: str, data: ReasonRequest, ctx: RequestContext, session: AsyncSession
+    journal_id: str,
+    data: ReasonRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
 ) -> dict[str, Any]:
-    service = JournalService(session, ctx)
+    service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.reverse(journal_id, data.reason))
 
 

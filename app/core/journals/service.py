@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.accounts.models import Account
 from app.core.accounts.service import release_expired_holds
 from app.core.audit import service as audit
-from app.core.common import parse_id
+from app.core.common import check_branch_scope, parse_id
 from app.core.context import Principal, RequestContext
 from app.core.errors import ApiError
 from app.core.journals.bodies import render_journal
@@ -41,9 +41,11 @@ from app.core.ledger.posting import (
     lock_accounts,
     post_journal,
 )
+from app.core.maker_checker import check_not_maker, same_person_may_check
 from app.core.money import display_amount, format_amount, parse_amount
 from app.core.periods.models import FiscalPeriod
 from app.core.periods.service import open_period_for
+from app.core.permissions import has_role
 from app.core.tenants.models import Tenant
 from app.core.tenants.service import business_date
 from app.core.transactions.models import Transaction
@@ -203,12 +205,17 @@ def check_balanced(lines: list[Line]) -> None:
 
 
 class JournalService:
-    def __init__(self, session: AsyncSession, ctx: RequestContext) -> None:
+    def __init__(
+        self, session: AsyncSession, ctx: RequestContext, *, production: bool = True
+    ) -> None:
         assert ctx.principal is not None and ctx.tenant is not None
         self.session = session
         self.ctx = ctx
         self.principal: Principal = ctx.principal
         self.tenant_id = ctx.tenant.id
+        # Production mode ignores the tenant's same-maker-checker setting (strict unless
+        # the caller says otherwise).
+        self.production = production
 
     async def _tenant(self) -> Tenant:
         tenant = await self.session.get(Tenant, self.tenant_id)
@@ -230,6 +237,7 @@ class JournalService:
             await self._named_period(data.fiscal_period_id) if data.fiscal_period_id else None
         )
         await self._resolve(lines)
+        self._check_branch_scope(lines)
         raise_first(line_problems(lines))
         check_balanced(lines)
         period = await open_period_for(self.session, self.tenant_id, data.effective_date, period_id)
@@ -431,15 +439,70 @@ class JournalService:
         return journal
 
     async def _check_not_maker(self, journal: Journal, what: str) -> None:
-        """Maker ≠ checker whatever the role, unless the tenant allows the same person."""
-        if journal.created_by != self.principal.user_id:
-            return
-        if (await self._tenant()).allow_same_maker_checker:
-            return
-        raise ApiError(
-            "SELF_APPROVAL_FORBIDDEN",
-            f"You made journal {journal.journal_number}; someone else must {what} it.",
+        """Maker ≠ checker whatever the role — the people behind them, an API key being
+        its creator — unless a sandbox tenant allows the same person."""
+        await check_not_maker(
+            self.session,
+            self.principal,
+            journal.created_by,
+            same_person_allowed=same_person_may_check(
+                await self._tenant(), production=self.production
+            ),
+            refusal=f"You made journal {journal.journal_number}; someone else must {what} it.",
         )
+
+    def _check_branch_scope(self, lines: list[Line]) -> None:
+        """Below manager, only lines on the caller's own branch's accounts (roles.md, as
+        transfers): customer accounts, and the GL accounts tied to a branch (its teller
+        cash and clearing). The chart's other GL accounts are the tenant's, not a branch's.
+        Automatic clearing lines follow from the customer lines, checked already."""
+        for line in lines:
+            if line.automatic:
+                continue
+            if line.account is not None:
+                self._check_line_scope(line.field, line.account.branch_code, "account")
+            elif line.gl is not None and line.gl.branch_code is not None:
+                self._check_line_scope(line.field, line.gl.branch_code, "GL account")
+
+    def _check_line_scope(self, field: str, branch_code: str, what: str) -> None:
+        """``BRANCH_SCOPE`` naming the journal line, like every other line problem."""
+        try:
+            check_branch_scope(self.principal, branch_code, what)
+        except ApiError as exc:
+            exc.details = [
+                {
+                    "field": f"{field}.account_id",
+                    "reason": "outside your branch",
+                    "value": branch_code,
+                }
+            ]
+            raise
+
+    async def _check_journal_scope(self, journal: Journal) -> None:
+        """The branch scope of a drafted journal's lines, for whoever decides on it."""
+        if has_role(self.principal.roles, "manager"):
+            return  # tenant-wide: no need to read the lines
+        # Columns, not rows: posting locks and reads the accounts itself, fresh.
+        rows = await self.session.execute(
+            sa.select(
+                col(JournalLine.line_no),
+                col(Account.branch_code),
+                col(GLAccount.branch_code),
+                col(GLAccount.role),
+            )
+            .select_from(JournalLine)
+            .join(GLAccount, col(GLAccount.id) == col(JournalLine.gl_account_id))
+            .outerjoin(Account, col(Account.id) == col(JournalLine.account_id))
+            .where(col(JournalLine.journal_id) == journal.id)
+            .order_by(col(JournalLine.line_no))
+        )
+        for line_no, account_branch, gl_branch, gl_role in rows.tuples().all():
+            field = f"entries.{line_no - 1}"
+            if account_branch is not None:
+                self._check_line_scope(field, account_branch, "account")
+            elif gl_branch is not None and gl_role != "clearing":
+                # Clearing lines are the automatic pairs of customer lines (checked).
+                self._check_line_scope(field, gl_branch, "GL account")
 
     @staticmethod
     def _require(journal: Journal, *states: str, action: str) -> None:
@@ -459,6 +522,7 @@ class JournalService:
 
     async def approve(self, raw_id: str) -> Journal:
         journal = await self._lock(raw_id)
+        await self._check_journal_scope(journal)
         await self._check_not_maker(journal, "approve")
         self._require(journal, "PENDING", action="approved")
         journal.status = "APPROVED"
@@ -470,6 +534,7 @@ class JournalService:
 
     async def reject(self, raw_id: str, reason: str) -> Journal:
         journal = await self._lock(raw_id)
+        await self._check_journal_scope(journal)
         await self._check_not_maker(journal, "reject")
         self._require(journal, "PENDING", action="rejected")
         journal.status = "REJECTED"
@@ -483,6 +548,7 @@ class JournalService:
     async def post(self, raw_id: str) -> Journal:
         """APPROVED → POSTED, all or nothing: period, accounts and funds checked again."""
         journal = await self._lock(raw_id)
+        await self._check_journal_scope(journal)
         await self._check_not_maker(journal, "post")
         self._require(journal, "APPROVED", action="posted")
         await open_period_for(

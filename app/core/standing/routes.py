@@ -10,6 +10,7 @@ from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.http import page_limit
 from app.core.permissions import requires
+from app.core.services import CoreServices
 from app.core.standing.schemas import CancelRequest, StandingInstructionCreate
 from app.core.standing.service import (
     approve_instruction,
@@ -45,9 +46,11 @@ async def post_instruction(
     summary="Approve a standing instruction (not by its creator)",
 )
 async def post_approve(
-    instruction_id: str, ctx: RequestContext, session: AsyncSession
+    instruction_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
 ) -> dict[str, Any]:
-    instruction, today = await approve_instruction(session, ctx, instruction_id)
+    instruction, today = await approve_instruction(
+        session, ctx, instruction_id, production=services.settings.server.production
+    )
     return instruction_body(instruction, today)
 
 

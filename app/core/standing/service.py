@@ -18,6 +18,7 @@ from app.core.common import check_branch_scope, iso, parse_id
 from app.core.context import RequestContext
 from app.core.errors import ApiError
 from app.core.ledger.numbers import next_value
+from app.core.maker_checker import check_not_maker, same_person_may_check
 from app.core.money import format_amount, parse_amount
 from app.core.pagination import keyset_page
 from app.core.standing.models import StandingInstruction, StandingInstructionExecution
@@ -190,17 +191,21 @@ async def get_instruction(
 
 
 async def approve_instruction(
-    session: AsyncSession, ctx: RequestContext, instruction_id: str
+    session: AsyncSession, ctx: RequestContext, instruction_id: str, *, production: bool = True
 ) -> tuple[StandingInstruction, date]:
-    """PENDING_APPROVAL → ACTIVE, by a manager who is not its creator."""
+    """PENDING_APPROVAL → ACTIVE, by a manager who is not its creator (nor answers to the
+    same person: an API key is its creator's). Production mode ignores the tenant's
+    same-maker-checker setting."""
     assert ctx.principal is not None and ctx.tenant is not None
     si = await get_instruction(session, ctx.tenant.id, instruction_id, lock=True)
     tenant = await load_tenant(session, ctx.tenant.id)
-    if si.created_by == ctx.principal.user_id and not tenant.allow_same_maker_checker:
-        raise ApiError(
-            "SELF_APPROVAL_FORBIDDEN",
-            "You created this standing instruction; another manager must approve it.",
-        )
+    await check_not_maker(
+        session,
+        ctx.principal,
+        si.created_by,
+        same_person_allowed=same_person_may_check(tenant, production=production),
+        refusal="You created this standing instruction; another manager must approve it.",
+    )
     if si.status != "PENDING_APPROVAL":
         raise ApiError(
             "INVALID_STATE", f"This standing instruction is {si.status.lower()}, not pending."

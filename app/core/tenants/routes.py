@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import RequestContext, TenantRef
 from app.core.permissions import requires
+from app.core.services import CoreServices
 from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
 from app.core.tenants.service import (
     branch_body,
@@ -29,9 +30,17 @@ async def get_tenant(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]
 
 @put("/tenant/settings", opt=ADMIN, summary="Change the tenant's settings")
 async def put_tenant_settings(
-    data: TenantSettingsUpdate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+    data: TenantSettingsUpdate,
+    ctx: RequestContext,
+    session: AsyncSession,
+    tenant: TenantRef,
+    services: CoreServices,
 ) -> dict[str, Any]:
-    return tenant_body(await update_settings(session, ctx, tenant.id, data))
+    return tenant_body(
+        await update_settings(
+            session, ctx, tenant.id, data, production=services.settings.server.production
+        )
+    )
 
 
 @get("/branches", opt=ANY_SIGNED_IN, summary="The tenant's branches")

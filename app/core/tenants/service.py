@@ -62,10 +62,22 @@ def tenant_body(tenant: Tenant) -> dict[str, Any]:
 
 
 async def update_settings(
-    session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, change: TenantSettingsUpdate
+    session: AsyncSession,
+    ctx: RequestContext,
+    tenant_id: uuid.UUID,
+    change: TenantSettingsUpdate,
+    *,
+    production: bool = True,
 ) -> Tenant:
-    """Apply the settings sent; audited with the settings before and after."""
+    """Apply the settings sent; audited with the settings before and after.
+
+    ``allow_same_maker_checker`` lets one person make and check: a sandbox's convenience,
+    never a bank's. In production mode turning it on is refused (and the attempt kept
+    on record); turning it off is always allowed.
+    """
     tenant = await load_tenant(session, tenant_id)
+    if production and change.allow_same_maker_checker:
+        await _refuse_same_maker_checker(session, ctx, tenant)
     before = tenant_settings(tenant)
     if change.teller_approval_limit is not None:
         tenant.teller_approval_limit = to_minor(change.teller_approval_limit)
@@ -84,6 +96,35 @@ async def update_settings(
             after=after,
         )
     return tenant
+
+
+async def _refuse_same_maker_checker(
+    session: AsyncSession, ctx: RequestContext, tenant: Tenant
+) -> None:
+    """Record the refused attempt (committed: the request fails) and refuse it."""
+    audit.record(
+        session,
+        ctx,
+        "tenant.settings_refused",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        outcome="refused",
+        before={"allow_same_maker_checker": tenant.allow_same_maker_checker},
+        after={"allow_same_maker_checker": True},
+    )
+    await session.commit()
+    raise ApiError(
+        "VALIDATION_ERROR",
+        "allow_same_maker_checker cannot be turned on in production mode: every "
+        "approval needs a second person.",
+        [
+            {
+                "field": "allow_same_maker_checker",
+                "reason": "refused in production mode",
+                "value": True,
+            }
+        ],
+    )
 
 
 async def list_branches(session: AsyncSession, tenant_id: uuid.UUID) -> list[Branch]:

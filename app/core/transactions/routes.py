@@ -16,6 +16,7 @@ from app.core.errors import ApiError
 from app.core.http import page_limit
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
+from app.core.services import CoreServices
 from app.core.transactions.models import Transaction
 from app.core.transactions.schemas import BatchRequest, CashRequest, RejectRequest, TransferRequest
 from app.core.transactions.service import (
@@ -155,9 +156,9 @@ def _item_error(exc: ApiError | ValidationError) -> dict[str, Any]:
     summary="Approve (post) a pending one",
 )
 async def approve(
-    transaction_id: str, ctx: RequestContext, session: AsyncSession
+    transaction_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
+    service = TransactionService(session, ctx, production=services.settings.server.production)
     return transaction_body(await service.approve(parse_id(transaction_id, what="transaction")))
 
 
@@ -168,9 +169,13 @@ async def approve(
     summary="Reject a pending one",
 )
 async def reject(
-    transaction_id: str, data: RejectRequest, ctx: RequestContext, session: AsyncSession
+    transaction_id: str,
+    data: RejectRequest,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
+    service = TransactionService(session, ctx, production=services.settings.server.production)
     return transaction_body(
         await service.reject(parse_id(transaction_id, what="transaction"), data.reason.strip())
     )

@@ -36,6 +36,7 @@ from app.core.ledger.posting import (
     lock_accounts,
     post_legs,
 )
+from app.core.maker_checker import check_not_maker, same_person_may_check
 from app.core.money import display_amount, format_amount, parse_amount
 from app.core.periods.service import check_open_period, open_period_for
 from app.core.permissions import has_role
@@ -165,12 +166,17 @@ def transfer_movement(kind: str, data: Any) -> Movement:
 
 
 class TransactionService:
-    def __init__(self, session: AsyncSession, ctx: RequestContext) -> None:
+    def __init__(
+        self, session: AsyncSession, ctx: RequestContext, *, production: bool = True
+    ) -> None:
         assert ctx.principal is not None and ctx.tenant is not None
         self.session = session
         self.ctx = ctx
         self.principal: Principal = ctx.principal
         self.tenant_id = ctx.tenant.id
+        # Production mode ignores the tenant's same-maker-checker setting (strict unless
+        # the caller says otherwise).
+        self.production = production
         # A batch locks every account it touches once, up front, checks the period once
         # and writes every item's rows together at the end (``flush``).
         self._locked: dict[uuid.UUID, LockedAccount] | None = None
@@ -562,12 +568,15 @@ class TransactionService:
         )
         if transaction is None or transaction.tenant_id != self.tenant_id:
             raise ApiError("RESOURCE_NOT_FOUND", "No such transaction.")
-        tenant = await self._tenant()
-        if transaction.created_by == self.principal.user_id and not tenant.allow_same_maker_checker:
-            raise ApiError(
-                "SELF_APPROVAL_FORBIDDEN",
-                "You made this transaction; another officer must decide on it.",
-            )
+        await check_not_maker(
+            self.session,
+            self.principal,
+            transaction.created_by,
+            same_person_allowed=same_person_may_check(
+                await self._tenant(), production=self.production
+            ),
+            refusal="You made this transaction; another officer must decide on it.",
+        )
         if transaction.status != "PENDING_APPROVAL":
             raise ApiError(
                 "INVALID_STATE", f"This transaction is {transaction.status.lower()}, not pending."

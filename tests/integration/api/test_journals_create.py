@@ -394,7 +394,8 @@ async def test_headers_system_accounts_and_currency_mismatch(api, tokens, core_a
         ("1100", "HEADER_ACCOUNT_NOT_POSTABLE"),
         ("2101", "MANUAL_ENTRY_NOT_ALLOWED"),  # the savings control account
         ("1101-001", "MANUAL_ENTRY_NOT_ALLOWED"),  # teller cash
-        ("1301-002", "MANUAL_ENTRY_NOT_ALLOWED"),  # inter-branch clearing
+        # inter-branch clearing (the teller's own branch's: another's is out of scope)
+        ("1301-001", "MANUAL_ENTRY_NOT_ALLOWED"),
     ]
     for code, expected in cases:
         body = expect(
@@ -587,7 +588,8 @@ async def test_other_tenant_period_is_not_found(api, tokens, core_app):
 
 async def test_cross_branch_customer_line_gets_clearing_lines(api, tokens):
     """Each branch's books balance: a customer line of branch 002 drafted at branch 001
-    gets a clearing pair, and posting it keeps the clearing accounts at zero in sum."""
+    (by a manager: below manager, another branch is out of scope) gets a clearing pair,
+    and posting it keeps the clearing accounts at zero in sum."""
     chart = await gl(api, tokens)
     acct = await open_account(api, tokens, branch="002")
     created = expect(
@@ -595,6 +597,7 @@ async def test_cross_branch_customer_line_gets_clearing_lines(api, tokens):
             api,
             tokens,
             [line(chart["5200"]["id"], "25.00", "debit"), line(acct["id"], "25.00", "credit")],
+            who="manager",
         ),
         201,
     )
