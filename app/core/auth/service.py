@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
@@ -83,8 +84,10 @@ class AuthService:
             tenant_id=tenant.id,
             user_id=user.id,
             ip=self.ctx.client_ip,
-            expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            expires_at=now,
+            absolute_expires_at=now,
         )
+        self._start_lifetime(auth_session, now)
         self.session.add(auth_session)
         audit.record(
             self.session,
@@ -176,16 +179,18 @@ class AuthService:
                 tenant_id=tenant.id,
                 api_key_id=key.id,
                 ip=self.ctx.client_ip,
-                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+                expires_at=now,
+                absolute_expires_at=now,
             )
             if await self.session.get(AuthSession, key.id) is None
             else None
         )
-        if auth_session is not None:
-            self.session.add(auth_session)
-        else:
+        if auth_session is None:
             auth_session = await self.session.get(AuthSession, key.id)
             assert auth_session is not None
+        # Presenting the key is a fresh authentication: the key's one session starts anew.
+        self._start_lifetime(auth_session, now)
+        self.session.add(auth_session)
         audit.record(
             self.session,
             self.ctx,
@@ -215,7 +220,8 @@ class AuthService:
         if auth_session.revoked_at is not None:
             raise ApiError("TOKEN_REVOKED", "This session has been signed out; sign in again.")
         now = utcnow()
-        if row.expires_at <= now:
+        # The refresh token, the sliding expiry and the absolute end: past any, sign in.
+        if min(row.expires_at, auth_session.expires_at, auth_session.absolute_expires_at) <= now:
             raise invalid
         spent = await self.session.execute(
             sa.update(RefreshToken)
@@ -237,6 +243,11 @@ class AuthService:
             )
             await self.session.commit()
             raise invalid
+        auth_session.expires_at = min(
+            now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            auth_session.absolute_expires_at,
+        )
+        self.session.add(auth_session)
         # The rotation is a state change like any other: it leaves its record.
         if auth_session.api_key_id is not None:
             key = await self.session.get(ApiKey, auth_session.api_key_id)
@@ -288,6 +299,16 @@ class AuthService:
             entity_id=principal.session_id,
         )
 
+    def _start_lifetime(self, auth_session: AuthSession, now: datetime) -> None:
+        """A session's absolute end is fixed here; its sliding expiry starts here."""
+        auth_session.absolute_expires_at = now + timedelta(
+            seconds=self.settings.session_absolute_ttl_seconds
+        )
+        auth_session.expires_at = min(
+            now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            auth_session.absolute_expires_at,
+        )
+
     async def revoke_session(self, auth_session: AuthSession, reason: str) -> None:
         """Blacklist the session's tokens at once, and mark it so refresh fails too."""
         auth_session.revoked_at = auth_session.revoked_at or utcnow()
@@ -305,7 +326,8 @@ class AuthService:
         user: StaffUser | None = None,
         api_key: ApiKey | None = None,
     ) -> dict[str, Any]:
-        now = utcnow()
+        issued_at = int(utcnow().timestamp())
+        session_ends_at = int(auth_session.absolute_expires_at.timestamp())
         if user is not None:
             role = highest_role(user.roles)
             issued = self.services.tokens.issue_access_token(
@@ -317,6 +339,8 @@ class AuthService:
                 scopes=scopes_for_role(role) if role != "none" else [],
                 branch_code=user.branch_code,
                 session_id=auth_session.id,
+                now=issued_at,
+                session_ends_at=session_ends_at,
             )
             user_body = _user_body(user)
         else:
@@ -331,6 +355,8 @@ class AuthService:
                 branch_code=api_key.branch_code,
                 session_id=auth_session.id,
                 kind="api_key",
+                now=issued_at,
+                session_ends_at=session_ends_at,
             )
             user_body = {
                 "id": str(api_key.id),
@@ -344,14 +370,14 @@ class AuthService:
             RefreshToken(
                 session_id=auth_session.id,
                 token_hash=hash_secret(refresh_token),
-                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+                expires_at=auth_session.expires_at,  # the session's sliding expiry
             )
         )
         return {
             "access_token": issued.token,
             "refresh_token": refresh_token,
             "token_type": "Bearer",
-            "expires_in": self.settings.access_ttl_seconds,
+            "expires_in": issued.expires_at - issued_at,
             "user": user_body,
             "tenant": _tenant_body(tenant),
         }
@@ -360,15 +386,24 @@ class AuthService:
 async def revoke_user_sessions(
     services: CoreServices, session: AsyncSession, user_id: uuid.UUID, reason: str
 ) -> int:
-    """Revoke every live session of a staff user (deactivation, admin revocation)."""
+    """Revoke every session of a staff user that is not over (deactivation, rights
+    changes, admin revocation).
+
+    Over means nothing of it is alive: every token a session issued was issued before
+    its sliding expiry, so an access token of it lives at most one access-token life (and
+    the verifiers' leeway) past that expiry. Anything younger can still refresh or still
+    has a live access token, whatever its sign-in promised.
+    """
     now = utcnow()
+    auth = services.settings.auth
+    over_before = now - timedelta(seconds=auth.access_ttl_seconds + auth.leeway_seconds + 60)
     rows = (
         (
             await session.execute(
                 sa.select(AuthSession).where(
-                    AuthSession.user_id == user_id,  # type: ignore[arg-type]
-                    AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                    AuthSession.expires_at > now,  # type: ignore[arg-type]
+                    col(AuthSession.user_id) == user_id,
+                    col(AuthSession.revoked_at).is_(None),
+                    col(AuthSession.expires_at) > over_before,
                 )
             )
         )
