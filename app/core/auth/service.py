@@ -105,7 +105,6 @@ class AuthService:
         """Count, audit and (at the threshold) lock — committed even though the call fails."""
         now = utcnow()
         window = timedelta(seconds=self.settings.lockout_seconds)
-        await self.services.limiter.record_failed_login(self.ctx.client_ip)
         audit.record(
             self.session,
             self.ctx,
