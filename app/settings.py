@@ -112,10 +112,12 @@ class AuthSettings:
     issuer: str
     audience: str
     access_ttl_seconds: int
-    refresh_ttl_seconds: int
+    refresh_ttl_seconds: int  # a session's sliding expiry: each refresh moves it this far
     leeway_seconds: int
     lockout_threshold: int
     lockout_seconds: int
+    # A session's absolute lifetime from sign-in: no refresh moves it (decisions.md).
+    session_absolute_ttl_seconds: int = 86400
 
 
 @dataclass(frozen=True)
@@ -284,6 +286,9 @@ def load_settings() -> Settings:
             leeway_seconds=_int("JWT_LEEWAY_SECONDS", 60, minimum=0, maximum=60),
             lockout_threshold=_int("LOGIN_LOCKOUT_THRESHOLD", 5, minimum=1),
             lockout_seconds=_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1),
+            session_absolute_ttl_seconds=_int(
+                "SESSION_ABSOLUTE_TTL_SECONDS", 86400, minimum=60, maximum=30 * 86400
+            ),
         ),
         rate_limit=RateLimitSettings(
             per_ip_per_minute=_int("RATE_LIMIT_PER_IP", 3000, minimum=1),

@@ -103,3 +103,13 @@ def test_the_workers_option_is_checked_like_the_variable(env, capsys):
     assert main(["core", "--workers", "2"]) == 2  # SQLite: refused before serving
     assert "needs PostgreSQL" in capsys.readouterr().err
     assert main(["core", "--workers", "0"]) == 2
+
+
+def test_session_absolute_lifetime_is_a_day_and_bounded(env):
+    env.delenv("SESSION_ABSOLUTE_TTL_SECONDS", raising=False)
+    assert load_settings().auth.session_absolute_ttl_seconds == 86400
+    env.setenv("SESSION_ABSOLUTE_TTL_SECONDS", "43200")
+    assert load_settings().auth.session_absolute_ttl_seconds == 43200
+    env.setenv("SESSION_ABSOLUTE_TTL_SECONDS", "30")
+    with pytest.raises(ImproperlyConfigured, match="SESSION_ABSOLUTE_TTL_SECONDS must be"):
+        load_settings()

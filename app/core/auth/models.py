@@ -45,7 +45,13 @@ class ApiKey(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """One sign-in: its access tokens carry this ID, so revoking it revokes them."""
+    """One sign-in: its access tokens carry this ID, so revoking it revokes them.
+
+    ``expires_at`` slides: each refresh moves it one refresh-token TTL on, never past
+    ``absolute_expires_at``, which is fixed at sign-in. Every token the session issues was
+    issued before ``expires_at``, so once ``expires_at`` plus one access-token life has
+    passed nothing of the session is alive.
+    """
 
     __tablename__ = "auth_sessions"
 
@@ -55,6 +61,7 @@ class AuthSession(SQLModel, table=True):
     api_key_id: uuid.UUID | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)
+    absolute_expires_at: datetime = Field(sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     revoked_reason: str | None = Field(default=None, max_length=64)
     ip: str | None = Field(default=None, max_length=64)

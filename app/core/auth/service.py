@@ -1,10 +1,12 @@
 """Sign-in, API-key tokens, refresh with rotation and reuse detection, sign-out."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
@@ -17,7 +19,22 @@ from app.core.revocation import session_key
 from app.core.services import CoreServices
 from app.core.tenants.models import Tenant
 from app.core.webhooks import outbox
-from app.db import utcnow
+from app.db import UtcDateTime, utcnow
+
+_T = TypeVar("_T")
+
+
+def _invalid_credentials() -> ApiError:
+    return ApiError("INVALID_CREDENTIALS", "The email or password is not right.")
+
+
+def _is_locked(locked_until: datetime | None) -> bool:
+    return locked_until is not None and locked_until > utcnow()
+
+
+def _at(moment: datetime) -> sa.BindParameter[datetime]:
+    """A timestamp as a bound value of the columns' own type (UTC, on both databases)."""
+    return sa.literal(moment, UtcDateTime())
 
 
 def _user_body(user: StaffUser) -> dict[str, Any]:
@@ -42,38 +59,90 @@ class AuthService:
         self.settings = services.settings.auth
 
     async def login(self, tenant: TenantRef, email: str, password: str) -> dict[str, Any]:
+        """Check the password outside any write, then write the outcome in one transaction.
+
+        The password check (Argon2) is the slow part; on the embedded database holding the
+        one writer through it would stall every deposit behind a burst of guesses. So the
+        user is read, the read ends (on PostgreSQL its pooled connection goes back), the
+        password is checked, and only then is the writer taken for the short writes: the
+        counters, the session, the audit record. The idempotency stage leaves this route to
+        take the writer itself (``is_sign_in``).
+        """
         email = email.strip().lower()
-        user = (
+        found = (
             await self.session.execute(
-                sa.select(StaffUser).where(
-                    StaffUser.tenant_id == tenant.id,  # type: ignore[arg-type]
-                    sa.func.lower(StaffUser.email) == email,
+                sa.select(
+                    col(StaffUser.id),
+                    col(StaffUser.email),
+                    col(StaffUser.password_hash),
+                    col(StaffUser.locked_until),
+                ).where(
+                    col(StaffUser.tenant_id) == tenant.id,
+                    sa.func.lower(col(StaffUser.email)) == email,
                 )
             )
+        ).one_or_none()
+        await self.session.rollback()
+        user_id: uuid.UUID | None = found.id if found is not None else None
+        if found is not None and _is_locked(found.locked_until):
+            stored_email: str = found.email
+            refusal = await self._writing(lambda auth: auth._refuse_locked(found.id, stored_email))
+            raise refusal
+        valid = await verify_password(found.password_hash if found else None, password)
+        if user_id is None or not valid:
+            await self._writing(lambda auth: auth._record_failure(tenant, email, user_id))
+            raise _invalid_credentials()
+        known: uuid.UUID = user_id
+        outcome = await self._writing(lambda auth: auth._sign_in(tenant, email, known))
+        if isinstance(outcome, ApiError):
+            raise outcome
+        return outcome
+
+    async def _writing(self, step: Callable[["AuthService"], Awaitable[_T]]) -> _T:
+        """Run ``step`` in a transaction of its own under the writer, and commit it."""
+        db = self.services.db
+        async with db.writer(), db.session() as session:
+            result = await step(AuthService(self.services, session, self.ctx))
+            await session.commit()
+        return result
+
+    async def _refuse_locked(self, user_id: uuid.UUID, email: str) -> ApiError:
+        user = await self.session.get(StaffUser, user_id)
+        locked_until = user.locked_until if user is not None else None
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.login_refused",
+            entity_type="staff_user",
+            entity_id=user_id,
+            outcome="locked",
+            actor_id=user_id,
+            actor_email=email,
+        )
+        seconds = (locked_until - utcnow()).total_seconds() if locked_until else 0
+        minutes = max(1, int(seconds // 60) + 1)
+        return ApiError(
+            "ACCOUNT_LOCKED",
+            f"This account is locked after repeated failed sign-ins; "
+            f"try again in {minutes} min or ask an admin to unlock it.",
+        )
+
+    async def _sign_in(
+        self, tenant: TenantRef, email: str, user_id: uuid.UUID
+    ) -> dict[str, Any] | ApiError:
+        """The right password: decide on the row as it is now (locked by the writer, or by
+        ``FOR UPDATE``), since guesses checked alongside may have locked the account."""
+        user = (
+            await self.session.execute(
+                sa.select(StaffUser).where(col(StaffUser.id) == user_id).with_for_update()
+            )
         ).scalar_one_or_none()
+        if user is None or not user.is_active:
+            await self._record_failure(tenant, email, user.id if user else None)
+            return _invalid_credentials()
+        if _is_locked(user.locked_until):
+            return await self._refuse_locked(user.id, user.email)
         now = utcnow()
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            audit.record(
-                self.session,
-                self.ctx,
-                "auth.login_refused",
-                entity_type="staff_user",
-                entity_id=user.id,
-                outcome="locked",
-                actor_id=user.id,
-                actor_email=user.email,
-            )
-            await self.session.commit()
-            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-            raise ApiError(
-                "ACCOUNT_LOCKED",
-                f"This account is locked after repeated failed sign-ins; "
-                f"try again in {minutes} min or ask an admin to unlock it.",
-            )
-        valid = await verify_password(user.password_hash if user else None, password)
-        if user is None or not valid or not user.is_active:
-            await self._record_failure(tenant, email, user)
-            raise ApiError("INVALID_CREDENTIALS", "The email or password is not right.")
         user.failed_login_count = 0
         user.first_failed_at = None
         user.locked_until = None
@@ -83,8 +152,10 @@ class AuthService:
             tenant_id=tenant.id,
             user_id=user.id,
             ip=self.ctx.client_ip,
-            expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            expires_at=now,
+            absolute_expires_at=now,
         )
+        self._start_lifetime(auth_session, now)
         self.session.add(auth_session)
         audit.record(
             self.session,
@@ -98,19 +169,23 @@ class AuthService:
         )
         return await self._issue_pair(tenant, auth_session, user=user)
 
-    async def _record_failure(self, tenant: TenantRef, email: str, user: StaffUser | None) -> None:
-        """Count, audit and (at the threshold) lock — committed even though the call fails."""
-        now = utcnow()
-        window = timedelta(seconds=self.settings.lockout_seconds)
-        await self.services.limiter.record_failed_login(self.ctx.client_ip)
+    async def _record_failure(
+        self, tenant: TenantRef, email: str, user_id: uuid.UUID | None
+    ) -> None:
+        """Count, audit and (at the threshold) lock.
+
+        The count is one ``UPDATE ... SET n = n + 1 RETURNING``: a count read, incremented
+        in Python and written back loses every concurrent failure but one on PostgreSQL.
+        The window restarts in the same statement when the first failure is too old.
+        """
         audit.record(
             self.session,
             self.ctx,
             "auth.login_failed",
             entity_type="staff_user",
-            entity_id=user.id if user else None,
+            entity_id=user_id,
             outcome="failure",
-            actor_id=user.id if user else None,
+            actor_id=user_id,
             actor_email=email[:254],
             tenant_id=tenant.id,
         )
@@ -121,37 +196,60 @@ class AuthService:
             {"email": email[:254], "ip": self.ctx.client_ip},
             self.ctx.request_id,
         )
-        if user is not None:
-            if user.first_failed_at is None or user.first_failed_at < now - window:
-                user.failed_login_count = 0
-                user.first_failed_at = now
-            user.failed_login_count += 1
-            if user.failed_login_count >= self.settings.lockout_threshold:
-                user.locked_until = now + window
-                audit.record(
-                    self.session,
-                    self.ctx,
-                    "auth.account_locked",
-                    entity_type="staff_user",
-                    entity_id=user.id,
-                    outcome="locked",
-                    actor_id=user.id,
-                    actor_email=user.email,
-                    tenant_id=tenant.id,
+        if user_id is None:
+            return
+        now = utcnow()
+        window = timedelta(seconds=self.settings.lockout_seconds)
+        threshold = self.settings.lockout_threshold
+        first_failed_at = col(StaffUser.first_failed_at)
+        window_over = sa.or_(first_failed_at.is_(None), first_failed_at < _at(now - window))
+        count = sa.case((window_over, 1), else_=col(StaffUser.failed_login_count) + 1)
+        row = (
+            await self.session.execute(
+                sa.update(StaffUser)
+                .where(col(StaffUser.id) == user_id)
+                .values(
+                    failed_login_count=count,
+                    first_failed_at=sa.case((window_over, _at(now)), else_=first_failed_at),
+                    locked_until=sa.case(
+                        (count >= threshold, _at(now + window)),
+                        else_=col(StaffUser.locked_until),
+                    ),
                 )
-                outbox.emit(
-                    self.session,
-                    tenant.id,
-                    "security.account_locked",
-                    {
-                        "user_id": str(user.id),
-                        "email": user.email,
-                        "locked_until": user.locked_until.isoformat(),
-                    },
-                    self.ctx.request_id,
+                .returning(
+                    col(StaffUser.failed_login_count),
+                    col(StaffUser.locked_until),
+                    col(StaffUser.email),
                 )
-            self.session.add(user)
-        await self.session.commit()
+                .execution_options(synchronize_session=False)
+            )
+        ).one_or_none()
+        # Announced once, by the failure that reached the threshold (others may follow it
+        # in the same burst: they were checked before the lock was there to stop them).
+        if row is None or row.failed_login_count != threshold or row.locked_until is None:
+            return
+        audit.record(
+            self.session,
+            self.ctx,
+            "auth.account_locked",
+            entity_type="staff_user",
+            entity_id=user_id,
+            outcome="locked",
+            actor_id=user_id,
+            actor_email=row.email,
+            tenant_id=tenant.id,
+        )
+        outbox.emit(
+            self.session,
+            tenant.id,
+            "security.account_locked",
+            {
+                "user_id": str(user_id),
+                "email": row.email,
+                "locked_until": row.locked_until.isoformat(),
+            },
+            self.ctx.request_id,
+        )
 
     async def api_key_token(self, tenant: TenantRef, api_key: str) -> dict[str, Any]:
         key = (
@@ -176,16 +274,18 @@ class AuthService:
                 tenant_id=tenant.id,
                 api_key_id=key.id,
                 ip=self.ctx.client_ip,
-                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+                expires_at=now,
+                absolute_expires_at=now,
             )
             if await self.session.get(AuthSession, key.id) is None
             else None
         )
-        if auth_session is not None:
-            self.session.add(auth_session)
-        else:
+        if auth_session is None:
             auth_session = await self.session.get(AuthSession, key.id)
             assert auth_session is not None
+        # Presenting the key is a fresh authentication: the key's one session starts anew.
+        self._start_lifetime(auth_session, now)
+        self.session.add(auth_session)
         audit.record(
             self.session,
             self.ctx,
@@ -215,7 +315,8 @@ class AuthService:
         if auth_session.revoked_at is not None:
             raise ApiError("TOKEN_REVOKED", "This session has been signed out; sign in again.")
         now = utcnow()
-        if row.expires_at <= now:
+        # The refresh token, the sliding expiry and the absolute end: past any, sign in.
+        if min(row.expires_at, auth_session.expires_at, auth_session.absolute_expires_at) <= now:
             raise invalid
         spent = await self.session.execute(
             sa.update(RefreshToken)
@@ -237,6 +338,11 @@ class AuthService:
             )
             await self.session.commit()
             raise invalid
+        auth_session.expires_at = min(
+            now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            auth_session.absolute_expires_at,
+        )
+        self.session.add(auth_session)
         # The rotation is a state change like any other: it leaves its record.
         if auth_session.api_key_id is not None:
             key = await self.session.get(ApiKey, auth_session.api_key_id)
@@ -288,6 +394,16 @@ class AuthService:
             entity_id=principal.session_id,
         )
 
+    def _start_lifetime(self, auth_session: AuthSession, now: datetime) -> None:
+        """A session's absolute end is fixed here; its sliding expiry starts here."""
+        auth_session.absolute_expires_at = now + timedelta(
+            seconds=self.settings.session_absolute_ttl_seconds
+        )
+        auth_session.expires_at = min(
+            now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+            auth_session.absolute_expires_at,
+        )
+
     async def revoke_session(self, auth_session: AuthSession, reason: str) -> None:
         """Blacklist the session's tokens at once, and mark it so refresh fails too."""
         auth_session.revoked_at = auth_session.revoked_at or utcnow()
@@ -305,7 +421,8 @@ class AuthService:
         user: StaffUser | None = None,
         api_key: ApiKey | None = None,
     ) -> dict[str, Any]:
-        now = utcnow()
+        issued_at = int(utcnow().timestamp())
+        session_ends_at = int(auth_session.absolute_expires_at.timestamp())
         if user is not None:
             role = highest_role(user.roles)
             issued = self.services.tokens.issue_access_token(
@@ -317,6 +434,8 @@ class AuthService:
                 scopes=scopes_for_role(role) if role != "none" else [],
                 branch_code=user.branch_code,
                 session_id=auth_session.id,
+                now=issued_at,
+                session_ends_at=session_ends_at,
             )
             user_body = _user_body(user)
         else:
@@ -332,6 +451,8 @@ class AuthService:
                 session_id=auth_session.id,
                 kind="api_key",
                 owner_id=api_key.created_by,
+                now=issued_at,
+                session_ends_at=session_ends_at,
             )
             user_body = {
                 "id": str(api_key.id),
@@ -345,14 +466,14 @@ class AuthService:
             RefreshToken(
                 session_id=auth_session.id,
                 token_hash=hash_secret(refresh_token),
-                expires_at=now + timedelta(seconds=self.settings.refresh_ttl_seconds),
+                expires_at=auth_session.expires_at,  # the session's sliding expiry
             )
         )
         return {
             "access_token": issued.token,
             "refresh_token": refresh_token,
             "token_type": "Bearer",
-            "expires_in": self.settings.access_ttl_seconds,
+            "expires_in": issued.expires_at - issued_at,
             "user": user_body,
             "tenant": _tenant_body(tenant),
         }
@@ -361,15 +482,24 @@ class AuthService:
 async def revoke_user_sessions(
     services: CoreServices, session: AsyncSession, user_id: uuid.UUID, reason: str
 ) -> int:
-    """Revoke every live session of a staff user (deactivation, admin revocation)."""
+    """Revoke every session of a staff user that is not over (deactivation, rights
+    changes, admin revocation).
+
+    Over means nothing of it is alive: every token a session issued was issued before
+    its sliding expiry, so an access token of it lives at most one access-token life (and
+    the verifiers' leeway) past that expiry. Anything younger can still refresh or still
+    has a live access token, whatever its sign-in promised.
+    """
     now = utcnow()
+    auth = services.settings.auth
+    over_before = now - timedelta(seconds=auth.access_ttl_seconds + auth.leeway_seconds + 60)
     rows = (
         (
             await session.execute(
                 sa.select(AuthSession).where(
-                    AuthSession.user_id == user_id,  # type: ignore[arg-type]
-                    AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                    AuthSession.expires_at > now,  # type: ignore[arg-type]
+                    col(AuthSession.user_id) == user_id,
+                    col(AuthSession.revoked_at).is_(None),
+                    col(AuthSession.expires_at) > over_before,
                 )
             )
         )

@@ -60,9 +60,14 @@ class TokenService:
         kind: str = "user",
         owner_id: uuid.UUID | None = None,
         now: int | None = None,
+        session_ends_at: int | None = None,
     ) -> IssuedToken:
         issued_at = int(time.time()) if now is None else now
         expires_at = issued_at + self.settings.access_ttl_seconds
+        # A token does not outlive its session. Within a minute of the natural end the
+        # two differ only by rounding (the session's end is kept to the microsecond).
+        if session_ends_at is not None and session_ends_at < expires_at - 60:
+            expires_at = max(issued_at + 1, session_ends_at)
         jti = uuid.uuid4().hex
         claims: dict[str, Any] = {
             "sub": str(user_id),

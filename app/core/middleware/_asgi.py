@@ -50,6 +50,32 @@ async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
     await send_json(send, error.status, body, extra)
 
 
+def canonical_path(path: str) -> str:
+    """One spelling per resource, the one the router resolves.
+
+    The router collapses repeated slashes and ignores a trailing one, so ``/auth/login/``
+    and ``//auth/login`` reach the sign-in handler. Every path check of the chain (open
+    paths, token-exempt paths, the sign-in bucket, the writer) must see the same path the
+    router does: the first stage rewrites the request's path to this form. Dot segments
+    are resolved as a browser would; ``..`` never climbs above the root.
+    """
+    segments: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+def is_sign_in(path: str, prefix: str) -> bool:
+    """Staff sign-in: its own rate-limit bucket, and it takes the writer only to write."""
+    return path == f"{prefix}/auth/login"
+
+
 def is_open_path(path: str, prefix: str) -> bool:
     """Operational paths that need neither a token nor a tenant header."""
     rest = path[len(prefix) :] if path.startswith(prefix) else path

@@ -32,6 +32,7 @@ from app.core.middleware._asgi import (
     context_of,
     header,
     is_open_path,
+    is_sign_in,
     send_error,
 )
 from app.db import Database, is_retryable_conflict
@@ -146,6 +147,12 @@ class IdempotencyMiddleware:
             )
             return
         ctx.idempotency_key = key
+        if is_sign_in(scope["path"], self.prefix):
+            # Sign-in checks a password (Argon2, ~0.1-0.2 s) before it writes: held for
+            # that, the embedded mode's one writer would stall every deposit behind a
+            # burst of guesses. It takes the writer itself, around its writes only.
+            await self._execute(scope, receive, send, body, key)
+            return
         async with self.db.writer():
             await self._execute(scope, receive, send, body, key)
 

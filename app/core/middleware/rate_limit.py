@@ -3,6 +3,11 @@
 Counts live in Redis (atomic INCR with expiry through ``limits``), or in-process when
 no Redis is configured. Windows are aligned to the clock, so every process agrees on
 when a window resets and one round trip per bucket suffices.
+
+Failed sign-ins are counted by reservation: each sign-in takes a place in its address's
+bucket (one atomic increment) before its password is checked, and gives it back unless
+the answer is ``401`` (the password check failed). Concurrent guesses therefore never get
+more checks than the bucket holds, and only failures stay counted.
 """
 
 import hashlib
@@ -23,6 +28,7 @@ from app.core.middleware._asgi import (
     context_of,
     header,
     is_open_path,
+    is_sign_in,
     send_error,
 )
 from app.settings import RateLimitSettings
@@ -39,6 +45,15 @@ class Bucket:
     @property
     def exceeded(self) -> bool:
         return self.remaining < 0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A sign-in's place in its address's failed-sign-in bucket."""
+
+    key: str  # the bucket of the window it was taken in
+    expiry: int
+    bucket: Bucket
 
 
 class RateLimiter:
@@ -62,26 +77,27 @@ class RateLimiter:
         count = await self.storage.incr(f"{name}:{window_index}", window + 1, amount=cost)
         return Bucket(limit=limit, remaining=limit - count, reset=reset)
 
-    async def peek(self, name: str, limit: int, window: int) -> Bucket:
-        now = time.time()
-        window_index = int(now // window)
-        reset = max(1, math.ceil((window_index + 1) * window - now))
-        count = await self.storage.get(f"{name}:{window_index}")
-        return Bucket(limit=limit, remaining=limit - count, reset=reset)
-
-    def failed_login_key(self, ip: str) -> str:
-        return f"login-fail:{ip}"
-
-    async def failed_logins(self, ip: str) -> Bucket:
+    async def reserve_sign_in(self, ip: str) -> Reservation:
+        """Take a place in the address's failed-sign-in bucket before the password check."""
         s = self.settings
         window = s.failed_login_window_seconds
-        return await self.peek(self.failed_login_key(ip), s.failed_logins_per_ip, window)
-
-    async def record_failed_login(self, ip: str) -> None:
-        s = self.settings
-        await self.hit(
-            self.failed_login_key(ip), s.failed_logins_per_ip, s.failed_login_window_seconds
+        now = time.time()
+        window_index = int(now // window)
+        key = f"login-fail:{ip}:{window_index}"
+        count = await self.storage.incr(key, window + 1)
+        reset = max(1, math.ceil((window_index + 1) * window - now))
+        limit = s.failed_logins_per_ip
+        return Reservation(
+            key, window + 1, Bucket(limit=limit, remaining=limit - count, reset=reset)
         )
+
+    async def release(self, reservation: Reservation) -> None:
+        """Give the place back: the sign-in was not a failed password check.
+
+        The key names the reservation's own window, so a release after the window turned
+        over frees nothing in the new one.
+        """
+        await self.storage.incr(reservation.key, reservation.expiry, amount=-1)
 
     async def reset(self) -> None:
         await self.storage.reset()
@@ -115,6 +131,7 @@ class RateLimitMiddleware:
             return
         ctx = context_of(scope)
         s = self.limiter.settings
+        reservation: Reservation | None = None
         try:
             buckets = [
                 await self.limiter.hit(f"ip:{ctx.client_ip}", s.per_ip_per_minute, 60),
@@ -122,10 +139,9 @@ class RateLimitMiddleware:
                     credential_key(scope, ctx.client_ip), s.per_credential_per_minute, 60
                 ),
             ]
-            if scope["path"] == f"{self.prefix}/auth/login":
-                # Only failures count against this bucket; once it is full, stop guessing.
-                failures = await self.limiter.failed_logins(ctx.client_ip)
-                buckets.append(Bucket(failures.limit, failures.remaining - 1, failures.reset))
+            if is_sign_in(scope["path"], self.prefix):
+                reservation = await self.limiter.reserve_sign_in(ctx.client_ip)
+                buckets.append(reservation.bucket)
         except Exception as exc:  # Redis unreachable: say so, never let traffic through blind
             log.error("rate_limit.storage_unavailable", error=str(exc))
             await send_error(
@@ -140,15 +156,34 @@ class RateLimitMiddleware:
             return
         tightest = min(buckets, key=lambda b: b.remaining)
         rate_headers = _headers(tightest)
-        if tightest.exceeded:
-            error = ApiError(
-                "RATE_LIMIT_EXCEEDED",
-                f"Too many requests; retry in {tightest.reset} s.",
-                headers={"Retry-After": str(tightest.reset)},
-            )
-            await send_error(scope, _with_headers(send, rate_headers), error)
-            return
-        await self.app(scope, receive, _with_headers(send, rate_headers))
+        status = 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            if tightest.exceeded:
+                error = ApiError(
+                    "RATE_LIMIT_EXCEEDED",
+                    f"Too many requests; retry in {tightest.reset} s.",
+                    headers={"Retry-After": str(tightest.reset)},
+                )
+                await send_error(scope, _with_headers(send_counted, rate_headers), error)
+                return
+            await self.app(scope, receive, _with_headers(send_counted, rate_headers))
+        finally:
+            # Only a failed password check (401 INVALID_CREDENTIALS) keeps its place.
+            if reservation is not None and status != 401:
+                await self._release(reservation)
+
+    async def _release(self, reservation: Reservation) -> None:
+        try:
+            await self.limiter.release(reservation)
+        except Exception as exc:  # the place frees itself when the window ends
+            log.warning("rate_limit.release_failed", error=str(exc))
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

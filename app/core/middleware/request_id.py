@@ -1,12 +1,25 @@
-"""Stage 1: assign or echo X-Request-ID and bind it to the log context."""
+"""Stage 1: assign or echo X-Request-ID and bind it to the log context.
+
+It also puts the request's path in its canonical form before any later stage looks at
+it (``canonical_path``): the path checks of the chain and the router see one spelling.
+"""
 
 import re
 import uuid
+from urllib.parse import quote
 
 import structlog
 
 from app.core.context import SCOPE_KEY, RequestContext
-from app.core.middleware._asgi import ASGIApp, Message, Receive, Scope, Send, header
+from app.core.middleware._asgi import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    canonical_path,
+    header,
+)
 
 # An incoming ID is echoed only when it is safe to log and to put in a header.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -21,6 +34,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "/")
+        canonical = canonical_path(path)
+        if canonical != path:
+            scope = {**scope, "path": canonical, "raw_path": quote(canonical).encode()}
         incoming = header(scope, b"x-request-id")
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope[SCOPE_KEY] = RequestContext(
