@@ -257,11 +257,18 @@ class AuthService:
                 sa.select(ApiKey).where(ApiKey.key_hash == hash_secret(api_key))  # type: ignore[arg-type]
             )
         ).scalar_one_or_none()
-        if key is None or key.tenant_id != tenant.id or key.revoked_at is not None:
+        if (
+            key is None
+            or key.tenant_id != tenant.id
+            or key.revoked_at is not None
+            or not await self._owner_active(key)
+        ):
             audit.record(
                 self.session,
                 self.ctx,
                 "auth.api_key_refused",
+                entity_type="api_key" if key is not None else None,
+                entity_id=key.id if key is not None else None,
                 outcome="failure",
                 tenant_id=tenant.id,
             )
@@ -297,6 +304,17 @@ class AuthService:
             tenant_id=tenant.id,
         )
         return await self._issue_pair(tenant, auth_session, api_key=key)
+
+    async def _owner_active(self, key: ApiKey) -> bool:
+        """A key acts for the staff member who made it: never past their deactivation.
+
+        Deactivating a user revokes their keys (admin service); this also covers keys whose
+        owner was deactivated before that rule existed.
+        """
+        if key.created_by is None:
+            return True
+        owner = await self.session.get(StaffUser, key.created_by)
+        return owner is None or owner.is_active
 
     async def refresh(self, tenant: TenantRef, refresh_token: str) -> dict[str, Any]:
         row = (
@@ -346,7 +364,7 @@ class AuthService:
         # The rotation is a state change like any other: it leaves its record.
         if auth_session.api_key_id is not None:
             key = await self.session.get(ApiKey, auth_session.api_key_id)
-            if key is None or key.revoked_at is not None:
+            if key is None or key.revoked_at is not None or not await self._owner_active(key):
                 raise invalid
             audit.record(
                 self.session,

@@ -389,6 +389,26 @@ async def test_deactivating_or_demoting_the_owner_revokes_their_keys(
     expect(await api.get("/auth/me", headers=bystander.h()), 200)
 
 
+async def test_a_key_whose_owner_was_deactivated_before_the_rule_is_refused(api, tokens, core_app):
+    """A key made by someone deactivated before deactivation revoked keys (set up by
+    flipping ``is_active`` in the database, as an older release left it) mints nothing."""
+    from app.core.auth.models import StaffUser
+
+    owner_id, owner = await second_admin(api, tokens)
+    key = await mint(api, owner, "viewer")
+    async with core_app.state.services.db.session() as session:
+        await session.execute(
+            sa.update(StaffUser)
+            .where(col(StaffUser.id) == uuid.UUID(owner_id))
+            .values(is_active=False)
+        )
+        await session.commit()
+    refused = await api.post(
+        "/auth/token", json={"api_key": key.secret}, headers=headers(None, TENANT)
+    )
+    assert (refused.status_code, refused.json()["code"]) == (401, "INVALID_CREDENTIALS")
+
+
 # ---- allow_same_maker_checker: audited, and refused in production mode -------------------
 
 
