@@ -7,8 +7,9 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 
+from app.core.apidocs import ApiReferencePlugin, schema_router
 from app.core.auth.routes import auth_router
 from app.core.errors import API_PREFIX
 from app.core.exceptions import EXCEPTION_HANDLERS
@@ -78,8 +79,9 @@ def create_app(settings: Settings | None = None, services: CoreServices | None =
         openapi_config=OpenAPIConfig(
             title="Branchdesk CBA API",
             version="1.0.0",
-            path=f"{API_PREFIX}/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            # The reference page is self-hosted under a strict CSP (app/core/apidocs.py).
+            openapi_router=schema_router(),
+            render_plugins=[JsonRenderPlugin(), ApiReferencePlugin()],
         ),
         response_cache_config=ResponseCacheConfig(),
         request_max_body_size=1024 * 1024,
