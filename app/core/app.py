@@ -24,9 +24,10 @@ from app.core.middleware.security_headers import SecurityHeadersMiddleware
 from app.core.middleware.tenant import TenantMiddleware
 from app.core.operations import OPERATION_HANDLERS
 from app.core.permissions import role_and_scope_guard
+from app.core.production import refuse_sandbox_passwords
 from app.core.routes import FEATURE_ROUTERS
 from app.core.services import CoreServices
-from app.settings import Settings, get_settings
+from app.settings import Settings, check_signing_key, get_settings
 
 
 def build_chain(inner: ASGIApp, services: CoreServices) -> ASGIApp:
@@ -57,11 +58,14 @@ CHAIN_ORDER = (
 def create_app(settings: Settings | None = None, services: CoreServices | None = None) -> Litestar:
     """The core API. Routes live under /api/v1/cba, so it runs alone or beside the console."""
     settings = settings or get_settings()
+    check_signing_key(settings)
     services = services or CoreServices.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         try:
+            if settings.server.production:
+                await refuse_sandbox_passwords(services.db, settings)
             yield
         finally:
             await services.close()
