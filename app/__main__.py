@@ -105,15 +105,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         workers = settings.server.workers
 
+    if args.command in {"run", "core"}:
+        from app.settings import check_signing_key
+
+        try:
+            # Said here, plainly, rather than as a traceback from inside the server.
+            check_signing_key(settings)
+        except ImproperlyConfigured as exc:
+            print(f"branchdesk: configuration error: {exc}", file=sys.stderr)
+            return 2
+
     if args.command == "run":
-        print(
-            SANDBOX_NOTE.format(
-                host=settings.server.host,
-                port=settings.server.port,
-                password=settings.sandbox_password,
-            ),
-            flush=True,
-        )
+        if not settings.server.production:  # production never has the sandbox
+            print(
+                SANDBOX_NOTE.format(
+                    host=settings.server.host,
+                    port=settings.server.port,
+                    password=settings.sandbox_password,
+                ),
+                flush=True,
+            )
         _serve("app.server:embedded_process", settings)
     elif args.command == "core":
         _serve("app.server:core_process", settings, workers=workers)

@@ -1,5 +1,6 @@
 """The one-process app: the core at /api/v1/cba and the console at /."""
 
+import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -36,16 +37,27 @@ class Server:
         assert message["type"] == "lifespan.startup"
         from app.worker import in_process_worker
 
-        async with self.core.lifespan(), self.console.lifespan():
-            if self.with_worker:
-                # The embedded default runs the worker beside the web apps (one process).
-                services = self.core.state.services
-                async with in_process_worker(services.db, services.settings):
+        started = False
+        try:
+            async with self.core.lifespan(), self.console.lifespan():
+                if self.with_worker:
+                    # The embedded default runs the worker beside the web apps (one process).
+                    services = self.core.state.services
+                    async with in_process_worker(services.db, services.settings):
+                        await send({"type": "lifespan.startup.complete"})
+                        started = True
+                        message = await receive()
+                else:
                     await send({"type": "lifespan.startup.complete"})
+                    started = True
                     message = await receive()
-            else:
-                await send({"type": "lifespan.startup.complete"})
-                message = await receive()
+        except BaseException:
+            # Said, not only raised: uvicorn takes an app whose start-up just raises for one
+            # without lifespan support, and serves it anyway (a refused production start,
+            # for one, must stop the server).
+            failed = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
+            await send({"type": failed, "message": traceback.format_exc()})
+            raise
         await send({"type": "lifespan.shutdown.complete"})
 
 

@@ -245,6 +245,53 @@ def check_workers(workers: int, *, redis_url: str | None, database_url: str) -> 
         )
 
 
+# What production mode needs set, and why (security review, issue 10): none of these may
+# fall back to its laptop default there.
+PRODUCTION_SECRETS = {
+    "CONSOLE_SECRET_KEY": "at least 16 random characters; signs the console's CSRF tokens",
+    "CONSOLE_WEBHOOK_SECRET": (
+        "at least 16 random characters; the console checks the core's webhooks with it"
+    ),
+}
+
+
+def check_production(*, database_url: str) -> None:
+    """Refuse production mode on the embedded defaults, naming everything left to set.
+
+    Runs before any secret is generated: a secret made on the spot (or kept from a
+    development start in the same ``var/``) is not one that the deployment chose.
+    """
+    missing: list[str] = []
+    if database_url.startswith("sqlite"):
+        missing.append(
+            "set DATABASE_URL to a postgresql:// URL (the embedded SQLite database is for "
+            "one laptop process)"
+        )
+    for name, what in PRODUCTION_SECRETS.items():
+        if _env(name) is None:
+            missing.append(f"set {name} ({what})")
+    if missing:
+        raise ImproperlyConfigured(
+            "BRANCHDESK_PRODUCTION is on, so nothing falls back to a development default: "
+            + "; ".join(missing)
+        )
+
+
+def check_signing_key(settings: Settings) -> None:
+    """In production the core signs tokens only with a key the deployment provides.
+
+    Only the core needs it (a console or a worker never signs a token), so the core checks
+    it when it is built rather than every process at load time.
+    """
+    path = settings.auth.private_key_path
+    if settings.server.production and not path.is_file():
+        raise ImproperlyConfigured(
+            f"BRANCHDESK_PRODUCTION is on and there is no signing key at {path}: set "
+            "JWT_PRIVATE_KEY_PATH to the deployment's RSA private key (PEM); production "
+            "never generates one"
+        )
+
+
 def load_settings() -> Settings:
     """Read and check every setting; raise :class:`ImproperlyConfigured` on a bad one."""
     var_dir = Path(_env("BRANCHDESK_VAR_DIR", "var") or "var").resolve()
@@ -258,6 +305,8 @@ def load_settings() -> Settings:
     workers = _int("WEB_CONCURRENCY", 1, minimum=1, maximum=64)
     database_url = _database_url(var_dir)
     check_workers(workers, redis_url=redis_url, database_url=database_url)
+    if production:
+        check_production(database_url=database_url)
     trusted = _env("TRUSTED_PROXIES", "127.0.0.1,::1") or ""
     loopback = host in {"0.0.0.0", "::"}  # noqa: S104  (we only test for the wildcard)
     default_api = f"http://{'127.0.0.1' if loopback else host}:{port}/api/v1/cba"

@@ -40,6 +40,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -62,7 +63,10 @@ ROOT = tb.ROOT
 RESULTS = tb.RESULTS
 API = tb.API
 TENANT = tb.TENANT
-PASSWORD = tb.PASSWORD
+# Production mode refuses sandbox staff on the public sandbox password (issue 10): this
+# run seeds its sandbox with a password of its own, which every sign-in of the run uses
+# (``tb.sign_in`` reads ``tb.PASSWORD``).
+PASSWORD = tb.PASSWORD = f"Bench-{uuid.uuid4().hex}"
 REDIS_URL = os.environ.get("BENCH_CONSOLE_REDIS", "redis://127.0.0.1:6379/10")
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 STAFF = int(os.environ.get("BENCH_STAFF", "50"))
@@ -237,21 +241,44 @@ def production_env(
         "RATE_LIMIT_PER_IP": "100000000",
         "RATE_LIMIT_PER_CREDENTIAL": "100000000",
         "RATE_LIMIT_FAILED_LOGINS": "100000",
+        # Production mode generates nothing: the run's own secrets and signing key.
+        "CONSOLE_SECRET_KEY": secrets.token_urlsafe(32),
+        "CONSOLE_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "JWT_PRIVATE_KEY_PATH": str(var_dir / "keys" / "jwt_private.pem"),
     }
 
 
+# What the seeding step shares with the processes of the run.
+SEED_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "BRANCHDESK_VAR_DIR",
+    "CONSOLE_WEBHOOK_URL",
+    "CONSOLE_WEBHOOK_SECRET",
+    "CONSOLE_SECRET_KEY",
+    "JWT_PRIVATE_KEY_PATH",
+)
+
+
 def migrate_and_seed(env: dict[str, str]) -> Any:
-    """Migrate and seed in this process (the seed refuses production mode, so it is off here)."""
+    """Migrate and seed in this process (the seed refuses production mode, so it is off
+    here), with the run's sandbox password, and make the run's signing key."""
     import redis
 
     from app.__main__ import db_upgrade, seed_demo
+    from app.core.auth.keys import SigningKeys
     from app.settings import reload_settings
 
-    for key in ("DATABASE_URL", "REDIS_URL", "BRANCHDESK_VAR_DIR", "CONSOLE_WEBHOOK_URL"):
+    for key in SEED_SETTINGS:
         os.environ[key] = env[key]
     os.environ.pop("BRANCHDESK_PRODUCTION", None)
     os.environ.pop("BANKING_API_URL", None)
-    settings = reload_settings()
+    os.environ["SANDBOX_PASSWORD"] = PASSWORD
+    try:
+        settings = reload_settings()
+    finally:
+        os.environ.pop("SANDBOX_PASSWORD")
+    SigningKeys.load_or_create(settings.auth.private_key_path)
     redis.Redis.from_url(REDIS_URL).flushdb()
     db_upgrade(settings)
     seed_demo(settings)

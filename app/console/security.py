@@ -1,4 +1,5 @@
-"""Request IDs, security headers and safe redirects, for every console response.
+"""Request IDs, client addresses, security headers and safe redirects, for every console
+response.
 
 The headers are added in a ``before_send`` hook rather than a route middleware so that even
 answers no route produced (404, 405, a refused CSRF token) carry them.
@@ -13,7 +14,11 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import Message, Scope
 
+from app.console.state import console_state
+from app.forwarding import forwarded_client
+
 REQUEST_ID_KEY = "branchdesk.request_id"
+CLIENT_IP_KEY = "branchdesk.client_ip"
 # An incoming X-Request-ID is reused only when it is safe to log and to echo in a header.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
@@ -65,9 +70,23 @@ def request_id(scope: Scope) -> str:
 
 
 def client_ip(scope: Scope) -> str | None:
-    """The staff member's address as the console sees it (the socket peer)."""
+    """The staff member's address: the socket peer, or what our reverse proxy forwarded.
+
+    The same rule as the core's (``TRUSTED_PROXIES``): behind a proxy every staff member
+    would otherwise be the proxy, and share one sign-in bucket at the core. The core gets
+    this address as ``X-Forwarded-For`` and believes it because the console is a trusted
+    proxy of its own.
+    """
+    state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    if CLIENT_IP_KEY in state:
+        cached: str | None = state[CLIENT_IP_KEY]
+        return cached
     client = scope.get("client")
-    return str(client[0]) if client else None
+    peer = str(client[0]) if client else None
+    trusted = console_state(scope["app"]).settings.rate_limit.trusted_proxies
+    value = forwarded_client(peer, _header(scope, b"x-forwarded-for"), trusted)
+    state[CLIENT_IP_KEY] = value
+    return value
 
 
 def user_agent(scope: Scope) -> str | None:

@@ -7,8 +7,9 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 
+from app.core.apidocs import ApiReferencePlugin, schema_router
 from app.core.auth.routes import auth_router
 from app.core.errors import API_PREFIX
 from app.core.exceptions import EXCEPTION_HANDLERS
@@ -23,9 +24,10 @@ from app.core.middleware.security_headers import SecurityHeadersMiddleware
 from app.core.middleware.tenant import TenantMiddleware
 from app.core.operations import OPERATION_HANDLERS
 from app.core.permissions import role_and_scope_guard
+from app.core.production import refuse_sandbox_passwords
 from app.core.routes import FEATURE_ROUTERS
 from app.core.services import CoreServices
-from app.settings import Settings, get_settings
+from app.settings import Settings, check_signing_key, get_settings
 
 
 def build_chain(inner: ASGIApp, services: CoreServices) -> ASGIApp:
@@ -56,11 +58,14 @@ CHAIN_ORDER = (
 def create_app(settings: Settings | None = None, services: CoreServices | None = None) -> Litestar:
     """The core API. Routes live under /api/v1/cba, so it runs alone or beside the console."""
     settings = settings or get_settings()
+    check_signing_key(settings)
     services = services or CoreServices.build(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         try:
+            if settings.server.production:
+                await refuse_sandbox_passwords(services.db, settings)
             yield
         finally:
             await services.close()
@@ -78,8 +83,9 @@ def create_app(settings: Settings | None = None, services: CoreServices | None =
         openapi_config=OpenAPIConfig(
             title="Branchdesk CBA API",
             version="1.0.0",
-            path=f"{API_PREFIX}/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin()],
+            # The reference page is self-hosted under a strict CSP (app/core/apidocs.py).
+            openapi_router=schema_router(),
+            render_plugins=[JsonRenderPlugin(), ApiReferencePlugin()],
         ),
         response_cache_config=ResponseCacheConfig(),
         request_max_body_size=1024 * 1024,

@@ -79,6 +79,10 @@ def test_logs_are_json_in_production_and_for_people_on_a_laptop(env):
     assert load_settings().logging.format == "console"
     env.setenv("BRANCHDESK_PRODUCTION", "true")
     env.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # What production mode needs besides (test_production_settings.py).
+    env.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
+    env.setenv("CONSOLE_SECRET_KEY", "k" * 32)
+    env.setenv("CONSOLE_WEBHOOK_SECRET", "w" * 32)
     assert load_settings().logging.format == "json"
     env.setenv("LOG_FORMAT", "console")
     assert load_settings().logging.format == "console"

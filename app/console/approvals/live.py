@@ -28,7 +28,8 @@ async def _no_page_badges(request: Request[Any, Any, Any]) -> None:
 
 @get(
     "/approvals/badge",
-    opt={"permission": "approvals.view"},
+    # Only ever asked for by a live signal: never the staff member's activity.
+    opt={"permission": "approvals.view", "background": True},
     name="approvals_badge",
     before_request=_no_page_badges,
 )

@@ -34,6 +34,11 @@ logger = structlog.get_logger("branchdesk.console")
 ROTATED_SESSION_KEY = "branchdesk.rotated_session_id"
 USER_STATE_KEY = "console_user"
 SESSION_ID_BYTES = 32
+# Set on a request the page made by itself (see :func:`is_background`): it neither moves
+# ``last_seen`` nor writes the session back.
+BACKGROUND_STATE_KEY = "branchdesk.background"
+# What a page's live blocks send with the requests a live signal triggers (``hx-headers``).
+BACKGROUND_HEADER = "X-Background"
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
         if scope_session is not Empty and scope_session:
+            if _unchanged_background(connection):
+                # Nothing to write, and writing back the copy this request loaded could
+                # undo the last_seen a click moved meanwhile.
+                return
             await super().store_in_message(scope_session, message, connection)
             return
         cookie_id = connection.cookies.get(self.config.key)
@@ -132,6 +141,11 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
             samesite=self.config.samesite,
         )
         headers.add("Set-Cookie", expired.to_header(header=""))
+
+
+def _unchanged_background(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    state = connection.scope.get("state") or {}
+    return bool(state.get(BACKGROUND_STATE_KEY)) and ROTATED_SESSION_KEY not in state
 
 
 class ConsoleSessionConfig(ServerSideSessionConfig):
@@ -282,6 +296,24 @@ async def end_session(
     connection.state[USER_STATE_KEY] = None
 
 
+def is_background(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> bool:
+    """Whether the page made this request by itself rather than the staff member.
+
+    The live stream and the badge are background by route, whatever they are sent with. A
+    block that a live signal refreshes (Home's figure, the queue) asks a URL a person also
+    opens, so its element sends :data:`BACKGROUND_HEADER`. The header can only make a
+    request *not* count as activity, so trusting it gives a client nothing; it is honoured
+    on reads only, which change nothing.
+    """
+    if handler.opt.get("background"):
+        return True
+    if connection.scope.get("method") not in {"GET", "HEAD"}:
+        return False
+    return connection.headers.get(BACKGROUND_HEADER, "").lower() == "true"
+
+
 def expiry_reason(signed_in: SignedIn, console: ConsoleState, now: float) -> str | None:
     """``"idle"`` or ``"absolute"`` when the session has timed out, else ``None``."""
     settings = console.settings.console
@@ -314,6 +346,10 @@ async def session_guard(
             if not handler.opt.get("public"):
                 raise SessionExpired(f"session expired ({reason})")
             signed_in = None
+        elif is_background(connection, handler):
+            # What the page does by itself is not the staff member at work: an unattended
+            # page must still idle out (security review, issue 10).
+            connection.scope.setdefault("state", {})[BACKGROUND_STATE_KEY] = True  # type: ignore[typeddict-item]
         else:
             connection.session["last_seen"] = time.time()
     connection.state[USER_STATE_KEY] = signed_in

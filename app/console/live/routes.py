@@ -91,7 +91,8 @@ async def _stream(console: ConsoleState, signed_in: SignedIn) -> AsyncIterator[A
 
 @get(
     "/live/events",
-    opt={"permission": "home.view"},
+    # An open page, not a person at work: the stream never moves the session's last_seen.
+    opt={"permission": "home.view", "background": True},
     name="live_events",
     before_request=_no_page_badges,
 )

@@ -20,6 +20,7 @@ from app.core.middleware._asgi import (
     canonical_path,
     header,
 )
+from app.forwarding import forwarded_client
 
 # An incoming ID is echoed only when it is safe to log and to put in a header.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -62,14 +63,7 @@ class RequestIdMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
     def client_ip(self, scope: Scope) -> str:
-        """The socket peer, or the last hop a trusted proxy added to X-Forwarded-For."""
-        peer = (scope.get("client") or ("unknown", 0))[0]
+        """The socket peer, or the client a trusted proxy put in X-Forwarded-For."""
+        peer = str((scope.get("client") or ("unknown", 0))[0])
         forwarded = header(scope, b"x-forwarded-for")
-        if not forwarded or peer not in self.trusted_proxies:
-            return str(peer)
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        # Walk from the right past our own proxies: the first untrusted hop is the client.
-        for hop in reversed(hops):
-            if hop not in self.trusted_proxies:
-                return hop[:64]
-        return hops[0][:64] if hops else str(peer)
+        return forwarded_client(peer, forwarded, self.trusted_proxies) or peer

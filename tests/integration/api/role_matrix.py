@@ -16,7 +16,7 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/schema"): (OPEN, None),
     ("GET", "/schema/openapi.json"): (OPEN, None),
     ("GET", "/schema/swagger"): (OPEN, None),
-    ("GET", "/schema/oauth2-redirect.html"): (OPEN, None),
+    ("GET", "/schema/swagger/{asset:str}"): (OPEN, None),  # the page's own files
     ("GET", "/schema/{path:str}"): (OPEN, None),
     ("POST", "/auth/login"): (OPEN, None),
     ("POST", "/auth/token"): (OPEN, None),

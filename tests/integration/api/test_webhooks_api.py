@@ -347,6 +347,10 @@ def test_production_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("BRANCHDESK_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("BRANCHDESK_PRODUCTION", "true")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    # What production mode needs besides (tests/unit/test_production_settings.py).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
+    monkeypatch.setenv("CONSOLE_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv("CONSOLE_WEBHOOK_SECRET", "w" * 32)
     production = load_settings().webhooks
     assert production.require_https and not production.allow_private_addresses
     monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
