@@ -96,9 +96,10 @@ async def test_the_page_serves_its_own_files_and_nothing_else(api):
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert script.headers["x-content-type-options"] == "nosniff"
-    for probe in (
-        "/schema/swagger/LICENSE",
-        "/schema/swagger/..%2F..%2Fapp%2Fsettings.py",
-        "/schema/swagger/README.md",
-    ):
+    for probe in ("/schema/swagger/LICENSE", "/schema/swagger/README.md"):
         assert (await api.get(probe)).status_code == 404, probe
+    # A climb out of the folder is resolved by the chain's first stage (canonical paths)
+    # to a path outside /schema, which needs a token: refused either way, nothing served.
+    climb = await api.get("/schema/swagger/..%2F..%2Fapp%2Fsettings.py")
+    assert climb.status_code in {401, 404}
+    assert b"ImproperlyConfigured" not in climb.content
