@@ -25,6 +25,10 @@ class SigningKeys:
     @classmethod
     def load_or_create(cls, private_key_path: Path) -> "SigningKeys":
         if private_key_path.exists():
+            try:
+                private_key_path.chmod(0o600)  # tightens a key an older version left 0644
+            except OSError:  # mounted read-only (a secrets volume): its owner decides
+                pass
             private = RSAKey.import_key(
                 private_key_path.read_bytes(),
                 parameters={"use": "sig", "alg": "RS256"},

@@ -503,3 +503,77 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name_kept(set
         await dispatcher.aclose()
     assert (outcome.status_code, outcome.error) == (204, None)
     assert network.connected == [("8.8.4.4", 8080)]
+
+
+def self_signed_tls_server(tmp_path: Any) -> tuple[Any, int]:
+    """A TLS listener on loopback with a certificate nobody trusts (for ``localhost``)."""
+    import datetime
+    import ssl
+    import threading
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1024)
+            except (OSError, ssl.SSLError):
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
+async def test_an_untrusted_certificate_is_logged_as_tls(settings, tmp_path):
+    """Pinning keeps certificate verification: a loopback TLS receiver (admitted by an
+    allow-list entry) with a self-signed certificate is refused, and the log says "TLS"."""
+    from app.core.webhooks.targets import parse_allowed_target
+
+    listener, port = self_signed_tls_server(tmp_path)
+    webhooks = fast(settings, allowed_targets=(parse_allowed_target(f"https://127.0.0.1:{port}"),))
+    dispatcher = WebhookDispatcher(None, webhooks)  # type: ignore[arg-type]
+    try:
+        outcome = await dispatcher.attempt(claimed(f"https://127.0.0.1:{port}/in"))
+    finally:
+        await dispatcher.aclose()
+        listener.close()
+    assert (outcome.status_code, outcome.error) == (None, "TLS")
