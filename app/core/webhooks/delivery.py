@@ -53,6 +53,7 @@ from app.core.webhooks.pinning import delivery_pool, failure_category, pinned
 from app.core.webhooks.sealing import SecretUnreadable, open_secret, seal_plain_secrets
 from app.core.webhooks.service import DELIVERED, FAILED, PENDING
 from app.core.webhooks.targets import (
+    DEFAULT_PORTS,
     Address,
     Resolver,
     Target,
@@ -379,7 +380,7 @@ class WebhookDispatcher:
         self, target: Target, address: Address, headers: dict[str, str], body: bytes
     ) -> int:
         host_header = target.host if ":" not in target.host else f"[{target.host}]"
-        if target.port != {"http": 80, "https": 443}[target.scheme]:
+        if target.port != DEFAULT_PORTS[target.scheme]:
             host_header += f":{target.port}"
         request_headers = [
             (b"Host", host_header.encode("ascii")),

@@ -85,6 +85,11 @@ async def test_a_replayed_webhook_creation_does_not_show_the_secret_again(api, t
         assert replay.json()["secret"] == REDACTED and replay.json()["id"] == first.json()["id"]
         assert secret not in replay.text
         await assert_not_stored(core_app, secret)
+        # Gone afterwards: later events must not queue up deliveries to a closed port.
+        deleted = await api.delete(
+            f"/webhooks/{first.json()['id']}", headers=await h(tokens, "admin")
+        )
+        assert deleted.status_code == 204
 
 
 async def assert_not_stored(core_app: Any, *needles: str) -> None:
@@ -202,6 +207,9 @@ async def test_no_secret_is_kept_in_the_clear_and_every_file_is_private(
         )
         assert token.status_code == 200, token.text
 
+        for hook_id in (made.json()["id"], generated.json()["id"]):
+            deleted = await client.delete(f"/webhooks/{hook_id}", headers=admin)
+            assert deleted.status_code == 204, deleted.text
         needles = [api_key, chosen, generated.json()["secret"], rotated]
         # While the server runs (the WAL holds the latest pages) ...
         assert files_holding(var_dir, needles) == []

@@ -295,16 +295,19 @@ async def test_an_internal_target_that_got_in_is_refused_at_delivery_without_con
     )
     db = core_app.state.services.db
     dispatcher = WebhookDispatcher(db, fast(default_settings))
+    admin = await h(tokens, "admin")
     try:
         account = await open_account(api, tokens)
         expect(await deposit(api, tokens, account["id"], "1.00"), 201)
         delivery = await until_attempted(dispatcher, db, made["id"])
+        listed = await api.get(f"/webhooks/{made['id']}/deliveries", headers=admin)
     finally:
         await dispatcher.aclose()
+        # Gone afterwards: later events must not queue up for a worker to refuse.
+        await gone(api, f"/webhooks/{made['id']}", admin)
     assert receiver.to("/scan") == []
     assert (delivery.status, delivery.last_status_code) == ("FAILED", None)
     assert delivery.last_error == "refused: internal address"
-    listed = await api.get(f"/webhooks/{made['id']}/deliveries", headers=await h(tokens, "admin"))
     (shown,) = listed.json()["deliveries"]
     assert shown["attempts"][0]["error"] == "refused: internal address"
     assert "127.0.0.1" not in listed.text.replace(receiver.base_url, "")
@@ -370,6 +373,8 @@ async def test_a_delivery_connects_to_the_address_it_checked(
         delivery = await until_attempted(dispatcher, db, made["id"], attempts=2)
     finally:
         await dispatcher.aclose()
+        # Gone afterwards: no other worker ever looks the made-up name up.
+        await gone(default_api, f"/webhooks/{made['id']}", admin)
     assert resolver.asked.count(PINNED_NAME) == 2
     assert len(receiver.to("/pinned")) == 1
     assert delivery.last_error == "connection refused"
