@@ -6,10 +6,12 @@ row locks taken by the services.
 """
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,6 +60,7 @@ class Database:
         self.is_sqlite = settings.is_sqlite
         kwargs: dict[str, Any] = {"echo": settings.echo}
         if self.is_sqlite:
+            ensure_private_sqlite_file(settings.url)
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(
@@ -111,6 +114,29 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def ensure_private_sqlite_file(url: str) -> None:
+    """Create the SQLite database file readable by this user only, before SQLite opens it.
+
+    SQLite creates its ``-wal`` and ``-shm`` files with the database file's mode, so they
+    are private from their first byte too. Files an older version made are tightened.
+    """
+    raw = url.split(":///", 1)[1] if ":///" in url else ""
+    if not raw or raw.startswith(":memory:") or raw.startswith("file:"):
+        return
+    path = Path(raw.split("?", 1)[0])
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except FileNotFoundError:  # no such folder: SQLite says so when it connects
+        return
+    for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            existing.chmod(0o600)
+        except FileNotFoundError:
+            pass
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
+from app.core.webhooks.targets import AllowedTarget, TargetRefused, parse_allowed_targets
+
 
 class ImproperlyConfigured(RuntimeError):
     """A setting is missing or has a value that cannot work."""
@@ -148,7 +150,9 @@ class WebhookSettings:
 
     console_url: str  # the console's receiver, for the sandbox subscription
     require_https: bool
-    allow_private_addresses: bool
+    # The only internal targets a subscription may name: the console's receiver first.
+    allowed_targets: tuple[AllowedTarget, ...]
+    secrets_key: str  # seals subscription secrets at rest
     timeout_seconds: float
     backoff_base_seconds: float
     backoff_max_seconds: float
@@ -206,23 +210,66 @@ def _database_url(var_dir: Path) -> str:
     )
 
 
-def _secret(name: str, var_dir: Path) -> str:
+def _secret(name: str, var_dir: Path, *, maximum: int | None = None) -> str:
     """A secret from the environment, or one generated once and kept under var/."""
     raw = _env(name)
     if raw is not None:
         if len(raw) < 16:
             raise ImproperlyConfigured(f"{name} must be at least 16 characters long")
+        if maximum is not None and len(raw) > maximum:
+            raise ImproperlyConfigured(f"{name} must be at most {maximum} characters long")
         return raw
     path = var_dir / "secrets" / name.lower()
-    if path.exists():
-        return path.read_text().strip()
+    if not path.exists():
+        import secrets
+
+        _private_dir(path.parent)
+        _write_private_once(path, secrets.token_urlsafe(32).encode())
+    path.chmod(0o600)  # tightens a file an older version wrote with the default mode
+    return path.read_text().strip()
+
+
+def _private_dir(path: Path) -> None:
+    """A folder only the server's user can enter (created so, or tightened)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except PermissionError:  # not ours (a shared mount): its owner decides
+        pass
+
+
+def _write_private_once(path: Path, data: bytes) -> None:
+    """Write ``path`` readable by this user only from its first byte; when two processes
+    start together, the first one's file wins and both use it."""
+    import os
     import secrets
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _webhook_targets(console_url: str) -> tuple[AllowedTarget, ...]:
+    if _env("WEBHOOK_ALLOW_PRIVATE_ADDRESSES") is not None and _bool(
+        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False
+    ):
+        raise ImproperlyConfigured(
+            "WEBHOOK_ALLOW_PRIVATE_ADDRESSES is gone: internal webhook targets are refused in "
+            "every mode; list the exact ones to admit in WEBHOOK_ALLOWED_TARGETS "
+            "(scheme://host:port[/path], comma-separated)"
+        )
+    try:
+        return parse_allowed_targets(_env("WEBHOOK_ALLOWED_TARGETS"), console_url)
+    except (ValueError, TargetRefused) as exc:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_TARGETS: {exc}") from None
 
 
 def check_workers(workers: int, *, redis_url: str | None, database_url: str) -> None:
@@ -251,6 +298,10 @@ PRODUCTION_SECRETS = {
     "CONSOLE_SECRET_KEY": "at least 16 random characters; signs the console's CSRF tokens",
     "CONSOLE_WEBHOOK_SECRET": (
         "at least 16 random characters; the console checks the core's webhooks with it"
+    ),
+    "WEBHOOK_SECRETS_KEY": (
+        "at least 16 random characters, the same in every core and worker; seals "
+        "webhook subscription secrets at rest"
     ),
 }
 
@@ -295,7 +346,7 @@ def check_signing_key(settings: Settings) -> None:
 def load_settings() -> Settings:
     """Read and check every setting; raise :class:`ImproperlyConfigured` on a bad one."""
     var_dir = Path(_env("BRANCHDESK_VAR_DIR", "var") or "var").resolve()
-    var_dir.mkdir(parents=True, exist_ok=True)
+    _private_dir(var_dir)  # the database, keys and secrets live here
     production = _bool("BRANCHDESK_PRODUCTION", False)
     port = _int("PORT", 8000, minimum=1, maximum=65535)
     host = _env("HOST", "127.0.0.1") or "127.0.0.1"
@@ -352,14 +403,16 @@ def load_settings() -> Settings:
             session_idle_seconds=_int("SESSION_IDLE_SECONDS", 900, minimum=30),
             session_absolute_seconds=_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60),
             secret_key=_secret("CONSOLE_SECRET_KEY", var_dir),
-            webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir),
+            # At most 100: the sandbox subscription keeps it sealed in a 200-character column.
+            webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir, maximum=100),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
             live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
         ),
         webhooks=WebhookSettings(
             console_url=console_webhook_url,
             require_https=_bool("WEBHOOK_REQUIRE_HTTPS", production),
-            allow_private_addresses=_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not production),
+            allowed_targets=_webhook_targets(console_webhook_url),
+            secrets_key=_secret("WEBHOOK_SECRETS_KEY", var_dir),
             timeout_seconds=_float("WEBHOOK_TIMEOUT_SECONDS", 10.0, minimum=0.1, maximum=60),
             backoff_base_seconds=_float("WEBHOOK_BACKOFF_BASE_SECONDS", 10.0, minimum=0.01),
             backoff_max_seconds=_float(

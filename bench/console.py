@@ -244,6 +244,7 @@ def production_env(
         # Production mode generates nothing: the run's own secrets and signing key.
         "CONSOLE_SECRET_KEY": secrets.token_urlsafe(32),
         "CONSOLE_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "WEBHOOK_SECRETS_KEY": secrets.token_urlsafe(32),
         "JWT_PRIVATE_KEY_PATH": str(var_dir / "keys" / "jwt_private.pem"),
     }
 
@@ -255,6 +256,7 @@ SEED_SETTINGS = (
     "BRANCHDESK_VAR_DIR",
     "CONSOLE_WEBHOOK_URL",
     "CONSOLE_WEBHOOK_SECRET",
+    "WEBHOOK_SECRETS_KEY",
     "CONSOLE_SECRET_KEY",
     "JWT_PRIVATE_KEY_PATH",
 )

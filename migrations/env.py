@@ -35,6 +35,10 @@ def run_with(connection: Connection) -> None:
 
 
 async def run_online() -> None:
+    from app.db import ensure_private_sqlite_file
+
+    if database_url().startswith("sqlite"):
+        ensure_private_sqlite_file(database_url())  # private from the first byte
     engine = create_async_engine(database_url())
     async with engine.connect() as connection:
         await connection.run_sync(run_with)

@@ -22,6 +22,10 @@ os.environ.setdefault("LIVE_HEARTBEAT_SECONDS", "1")
 # The sandbox's console subscription points at a closed port unless a test says otherwise,
 # so no delivery of the suite ever reaches a server someone else runs on :8000.
 os.environ.setdefault("CONSOLE_WEBHOOK_URL", "http://127.0.0.1:9/webhooks/cba")
+# The suite's receivers listen on 127.0.0.1 at whatever port is free: admit that one host,
+# any port, over http (an allow-list host entry). Nothing else internal is admitted; the
+# security tests build an app with the default allow-list (the console's receiver only).
+os.environ.setdefault("WEBHOOK_ALLOWED_TARGETS", "http://127.0.0.1:*")
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402

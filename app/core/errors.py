@@ -108,10 +108,12 @@ class ApiError(Exception):
         *,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
-        self.status = status_for(code)
+        # The code fixes the status, save where the contract names another for one rule.
+        self.status = status or status_for(code)
         self.message = message
         self.details = details or []
         self.headers = headers or {}

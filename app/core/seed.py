@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.auth.models import StaffUser
 from app.core.auth.passwords import hash_password
 from app.core.tenants.models import Branch, Tenant
-from app.db import Database
+from app.db import Database, new_id
 from app.settings import Settings
 
 
@@ -295,6 +295,7 @@ async def _console_webhook(
     ``CONSOLE_WEBHOOK_SECRET``). Created once; an admin's later changes are kept."""
     from app.core.webhooks.events import EVENT_TYPES
     from app.core.webhooks.models import WebhookSubscription
+    from app.core.webhooks.sealing import seal_secret
 
     exists = (
         await session.execute(
@@ -307,12 +308,17 @@ async def _console_webhook(
     ).first()
     if exists is not None:
         return
+    subscription_id = new_id()
     session.add(
         WebhookSubscription(
+            id=subscription_id,
             tenant_id=tenant.id,
             name=CONSOLE_WEBHOOK_NAME,
+            # On the allow-list by default: the console's receiver is the deployment's own.
             url=settings.webhooks.console_url,
-            secret=settings.console.webhook_secret,
+            secret=seal_secret(
+                settings.console.webhook_secret, settings.webhooks.secrets_key, subscription_id
+            ),
             events=list(EVENT_TYPES),
         )
     )

@@ -38,6 +38,7 @@ def production(monkeypatch, tmp_path):
     monkeypatch.setenv("JWT_PRIVATE_KEY_PATH", str(key))
     monkeypatch.setenv("CONSOLE_SECRET_KEY", SECRET)
     monkeypatch.setenv("CONSOLE_WEBHOOK_SECRET", SECRET.upper())
+    monkeypatch.setenv("WEBHOOK_SECRETS_KEY", SECRET[::-1])
     return monkeypatch
 
 
@@ -65,6 +66,7 @@ def test_a_complete_production_configuration_starts(production, tmp_path):
         ("DATABASE_URL", "sqlite:///bank.sqlite3", "set DATABASE_URL to a postgresql:// URL"),
         ("CONSOLE_SECRET_KEY", None, "set CONSOLE_SECRET_KEY"),
         ("CONSOLE_WEBHOOK_SECRET", None, "set CONSOLE_WEBHOOK_SECRET"),
+        ("WEBHOOK_SECRETS_KEY", None, "set WEBHOOK_SECRETS_KEY"),
     ],
 )
 def test_production_refuses_a_laptop_default(production, tmp_path, name, value, fragment):
@@ -79,12 +81,22 @@ def test_production_refuses_a_laptop_default(production, tmp_path, name, value, 
 
 
 def test_every_missing_setting_is_named_at_once(production):
-    for name in ("DATABASE_URL", "CONSOLE_SECRET_KEY", "CONSOLE_WEBHOOK_SECRET"):
+    for name in (
+        "DATABASE_URL",
+        "CONSOLE_SECRET_KEY",
+        "CONSOLE_WEBHOOK_SECRET",
+        "WEBHOOK_SECRETS_KEY",
+    ):
         production.delenv(name)
     with pytest.raises(ImproperlyConfigured) as refused:
         load_settings()
     message = str(refused.value)
-    for name in ("DATABASE_URL", "CONSOLE_SECRET_KEY", "CONSOLE_WEBHOOK_SECRET"):
+    for name in (
+        "DATABASE_URL",
+        "CONSOLE_SECRET_KEY",
+        "CONSOLE_WEBHOOK_SECRET",
+        "WEBHOOK_SECRETS_KEY",
+    ):
         assert name in message
 
 

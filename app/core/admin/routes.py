@@ -10,6 +10,7 @@ from app.core.admin import service
 from app.core.admin.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from app.core.context import Principal, RequestContext, TenantRef
 from app.core.http import page_body, page_limit
+from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
 
@@ -121,6 +122,7 @@ async def post_api_key(
     tenant: TenantRef,
 ) -> dict[str, Any]:
     key, secret = await service.create_api_key(session, ctx, principal, tenant.id, data)
+    shown_once(ctx, "api_key")  # never kept for an idempotent replay
     return {**service.api_key_body(key), "api_key": secret}
 
 

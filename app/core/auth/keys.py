@@ -6,6 +6,7 @@ JWKS while tokens they signed are still alive, so keys can rotate without a cut-
 """
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,24 @@ class SigningKeys:
     @classmethod
     def load_or_create(cls, private_key_path: Path) -> "SigningKeys":
         if private_key_path.exists():
+            try:
+                private_key_path.chmod(0o600)  # tightens a key an older version left 0644
+            except OSError:  # mounted read-only (a secrets volume): its owner decides
+                pass
             private = RSAKey.import_key(
                 private_key_path.read_bytes(),
                 parameters={"use": "sig", "alg": "RS256"},
             )
         else:
             private = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"})
-            private_key_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = private_key_path.with_suffix(".tmp")
-            tmp.write_bytes(private.as_pem(private=True))
-            tmp.chmod(0o600)
+            private_key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Readable by this user only from its first byte (no write-then-chmod window).
+            tmp = private_key_path.with_name(
+                f".{private_key_path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+            )
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(private.as_pem(private=True))
             # Atomic so two processes starting together agree on one key.
             try:
                 os.link(tmp, private_key_path)

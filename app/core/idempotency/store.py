@@ -20,7 +20,7 @@ _RECORDS: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 LOCK_TIMEOUT = timedelta(seconds=60)
 RETENTION = timedelta(hours=24)
 # Response headers worth replaying; the chain adds request ID, rate limits and the rest.
-REPLAYED_HEADERS = {"content-type", "location"}
+REPLAYED_HEADERS = {"content-type", "location", "idempotent-redacted"}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 import structlog
 
 from app.core.errors import ApiError
+from app.core.idempotency.shown_once import NOTE as SHOWN_ONCE
+from app.core.idempotency.shown_once import REDACTED_HEADER, fields_shown_once, redacted_body
 from app.core.idempotency.store import (
     Claimed,
     Conflict,
@@ -205,6 +207,7 @@ class IdempotencyMiddleware:
             buffer = _ResponseBuffer()
             session = ctx.session = self.db.session()
             ctx.notes.pop(RETRYABLE_CONFLICT, None)
+            ctx.notes.pop(SHOWN_ONCE, None)
             try:
                 await self.app(scope, replaying_receive(body, receive), buffer)
                 if ctx.notes.pop(RETRYABLE_CONFLICT, False) and attempt < MAX_ATTEMPTS:
@@ -214,8 +217,13 @@ class IdempotencyMiddleware:
                     if status >= 300:
                         await session.rollback()  # keep nothing of a refusal but its answer
                     if claim is not None:
+                        stored_headers, stored_body = buffer.header_map(), buffer.body()
+                        secrets = fields_shown_once(ctx)
+                        if secrets:  # the replay says so instead of showing them again
+                            stored_body = redacted_body(stored_body, secrets)
+                            stored_headers[REDACTED_HEADER] = ",".join(secrets)
                         await self.store.complete(
-                            session, claim.record_id, status, buffer.header_map(), buffer.body()
+                            session, claim.record_id, status, stored_headers, stored_body
                         )
                     await session.commit()
                     claim = None

@@ -17,25 +17,27 @@ created_at}``; ``X-Webhook-ID`` is the event ID (the same on every retry),
 t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>``. A 2xx is delivered; anything
 else (or no answer within the timeout) is retried after ``base × 2^(n-1)`` seconds
 (capped at ``backoff_max_seconds``, 24 h), with jitter, until ``max_attempts``; then
-the delivery is FAILED. Every attempt is logged.
+the delivery is FAILED. Every attempt is logged, its failure as a short category
+(``connection refused``, ``timeout``, ``TLS``, ``DNS``, ``refused: internal address``,
+``HTTP <status>``), never the exception's text.
+
+Before each attempt the target is resolved and checked (:mod:`app.core.webhooks.targets`),
+and the connection goes to the address that was checked (:mod:`app.core.webhooks.pinning`).
 """
 
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
-import socket
 import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
+import httpcore
 import sqlalchemy as sa
 import structlog
 from sqlmodel import col
@@ -47,7 +49,17 @@ from app.core.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from app.core.webhooks.service import DELIVERED, FAILED, PENDING, is_private_address
+from app.core.webhooks.pinning import delivery_pool, failure_category, pinned
+from app.core.webhooks.sealing import SecretUnreadable, open_secret, seal_plain_secrets
+from app.core.webhooks.service import DELIVERED, FAILED, PENDING
+from app.core.webhooks.targets import (
+    DEFAULT_PORTS,
+    Address,
+    Resolver,
+    Target,
+    checked_address,
+    system_resolver,
+)
 from app.db import Database, utcnow
 from app.settings import WebhookSettings
 
@@ -108,7 +120,7 @@ class Claimed:
     event_id: str
     body: bytes
     url: str
-    secret: str
+    secret: str | None  # None: sealed with a key this worker does not have
 
 
 @dataclass(frozen=True)
@@ -127,16 +139,21 @@ class WebhookDispatcher:
     """Fan-out and delivery for one worker process."""
 
     def __init__(
-        self, db: Database, settings: WebhookSettings, client: httpx.AsyncClient | None = None
+        self,
+        db: Database,
+        settings: WebhookSettings,
+        *,
+        resolver: Resolver | None = None,
+        network: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
-        self._client = client or httpx.AsyncClient(
-            follow_redirects=False,  # a redirect is not a delivery
-            timeout=settings.timeout_seconds,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._resolve = resolver or system_resolver
+        # Redirects are not followed (a redirect is not a delivery), no proxy is used, and
+        # every connection goes to the address that was checked.
+        self._pool = delivery_pool(max(settings.batch_size, 1), network)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._secrets_sealed = False
 
     async def run_once(self, *, wait: bool = False) -> int:
         """Fan out new events, then start attempts of due deliveries (up to the batch size).
@@ -144,6 +161,9 @@ class WebhookDispatcher:
         Attempts run in the background, so a slow receiver never delays the next
         cycle; ``wait=True`` waits for them (tests, shutdown).
         """
+        if not self._secrets_sealed:
+            await seal_plain_secrets(self.db, self.settings.secrets_key)
+            self._secrets_sealed = True
         await self.fan_out()
         started = 0
         free = self.settings.batch_size - len(self._in_flight)
@@ -168,7 +188,7 @@ class WebhookDispatcher:
         for task in list(self._in_flight):
             task.cancel()
         await asyncio.gather(*list(self._in_flight), return_exceptions=True)
-        await self._client.aclose()
+        await self._pool.aclose()
 
     # -- fan-out --------------------------------------------------------------------------
 
@@ -301,7 +321,7 @@ class WebhookDispatcher:
                     event_id=event.id,
                     body=event_payload(event),
                     url=subscription.url,
-                    secret=subscription.secret,
+                    secret=self._secret_of(subscription),
                 )
                 for delivery, event, subscription in rows
             ]
@@ -315,44 +335,80 @@ class WebhookDispatcher:
         except Exception as exc:  # the lease runs out and another cycle tries again
             log.error("webhook.record_failed", delivery_id=str(claimed.delivery_id), error=str(exc))
 
+    def _secret_of(self, subscription: WebhookSubscription) -> str | None:
+        try:
+            return open_secret(subscription.secret, self.settings.secrets_key, subscription.id)
+        except SecretUnreadable:
+            log.error("webhook.secret_unreadable", webhook_id=str(subscription.id))
+            return None
+
     async def attempt(self, claimed: Claimed) -> Outcome:
-        """POST the event once; never raises (a failure is an outcome)."""
+        """POST the event once, to the address just checked; never raises (a failure is
+        an outcome, logged as a category)."""
         attempted_at = utcnow()
-        timestamp = int(time.time())
-        headers = signed_headers(claimed.event_id, claimed.secret, claimed.body, timestamp)
-        headers["X-Webhook-Attempt"] = str(claimed.number)
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         try:
+            if claimed.secret is None:
+                raise _Unsigned
+            timestamp = int(time.time())
+            headers = signed_headers(claimed.event_id, claimed.secret, claimed.body, timestamp)
+            headers["X-Webhook-Attempt"] = str(claimed.number)
             async with asyncio.timeout(self.settings.timeout_seconds):
-                if not self.settings.allow_private_addresses:
-                    await self._refuse_private(claimed.url)
-                async with self._client.stream(
-                    "POST", claimed.url, content=claimed.body, headers=headers
-                ) as response:
-                    status_code = response.status_code  # the body is not ours to read
+                target = Target.parse(claimed.url)
+                address = await checked_address(
+                    target, self.settings.allowed_targets, self._resolve
+                )
+                status_code = await self._post(target, address, headers, claimed.body)
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
-        except TimeoutError:
-            error = f"no answer within {self.settings.timeout_seconds:g} s"
-        except _PrivateAddress as exc:
-            error = str(exc)
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except _Unsigned:
+            error = "signing secret unreadable"
+        except Exception as exc:  # every failure, named by its category only
+            error = failure_category(exc)
+            log.info(
+                "webhook.attempt_error",
+                delivery_id=str(claimed.delivery_id),
+                category=error,
+                exception=type(exc).__name__,
+            )
         duration_ms = int((time.perf_counter() - started) * 1000)
-        return Outcome(attempted_at, status_code, error[:500] if error else None, duration_ms)
+        return Outcome(attempted_at, status_code, error, duration_ms)
 
-    async def _refuse_private(self, url: str) -> None:
-        host = urlsplit(url).hostname or ""
-        port = urlsplit(url).port or 443
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if is_private_address(address):
-                raise _PrivateAddress(
-                    f"refused: {host} resolves to {address}, not a public address"
-                )
+    async def _post(
+        self, target: Target, address: Address, headers: dict[str, str], body: bytes
+    ) -> int:
+        host_header = target.host if ":" not in target.host else f"[{target.host}]"
+        if target.port != DEFAULT_PORTS[target.scheme]:
+            host_header += f":{target.port}"
+        request_headers = [
+            (b"Host", host_header.encode("ascii")),
+            *((k.encode(), v.encode()) for k, v in headers.items()),
+            (b"Content-Length", str(len(body)).encode()),
+        ]
+        timeout = self.settings.timeout_seconds
+        with pinned(target.host, target.port, address):
+            async with self._pool.stream(
+                "POST",
+                httpcore.URL(
+                    scheme=target.scheme.encode(),
+                    host=target.host.encode("ascii"),
+                    port=target.port,
+                    target=target.raw_path,
+                ),
+                headers=request_headers,
+                content=body,
+                extensions={
+                    "timeout": {
+                        "connect": timeout,
+                        "read": timeout,
+                        "write": timeout,
+                        "pool": timeout,
+                    }
+                },
+            ) as response:
+                return int(response.status)  # the body is not ours to read
 
     async def record(self, claimed: Claimed, outcome: Outcome) -> None:
         """Log the attempt and move the delivery on, if this worker still holds its lease."""
@@ -401,5 +457,5 @@ class WebhookDispatcher:
             )
 
 
-class _PrivateAddress(Exception):
-    pass
+class _Unsigned(Exception):
+    """The subscription's secret cannot be opened with this worker's key."""

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef
 from app.core.http import page_limit
+from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
 from app.core.webhooks import service
@@ -33,6 +34,7 @@ async def post_webhook(
     subscription, secret = await service.create_webhook(
         session, ctx, principal, tenant.id, data, services.settings.webhooks
     )
+    shown_once(ctx, "secret")  # never kept for an idempotent replay
     return {**service.webhook_body(subscription), "secret": secret}
 
 

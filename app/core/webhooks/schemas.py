@@ -8,7 +8,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from app.core.webhooks.events import EVENT_TYPES, KNOWN_EVENT_TYPES
 
-_SECRET = re.compile(r"^[\x21-\x7e]{16,200}$")  # printable ASCII, no spaces
+# Printable ASCII, no spaces; at most 100 so that its sealed form fits its column.
+_SECRET = re.compile(r"^[\x21-\x7e]{16,100}$")
 MAX_URL = 2000
 
 
@@ -67,7 +68,7 @@ def _events(value: list[str]) -> list[str]:
 
 def _secret(value: str | None) -> str | None:
     if value is not None and not _SECRET.match(value):
-        raise ValueError("must be 16-200 printable ASCII characters without spaces")
+        raise ValueError("must be 16-100 printable ASCII characters without spaces")
     return value
 
 

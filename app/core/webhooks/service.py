@@ -1,6 +1,5 @@
 """Webhook subscriptions and their delivery log: the admin's rules, each write audited."""
 
-import ipaddress
 import secrets
 import uuid
 from typing import Any
@@ -17,7 +16,18 @@ from app.core.errors import ApiError
 from app.core.pagination import keyset_page
 from app.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
-from app.db import utcnow
+from app.core.webhooks.sealing import SecretUnreadable as SealedElsewhere
+from app.core.webhooks.sealing import open_secret, seal_secret
+from app.core.webhooks.targets import (
+    Resolver,
+    Target,
+    TargetRefused,
+    checked_address,
+    is_allowed,
+    refuse_internal_host,
+    system_resolver,
+)
+from app.db import new_id, utcnow
 from app.settings import WebhookSettings
 
 SECRET_PREFIX = "whsec_"
@@ -32,44 +42,49 @@ def new_webhook_secret() -> str:
 # -- the deployment's URL policy ---------------------------------------------------------
 
 
-def is_private_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Loopback, private, link-local, multicast, reserved or unspecified: not the internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_global or address.is_multicast
-
-
-def private_host_reason(host: str) -> str | None:
-    """Why ``host`` (a name or an IP literal) is not a public address, or None."""
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return "localhost is a private address"
+async def check_url_policy(
+    url: str, settings: WebhookSettings, field: str = "url", resolver: Resolver | None = None
+) -> None:
+    """Public addresses only, in every mode, unless the allow-list names the target (the
+    console's receiver); HTTPS only when the deployment says so (production)."""
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None  # a name: resolved and checked again at delivery time
-    if is_private_address(address):
-        return f"{address} is not a public address"
-    return None
+        target = Target.parse(url)
+    except TargetRefused as exc:
+        # The HTTP client cannot use it, but a resolver could (``0177.0.0.1``): say why.
+        try:
+            refuse_internal_host(urlsplit(url).hostname or "")
+        except TargetRefused as internal:
+            raise _refused(
+                "Webhook URLs must point at a public address.",
+                field,
+                internal.reason,
+                url,
+                status=422,
+            ) from None
+        raise _refused("Webhook URLs must be http or https URLs.", field, exc.reason, url) from None
+    listed = is_allowed(target, settings.allowed_targets)
+    if settings.require_https and target.scheme != "https" and not listed:
+        raise _refused("Webhook URLs must use https here.", field, "https is required", url)
+    if listed:
+        return  # an explicit exception of the deployment: resolved and pinned at delivery
+    try:
+        await checked_address(target, settings.allowed_targets, resolver or system_resolver)
+    except TargetRefused as exc:
+        # api.md, "Webhooks": an internal target is refused with 422 VALIDATION_ERROR.
+        raise _refused(
+            "Webhook URLs must point at a public address.", field, exc.reason, url, status=422
+        ) from None
 
 
-def check_url_policy(url: str, settings: WebhookSettings, field: str = "url") -> None:
-    """HTTPS only and public addresses only, when the deployment says so (production)."""
-    parts = urlsplit(url)
-    if settings.require_https and parts.scheme != "https":
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "Webhook URLs must use https here.",
-            [{"field": field, "reason": "https is required", "value": url[:200]}],
-        )
-    if not settings.allow_private_addresses:
-        reason = private_host_reason(parts.hostname or "")
-        if reason is not None:
-            raise ApiError(
-                "VALIDATION_ERROR",
-                "Webhook URLs must point at a public address here.",
-                [{"field": field, "reason": reason, "value": url[:200]}],
-            )
+def _refused(
+    message: str, field: str, reason: str, url: str, *, status: int | None = None
+) -> ApiError:
+    return ApiError(
+        "VALIDATION_ERROR",
+        message,
+        [{"field": field, "reason": reason, "value": url[:200]}],
+        status=status,
+    )
 
 
 # -- subscriptions ------------------------------------------------------------------------
@@ -147,13 +162,15 @@ async def create_webhook(
     settings: WebhookSettings,
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription; returns it and its secret (generated when none was sent)."""
-    check_url_policy(data.url, settings)
+    await check_url_policy(data.url, settings)
     secret = data.secret or new_webhook_secret()
+    subscription_id = new_id()
     subscription = WebhookSubscription(
+        id=subscription_id,
         tenant_id=tenant_id,
         name=data.name,
         url=data.url,
-        secret=secret,
+        secret=seal_secret(secret, settings.secrets_key, subscription_id),
         events=list(data.events),
         is_active=data.is_active,
         created_by=principal.user_id,
@@ -181,7 +198,7 @@ async def update_webhook(
 ) -> WebhookSubscription:
     """Change what was sent; a new secret takes effect from the next attempt."""
     if data.url is not None:
-        check_url_policy(data.url, settings)
+        await check_url_policy(data.url, settings)
     subscription = await get_webhook(session, tenant_id, raw_id, for_update=True)
     before = _state(subscription)
     if data.name is not None:
@@ -192,9 +209,11 @@ async def update_webhook(
         subscription.events = list(data.events)
     if data.is_active is not None:
         subscription.is_active = data.is_active
-    secret_rotated = data.secret is not None and data.secret != subscription.secret
-    if data.secret is not None:
-        subscription.secret = data.secret
+    secret_rotated = data.secret is not None and data.secret != _current_secret(
+        subscription, settings
+    )
+    if data.secret is not None and secret_rotated:
+        subscription.secret = seal_secret(data.secret, settings.secrets_key, subscription.id)
     after = _state(subscription)
     if after == before and not secret_rotated:
         return subscription
@@ -210,6 +229,13 @@ async def update_webhook(
         after={**after, "secret_rotated": secret_rotated},
     )
     return subscription
+
+
+def _current_secret(subscription: WebhookSubscription, settings: WebhookSettings) -> str | None:
+    try:
+        return open_secret(subscription.secret, settings.secrets_key, subscription.id)
+    except SealedElsewhere:
+        return None  # sealed under another key: any new secret is a rotation
 
 
 async def delete_webhook(

@@ -337,11 +337,13 @@ async def test_two_workers_at_once_never_deliver_one_event_twice(
             await other_db.dispose()
 
 
-async def test_private_addresses_are_refused_at_delivery_time_when_configured(
+async def test_internal_addresses_off_the_allow_list_are_refused_at_delivery_time(
     api, tokens, receiver, core_app, settings, account_id
 ):
+    """A worker whose allow-list lacks the receiver (only the console's) refuses it."""
     strict = WebhookDispatcher(
-        core_app.state.services.db, fast(settings, allow_private_addresses=False, max_attempts=1)
+        core_app.state.services.db,
+        fast(settings, allowed_targets=settings.webhooks.allowed_targets[:1], max_attempts=1),
     )
     try:
         hook = await subscribe(api, tokens, receiver, "/private", ["transaction.completed"])
@@ -356,7 +358,7 @@ async def test_private_addresses_are_refused_at_delivery_time_when_configured(
             assert time.monotonic() < deadline
             await strict.run_once(wait=True)
         (delivery,) = await deliveries_of(api, tokens, hook["id"])
-        assert "127.0.0.1" in delivery["last_error"] and "public" in delivery["last_error"]
+        assert delivery["last_error"] == "refused: internal address"
         assert delivery["attempts"][0]["status_code"] is None
         assert receiver.to("/private") == []  # the request never left
     finally:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from app.core.errors import ApiError
 from app.core.webhooks.events import EVENT_TYPES
 from app.core.webhooks.models import WebhookSubscription
+from app.core.webhooks.sealing import open_secret
 from app.core.webhooks.service import check_url_policy
 from tests.integration.api.ledger_helpers import h
 from tests.support import OTHER_TENANT, headers
@@ -98,7 +99,11 @@ async def test_create_with_a_secret_keeps_it_and_orders_events(api, tokens, core
     assert hook["events"] == ["account.opened", "transfer.failed"]
     async with core_app.state.services.db.session() as session:
         row = await session.get(WebhookSubscription, uuid.UUID(hook["id"]))
-    assert row is not None and row.secret == secret
+    assert row is not None and secret not in row.secret  # sealed at rest
+    assert (
+        open_secret(row.secret, core_app.state.services.settings.webhooks.secrets_key, row.id)
+        == secret
+    )
     (record,) = await trail(api, tokens, response)
     assert record["after"]["secret_generated"] is False and secret not in str(record)
 
@@ -182,7 +187,9 @@ async def test_patch_changes_what_is_sent_and_audits_it(api, tokens, core_app):
     assert "a-brand-new-secret-0001" not in str(record)
     async with core_app.state.services.db.session() as session:
         row = await session.get(WebhookSubscription, uuid.UUID(hook["id"]))
-    assert row is not None and row.secret == "a-brand-new-secret-0001"
+    assert row is not None and "a-brand-new-secret-0001" not in row.secret
+    key = core_app.state.services.settings.webhooks.secrets_key
+    assert open_secret(row.secret, key, row.id) == "a-brand-new-secret-0001"
 
     # Nothing changes: nothing is recorded.
     same = await api.patch(f"/webhooks/{hook['id']}", json={"name": "Renamed"}, headers=admin)
@@ -306,6 +313,13 @@ async def test_webhooks_are_for_admins_only(api, tokens, who):
 # -- the production URL policy ------------------------------------------------------------
 
 
+async def no_dns(host: str, port: int) -> list:  # type: ignore[type-arg]
+    """A resolver for these unit checks: names map to a public address, no query is sent."""
+    import ipaddress
+
+    return [ipaddress.ip_address("8.8.8.8")]
+
+
 @pytest.mark.parametrize(
     ("url", "allowed"),
     [
@@ -326,19 +340,23 @@ async def test_webhooks_are_for_admins_only(api, tokens, who):
         ("https://8.8.8.8/in", True),
     ],
 )
-def test_production_requires_https_and_public_addresses(settings, url, allowed):
-    strict = dataclasses.replace(
-        settings.webhooks, require_https=True, allow_private_addresses=False
-    )
+async def test_production_requires_https_and_public_addresses(settings, url, allowed):
+    strict = dataclasses.replace(settings.webhooks, require_https=True)
     if allowed:
-        check_url_policy(url, strict)
+        await check_url_policy(url, strict, resolver=no_dns)
     else:
         with pytest.raises(ApiError) as refused:
-            check_url_policy(url, strict)
+            await check_url_policy(url, strict, resolver=no_dns)
         assert refused.value.code == "VALIDATION_ERROR"
         assert refused.value.details[0]["field"] == "url"
-    # The embedded default allows both (the console's receiver is on loopback).
-    check_url_policy(url, settings.webhooks)
+    # Outside production only https is relaxed: internal addresses are refused in every mode.
+    relaxed = dataclasses.replace(settings.webhooks, require_https=False)
+    if allowed or url.startswith("http://"):
+        await check_url_policy(url, relaxed, resolver=no_dns)
+    else:
+        with pytest.raises(ApiError) as refused:
+            await check_url_policy(url, relaxed, resolver=no_dns)
+        assert (refused.value.code, refused.value.status) == ("VALIDATION_ERROR", 422)
 
 
 def test_production_defaults(monkeypatch, tmp_path):
@@ -351,7 +369,12 @@ def test_production_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@db:5432/bank")
     monkeypatch.setenv("CONSOLE_SECRET_KEY", "k" * 32)
     monkeypatch.setenv("CONSOLE_WEBHOOK_SECRET", "w" * 32)
+    monkeypatch.setenv("WEBHOOK_SECRETS_KEY", "s" * 32)
+    monkeypatch.delenv("WEBHOOK_ALLOWED_TARGETS", raising=False)
+    monkeypatch.setenv("CONSOLE_WEBHOOK_URL", "https://console.bank.example/webhooks/cba")
     production = load_settings().webhooks
-    assert production.require_https and not production.allow_private_addresses
-    monkeypatch.setenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "true")
-    assert load_settings().webhooks.allow_private_addresses
+    assert production.require_https
+    # Only the console's own receiver is admitted among internal targets, that URL exactly.
+    assert [str(t) for t in production.allowed_targets] == [
+        "https://console.bank.example:443/webhooks/cba"
+    ]
