@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.pg import CONNECTION_ERRORS, RETRYABLE_ERRORS, PgPool
 from app.settings import DatabaseSettings
 
 
@@ -63,10 +64,11 @@ class Database:
             ensure_private_sqlite_file(settings.url)
             kwargs["connect_args"] = {"timeout": 30}
         else:
+            # No ping on checkout (a round trip per request): a connection the server
+            # dropped fails its first statement, and the unit of work runs again once.
             kwargs.update(
                 pool_size=settings.pool_size,
                 max_overflow=settings.pool_size,
-                pool_pre_ping=True,
                 pool_recycle=1800,
             )
         self.engine: AsyncEngine = create_async_engine(settings.url, **kwargs)
@@ -92,6 +94,10 @@ class Database:
             else None
         )
         self._writer_task: asyncio.Task[Any] | None = None
+        # PostgreSQL's raw connections, for the paths every request takes (app.pg).
+        self.pg: PgPool | None = (
+            None if self.is_sqlite else PgPool(settings.url, settings.pool_size)
+        )
 
     def session(self) -> AsyncSession:
         if self._immediate is not None and self._writer_task is not None:
@@ -113,6 +119,8 @@ class Database:
                 self._writer_task = None
 
     async def dispose(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()
         await self.engine.dispose()
 
 
@@ -170,6 +178,8 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 def is_retryable_conflict(exc: BaseException) -> bool:
     """Deadlocks and serialization failures (retried by the services, never a 500)."""
+    if isinstance(exc, RETRYABLE_ERRORS):
+        return True
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
     text = str(exc.orig).lower()
@@ -177,3 +187,17 @@ def is_retryable_conflict(exc: BaseException) -> bool:
         marker in text
         for marker in ("deadlock detected", "could not serialize", "database is locked")
     )
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """The database connection broke (server restarted, backend terminated, network cut):
+    nothing of the transaction survived, and a fresh connection may well work."""
+    if is_retryable_conflict(exc):
+        return False
+    if isinstance(exc, CONNECTION_ERRORS):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return False

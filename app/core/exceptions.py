@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 import structlog
 from litestar import MediaType, Request, Response
@@ -15,7 +16,7 @@ from litestar.exceptions import (
 
 from app.core.context import SCOPE_KEY, RequestContext
 from app.core.errors import ApiError, error_body
-from app.db import is_retryable_conflict
+from app.db import is_connection_lost, is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.errors")
 
@@ -105,12 +106,17 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _respond(request, error)
 
 
-def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
+def _note(request: Request[Any, Any, Any], name: str) -> None:
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
+    if ctx is not None:
+        ctx.notes[name] = True
+
+
+def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Database trouble, from SQLAlchemy or from a raw asyncpg connection (``app.pg``)."""
     if is_retryable_conflict(exc):
         # The unit of work reruns the request from scratch; this answer is only the fallback.
-        ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
-        if ctx is not None:
-            ctx.notes["retryable_conflict"] = True
+        _note(request, "retryable_conflict")
         return _respond(
             request,
             ApiError(
@@ -119,8 +125,11 @@ def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> 
                 headers={"Retry-After": "1"},
             ),
         )
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        log.error("database.unavailable", error=str(exc.orig))
+    if is_connection_lost(exc):
+        # The unit of work runs the request once more on a fresh connection; this answer
+        # goes out only when that fails too.
+        _note(request, "connection_lost")
+        log.warning("database.connection_lost", error=str(exc))
         return _respond(
             request,
             ApiError(
@@ -145,5 +154,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     sa.exc.DBAPIError: handle_database,
+    asyncpg.PostgresError: handle_database,
+    asyncpg.InterfaceError: handle_database,
+    ConnectionError: handle_database,
     Exception: handle_unexpected,
 }

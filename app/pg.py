@@ -1,0 +1,215 @@
+"""PostgreSQL without the ORM, for the paths every request takes.
+
+The statements stay SQLAlchemy Core (one definition of each table, one dialect): each is
+compiled once for asyncpg and then run on a raw ``asyncpg`` connection, so a request pays
+for a prepared statement's round trip and nothing else — no ORM session, no cache-key
+generation, no greenlet bridge per statement (a profile of the transfer path put half of
+the core's CPU there). asyncpg keeps each connection's prepared statements.
+
+Connections are not pinged when they leave the pool: a connection the server dropped fails
+its first statement with one of :data:`CONNECTION_ERRORS`, and the request's unit of work
+runs once more on a fresh one (``app.core.unit``).
+"""
+
+import asyncio
+import json
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+from sqlalchemy.engine import Compiled
+
+_DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
+_DIALECT.paramstyle = "numeric_dollar"
+
+
+# What a dropped connection (a restarted server, a terminated backend, a cut network)
+# raises on its next use. Nothing of a transaction survives one of these.
+class DatabaseUnavailable(ConnectionError):
+    """No connection could be opened (the server is down, restarting or unreachable)."""
+
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,  # resets and refusals, and DatabaseUnavailable
+)
+# Deadlocks and serialization failures: nothing took effect; the work may simply run again.
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
+
+@dataclass(frozen=True)
+class PgStatement:
+    """A Core statement compiled once: its SQL and how to turn named values into ``$n``."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    # Values written into the statement itself (``.values(state="completed")``).
+    fixed: Mapping[str, Any]
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        fixed = self.fixed
+        return [
+            value if process is None or value is None else process(value)
+            for value, process in zip(
+                (fixed[n] if n in fixed else values[n] for n in self.names),
+                self.processors,
+                strict=True,
+            )
+        ]
+
+
+_COMPILED: dict[int, tuple[Any, PgStatement]] = {}
+
+
+def compile_pg(statement: sa.Executable) -> PgStatement:
+    """The statement compiled for asyncpg, cached for as long as the statement lives.
+
+    Statements must name every value with ``sa.bindparam`` (a literal in a ``where`` would
+    be frozen into the cached SQL); the compiler's own anonymous parameters are refused.
+    """
+    cached = _COMPILED.get(id(statement))
+    if cached is not None and cached[0] is statement:
+        return cached[1]
+    compiled: Compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())  # type: ignore[attr-defined]
+    binds = compiled.binds  # type: ignore[attr-defined]
+    fixed = {
+        name: binds[name].effective_value
+        for name in names
+        if not binds[name].required and binds[name].value is not None
+    }
+    anonymous = [n for n in names if n.startswith("param_") and n not in fixed]
+    if anonymous:
+        raise ValueError(f"statement has unnamed parameters {anonymous}: use sa.bindparam")
+    processors = compiled._bind_processors  # type: ignore[attr-defined]
+    pg = PgStatement(compiled.string, names, tuple(processors.get(n) for n in names), fixed)
+    _COMPILED[id(statement)] = (statement, pg)  # the statement is kept alive with its entry
+    return pg
+
+
+async def fetch(
+    connection: asyncpg.Connection, statement: sa.Executable, values: Mapping[str, Any]
+) -> list[asyncpg.Record]:
+    pg = compile_pg(statement)
+    rows: list[asyncpg.Record] = await connection.fetch(pg.sql, *pg.arguments(values))
+    return rows
+
+
+async def fetchrow(
+    connection: asyncpg.Connection, statement: sa.Executable, values: Mapping[str, Any]
+) -> asyncpg.Record | None:
+    pg = compile_pg(statement)
+    row: asyncpg.Record | None = await connection.fetchrow(pg.sql, *pg.arguments(values))
+    return row
+
+
+async def execute(
+    connection: asyncpg.Connection, statement: sa.Executable, values: Mapping[str, Any]
+) -> str:
+    pg = compile_pg(statement)
+    status: str = await connection.execute(pg.sql, *pg.arguments(values))
+    return status
+
+
+async def executemany(
+    connection: asyncpg.Connection, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    pg = compile_pg(statement)
+    await connection.executemany(pg.sql, [pg.arguments(row) for row in rows])
+
+
+def connect_arguments(url: str) -> dict[str, Any]:
+    """asyncpg's connection arguments for a ``postgresql+asyncpg://`` URL."""
+    parsed = urlparse(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    arguments: dict[str, Any] = {
+        "host": parsed.hostname or "localhost",
+        "port": parsed.port or 5432,
+        "user": parsed.username or "postgres",
+        "database": (parsed.path or "/").lstrip("/") or "postgres",
+    }
+    if parsed.password:
+        arguments["password"] = parsed.password
+    mode = query.get("ssl") or query.get("sslmode")
+    if mode and mode not in {"disable", "allow", "prefer"}:
+        arguments["ssl"] = ssl.create_default_context() if mode.startswith("verify") else mode
+    return arguments
+
+
+async def _json_as_sqlalchemy_does(connection: asyncpg.Connection) -> None:
+    """JSON goes out as the text SQLAlchemy's bind processors make, and comes back parsed."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=_as_is, decoder=json.loads, schema="pg_catalog", format="text"
+        )
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """These connections take no session state (no SET, LISTEN or advisory lock), and the
+    pool rolls back a transaction left open itself: asyncpg's default reset query would be
+    one more round trip on every release."""
+
+
+class PgPool:
+    """One process's raw connections, opened on first use, as many as ``size``."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.url = url
+        self.size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening: asyncio.Lock | None = None
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is not None:
+            return self._pool
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    **connect_arguments(self.url),
+                    min_size=0,
+                    max_size=self.size,
+                    # A statement that waits longer than this for a lock or the server is
+                    # cut short rather than holding a client (and its pool slot) forever.
+                    command_timeout=60,
+                    max_inactive_connection_lifetime=300,
+                    reset=_nothing_to_reset,
+                    init=_json_as_sqlalchemy_does,
+                )
+        return self._pool
+
+    async def acquire(self) -> asyncpg.Connection:
+        try:
+            pool = await self.pool()
+            connection: asyncpg.Connection = await pool.acquire()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Opening a connection failed: the server is not there (yet). Callers answer
+            # 503 with Retry-After, as for any dependency that is down.
+            raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+        return connection
+
+    async def release(self, connection: asyncpg.Connection) -> None:
+        if self._pool is not None:
+            await self._pool.release(connection)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
