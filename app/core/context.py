@@ -49,6 +49,9 @@ class TenantRef:
     code: str
     name: str
     is_active: bool
+    # The tenant's business day runs in this zone (kept with the briefly cached tenant:
+    # a movement knows today's date before its first statement).
+    timezone: str = "UTC"
 
 
 @dataclass

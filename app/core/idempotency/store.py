@@ -137,15 +137,22 @@ class IdempotencyStore:
         self.db = db
 
     async def claim(
-        self, tenant_id: uuid.UUID, principal_id: uuid.UUID, key: str, fingerprint: str
+        self,
+        unit: UnitOfWork,
+        tenant_id: uuid.UUID,
+        principal_id: uuid.UUID,
+        key: str,
+        fingerprint: str,
     ) -> ClaimOutcome:
+        """Claim the key, committed at once (on PostgreSQL on the request's own raw
+        connection, before its transaction begins)."""
         scope = {"tenant_id": tenant_id, "principal_id": principal_id, "key": key}
         for _attempt in range(3):
             record_id, now = new_id(), utcnow()
             values = {**scope, "id": record_id, "request_hash": fingerprint, "now": now}
-            if await self._insert_committed(values):
+            if await self._insert_committed(unit, values):
                 return Claimed(record_id)
-            existing = await self._read(_EXISTING, scope)
+            existing = await self._read(_EXISTING, scope, unit)
             if existing is None:
                 continue  # released between our insert and our read: try again
             if existing["request_hash"] != fingerprint:
@@ -159,7 +166,7 @@ class IdempotencyStore:
                     "locked_at": existing["locked_at"],
                     "now": utcnow(),
                 }
-                if await self._write_committed(_RETAKE, retake) == 1:
+                if await self._write_committed(_RETAKE, retake, unit) == 1:
                     return Claimed(existing["id"])
             return InProgress()
         return InProgress()
@@ -172,7 +179,7 @@ class IdempotencyStore:
             return None
         return _replay(row)
 
-    async def _insert_committed(self, values: dict[str, Any]) -> bool:
+    async def _insert_committed(self, unit: UnitOfWork, values: dict[str, Any]) -> bool:
         """Insert and commit the claim; False when the key is taken already.
 
         On PostgreSQL one autocommitted statement on a raw connection (where
@@ -180,11 +187,7 @@ class IdempotencyStore:
         session, which holds the write lock.
         """
         if self.db.pg is not None:
-            connection = await self.db.pg.acquire()
-            try:
-                return await pg.fetchrow(connection, _CLAIM, values) is not None
-            finally:
-                await self.db.pg.release(connection)
+            return await pg.fetchrow(await unit.autocommit(), _CLAIM, values) is not None
         claim = sa.insert(_RECORDS).values(
             id=values["id"],
             tenant_id=values["tenant_id"],
@@ -205,8 +208,12 @@ class IdempotencyStore:
             return False
         return True
 
-    async def _read(self, statement: sa.Select[Any], values: dict[str, Any]) -> Any:
+    async def _read(
+        self, statement: sa.Select[Any], values: dict[str, Any], unit: UnitOfWork | None = None
+    ) -> Any:
         if self.db.pg is not None:
+            if unit is not None:
+                return await pg.fetchrow(await unit.autocommit(), statement, values)
             connection = await self.db.pg.acquire()
             try:
                 return await pg.fetchrow(connection, statement, values)
@@ -215,9 +222,14 @@ class IdempotencyStore:
         async with self.db.session() as session:
             return (await session.execute(statement, values)).mappings().first()
 
-    async def _write_committed(self, statement: sa.Executable, values: dict[str, Any]) -> int:
+    async def _write_committed(
+        self, statement: sa.Executable, values: dict[str, Any], unit: UnitOfWork | None = None
+    ) -> int:
         """Run one UPDATE/DELETE on its own, committed; the number of rows it touched."""
         if self.db.pg is not None:
+            if unit is not None:
+                status = await pg.execute(await unit.autocommit(), statement, values)
+                return int(status.rsplit(" ", 1)[-1])
             connection = await self.db.pg.acquire()
             try:
                 status = await pg.execute(connection, statement, values)
@@ -254,9 +266,10 @@ class IdempotencyStore:
         result = await unit.session.execute(_COMPLETE, values)
         return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
-    async def release(self, record_id: uuid.UUID) -> None:
-        """Forget a claim whose request was refused or failed, so a retry runs afresh."""
-        await self._write_committed(_RELEASE, {"record_id": record_id})
+    async def release(self, record_id: uuid.UUID, unit: UnitOfWork | None = None) -> None:
+        """Forget a claim whose request was refused or failed, so a retry runs afresh
+        (on the request's own connection once its transaction has ended, if given)."""
+        await self._write_committed(_RELEASE, {"record_id": record_id}, unit)
 
     async def purge_expired(self) -> int:
         async with self.db.writer(), self.db.session() as session:

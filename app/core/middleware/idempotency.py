@@ -194,13 +194,32 @@ class IdempotencyMiddleware:
         self, scope: Scope, receive: Receive, send: Send, body: bytes, key: str | None
     ) -> None:
         ctx = context_of(scope)
+        # One unit (and on PostgreSQL one connection) for the claim and every run.
+        unit = ctx.unit = UnitOfWork(self.db)
+        try:
+            await self._run(scope, receive, send, body, key, unit)
+        finally:
+            await unit.close()
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        key: str | None,
+        unit: UnitOfWork,
+    ) -> None:
+        ctx = context_of(scope)
         claim: Claimed | None = None
         # Keys are scoped to (tenant, user): only callers who are both get one.
         if key is not None and ctx.principal is not None and ctx.tenant is not None:
             fingerprint = request_fingerprint(
                 scope["method"], scope["path"], scope.get("query_string", b""), body
             )
-            outcome = await self._claim(ctx.tenant.id, ctx.principal.user_id, key, fingerprint)
+            outcome = await self._claim(
+                unit, ctx.tenant.id, ctx.principal.user_id, key, fingerprint
+            )
             if outcome is None:
                 await send_error(scope, send, _unavailable())
                 return
@@ -234,7 +253,6 @@ class IdempotencyMiddleware:
         connection_retries = CONNECTION_RETRIES
         for attempt in range(1, MAX_ATTEMPTS + 2):
             buffer = _ResponseBuffer()
-            unit = ctx.unit = UnitOfWork(self.db)
             for note in (RETRYABLE_CONFLICT, CONNECTION_LOST, SHOWN_ONCE):
                 ctx.notes.pop(note, None)
             try:
@@ -263,8 +281,10 @@ class IdempotencyMiddleware:
                     await unit.rollback()
             except Exception as exc:
                 committing = unit.committing
-                await _rollback_quietly(unit)
                 lost = isinstance(exc, _ConnectionLost) or is_connection_lost(exc)
+                if lost:
+                    await unit.discard_connection()
+                await _rollback_quietly(unit)
                 if claim is not None and (isinstance(exc, _AlreadyCompleted) or committing):
                     # An earlier run completed the claim, or COMMIT went out as the connection
                     # broke: the stored answer, if there is one, is this request's answer.
@@ -288,7 +308,7 @@ class IdempotencyMiddleware:
                 if not lost:
                     log.exception("request.commit_failed", error=str(exc))
                 if claim is not None:
-                    await _release_quietly(self.store, claim)
+                    await _release_quietly(self.store, claim, None if lost else unit)
                 error = (
                     _unavailable()
                     if lost or is_retryable_conflict(exc) or isinstance(exc, _AlreadyCompleted)
@@ -298,24 +318,23 @@ class IdempotencyMiddleware:
                 )
                 await send_error(scope, send, error)
                 return
-            finally:
-                await unit.close()
             break
         if claim is not None:
-            await _release_quietly(self.store, claim)
+            await _release_quietly(self.store, claim, unit)
         await buffer.flush(send)
 
     async def _claim(
-        self, tenant_id: Any, principal_id: Any, key: str, fingerprint: str
+        self, unit: UnitOfWork, tenant_id: Any, principal_id: Any, key: str, fingerprint: str
     ) -> ClaimOutcome | None:
         """Claim the key (again once on a broken connection); None when the database is
         unreachable."""
         for attempt in range(CONNECTION_RETRIES + 1):
             try:
-                return await self.store.claim(tenant_id, principal_id, key, fingerprint)
+                return await self.store.claim(unit, tenant_id, principal_id, key, fingerprint)
             except Exception as exc:
                 if not is_connection_lost(exc):
                     raise
+                await unit.discard_connection()
                 log.warning("idempotency.claim_failed", error=str(exc), attempt=attempt + 1)
         return None
 
@@ -394,9 +413,11 @@ async def _rollback_quietly(unit: UnitOfWork) -> None:
         log.warning("request.rollback_failed", error=str(exc))
 
 
-async def _release_quietly(store: IdempotencyStore, claim: Claimed) -> None:
+async def _release_quietly(
+    store: IdempotencyStore, claim: Claimed, unit: UnitOfWork | None
+) -> None:
     try:
-        await store.release(claim.record_id)
+        await store.release(claim.record_id, unit)
     except Exception as exc:  # the claim expires after the lock timeout anyway
         log.warning("idempotency.release_failed", error=str(exc))
 

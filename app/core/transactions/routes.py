@@ -14,6 +14,7 @@ from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.errors import ApiError
 from app.core.http import page_limit
+from app.core.ledger.store import PgLedger
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -32,26 +33,35 @@ from app.core.transactions.service import (
     transaction_body,
     transfer_movement,
 )
+from app.core.unit import UnitOfWork
 
 
 def money(role: str) -> dict[str, Any]:
     return {**requires(role, "transactions:write"), "idempotency_required": True}
 
 
+async def movement_service(unit: UnitOfWork, ctx: RequestContext) -> TransactionService:
+    """A single movement's service: on PostgreSQL through the request's raw connection
+    (the path every deposit and transfer takes), on SQLite through its ORM session."""
+    if unit.raw_available:
+        return TransactionService(None, ctx, ledger=PgLedger(await unit.connection()))
+    return TransactionService(unit.session, ctx)
+
+
 @post("/deposits", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash deposit")
-async def post_deposit(
-    data: CashRequest, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(cash_movement(DEPOSIT, data)))
+async def post_deposit(data: CashRequest, ctx: RequestContext, unit: UnitOfWork) -> dict[str, Any]:
+    movement = cash_movement(DEPOSIT, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post("/withdrawals", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash withdrawal")
 async def post_withdrawal(
-    data: CashRequest, ctx: RequestContext, session: AsyncSession
+    data: CashRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(cash_movement(WITHDRAWAL, data)))
+    movement = cash_movement(WITHDRAWAL, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
@@ -61,10 +71,11 @@ async def post_withdrawal(
     summary="Transfer between two accounts of one branch",
 )
 async def post_internal(
-    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+    data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(transfer_movement(TRANSFER, data)))
+    movement = transfer_movement(TRANSFER, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
@@ -74,10 +85,11 @@ async def post_internal(
     summary="Transfer between branches, through their clearing accounts",
 )
 async def post_inter_branch(
-    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+    data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(transfer_movement(INTER_BRANCH, data)))
+    movement = transfer_movement(INTER_BRANCH, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
