@@ -3,6 +3,7 @@
 from typing import Any
 
 import asyncpg
+import msgspec
 import sqlalchemy as sa
 import structlog
 from litestar import MediaType, Request, Response
@@ -15,7 +16,8 @@ from litestar.exceptions import (
 )
 
 from app.core.context import SCOPE_KEY, RequestContext
-from app.core.errors import ApiError, error_body
+from app.core.errors import ApiError, error_body, field_problem
+from app.core.validation import every_problem
 from app.db import is_connection_lost, is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.errors")
@@ -52,25 +54,42 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
                 [{"field": "body", "reason": "malformed JSON"}],
             ),
         )
-    details: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = _every_problem(request) or []
     missing_only = True
-    for item in exc.extra if isinstance(exc.extra, list) else []:
+    for item in exc.extra if isinstance(exc.extra, list) and not details else []:
         if not isinstance(item, dict):
             continue
         field = str(item.get("key") or item.get("source") or "body")
-        if field == "data":  # no body at all where one is required
-            details.append({"field": "body", "reason": "required"})
-            continue
         reason = str(item.get("message") or "invalid")
-        if "required" not in reason.lower() and "missing" not in reason.lower():
+        if field == "data":
+            problem = field_problem(reason)  # a msgspec body names the field in its message
+            no_body = "got `null`" in reason or not reason.startswith(("Expected", "Object"))
+            if problem["field"] == "body" and no_body:
+                problem = {"field": "body", "reason": "required"}  # no body where one is due
+        else:
+            problem = {"field": field, "reason": reason}
+        details.append(problem)
+    for problem in details:
+        reason = problem["reason"].lower()
+        if "required" not in reason and "missing" not in reason:
             missing_only = False
-        details.append({"field": field, "reason": reason})
     if not details:
         details = [{"field": "body", "reason": detail or "invalid"}]
         missing_only = False
     code = "MISSING_FIELD" if missing_only else "VALIDATION_ERROR"
     names = ", ".join(d["field"] for d in details)
     return _respond(request, ApiError(code, f"Check these fields: {names}.", details))
+
+
+def _every_problem(request: Request[Any, Any, Any]) -> list[dict[str, Any]] | None:
+    """For a msgspec body: every bad field (msgspec stops at the first)."""
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
+    body = ctx.notes.get("request_body") if ctx is not None else None
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    struct = data.annotation if data is not None else None
+    if not body or not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        return None
+    return every_problem(struct, body)
 
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -105,9 +105,7 @@ _EXPIRE_HOLDS = (
         HOLDS.c.expires_at.is_not(None),
         HOLDS.c.expires_at <= sa.bindparam("as_of", type_=HOLDS.c.expires_at.type),
     )
-    .values(
-        status="EXPIRED", released_at=sa.bindparam("as_of", type_=HOLDS.c.released_at.type)
-    )
+    .values(status="EXPIRED", released_at=sa.bindparam("as_of", type_=HOLDS.c.released_at.type))
     .returning(HOLDS.c.amount)
 )
 _WITHDRAWN = sa.select(sa.func.coalesce(sa.func.sum(_TRANSACTIONS.c.amount), 0)).where(

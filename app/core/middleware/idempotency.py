@@ -58,6 +58,8 @@ STORED_ERROR_STATUSES = {409, 422}
 MAX_ATTEMPTS = 4
 # Set by the exception handler when a handler hit a deadlock or serialization failure.
 RETRYABLE_CONFLICT = "retryable_conflict"
+# The body of a write, as read by this stage (app.core.exceptions lists its problems).
+REQUEST_BODY = "request_body"
 # Set by the exception handler when the database connection broke under the handler.
 CONNECTION_LOST = "connection_lost"
 CONNECTION_RETRIES = 1
@@ -135,6 +137,7 @@ class IdempotencyMiddleware:
         except _BodyTooLarge:
             await send_error(scope, send, _too_large())
             return
+        ctx.notes[REQUEST_BODY] = body  # for the validation handler's full list of problems
         content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if body.strip() and content_type != "application/json":
             await send_error(

@@ -2,17 +2,18 @@
 
 from typing import Annotated, Any
 
+import msgspec
 import sqlalchemy as sa
 from litestar import Response, Router, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from pydantic import ValidationError
+from msgspec import ValidationError, convert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
-from app.core.errors import ApiError
+from app.core.errors import ApiError, field_problem
 from app.core.http import page_limit
 from app.core.ledger.store import PgLedger
 from app.core.pagination import keyset_page
@@ -34,6 +35,7 @@ from app.core.transactions.service import (
     transfer_movement,
 )
 from app.core.unit import UnitOfWork
+from app.core.validation import every_problem
 
 
 def money(role: str) -> dict[str, Any]:
@@ -107,12 +109,21 @@ async def post_batch(
     the batch."""
     assert ctx.principal is not None
     service = TransactionService(session, ctx)
-    parsed: list[Movement | ApiError | ValidationError] = []
+    parsed: list[Movement | ApiError] = []
     for raw in data.transfers:
         try:
-            parsed.append(transfer_movement(TRANSFER, TransferRequest.model_validate(raw)))
-        except (ApiError, ValidationError) as exc:
+            parsed.append(transfer_movement(TRANSFER, convert(raw, TransferRequest)))
+        except ApiError as exc:
             parsed.append(exc)
+        except ValidationError as exc:
+            details = every_problem(TransferRequest, msgspec.json.encode(raw))
+            parsed.append(
+                ApiError(
+                    "VALIDATION_ERROR",
+                    "Check this transfer.",
+                    details or [field_problem(str(exc))],
+                )
+            )
     ids = {m.account_id for m in parsed if isinstance(m, Movement)} | {
         m.counterparty_id for m in parsed if isinstance(m, Movement) and m.counterparty_id
     }
@@ -136,7 +147,7 @@ async def post_batch(
                     "transaction": transaction_body(transaction),
                 }
             )
-        except (ApiError, ValidationError) as exc:
+        except ApiError as exc:
             results.append({"index": index, "status": "FAILED", "error": _item_error(exc)})
     if data.mode == "atomic" and any(r["status"] == "FAILED" for r in results):
         results = [
@@ -152,13 +163,8 @@ async def post_batch(
     return Response({"results": results}, status_code=HTTP_200_OK)
 
 
-def _item_error(exc: ApiError | ValidationError) -> dict[str, Any]:
-    if isinstance(exc, ApiError):
-        return {"code": exc.code, "message": exc.message, "details": exc.details}
-    details = [
-        {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
-    ]
-    return {"code": "VALIDATION_ERROR", "message": "Check this transfer.", "details": details}
+def _item_error(exc: ApiError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
 
 
 @post(
