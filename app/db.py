@@ -56,7 +56,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, settings: DatabaseSettings) -> None:
+    def __init__(self, settings: DatabaseSettings, *, application_name: str = "branchdesk") -> None:
+        """``application_name`` labels this process's connections in ``pg_stat_activity``."""
         self.settings = settings
         self.is_sqlite = settings.is_sqlite
         kwargs: dict[str, Any] = {"echo": settings.echo}
@@ -70,6 +71,7 @@ class Database:
                 pool_size=settings.pool_size,
                 max_overflow=settings.pool_size,
                 pool_recycle=1800,
+                connect_args={"server_settings": {"application_name": application_name}},
             )
         self.engine: AsyncEngine = create_async_engine(settings.url, **kwargs)
         if self.is_sqlite:
@@ -96,7 +98,9 @@ class Database:
         self._writer_task: asyncio.Task[Any] | None = None
         # PostgreSQL's raw connections, for the paths every request takes (app.pg).
         self.pg: PgPool | None = (
-            None if self.is_sqlite else PgPool(settings.url, settings.pool_size)
+            None
+            if self.is_sqlite
+            else PgPool(settings.url, settings.pool_size, application_name=application_name)
         )
 
     def session(self) -> AsyncSession:

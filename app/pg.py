@@ -175,9 +175,10 @@ class PgPool:
     one that broke is dropped. Connections belong to the event loop that opened them.
     """
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, url: str, size: int, *, application_name: str = "branchdesk") -> None:
         self.url = url
         self.size = size
+        self.application_name = application_name
         self._idle: list[asyncpg.Connection] = []
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -210,6 +211,7 @@ class PgPool:
                 # A statement that waits longer than this for a lock or the server is cut
                 # short rather than holding a client (and its slot) forever.
                 command_timeout=60,
+                server_settings={"application_name": self.application_name},
             )
             await _json_as_sqlalchemy_does(connection)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
