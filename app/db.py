@@ -7,6 +7,7 @@ row locks taken by the services.
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +31,22 @@ def utcnow() -> datetime:
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Rows are written in time order, so their primary keys (and the foreign keys that point
+    at them) land at the right-hand edge of their B-tree indexes instead of on a random
+    page each: fewer pages touched per insert on the ledger's busiest tables. The creation
+    time it reveals is in every row's ``created_at`` already; nothing secret is an ID.
+    """
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76  # version 7
+        | ((random_bits >> 62) & 0xFFF) << 64  # 12 random bits
+        | 0b10 << 62  # the RFC 4122 variant
+        | random_bits & ((1 << 62) - 1)  # 62 random bits
+    )
+    return uuid.UUID(int=value)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
