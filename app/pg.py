@@ -242,3 +242,54 @@ class PgPool:
                 await connection.close(timeout=5)
             except Exception:
                 connection.terminate()
+
+
+@dataclass
+class _BulkInsert:
+    sql: str
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_BULK: dict[tuple[str, tuple[str, ...]], _BulkInsert] = {}
+
+
+def _bulk_insert(table: sa.Table, columns: tuple[str, ...]) -> _BulkInsert:
+    """``INSERT … SELECT … FROM unnest($1::t1[], $2::t2[], …)``: any number of rows in one
+    statement with one array per column (JSON travels as text and is cast on the way)."""
+    key = (table.name, columns)
+    bulk = _BULK.get(key)
+    if bulk is None:
+        arrays, selected, processors = [], [], []
+        for n, name in enumerate(columns, start=1):
+            column = table.c[name]
+            sql_type = column.type.compile(dialect=_DIALECT)
+            is_json = sql_type.upper() in {"JSON", "JSONB"}
+            arrays.append(f"${n}::{'TEXT' if is_json else sql_type}[]")
+            selected.append(f'u."{name}"::{sql_type}' if is_json else f'u."{name}"')
+            processors.append(column.type._cached_bind_processor(_DIALECT))  # type: ignore[attr-defined]
+        # Table and column names come from the models, never from a request.
+        quoted = ", ".join(f'"{name}"' for name in columns)
+        sql = (
+            f'INSERT INTO "{table.name}" ({quoted}) SELECT {", ".join(selected)} '  # noqa: S608
+            f"FROM unnest({', '.join(arrays)}) AS u({quoted})"
+        )
+        bulk = _BULK[key] = _BulkInsert(sql, tuple(processors))
+    return bulk
+
+
+async def insert_rows(
+    connection: asyncpg.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (each with the same columns) in one statement, whatever their
+    number: a batch of a thousand transfers writes each table once."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    bulk = _bulk_insert(table, columns)
+    arrays = []
+    for name, process in zip(columns, bulk.processors, strict=True):
+        values = [row[name] for row in rows]
+        if process is not None:
+            values = [None if v is None else process(v) for v in values]
+        arrays.append(values)
+    await connection.execute(bulk.sql, *arrays)

@@ -420,27 +420,22 @@ class LedgerWrites:
                 statement = _AT_ONCE[shape] = _statement_for(shape)
             await pg.execute(connection, statement, _at_once_values(tables, accounts, utcnow()))
             return
+        # A batch: one statement per table, whatever its size (arrays unnested), and
+        # one for every account's final balances.
         for table, rows in tables:
             if table is not AUDIT_LOGS and table is not OUTBOX_EVENTS:
-                await pg.executemany(connection, _insert_named(table, tuple(rows[0])), rows)
+                await pg.insert_rows(connection, table, rows)
         if accounts:
-            now = utcnow()
-            await pg.executemany(
-                connection,
-                _ACCOUNT_UPDATE,
-                [
-                    {
-                        "b_id": a.id,
-                        "b_ledger": a.ledger_balance,
-                        "b_hold": a.hold_amount,
-                        "b_at": now,
-                    }
-                    for a in accounts
-                ],
+            await connection.execute(
+                _ACCOUNTS_UPDATE_FROM_ARRAYS,
+                [a.id for a in accounts],
+                [a.ledger_balance for a in accounts],
+                [a.hold_amount for a in accounts],
+                utcnow(),
             )
         for table, rows in tables:
             if table is AUDIT_LOGS or table is OUTBOX_EVENTS:
-                await pg.executemany(connection, _insert_named(table, tuple(rows[0])), rows)
+                await pg.insert_rows(connection, table, rows)
 
     def _tables(self) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
         return [
@@ -532,17 +527,11 @@ def _at_once_values(
     return params
 
 
-_INSERTS: dict[tuple[str, tuple[str, ...]], sa.Insert] = {}
-
-
-def _insert_named(table: sa.Table, columns: tuple[str, ...]) -> sa.Insert:
-    """An INSERT of these columns with named parameters, built once per column list."""
-    key = (table.name, columns)
-    statement = _INSERTS.get(key)
-    if statement is None:
-        values = {c: sa.bindparam(c, type_=table.c[c].type) for c in columns}
-        statement = _INSERTS[key] = sa.insert(table).values(values)
-    return statement
+_ACCOUNTS_UPDATE_FROM_ARRAYS = (
+    "UPDATE accounts SET ledger_balance = u.ledger, hold_amount = u.hold, updated_at = $4 "
+    "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(id, ledger, hold) "
+    "WHERE accounts.id = u.id"
+)
 
 
 def _with_column_defaults(table: sa.Table, row: dict[str, Any]) -> None:

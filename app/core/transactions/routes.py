@@ -101,14 +101,13 @@ async def post_inter_branch(
     summary="Up to 1,000 transfers in one request, independent or atomic",
 )
 async def post_batch(
-    data: BatchRequest, ctx: RequestContext, session: AsyncSession
+    data: BatchRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> Response[dict[str, Any]]:
     """Every account is locked in one query; items are checked (in memory) before anything
     of them changes, so a failing item leaves no trace and needs no savepoint; the rows of
     every item go out together, one statement per table. The round trips do not grow with
     the batch."""
     assert ctx.principal is not None
-    service = TransactionService(session, ctx)
     parsed: list[Movement | ApiError] = []
     for raw in data.transfers:
         try:
@@ -127,6 +126,7 @@ async def post_batch(
     ids = {m.account_id for m in parsed if isinstance(m, Movement)} | {
         m.counterparty_id for m in parsed if isinstance(m, Movement) and m.counterparty_id
     }
+    service = await movement_service(unit, ctx)
     await service.preload(sorted(ids))
     results: list[dict[str, Any]] = []
     for index, item in enumerate(parsed):
