@@ -40,6 +40,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
+    # An idle connection whose backend was terminated has already taken the server's
+    # FATAL notice; the next statement then finds the protocol mid-error ("another
+    # operation is in progress"). The connection is done for either way.
+    asyncpg.exceptions._base.InternalClientError,
     ConnectionError,  # resets and refusals, and DatabaseUnavailable
 )
 # Deadlocks and serialization failures: nothing took effect; the work may simply run again.

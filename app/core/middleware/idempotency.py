@@ -220,9 +220,14 @@ class IdempotencyMiddleware:
             fingerprint = request_fingerprint(
                 scope["method"], scope["path"], scope.get("query_string", b""), body
             )
-            outcome = await self._claim(
-                unit, ctx.tenant.id, ctx.principal.user_id, key, fingerprint
-            )
+            try:
+                outcome = await self._claim(
+                    unit, ctx.tenant.id, ctx.principal.user_id, key, fingerprint
+                )
+            except Exception as exc:  # never an exception out of the chain: the contract's 500
+                log.exception("idempotency.claim_failed", error=str(exc))
+                await send_error(scope, send, _internal_error())
+                return
             if outcome is None:
                 await send_error(scope, send, _unavailable())
                 return
@@ -315,9 +320,7 @@ class IdempotencyMiddleware:
                 error = (
                     _unavailable()
                     if lost or is_retryable_conflict(exc) or isinstance(exc, _AlreadyCompleted)
-                    else ApiError(
-                        "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."
-                    )
+                    else _internal_error()
                 )
                 await send_error(scope, send, error)
                 return
@@ -431,6 +434,10 @@ def _unavailable() -> ApiError:
         "The database is unreachable; try again shortly.",
         headers={"Retry-After": "2"},
     )
+
+
+def _internal_error() -> ApiError:
+    return ApiError("INTERNAL_ERROR", "Something went wrong on our side; nothing was changed.")
 
 
 def _too_large() -> ApiError:
