@@ -7,6 +7,7 @@ row locks taken by the services.
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.pg import CONNECTION_ERRORS, RETRYABLE_ERRORS, PgPool
 from app.settings import DatabaseSettings
 
 
@@ -29,7 +31,22 @@ def utcnow() -> datetime:
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+
+    Rows are written in time order, so their primary keys (and the foreign keys that point
+    at them) land at the right-hand edge of their B-tree indexes instead of on a random
+    page each: fewer pages touched per insert on the ledger's busiest tables. The creation
+    time it reveals is in every row's ``created_at`` already; nothing secret is an ID.
+    """
+    random_bits = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76  # version 7
+        | ((random_bits >> 62) & 0xFFF) << 64  # 12 random bits
+        | 0b10 << 62  # the RFC 4122 variant
+        | random_bits & ((1 << 62) - 1)  # 62 random bits
+    )
+    return uuid.UUID(int=value)
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -55,7 +72,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
 class Database:
     """One engine and session factory per process."""
 
-    def __init__(self, settings: DatabaseSettings) -> None:
+    def __init__(self, settings: DatabaseSettings, *, application_name: str = "branchdesk") -> None:
+        """``application_name`` labels this process's connections in ``pg_stat_activity``."""
         self.settings = settings
         self.is_sqlite = settings.is_sqlite
         kwargs: dict[str, Any] = {"echo": settings.echo}
@@ -63,11 +81,13 @@ class Database:
             ensure_private_sqlite_file(settings.url)
             kwargs["connect_args"] = {"timeout": 30}
         else:
+            # No ping on checkout (a round trip per request): a connection the server
+            # dropped fails its first statement, and the unit of work runs again once.
             kwargs.update(
                 pool_size=settings.pool_size,
                 max_overflow=settings.pool_size,
-                pool_pre_ping=True,
                 pool_recycle=1800,
+                connect_args={"server_settings": {"application_name": application_name}},
             )
         self.engine: AsyncEngine = create_async_engine(settings.url, **kwargs)
         if self.is_sqlite:
@@ -92,6 +112,12 @@ class Database:
             else None
         )
         self._writer_task: asyncio.Task[Any] | None = None
+        # PostgreSQL's raw connections, for the paths every request takes (app.pg).
+        self.pg: PgPool | None = (
+            None
+            if self.is_sqlite
+            else PgPool(settings.url, settings.pool_size, application_name=application_name)
+        )
 
     def session(self) -> AsyncSession:
         if self._immediate is not None and self._writer_task is not None:
@@ -113,6 +139,8 @@ class Database:
                 self._writer_task = None
 
     async def dispose(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()
         await self.engine.dispose()
 
 
@@ -170,6 +198,8 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 def is_retryable_conflict(exc: BaseException) -> bool:
     """Deadlocks and serialization failures (retried by the services, never a 500)."""
+    if isinstance(exc, RETRYABLE_ERRORS):
+        return True
     if not isinstance(exc, sa.exc.DBAPIError):
         return False
     text = str(exc.orig).lower()
@@ -177,3 +207,17 @@ def is_retryable_conflict(exc: BaseException) -> bool:
         marker in text
         for marker in ("deadlock detected", "could not serialize", "database is locked")
     )
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """The database connection broke (server restarted, backend terminated, network cut):
+    nothing of the transaction survived, and a fresh connection may well work."""
+    if is_retryable_conflict(exc):
+        return False
+    if isinstance(exc, CONNECTION_ERRORS):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, sa.exc.OperationalError | sa.exc.InterfaceError
+        )
+    return False

@@ -6,10 +6,11 @@
 import sys
 from collections.abc import Callable
 
-from bench import browser, client, console, scale, transfers, trial_balance
+from bench import browser, client, console, request_path, scale, transfers, trial_balance
 
 BENCHMARKS: dict[str, Callable[[], int]] = {
     "transfers": transfers.main,  # P1, P2, P3 of quality.md, with the pgbench reference
+    "path": request_path.main,  # where a transfer's CPU goes, stage by stage (in-process)
     "trial-balance": trial_balance.main,  # P6's trial balance at BENCH_POSTINGS postings
     "scale": scale.main,  # P6's statements and account lookup at 1 M accounts
     "browser": browser.main,  # P5: largest contentful paint and the deposit flow

@@ -871,6 +871,10 @@ def main() -> int:
         prepare_environment(database, var_dir)
         t0 = time.monotonic()
         settings = migrate_and_seed()
+        # Sign in with the password this run seeded (another benchmark imported beside
+        # this one may have set the module's PASSWORD for its own runs).
+        global PASSWORD
+        PASSWORD = settings.sandbox_password
         accounts, hot = asyncio.run(open_accounts(settings, ACCOUNTS))
         setup_seconds = time.monotonic() - t0
         print(f"setup: {ACCOUNTS} accounts in {setup_seconds:.1f} s", flush=True)

@@ -37,7 +37,9 @@ def build_chain(inner: ASGIApp, services: CoreServices) -> ASGIApp:
     app = TenantMiddleware(app, services.tenants, API_PREFIX)  # 6
     app = RevocationMiddleware(app, services.revocations)  # 5
     app = JWTAuthMiddleware(app, services.tokens, API_PREFIX)  # 4
-    app = RateLimitMiddleware(app, services.limiter, API_PREFIX)  # 3
+    app = RateLimitMiddleware(  # 3 (asks stage 5's question in the same round trip)
+        app, services.limiter, API_PREFIX, services.tokens, services.revocations
+    )
     app = SecurityHeadersMiddleware(app)  # 2
     app = RequestIdMiddleware(app, services.settings.rate_limit.trusted_proxies)  # 1
     return app

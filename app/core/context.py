@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.unit import UnitOfWork
+
 SCOPE_KEY = "cba"
 
 
@@ -47,6 +49,9 @@ class TenantRef:
     code: str
     name: str
     is_active: bool
+    # The tenant's business day runs in this zone (kept with the briefly cached tenant:
+    # a movement knows today's date before its first statement).
+    timezone: str = "UTC"
 
 
 @dataclass
@@ -56,9 +61,14 @@ class RequestContext:
     principal: Principal | None = None
     tenant: TenantRef | None = None
     idempotency_key: str | None = None
-    session: AsyncSession | None = None
+    unit: UnitOfWork | None = None  # set by the chain's last stage
     user_agent: str = ""
     notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def session(self) -> AsyncSession | None:
+        """The unit of work's ORM session, opened on first use (None on open paths)."""
+        return self.unit.session if self.unit is not None else None
 
 
 def get_context(scope: Any) -> RequestContext:

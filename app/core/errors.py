@@ -1,6 +1,7 @@
 """The contract's error shape, raised as exceptions and rendered in one place."""
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,6 +127,27 @@ def field_error(field: str, reason: str, value: Any = None) -> dict[str, Any]:
     if value is not None:
         detail["value"] = value if isinstance(value, str | int | bool) else str(value)
     return detail
+
+
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN = re.compile(r"contains unknown field `([^`]+)`")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def field_problem(message: str, field: str | None = None) -> dict[str, Any]:
+    """A ``details`` entry for a body validation message (msgspec's wording): the field it
+    names and why. ``field`` is where the message was raised, when known apart."""
+    at = _AT.search(message)
+    if at is not None:
+        field = field or at.group(1).split("[", 1)[0] or None
+        message = message[: at.start()]
+    missing = _MISSING.search(message)
+    if missing:
+        return {"field": missing.group(1), "reason": "required"}
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        return {"field": unknown.group(1), "reason": "unknown field"}
+    return {"field": field or "body", "reason": message or "invalid"}
 
 
 def timestamp() -> str:

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import asyncpg
+import msgspec
 import sqlalchemy as sa
 import structlog
 from litestar import MediaType, Request, Response
@@ -14,8 +16,9 @@ from litestar.exceptions import (
 )
 
 from app.core.context import SCOPE_KEY, RequestContext
-from app.core.errors import ApiError, error_body
-from app.db import is_retryable_conflict
+from app.core.errors import ApiError, error_body, field_problem
+from app.core.validation import every_problem
+from app.db import is_connection_lost, is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.errors")
 
@@ -51,25 +54,42 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
                 [{"field": "body", "reason": "malformed JSON"}],
             ),
         )
-    details: list[dict[str, Any]] = []
+    details: list[dict[str, Any]] = _every_problem(request) or []
     missing_only = True
-    for item in exc.extra if isinstance(exc.extra, list) else []:
+    for item in exc.extra if isinstance(exc.extra, list) and not details else []:
         if not isinstance(item, dict):
             continue
         field = str(item.get("key") or item.get("source") or "body")
-        if field == "data":  # no body at all where one is required
-            details.append({"field": "body", "reason": "required"})
-            continue
         reason = str(item.get("message") or "invalid")
-        if "required" not in reason.lower() and "missing" not in reason.lower():
+        if field == "data":
+            problem = field_problem(reason)  # a msgspec body names the field in its message
+            no_body = "got `null`" in reason or not reason.startswith(("Expected", "Object"))
+            if problem["field"] == "body" and no_body:
+                problem = {"field": "body", "reason": "required"}  # no body where one is due
+        else:
+            problem = {"field": field, "reason": reason}
+        details.append(problem)
+    for problem in details:
+        reason = problem["reason"].lower()
+        if "required" not in reason and "missing" not in reason:
             missing_only = False
-        details.append({"field": field, "reason": reason})
     if not details:
         details = [{"field": "body", "reason": detail or "invalid"}]
         missing_only = False
     code = "MISSING_FIELD" if missing_only else "VALIDATION_ERROR"
     names = ", ".join(d["field"] for d in details)
     return _respond(request, ApiError(code, f"Check these fields: {names}.", details))
+
+
+def _every_problem(request: Request[Any, Any, Any]) -> list[dict[str, Any]] | None:
+    """For a msgspec body: every bad field (msgspec stops at the first)."""
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
+    body = ctx.notes.get("request_body") if ctx is not None else None
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    struct = data.annotation if data is not None else None
+    if not body or not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
+        return None
+    return every_problem(struct, body)
 
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -105,12 +125,17 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _respond(request, error)
 
 
-def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> Response[Any]:
+def _note(request: Request[Any, Any, Any], name: str) -> None:
+    ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
+    if ctx is not None:
+        ctx.notes[name] = True
+
+
+def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Database trouble, from SQLAlchemy or from a raw asyncpg connection (``app.pg``)."""
     if is_retryable_conflict(exc):
         # The unit of work reruns the request from scratch; this answer is only the fallback.
-        ctx: RequestContext | None = request.scope.get(SCOPE_KEY)  # type: ignore[call-overload,assignment]
-        if ctx is not None:
-            ctx.notes["retryable_conflict"] = True
+        _note(request, "retryable_conflict")
         return _respond(
             request,
             ApiError(
@@ -119,8 +144,11 @@ def handle_database(request: Request[Any, Any, Any], exc: sa.exc.DBAPIError) -> 
                 headers={"Retry-After": "1"},
             ),
         )
-    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-        log.error("database.unavailable", error=str(exc.orig))
+    if is_connection_lost(exc):
+        # The unit of work runs the request once more on a fresh connection; this answer
+        # goes out only when that fails too.
+        _note(request, "connection_lost")
+        log.warning("database.connection_lost", error=str(exc))
         return _respond(
             request,
             ApiError(
@@ -145,5 +173,8 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: handle_validation,
     HTTPException: handle_http,
     sa.exc.DBAPIError: handle_database,
+    asyncpg.PostgresError: handle_database,
+    asyncpg.InterfaceError: handle_database,
+    ConnectionError: handle_database,
     Exception: handle_unexpected,
 }

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.context import Principal, RequestContext, TenantRef, get_context
 from app.core.errors import ApiError
 from app.core.services import CoreServices
+from app.core.unit import UnitOfWork
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -23,11 +24,15 @@ def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
     return get_context(request.scope)
 
 
+def provide_unit(request: Request[Any, Any, Any]) -> UnitOfWork:
+    unit = get_context(request.scope).unit
+    if unit is None:  # only open paths run without one, and they take none
+        raise ApiError("INTERNAL_ERROR", "No unit of work for this request.")
+    return unit
+
+
 def provide_session(request: Request[Any, Any, Any]) -> AsyncSession:
-    session = get_context(request.scope).session
-    if session is None:  # only open paths run without one, and they take no session
-        raise ApiError("INTERNAL_ERROR", "No database session for this request.")
-    return session
+    return provide_unit(request).session
 
 
 def provide_services(request: Request[Any, Any, Any]) -> CoreServices:
@@ -52,6 +57,7 @@ def provide_tenant(request: Request[Any, Any, Any]) -> TenantRef:
 DEPENDENCIES = {
     "ctx": Provide(provide_context, sync_to_thread=False),
     "session": Provide(provide_session, sync_to_thread=False),
+    "unit": Provide(provide_unit, sync_to_thread=False),
     "services": Provide(provide_services, sync_to_thread=False),
     "principal": Provide(provide_principal, sync_to_thread=False),
     "tenant": Provide(provide_tenant, sync_to_thread=False),

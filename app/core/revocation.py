@@ -22,6 +22,11 @@ class RevocationStore(Protocol):
 
     async def any_revoked(self, *keys: str) -> bool: ...
 
+    def redis_keys(self, *keys: str) -> list[str] | None:
+        """The Redis keys that hold ``keys`` (so the rate-limit stage can ask in its own
+        round trip), or None for a store that is not in Redis."""
+        ...
+
 
 def session_key(session_id: object) -> str:
     return f"session:{session_id}"
@@ -39,8 +44,11 @@ class RedisRevocationStore:
         await self.redis.set(f"bd:revoked:{key}", "1", ex=max(1, ttl_seconds))
 
     async def any_revoked(self, *keys: str) -> bool:
-        count = await self.redis.exists(*[f"bd:revoked:{k}" for k in keys])
+        count = await self.redis.exists(*self.redis_keys(*keys))
         return bool(count)
+
+    def redis_keys(self, *keys: str) -> list[str]:
+        return [f"bd:revoked:{k}" for k in keys]
 
 
 class DatabaseRevocationStore:
@@ -56,6 +64,9 @@ class DatabaseRevocationStore:
         else:
             existing.expires_at = max(existing.expires_at, expires_at)
             session.add(existing)
+
+    def redis_keys(self, *keys: str) -> None:
+        return None
 
     async def any_revoked(self, *keys: str) -> bool:
         async with self.db.session() as session:

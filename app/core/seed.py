@@ -202,7 +202,7 @@ async def _customers(session: AsyncSession, tenant: Tenant, created: dict[str, i
         await session.flush()
         teller = tellers.get(branch) or next(iter(tellers.values()))
         ctx = RequestContext(request_id="sandbox-seed", client_ip="127.0.0.1")
-        ctx.tenant = TenantRef(tenant.id, tenant.code, tenant.name, True)
+        ctx.tenant = TenantRef(tenant.id, tenant.code, tenant.name, True, tenant.timezone)
         ctx.principal = Principal(
             user_id=teller.id,
             tenant_id=tenant.id,

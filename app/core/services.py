@@ -40,7 +40,7 @@ class CoreServices:
             redis=redis,
             keys=keys,
             tokens=TokenService(keys, settings.auth),
-            limiter=RateLimiter(settings.rate_limit, settings.redis.url),
+            limiter=RateLimiter(settings.rate_limit, settings.redis.url, redis),
             revocations=revocations,
             tenants=TenantDirectory(db),
             idempotency=IdempotencyStore(db),

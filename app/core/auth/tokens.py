@@ -4,6 +4,8 @@
 ``JWTClaimsRegistry.validate`` right after, always.
 """
 
+import base64
+import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from app.core.errors import ApiError
 from app.settings import AuthSettings
 
 ALGORITHMS = ["RS256"]
+# Verified tokens remembered per process (≈ 1.5 kB each with their principal).
+VERIFIED_TOKENS_KEPT = 20_000
 # Headers that would let a token choose its own verification key: never honoured.
 _KEY_CHOOSING_HEADERS = {"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256"}
 
@@ -33,6 +37,7 @@ class TokenService:
     def __init__(self, keys: SigningKeys, settings: AuthSettings) -> None:
         self.keys = keys
         self.settings = settings
+        self._verified: dict[str, Principal] = {}
         self._registry = jwt.JWTClaimsRegistry(
             leeway=settings.leeway_seconds,
             iss={"essential": True, "value": settings.issuer},
@@ -94,7 +99,46 @@ class TokenService:
         return IssuedToken(token=token, jti=jti, expires_at=expires_at)
 
     def verify(self, token: str) -> Principal:
-        """Return the principal of a valid token, or raise INVALID_TOKEN / TOKEN_EXPIRED."""
+        """Return the principal of a valid token, or raise INVALID_TOKEN / TOKEN_EXPIRED.
+
+        A token verified once is remembered (by its whole text) until it expires: the RSA
+        check and the claims' checks cost more than the rest of a request's chain, and a
+        token's claims cannot change. Revocation is not part of this: stage 5 asks on
+        every request, so a revoked token is refused at once.
+        """
+        verified = self._verified.get(token)
+        if verified is not None:
+            if time.time() > verified.expires_at + self.settings.leeway_seconds:
+                del self._verified[token]
+                raise ApiError("TOKEN_EXPIRED", "The access token has expired; sign in again.")
+            return verified
+        principal = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            # The oldest first (a dict keeps insertion order): a bounded memory, and the
+            # busy sessions' tokens come straight back.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = principal
+        return principal
+
+    def peek_ids(self, token: str) -> tuple[str, str] | None:
+        """The session and token IDs a token claims, WITHOUT verifying it (the verified
+        copy when there is one): only to ask the revocation store ahead of verification.
+        Whoever uses the answer must match it against the verified principal."""
+        verified = self._verified.get(token)
+        if verified is not None:
+            return str(verified.session_id), verified.token_id
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            return str(uuid.UUID(str(claims["session_id"]))), str(claims.get("jti", ""))
+        except (IndexError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def forget_verified(self) -> None:
+        """Verify every token afresh (after the key set changed)."""
+        self._verified.clear()
+
+    def _verify(self, token: str) -> Principal:
         try:
             decoded = jwt.decode(token, self.keys.key_set, algorithms=ALGORITHMS)
         except JoseError as exc:

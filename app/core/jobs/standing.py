@@ -132,7 +132,7 @@ async def run_standing_instructions(
         .scalars()
         .all()
     )
-    ref = TenantRef(tenant.id, tenant.code, tenant.name, tenant.is_active)
+    ref = TenantRef(tenant.id, tenant.code, tenant.name, tenant.is_active, tenant.timezone)
     base = RequestContext(request_id=request_id, client_ip=client_ip, tenant=ref)
     for instruction_id in ids:
         await _run_one(session, base, tenant, job, instruction_id, on)

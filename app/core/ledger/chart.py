@@ -168,6 +168,15 @@ async def system_account(session: AsyncSession, tenant_id: uuid.UUID, code: str)
 _SYSTEM_IDS: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
 
 
+def known_system_account(tenant_id: uuid.UUID, code: str) -> uuid.UUID | None:
+    return _SYSTEM_IDS.get((tenant_id, code))
+
+
+def remember_system_account(tenant_id: uuid.UUID, code: str, account_id: uuid.UUID) -> uuid.UUID:
+    _SYSTEM_IDS[(tenant_id, code)] = account_id
+    return account_id
+
+
 async def system_account_id(session: AsyncSession, tenant_id: uuid.UUID, code: str) -> uuid.UUID:
     key = (tenant_id, code)
     cached = _SYSTEM_IDS.get(key)

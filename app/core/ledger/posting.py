@@ -13,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import attributes
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import pg
 from app.core.accounts.models import Account, Hold
 from app.core.audit.models import AuditLog
 from app.core.errors import ApiError
@@ -28,6 +29,9 @@ from app.core.money import display_amount
 from app.core.transactions.models import Transaction
 from app.core.webhooks.models import OutboxEvent
 from app.db import UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    import asyncpg
 
 DEBIT, CREDIT = "D", "C"
 NOT_ACTIVE = {"CLOSED", "BLOCKED", "PENDING", "DORMANT"}
@@ -243,7 +247,7 @@ HOLDS: sa.Table = Hold.__table__  # type: ignore[attr-defined]
 AUDIT_LOGS: sa.Table = AuditLog.__table__  # type: ignore[attr-defined]
 OUTBOX_EVENTS: sa.Table = OutboxEvent.__table__  # type: ignore[attr-defined]
 
-_LOCKED_COLUMNS = tuple(
+LOCKED_COLUMNS = tuple(
     ACCOUNTS.c[name]
     for name in (
         "id",
@@ -307,7 +311,7 @@ async def lock_account_rows(
     if session.new or session.dirty or session.deleted:
         await session.flush()
     query = (
-        sa.select(*_LOCKED_COLUMNS)
+        sa.select(*LOCKED_COLUMNS)
         .where(ACCOUNTS.c.tenant_id == tenant_id, ACCOUNTS.c.id.in_(ids))
         .order_by(ACCOUNTS.c.id)
         .with_for_update()
@@ -393,6 +397,60 @@ class LedgerWrites:
         await session.execute(statement, params)
         _sync_identity_map(session, accounts, now)
 
+    async def flush_raw(self, connection: "asyncpg.Connection") -> None:
+        """:meth:`flush` on a raw asyncpg connection (``app.pg``): one statement for one
+        movement, one executemany per table for more."""
+        tables = self._tables()
+        accounts = sorted(self.accounts.values(), key=lambda a: a.id)
+        self.journals, self.postings, self.holds, self.transactions = [], [], [], []
+        self.audit_logs, self.outbox_events, self.accounts = [], [], {}
+        if not tables and not accounts:
+            return
+        for table, rows in tables:
+            for row in rows:
+                _with_column_defaults(table, row)
+        one_movement = sum(len(rows) for t, rows in tables if t in (JOURNALS, TRANSACTIONS)) <= 2
+        if one_movement:
+            shape = (
+                tuple((table.name, len(rows), tuple(rows[0])) for table, rows in tables),
+                len(accounts),
+            )
+            statement = _AT_ONCE.get(shape)
+            if statement is None:
+                statement = _AT_ONCE[shape] = _statement_for(shape)
+            await pg.execute(connection, statement, _at_once_values(tables, accounts, utcnow()))
+            return
+        # A batch: one statement per table, whatever its size (arrays unnested), and
+        # one for every account's final balances.
+        for table, rows in tables:
+            if table is not AUDIT_LOGS and table is not OUTBOX_EVENTS:
+                await pg.insert_rows(connection, table, rows)
+        if accounts:
+            await connection.execute(
+                _ACCOUNTS_UPDATE_FROM_ARRAYS,
+                [a.id for a in accounts],
+                [a.ledger_balance for a in accounts],
+                [a.hold_amount for a in accounts],
+                utcnow(),
+            )
+        for table, rows in tables:
+            if table is AUDIT_LOGS or table is OUTBOX_EVENTS:
+                await pg.insert_rows(connection, table, rows)
+
+    def _tables(self) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+        return [
+            (table, rows)
+            for table, rows in (
+                (JOURNALS, self.journals),
+                (HOLDS, self.holds),
+                (TRANSACTIONS, self.transactions),
+                (POSTINGS, self.postings),
+                (AUDIT_LOGS, self.audit_logs),
+                (OUTBOX_EVENTS, self.outbox_events),
+            )
+            if rows
+        ]
+
     async def _write(self, session: AsyncSession) -> None:
         for table, rows in (
             (JOURNALS, self.journals),
@@ -449,6 +507,44 @@ def _statement_for(shape: _Shape) -> sa.Select[Any]:
             .cte(f"a{a}")
         )
     return sa.select(sa.literal(1)).add_cte(*parts)
+
+
+def _at_once_values(
+    tables: list[tuple[sa.Table, list[dict[str, Any]]]],
+    accounts: list[LockedAccount],
+    now: datetime,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for t, (_table, rows) in enumerate(tables):
+        for r, row in enumerate(rows):
+            for name, value in row.items():
+                params[f"w{t}_{r}_{name}"] = value
+    for a, account in enumerate(accounts):
+        params[f"a{a}_id"] = account.id
+        params[f"a{a}_ledger"] = account.ledger_balance
+        params[f"a{a}_hold"] = account.hold_amount
+        params[f"a{a}_at"] = now
+    return params
+
+
+_ACCOUNTS_UPDATE_FROM_ARRAYS = (
+    "UPDATE accounts SET ledger_balance = u.ledger, hold_amount = u.hold, updated_at = $4 "
+    "FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(id, ledger, hold) "
+    "WHERE accounts.id = u.id"
+)
+
+
+def _with_column_defaults(table: sa.Table, row: dict[str, Any]) -> None:
+    """Fill the columns SQLAlchemy would fill from their Python defaults (a raw statement
+    has nobody to do it); the same values, the same moment."""
+    for column in table.c:
+        if column.key in row or column.default is None:
+            continue
+        default = column.default
+        if default.is_scalar:  # type: ignore[attr-defined]
+            row[column.key] = default.arg  # type: ignore[attr-defined]
+        elif default.is_callable:  # type: ignore[attr-defined]
+            row[column.key] = default.arg(None)  # type: ignore[attr-defined]
 
 
 def _sync_identity_map(

@@ -1,17 +1,25 @@
 """Stage 7: idempotency, and the request's unit of work.
 
-Every request gets one database session (``ctx.session``). Handlers never commit
-it: this stage does, after the handler has produced its response and before a byte
-of it is sent, writing the idempotency record in the same transaction as the
-effect. A refused or failed request rolls back, and its claim is released so a
-retry runs afresh; an executed 409/422 is stored and replayed like a success.
+Every request gets one unit of work (``ctx.unit``, ``app.core.unit``), opened when its
+handler first touches the database. Handlers never commit it: this stage does, after the
+handler has produced its response and before a byte of it is sent, writing the
+idempotency record in the same transaction as the effect. A refused or failed request
+rolls back, and its claim is released so a retry runs afresh; an executed 409/422 is
+stored and replayed like a success.
+
+Connections are not pinged before use. A request whose connection turns out to be broken
+(the server restarted, the backend was terminated) runs once more on a fresh one — its
+transaction died with the connection, so nothing of it took effect. A connection lost
+while COMMIT was on the wire is the one unknown: the claim's record, written in the same
+transaction, says whether it landed (then its stored response is the answer) or not
+(then the request runs again).
 """
 
 import asyncio
 import random
 import re
+from typing import Any
 
-import sqlalchemy as sa
 import structlog
 
 from app.core.errors import ApiError
@@ -19,6 +27,7 @@ from app.core.idempotency.shown_once import NOTE as SHOWN_ONCE
 from app.core.idempotency.shown_once import REDACTED_HEADER, fields_shown_once, redacted_body
 from app.core.idempotency.store import (
     Claimed,
+    ClaimOutcome,
     Conflict,
     IdempotencyStore,
     InProgress,
@@ -37,7 +46,8 @@ from app.core.middleware._asgi import (
     is_sign_in,
     send_error,
 )
-from app.db import Database, is_retryable_conflict
+from app.core.unit import UnitOfWork
+from app.db import Database, is_connection_lost, is_retryable_conflict
 
 log = structlog.get_logger("branchdesk.core.idempotency")
 
@@ -48,10 +58,23 @@ STORED_ERROR_STATUSES = {409, 422}
 MAX_ATTEMPTS = 4
 # Set by the exception handler when a handler hit a deadlock or serialization failure.
 RETRYABLE_CONFLICT = "retryable_conflict"
+# The body of a write, as read by this stage (app.core.exceptions lists its problems).
+REQUEST_BODY = "request_body"
+# Set by the exception handler when the database connection broke under the handler.
+CONNECTION_LOST = "connection_lost"
+CONNECTION_RETRIES = 1
 
 
 class _RetryableConflict(Exception):
     pass
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+class _AlreadyCompleted(Exception):
+    """The claim was completed by an earlier run of this request (after a lost COMMIT)."""
 
 
 class _BodyTooLarge(Exception):
@@ -102,11 +125,7 @@ class IdempotencyMiddleware:
         ctx = context_of(scope)
         method = scope["method"].upper()
         if method not in WRITE_METHODS:
-            ctx.session = self.db.session()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                await ctx.session.close()
+            await self._read(scope, receive, send)
             return
 
         declared = header(scope, b"content-length")
@@ -118,6 +137,7 @@ class IdempotencyMiddleware:
         except _BodyTooLarge:
             await send_error(scope, send, _too_large())
             return
+        ctx.notes[REQUEST_BODY] = body  # for the validation handler's full list of problems
         content_type = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if body.strip() and content_type != "application/json":
             await send_error(
@@ -158,8 +178,40 @@ class IdempotencyMiddleware:
         async with self.db.writer():
             await self._execute(scope, receive, send, body, key)
 
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A read: its unit of work is closed after; a broken connection reads again."""
+        ctx = context_of(scope)
+        for attempt in range(1, CONNECTION_RETRIES + 2):
+            ctx.notes.pop(CONNECTION_LOST, None)
+            ctx.unit = UnitOfWork(self.db)
+            gate = _HoldIfLost(send, ctx.notes, last=attempt > CONNECTION_RETRIES)
+            try:
+                await self.app(scope, receive, gate)
+            finally:
+                await ctx.unit.close()
+            if not gate.held:
+                return
+            log.warning("request.retrying_lost_connection", attempt=attempt)
+
     async def _execute(
         self, scope: Scope, receive: Receive, send: Send, body: bytes, key: str | None
+    ) -> None:
+        ctx = context_of(scope)
+        # One unit (and on PostgreSQL one connection) for the claim and every run.
+        unit = ctx.unit = UnitOfWork(self.db)
+        try:
+            await self._run(scope, receive, send, body, key, unit)
+        finally:
+            await unit.close()
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: bytes,
+        key: str | None,
+        unit: UnitOfWork,
     ) -> None:
         ctx = context_of(scope)
         claim: Claimed | None = None
@@ -169,11 +221,14 @@ class IdempotencyMiddleware:
                 scope["method"], scope["path"], scope.get("query_string", b""), body
             )
             try:
-                outcome = await self.store.claim(
-                    ctx.tenant.id, ctx.principal.user_id, key, fingerprint
+                outcome = await self._claim(
+                    unit, ctx.tenant.id, ctx.principal.user_id, key, fingerprint
                 )
-            except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
-                log.error("idempotency.claim_failed", error=str(exc))
+            except Exception as exc:  # never an exception out of the chain: the contract's 500
+                log.exception("idempotency.claim_failed", error=str(exc))
+                await send_error(scope, send, _internal_error())
+                return
+            if outcome is None:
                 await send_error(scope, send, _unavailable())
                 return
             if isinstance(outcome, Replay):
@@ -203,34 +258,54 @@ class IdempotencyMiddleware:
                 return
             claim = outcome
 
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        connection_retries = CONNECTION_RETRIES
+        for attempt in range(1, MAX_ATTEMPTS + 2):
             buffer = _ResponseBuffer()
-            session = ctx.session = self.db.session()
-            ctx.notes.pop(RETRYABLE_CONFLICT, None)
-            ctx.notes.pop(SHOWN_ONCE, None)
+            for note in (RETRYABLE_CONFLICT, CONNECTION_LOST, SHOWN_ONCE):
+                ctx.notes.pop(note, None)
             try:
                 await self.app(scope, replaying_receive(body, receive), buffer)
+                if ctx.notes.pop(CONNECTION_LOST, False) and connection_retries > 0:
+                    raise _ConnectionLost
                 if ctx.notes.pop(RETRYABLE_CONFLICT, False) and attempt < MAX_ATTEMPTS:
                     raise _RetryableConflict
                 status = buffer.status
                 if 200 <= status < 300 or (claim is not None and status in STORED_ERROR_STATUSES):
                     if status >= 300:
-                        await session.rollback()  # keep nothing of a refusal but its answer
+                        await unit.rollback()  # keep nothing of a refusal but its answer
                     if claim is not None:
                         stored_headers, stored_body = buffer.header_map(), buffer.body()
                         secrets = fields_shown_once(ctx)
                         if secrets:  # the replay says so instead of showing them again
                             stored_body = redacted_body(stored_body, secrets)
                             stored_headers[REDACTED_HEADER] = ",".join(secrets)
-                        await self.store.complete(
-                            session, claim.record_id, status, stored_headers, stored_body
-                        )
-                    await session.commit()
+                        if not await self.store.complete(
+                            unit, claim.record_id, status, stored_headers, stored_body
+                        ):
+                            raise _AlreadyCompleted
+                    await unit.commit()
                     claim = None
                 else:
-                    await session.rollback()
+                    await unit.rollback()
             except Exception as exc:
-                await session.rollback()
+                committing = unit.committing
+                lost = isinstance(exc, _ConnectionLost) or is_connection_lost(exc)
+                if lost:
+                    await unit.discard_connection()
+                await _rollback_quietly(unit)
+                if claim is not None and (isinstance(exc, _AlreadyCompleted) or committing):
+                    # An earlier run completed the claim, or COMMIT went out as the connection
+                    # broke: the stored answer, if there is one, is this request's answer.
+                    landed = await self._landed(claim)
+                    if landed is not None:
+                        await _send_replay(send, landed)
+                        return
+                # Run again on a fresh connection; a commit that did land after all is
+                # caught by the claim's completion (in progress only), never posted twice.
+                if lost and connection_retries > 0 and (not committing or claim is not None):
+                    connection_retries -= 1
+                    log.warning("request.retrying_lost_connection", attempt=attempt)
+                    continue
                 if attempt < MAX_ATTEMPTS and (
                     isinstance(exc, _RetryableConflict) or is_retryable_conflict(exc)
                 ):
@@ -238,24 +313,58 @@ class IdempotencyMiddleware:
                     log.warning("request.retrying_conflict", attempt=attempt)
                     await asyncio.sleep(random.uniform(0.005, 0.05) * attempt)
                     continue
-                log.exception("request.commit_failed", error=str(exc))
+                if not lost:
+                    log.exception("request.commit_failed", error=str(exc))
                 if claim is not None:
-                    await _release_quietly(self.store, claim)
+                    await _release_quietly(self.store, claim, None if lost else unit)
                 error = (
                     _unavailable()
-                    if _is_connection_error(exc) or is_retryable_conflict(exc)
-                    else ApiError(
-                        "INTERNAL_ERROR", "Something went wrong on our side; nothing was changed."
-                    )
+                    if lost or is_retryable_conflict(exc) or isinstance(exc, _AlreadyCompleted)
+                    else _internal_error()
                 )
                 await send_error(scope, send, error)
                 return
-            finally:
-                await session.close()
             break
         if claim is not None:
-            await _release_quietly(self.store, claim)
+            await _release_quietly(self.store, claim, unit)
         await buffer.flush(send)
+
+    async def _claim(
+        self, unit: UnitOfWork, tenant_id: Any, principal_id: Any, key: str, fingerprint: str
+    ) -> ClaimOutcome | None:
+        """Claim the key (again once on a broken connection); None when the database is
+        unreachable."""
+        for attempt in range(CONNECTION_RETRIES + 1):
+            try:
+                return await self.store.claim(unit, tenant_id, principal_id, key, fingerprint)
+            except Exception as exc:
+                if not is_connection_lost(exc):
+                    raise
+                await unit.discard_connection()
+                log.warning("idempotency.claim_failed", error=str(exc), attempt=attempt + 1)
+        return None
+
+    async def _landed(self, claim: Claimed) -> Replay | None:
+        try:
+            return await self.store.outcome(claim.record_id)
+        except Exception as exc:  # still unreachable: the claim stays ours, unanswered
+            log.warning("idempotency.outcome_unknown", error=str(exc))
+            return None
+
+
+class _HoldIfLost:
+    """Sends a read's answer, unless it is the error of a lost connection with a retry left
+    (the read then runs again and its answer goes out instead)."""
+
+    def __init__(self, send: Send, notes: dict[str, Any], *, last: bool) -> None:
+        self.send, self.notes, self.last = send, notes, last
+        self.held = False
+
+    async def __call__(self, message: Message) -> None:
+        if not self.last and self.notes.get(CONNECTION_LOST):
+            self.held = True
+            return
+        await self.send(message)
 
 
 class _ResponseBuffer:
@@ -303,15 +412,20 @@ async def _send_replay(send: Send, replay: Replay) -> None:
     await send({"type": "http.response.body", "body": replay.body})
 
 
-async def _release_quietly(store: IdempotencyStore, claim: Claimed) -> None:
+async def _rollback_quietly(unit: UnitOfWork) -> None:
     try:
-        await store.release(claim.record_id)
+        await unit.rollback()
+    except Exception as exc:  # a broken connection: its transaction is gone already
+        log.warning("request.rollback_failed", error=str(exc))
+
+
+async def _release_quietly(
+    store: IdempotencyStore, claim: Claimed, unit: UnitOfWork | None
+) -> None:
+    try:
+        await store.release(claim.record_id, unit)
     except Exception as exc:  # the claim expires after the lock timeout anyway
         log.warning("idempotency.release_failed", error=str(exc))
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | OSError)
 
 
 def _unavailable() -> ApiError:
@@ -320,6 +434,10 @@ def _unavailable() -> ApiError:
         "The database is unreachable; try again shortly.",
         headers={"Retry-After": "2"},
     )
+
+
+def _internal_error() -> ApiError:
+    return ApiError("INTERNAL_ERROR", "Something went wrong on our side; nothing was changed.")
 
 
 def _too_large() -> ApiError:

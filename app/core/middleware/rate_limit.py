@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 import structlog
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from redis.asyncio import Redis
 
+from app.core.auth.tokens import TokenService
 from app.core.errors import ApiError
 from app.core.middleware._asgi import (
     ASGIApp,
@@ -31,9 +33,13 @@ from app.core.middleware._asgi import (
     is_sign_in,
     send_error,
 )
+from app.core.revocation import RevocationStore, session_key, token_key
 from app.settings import RateLimitSettings
 
 log = structlog.get_logger("branchdesk.core.rate_limit")
+
+# ctx.notes: ((session ID, token ID), revoked?) as Redis answered in this stage's round trip.
+REVOCATION_ANSWER = "revocation_answer"
 
 
 @dataclass(frozen=True)
@@ -56,19 +62,40 @@ class Reservation:
     bucket: Bucket
 
 
+KEY_PREFIX = "bd:rl"
+# Both request buckets of stage 3 and, when the caller sends a token, stage 5's revocation
+# keys: one round trip to Redis per request. The counters follow ``limits``' own
+# incr-with-expiry script, so its storage (sign-in reservations, resets) reads the same keys.
+_GATE = """
+local expiry = tonumber(ARGV[1])
+local counts = {}
+for i = 1, 2 do
+  counts[i] = redis.call('INCRBY', KEYS[i], 1)
+  if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], expiry) end
+end
+local revoked = 0
+if #KEYS > 2 then revoked = redis.call('EXISTS', unpack(KEYS, 3, #KEYS)) end
+return {counts[1], counts[2], revoked}
+"""
+WINDOW = 60  # seconds, for both request buckets
+
+
 class RateLimiter:
     """Counts requests per bucket; shared by every process through the storage."""
 
-    def __init__(self, settings: RateLimitSettings, redis_url: str | None) -> None:
+    def __init__(
+        self, settings: RateLimitSettings, redis_url: str | None, redis: Redis | None = None
+    ) -> None:
         self.settings = settings
         self.storage: Storage
         if redis_url:
             uri = redis_url.replace("redis://", "async+redis://", 1).replace(
                 "rediss://", "async+rediss://", 1
             )
-            self.storage = RedisStorage(uri, implementation="redispy", key_prefix="bd:rl")
+            self.storage = RedisStorage(uri, implementation="redispy", key_prefix=KEY_PREFIX)
         else:
             self.storage = MemoryStorage()
+        self._gate = redis.register_script(_GATE) if redis is not None else None
 
     async def hit(self, name: str, limit: int, window: int, cost: int = 1) -> Bucket:
         now = time.time()
@@ -76,6 +103,38 @@ class RateLimiter:
         reset = max(1, math.ceil((window_index + 1) * window - now))
         count = await self.storage.incr(f"{name}:{window_index}", window + 1, amount=cost)
         return Bucket(limit=limit, remaining=limit - count, reset=reset)
+
+    async def gate(
+        self, ip: str, credential: str, revocation_keys: list[str] | None
+    ) -> tuple[Bucket, Bucket, bool | None]:
+        """Count the request in its address's and its credential's bucket and, with Redis,
+        ask whether any of ``revocation_keys`` is revoked — all in one round trip. The
+        answer on revocation is None when it was not asked (no keys, or no Redis)."""
+        s = self.settings
+        if self._gate is None:
+            return (
+                await self.hit(f"ip:{ip}", s.per_ip_per_minute, WINDOW),
+                await self.hit(credential, s.per_credential_per_minute, WINDOW),
+                None,
+            )
+        now = time.time()
+        window_index = int(now // WINDOW)
+        reset = max(1, math.ceil((window_index + 1) * WINDOW - now))
+        keys = [
+            f"{KEY_PREFIX}:ip:{ip}:{window_index}",
+            f"{KEY_PREFIX}:{credential}:{window_index}",
+            *(revocation_keys or []),
+        ]
+        ip_count, credential_count, revoked = await self._gate(keys=keys, args=[WINDOW + 1])
+        return (
+            Bucket(s.per_ip_per_minute, s.per_ip_per_minute - int(ip_count), reset),
+            Bucket(
+                s.per_credential_per_minute,
+                s.per_credential_per_minute - int(credential_count),
+                reset,
+            ),
+            bool(revoked) if revocation_keys else None,
+        )
 
     async def reserve_sign_in(self, ip: str) -> Reservation:
         """Take a place in the address's failed-sign-in bucket before the password check."""
@@ -120,25 +179,51 @@ def _headers(bucket: Bucket) -> list[tuple[bytes, bytes]]:
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, prefix: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        prefix: str,
+        tokens: TokenService | None = None,
+        revocations: RevocationStore | None = None,
+    ) -> None:
         self.app = app
         self.limiter = limiter
         self.prefix = prefix
+        self.tokens = tokens
+        self.revocations = revocations
+
+    def _revocation_question(
+        self, scope: Scope
+    ) -> tuple[tuple[str, str], list[str]] | tuple[None, None]:
+        """Stage 5's question for this request's token, asked ahead in stage 3's round trip:
+        the token's session and ID (unverified here — stage 4 verifies, and stage 5 uses the
+        answer only for the token it verified) and the Redis keys that hold their state."""
+        if self.tokens is None or self.revocations is None:
+            return None, None
+        authorization = header(scope, b"authorization")
+        if not authorization or not authorization[:7].lower() == "bearer ":
+            return None, None
+        ids = self.tokens.peek_ids(authorization[7:].strip())
+        if ids is None:
+            return None, None
+        keys = self.revocations.redis_keys(session_key(ids[0]), token_key(ids[1]))
+        return (ids, keys) if keys else (None, None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_open_path(scope["path"], self.prefix):
             await self.app(scope, receive, send)
             return
         ctx = context_of(scope)
-        s = self.limiter.settings
         reservation: Reservation | None = None
+        ids, revocation_keys = self._revocation_question(scope)
         try:
-            buckets = [
-                await self.limiter.hit(f"ip:{ctx.client_ip}", s.per_ip_per_minute, 60),
-                await self.limiter.hit(
-                    credential_key(scope, ctx.client_ip), s.per_credential_per_minute, 60
-                ),
-            ]
+            by_ip, by_credential, revoked = await self.limiter.gate(
+                ctx.client_ip, credential_key(scope, ctx.client_ip), revocation_keys
+            )
+            buckets = [by_ip, by_credential]
+            if ids is not None and revoked is not None:
+                ctx.notes[REVOCATION_ANSWER] = (ids, revoked)
             if is_sign_in(scope["path"], self.prefix):
                 reservation = await self.limiter.reserve_sign_in(ctx.client_ip)
                 buckets.append(reservation.bucket)

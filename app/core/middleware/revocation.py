@@ -4,6 +4,7 @@ import structlog
 
 from app.core.errors import ApiError
 from app.core.middleware._asgi import ASGIApp, Receive, Scope, Send, context_of, send_error
+from app.core.middleware.rate_limit import REVOCATION_ANSWER
 from app.core.revocation import RevocationStore, session_key, token_key
 
 log = structlog.get_logger("branchdesk.core.revocation")
@@ -18,12 +19,21 @@ class RevocationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        principal = context_of(scope).principal
+        ctx = context_of(scope)
+        principal = ctx.principal
         if principal is not None:
+            asked = ctx.notes.pop(REVOCATION_ANSWER, None)
             try:
-                revoked = await self.store.any_revoked(
-                    session_key(principal.session_id), token_key(principal.token_id)
-                )
+                if asked is not None and asked[0] == (
+                    str(principal.session_id),
+                    principal.token_id,
+                ):
+                    # Stage 3 asked for this very token in its round trip to Redis.
+                    revoked = asked[1]
+                else:
+                    revoked = await self.store.any_revoked(
+                        session_key(principal.session_id), token_key(principal.token_id)
+                    )
             except Exception as exc:
                 log.error("revocation.store_unavailable", error=str(exc))
                 await send_error(

@@ -44,7 +44,7 @@ class TenantDirectory:
             condition = col(Tenant.code) == identifier
         async with self.db.session() as session:
             row = (await session.execute(sa.select(Tenant).where(condition))).scalar_one_or_none()
-        ref = TenantRef(row.id, row.code, row.name, row.is_active) if row else None
+        ref = TenantRef(row.id, row.code, row.name, row.is_active, row.timezone) if row else None
         self._cache[identifier] = (now + self.ttl, ref)
         return ref
 

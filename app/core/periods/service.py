@@ -95,7 +95,11 @@ async def check_open_period(session: AsyncSession, tenant_id: uuid.UUID, on: dat
         )
         .with_for_update(read=True, key_share=True)
     )
-    row = (await session.execute(query)).first()
+    check_period_row((await session.execute(query)).first(), on)
+
+
+def check_period_row(row: Any, on: date) -> None:
+    """Refuse unless ``row`` (the period's status and name, or None) takes postings on ``on``."""
     if row is None:
         raise ApiError(
             "NO_OPEN_PERIOD",

@@ -2,18 +2,20 @@
 
 from typing import Annotated, Any
 
+import msgspec
 import sqlalchemy as sa
 from litestar import Response, Router, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from pydantic import ValidationError
+from msgspec import ValidationError, convert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
-from app.core.errors import ApiError
+from app.core.errors import ApiError, field_problem
 from app.core.http import page_limit
+from app.core.ledger.store import PgLedger
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -32,26 +34,36 @@ from app.core.transactions.service import (
     transaction_body,
     transfer_movement,
 )
+from app.core.unit import UnitOfWork
+from app.core.validation import every_problem
 
 
 def money(role: str) -> dict[str, Any]:
     return {**requires(role, "transactions:write"), "idempotency_required": True}
 
 
+async def movement_service(unit: UnitOfWork, ctx: RequestContext) -> TransactionService:
+    """A single movement's service: on PostgreSQL through the request's raw connection
+    (the path every deposit and transfer takes), on SQLite through its ORM session."""
+    if unit.raw_available:
+        return TransactionService(None, ctx, ledger=PgLedger(await unit.connection()))
+    return TransactionService(unit.session, ctx)
+
+
 @post("/deposits", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash deposit")
-async def post_deposit(
-    data: CashRequest, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(cash_movement(DEPOSIT, data)))
+async def post_deposit(data: CashRequest, ctx: RequestContext, unit: UnitOfWork) -> dict[str, Any]:
+    movement = cash_movement(DEPOSIT, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post("/withdrawals", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash withdrawal")
 async def post_withdrawal(
-    data: CashRequest, ctx: RequestContext, session: AsyncSession
+    data: CashRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(cash_movement(WITHDRAWAL, data)))
+    movement = cash_movement(WITHDRAWAL, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
@@ -61,10 +73,11 @@ async def post_withdrawal(
     summary="Transfer between two accounts of one branch",
 )
 async def post_internal(
-    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+    data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(transfer_movement(TRANSFER, data)))
+    movement = transfer_movement(TRANSFER, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
@@ -74,10 +87,11 @@ async def post_internal(
     summary="Transfer between branches, through their clearing accounts",
 )
 async def post_inter_branch(
-    data: TransferRequest, ctx: RequestContext, session: AsyncSession
+    data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> dict[str, Any]:
-    service = TransactionService(session, ctx)
-    return transaction_body(await service.execute(transfer_movement(INTER_BRANCH, data)))
+    movement = transfer_movement(INTER_BRANCH, data)
+    service = await movement_service(unit, ctx)
+    return transaction_body(await service.execute(movement))
 
 
 @post(
@@ -87,23 +101,32 @@ async def post_inter_branch(
     summary="Up to 1,000 transfers in one request, independent or atomic",
 )
 async def post_batch(
-    data: BatchRequest, ctx: RequestContext, session: AsyncSession
+    data: BatchRequest, ctx: RequestContext, unit: UnitOfWork
 ) -> Response[dict[str, Any]]:
     """Every account is locked in one query; items are checked (in memory) before anything
     of them changes, so a failing item leaves no trace and needs no savepoint; the rows of
     every item go out together, one statement per table. The round trips do not grow with
     the batch."""
     assert ctx.principal is not None
-    service = TransactionService(session, ctx)
-    parsed: list[Movement | ApiError | ValidationError] = []
+    parsed: list[Movement | ApiError] = []
     for raw in data.transfers:
         try:
-            parsed.append(transfer_movement(TRANSFER, TransferRequest.model_validate(raw)))
-        except (ApiError, ValidationError) as exc:
+            parsed.append(transfer_movement(TRANSFER, convert(raw, TransferRequest)))
+        except ApiError as exc:
             parsed.append(exc)
+        except ValidationError as exc:
+            details = every_problem(TransferRequest, msgspec.json.encode(raw))
+            parsed.append(
+                ApiError(
+                    "VALIDATION_ERROR",
+                    "Check this transfer.",
+                    details or [field_problem(str(exc))],
+                )
+            )
     ids = {m.account_id for m in parsed if isinstance(m, Movement)} | {
         m.counterparty_id for m in parsed if isinstance(m, Movement) and m.counterparty_id
     }
+    service = await movement_service(unit, ctx)
     await service.preload(sorted(ids))
     results: list[dict[str, Any]] = []
     for index, item in enumerate(parsed):
@@ -124,7 +147,7 @@ async def post_batch(
                     "transaction": transaction_body(transaction),
                 }
             )
-        except (ApiError, ValidationError) as exc:
+        except ApiError as exc:
             results.append({"index": index, "status": "FAILED", "error": _item_error(exc)})
     if data.mode == "atomic" and any(r["status"] == "FAILED" for r in results):
         results = [
@@ -140,13 +163,8 @@ async def post_batch(
     return Response({"results": results}, status_code=HTTP_200_OK)
 
 
-def _item_error(exc: ApiError | ValidationError) -> dict[str, Any]:
-    if isinstance(exc, ApiError):
-        return {"code": exc.code, "message": exc.message, "details": exc.details}
-    details = [
-        {"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()
-    ]
-    return {"code": "VALIDATION_ERROR", "message": "Check this transfer.", "details": details}
+def _item_error(exc: ApiError) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.message, "details": exc.details}
 
 
 @post(

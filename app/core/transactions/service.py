@@ -6,7 +6,7 @@ approves (posts) or rejects (releases) it.
 """
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,12 +21,11 @@ from app.core.audit import service as audit
 from app.core.common import check_branch_scope, iso, parse_id
 from app.core.context import Principal, RequestContext
 from app.core.errors import ApiError
-from app.core.ledger.chart import clearing_code, system_account_id, teller_cash_code
+from app.core.ledger.chart import clearing_code, teller_cash_code
 from app.core.ledger.numbers import journal_number, transaction_ref
 from app.core.ledger.posting import (
     CREDIT,
     DEBIT,
-    HOLDS,
     LedgerWrites,
     Leg,
     LockedAccount,
@@ -36,9 +35,10 @@ from app.core.ledger.posting import (
     lock_accounts,
     post_legs,
 )
+from app.core.ledger.store import LedgerStore, MovementReads, SessionLedger, TenantTerms
 from app.core.maker_checker import check_not_maker, same_person_may_check
 from app.core.money import display_amount, format_amount, parse_amount
-from app.core.periods.service import check_open_period, open_period_for
+from app.core.periods.service import check_period_row, open_period_for
 from app.core.permissions import has_role
 from app.core.tenants.models import Tenant
 from app.core.transactions.models import Transaction
@@ -79,14 +79,6 @@ class TransactionRecord:
     rejected_by: uuid.UUID | None = None
     rejected_at: datetime | None = None
     rejection_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class _TenantTerms:
-    """What a movement reads of its tenant, once per service (one statement, no ORM)."""
-
-    timezone: str
-    teller_approval_limit: int
 
 
 def transaction_body(t: Transaction | TransactionRecord) -> dict[str, Any]:
@@ -167,10 +159,19 @@ def transfer_movement(kind: str, data: Any) -> Movement:
 
 class TransactionService:
     def __init__(
-        self, session: AsyncSession, ctx: RequestContext, *, production: bool = True
+        self,
+        session: AsyncSession | None,
+        ctx: RequestContext,
+        *,
+        production: bool = True,
+        ledger: LedgerStore | None = None,
     ) -> None:
+        """On ``session`` (the ORM session: approvals, batches, SQLite), or through
+        ``ledger`` alone (a raw PostgreSQL connection, ``PgLedger``: single movements)."""
         assert ctx.principal is not None and ctx.tenant is not None
-        self.session = session
+        assert session is not None or ledger is not None
+        self._session = session
+        self.ledger: LedgerStore = ledger or SessionLedger(session)  # type: ignore[arg-type]
         self.ctx = ctx
         self.principal: Principal = ctx.principal
         self.tenant_id = ctx.tenant.id
@@ -181,7 +182,7 @@ class TransactionService:
         # and writes every item's rows together at the end (``flush``).
         self._locked: dict[uuid.UUID, LockedAccount] | None = None
         self._open_dates: set[date] = set()
-        self._terms: _TenantTerms | None = None
+        self._terms: TenantTerms | None = None
         self.writes = LedgerWrites()
 
     async def preload(self, account_ids: list[uuid.UUID]) -> None:
@@ -189,11 +190,18 @@ class TransactionService:
 
         From here on :meth:`execute` only collects rows; :meth:`flush` writes them.
         """
-        self._locked = await lock_account_rows(self.session, self.tenant_id, account_ids)
+        self._locked = await self.ledger.lock_accounts(self.tenant_id, account_ids)
 
     async def flush(self) -> None:
         """Write what the executed movements collected (one statement per table)."""
-        await self.writes.flush(self.session)
+        await self.ledger.write(self.writes)
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM session (approvals and the like); a raw-connection service has none."""
+        if self._session is None:
+            raise RuntimeError("this service writes through a raw connection")
+        return self._session
 
     def crosses_branches(self, movement: Movement) -> bool:
         """Whether a preloaded transfer's accounts sit in different branches."""
@@ -206,19 +214,12 @@ class TransactionService:
 
     async def _check_period(self, on: date) -> None:
         if on not in self._open_dates:
-            await check_open_period(self.session, self.tenant_id, on)
+            await self.ledger.check_open_period(self.tenant_id, on)
             self._open_dates.add(on)
 
-    async def _tenant_terms(self) -> _TenantTerms:
+    async def _tenant_terms(self) -> TenantTerms:
         if self._terms is None:
-            row = (
-                await self.session.execute(
-                    sa.select(_TENANTS.c.timezone, _TENANTS.c.teller_approval_limit).where(
-                        _TENANTS.c.id == self.tenant_id
-                    )
-                )
-            ).one()
-            self._terms = _TenantTerms(row[0], int(row[1]))
+            self._terms = await self.ledger.tenant_terms(self.tenant_id)
         return self._terms
 
     async def _tenant(self) -> Tenant:
@@ -240,10 +241,19 @@ class TransactionService:
         ids = [movement.account_id] + (
             [movement.counterparty_id] if movement.counterparty_id else []
         )
+        reads: MovementReads | None = None
+        assumed_today = on
         if self._locked is not None:
             accounts = {i: self._locked[i] for i in ids if i in self._locked}
         else:
-            accounts = await lock_account_rows(self.session, self.tenant_id, ids)
+            # Today in the tenant's zone as the (briefly cached) tenant says, so the
+            # accounts, the terms and that day's period come back in one read.
+            assert self.ctx.tenant is not None
+            assumed_today = on or utcnow().astimezone(ZoneInfo(self.ctx.tenant.timezone)).date()
+            reads = await self.ledger.lock_for_movement(self.tenant_id, ids, assumed_today)
+            accounts = reads.accounts
+            if reads.terms is not None:
+                self._terms = reads.terms
         for account_id in ids:  # 404 before any business rule
             if account_id not in accounts:
                 raise ApiError(
@@ -277,7 +287,11 @@ class TransactionService:
             await self._release_expired_holds(account)
         terms = await self._tenant_terms()
         today = on or utcnow().astimezone(ZoneInfo(terms.timezone)).date()
-        await self._check_period(today)
+        if reads is not None and today == assumed_today:
+            check_period_row(reads.period, today)  # read (and share-locked) with the accounts
+            self._open_dates.add(today)
+        else:  # a batch, or the tenant's zone changed since it was cached
+            await self._check_period(today)
         debited = source if movement.type != DEPOSIT else None
         credited = destination if destination else (source if movement.type == DEPOSIT else None)
         if debited is not None:
@@ -310,32 +324,20 @@ class TransactionService:
             self._hold_for_approval(transaction, debited)
         else:
             await self._post(transaction, source, destination, today)
-        self.writes.transactions.append(asdict(transaction))
+        # A shallow copy of the columns: ``asdict`` deep-copies every UUID and datetime.
+        self.writes.transactions.append(dict(vars(transaction)))
         self._record(transaction)
         if self._locked is None:
-            await self.writes.flush(self.session)
+            await self.ledger.write(self.writes)
         return transaction
 
     async def _release_expired_holds(self, account: LockedAccount) -> None:
         """Holds past their expiry stop counting (checked whenever the account is locked)."""
         if account.hold_amount == 0:
             return
-        now = utcnow()
-        expired = (
-            await self.session.execute(
-                sa.update(HOLDS)
-                .where(
-                    HOLDS.c.account_id == account.id,
-                    HOLDS.c.status == "ACTIVE",
-                    HOLDS.c.expires_at.is_not(None),
-                    HOLDS.c.expires_at <= now,
-                )
-                .values(status="EXPIRED", released_at=now)
-                .returning(HOLDS.c.amount)
-            )
-        ).all()
-        if expired:
-            account.hold_amount -= sum(int(row[0]) for row in expired)
+        released = await self.ledger.release_expired_holds(account.id, utcnow())
+        if released:
+            account.hold_amount -= released
             self.writes.touch(account)
 
     def _check_route(
@@ -363,16 +365,7 @@ class TransactionService:
     async def _check_daily_limit(self, account: LockedAccount, amount: int, today: date) -> None:
         if account.daily_withdrawal_limit is None:
             return
-        taken = (
-            await self.session.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(Transaction.amount), 0)).where(
-                    col(Transaction.account_id) == account.id,
-                    col(Transaction.type) == WITHDRAWAL,
-                    col(Transaction.business_date) == today,
-                    col(Transaction.status).in_(["COMPLETED", "PENDING_APPROVAL"]),
-                )
-            )
-        ).scalar_one()
+        taken = await self.ledger.withdrawn_today(account.id, today)
         if int(taken) + amount > account.daily_withdrawal_limit:
             left = max(0, account.daily_withdrawal_limit - int(taken))
             raise ApiError(
@@ -466,11 +459,11 @@ class TransactionService:
         destination: LockedAccount | None,
     ) -> list[Leg]:
         """The double entry, through clearing accounts whenever branches differ."""
-        s, tid = self.session, self.tenant_id
+        tid = self.tenant_id
         amount, cur, note = t.amount, t.currency, t.narration
         if destination is None:
             teller_branch = t.branch_code
-            cash = await system_account_id(s, tid, teller_cash_code(teller_branch))
+            cash = await self.ledger.system_account_id(tid, teller_cash_code(teller_branch))
             customer_side = CREDIT if t.type == DEPOSIT else DEBIT
             cash_side = DEBIT if t.type == DEPOSIT else CREDIT
             legs = [
@@ -531,8 +524,8 @@ class TransactionService:
         """Value moving from one branch's books to another's: each branch stays balanced."""
         if not towards_account:
             from_branch, to_branch = to_branch, from_branch
-        give = await system_account_id(self.session, self.tenant_id, clearing_code(from_branch))
-        take = await system_account_id(self.session, self.tenant_id, clearing_code(to_branch))
+        give = await self.ledger.system_account_id(self.tenant_id, clearing_code(from_branch))
+        take = await self.ledger.system_account_id(self.tenant_id, clearing_code(to_branch))
         return [
             Leg(give, CREDIT, amount, currency, branch_code=from_branch, description=note),
             Leg(take, DEBIT, amount, currency, branch_code=to_branch, description=note),
