@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account
 from app.core.customers.models import Customer
+from app.core.errors import ApiError
 from app.core.journals.bodies import render_journal_summaries
 from app.core.ledger.models import Journal
 from app.core.standing.models import StandingInstruction
@@ -87,6 +88,58 @@ _INSTRUCTIONS = _with_holders(
 )
 
 
+def _one_with_holders() -> Any:
+    """One transaction (by ID or reference) with both accounts' numbers and holders."""
+    first, first_holder = aliased(Account), aliased(Customer)
+    second, second_holder = aliased(Account), aliased(Customer)
+    return (
+        sa.select(
+            Transaction,
+            col(first.account_number),
+            col(first_holder.display_name),
+            col(second.account_number),
+            col(second_holder.display_name),
+        )
+        .outerjoin(first, col(first.id) == col(Transaction.account_id))
+        .outerjoin(first_holder, col(first_holder.id) == col(first.customer_id))
+        .outerjoin(second, col(second.id) == col(Transaction.counterparty_account_id))
+        .outerjoin(second_holder, col(second_holder.id) == col(second.customer_id))
+        .where(col(Transaction.tenant_id) == _TENANT)
+    )
+
+
+_TRANSACTION_BY_ID = _one_with_holders().where(col(Transaction.id) == sa.bindparam("id"))
+_TRANSACTION_BY_REF = _one_with_holders().where(
+    col(Transaction.transaction_ref) == sa.bindparam("ref")
+)
+
+
+def _labelled(row: Any) -> dict[str, Any]:
+    t, number, name, other_number, other_name = row
+    body = transaction_body(t)
+    body["account_number"] = number
+    body["customer_name"] = name
+    body["counterparty_account_number"] = other_number
+    body["counterparty_customer_name"] = other_name
+    return body
+
+
+async def transaction_view(
+    session: AsyncSession, tenant_id: uuid.UUID, id_or_ref: str
+) -> dict[str, Any]:
+    """A transaction as ``GET /transactions/{id_or_ref}`` has it, with the numbers and
+    holders of its account and counterparty (what a receipt prints)."""
+    params: dict[str, Any]
+    try:
+        statement, params = _TRANSACTION_BY_ID, {"id": uuid.UUID(id_or_ref)}
+    except ValueError:
+        statement, params = _TRANSACTION_BY_REF, {"ref": id_or_ref.upper()}
+    row = (await session.execute(statement, {**params, "tenant_id": tenant_id})).one_or_none()
+    if row is None:
+        raise ApiError("RESOURCE_NOT_FOUND", "No such transaction.")
+    return _labelled(row)
+
+
 def _by_maker(model: Any, status: str) -> Any:
     return (
         sa.select(col(model.created_by), sa.func.count())
@@ -119,15 +172,7 @@ async def _journals(
 
 async def _transactions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:
     rows = await session.execute(_TRANSACTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
-    items = []
-    for t, number, name, other_number, other_name in rows.all():
-        body = transaction_body(t)
-        body["account_number"] = number
-        body["customer_name"] = name
-        body["counterparty_account_number"] = other_number
-        body["counterparty_customer_name"] = other_name
-        items.append(body)
-    return _section(items, limit)
+    return _section([_labelled(row) for row in rows.all()], limit)
 
 
 async def _instructions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:

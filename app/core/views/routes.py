@@ -15,10 +15,11 @@ from app.core.context import TenantRef
 from app.core.http import page_limit
 from app.core.permissions import requires
 from app.core.views.accounts import account_view
-from app.core.views.approvals import approvals_queue, waiting_by_maker
+from app.core.views.approvals import approvals_queue, transaction_view, waiting_by_maker
 
 ACCOUNT = requires("viewer", "transactions:read", "accounts:read")
 APPROVALS = requires("viewer", "transactions:read", "gl:read")
+TRANSACTION = requires("viewer", "transactions:read", "accounts:read")
 
 
 @get(
@@ -65,8 +66,19 @@ async def get_waiting(session: AsyncSession, tenant: TenantRef) -> dict[str, Any
     return await waiting_by_maker(session, tenant.id)
 
 
+@get(
+    "/views/transactions/{id_or_ref:str}",
+    opt=TRANSACTION,
+    summary="A transaction with its accounts' numbers and holders (a receipt)",
+)
+async def get_transaction_view(
+    id_or_ref: str, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    return await transaction_view(session, tenant.id, id_or_ref[:64])
+
+
 view_router = Router(
     path="/",
     tags=["views"],
-    route_handlers=[get_account_view, get_approvals_view, get_waiting],
+    route_handlers=[get_account_view, get_approvals_view, get_waiting, get_transaction_view],
 )

@@ -128,5 +128,6 @@ API_MATRIX.update(
         ("GET", "/views/accounts/{account_id:str}"): ("viewer", "transactions:read"),
         ("GET", "/views/approvals"): ("viewer", "transactions:read"),
         ("GET", "/views/approvals/waiting"): ("viewer", "transactions:read"),
+        ("GET", "/views/transactions/{id_or_ref:str}"): ("viewer", "transactions:read"),
     }
 )

@@ -193,19 +193,22 @@ async def _key_token(api: Any, tokens: Any, scopes: list[str]) -> str:
         ("/views/accounts/{id}", ["accounts:read"], "transactions:read"),
         ("/views/approvals", ["transactions:read"], "gl:read"),
         ("/views/approvals/waiting", ["gl:read"], "transactions:read"),
+        ("/views/transactions/{id}", ["transactions:read"], "accounts:read"),
     ],
 )
 async def test_a_view_needs_every_scope_of_its_parts(api, tokens, path, scopes, missing):
     mine = await open_account(api, tokens)
     token = await _key_token(api, tokens, scopes)
+    made = expect(await deposit(api, tokens, mine["id"], "10.00"), 201)
+    target = made["id"] if path.startswith("/views/transactions") else mine["id"]
     body = expect(
-        await api.get(path.format(id=mine["id"]), headers=headers(token)),
+        await api.get(path.format(id=target), headers=headers(token)),
         403,
         "INSUFFICIENT_SCOPE",
     )
     assert missing in body["message"]
     both = await _key_token(api, tokens, ["accounts:read", "transactions:read", "gl:read"])
-    expect(await api.get(path.format(id=mine["id"]), headers=headers(both)), 200)
+    expect(await api.get(path.format(id=target), headers=headers(both)), 200)
 
 
 async def test_the_approvals_view_lists_what_waits_with_its_accounts(core_app, api, tokens):
@@ -341,4 +344,42 @@ async def test_journals_without_entries_are_the_list_without_lines(api, tokens):
         await api.get("/journals", params={"entries": "perhaps"}, headers=viewer),
         400,
         "VALIDATION_ERROR",
+    )
+
+
+async def test_the_transaction_view_is_the_transaction_with_its_accounts(api, tokens):
+    one, two = await open_account(api, tokens), await open_account(api, tokens)
+    expect(await deposit(api, tokens, one["id"], "500.00"), 201)
+    moved = expect(await transfer(api, tokens, one["id"], two["id"], "120.00"), 201)
+    viewer = await h(tokens, "viewer")
+    expected = expect(await api.get(f"/transactions/{moved['id']}", headers=viewer), 200)
+    holders = {}
+    for account in (one, two):
+        customer = expect(
+            await api.get(f"/customers/{account['customer_id']}", headers=viewer), 200
+        )
+        holders[account["id"]] = customer["display_name"]
+    for key in (moved["id"], moved["transaction_ref"], moved["transaction_ref"].lower()):
+        view = expect(await api.get(f"/views/transactions/{key}", headers=viewer), 200)
+        assert {k: view[k] for k in expected} == expected
+        assert view["account_number"] == one["account_number"]
+        assert view["customer_name"] == holders[one["id"]]
+        assert view["counterparty_account_number"] == two["account_number"]
+        assert view["counterparty_customer_name"] == holders[two["id"]]
+    cash = expect(await deposit(api, tokens, two["id"], "7.00"), 201)
+    view = expect(await api.get(f"/views/transactions/{cash['id']}", headers=viewer), 200)
+    assert view["counterparty_account_id"] is None
+    assert view["counterparty_account_number"] is None
+    for missing in ("TXN-NOPE", "7f3c8a56-0000-4000-8000-000000000000"):
+        expect(
+            await api.get(f"/views/transactions/{missing}", headers=viewer),
+            404,
+            "RESOURCE_NOT_FOUND",
+        )
+    expect(
+        await api.get(
+            f"/views/transactions/{moved['id']}", headers=await h(tokens, "other_tenant")
+        ),
+        404,
+        "RESOURCE_NOT_FOUND",
     )
