@@ -24,18 +24,26 @@ One run, on the PostgreSQL server of ``BENCH_PG`` and Redis db 10 (``BENCH_CONSO
    role may see, for ``BENCH_SECONDS`` (30) after ``BENCH_WARMUP`` (5) — paced, with
    ``BENCH_THINK`` (1.0) s mean think time between one person's requests (exponential),
    then ``BENCH_BURST_SECONDS`` (15) with no think time at all (saturation, reported,
-   not judged). Each answer's ``Server-Timing: app;dur=…`` (the console's own time) is
-   the figure judged; the client's round trip is recorded beside it. The reference, in
-   the same mix: the anonymous sign-in page and a static file;
+   not judged), then each kind of request of the mix ``BENCH_KIND_RUNS`` (20) times, one
+   at a time, with the CPU the console and the core spent on that kind alone. Each
+   answer's ``Server-Timing: app;dur=…`` (the console's own time) is the figure judged;
+   the client's round trip is recorded beside it. The reference, in the same mix: the
+   anonymous sign-in page and a static file. CPU per console request: each process's CPU
+   counters over a phase divided by the requests answered in it (PostgreSQL: the backends
+   of this run's database only);
 7. throughout, samples ``VmRSS`` of every process of the core, the worker and the console
    (and their children) from ``/proc`` every 0.2 s, and reads ``VmHWM`` at the end;
 8. counts each request's calls to the core from the console's ``banking_api.call`` log
    lines (by request ID), writes ``bench/results/<UTC>-console.json`` and ``.md`` and
    drops the database (``BENCH_KEEP_DB=1`` keeps it). ``BENCH_PROFILE=1`` runs the console
    under cProfile (``<UTC>-console.prof``; its figures are then not comparable).
+   ``BENCH_PYSPY=1`` samples the core and the console with py-spy (100 Hz, without pausing
+   them) through the paced phase: the folded stacks go to ``<UTC>-console-<process>.folded.gz``
+   and a summary of where the time goes (by own-code function, inclusive) into the report.
 """
 
 import asyncio
+import gzip
 import json
 import os
 import random
@@ -75,6 +83,7 @@ WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
 THINK = float(os.environ.get("BENCH_THINK", "1.0"))
 BURST_SECONDS = float(os.environ.get("BENCH_BURST_SECONDS", "15"))
 P1_SECONDS = float(os.environ.get("BENCH_P1_SECONDS", "10"))
+KIND_RUNS = int(os.environ.get("BENCH_KIND_RUNS", "20"))
 PAGE_TARGET_MS = 100.0
 FRAGMENT_TARGET_MS = 50.0
 RSS_TARGET_MB = 250.0
@@ -236,7 +245,8 @@ def production_env(
         "CONSOLE_WEBHOOK_URL": f"http://127.0.0.1:{console_port}/webhooks/cba",
         # The sandbox's subscription is the console on loopback over plain HTTP.
         "WEBHOOK_REQUIRE_HTTPS": "false",
-        "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+        # The console's own receiver (CONSOLE_WEBHOOK_URL) is admitted without an entry of
+        # WEBHOOK_ALLOWED_TARGETS (WEBHOOK_ALLOW_PRIVATE_ADDRESSES is gone, issue 10).
         # Every simulated staff member (and the P1 load) comes from 127.0.0.1.
         "RATE_LIMIT_PER_IP": "100000000",
         "RATE_LIMIT_PER_CREDENTIAL": "100000000",
@@ -287,14 +297,21 @@ def migrate_and_seed(env: dict[str, str]) -> Any:
     return settings
 
 
-def sql_value(database: str, statement: str) -> int:
-    done = subprocess.run(
-        ["psql", tb.psql_url(database), "-qAtc", statement],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout.strip() or 0)
+def sql_value(database: str, statement: str, attempts: int = 10) -> int:
+    """One figure from the run's database; a full server (``too many clients``, when other
+    work shares the PostgreSQL server) is waited out rather than losing the run."""
+    for attempt in range(attempts):
+        done = subprocess.run(
+            ["psql", tb.psql_url(database), "-qAtc", statement],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return int(done.stdout.strip() or 0)
+        if attempt == attempts - 1:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 WEBHOOK_BACKLOG = (
@@ -587,19 +604,48 @@ class Samples:
     request_ids: list[str] = field(default_factory=list)
 
 
-CORE_CALL = re.compile(r"banking_api\.call\s.*?duration_ms=([0-9.]+).*?request_id=([0-9a-f]+)")
-
-
-CALL_PATH = re.compile(r"banking_api\.call\s.*?duration_ms=([0-9.]+).*?path=(\S+)")
+# The console's own line per call to the core (``app.client._transport``). Production mode
+# writes JSON lines (one object per line); a developer's console renderer writes
+# ``banking_api.call  key=value …``. Both are read: counting only the second made the
+# production run's "core calls" column read 0.
+CONSOLE_CALL = re.compile(
+    r"banking_api\.call\s.*?duration_ms=([0-9.]+).*?path=(\S+).*?request_id=([0-9a-f]+)"
+)
 ID_IN_PATH = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def call_lines(console_log: str) -> list[tuple[float, str, str]]:
+    """``(duration_ms, path, request_id)`` of each ``banking_api.call`` line (one per attempt)."""
+    found: list[tuple[float, str, str]] = []
+    for line in console_log.splitlines():
+        if "banking_api.call" not in line:
+            continue
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") != "banking_api.call":
+                continue
+            duration = entry.get("duration_ms")
+            if not isinstance(duration, int | float):
+                continue
+            found.append(
+                (float(duration), str(entry.get("path") or ""), str(entry.get("request_id") or ""))
+            )
+            continue
+        match = CONSOLE_CALL.search(line)
+        if match:
+            found.append((float(match.group(1)), match.group(2), match.group(3)))
+    return found
 
 
 def core_paths(console_log: str) -> list[dict[str, Any]]:
     """The console's calls to the core by path (IDs folded): count, p50, p95 of duration."""
     by_path: dict[str, list[float]] = {}
-    for match in CALL_PATH.finditer(console_log):
-        path = ID_IN_PATH.sub("/{id}", match.group(2)).removeprefix(API)
-        by_path.setdefault(path, []).append(float(match.group(1)))
+    for duration, raw_path, _ in call_lines(console_log):
+        path = ID_IN_PATH.sub("/{id}", raw_path).removeprefix(API)
+        by_path.setdefault(path, []).append(duration)
     rows = [
         {"path": path, "calls": len(v), "p50_ms": pct(v, 0.5), "p95_ms": pct(v, 0.95)}
         for path, v in by_path.items()
@@ -611,8 +657,8 @@ def core_calls(console_log: str) -> dict[str, list[float]]:
     """The console's calls to the core, by console request ID (its ``banking_api.call``
     log lines: one per attempt, with the attempt's duration)."""
     calls: dict[str, list[float]] = {}
-    for match in CORE_CALL.finditer(console_log):
-        calls.setdefault(match.group(2), []).append(float(match.group(1)))
+    for duration, _, request_id in call_lines(console_log):
+        calls.setdefault(request_id, []).append(duration)
     return calls
 
 
@@ -686,6 +732,7 @@ def summarize(
     ref_p50 = pct(reference, 0.5)
     ref_p95 = pct(reference, 0.95)
     rows = []
+    total_calls = 0
     for request in MIX:
         s = results.get(request.name)
         if s is None:
@@ -696,6 +743,7 @@ def summarize(
         per_request = [calls.get(rid, []) for rid in s.request_ids]
         counts = [len(c) for c in per_request]
         core_ms = [sum(c) for c in per_request]
+        total_calls += sum(counts)
         rows.append(
             {
                 "name": request.name,
@@ -734,6 +782,9 @@ def summarize(
         "all_pages": pooled("page"),
         "all_fragments": pooled("fragment"),
         "rows": rows,
+        # Calls to the core made by the answered requests of the phase (by request ID).
+        "core_calls": total_calls,
+        "core_calls_per_request": round(total_calls / sent, 2) if sent else None,
         "pass": all(r["pass"] for r in rows if r["pass"] is not None),
     }
 
@@ -741,15 +792,209 @@ def summarize(
 # ---- the run ---------------------------------------------------------------------------------
 
 
+PYSPY = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+
+
+class Sampler:
+    """``py-spy record --format raw`` of one process for ``seconds`` (BENCH_PYSPY)."""
+
+    def __init__(self, service: Service, seconds: float, to: Path) -> None:
+        self.to = to
+        self.process = subprocess.Popen(
+            [PYSPY, "record", "--pid", str(service.pid), "--format", "raw", "--rate", "100",
+             "--nonblocking", "--duration", str(max(1, int(seconds))), "--output", str(to)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def finish(self) -> dict[str, Any]:
+        try:
+            _, err = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return {"error": "py-spy did not finish"}
+        if not self.to.exists():
+            return {"error": err.decode(errors="replace")[-300:]}
+        summary = folded_summary(self.to.read_text())
+        # Kept beside the results, compressed (a raw file is about a megabyte).
+        packed = self.to.with_name(self.to.name + ".gz")
+        packed.write_bytes(gzip.compress(self.to.read_bytes()))
+        self.to.unlink()
+        summary["file"] = packed.name
+        return summary
+
+
+# py-spy names each frame ``function (path:line)``, the path relative to its sys.path
+# entry: ``app/…`` is ours, ``sqlalchemy/…`` a library's, ``asyncio/…`` the standard one's.
+_FRAME_PATH = re.compile(r"\(([^():]*)(?::\d+)?\)$")
+_LINE = re.compile(r":\d+\)$")
+# Only the event loop's thread serves requests; the others (logging's queue listener,
+# anyio's worker threads) wait, and a sampler without pausing sees them as running.
+MAIN_THREAD = "(app/__main__.py"
+
+
+def _package(frame: str) -> str | None:
+    match = _FRAME_PATH.search(frame)
+    if match is None:
+        return None
+    return match.group(1).split("/", 1)[0].removesuffix(".py") or None
+
+
+def folded_summary(folded: str, top: int = 25) -> dict[str, Any]:
+    """Where the event loop thread's samples of a ``py-spy --format raw`` file went: by the
+    package running at the sample (``leaf``), by package anywhere on the stack
+    (``packages``, inclusive) and by the innermost of our own functions on the stack
+    (``own_functions``: the code that asked for the work)."""
+    total = 0
+    leaf: dict[str, int] = {}
+    packages: dict[str, int] = {}
+    own: dict[str, int] = {}
+    for line in folded.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if MAIN_THREAD not in stack:
+            continue
+        try:
+            count = int(count_text)
+        except ValueError:
+            continue
+        total += count
+        frames = stack.split(";")
+        name = _package(frames[-1]) or "?"
+        leaf[name] = leaf.get(name, 0) + count
+        for package in {p for p in map(_package, frames) if p}:
+            packages[package] = packages.get(package, 0) + count
+        ours = [f for f in frames if "(app/" in f]
+        innermost = _LINE.sub(")", ours[-1]) if ours else "?"
+        own[innermost] = own.get(innermost, 0) + count
+
+    def share(counts: dict[str, int]) -> list[dict[str, Any]]:
+        ordered = sorted(counts.items(), key=lambda item: -item[1])[:top]
+        return [{"frame": k, "share": round(v / total, 3)} for k, v in ordered if total]
+
+    return {
+        "samples": total,
+        "leaf": share(leaf),
+        "packages": share(packages),
+        "own_functions": share(own),
+        # Kept under its first name: inclusive shares by package.
+        "libraries": share(packages),
+    }
+
+
+# The run's own database: the PostgreSQL figure is its backends' CPU, not every postgres
+# process of the machine (other work shares the server).
+RUN_DATABASE: dict[str, str] = {}
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds of the backends connected to this run's database now (the pools'
+    connections live through a phase; a backend that ended meanwhile is missed)."""
+    database = RUN_DATABASE.get("name")
+    if not database:
+        return tb.postgres_cpu_seconds()
+    done = subprocess.run(
+        ["psql", tb.psql_url("postgres"), "-qAtc",
+         f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}'"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return 0.0
+    return sum(tb.proc_cpu_seconds(int(pid)) for pid in done.stdout.split())
+
+
 def cpu_of(services: list[Service]) -> dict[str, float]:
     figures = {s.name: tb.proc_cpu_seconds(s.pid) for s in services}
-    figures["postgres"] = tb.postgres_cpu_seconds()
+    figures["postgres"] = postgres_cpu_seconds()
     figures["load_generator"] = tb.own_cpu_seconds()
     return figures
 
 
+async def cpu_by_kind(
+    browsers: list[Browser],
+    anonymous: Browser,
+    fixtures: Fixtures,
+    services: list[Service],
+    console: Service,
+    runs: int,
+) -> list[dict[str, Any]]:
+    """Each kind of request of the mix ``runs`` times, one at a time, by a staff member whose
+    role may make it: the console's and the core's CPU per request of that kind alone, and
+    its calls to the core. Read the CPU per kind from here, the latencies from the paced
+    phase (nothing else runs meanwhile, so these are uncontended)."""
+    rng = random.Random(11)
+    rows: list[dict[str, Any]] = []
+    for kind in MIX:
+        if kind.min_role is None:
+            who = anonymous
+        else:
+            who = next((b for b in browsers if ROLE_RANK[b.role] >= ROLE_RANK[kind.min_role]), None)
+            if who is None:
+                continue
+        headers = {"HX-Request": "true"} if kind.kind == "fragment" else {}
+        samples = Samples()
+        before = cpu_of(services)
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = await who.get(kind.path(rng, fixtures), headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            samples.statuses[response.status_code] = (
+                samples.statuses.get(response.status_code, 0) + 1
+            )
+            timing = SERVER_TIMING.search(response.headers.get("server-timing", ""))
+            if timing:
+                samples.server_ms.append(float(timing.group(1)))
+            samples.client_ms.append(elapsed)
+            samples.request_ids.append(response.headers.get("x-request-id", ""))
+        after = cpu_of(services)
+        calls = core_calls(console.output())
+        counts = [len(calls.get(rid, [])) for rid in samples.request_ids]
+        rows.append(
+            {
+                "name": kind.name,
+                "kind": kind.kind,
+                "as": who.role or "anonymous",
+                "requests": runs,
+                "console_cpu_ms": round((after["console"] - before["console"]) * 1000 / runs, 2),
+                "core_cpu_ms": round((after["core"] - before["core"]) * 1000 / runs, 2),
+                "postgres_cpu_ms": round((after["postgres"] - before["postgres"]) * 1000 / runs, 2),
+                "core_calls_mean": round(sum(counts) / len(counts), 2) if counts else None,
+                "server_p50_ms": pct(samples.server_ms, 0.5),
+                "statuses": {str(k): v for k, v in sorted(samples.statuses.items())},
+            }
+        )
+    return rows
+
+
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {k: round(after[k] - before[k], 1) for k in before}
+
+
+CPU_TARGET_MS = 3.0  # quality.md P4 / issue 11: console + core CPU per console request
+
+
+def cpu_per_request(
+    before: dict[str, float], after: dict[str, float], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Each process's CPU over the phase divided by the console requests answered in it
+    (every request of the mix, the reference ones included), in milliseconds; and the core's
+    CPU per call the console made to it."""
+    requests = summary["requests"] or 0
+    spent = {k: after[k] - before[k] for k in before}
+
+    def per(seconds: float, count: int) -> float | None:
+        return round(seconds * 1000 / count, 2) if count else None
+
+    figures: dict[str, Any] = {k: per(v, requests) for k, v in spent.items()}
+    both = per(spent["console"] + spent["core"], requests)
+    figures["console_plus_core"] = both
+    figures["servers"] = per(
+        spent["console"] + spent["core"] + spent["worker"] + spent["postgres"], requests
+    )
+    figures["core_per_core_call"] = per(spent["core"], summary.get("core_calls") or 0)
+    figures["target_console_plus_core_ms"] = CPU_TARGET_MS
+    figures["pass"] = both is not None and both <= CPU_TARGET_MS
+    return figures
 
 
 async def measure(
@@ -830,12 +1075,23 @@ async def measure(
             f"P4 paced: {STAFF} staff, {THINK} s mean think time, {SECONDS:.0f} s ...", flush=True
         )
         paced: dict[str, Samples] = {}
+        samplers: dict[str, Sampler] = {}
+        if os.environ.get("BENCH_PYSPY"):
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            for service in services:
+                if service.name in {"core", "console"}:
+                    to = RESULTS / f"{stamp}-console-{service.name}.folded"
+                    samplers[service.name] = Sampler(service, SECONDS, to)
         cpu = cpu_of(services)
         started = time.monotonic()
         sent = await drive_console(browsers, anonymous, fixtures, SECONDS, THINK, paced)
         paced_seconds = time.monotonic() - started
         out["p4_paced"] = summarize(paced, paced_seconds, sent, core_calls(console.output()))
-        out["p4_paced"]["cpu_seconds"] = cpu_delta(cpu, cpu_of(services))
+        cpu_after = cpu_of(services)
+        out["p4_paced"]["cpu_seconds"] = cpu_delta(cpu, cpu_after)
+        out["p4_paced"]["cpu_ms_per_request"] = cpu_per_request(cpu, cpu_after, out["p4_paced"])
+        if samplers:
+            out["p4_paced"]["profile"] = {name: s.finish() for name, s in samplers.items()}
         print(f"    {out['p4_paced']['requests_per_second']} req/s", flush=True)
         if BURST_SECONDS > 0:
             print(
@@ -850,8 +1106,18 @@ async def measure(
             out["p4_saturation"] = summarize(
                 burst, burst_seconds, sent, core_calls(console.output())
             )
-            out["p4_saturation"]["cpu_seconds"] = cpu_delta(cpu, cpu_of(services))
+            cpu_after = cpu_of(services)
+            out["p4_saturation"]["cpu_seconds"] = cpu_delta(cpu, cpu_after)
+            out["p4_saturation"]["cpu_ms_per_request"] = cpu_per_request(
+                cpu, cpu_after, out["p4_saturation"]
+            )
             print(f"    {out['p4_saturation']['requests_per_second']} req/s", flush=True)
+        if KIND_RUNS > 0:
+            print(f"CPU by kind of request: each {KIND_RUNS} times, one at a time ...", flush=True)
+            sampler.phase = "CPU by kind"
+            out["cpu_by_kind"] = await cpu_by_kind(
+                browsers, anonymous, fixtures, services, console, KIND_RUNS
+            )
         sampler.phase = "after"
         out["webhooks_during_p4"] = sql_value(database, WEBHOOKS_STORED) - stored_before
         out["core_calls_by_path"] = core_paths(console.output())
@@ -915,6 +1181,50 @@ def table(summary: dict[str, Any]) -> list[str]:
     return rows
 
 
+def cpu_lines(phase: dict[str, Any]) -> list[str]:
+    """CPU per console request (process counters over the phase / requests answered)."""
+    cpu = phase.get("cpu_ms_per_request")
+    if not cpu:
+        return []
+    verdict = "PASS" if cpu["pass"] else "FAIL"
+    return [
+        f"CPU per console request: console {cpu['console']} ms + core {cpu['core']} ms = "
+        f"**{cpu['console_plus_core']} ms** (target ≤ {cpu['target_console_plus_core_ms']:.0f} "
+        f"ms: {verdict}); PostgreSQL {cpu['postgres']} ms, worker {cpu['worker']} ms "
+        f"(all servers {cpu['servers']} ms); the load generator {cpu['load_generator']} ms. "
+        f"{phase['core_calls']} calls to the core "
+        f"({phase['core_calls_per_request']} per console request, "
+        f"core CPU {cpu['core_per_core_call']} ms per call).",
+        "",
+    ]
+
+
+def profile_lines(phase: dict[str, Any], top: int = 12) -> list[str]:
+    """The py-spy summary (BENCH_PYSPY) of each sampled process."""
+    lines: list[str] = []
+    for name, summary in (phase.get("profile") or {}).items():
+        if "error" in summary:
+            lines += [f"py-spy of the {name}: {summary['error']}", ""]
+            continue
+        columns = [summary.get("leaf", []), summary["libraries"], summary["own_functions"]]
+        lines += [
+            f"### Where the {name}'s time went (py-spy, {summary['samples']} samples of its "
+            "event loop thread)",
+            "",
+            "| running now (package) | share | on the stack (package) | share | "
+            "innermost own function | share |",
+            "|---|---|---|---|---|---|",
+        ]
+        for n in range(min(top, max(len(c) for c in columns))):
+            cells = []
+            for column in columns:
+                item = column[n] if n < len(column) else {"frame": "", "share": ""}
+                cells += [f"`{item['frame']}`" if item["frame"] else "", str(item["share"])]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     c = report["config"]
@@ -941,6 +1251,8 @@ def markdown(report: dict[str, Any]) -> str:
         "CPU seconds during the phase: "
         + ", ".join(f"{k} {v}" for k, v in paced["cpu_seconds"].items()),
         "",
+        *cpu_lines(paced),
+        *profile_lines(paced),
     ]
     if "p4_saturation" in report:
         burst = report["p4_saturation"]
@@ -955,6 +1267,23 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             "CPU seconds during the phase: "
             + ", ".join(f"{k} {v}" for k, v in burst["cpu_seconds"].items()),
+            "",
+            *cpu_lines(burst),
+        ]
+    if report.get("cpu_by_kind"):
+        lines += [
+            "## CPU by kind of request (each alone, one at a time; ms per request)",
+            "",
+            "| request | kind | as | n | console CPU | core CPU | console + core | "
+            "PostgreSQL CPU | core calls | server p50 ms |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            *(
+                f"| {r['name']} | {r['kind']} | {r['as']} | {r['requests']} | "
+                f"{r['console_cpu_ms']} | {r['core_cpu_ms']} | "
+                f"{round(r['console_cpu_ms'] + r['core_cpu_ms'], 2)} | {r['postgres_cpu_ms']} | "
+                f"{r['core_calls_mean']} | {r['server_p50_ms']} |"
+                for r in report["cpu_by_kind"]
+            ),
             "",
         ]
     lines += [
@@ -1012,6 +1341,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"console benchmark: database {database}, Redis {REDIS_URL}", flush=True)
     tb.admin_sql(f'CREATE DATABASE "{database}"')
+    RUN_DATABASE["name"] = database
     services: list[Service] = []
     sampler: RssSampler | None = None
     try:
@@ -1057,6 +1387,7 @@ def main() -> int:
                 "burst_seconds": BURST_SECONDS,
                 "p1_seconds": P1_SECONDS,
                 "p1_clients": tb.CLIENTS,
+                "kind_runs": KIND_RUNS,
                 "processes": "python -m app core | worker | console, BRANCHDESK_PRODUCTION=true",
                 "redis": REDIS_URL,
                 "setup_seconds": round(setup_seconds, 1),

@@ -24,6 +24,7 @@ from ._errors import (
 from ._models import AuthResult, Me, Page, TokenPair
 from ._ratelimit import RateLimitTracker
 from ._transport import BankingTransport, RetryPolicy
+from ._wire import KeepAliveTransport
 
 __all__ = ["BankingClient"]
 
@@ -64,7 +65,8 @@ class BankingClient:
         max_retries: Retries after the first attempt, for calls safe to repeat.
         retry_budget_seconds: Total time after which a call is no longer retried.
         limits: The connection pool's limits (ignored with a custom ``transport``).
-        http2: Negotiate HTTP/2 (needs the ``h2`` package).
+        http2: Negotiate HTTP/2 (needs the ``h2`` package) through httpx's own transport;
+            by default calls go over HTTP/1.1 keep-alive connections (``_wire``).
         sleep: Awaitable sleep used for backoff and pacing (tests inject a recorder).
         clock: Monotonic clock in seconds (tests inject a fake).
         rng: Source of backoff jitter.
@@ -92,7 +94,11 @@ class BankingClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tenant_id = tenant_id
-        inner = transport or httpx.AsyncHTTPTransport(limits=limits, http2=http2)
+        inner = transport or (
+            httpx.AsyncHTTPTransport(limits=limits, http2=True)
+            if http2
+            else KeepAliveTransport(limits=limits)
+        )
         self.rate_limits = RateLimitTracker(
             clock, low_fraction=rate_limit_low_fraction, max_delay=rate_limit_max_delay
         )

@@ -65,14 +65,21 @@ STATIC_DIR = ROOT / "static"
 CSRF_EXEMPT = ["^/webhooks/cba$"]
 
 
-def template_environment() -> Environment:
-    """Jinja with autoescape on for every template (user text is never marked safe)."""
+def template_environment(*, auto_reload: bool = True) -> Environment:
+    """Jinja with autoescape on for every template (user text is never marked safe).
+
+    With ``auto_reload`` off (production), each template is compiled once per process and
+    never looked at on disk again; on a developer's machine an edited template shows at
+    the next request.
+    """
     environment = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=auto_reload,
+        cache_size=-1,  # every template stays compiled (there are fewer than 200)
     )
     environment.filters["money"] = money
     environment.filters["count"] = count
@@ -101,9 +108,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     sessions = ConsoleSessionConfig(
         key=session_cookie_name(secure),
-        # The store keeps a session at most this long after its last write; the guard
-        # enforces the idle and absolute limits exactly from the session's own clock.
-        max_age=settings.console.session_absolute_seconds,
+        # The store keeps a session this long after its last write (which may be the sign-in
+        # itself: last_seen moves in steps), so that a session past its limits is still
+        # there to say why it ended; the guard enforces the idle and absolute limits exactly
+        # from the session's own clock.
+        max_age=settings.console.session_absolute_seconds + settings.console.session_idle_seconds,
         secure=secure,
         httponly=True,
         samesite="lax",
@@ -163,7 +172,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": console.session_store},
         csrf_config=csrf,
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(template_environment())
+            engine=JinjaTemplateEngine.from_environment(
+                template_environment(auto_reload=not settings.server.production)
+            )
         ),
         plugins=[HTMXPlugin()],
         guards=[session_guard],

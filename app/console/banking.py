@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request
 
-from app.client import BankingAPIAuthError, Me
+from app.client import BankingAPIAuthError, Me, TokenSet
 from app.console.auth.session import (
     CoreSessionEnded,
     SessionTokenHolder,
@@ -19,7 +19,7 @@ from app.console.auth.session import (
     end_session,
 )
 from app.console.security import client_ip, request_id
-from app.console.state import ConsoleState, console_state
+from app.console.state import REFRESH_MARGIN_SECONDS, ConsoleState, console_state
 
 # The tenant's business date and settings change rarely; a short per-process cache saves a
 # core call on every page without letting a new day go unnoticed for long.
@@ -27,6 +27,37 @@ TENANT_CACHE_SECONDS = 60.0
 # The bank's branches change when an admin opens one (which forgets this process's copy);
 # every list filter, form and Home show them, so they are kept as briefly as the tenant.
 BRANCH_CACHE_SECONDS = 60.0
+# A session's access token, once read from the token store, is reused by this process for
+# up to a minute (never once it is inside the refresh margin: then the refresher reads the
+# store again under the session's lock, so a refresh token is never spent twice). A token
+# refreshed by another process meanwhile leaves ours valid until it expires (a refresh
+# does not revoke the old access token); a revoked session is refused by the core at once
+# whatever token we send. This saves a store read on every call to the core.
+TOKEN_CACHE_SECONDS = 60.0
+# ``GET /auth/me`` per session: the core revokes a session when the user's roles, branch or
+# active flag change, so its answer holds for the session's life; kept a few minutes.
+ME_CACHE_SECONDS = 600.0
+SESSION_CACHE_LIMIT = 10_000
+
+
+class _RememberingHolder(SessionTokenHolder):
+    """The session's token store, remembering the tokens it last read or wrote."""
+
+    last: TokenSet | None = None
+
+    async def load(self) -> TokenSet | None:
+        self.last = await super().load()
+        return self.last
+
+    async def save(self, tokens: TokenSet) -> None:
+        await super().save(tokens)
+        self.last = tokens
+
+
+def _remember(cache: dict[str, tuple[float, Any]], key: str, value: Any, now: float) -> None:
+    if len(cache) >= SESSION_CACHE_LIMIT:
+        cache.clear()
+    cache[key] = (now, value)
 
 
 class CoreSession:
@@ -41,20 +72,36 @@ class CoreSession:
         self.request_id = request_id(request.scope)
         self.forwarded_for = client_ip(request.scope)
         self._request = request
-        self._holder = SessionTokenHolder(self.console, signed_in.session_id)
+        self._holder = _RememberingHolder(self.console, signed_in.session_id)
 
     async def _session_ended(self, exc: BankingAPIAuthError) -> CoreSessionEnded:
         # The core revoked or expired the session: forget it here too, then sign in again.
+        self.console.token_cache.pop(self.signed_in.session_id, None)
+        self.console.me_cache.pop(self.signed_in.session_id, None)
         await end_session(self._request, revoke=False, request_id=self.request_id)
         return CoreSessionEnded(f"core refused the session ({exc.code})")
 
     async def _token(self) -> str:
-        return await self.console.refresher.access_token(
+        session_id = self.signed_in.session_id
+        cache = self.console.token_cache
+        now = time.monotonic()
+        hit = cache.get(session_id)
+        if (
+            hit is not None
+            and now - hit[0] < TOKEN_CACHE_SECONDS
+            and not hit[1].expires_within(REFRESH_MARGIN_SECONDS)
+        ):
+            return hit[1].access_token
+        token = await self.console.refresher.access_token(
             self._holder,
             self.signed_in.tenant.code,
             request_id=self.request_id,
             forwarded_for=self.forwarded_for,
         )
+        last = self._holder.last
+        if last is not None and last.access_token == token:
+            _remember(cache, session_id, last, now)
+        return token
 
     async def get(self, path: str, **kwargs: Any) -> Any:
         """``GET`` ``path`` from the core as this staff member.
@@ -119,10 +166,16 @@ class CoreSession:
         return await self.send("DELETE", path, idempotency_key=idempotency_key)
 
     async def me(self) -> Me:
-        """``GET /auth/me``: roles, scopes and branch as the core sees them now."""
+        """``GET /auth/me``: roles, scopes and branch as the core sees them (once per session
+        and process, for a few minutes: they cannot change while the session lives)."""
+        session_id = self.signed_in.session_id
+        now = time.monotonic()
+        hit = self.console.me_cache.get(session_id)
+        if hit is not None and now - hit[0] < ME_CACHE_SECONDS:
+            return hit[1]
         try:
             token = await self._token()
-            return await self.console.client.me(
+            me = await self.console.client.me(
                 token,
                 tenant=self.signed_in.tenant.code,
                 request_id=self.request_id,
@@ -130,6 +183,8 @@ class CoreSession:
             )
         except BankingAPIAuthError as exc:
             raise await self._session_ended(exc) from exc
+        _remember(self.console.me_cache, session_id, me, now)
+        return me
 
     async def tenant(self) -> dict[str, Any]:
         """``GET /tenant`` (business date, base currency, settings), cached briefly."""
@@ -149,11 +204,15 @@ class CoreSession:
         """A per-process, per-tenant copy of ``GET path`` kept for ``seconds``."""
         code = self.signed_in.tenant.code
         cached = cache.get(code)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < seconds:
+        if cached is not None and time.monotonic() - cached[0] < seconds:
             return cached[1]
-        body = await self.get(path)
-        if not isinstance(body, dict):
-            body = {}
-        cache[code] = (now, body)
-        return body
+
+        async def load() -> dict[str, Any]:
+            started = time.monotonic()
+            body = await self.get(path)
+            if not isinstance(body, dict):
+                body = {}
+            cache[code] = (started, body)
+            return body
+
+        return await self.console.flights.run((path, code), load)

@@ -15,7 +15,8 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 
-from app.client import BankingClient, InProcessLocks, TokenRefresher
+from app.client import BankingClient, InProcessLocks, Me, TokenRefresher, TokenSet
+from app.console.concurrent import SingleFlight
 from app.console.live.hub import LiveHub
 from app.db import Database
 from app.settings import Settings
@@ -69,10 +70,14 @@ class ConsoleState:
     redis: Any = None
     tenant_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     branch_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
-    # (tenant code, account ID) → (monotonic time, {"account_number", "customer_name"})
-    account_labels: dict[tuple[str, str], tuple[float, dict[str, Any]]] = field(
-        default_factory=dict
-    )
+    # session ID → (monotonic time, the tokens this process last read or wrote for it): the
+    # access token is reused without a store read until it nears expiry (see banking.py).
+    token_cache: dict[str, tuple[float, TokenSet]] = field(default_factory=dict)
+    # session ID → (monotonic time, ``GET /auth/me``): who the core says the staff member
+    # is does not change during a session (a change of roles or branch revokes it).
+    me_cache: dict[str, tuple[float, Me]] = field(default_factory=dict)
+    # One load at a time per cached thing (see app.console.concurrent).
+    flights: SingleFlight = field(default_factory=SingleFlight)
 
     @classmethod
     def build(cls, settings: Settings) -> "ConsoleState":

@@ -45,9 +45,17 @@ def has_role(roles: tuple[str, ...] | list[str], minimum: str) -> bool:
     return top != "none" and ROLE_RANK[top] >= ROLE_RANK[minimum]
 
 
-def requires(role: str | None = None, scope: str | None = None) -> dict[str, Any]:
-    """The ``opt`` of a route: minimum role and scope (``None``: any signed-in caller)."""
-    return {"role": role, "scope": scope}
+def requires(role: str | None = None, scope: str | None = None, *also: str) -> dict[str, Any]:
+    """The ``opt`` of a route: minimum role and scope (``None``: any signed-in caller).
+
+    ``also``: further scopes the token must carry, for a composite read that shows what
+    several scopes guard (``GET /views/...``); ``scope`` stays the one the route table
+    and the role matrix name.
+    """
+    opt: dict[str, Any] = {"role": role, "scope": scope}
+    if also:
+        opt["also_scopes"] = also
+    return opt
 
 
 async def role_and_scope_guard(
@@ -67,9 +75,10 @@ async def role_and_scope_guard(
             f"This action needs the {role} role or higher.",
             [{"field": "role", "reason": f"requires {role}", "value": principal.role}],
         )
-    if scope is not None and scope not in principal.scopes:
-        raise ApiError(
-            "INSUFFICIENT_SCOPE",
-            f"This action needs the {scope} scope.",
-            [{"field": "scope", "reason": f"requires {scope}"}],
-        )
+    for needed in (scope, *handler.opt.get("also_scopes", ())):
+        if needed is not None and needed not in principal.scopes:
+            raise ApiError(
+                "INSUFFICIENT_SCOPE",
+                f"This action needs the {needed} scope.",
+                [{"field": "scope", "reason": f"requires {needed}"}],
+            )

@@ -14,6 +14,7 @@ from app.core.reports.routes import report_router
 from app.core.standing.routes import standing_router
 from app.core.tenants.routes import tenant_routers
 from app.core.transactions.routes import transaction_router
+from app.core.views.routes import view_router
 from app.core.webhooks.routes import webhook_router
 
 FEATURE_ROUTERS: list[Router] = [
@@ -30,4 +31,5 @@ FEATURE_ROUTERS: list[Router] = [
     journal_router,
     audit_router,
     webhook_router,
+    view_router,
 ]

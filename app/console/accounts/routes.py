@@ -18,7 +18,6 @@ from litestar.response import Stream
 
 from app.client import BankingAPIError
 from app.console.accounts.statement import (
-    CHART_MAX_POSTINGS,
     CSV_HEADER,
     DateRange,
     balance_chart,
@@ -26,7 +25,7 @@ from app.console.accounts.statement import (
     csv_line,
     csv_row,
     date_range,
-    summarise,
+    summary_of,
 )
 from app.console.banking import CoreSession
 from app.console.customers.routes import customer_path, page_of
@@ -49,6 +48,7 @@ STATEMENT = {"permission": "accounts.statement"}
 WRITE = {"permission": "accounts.write"}
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 50
+RECENT_POSTINGS = 10  # the account page's "Latest postings"
 CORE_PAGE_MAX = 200
 
 STATUSES = ("ACTIVE", "DORMANT", "FROZEN", "CLOSED", "PENDING", "BLOCKED")
@@ -101,12 +101,15 @@ def page_url(account_id: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}"
 
 
-async def business_date(core: CoreSession) -> date:
-    tenant = await core.tenant()
+def _business_date(tenant: dict[str, Any]) -> date:
     try:
         return date.fromisoformat(str(tenant.get("business_date")))
     except ValueError:
         return datetime.now(UTC).date()
+
+
+async def business_date(core: CoreSession) -> date:
+    return _business_date(await core.tenant())
 
 
 async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
@@ -176,20 +179,20 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
 # -- one account ----------------------------------------------------------------------------
 
 
-async def _recent(core: CoreSession, account_id: str, span: DateRange) -> list[dict[str, Any]]:
-    """The postings of ``span`` for the chart, newest first, up to the chart's limit."""
-    postings: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while len(postings) < CHART_MAX_POSTINGS:
-        body = await core.get(
-            account_path(account_id) + "/transactions",
-            params={**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor},
-        )
-        postings.extend(body.get("transactions") or [])
-        cursor = body.get("next_cursor")
-        if not body.get("has_more") or not cursor:
-            return postings
-    return postings[:CHART_MAX_POSTINGS]
+def view_path(account_id: str) -> str:
+    """The core's one-call read of an account's page (``GET /views/accounts/{id}``)."""
+    return f"/views/accounts/{quote(account_id, safe='')}"
+
+
+async def account_view(
+    core: CoreSession, account_id: str, span: DateRange, limit: int
+) -> dict[str, Any]:
+    """The account, its first ``limit`` postings of ``span``, the range's totals and the
+    balance chart's points (the newest :data:`CHART_MAX_POSTINGS`), in one call."""
+    view: dict[str, Any] = await core.get(
+        view_path(account_id), params={**span.query, "limit": limit}
+    )
+    return view
 
 
 async def _detail_page(
@@ -200,10 +203,10 @@ async def _detail_page(
     hold_error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    account = await core.get(account_path(account_id))
-    today = await business_date(core)
-    span = date_range(None, None, today)
-    postings = await _recent(core, account_id, span)
+    tenant = await core.tenant()
+    span = date_range(None, None, _business_date(tenant))
+    view = await account_view(core, account_id, span, RECENT_POSTINGS)
+    account = view.get("account") or {}
     currency = str(account.get("currency") or "NGN")
     done = request.query_params.get("done", "")
     holds = list(account.get("holds") or [])
@@ -212,17 +215,17 @@ async def _detail_page(
         "accounts/detail.html",
         {
             "page_title": f"Account {account.get('account_number', '')}",
-            "tenant": await core.tenant(),
+            "tenant": tenant,
             "account": account,
             "holds": holds,
             "hold_keys": {str(h.get("id")): mint_key() for h in holds},
-            "recent": postings[:10],
+            "recent": list(view.get("transactions") or []),
             "chart": balance_chart(
-                postings,
+                list(view.get("balance_points") or []),
                 currency,
                 span,
                 opened_at=account.get("created_at"),
-                zone=bank_zone(await core.tenant()),
+                zone=bank_zone(tenant),
             ),
             "span": span,
             "actions": [
@@ -258,35 +261,43 @@ async def account_detail(request: Request[Any, Any, Any], account_id: str) -> Re
 
 @get("/accounts/{account_id:str}/statement", opt=STATEMENT, name="account_statement")
 async def account_statement(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
-    """Postings with running balance for a date range, newest first, a page at a time."""
+    """Postings with running balance for a date range, newest first, a page at a time.
+
+    The first page is one call (the account, the page, the range's totals and the chart's
+    points); "Load more" is one call too (the statement's next page carries its account).
+    """
     core = CoreSession(request)
-    today = await business_date(core)
-    span = date_range(request.query_params.get("from"), request.query_params.get("to"), today)
+    tenant = await core.tenant()
+    span = date_range(
+        request.query_params.get("from"),
+        request.query_params.get("to"),
+        _business_date(tenant),
+    )
     cursor = request.query_params.get("cursor") or None
-    page_body, account = await asyncio.gather(
-        core.get(
+    chart = summary = None
+    if cursor is None:
+        page_body = await account_view(core, account_id, span, STATEMENT_PAGE_SIZE)
+    else:
+        page_body = await core.get(
             account_path(account_id) + "/transactions",
             params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
-        ),
-        core.get(account_path(account_id)),
-    )
+        )
+    account = page_body.get("account") or {}
     currency = str(account.get("currency") or "NGN")
     next_url = None
     if page_body.get("has_more") and page_body.get("next_cursor"):
         next_url = f"{page_url(account_id)}/statement?" + urlencode(
             {**span.query, "cursor": page_body["next_cursor"]}
         )
-    zone = bank_zone(await core.tenant())
+    zone = bank_zone(tenant)
     postings = [
         {**posting, "posted_time": clock_time(posting.get("posted_at"), zone)}
         for posting in page_body.get("transactions") or []
     ]
     fragment = cursor is not None and wants_fragment(request)
-    chart = summary = None
-    if not fragment and cursor is None:
-        every = await _recent(core, account_id, span)
+    if cursor is None:
         chart = balance_chart(
-            every,
+            list(page_body.get("balance_points") or []),
             currency,
             span,
             opened_at=account.get("created_at"),
@@ -294,13 +305,13 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
             width=1180,
             height=260,
         )
-        summary = summarise(every, currency, len(every) < CHART_MAX_POSTINGS)
+        summary = summary_of(page_body.get("totals") or {}, currency)
     return render(
         request,
         "accounts/statement.html",
         {
             "page_title": f"Statement of account {account.get('account_number', '')}",
-            "tenant": await core.tenant(),
+            "tenant": tenant,
             "account": account,
             "currency": currency,
             "postings": postings,

@@ -84,6 +84,19 @@ class Summary:
     complete: bool = True
 
 
+def summary_of(totals: dict[str, Any], currency: str) -> Summary:
+    """The core's totals of a whole range (``GET /views/accounts/{id}``'s ``totals``)."""
+    return Summary(
+        currency=currency,
+        count=int(totals.get("count") or 0),
+        opening=to_decimal(totals.get("opening_balance") or 0),
+        closing=to_decimal(totals.get("closing_balance") or 0),
+        credits=to_decimal(totals.get("credits") or 0),
+        debits=to_decimal(totals.get("debits") or 0),
+        complete=True,
+    )
+
+
 def summarise(postings: list[dict[str, Any]], currency: str, complete: bool) -> Summary:
     """Totals of ``postings`` (newest first, as the core sends them)."""
     summary = Summary(currency=currency, count=len(postings), complete=complete)

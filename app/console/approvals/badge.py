@@ -1,14 +1,14 @@
 """The count beside "Approvals" in the navigation, worked out once per page.
 
-What waits for a checker comes from three core reads side by side (pending journals,
-teller transactions awaiting approval, standing instructions awaiting approval), made once
-per tenant and process and kept for a few seconds, so a busy console does not ask on every
-page; a decision or a new pending item made through this process (or heard over the live
-stream) forgets it at once. The count is what the user may decide: items of the kinds their
-role approves (standing instructions: managers only), never the items they made.
+What waits for a checker comes from one core read (``GET /views/approvals/waiting``: how
+many pending journals, teller transactions and standing instructions each maker has
+waiting), made once per tenant and process and kept for a few seconds, so a busy console
+does not ask on every page; a decision or a new pending item made through this process (or
+heard over the live stream) forgets it at once. The count is what the user may decide:
+items of the kinds their role approves (standing instructions: managers only), never the
+items they made.
 """
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -25,72 +25,73 @@ from app.console.permissions import can
 logger = structlog.get_logger("branchdesk.console")
 
 CACHE_SECONDS = 5.0
-PAGE_LIMIT = 200
 NAV_BADGES_KEY = "nav_badges"
 QUEUE_PATH = "/approvals"
+WAITING_PATH = "/views/approvals/waiting"
 
 
 @dataclass(frozen=True)
 class PendingSource:
-    """One kind of item that waits for a checker: where the core lists it, and who decides."""
+    """One kind of item that waits for a checker: its name in the core's counts, and who
+    decides it."""
 
-    key: str
-    path: str
-    name: str  # the list's name in the core's answer
-    status: str  # the status that waits for a checker
+    key: str  # the queue's section
+    name: str  # its key in GET /views/approvals/waiting
     decide_permission: str
 
 
 # What the count covers, in the queue's order.
 PENDING_SOURCES: tuple[PendingSource, ...] = (
-    PendingSource("journals", "/journals", "journals", "PENDING", "approvals.decide"),
-    PendingSource(
-        "transactions", "/transactions", "transactions", "PENDING_APPROVAL", "approvals.decide"
-    ),
-    PendingSource(
-        "standing",
-        "/standing-instructions",
-        "standing_instructions",
-        "PENDING_APPROVAL",
-        "standing.approve",
-    ),
+    PendingSource("journals", "journals", "approvals.decide"),
+    PendingSource("transactions", "transactions", "approvals.decide"),
+    PendingSource("standing", "standing_instructions", "standing.approve"),
 )
 
-# The makers of one kind's pending items, and whether there are more than one page of them.
-Makers = tuple[list[str], bool]
-# tenant code → (monotonic time, makers by source key)
-_pending: dict[str, tuple[float, dict[str, Makers]]] = {}
+# kind → maker's user ID → how many of theirs wait
+Waiting = dict[str, dict[str, int]]
+# tenant code → (monotonic time, waiting)
+_pending: dict[str, tuple[float, Waiting]] = {}
+# Bumped by every "forget": a load that started before it must not store what it read.
+_forgotten: list[int] = [0]
 
 
 def forget_pending_count(tenant: str) -> None:
     """Drop the cached count (after a decision, or a new pending item)."""
     _pending.pop(tenant, None)
+    _forgotten[0] += 1
 
 
 def forget_all_pending_counts() -> None:
     """Drop every tenant's cached count (a change whose tenant this process can't name)."""
     _pending.clear()
+    _forgotten[0] += 1
 
 
-def maker_of(item: dict[str, Any]) -> str:
-    """Who made a pending item (the core may name them by ID or as an object)."""
-    maker = item.get("created_by")
-    if isinstance(maker, dict):
-        return str(maker.get("id") or "")
-    return str(maker or "")
+def waiting_of(body: object) -> Waiting:
+    """The core's counts, checked: ``{kind: {user ID: count}}`` with whole counts only."""
+    found: Waiting = {}
+    if not isinstance(body, dict):
+        return found
+    for source in PENDING_SOURCES:
+        by_maker = body.get(source.name)
+        if isinstance(by_maker, dict):
+            found[source.name] = {
+                str(maker): count
+                for maker, count in by_maker.items()
+                if isinstance(count, int) and count > 0
+            }
+    return found
 
 
-def count_for(signed_in: SignedIn, makers: dict[str, Makers]) -> tuple[int, bool]:
+def count_for(signed_in: SignedIn, waiting: Waiting) -> tuple[int, bool]:
     """``(count, more)``: the pending items ``signed_in`` may decide (not their own)."""
     me = signed_in.user.id
-    count, more = 0, False
+    count = 0
     for source in PENDING_SOURCES:
-        if source.key not in makers or not can(signed_in, source.decide_permission):
+        if not can(signed_in, source.decide_permission):
             continue
-        found, following = makers[source.key]
-        count += sum(1 for maker in found if maker != me)
-        more = more or following
-    return count, more
+        count += sum(n for maker, n in waiting.get(source.name, {}).items() if maker != me)
+    return count, False
 
 
 def badge_text(count: int, more: bool) -> str:
@@ -100,21 +101,11 @@ def badge_text(count: int, more: bool) -> str:
     return f"{count}+" if more else str(count)
 
 
-def remember_pending(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    found: dict[str, tuple[list[dict[str, Any]], bool]],
-) -> None:
-    """A page that has just read the whole queue refreshes the cache and its own badge.
-
-    ``found``: for each source key, its pending items (as the core sent them) and whether
-    there were more. The cache is refreshed only when every source was read.
-    """
-    makers = {key: ([maker_of(i) for i in items], more) for key, (items, more) in found.items()}
-    if all(source.key in makers for source in PENDING_SOURCES):
-        _pending[core.signed_in.tenant.code] = (time.monotonic(), makers)
+def remember_pending(request: Request[Any, Any, Any], core: CoreSession, waiting: Waiting) -> None:
+    """A page that has just read the counts (the queue) refreshes the cache and its badge."""
+    _pending[core.signed_in.tenant.code] = (time.monotonic(), waiting)
     badges = dict(request.state.get(NAV_BADGES_KEY) or {})
-    text = badge_text(*count_for(core.signed_in, makers))
+    text = badge_text(*count_for(core.signed_in, waiting))
     if text:
         badges[QUEUE_PATH] = text
     else:
@@ -122,36 +113,27 @@ def remember_pending(
     request.state[NAV_BADGES_KEY] = badges
 
 
-async def _pending_of(core: CoreSession, source: PendingSource) -> Makers:
-    body = await core.get(source.path, params={"status": source.status, "limit": PAGE_LIMIT})
-    if not isinstance(body, dict):
-        return [], False
-    items = body.get(source.name) or []
-    return [maker_of(i) for i in items if isinstance(i, dict)], bool(body.get("has_more"))
-
-
-async def pending_makers(core: CoreSession) -> dict[str, Makers]:
-    """Who made each pending item of the tenant, by kind (cached for a few seconds)."""
+async def pending_waiting(core: CoreSession) -> Waiting:
+    """How many items of each kind wait, by maker, for the tenant (cached for a few
+    seconds; one load at a time per process)."""
     tenant = core.signed_in.tenant.code
     cached = _pending.get(tenant)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
-    found = await asyncio.gather(
-        *(_pending_of(core, source) for source in PENDING_SOURCES), return_exceptions=True
-    )
-    makers: dict[str, Makers] = {}
-    for source, result in zip(PENDING_SOURCES, found, strict=True):
-        if isinstance(result, BaseException):
-            raise result
-        makers[source.key] = result
-    _pending[tenant] = (now, makers)
-    return makers
+
+    async def load() -> Waiting:
+        started, generation = time.monotonic(), _forgotten[0]
+        waiting = waiting_of(await core.get(WAITING_PATH))
+        if generation == _forgotten[0]:
+            _pending[tenant] = (started, waiting)
+        return waiting
+
+    return await core.console.flights.run(("pending", tenant, _forgotten[0]), load)
 
 
 async def waiting_for(core: CoreSession) -> tuple[int, bool]:
     """``(count, more)``: pending items ``core``'s user may decide (not their own)."""
-    return count_for(core.signed_in, await pending_makers(core))
+    return count_for(core.signed_in, await pending_waiting(core))
 
 
 async def nav_badges(request: Request[Any, Any, Any]) -> None:

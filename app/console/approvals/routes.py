@@ -13,7 +13,6 @@ from "Post".
 """
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +22,10 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import PENDING_SOURCES, forget_pending_count, remember_pending
+from app.console.approvals.badge import forget_pending_count, remember_pending, waiting_of
 from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time, money
 from app.console.htmx import render
@@ -40,7 +40,7 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.permissions import can
-from app.console.standing.queue import OWN_INSTRUCTION, standing_items
+from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
 from app.console.teller.drafts import DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
@@ -49,10 +49,9 @@ from app.console.teller.words import amount_in_words
 from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
 
 VIEW = {"permission": "approvals.view"}
-# The sections whose items the navigation counts (named as the badge names its sources).
-PENDING_KEYS = frozenset(source.key for source in PENDING_SOURCES)
 DECIDE = {"permission": "approvals.decide"}
 QUEUE_LIMIT = 200
+QUEUE_VIEW_PATH = "/views/approvals"
 OWN_ITEM = "You made this; another officer must approve it."
 
 DECISION_ERRORS: dict[str, str] = {
@@ -73,39 +72,6 @@ async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any
     wanted = sorted(i for i in ids if i)
     found = await asyncio.gather(*(fetch_account(core, i) for i in wanted), return_exceptions=True)
     return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
-
-
-# Who an account is (its number and holder) hardly ever changes, so the queue keeps it a
-# minute per process instead of asking the core once per account of each pending
-# transaction on every visit (that was most of the queue's calls). Balances and statuses,
-# which do change, are never taken from here: the transaction's own page reads them fresh.
-ACCOUNT_LABEL_SECONDS = 60.0
-ACCOUNT_LABEL_LIMIT = 10_000
-
-
-async def _labels(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
-    """Number and holder of the accounts named by ``ids`` (briefly cached per process)."""
-    tenant = core.signed_in.tenant.code
-    labels = core.console.account_labels
-    now = time.monotonic()
-    known: dict[str, dict[str, Any]] = {}
-    missing: set[str] = set()
-    for account_id in filter(None, ids):
-        hit = labels.get((tenant, account_id))
-        if hit is not None and now - hit[0] < ACCOUNT_LABEL_SECONDS:
-            known[account_id] = hit[1]
-        else:
-            missing.add(account_id)
-    if len(labels) > ACCOUNT_LABEL_LIMIT:
-        labels.clear()
-    for account_id, account in (await _accounts(core, missing)).items():
-        label = {
-            "account_number": account.get("account_number", ""),
-            "customer_name": account.get("customer_name", ""),
-        }
-        labels[(tenant, account_id)] = (now, label)
-        known[account_id] = label
-    return known
 
 
 def _item(
@@ -168,14 +134,11 @@ class QueueContext:
     core: CoreSession
     me: str
     timezone: str
+    view: dict[str, Any]  # GET /views/approvals: every section at once
 
 
-async def _journal_items(
-    q: QueueContext, status: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-    body = await q.core.get("/journals", params={"status": status, "limit": QUEUE_LIMIT})
-    found = [j for j in body.get("journals", []) if isinstance(j, dict)]
-    items = [
+def _journal_rows(q: QueueContext, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
         {
             "id": j.get("id"),
             "ref": j.get("journal_number"),
@@ -190,30 +153,49 @@ async def _journal_items(
         }
         for j in found
     ]
-    return items, found, bool(body.get("has_more"))
+
+
+def _part(q: QueueContext, name: str) -> tuple[list[dict[str, Any]], bool]:
+    part = q.view.get(name)
+    if not isinstance(part, dict):
+        return [], False
+    return [i for i in part.get("items") or [] if isinstance(i, dict)], bool(part.get("has_more"))
 
 
 async def _load_pending_journals(q: QueueContext, section: Section) -> None:
-    section.items, section.pending, section.more = await _journal_items(q, "PENDING")
+    found, section.more = _part(q, "journals_pending")
+    section.items, section.pending = _journal_rows(q, found), found
+
+
+def _labels_in(t: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The accounts' numbers and holders the view carries with a transaction."""
+    return {
+        str(t.get("account_id") or ""): {
+            "account_number": t.get("account_number") or "",
+            "customer_name": t.get("customer_name") or "",
+        },
+        str(t.get("counterparty_account_id") or ""): {
+            "account_number": t.get("counterparty_account_number") or "",
+            "customer_name": t.get("counterparty_customer_name") or "",
+        },
+    }
 
 
 async def _load_pending_transactions(q: QueueContext, section: Section) -> None:
-    pending, section.more = await _pending_transactions(q.core)
-    ids = {str(t.get("account_id") or "") for t in pending} | {
-        str(t.get("counterparty_account_id") or "") for t in pending
-    }
-    accounts = await _labels(q.core, ids)
-    section.items = [_item(t, accounts, q.me, q.timezone) for t in pending]
+    pending, section.more = _part(q, "transactions_pending")
+    section.items = [_item(t, _labels_in(t), q.me, q.timezone) for t in pending]
     section.pending = pending
 
 
 async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
-    section.items, _, section.more = await _journal_items(q, "APPROVED")
+    found, section.more = _part(q, "journals_approved")
+    section.items = _journal_rows(q, found)
 
 
 async def _load_standing(q: QueueContext, section: Section) -> None:
     # In the navigation's count for managers only: they alone approve these.
-    section.items, section.pending, section.more = await standing_items(q.core, q.me, q.timezone)
+    items, section.more = _part(q, "standing_instructions_pending")
+    section.items, section.pending = standing_rows(items, q.me, q.timezone), items
 
 
 # The queue's sections in console.md's order (pending journals, pending teller
@@ -258,6 +240,15 @@ SECTIONS: tuple[SectionSpec, ...] = (
 )
 
 
+async def _queue_view(core: CoreSession) -> dict[str, Any] | BankingAPIError:
+    """The whole queue, or the refusal to say next to each section."""
+    try:
+        view: dict[str, Any] = await core.get(QUEUE_VIEW_PATH, params={"limit": QUEUE_LIMIT})
+    except BankingAPIError as exc:
+        return exc
+    return view
+
+
 async def _section(q: QueueContext, spec: SectionSpec) -> Section:
     section = Section(spec)
     try:
@@ -270,19 +261,31 @@ async def _section(q: QueueContext, spec: SectionSpec) -> Section:
 
 @get("/approvals", opt=VIEW, name="approvals")
 async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Everything waiting for a checker, by section, with the last decisions' results."""
+    """Everything waiting for a checker, by section, with the last decisions' results.
+
+    One call to the core for the whole queue (``GET /views/approvals``), beside the last
+    decisions' results from the draft store.
+    """
     core = CoreSession(request)
-    tenant = await core.tenant()
-    q = QueueContext(core, core.signed_in.user.id, str(tenant.get("timezone") or "UTC"))
     specs = [spec for spec in SECTIONS if can(core.signed_in, spec.permission)]
-    sections = list(await asyncio.gather(*(_section(q, spec) for spec in specs)))
-    if not any(s.error for s in sections):
-        remember_pending(
-            request,
-            core,
-            {s.spec.key: (s.pending, s.more) for s in sections if s.spec.key in PENDING_KEYS},
-        )
-    results = await DraftStore(request, core).load_blob(request.query_params.get("result"))
+    tenant, view, results = await together(
+        core.tenant(),
+        _queue_view(core),
+        DraftStore(request, core).load_blob(request.query_params.get("result")),
+    )
+    q = QueueContext(
+        core,
+        core.signed_in.user.id,
+        str(tenant.get("timezone") or "UTC"),
+        view if isinstance(view, dict) else {},
+    )
+    sections = [await _section(q, spec) for spec in specs]
+    if isinstance(view, BankingAPIError):
+        for section in sections:
+            section.items, section.pending = [], []
+            section.error = f"These could not be listed just now. {core_message(view)}"
+    else:
+        remember_pending(request, core, waiting_of(view.get("waiting")))
     return render(
         request,
         "approvals/queue.html",

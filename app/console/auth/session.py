@@ -39,6 +39,13 @@ SESSION_ID_BYTES = 32
 BACKGROUND_STATE_KEY = "branchdesk.background"
 # What a page's live blocks send with the requests a live signal triggers (``hx-headers``).
 BACKGROUND_HEADER = "X-Background"
+# ``last_seen`` moves in steps of at least this many seconds (and at most a twentieth of
+# the idle limit), so that a staff member's clicks do not each rewrite the session in the
+# store: a session idles out at most one step *earlier* than the idle limit says, never
+# later (issue 11; docs/decisions.md).
+LAST_SEEN_STEP_SECONDS = 15.0
+# The session as the store held it when this request loaded it (see store_in_message).
+LOADED_STATE_KEY = "branchdesk.session_loaded"
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,15 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
             return rotated
         return super().get_session_id(connection)
 
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        if data:
+            # A copy to compare with at the end: most requests change nothing.
+            connection.scope.setdefault("state", {})[LOADED_STATE_KEY] = dict(data)  # type: ignore[typeddict-item]
+        return data
+
     async def store_in_message(
         self,
         scope_session: ScopeSession,
@@ -118,9 +134,10 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
         connection: ASGIConnection[Any, Any, Any, Any],
     ) -> None:
         if scope_session is not Empty and scope_session:
-            if _unchanged_background(connection):
-                # Nothing to write, and writing back the copy this request loaded could
-                # undo the last_seen a click moved meanwhile.
+            if _unchanged_background(connection) or _unchanged(scope_session, connection):
+                # Nothing to write (the store and the cookie already hold it), and writing
+                # back the copy this request loaded could undo the last_seen a click in
+                # another tab moved meanwhile.
                 return
             await super().store_in_message(scope_session, message, connection)
             return
@@ -146,6 +163,12 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
 def _unchanged_background(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     state = connection.scope.get("state") or {}
     return bool(state.get(BACKGROUND_STATE_KEY)) and ROTATED_SESSION_KEY not in state
+
+
+def _unchanged(scope_session: Any, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """Whether the session is exactly what this request loaded under the same ID."""
+    state = connection.scope.get("state") or {}
+    return ROTATED_SESSION_KEY not in state and state.get(LOADED_STATE_KEY) == scope_session
 
 
 class ConsoleSessionConfig(ServerSideSessionConfig):
@@ -292,6 +315,9 @@ async def end_session(
                 # The console session ends regardless; the core token expires on its own.
                 logger.warning("console.core_logout_failed", code=exc.code, request_id=request_id)
         await holder.discard()
+        # This process's copies (app.console.banking) go with them.
+        console.token_cache.pop(session_id, None)
+        console.me_cache.pop(session_id, None)
     connection.clear_session()
     connection.state[USER_STATE_KEY] = None
 
@@ -312,6 +338,11 @@ def is_background(
     if connection.scope.get("method") not in {"GET", "HEAD"}:
         return False
     return connection.headers.get(BACKGROUND_HEADER, "").lower() == "true"
+
+
+def last_seen_step(console: ConsoleState) -> float:
+    """How far ``last_seen`` must lag before a request moves it (and writes the session)."""
+    return min(LAST_SEEN_STEP_SECONDS, console.settings.console.session_idle_seconds / 20)
 
 
 def expiry_reason(signed_in: SignedIn, console: ConsoleState, now: float) -> str | None:
@@ -351,6 +382,8 @@ async def session_guard(
             # page must still idle out (security review, issue 10).
             connection.scope.setdefault("state", {})[BACKGROUND_STATE_KEY] = True  # type: ignore[typeddict-item]
         else:
-            connection.session["last_seen"] = time.time()
+            now = time.time()
+            if now - signed_in.last_seen >= last_seen_step(console):
+                connection.session["last_seen"] = now
     connection.state[USER_STATE_KEY] = signed_in
     check_permission(signed_in, handler)

@@ -6,7 +6,6 @@ panel shows their day's totals; an officer's the approvals waiting for them and 
 deposit / withdrawal volumes; an admin's the current period and what blocks closing it.
 """
 
-import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
@@ -15,6 +14,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from app.client import BankingAPIError
 from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.formatting import money
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.periods.readiness import close_readiness
@@ -89,30 +89,48 @@ async def _approvals_figure(request: Request[Any, Any, Any], core: CoreSession) 
     )
 
 
+async def _officer_and_admin_panels(core: CoreSession) -> tuple[Any, Any]:
+    """The daily volumes (officers and up) and the close readiness (admins), which read the
+    business date and base currency first (this process's brief copy of the tenant)."""
+    signed_in = core.signed_in
+    volumes_shown = can(signed_in, "approvals.view")
+    readiness_shown = can(signed_in, "periods.manage")
+    if not (volumes_shown or readiness_shown):
+        return None, None
+    tenant = await core.tenant()
+    currency = str(tenant.get("base_currency") or "NGN")
+    return await together(
+        home_volumes(core, business_day(tenant), currency) if volumes_shown else _nothing(),
+        close_readiness(core, currency) if readiness_shown else _nothing(),
+    )
+
+
 @get("/", opt={"permission": "home.view"}, name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     """The role-aware home page; its one fragment is the approvals figure (live)."""
     core = CoreSession(request)
     if wants_fragment(request):
         return await _approvals_figure(request, core)
-    me, tenant, branches_body = await asyncio.gather(core.me(), core.tenant(), core.branches())
+    signed_in = core.signed_in
+    # Every panel's reads at once (the tenant and branches are usually this process's brief
+    # copies, and who the staff member is, a copy per session).
+    me, tenant, branches_body, teller_day, approvals_waiting, (volumes, readiness) = await together(
+        core.me(),
+        core.tenant(),
+        core.branches(),
+        my_day(core) if can(signed_in, "teller.deposit") else _nothing(),
+        waiting_for(core) if can(signed_in, "approvals.view") else _nothing(),
+        _officer_and_admin_panels(core),
+    )
     settings = tenant.get("settings") or {}
     currency = str(tenant.get("base_currency") or "NGN")
     branches: list[dict[str, Any]] = (
         list(branches_body.get("branches") or []) if isinstance(branches_body, dict) else []
     )
     own_branch = next((b for b in branches if b.get("code") == me.branch_id), None)
-    role = core.signed_in.user.role
+    role = signed_in.user.role
     tenant_wide = role is not None and ROLE_RANK[role] >= ROLE_RANK["manager"]
     limit = settings.get("teller_approval_limit")
-    teller_day = await my_day(core) if can(core.signed_in, "teller.deposit") else None
-    approvals_waiting = await waiting_for(core) if can(core.signed_in, "approvals.view") else None
-    volumes, readiness = await asyncio.gather(
-        home_volumes(core, business_day(tenant), currency)
-        if can(core.signed_in, "approvals.view")
-        else _nothing(),
-        close_readiness(core, currency) if can(core.signed_in, "periods.manage") else _nothing(),
-    )
     return render(
         request,
         "home/index.html",

@@ -34,6 +34,7 @@ from app.client import (
 from app.console.approvals.badge import forget_pending_count
 from app.console.approvals.bulk import show_results
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.customers.routes import page_of
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
@@ -139,7 +140,7 @@ async def _maker_options(core: CoreSession) -> list[tuple[str, str]]:
     now = time.monotonic()
     if cached is None or now - cached[0] >= MAKER_CACHE_SECONDS:
         try:
-            body = await core.get("/journals", params={"limit": 200})
+            body = await core.get("/journals", params={"limit": 200, "entries": "false"})
         except BankingAPIError:
             body = {}
         seen: dict[str, str] = {}
@@ -193,9 +194,8 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
     if start and end and start > end:
         notice, start, end = "“From” is after “To”; showing every date instead.", "", ""
     core = CoreSession(request)
-    tenant = await core.tenant()
-    timezone = str(tenant.get("timezone") or "UTC")
-    page, makers = await asyncio.gather(
+    tenant, page, makers = await together(
+        core.tenant(),
         page_of(
             core,
             "/journals",
@@ -207,10 +207,12 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
                 "created_by": maker or None,
                 "cursor": cursor,
                 "limit": PAGE_SIZE,
+                "entries": "false",  # the list shows each journal's totals, not its lines
             },
         ),
         _maker_options(core),
     )
+    timezone = str(tenant.get("timezone") or "UTC")
     if maker and maker not in {uid for uid, _ in makers}:
         makers.append((maker, "The chosen staff member"))
     filters = {"status": status, "from": start, "to": end, "maker": maker}

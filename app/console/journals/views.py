@@ -112,8 +112,15 @@ def totals_of(journal: dict[str, Any]) -> list[CurrencyTotal]:
 
 
 def amount_shown(journal: dict[str, Any]) -> str:
-    """The journal's size for a list: its debits (each currency)."""
+    """The journal's size for a list: its debits (each currency), from its entries or, in
+    a list without them, the core's ``totals``."""
     totals = totals_of(journal)
+    if not totals and isinstance(journal.get("totals"), list):
+        totals = [
+            CurrencyTotal(str(t.get("currency_code") or "NGN"), debit=_amount(t.get("debit")))
+            for t in journal["totals"]
+            if isinstance(t, dict)
+        ]
     if not totals:
         for name in ("total_debit", "total_amount", "amount"):
             if journal.get(name) is not None:

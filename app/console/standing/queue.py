@@ -6,24 +6,19 @@ standing instructions, and never their own.
 
 from typing import Any
 
-from app.console.banking import CoreSession
 from app.console.formatting import local_time
-from app.console.standing.instructions import accounts_of, instruction_of, list_instructions
+from app.console.standing.instructions import instruction_of
 
 QUEUE_LIMIT = 200
 OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
 
 
-async def standing_items(
-    core: CoreSession, me: str, timezone: str
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
-    """``(rows, items, more)``: instructions awaiting approval as the queue's table draws
-    them, as the core sent them (for the navigation's count), and whether there are more."""
-    items, following = await list_instructions(core, "PENDING_APPROVAL", None, QUEUE_LIMIT)
-    accounts = await accounts_of(core, items)
+def standing_rows(items: list[dict[str, Any]], me: str, timezone: str) -> list[dict[str, Any]]:
+    """Instructions awaiting approval as the queue's table draws them (the core's view
+    carries each one's account numbers and holders)."""
     rows = []
     for raw in items:
-        si = instruction_of(raw, accounts)
+        si = instruction_of(raw)
         rows.append(
             {
                 "id": si.id,
@@ -42,4 +37,4 @@ async def standing_items(
                 "time": local_time(si.created_at, timezone),
             }
         )
-    return rows, items, following is not None
+    return rows

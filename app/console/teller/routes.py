@@ -1,7 +1,6 @@
 """Teller pages: deposit, withdrawal (form → confirm → receipt), the live account search,
 receipts and "My day"."""
 
-import asyncio
 import re
 from typing import Any
 
@@ -9,12 +8,13 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.formatting import clock_time, local_time, money
 from app.console.htmx import render
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, my_day
 from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
 from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import fetch_account, search_accounts
+from app.console.teller.lookup import search_accounts
 from app.console.teller.words import amount_in_words
 
 TEMPLATE = "teller/money.html"
@@ -121,13 +121,22 @@ async def receipt(request: Request[Any, Any, Any], ref: str) -> Response[Any]:
     if not _REF.match(ref):
         raise NotFoundException("no such receipt")
     core = CoreSession(request)
-    transaction = await core.get(f"/transactions/{ref}")
-    counterparty = transaction.get("counterparty_account_id")
-    tenant, branches, account, other = await asyncio.gather(
-        core.tenant(),
-        core.branches(),
-        fetch_account(core, str(transaction.get("account_id") or "")),
-        fetch_account(core, str(counterparty)) if counterparty else _none(),
+    # One call: the transaction with its accounts' numbers and holders (GET /views/...),
+    # beside this process's brief copies of the tenant and its branches.
+    transaction, tenant, branches = await together(
+        core.get(f"/views/transactions/{ref}"), core.tenant(), core.branches()
+    )
+    account = {
+        "account_number": transaction.get("account_number") or "",
+        "customer_name": transaction.get("customer_name") or "",
+    }
+    other = (
+        {
+            "account_number": transaction.get("counterparty_account_number") or "",
+            "customer_name": transaction.get("counterparty_customer_name") or "",
+        }
+        if transaction.get("counterparty_account_id")
+        else None
     )
     branch_code = str(transaction.get("branch_code") or "")
     branch_name = next(
@@ -165,10 +174,6 @@ async def receipt(request: Request[Any, Any, Any], ref: str) -> Response[Any]:
             "tenant": tenant,
         },
     )
-
-
-async def _none() -> None:
-    return None
 
 
 @get("/teller/my-day", opt=_opt("teller.my_day"), name="teller_my_day")

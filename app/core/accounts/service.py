@@ -134,6 +134,41 @@ async def accounts_of_customer(
 SEARCH_CANDIDATES = 500
 
 
+def _candidates() -> Any:
+    """The accounts a term finds by each way (1: number prefix, 2: alias, 3: holder's name or
+    phone), at most ``SEARCH_CANDIDATES`` + 1 of each, in one statement: each way is its own
+    subquery on its own index (migration core_0007), so one round trip asks all three."""
+    term: Any = sa.bindparam("term")
+    tenant: Any = sa.bindparam("tenant_id")
+    limit: Any = sa.bindparam("candidates")
+    ways = [
+        sa.select(col(Account.id))
+        .where(col(Account.tenant_id) == tenant, col(Account.account_number).startswith(term))
+        .limit(limit),
+        sa.select(col(Account.id))
+        .where(col(Account.tenant_id) == tenant, col(Account.alias).contains(term))
+        .limit(limit),
+        sa.select(col(Account.id))
+        .join(Customer, col(Customer.id) == col(Account.customer_id))
+        .where(
+            col(Customer.tenant_id) == tenant,
+            sa.or_(
+                col(Customer.search_name).contains(sa.bindparam("lowered")),
+                col(Customer.phone).contains(term),
+            ),
+        )
+        .limit(limit),
+    ]
+    parts = []
+    for way, query in enumerate(ways, start=1):
+        found = query.subquery()
+        parts.append(sa.select(sa.literal(way).label("way"), found.c.id))
+    return sa.union_all(*parts)
+
+
+_CANDIDATES = _candidates()
+
+
 async def _search_condition(
     session: AsyncSession, tenant_id: uuid.UUID, term: str
 ) -> sa.ColumnElement[bool]:
@@ -142,34 +177,30 @@ async def _search_condition(
     One ``OR`` over the three would be planned as a scan of every account, newest first,
     testing each (seconds at a million accounts when few match). So each way is first
     asked for its matches through its own index (migration core_0007), at most
-    ``SEARCH_CANDIDATES`` of them; when none has more, the page is those accounts.
+    ``SEARCH_CANDIDATES`` of them, all three in one statement; when none has more, the
+    page is those accounts.
     """
+    rows = await session.execute(
+        _CANDIDATES,
+        {
+            "term": term,
+            "lowered": term.lower(),
+            "tenant_id": tenant_id,
+            "candidates": SEARCH_CANDIDATES + 1,
+        },
+    )
+    by_way: dict[int, set[uuid.UUID]] = {1: set(), 2: set(), 3: set()}
+    for way, account_id in rows.all():
+        by_way[int(way)].add(account_id)
+    if all(len(found) <= SEARCH_CANDIDATES for found in by_way.values()):
+        return col(Account.id).in_(by_way[1] | by_way[2] | by_way[3])
+    # A common term: test each account as the scan meets it (its holder by primary key).
     holder_matches = sa.and_(
         col(Customer.tenant_id) == tenant_id,
         sa.or_(
             col(Customer.search_name).contains(term.lower()), col(Customer.phone).contains(term)
         ),
     )
-    ways = [
-        sa.select(col(Account.id)).where(
-            col(Account.tenant_id) == tenant_id, col(Account.account_number).startswith(term)
-        ),
-        sa.select(col(Account.id)).where(
-            col(Account.tenant_id) == tenant_id, col(Account.alias).contains(term)
-        ),
-        sa.select(col(Account.id))
-        .join(Customer, col(Customer.id) == col(Account.customer_id))
-        .where(holder_matches),
-    ]
-    found: set[uuid.UUID] = set()
-    for way in ways:
-        ids = (await session.execute(way.limit(SEARCH_CANDIDATES + 1))).scalars().all()
-        if len(ids) > SEARCH_CANDIDATES:
-            break
-        found.update(ids)
-    else:
-        return col(Account.id).in_(found)
-    # A common term: test each account as the scan meets it (its holder by primary key).
     return sa.or_(
         col(Account.account_number).startswith(term),
         col(Account.alias).contains(term),

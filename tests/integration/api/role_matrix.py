@@ -121,3 +121,13 @@ API_MATRIX.update(
         ),
     }
 )
+# composite reads for the console's pages (issue 11): the role of their parts; every
+# scope of their parts is checked too (tests/integration/api/test_views.py)
+API_MATRIX.update(
+    {
+        ("GET", "/views/accounts/{account_id:str}"): ("viewer", "transactions:read"),
+        ("GET", "/views/approvals"): ("viewer", "transactions:read"),
+        ("GET", "/views/approvals/waiting"): ("viewer", "transactions:read"),
+        ("GET", "/views/transactions/{id_or_ref:str}"): ("viewer", "transactions:read"),
+    }
+)

@@ -14,6 +14,7 @@ from typing import Any
 
 from console_helpers import asgi_client, session_cookie, sign_in
 
+from app.console.auth.session import last_seen_step
 from app.console.state import console_state
 
 
@@ -58,6 +59,16 @@ def live_refreshes(html: str) -> list[tuple[str, dict[str, str]]]:
 async def stored_last_seen(app: Any, session_id: str) -> float | None:
     raw = await console_state(app).session_store.get(session_id)
     return None if raw is None else float(json.loads(raw)["last_seen"])
+
+
+async def rewind_last_seen(app: Any, session_id: str, seconds: float) -> None:
+    """Move the stored ``last_seen`` ``seconds`` into the past (time passing, quickly)."""
+    store = console_state(app).session_store
+    raw = await store.get(session_id)
+    assert raw is not None
+    data = json.loads(raw)
+    data["last_seen"] = float(data["last_seen"]) - seconds
+    await store.set(session_id, json.dumps(data).encode(), expires_in=3600)
 
 
 async def test_an_unattended_session_idles_out_despite_its_live_page(console_app):
@@ -113,6 +124,15 @@ async def test_a_background_refresh_leaves_last_seen_and_a_click_moves_it(consol
             assert answer.status_code == 200, (path, answer.status_code)
         assert await stored_last_seen(app, session_id) == signed_in_at
 
+        # last_seen moves in steps (issue 11: a click does not rewrite the session each
+        # time): as if the officer had been away for a step and a bit.
+        await rewind_last_seen(app, session_id, last_seen_step(console_state(app)) + 0.5)
+        earlier = await stored_last_seen(app, session_id)
+        assert earlier is not None
+        for path, headers in live_refreshes(home.text):
+            assert (await officer.get(path, headers=headers)).status_code == 200
+        assert await stored_last_seen(app, session_id) == earlier
+
         # An attacker-chosen header can only make a request *not* count; a person's boosted
         # navigation (no such header) counts.
         clicked = await officer.get(
@@ -120,7 +140,30 @@ async def test_a_background_refresh_leaves_last_seen_and_a_click_moves_it(consol
         )
         assert clicked.status_code == 200
         moved = await stored_last_seen(app, session_id)
-        assert moved is not None and moved > signed_in_at
+        assert moved is not None and moved > earlier
+
+
+async def test_clicks_within_a_step_leave_the_stored_session_alone(console_app):
+    app = console_app(session_idle_seconds=60)
+    async with asgi_client(app) as officer:
+        session_id = session_cookie(await sign_in(officer, "officer@demo.bank"))
+        assert session_id
+        store = console_state(app).session_store
+        stored = await store.get(session_id)
+        # Within the step (3 s for a 60 s idle limit): the page is served, nothing written.
+        page = await officer.get("/approvals")
+        assert page.status_code == 200
+        assert not [c for c in page.headers.get_list("set-cookie") if "bd_session" in c]
+        assert await store.get(session_id) == stored
+        # A step later, the next click moves last_seen once (and sets the cookie again).
+        await rewind_last_seen(app, session_id, last_seen_step(console_state(app)) + 0.5)
+        rewound = await stored_last_seen(app, session_id)
+        assert rewound is not None
+        page = await officer.get("/approvals")
+        assert page.status_code == 200
+        moved = await stored_last_seen(app, session_id)
+        assert moved is not None and moved > rewound
+        assert [c for c in page.headers.get_list("set-cookie") if "bd_session" in c]
 
 
 async def test_the_live_stream_alone_is_not_activity(console_app):

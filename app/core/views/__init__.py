@@ -1,0 +1,1 @@
+"""Composite reads: what one console page shows, in one call (``GET /views/...``)."""
