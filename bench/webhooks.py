@@ -60,6 +60,9 @@ TARGET_SECONDS = 3.0
 BATCH_CHUNK = 500  # transfers per POST /transfers/batch (the API takes up to 1,000)
 POLL_SECONDS = 0.02
 KEEP_LOGS = os.environ.get("BENCH_KEEP_LOGS")  # a folder for each process's log
+# A folder for py-spy profiles of the worker and the console during the drain (collapsed
+# stacks); their CPU figures are then not comparable.
+PROFILE_TO = os.environ.get("BENCH_PROFILE")
 
 
 class Process:
@@ -113,6 +116,29 @@ class Process:
                 self.process.kill()
                 self.process.wait(timeout=10)
         self.log.close()
+
+
+def profile(process: Process, phase: "Phase") -> subprocess.Popen[bytes]:
+    """py-spy sampling ``process`` until interrupted (collapsed stacks, for reading)."""
+    assert PROFILE_TO is not None
+    out = Path(PROFILE_TO) / f"{phase.tree.name}-{process.command}.txt"
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--format",
+            "raw",
+            "-r",
+            "200",
+            "-o",
+            str(out),
+            "-p",
+            str(process.pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def baseline_tree(ref: str) -> Path:
@@ -222,6 +248,7 @@ async def measure_phase(
         pg_before = {pid: tb.proc_cpu_seconds(pid) for pid in pids}
         cpu_before = {"worker": worker.cpu_seconds(), "console": console.cpu_seconds()}
 
+        profilers = [profile(p, phase) for p in (worker, console)] if PROFILE_TO else []
         print(f"[{phase.name}] worker resumed: draining ...", flush=True)
         worker.process.send_signal(signal.SIGCONT)
         started = time.monotonic()
@@ -243,6 +270,9 @@ async def measure_phase(
                 break
             await asyncio.sleep(POLL_SECONDS)
         recorded = time.monotonic() - started
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         cpu = {
             "worker": worker.cpu_seconds() - cpu_before["worker"],
             "console": console.cpu_seconds() - cpu_before["console"],
