@@ -92,7 +92,7 @@ log = structlog.get_logger("branchdesk.webhooks")
 USER_AGENT = "Branchdesk-Webhooks/1.0"
 LEASE_MARGIN = timedelta(seconds=60)  # beyond the attempt's own deadlines
 FAN_OUT_BATCH = 500  # events turned into deliveries per transaction
-PEEK_WINDOW = 2000  # due deliveries looked at to find the endpoints with work
+PEEK_WINDOW = 1000  # due deliveries looked at to find the endpoints with work
 RECORD_BATCH = 500  # attempt results recorded per transaction
 # Between busy cycles: long enough for results and new events to gather into one claim and
 # one fan-out, short enough that nobody waits for it.
@@ -212,6 +212,9 @@ class WebhookDispatcher:
         self._client = DeliveryClient(opener)
         self._sending = asyncio.Semaphore(self._concurrency)
         self._endpoints: dict[str, _Endpoint] = {}
+        # Each subscription's endpoint as last seen, to leave out those of full endpoints
+        # when looking for due work (so a slow endpoint's backlog never hides another's).
+        self._endpoint_of: dict[uuid.UUID, str] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
         self._turn_freed = asyncio.Event()
         self._recorder: GroupWriter[tuple[Claimed, Outcome], None] = GroupWriter(
@@ -369,12 +372,19 @@ class WebhookDispatcher:
             return [], True
         now = utcnow()
         excluded = set(exclude_endpoints)
+        busy = [s for s, key in self._endpoint_of.items() if key in excluded]
         async with self._reading() as connection:
-            peeked = (await connection.execute(_DUE_SUBSCRIPTIONS, {"now": now})).all()
+            peeked = (
+                await connection.execute(_DUE_SUBSCRIPTIONS, {"now": now, "busy": busy})
+            ).all()
+        if len(self._endpoint_of) > 10_000:
+            self._endpoint_of.clear()
         by_endpoint: dict[str, list[uuid.UUID]] = defaultdict(list)
         for subscription_id, url in peeked:
-            by_endpoint[endpoint_of(url)].append(subscription_id)
-        left_waiting = any(key in excluded for key in by_endpoint)
+            key = self._endpoint_of[subscription_id] = endpoint_of(url)
+            by_endpoint[key].append(subscription_id)
+        # Due work of a full endpoint (only seen if its subscriptions were not known yet).
+        left_waiting = bool(busy) or any(key in excluded for key in by_endpoint)
         wanted = {key: ids for key, ids in by_endpoint.items() if key not in excluded}
         if not wanted:
             return [], left_waiting
@@ -403,6 +413,7 @@ class WebhookDispatcher:
                 _LEASE, {"ids": ids, "token": token, "lease_until": lease_until}
             )
             rows = (await connection.execute(_CLAIMED, {"ids": ids})).all()
+        position = {delivery_id: n for n, delivery_id in enumerate(ids)}
         claimed = [
             Claimed(
                 delivery_id=row.delivery_id,
@@ -414,7 +425,8 @@ class WebhookDispatcher:
                 secret=self._secret_of(row.subscription_id, row.secret),
                 lease_until=lease_until,
             )
-            for row in sorted(rows, key=lambda r: (r.next_attempt_at, r.delivery_created_at))
+            # In the order they were claimed (oldest first), which the turns keep.
+            for row in sorted(rows, key=lambda r: position[r.delivery_id])
         ]
         return claimed, left_waiting
 
@@ -603,11 +615,17 @@ _MARK_DISPATCHED = (
 _NOW = sa.bindparam("now", type_=UtcDateTime())
 _ACTIVE = sa.and_(_S.is_active.is_(True), _S.deleted_at.is_(None))
 
-# The subscriptions with due deliveries (among the oldest few thousand due), and their URLs.
+# The subscriptions with due deliveries (among the oldest thousand due, leaving out the
+# subscriptions of endpoints that have no room), and their URLs.
 _DUE_WINDOW = (
     sa.select(_D.subscription_id)
     .join(_Subscription, _S.id == _D.subscription_id)
-    .where(_D.status == PENDING, _D.next_attempt_at <= _NOW, _ACTIVE)
+    .where(
+        _D.status == PENDING,
+        _D.next_attempt_at <= _NOW,
+        _ACTIVE,
+        _D.subscription_id.not_in(sa.bindparam("busy", expanding=True)),
+    )
     .order_by(_D.next_attempt_at)
     .limit(PEEK_WINDOW)
     .subquery()
@@ -643,8 +661,6 @@ _CLAIMED = (
     sa.select(
         _D.id.label("delivery_id"),
         _D.attempt_count,
-        _D.next_attempt_at,
-        _D.created_at.label("delivery_created_at"),
         _E.id,
         _E.type,
         _E.tenant_id,

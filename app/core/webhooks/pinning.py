@@ -208,8 +208,12 @@ def _request(target: Target, headers: list[tuple[str, str]], body: bytes) -> byt
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """The status of the answer on ``reader`` and whether the connection may be kept; the
-    body is read (up to ``MAX_ANSWER_BYTES``) and dropped."""
+    """The status of the answer on ``reader`` and whether the connection may be kept.
+
+    The status is the answer: once the head is in, the body is read (up to
+    ``MAX_ANSWER_BYTES``, within ``BODY_SECONDS``) and dropped only to keep the connection;
+    a body that is long, unframed, slow or cut short closes the connection instead.
+    """
     answered = False
     try:
         while True:
@@ -221,36 +225,38 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
             if status == 101:
                 raise InvalidResponse("a protocol switch nobody asked for")
             # 1xx: an interim answer (103 Early Hints, 100 Continue); the real one follows.
-        keep = version == b"HTTP/1.1" and b"close" not in _tokens(fields.get(b"connection"))
-        if status in (204, 304):
-            return status, keep
-        # The status is the answer. The body is read only to keep the connection: when it
-        # is long, unframed or slow, the connection is closed instead.
-        codings = _tokens(fields.get(b"transfer-encoding"))
-        length = fields.get(b"content-length")
-        if codings:
-            if codings[-1] != b"chunked" or not keep:
-                return status, False
-            drop: Awaitable[bool] = _drop_chunked(reader)
-        elif length is None or not keep:
-            return status, False  # the body ends with the connection
-        elif not length.isdigit() or len(length) > 12:
-            raise InvalidResponse("a bad Content-Length")
-        elif int(length) > MAX_ANSWER_BYTES:
-            return status, False
-        else:
-            drop = _drop_exactly(reader, int(length))
-        try:
-            async with asyncio.timeout(BODY_SECONDS):
-                return status, await drop
-        except TimeoutError:
-            return status, False
     except asyncio.IncompleteReadError as exc:
-        raise ConnectionClosed("the connection ended mid-answer", answered=answered) from exc
+        raise ConnectionClosed(
+            "the connection ended before the answer", answered=answered or bool(exc.partial)
+        ) from exc
     except asyncio.LimitOverrunError as exc:
         raise InvalidResponse("an answer's head longer than 64 KiB") from exc
     except (ConnectionResetError, BrokenPipeError) as exc:
         raise ConnectionClosed("the connection was reset", answered=answered) from exc
+    keep = version == b"HTTP/1.1" and b"close" not in _tokens(fields.get(b"connection"))
+    if status in (204, 304):
+        return status, keep
+    codings = _tokens(fields.get(b"transfer-encoding"))
+    length = fields.get(b"content-length")
+    if codings:
+        if codings[-1] != b"chunked" or not keep:
+            return status, False
+        drop: Awaitable[bool] = _drop_chunked(reader)
+    elif length is None or not keep:
+        return status, False  # the body ends with the connection
+    elif not length.isdigit() or len(length) > 12:
+        raise InvalidResponse("a bad Content-Length")
+    elif int(length) > MAX_ANSWER_BYTES:
+        return status, False
+    else:
+        drop = _drop_exactly(reader, int(length))
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            return status, await drop
+    except (TimeoutError, InvalidResponse, asyncio.IncompleteReadError, ConnectionError):
+        return status, False
+    except asyncio.LimitOverrunError:
+        return status, False
 
 
 def _parse_head(head: bytes) -> tuple[bytes, int, dict[bytes, bytes]]:
