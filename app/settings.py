@@ -160,7 +160,7 @@ class WebhookSettings:
     batch_size: int  # attempts one worker runs at once, over every endpoint
     # Attempts one worker runs at once to one receiver (scheme, host and port): a slow or
     # small receiver is never sent more than this, and never holds up the others.
-    endpoint_concurrency: int = 8
+    endpoint_concurrency: int = 16
 
 
 @dataclass(frozen=True)
@@ -423,7 +423,7 @@ def load_settings() -> Settings:
             ),
             max_attempts=_int("WEBHOOK_MAX_ATTEMPTS", 15, minimum=1, maximum=100),
             batch_size=_int("WEBHOOK_DELIVERY_BATCH", 64, minimum=1, maximum=500),
-            endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 8, minimum=1, maximum=500),
+            endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 16, minimum=1, maximum=500),
         ),
         worker=WorkerSettings(
             delivery_poll_seconds=_float(

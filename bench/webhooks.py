@@ -170,6 +170,30 @@ async def backend_pids(db: asyncpg.Connection, database: str) -> set[int]:
     return {int(r["pid"]) for r in rows}
 
 
+class Backends:
+    """CPU of this run's PostgreSQL backends over a phase. Pools open and close
+    connections as they go, so the backends are looked up again every few polls and each
+    one's last reading kept (a backend that ends between two looks loses that bit)."""
+
+    def __init__(self, db: asyncpg.Connection, database: str) -> None:
+        self.db, self.database = db, database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+
+    async def start(self) -> None:
+        for pid in await backend_pids(self.db, self.database):
+            self.first[pid] = self.last[pid] = tb.proc_cpu_seconds(pid)
+
+    async def look(self) -> None:
+        for pid in await backend_pids(self.db, self.database):
+            self.first.setdefault(pid, 0.0)  # born during the phase: all of its CPU
+            self.last[pid] = max(self.last.get(pid, 0.0), tb.proc_cpu_seconds(pid))
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
 async def wait_idle(db: asyncpg.Connection, limit: float = 120.0) -> float:
     """Wait until nothing waits for delivery; how long it took."""
     started = time.monotonic()
@@ -244,8 +268,8 @@ async def measure_phase(
             raise RuntimeError(f"the outbox holds {waiting} undelivered events, not {EVENTS}")
         stored_before = int(await db.fetchval(STORED))
         resumed_at = datetime.now(UTC)
-        pids = await backend_pids(db, database)
-        pg_before = {pid: tb.proc_cpu_seconds(pid) for pid in pids}
+        backends = Backends(db, database)
+        await backends.start()
         cpu_before = {"worker": worker.cpu_seconds(), "console": console.cpu_seconds()}
 
         profilers = [profile(p, phase) for p in (worker, console)] if PROFILE_TO else []
@@ -254,10 +278,14 @@ async def measure_phase(
         started = time.monotonic()
         marks: dict[str, float] = {}
         stored = 0
+        polls = 0
         while stored < EVENTS:
             elapsed = time.monotonic() - started
             if elapsed > DRAIN_LIMIT_SECONDS:
                 break
+            polls += 1
+            if polls % 5 == 0:
+                await backends.look()
             stored = int(await db.fetchval(STORED)) - stored_before
             for share in (0.01, 0.5, 0.9):
                 key = f"{round(share * 100)}%"
@@ -268,6 +296,9 @@ async def measure_phase(
         while time.monotonic() - started < DRAIN_LIMIT_SECONDS:
             if not await db.fetchval(BACKLOG):
                 break
+            polls += 1
+            if polls % 5 == 0:
+                await backends.look()
             await asyncio.sleep(POLL_SECONDS)
         recorded = time.monotonic() - started
         for profiler in profilers:
@@ -277,8 +308,8 @@ async def measure_phase(
             "worker": worker.cpu_seconds() - cpu_before["worker"],
             "console": console.cpu_seconds() - cpu_before["console"],
         }
-        pids |= await backend_pids(db, database)
-        cpu["postgres"] = sum(tb.proc_cpu_seconds(p) - pg_before.get(p, 0.0) for p in pids)
+        await backends.look()
+        cpu["postgres"] = backends.seconds
         attempts = await db.fetchrow(
             "SELECT count(*) AS n, count(*) FILTER (WHERE error IS NOT NULL) AS failed,"
             " array_agg(DISTINCT error) FILTER (WHERE error IS NOT NULL) AS errors"

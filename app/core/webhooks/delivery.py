@@ -48,6 +48,7 @@ on a new connection to it, or on a kept-alive one that was opened to that same a
 """
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -145,11 +146,18 @@ def backoff_seconds(failed_attempts: int, settings: WebhookSettings) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": never a stampede
 
 
+@functools.lru_cache(maxsize=4096)
+def parsed(url: str) -> Target:
+    """The subscription URL as the client sends to it (parsed once per URL; raises
+    :class:`TargetRefused` for one it cannot use, every time)."""
+    return Target.parse(url)
+
+
 def endpoint_of(url: str) -> str:
     """The receiver a URL reaches, ``scheme://host:port``: what concurrency is counted by
     (and what a kept-alive connection serves). A URL that does not parse is its own."""
     try:
-        target = Target.parse(url)
+        target = parsed(url)
     except TargetRefused:
         return url
     return f"{target.scheme}://{target.host}:{target.port}"
@@ -480,7 +488,7 @@ class WebhookDispatcher:
             headers = signed_headers(claimed.event_id, claimed.secret, claimed.body, timestamp)
             headers["X-Webhook-Attempt"] = str(claimed.number)
             async with asyncio.timeout(self.settings.timeout_seconds):
-                target = Target.parse(claimed.url)
+                target = parsed(claimed.url)
                 address = await checked_address(
                     target, self.settings.allowed_targets, self._resolve
                 )
