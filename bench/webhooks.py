@@ -17,7 +17,11 @@ One run, on the PostgreSQL server of ``BENCH_PG`` and Redis db 13 (``BENCH_WEBHO
    20 ms until it has stored every event (the drain time, judged: ≤ 3 s), then until the
    worker has recorded every delivery as delivered;
 5. records each process's CPU over the drain (``/proc``; PostgreSQL: the backends
-   connected to this run's database), per event, and the attempts the worker logged.
+   connected to this run's database), per event, and the attempts the worker logged;
+6. with the worker running, ``BENCH_P1_SECONDS`` (10) of P1's load (``BENCH_CLIENTS``
+   clients posting ``POST /transfers/internal``, the transfers benchmark's httpx driver):
+   how long each event took from the outbox to the console (p50, p95, p99, max) and how
+   long after the load the last one arrived.
 
 ``BENCH_BASELINE=<git ref>`` first runs steps 2–5 with the worker and console of that
 commit (``git archive`` into a temporary folder; the same database, Redis, core and
@@ -59,6 +63,7 @@ DRAIN_LIMIT_SECONDS = float(os.environ.get("BENCH_DRAIN_LIMIT", "240"))
 TARGET_SECONDS = 3.0
 BATCH_CHUNK = 500  # transfers per POST /transfers/batch (the API takes up to 1,000)
 POLL_SECONDS = 0.02
+P1_SECONDS = float(os.environ.get("BENCH_P1_SECONDS", "10"))  # 0: no P1 part
 KEEP_LOGS = os.environ.get("BENCH_KEEP_LOGS")  # a folder for each process's log
 # A folder for py-spy profiles of the worker and the console during the drain (collapsed
 # stacks); their CPU figures are then not comparable.
@@ -348,6 +353,8 @@ async def measure_phase(
             f"({result['events_per_second']}/s); CPU ms/event {per_event}",
             flush=True,
         )
+        if P1_SECONDS > 0:
+            result["under_p1"] = await under_load(phase, db, core_url, accounts)
         return result
     except BaseException:
         for process in (console, worker):
@@ -362,6 +369,59 @@ async def measure_phase(
                     kept.write_text(process.output())
                 process.stop()
         await db.close()
+
+
+async def under_load(
+    phase: Phase, db: asyncpg.Connection, core_url: str, accounts: list[str]
+) -> dict[str, Any]:
+    """P1's load (``tb.CLIENTS`` clients posting internal transfers) for ``P1_SECONDS``
+    with the worker running: how long each event took from the outbox to the console."""
+    print(f"[{phase.name}] P1 load for {P1_SECONDS:.0f} s, worker running ...", flush=True)
+    since = datetime.now(UTC)
+    scenario = tb.Scenario("P1 load, webhooks live")
+    limits = httpx.Limits(max_connections=tb.CLIENTS, max_keepalive_connections=tb.CLIENTS)
+    async with httpx.AsyncClient(base_url=core_url + API, limits=limits, timeout=60) as core:
+        tokens = [
+            await tb.sign_in(core, "officer@demo.bank"),
+            await tb.sign_in(core, "manager@demo.bank"),
+        ]
+        started = time.monotonic()
+        await tb.drive(core, tokens, lambda rng: rng.sample(accounts, 2), P1_SECONDS, scenario)
+        scenario.seconds = time.monotonic() - started
+    load_ended = time.monotonic()
+    while time.monotonic() - load_ended < DRAIN_LIMIT_SECONDS:
+        if not await db.fetchval(BACKLOG):
+            break
+        await asyncio.sleep(0.1)
+    caught_up = time.monotonic() - load_ended
+    lag = await db.fetchrow(
+        "SELECT count(*) AS n,"
+        " percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY s) AS p,"
+        " max(s) AS worst"
+        " FROM (SELECT extract(epoch FROM c.received_at - o.created_at) AS s"
+        " FROM outbox_events o JOIN console_webhook_events c ON c.event_id = o.id"
+        " WHERE o.created_at >= $1) lags",
+        since,
+    )
+    made = int(
+        await db.fetchval("SELECT count(*) FROM outbox_events WHERE created_at >= $1", since)
+    )
+    p50, p95, p99 = (round(float(x), 2) for x in (lag["p"] or [0.0, 0.0, 0.0]))
+    result = {
+        "seconds": round(scenario.seconds, 1),
+        "transfers_per_second": scenario.summary()["tps"],
+        "events": made,
+        "stored_by_console": int(lag["n"]),
+        "lag_seconds": {
+            "p50": p50,
+            "p95": p95,
+            "p99": p99,
+            "max": round(float(lag["worst"] or 0), 2),
+        },
+        "caught_up_seconds_after_the_load": round(caught_up, 1),
+    }
+    print(f"[{phase.name}] under P1: {result}", flush=True)
+    return result
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -404,6 +464,25 @@ def markdown(report: dict[str, Any]) -> str:
             f"(× {round(before['drain_seconds'] / after['drain_seconds'], 1)} faster); CPU per "
             "event, before ÷ after: " + ", ".join(f"{k} × {v}" for k, v in ratio.items()) + ".",
         ]
+    live = [r for r in report["phases"] if "under_p1" in r]
+    if live:
+        lines += [
+            "",
+            f"## Under P1's load ({tb.CLIENTS} clients posting internal transfers, worker "
+            "running): from the outbox to the console",
+            "",
+            "| phase | seconds | transfers/s | events | stored | lag p50 s | p95 s | p99 s | max s "
+            "| caught up after the load, s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in live:
+            u = r["under_p1"]
+            lag = u["lag_seconds"]
+            lines.append(
+                f"| {r['phase']} | {u['seconds']} | {u['transfers_per_second']} | {u['events']} "
+                f"| {u['stored_by_console']} | {lag['p50']} | {lag['p95']} | {lag['p99']} "
+                f"| {lag['max']} | {u['caught_up_seconds_after_the_load']} |"
+            )
     errors = sorted({e for r in report["phases"] for e in r["attempt_errors"]})
     if errors:
         lines += ["", "Failed attempts' categories: " + ", ".join(errors) + "."]
@@ -451,6 +530,8 @@ def main() -> int:
             "config": {
                 "events": EVENTS,
                 "accounts": ACCOUNTS,
+                "p1_seconds": P1_SECONDS,
+                "p1_clients": tb.CLIENTS,
                 "baseline": BASELINE,
                 "processes": "python -m app core | console | worker, BRANCHDESK_PRODUCTION=true",
                 "redis": REDIS_URL,

@@ -1,7 +1,8 @@
 """Outbox fan-out and webhook delivery: at least once, signed, with backoff and a log.
 
 The worker's job (:meth:`WebhookDispatcher.run`) runs cycles back to back while there is
-work, and rests for ``WORKER_DELIVERY_POLL_SECONDS`` when there is none. A cycle does two
+work, looks again every 50 ms for a poll interval after it, and rests for
+``WORKER_DELIVERY_POLL_SECONDS`` once there has been none for that long. A cycle does two
 things. *Fan-out* turns up to 500 new outbox events into one delivery per active
 subscription of the event's tenant that names its type (one insert for all of them) and
 marks the events dispatched. *Claiming* leases due deliveries, receiver by receiver, and
@@ -98,6 +99,7 @@ RECORD_BATCH = 500  # attempt results recorded per transaction
 # Between busy cycles: long enough for results and new events to gather into one claim and
 # one fan-out, short enough that nobody waits for it.
 BUSY_PAUSE_SECONDS = 0.01
+LINGER_STEP_SECONDS = 0.05  # how often to look for more after work, until idle for a poll
 
 _Delivery = WebhookDelivery.__table__  # type: ignore[attr-defined]
 _Attempt = WebhookAttempt.__table__  # type: ignore[attr-defined]
@@ -235,13 +237,18 @@ class WebhookDispatcher:
 
     async def run(self) -> int:
         """The worker's job: cycles back to back while there is work (pausing only to let
-        results gather, or until an attempt ends when every share is taken); returns when
-        nothing is left to start, and the worker polls again after its interval."""
+        results gather, or until an attempt ends when every share is taken), then keeps
+        looking every 50 ms for as long as the poll interval (events come in runs: a
+        transfer load's next ones are due in milliseconds); returns when that passed with
+        nothing to do, and the worker polls again after its interval."""
         started_in_all = 0
+        last_work = time.monotonic()
         while True:
             fanned_out = await self._fan_out_once()
             started, more_waiting = await self._claim_and_start()
             started_in_all += started
+            if fanned_out or started:
+                last_work = time.monotonic()
             if more_waiting:  # due deliveries wait for an endpoint's share or the worker's
                 self._turn_freed.clear()
                 try:
@@ -250,7 +257,10 @@ class WebhookDispatcher:
                 except TimeoutError:
                     pass
             elif not fanned_out and not started:
-                return started_in_all
+                if time.monotonic() - last_work >= self._poll_seconds:
+                    return started_in_all
+                await asyncio.sleep(LINGER_STEP_SECONDS)
+                continue
             await asyncio.sleep(BUSY_PAUSE_SECONDS)
 
     async def run_once(self, *, wait: bool = False) -> int:
