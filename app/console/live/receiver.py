@@ -9,6 +9,7 @@ process stores an event is the one that pushes it, and a redelivery is acknowled
 (:class:`Inbox`); each answer still waits for its own event.
 """
 
+import functools
 import json
 from typing import Any, cast
 
@@ -143,8 +144,15 @@ class Inbox:
 
 
 def _insert_new(database: Database) -> Any:
+    return _insert_new_for(database.is_sqlite)
+
+
+@functools.cache
+def _insert_new_for(sqlite: bool) -> Any:
+    """``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING event_id``: the IDs it
+    returns are the events this process stored (built once per dialect)."""
     table = ConsoleWebhookEvent.__table__  # type: ignore[attr-defined]
-    insert = sqlite_insert if database.is_sqlite else postgresql_insert
+    insert = sqlite_insert if sqlite else postgresql_insert
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["event_id"])
@@ -158,6 +166,9 @@ async def _forget(database: Database, event_ids: list[str]) -> None:
         await connection.execute(sa.delete(table).where(table.c.event_id.in_(event_ids)))
 
 
+INBOX_KEY = "webhook_inbox"
+
+
 def _inbox(request: Request[Any, Any, Any]) -> Inbox:
     """This app's inbox (one per console process), made on first use."""
     state = request.app.state
@@ -165,9 +176,6 @@ def _inbox(request: Request[Any, Any, Any]) -> Inbox:
     if inbox is None:
         inbox = state[INBOX_KEY] = Inbox(console_state(request.app))
     return cast(Inbox, inbox)
-
-
-INBOX_KEY = "webhook_inbox"
 
 
 @post(
