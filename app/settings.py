@@ -157,7 +157,10 @@ class WebhookSettings:
     backoff_base_seconds: float
     backoff_max_seconds: float
     max_attempts: int
-    batch_size: int
+    batch_size: int  # attempts one worker runs at once, over every endpoint
+    # Attempts one worker runs at once to one receiver (scheme, host and port): a slow or
+    # small receiver is never sent more than this, and never holds up the others.
+    endpoint_concurrency: int = 16
 
 
 @dataclass(frozen=True)
@@ -419,7 +422,8 @@ def load_settings() -> Settings:
                 "WEBHOOK_BACKOFF_MAX_SECONDS", 86400.0, minimum=0.01, maximum=86400
             ),
             max_attempts=_int("WEBHOOK_MAX_ATTEMPTS", 15, minimum=1, maximum=100),
-            batch_size=_int("WEBHOOK_DELIVERY_BATCH", 20, minimum=1, maximum=500),
+            batch_size=_int("WEBHOOK_DELIVERY_BATCH", 64, minimum=1, maximum=500),
+            endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 16, minimum=1, maximum=500),
         ),
         worker=WorkerSettings(
             delivery_poll_seconds=_float(

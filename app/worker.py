@@ -2,7 +2,8 @@
 
 - ``idempotency.purge``: keys older than 24 hours go.
 - ``webhooks.deliver``: outbox fan-out and delivery, polled about every second so an
-  event reaches its receivers within seconds (app/core/webhooks/delivery.py).
+  event reaches its receivers within seconds; while there is a backlog it works without
+  pausing until the backlog is gone (app/core/webhooks/delivery.py).
 - ``audit.seal``: seals over the audit trail up to the safe horizon
   (app/core/audit/sealing.py).
 - ``gl.roll_up``: daily GL sums of the postings up to the safe horizon, which every GL
@@ -51,7 +52,9 @@ async def purge_idempotency(db: Database) -> None:
 
 def build_jobs(db: Database, settings: Settings) -> list[Job]:
     """The worker's jobs. A new schedule (standing instructions) is one more ``Job`` here."""
-    dispatcher = WebhookDispatcher(db, settings.webhooks)
+    dispatcher = WebhookDispatcher(
+        db, settings.webhooks, poll_seconds=settings.worker.delivery_poll_seconds
+    )
     sealer = AuditSealer(db, records_per_seal=settings.worker.seal_records_per_seal)
     return [
         Job(
@@ -62,7 +65,7 @@ def build_jobs(db: Database, settings: Settings) -> list[Job]:
         Job(
             "webhooks.deliver",
             settings.worker.delivery_poll_seconds,
-            dispatcher.run_once,
+            dispatcher.run,
             close=dispatcher.aclose,
         ),
         Job("audit.seal", settings.worker.seal_interval_seconds, sealer.run_once),

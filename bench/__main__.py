@@ -6,7 +6,16 @@
 import sys
 from collections.abc import Callable
 
-from bench import browser, client, console, request_path, scale, transfers, trial_balance
+from bench import (
+    browser,
+    client,
+    console,
+    request_path,
+    scale,
+    transfers,
+    trial_balance,
+    webhooks,
+)
 
 BENCHMARKS: dict[str, Callable[[], int]] = {
     "transfers": transfers.main,  # P1, P2, P3 of quality.md, with the pgbench reference
@@ -16,6 +25,7 @@ BENCHMARKS: dict[str, Callable[[], int]] = {
     "browser": browser.main,  # P5: largest contentful paint and the deposit flow
     "client": client.main,  # P8: the shared client's overhead over raw httpx
     "console": console.main,  # P4 (console pages, 50 staff) and P7 (memory of each process)
+    "webhooks": webhooks.main,  # issue 11: a backlog of 1,135 events drained to the console
 }
 
 

@@ -33,6 +33,26 @@ async def test_events_reach_the_streams_of_their_tenant_only():
     assert hub.subscriber_count == 0
 
 
+async def test_several_events_published_at_once_arrive_in_order_each_to_its_tenant():
+    hub = LiveHub(None)
+    heard: list[str] = []
+    hub.add_listener(lambda event: heard.append(event.event_id))
+    async with hub.subscribe(TENANT_A, "bank_a") as a, hub.subscribe(TENANT_B, "bank_b") as b:
+        await hub.publish_many(
+            [
+                LiveEvent("evt_1", "journal.created", tenant_id=TENANT_A),
+                LiveEvent("evt_2", "journal.created", tenant_id=TENANT_B),
+                LiveEvent("evt_3", "journal.posted", tenant_code="bank_a"),
+            ]
+        )
+        for_a = [a.queue.get_nowait(), a.queue.get_nowait()]
+        assert [e.event_id for e in for_a if e is not None] == ["evt_1", "evt_3"]
+        only_b = b.queue.get_nowait()
+        assert only_b is not None and only_b.event_id == "evt_2"
+        assert a.queue.empty() and b.queue.empty()
+    assert heard == ["evt_1", "evt_2", "evt_3"]
+
+
 async def test_a_failing_listener_does_not_stop_delivery():
     hub = LiveHub(None)
 

@@ -176,6 +176,17 @@ class LiveHub:
             return
         await self._redis.publish(self.channel(event), event.encode())
 
+    async def publish_many(self, events: list[LiveEvent]) -> None:
+        """Send several events in one Redis round trip (a pipeline), in order."""
+        if self._redis is None:
+            for event in events:
+                self._dispatch(event)
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.publish(self.channel(event), event.encode())
+            await pipe.execute()
+
     def _dispatch(self, event: LiveEvent) -> None:
         for listener in self._listeners:
             try:

@@ -5,11 +5,13 @@ anything unsigned, signed with another secret or older than the tolerance is ref
 ``401`` before anything is parsed or stored. The event's ID (signed, in the body) is the
 dedup key; a unique constraint makes it hold across console processes, so whichever
 process stores an event is the one that pushes it, and a redelivery is acknowledged with
-``200`` and nothing else.
+``200`` and nothing else. Events that arrive together are stored and pushed together
+(:class:`Inbox`); each answer still waits for its own event.
 """
 
+import functools
 import json
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import structlog
@@ -21,12 +23,15 @@ from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from app.batching import GroupWriter, write_transaction
 from app.console.live.hub import LiveEvent, looks_like_uuid, tenant_key
 from app.console.live.signature import SignatureRefused, verify
 from app.console.models import ConsoleWebhookEvent
 from app.console.state import ConsoleState, console_state
-from app.db import is_unique_violation
+from app.db import Database, new_id, utcnow
 
 logger = structlog.get_logger("branchdesk.console")
 
@@ -74,36 +79,103 @@ def _event_from(payload: Any, header_id: str | None) -> tuple[LiveEvent, dict[st
     return LiveEvent(event_id, event_type, tenant_id, tenant_code), payload
 
 
-async def _store(console: ConsoleState, event: LiveEvent, payload: dict[str, Any]) -> bool:
-    """Store ``event``; ``False`` when it was already stored (by any process)."""
-    row = ConsoleWebhookEvent(
-        event_id=event.event_id,
-        type=event.type,
-        tenant_id=event.tenant_id,
-        tenant_code=event.tenant_code,
-        payload=payload,
-    )
-    database = console.database
-    try:
-        async with database.writer(), database.session() as session:
-            session.add(row)
-            await session.commit()
-    except sa.exc.IntegrityError as exc:
-        if is_unique_violation(exc):
-            return False
-        raise
-    return True
+STORED = "stored"
+DUPLICATE = "duplicate"
+UNPUSHED = "unpushed"
+GROUP_MOST = 200  # events stored and pushed together at most
 
 
-async def _forget(console: ConsoleState, event_id: str) -> None:
-    database = console.database
-    async with database.writer(), database.session() as session:
-        await session.execute(
-            sa.delete(ConsoleWebhookEvent).where(
-                ConsoleWebhookEvent.event_id == event_id  # type: ignore[arg-type]
-            )
+class Inbox:
+    """The receiver's writes, in groups: every event that arrives while the previous group
+    is being stored goes with the next one — one transaction (an insert that skips IDs
+    already stored) and one Redis round trip for all of them. Each request still answers
+    only once its own event is stored and pushed (or known to be a duplicate)."""
+
+    def __init__(self, console: ConsoleState) -> None:
+        self._console = console
+        self._writer: GroupWriter[tuple[LiveEvent, dict[str, Any]], str] = GroupWriter(
+            self._store_and_push, GROUP_MOST
         )
-        await session.commit()
+
+    async def receive(self, event: LiveEvent, payload: dict[str, Any]) -> str:
+        """``STORED`` (and pushed), ``DUPLICATE`` (stored before, by any process) or
+        ``UNPUSHED`` (not kept: the push failed)."""
+        return await self._writer.submit((event, payload))
+
+    async def _store_and_push(self, items: list[tuple[LiveEvent, dict[str, Any]]]) -> list[str]:
+        first: dict[str, int] = {}  # event ID → the item that stands for it in this group
+        rows = []
+        now = utcnow()
+        for n, (event, payload) in enumerate(items):
+            if event.event_id in first:
+                continue  # the same event twice at once: the first one counts
+            first[event.event_id] = n
+            rows.append(
+                {
+                    "id": new_id(),
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "tenant_id": event.tenant_id,
+                    "tenant_code": event.tenant_code,
+                    "payload": payload,
+                    "received_at": now,
+                }
+            )
+        database = self._console.database
+        async with write_transaction(database) as connection:
+            # The unique event ID is the dedup across console processes: whichever
+            # process inserts it stores and pushes it; the others are told it is not new.
+            stored = set((await connection.execute(_insert_new(database), rows)).scalars())
+        results = [DUPLICATE] * len(items)
+        new = [items[n][0] for event_id, n in first.items() if event_id in stored]
+        for event in new:
+            results[first[event.event_id]] = STORED
+        if new:
+            try:
+                await self._console.live.publish_many(new)
+            except Exception as exc:
+                # Unpushed, the events must not count as received: forget them so the
+                # core's retries store and push them.
+                logger.warning("console.webhook_push_failed", events=len(new), error=str(exc))
+                await _forget(database, [event.event_id for event in new])
+                for event in new:
+                    results[first[event.event_id]] = UNPUSHED
+        return results
+
+
+def _insert_new(database: Database) -> Any:
+    return _insert_new_for(database.is_sqlite)
+
+
+@functools.cache
+def _insert_new_for(sqlite: bool) -> Any:
+    """``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING event_id``: the IDs it
+    returns are the events this process stored (built once per dialect)."""
+    table = ConsoleWebhookEvent.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if sqlite else postgresql_insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.event_id)
+    )
+
+
+async def _forget(database: Database, event_ids: list[str]) -> None:
+    table = ConsoleWebhookEvent.__table__  # type: ignore[attr-defined]
+    async with write_transaction(database) as connection:
+        await connection.execute(sa.delete(table).where(table.c.event_id.in_(event_ids)))
+
+
+INBOX_KEY = "webhook_inbox"
+
+
+def _inbox(request: Request[Any, Any, Any]) -> Inbox:
+    """This app's inbox (one per console process), made on first use."""
+    state = request.app.state
+    inbox = state.get(INBOX_KEY)
+    if inbox is None:
+        inbox = state[INBOX_KEY] = Inbox(console_state(request.app))
+    return cast(Inbox, inbox)
 
 
 @post(
@@ -136,16 +208,11 @@ async def receive_webhook(request: Request[Any, Any, Any]) -> Response[dict[str,
     if isinstance(found, str):
         return _answer(HTTP_400_BAD_REQUEST, error=found)
     event, stored_payload = found
-    if not await _store(console, event, stored_payload):
+    outcome = await _inbox(request).receive(event, stored_payload)
+    if outcome == DUPLICATE:
         logger.info("console.webhook_duplicate", event_id=event.event_id, event_type=event.type)
         return _answer(HTTP_200_OK, received=True, duplicate=True)
-    try:
-        await console.live.publish(event)
-    except Exception as exc:
-        # Unpushed, the event must not count as received: forget it so the core's retry
-        # stores and pushes it.
-        logger.warning("console.webhook_push_failed", event_id=event.event_id, error=str(exc))
-        await _forget(console, event.event_id)
+    if outcome == UNPUSHED:
         return _answer(HTTP_503_SERVICE_UNAVAILABLE, error="live updates are unavailable")
     logger.info("console.webhook_received", event_id=event.event_id, event_type=event.type)
     return _answer(HTTP_200_OK, received=True, duplicate=False)

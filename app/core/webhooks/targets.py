@@ -14,6 +14,7 @@ the console's own receiver, ``CONSOLE_WEBHOOK_URL``, which is always one).
 """
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -83,6 +84,7 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return address.sixtofour
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the text, asked on every attempt
 def literal_address(host: str) -> Address | None:
     """The address a host names by itself, in any spelling a resolver accepts, or None."""
     bare = host[:-1] if host.endswith(".") else host
@@ -173,10 +175,18 @@ class AllowedTarget:
 
 
 def _same_host(entry: str, host: str) -> bool:
+    entry_address, address = _address_in(entry), _address_in(host)
+    if entry_address is not None and address is not None:
+        return entry_address == address
+    return entry == host
+
+
+@functools.lru_cache(maxsize=4096)  # asked for the allow-list on every attempt
+def _address_in(host: str) -> Address | None:
     try:
-        return ipaddress.ip_address(entry) == ipaddress.ip_address(host)
+        return ipaddress.ip_address(host)
     except ValueError:
-        return entry == host
+        return None
 
 
 def parse_allowed_target(raw: str) -> AllowedTarget:

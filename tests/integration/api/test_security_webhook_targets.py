@@ -20,7 +20,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpcore
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -431,24 +430,44 @@ async def test_the_console_receiver_on_the_allow_list_gets_signed_deliveries(
 # -- narrow unit tests of the pinning (no network at all) ---------------------------------
 
 
-class RecordingNetwork(httpcore.AsyncNetworkBackend):
+class RecordingNetwork:
     """Stands in for the sockets: records where a connection would go, answers 204."""
 
     def __init__(self) -> None:
         self.connected: list[tuple[str, int]] = []
 
-    async def connect_tcp(  # type: ignore[override]
+    async def __call__(
         self,
-        host: str,
+        address: str,
         port: int,
-        timeout: float | None = None,  # noqa: ASYNC109
-        **_: Any,
-    ) -> httpcore.AsyncNetworkStream:
-        self.connected.append((host, port))
-        return httpcore.AsyncMockStream([b"HTTP/1.1 204 No Content\r\n\r\n"])
+        tls: Any,
+        server_hostname: str | None,
+        timeout: float,  # noqa: ASYNC109
+    ) -> tuple[asyncio.StreamReader, Any]:
+        self.connected.append((address, port))
+        reader = asyncio.StreamReader()
+        reader.feed_data(b"HTTP/1.1 204 No Content\r\n\r\n")
+        return reader, SentNowhere()
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+
+class SentNowhere:
+    """A stream's writing end that keeps what is written."""
+
+    def __init__(self) -> None:
+        self.sent = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    async def drain(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
 
 
 def claimed(url: str) -> Claimed:
@@ -484,7 +503,7 @@ async def test_a_name_rebound_to_an_internal_address_is_refused_before_connectin
         None,  # type: ignore[arg-type]  (attempt() needs no database)
         fast(settings),
         resolver=StaticResolver(*answers),
-        network=network,
+        opener=network,
     )
     try:
         outcome = await dispatcher.attempt(claimed("http://hooks.example.com/in"))
@@ -500,7 +519,7 @@ async def test_the_connection_goes_to_the_checked_address_with_the_name_kept(set
         None,  # type: ignore[arg-type]
         fast(settings),
         resolver=StaticResolver("8.8.4.4"),
-        network=network,
+        opener=network,
     )
     try:
         outcome = await dispatcher.attempt(claimed("http://hooks.example.com:8080/in"))

@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -199,6 +200,48 @@ async def test_concurrent_deliveries_of_one_event_store_and_push_it_once(
         seen = await stream.until(event_id=marker["id"])
         assert [m.event_id for m in seen].count(payload["id"]) == 1
     assert len(await stored(database, payload["id"])) == 1
+
+
+async def test_a_burst_of_deliveries_stores_and_pushes_each_event_once(
+    manager, live_server, browser, secret, tenant_ids, database
+):
+    """Many deliveries at once, as the worker sends a backlog (they are stored and pushed
+    in groups): each new event stored and pushed once, a replay arriving beside its
+    original acknowledged as a duplicate, forged ones refused and stored nowhere."""
+    demo = tenant_ids["demo_bank"]
+    fresh = [event_payload("journal.created", demo, journal_id=f"j-{n}") for n in range(24)]
+    replays = fresh[:8]
+    forged = [event_payload("journal.created", demo) for _ in range(4)]
+    async with open_stream(manager) as stream:
+        clients = [httpx.AsyncClient(base_url=live_server.base_url) for _ in range(8)]
+        try:
+            sends = [deliver(clients[n % 8], secret, p) for n, p in enumerate(fresh + replays)]
+            sends += [
+                deliver(clients[n % 8], "not-the-console-secret-at-all", p)
+                for n, p in enumerate(forged)
+            ]
+            answers = await asyncio.gather(*sends)
+        finally:
+            await asyncio.gather(*(c.aclose() for c in clients))
+        signed_answers, forged_answers = answers[:32], answers[32:]
+        assert [a.status_code for a in signed_answers] == [200] * 32
+        assert [a.status_code for a in forged_answers] == [401] * 4
+        new_by_id = Counter(
+            p["id"]
+            for p, a in zip(fresh + replays, signed_answers, strict=True)
+            if a.json() == {"received": True, "duplicate": False}
+        )
+        assert new_by_id == Counter(p["id"] for p in fresh)  # once each, replays or not
+        marker = event_payload("journal.rejected", demo)
+        await deliver(browser, secret, marker)
+        seen = Counter(m.event_id for m in await stream.until(event_id=marker["id"]))
+    assert all(seen[p["id"]] == 1 for p in fresh)
+    assert not any(seen[p["id"]] for p in forged)
+    for payload in fresh:
+        (row,) = await stored(database, payload["id"])
+        assert row.payload == payload
+    for payload in forged:
+        assert await stored(database, payload["id"]) == []
 
 
 async def test_a_header_id_other_than_the_signed_id_is_refused(
