@@ -172,10 +172,13 @@ class ProviderDirectory:
             fresh = kept is not None and now - kept[0] < settings.provider_cache_seconds
             if fresh and kept is not None and _has_kid(kept[1], kid):
                 return kept[1]
-            last = self._key_fetched_at.get(metadata.jwks_uri)
-            if kept is not None and last is not None and now - last < KEY_REFRESH_SECONDS:
-                return kept[1]  # fetched a moment ago: a still-unknown kid is refused
-            self._key_fetched_at[metadata.jwks_uri] = now
+            if fresh and kept is not None:
+                # An unknown kid: the provider may have rotated. Fetched again at most once
+                # a while, so made-up kids cannot make us hammer the provider.
+                last = self._key_fetched_at.get(metadata.jwks_uri)
+                if last is not None and now - last < KEY_REFRESH_SECONDS:
+                    return kept[1]  # a still-unknown kid is refused by the caller
+                self._key_fetched_at[metadata.jwks_uri] = now
             document = await self._get_json(metadata.jwks_uri, metadata.issuer, settings)
             try:
                 keys = KeySet.import_key_set(

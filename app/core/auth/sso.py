@@ -138,9 +138,11 @@ class SingleSignOn:
         writer is taken only for the short writes at the end, like the password sign-in.
         """
         provider = await load_provider(self.session, tenant.id)
-        await self.session.rollback()
         if provider is None:
             raise not_configured()
+        # Kept as read (a detached copy): the read ends here, before the provider is called.
+        self.session.expunge(provider)
+        await self.session.rollback()
         # RFC 9207: the callback's ``iss`` names who answered; another provider's answer
         # (a mix-up) is refused before its code goes anywhere.
         if issuer is not None and issuer != provider.issuer:
