@@ -142,6 +142,9 @@ class ConsoleSettings:
     client_timeout_seconds: int
     # How often an open live stream sends a keep-alive and re-checks its session.
     live_heartbeat_seconds: int = 15
+    # The console's address as staff's browsers see it (behind a proxy that changes it):
+    # single sign-on's redirect URIs are built on it. None: each request's own origin.
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -425,6 +428,7 @@ def load_settings() -> Settings:
             webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir, maximum=100),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
             live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
+            public_url=_url("CONSOLE_PUBLIC_URL", None, {"http", "https"}),
         ),
         webhooks=WebhookSettings(
             console_url=console_webhook_url,
