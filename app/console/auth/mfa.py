@@ -250,11 +250,7 @@ async def check_code(request: Request[Any, Any, Any]) -> Response[Any]:
         flag = "locked" if exc.code == "ACCOUNT_LOCKED" else "step_expired"
         return _see_other(f"/login?{flag}=1", cookies=[forget])
     _signed, forget = await _signed_in(request, step_id, step, answer)
-    left = answer.get("recovery_codes_left") if isinstance(answer, dict) else None
-    target = str(step.get("next") or "/")
-    if isinstance(left, int) and left <= 3:
-        target = "/?recovery_codes_left=" + str(left)
-    return _see_other(target, cookies=[forget, fresh_csrf(console)])
+    return _see_other(str(step.get("next") or "/"), cookies=[forget, fresh_csrf(console)])
 
 
 async def _enrolment(

@@ -26,7 +26,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from app.client import BankingAPIError, BankingAPIUnavailable
+from app.client import AuthResult, BankingAPIError, BankingAPIUnavailable
 from app.console.actionlog import SIGN_IN, SIGN_IN_FAILED, ActionLog, Actor
 from app.console.auth.session import cookie_is_secure, current_session, start_session
 from app.console.htmx import VARY
@@ -291,8 +291,6 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     except BankingAPIError as exc:
         message = SSO_FAILURES.get(exc.code) or exc.message or FLOW_LOST
         return await refused(exc.code, message, 403 if exc.status == 403 else 400)
-    from app.client import AuthResult
-
     result = AuthResult.model_validate(answer)
     signed_in = await start_session(request, result)
     provider = answer.get("identity_provider") if isinstance(answer, dict) else None

@@ -372,6 +372,14 @@ async def _spend_id_token(
     until = datetime.fromtimestamp(expires, UTC) + timedelta(
         seconds=settings.id_token_leeway_seconds + 60
     )
+    # The marks of tokens that can no longer pass go as new ones come (nothing else
+    # purges this table), so it holds at most the last hour or so of sign-ons.
+    await session.execute(
+        sa.delete(RevokedToken).where(
+            col(RevokedToken.key).startswith("id-token:"),
+            col(RevokedToken.expires_at) < utcnow(),
+        )
+    )
     insert = (sqlite.insert if sqlite_db else postgresql.insert)(RevokedToken.__table__)  # type: ignore[attr-defined]
     done = await session.execute(
         insert.values(
