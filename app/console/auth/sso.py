@@ -126,8 +126,10 @@ async def provider_for(
             forwarded_for=client_ip(request.scope),
         )
     except BankingAPIUnavailable as exc:
-        # The provider (or the core) is down: no button rather than a broken one.
+        # The provider (or the core) is down: no button rather than a broken one, and the
+        # sign-in page does not wait on it again for the next minute either.
         logger.warning("console.sso_provider_unavailable", tenant=tenant, code=exc.code)
+        _providers[key] = (time.monotonic(), None)
         return None
     except BankingAPIError:
         found = None
