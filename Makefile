@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit integration load browser chromium bench clean
+.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ chromium:
 		echo "installing chromium (Debian package)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## The single sign-on tests' identity provider (oidc-provider from npm, run with node):
+## installed from its lock file, again only when the lock file changes.
+OIDC_STAMP := tests/oidc/node_modules/.installed
+$(OIDC_STAMP): tests/oidc/package.json tests/oidc/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "the SSO tests need node and npm (node 20+)"; exit 1; }
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc-provider: $(OIDC_STAMP)
+
 lint: install
 	$(BIN)/ruff check app tests bench migrations/env.py
 	$(BIN)/ruff format --check app tests bench migrations/env.py
@@ -40,11 +50,11 @@ typecheck: install
 unit: install
 	$(PY) -m pytest tests/unit -q -p no:playwright
 
-integration: install
+integration: install oidc-provider
 	$(PY) -m pytest tests/integration -q -p no:playwright
 
 # Browser tests run in their own pytest process: sync Playwright and asyncio don't share a loop.
-browser: install chromium
+browser: install chromium oidc-provider
 	$(PY) -m pytest tests/browser -q -p no:asyncio
 
 # The bank test starts a real core process on a freshly seeded database: its own process.
@@ -52,7 +62,7 @@ load: install
 	$(PY) -m pytest tests/load -q -p no:playwright
 
 ## make test: everything the CI runs (SQLite + in-process stores unless DATABASE_URL/REDIS_URL).
-test: install chromium lint typecheck
+test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
 	$(PY) -m pytest tests/load -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio

@@ -142,6 +142,9 @@ class ConsoleSettings:
     client_timeout_seconds: int
     # How often an open live stream sends a keep-alive and re-checks its session.
     live_heartbeat_seconds: int = 15
+    # The console's address as staff's browsers see it (behind a proxy that changes it):
+    # single sign-on's redirect URIs are built on it. None: each request's own origin.
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,19 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class IdentitySettings:
+    """Staff identity: single sign-on through a tenant's provider, and the second factor."""
+
+    secrets_key: str  # seals TOTP seeds and identity providers' client secrets at rest
+    challenge_seconds: int = 300  # a sign-in's second-factor challenge lives this long
+    challenge_attempts: int = 5  # wrong codes one challenge takes before it is spent
+    provider_timeout_seconds: float = 10.0  # each call to an identity provider
+    provider_cache_seconds: int = 3600  # discovery documents and key sets kept this long
+    id_token_leeway_seconds: int = 60  # clock skew allowed on a provider's ID token
+    totp_issuer: str = "Branchdesk"  # the name authenticator apps show beside the code
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings
     database: DatabaseSettings
@@ -194,6 +210,7 @@ class Settings:
     worker: WorkerSettings
     logging: LoggingSettings = field(default=LoggingSettings(format="console", level="info"))
     sandbox_password: str = field(default="Sandbox#2026")
+    identity: IdentitySettings = field(default=IdentitySettings(secrets_key=""))
 
 
 def _database_url(var_dir: Path) -> str:
@@ -306,6 +323,10 @@ PRODUCTION_SECRETS = {
         "at least 16 random characters, the same in every core and worker; seals "
         "webhook subscription secrets at rest"
     ),
+    "IDENTITY_SECRETS_KEY": (
+        "at least 16 random characters, the same in every core; seals staff TOTP seeds "
+        "and identity providers' client secrets at rest"
+    ),
 }
 
 
@@ -410,6 +431,7 @@ def load_settings() -> Settings:
             webhook_secret=_secret("CONSOLE_WEBHOOK_SECRET", var_dir, maximum=100),
             client_timeout_seconds=_int("BANKING_API_TIMEOUT_SECONDS", 15, minimum=1),
             live_heartbeat_seconds=_int("LIVE_HEARTBEAT_SECONDS", 15, minimum=1, maximum=300),
+            public_url=_url("CONSOLE_PUBLIC_URL", None, {"http", "https"}),
         ),
         webhooks=WebhookSettings(
             console_url=console_webhook_url,
@@ -443,6 +465,21 @@ def load_settings() -> Settings:
             level=_choice("LOG_LEVEL", "info", {"debug", "info", "warning", "error"}),
         ),
         sandbox_password=_env("SANDBOX_PASSWORD", "Sandbox#2026") or "Sandbox#2026",
+        identity=_identity_settings(var_dir),
+    )
+
+
+def _identity_settings(var_dir: Path) -> IdentitySettings:
+    return IdentitySettings(
+        secrets_key=_secret("IDENTITY_SECRETS_KEY", var_dir),
+        challenge_seconds=_int("MFA_CHALLENGE_SECONDS", 300, minimum=30, maximum=1800),
+        challenge_attempts=_int("MFA_CHALLENGE_ATTEMPTS", 5, minimum=1, maximum=20),
+        provider_timeout_seconds=_float(
+            "IDENTITY_PROVIDER_TIMEOUT_SECONDS", 10.0, minimum=0.5, maximum=60
+        ),
+        provider_cache_seconds=_int("IDENTITY_PROVIDER_CACHE_SECONDS", 3600, minimum=0),
+        id_token_leeway_seconds=_int("ID_TOKEN_LEEWAY_SECONDS", 60, minimum=0, maximum=300),
+        totp_issuer=_env("TOTP_ISSUER", "Branchdesk") or "Branchdesk",
     )
 
 

@@ -26,6 +26,15 @@ _STATUS_BY_CODE: dict[str, int] = {
             "TOKEN_REVOKED",
             "INVALID_CREDENTIALS",
             "INVALID_REFRESH_TOKEN",
+            # staff identity (issue 14)
+            "MFA_REQUIRED",
+            "MFA_ENROLMENT_REQUIRED",
+            "INVALID_MFA_CHALLENGE",
+            "INVALID_MFA_CODE",
+            "MFA_CODE_REUSED",
+            "INVALID_ID_TOKEN",
+            "UNKNOWN_ISSUER",
+            "AUTHORIZATION_CODE_REJECTED",
         ],
         401,
     ),
@@ -39,6 +48,7 @@ _STATUS_BY_CODE: dict[str, int] = {
             "ACCOUNT_LOCKED",
             "SELF_APPROVAL_FORBIDDEN",
             "BRANCH_SCOPE",
+            "SSO_ACCESS_DENIED",
         ],
         403,
     ),
@@ -89,6 +99,7 @@ _STATUS_BY_CODE: dict[str, int] = {
     "RATE_LIMIT_EXCEEDED": 429,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,
+    "IDENTITY_PROVIDER_UNAVAILABLE": 503,
 }
 
 ERROR_CODES = frozenset(_STATUS_BY_CODE)

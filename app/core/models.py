@@ -2,6 +2,13 @@
 
 from app.core.accounts.models import Account, Hold, Product
 from app.core.audit.models import AuditLog, AuditSeal
+from app.core.auth.identity_models import (
+    FactorReset,
+    IdentityProvider,
+    MfaChallenge,
+    RecoveryCode,
+    SecondFactor,
+)
 from app.core.auth.models import ApiKey, AuthSession, RefreshToken, RevokedToken, StaffUser
 from app.core.customers.models import Customer
 from app.core.idempotency.models import IdempotencyRecord
@@ -37,21 +44,26 @@ __all__ = [
     "AuthSession",
     "Branch",
     "Customer",
+    "FactorReset",
     "FiscalPeriod",
     "GLAccount",
     "GLRollup",
     "GLRollupMark",
     "Hold",
     "IdempotencyRecord",
+    "IdentityProvider",
     "JobRun",
     "Journal",
     "JournalLine",
+    "MfaChallenge",
     "NumberSequence",
     "OutboxEvent",
     "Posting",
     "Product",
+    "RecoveryCode",
     "RefreshToken",
     "RevokedToken",
+    "SecondFactor",
     "StaffUser",
     "StandingInstruction",
     "StandingInstructionExecution",

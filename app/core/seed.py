@@ -233,6 +233,8 @@ async def _tenant(session: AsyncSession, spec: SandboxTenant, created: dict[str,
             base_currency="NGN",
             timezone="Africa/Lagos",
             teller_approval_limit=spec.teller_approval_limit,
+            # The sandbox signs in with the password alone (sandbox.md, issue 14).
+            mfa_required_role="none",
         )
         session.add(tenant)
         await session.flush()

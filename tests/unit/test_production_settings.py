@@ -39,6 +39,7 @@ def production(monkeypatch, tmp_path):
     monkeypatch.setenv("CONSOLE_SECRET_KEY", SECRET)
     monkeypatch.setenv("CONSOLE_WEBHOOK_SECRET", SECRET.upper())
     monkeypatch.setenv("WEBHOOK_SECRETS_KEY", SECRET[::-1])
+    monkeypatch.setenv("IDENTITY_SECRETS_KEY", SECRET + "i")
     return monkeypatch
 
 
@@ -67,6 +68,7 @@ def test_a_complete_production_configuration_starts(production, tmp_path):
         ("CONSOLE_SECRET_KEY", None, "set CONSOLE_SECRET_KEY"),
         ("CONSOLE_WEBHOOK_SECRET", None, "set CONSOLE_WEBHOOK_SECRET"),
         ("WEBHOOK_SECRETS_KEY", None, "set WEBHOOK_SECRETS_KEY"),
+        ("IDENTITY_SECRETS_KEY", None, "set IDENTITY_SECRETS_KEY"),
     ],
 )
 def test_production_refuses_a_laptop_default(production, tmp_path, name, value, fragment):
@@ -86,6 +88,7 @@ def test_every_missing_setting_is_named_at_once(production):
         "CONSOLE_SECRET_KEY",
         "CONSOLE_WEBHOOK_SECRET",
         "WEBHOOK_SECRETS_KEY",
+        "IDENTITY_SECRETS_KEY",
     ):
         production.delenv(name)
     with pytest.raises(ImproperlyConfigured) as refused:
@@ -96,6 +99,7 @@ def test_every_missing_setting_is_named_at_once(production):
         "CONSOLE_SECRET_KEY",
         "CONSOLE_WEBHOOK_SECRET",
         "WEBHOOK_SECRETS_KEY",
+        "IDENTITY_SECRETS_KEY",
     ):
         assert name in message
 

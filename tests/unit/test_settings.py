@@ -84,6 +84,7 @@ def test_logs_are_json_in_production_and_for_people_on_a_laptop(env):
     env.setenv("CONSOLE_SECRET_KEY", "k" * 32)
     env.setenv("CONSOLE_WEBHOOK_SECRET", "w" * 32)
     env.setenv("WEBHOOK_SECRETS_KEY", "s" * 32)
+    env.setenv("IDENTITY_SECRETS_KEY", "i" * 32)
     assert load_settings().logging.format == "json"
     env.setenv("LOG_FORMAT", "console")
     assert load_settings().logging.format == "console"

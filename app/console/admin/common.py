@@ -61,6 +61,12 @@ SECTIONS: tuple[Section, ...] = (
         "The teller approval limit and who may approve whose work.",
     ),
     Section(
+        "sign_in",
+        "Sign-in",
+        "/admin/sign-in",
+        "Single sign-on through the bank's identity provider, and who it makes what.",
+    ),
+    Section(
         "api_keys",
         "API keys",
         "/admin/api-keys",

@@ -9,6 +9,7 @@ from litestar import Request, Response, Router, get
 from app.console.admin.api_keys import all_keys, api_key_routes
 from app.console.admin.branches import branch_routes
 from app.console.admin.common import SECTIONS, VIEW, render_admin
+from app.console.admin.sign_in import sign_in_routes
 from app.console.admin.staff import staff_routes
 from app.console.admin.tenant_settings import settings_routes
 from app.console.admin.webhooks import webhook_routes
@@ -76,6 +77,7 @@ admin_router = Router(
         *staff_routes,
         *branch_routes,
         *settings_routes,
+        *sign_in_routes,
         *api_key_routes,
         *webhook_routes,
     ],

@@ -25,6 +25,8 @@ from app.console.admin.common import (
     quoted,
     render_admin,
 )
+from app.console.admin.second_factor import DONE_MESSAGES as FACTOR_DONE
+from app.console.admin.second_factor import factor_context, second_factor_routes
 from app.console.banking import CoreSession
 from app.console.customers.routes import page_of
 from app.console.formatting import bank_zone, clock_time, local_time, parse_time
@@ -287,6 +289,7 @@ async def _detail_page(
     )
     row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
     done = request.query_params.get("done", "")
+    factor = await factor_context(core, user_id, tenant)
     return render_admin(
         request,
         "admin/staff/detail.html",
@@ -299,8 +302,10 @@ async def _detail_page(
             "errors": FormErrors(errors or {}),
             "error": error,
             "action_error": action_error,
-            "done": DONE_MESSAGES.get(done),
+            "done": DONE_MESSAGES.get(done) or FACTOR_DONE.get(done),
             "revoked_count": request.query_params.get("n", "") if done == "revoked" else "",
+            "factor": factor,
+            "factor_key": mint_key(),
             "role_options": list(ROLE_CHOICES),
             "branch_options": branches,
         },
@@ -491,4 +496,5 @@ staff_routes: list[Any] = [
     *_confirmed_routes("deactivate"),
     *_confirmed_routes("reactivate"),
     *_confirmed_routes("revoke-sessions"),
+    *second_factor_routes,
 ]

@@ -35,6 +35,17 @@ from app.console.writes import (
     send_write,
 )
 
+# Who needs a second factor to sign in with a password (``PUT /tenant/settings``).
+MFA_CHOICES: tuple[tuple[str, str], ...] = (
+    ("officer", "Officers, managers and admins"),
+    ("manager", "Managers and admins"),
+    ("admin", "Admins only"),
+    ("teller", "Tellers and above"),
+    ("viewer", "Everyone"),
+    ("none", "Nobody (password alone)"),
+)
+MFA_LABELS = dict(MFA_CHOICES)
+
 DONE_MESSAGES = {
     "saved": "Settings saved. They apply to the next transaction.",
     "unchanged": "Nothing to save: the settings were already like this.",
@@ -90,6 +101,7 @@ async def _settings_page(
     current = {
         "teller_approval_limit": limit_for_input(settings.get("teller_approval_limit"), currency),
         "allow_same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+        "mfa_required_role": str(settings.get("mfa_required_role") or "none"),
     }
     return render_admin(
         request,
@@ -98,6 +110,8 @@ async def _settings_page(
             "currency": currency,
             "limit": money(settings.get("teller_approval_limit"), currency),
             "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+            "mfa_label": MFA_LABELS.get(str(settings.get("mfa_required_role") or "none"), ""),
+            "mfa_options": list(MFA_CHOICES),
             **form_values(values or current, key or mint_key(), errors, error),
             "confirm_weaken": confirm_weaken,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
@@ -121,7 +135,12 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
     typed_limit = str(form.get("teller_approval_limit") or "").strip()[:40]
     same_person = form.get("allow_same_maker_checker") == "on"
-    values = {"teller_approval_limit": typed_limit, "allow_same_maker_checker": same_person}
+    typed_mfa = str(form.get("mfa_required_role") or "")
+    values = {
+        "teller_approval_limit": typed_limit,
+        "allow_same_maker_checker": same_person,
+        "mfa_required_role": typed_mfa,
+    }
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
@@ -133,7 +152,9 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     current_limit = _amount(str(settings.get("teller_approval_limit") or ""))
     typed = _amount(limit)
     unchanged_limit = typed is not None and current_limit is not None and typed == current_limit
-    if unchanged_limit and same_person == was_same_person:
+    was_mfa = str(settings.get("mfa_required_role") or "none")
+    new_mfa = typed_mfa if typed_mfa in MFA_LABELS else was_mfa  # left out: unchanged
+    if unchanged_limit and same_person == was_same_person and new_mfa == was_mfa:
         return redirect("/admin/settings?done=unchanged")
     if same_person and not was_same_person and form.get("confirmed") != "yes":
         return await _settings_page(
@@ -142,6 +163,8 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     change: dict[str, Any] = {"allow_same_maker_checker": same_person}
     if not unchanged_limit:
         change["teller_approval_limit"] = limit
+    if new_mfa != was_mfa:
+        change["mfa_required_role"] = new_mfa
     saved = await send_write(
         request,
         core,

@@ -55,6 +55,11 @@ NOTICES = {
     "expired": "Your session expired. Sign in again to carry on where you left off.",
     "ended": "Your sign-in ended at the banking service. Sign in again to carry on.",
     "signed_out": "You have signed out.",
+    "step_expired": "Your sign-in step expired or was already used. Sign in again.",
+    "locked": (
+        "This account is locked after too many wrong codes. Try again in 15 minutes or ask "
+        "an admin to unlock it."
+    ),
 }
 
 
@@ -77,7 +82,7 @@ def _redirect(location: str, *, cookies: list[Cookie] | None = None) -> Response
     )
 
 
-def _fresh_csrf(console: ConsoleState) -> Cookie:
+def fresh_csrf(console: ConsoleState) -> Cookie:
     """Drop the CSRF cookie so the next page mints a new token for the new session."""
     secure = cookie_is_secure(console.settings.server.host, console.settings.server.production)
     return Cookie(
@@ -92,7 +97,10 @@ def _fresh_csrf(console: ConsoleState) -> Cookie:
     )
 
 
-def _form(
+_fresh_csrf = fresh_csrf
+
+
+async def sign_in_form(
     request: Request[Any, Any, Any],
     *,
     email: str = "",
@@ -102,16 +110,25 @@ def _form(
     notice: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
+    """The sign-in page; with "Sign in with <provider>" when the tenant has one."""
+    from app.console.auth.sso import provider_for
+
     console = console_state(request.app)
+    tenant = tenant or console.settings.console.banking_tenant_id
+    provider = await provider_for(request, tenant) if _TENANT.match(tenant) else None
+    next_value = safe_next(next_path, default="")
+    sso_query = {"tenant": tenant, **({"next": next_value} if next_value else {})}
     return render(
         request,
         "auth/login.html",
         {
             "email": email,
-            "tenant": tenant or console.settings.console.banking_tenant_id,
-            "next_path": safe_next(next_path, default=""),
+            "tenant": tenant,
+            "next_path": next_value,
             "error": error,
             "notice": notice,
+            "sso_name": provider.get("display_name") if provider else None,
+            "sso_url": "/login/sso?" + urlencode(sso_query),
         },
         block=None,
         status_code=status_code,
@@ -125,7 +142,8 @@ async def sign_in_page(request: Request[Any, Any, Any]) -> Response[Any]:
     if current_session(request) is not None:
         return _redirect(safe_next(wanted))
     notice = next((text for flag, text in NOTICES.items() if request.query_params.get(flag)), None)
-    return _form(request, next_path=wanted, notice=notice)
+    tenant = (request.query_params.get("tenant") or "").strip()[:64]
+    return await sign_in_form(request, tenant=tenant, next_path=wanted, notice=notice)
 
 
 @post("/login", opt=PUBLIC, name="login_submit")
@@ -149,7 +167,7 @@ async def sign_in(
             target=f"staff:{email}" if email else None,
             error_code=code,
         )
-        return _form(
+        return await sign_in_form(
             request,
             email=email,
             tenant=tenant,
@@ -172,6 +190,12 @@ async def sign_in(
     except BankingAPIUnavailable as exc:
         return await failed(exc.code, 503, UNAVAILABLE_SIGN_IN)
     except BankingAPIError as exc:
+        if exc.code in {"MFA_REQUIRED", "MFA_ENROLMENT_REQUIRED"}:
+            # The password was right; the second factor finishes the sign-in (issue 14).
+            # Only the core's challenge is kept, never the password.
+            from app.console.auth.mfa import begin_step
+
+            return await begin_step(request, exc, email=email, tenant=tenant, next_path=data.next)
         status, message = SIGN_IN_FAILURES.get(exc.code, (400, GENERIC_FAILURE))
         return await failed(exc.code, status, message)
 
@@ -199,6 +223,13 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
     if signed_in is None:
         return _redirect("/login")
     rid = request_id(request.scope)
+    # A session that began at the bank's identity provider ends there too (RP-initiated
+    # logout): read before the console's session is cleared.
+    from app.console.auth.sso import provider_logout_url
+
+    session_data = request.scope.get("session")
+    sso = session_data.get("sso") if isinstance(session_data, dict) else None
+    provider_url = provider_logout_url(request, sso)
     await end_session(request, revoke=True, request_id=rid)
     await ActionLog(console.database).record(
         request,
@@ -212,7 +243,30 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
         outcome="success",
         target=f"staff:{signed_in.user.email}",
     )
+    if provider_url is not None:
+        # A page, not a redirect: the console's CSP (form-action 'self') stops a form's
+        # redirect to another site; the page goes on to the provider by itself.
+        page = render(
+            request,
+            "auth/signed_out.html",
+            {
+                "provider_url": provider_url,
+                "provider_name": (sso or {}).get("display_name") or "your bank's sign-in service",
+            },
+            block=None,
+        )
+        page.cookies.append(_fresh_csrf(console))
+        return page
     return _redirect("/login?" + urlencode({"signed_out": "1"}), cookies=[_fresh_csrf(console)])
 
 
-auth_router = Router(path="/", route_handlers=[sign_in_page, sign_in, sign_out])
+def _identity_routes() -> list[Any]:
+    from app.console.auth.mfa import mfa_routes
+    from app.console.auth.sso import sso_routes
+
+    return [*sso_routes, *mfa_routes]
+
+
+auth_router = Router(
+    path="/", route_handlers=[sign_in_page, sign_in, sign_out, *_identity_routes()]
+)

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.admin import service
 from app.core.admin.schemas import ApiKeyCreate, UserCreate, UserUpdate
+from app.core.admin.second_factor import SECOND_FACTOR_HANDLERS
 from app.core.context import Principal, RequestContext, TenantRef
 from app.core.http import page_body, page_limit
 from app.core.idempotency.shown_once import shown_once
@@ -152,6 +153,7 @@ admin_routers = [
             patch_user,
             unlock_user,
             revoke_user_sessions,
+            *SECOND_FACTOR_HANDLERS,
         ],
         tags=["staff"],
     ),

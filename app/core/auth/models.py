@@ -11,7 +11,12 @@ from app.db import UtcDateTime, new_id, utcnow
 
 class StaffUser(SQLModel, table=True):
     __tablename__ = "staff_users"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "email", name="uq_staff_users_email"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "email", name="uq_staff_users_email"),
+        sa.UniqueConstraint(
+            "tenant_id", "idp_issuer", "idp_subject", name="uq_staff_users_idp_subject"
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True)
@@ -26,6 +31,11 @@ class StaffUser(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # The identity at the tenant's provider this user is bound to (issuer and subject), set
+    # at their first single sign-on: a later sign-in must be the same person, even if the
+    # provider gives their e-mail address to someone else.
+    idp_issuer: str | None = Field(default=None, max_length=255)
+    idp_subject: str | None = Field(default=None, max_length=255)
 
 
 class ApiKey(SQLModel, table=True):

@@ -6,6 +6,7 @@ from litestar import Router, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.auth.identity_routes import IDENTITY_HANDLERS
 from app.core.auth.schemas import ApiKeyTokenRequest, LoginRequest, RefreshRequest
 from app.core.auth.service import AuthService
 from app.core.context import Principal, RequestContext, TenantRef
@@ -67,5 +68,7 @@ async def me(principal: Principal, tenant: TenantRef) -> dict[str, Any]:
 
 
 auth_router = Router(
-    path="/auth", route_handlers=[login, api_key_token, refresh, logout, me], tags=["auth"]
+    path="/auth",
+    route_handlers=[login, api_key_token, refresh, logout, me, *IDENTITY_HANDLERS],
+    tags=["auth"],
 )

@@ -22,6 +22,9 @@ from app.core.webhooks import outbox
 from app.db import UtcDateTime, utcnow
 
 _T = TypeVar("_T")
+# Set on a sign-in whose password was right but which waits for its second factor: the
+# rate limiter gives back its place in the failed-sign-in bucket (it failed nothing).
+PASSWORD_ACCEPTED = "password_accepted"
 
 
 def _invalid_credentials() -> ApiError:
@@ -142,6 +145,36 @@ class AuthService:
             return _invalid_credentials()
         if _is_locked(user.locked_until):
             return await self._refuse_locked(user.id, user.email)
+        tenant_row = await self.session.get(Tenant, tenant.id)
+        if tenant_row is not None:
+            # The second factor (issue 14): the password is right, but the sign-in waits
+            # for a code. The failure count stays as it is until the code is right too.
+            from app.core.auth.mfa import SecondFactors
+
+            step = await SecondFactors(self.session, self.services.settings.identity).sign_in_step(
+                tenant_row, user
+            )
+            if step is not None:
+                audit.record(
+                    self.session,
+                    self.ctx,
+                    "auth.mfa_challenged",
+                    entity_type="staff_user",
+                    entity_id=user.id,
+                    outcome="pending",
+                    after={"step": step.code},
+                    actor_id=user.id,
+                    actor_email=user.email,
+                    tenant_id=tenant.id,
+                )
+                self.ctx.notes[PASSWORD_ACCEPTED] = True
+                return step
+        return await self._open_session(tenant, user, method="password")
+
+    async def _open_session(
+        self, tenant: TenantRef, user: StaffUser, *, method: str
+    ) -> dict[str, Any]:
+        """The staff member proved who they are (``method``): a fresh session and pair."""
         now = utcnow()
         user.failed_login_count = 0
         user.first_failed_at = None
@@ -163,6 +196,7 @@ class AuthService:
             "auth.login",
             entity_type="staff_user",
             entity_id=user.id,
+            after={"method": method},
             actor_id=user.id,
             actor_email=user.email,
             tenant_id=tenant.id,
@@ -170,21 +204,30 @@ class AuthService:
         return await self._issue_pair(tenant, auth_session, user=user)
 
     async def _record_failure(
-        self, tenant: TenantRef, email: str, user_id: uuid.UUID | None
+        self,
+        tenant: TenantRef,
+        email: str,
+        user_id: uuid.UUID | None,
+        *,
+        action: str = "auth.login_failed",
+        reason: str | None = None,
     ) -> None:
         """Count, audit and (at the threshold) lock.
 
         The count is one ``UPDATE ... SET n = n + 1 RETURNING``: a count read, incremented
         in Python and written back loses every concurrent failure but one on PostgreSQL.
         The window restarts in the same statement when the first failure is too old.
+        A wrong second-factor code counts here exactly like a wrong password
+        (``action`` ``auth.mfa_failed``, with its ``reason``).
         """
         audit.record(
             self.session,
             self.ctx,
-            "auth.login_failed",
+            action,
             entity_type="staff_user",
             entity_id=user_id,
             outcome="failure",
+            after={"reason": reason} if reason else None,
             actor_id=user_id,
             actor_email=email[:254],
             tenant_id=tenant.id,

@@ -71,9 +71,18 @@ def canonical_path(path: str) -> str:
     return "/" + "/".join(segments)
 
 
+# Sign-in steps after the password (issue 14): the second factor's codes and single
+# sign-on, which calls the identity provider before it writes.
+SIGN_IN_STEPS = frozenset(
+    {"/auth/mfa/verify", "/auth/mfa/enrol", "/auth/mfa/enrol/confirm", "/auth/oidc/token"}
+)
+
+
 def is_sign_in(path: str, prefix: str) -> bool:
     """Staff sign-in: its own rate-limit bucket, and it takes the writer only to write."""
-    return path == f"{prefix}/auth/login"
+    return path == f"{prefix}/auth/login" or (
+        path.startswith(prefix) and path[len(prefix) :] in SIGN_IN_STEPS
+    )
 
 
 def is_open_path(path: str, prefix: str) -> bool:
@@ -89,4 +98,6 @@ def is_open_path(path: str, prefix: str) -> bool:
 def is_token_exempt(path: str, prefix: str) -> bool:
     """Routes that authenticate with something other than an access token."""
     rest = path[len(prefix) :] if path.startswith(prefix) else path
-    return rest in {"/auth/login", "/auth/token", "/auth/refresh"}
+    return rest in {"/auth/login", "/auth/token", "/auth/refresh", "/auth/oidc/provider"} or (
+        rest in SIGN_IN_STEPS
+    )

@@ -260,8 +260,9 @@ class RateLimitMiddleware:
                 return
             await self.app(scope, receive, _with_headers(send_counted, rate_headers))
         finally:
-            # Only a failed password check (401 INVALID_CREDENTIALS) keeps its place.
-            if reservation is not None and status != 401:
+            # Only a failed password or code check (401) keeps its place; a right password
+            # answered 401 MFA_REQUIRED (app.core.auth.service) failed nothing.
+            if reservation is not None and (status != 401 or ctx.notes.get("password_accepted")):
                 await self._release(reservation)
 
     async def _release(self, reservation: Reservation) -> None:

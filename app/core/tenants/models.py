@@ -20,6 +20,10 @@ class Tenant(SQLModel, table=True):
     is_active: bool = True
     teller_approval_limit: int = Field(sa_type=sa.BigInteger)  # minor units
     allow_same_maker_checker: bool = False
+    # Staff whose highest role is this one or above need a second factor to sign in with a
+    # password; "none": nobody does. A new bank starts at officer (issue 14): officers are
+    # the first who can approve money.
+    mfa_required_role: str = Field(default="officer", max_length=20)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

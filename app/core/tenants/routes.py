@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.context import RequestContext, TenantRef
 from app.core.permissions import requires
 from app.core.services import CoreServices
+from app.core.tenants.identity_provider import IDENTITY_PROVIDER_HANDLERS
 from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
 from app.core.tenants.service import (
     branch_body,
@@ -58,7 +59,13 @@ async def post_branch(
 tenant_routers = [
     Router(
         path="/",
-        route_handlers=[get_tenant, put_tenant_settings, get_branches, post_branch],
+        route_handlers=[
+            get_tenant,
+            put_tenant_settings,
+            get_branches,
+            post_branch,
+            *IDENTITY_PROVIDER_HANDLERS,
+        ],
         tags=["tenant"],
     )
 ]

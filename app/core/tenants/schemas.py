@@ -2,7 +2,7 @@
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -55,6 +55,7 @@ def _json_bool(value: Any) -> Any:
 
 
 JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
+MfaRole = Literal["viewer", "teller", "officer", "manager", "admin", "none"]
 
 
 def _not_null(value: Any) -> Any:
@@ -70,9 +71,11 @@ class TenantSettingsUpdate(BaseModel):
 
     teller_approval_limit: Amount | None = None
     allow_same_maker_checker: JsonBool | None = None
+    # The lowest role that needs a second factor to sign in with a password, or "none".
+    mfa_required_role: MfaRole | None = None
 
     _reject_null = field_validator(
-        "teller_approval_limit", "allow_same_maker_checker", mode="before"
+        "teller_approval_limit", "allow_same_maker_checker", "mfa_required_role", mode="before"
     )(_not_null)
 
 

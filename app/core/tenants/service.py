@@ -45,6 +45,7 @@ def tenant_settings(tenant: Tenant) -> dict[str, Any]:
     return {
         "teller_approval_limit": minor_to_str(tenant.teller_approval_limit),
         "allow_same_maker_checker": tenant.allow_same_maker_checker,
+        "mfa_required_role": tenant.mfa_required_role,
     }
 
 
@@ -83,6 +84,8 @@ async def update_settings(
         tenant.teller_approval_limit = to_minor(change.teller_approval_limit)
     if change.allow_same_maker_checker is not None:
         tenant.allow_same_maker_checker = change.allow_same_maker_checker
+    if change.mfa_required_role is not None:
+        tenant.mfa_required_role = change.mfa_required_role
     after = tenant_settings(tenant)
     if after != before:
         session.add(tenant)

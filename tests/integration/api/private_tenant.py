@@ -110,6 +110,9 @@ async def make_tenant(
             base_currency="NGN",
             timezone="Africa/Lagos",
             teller_approval_limit=teller_approval_limit,
+            # Like the sandbox, staff sign in with the password alone: these tenants test
+            # banking rules, not the second factor (tests/integration/api/test_mfa*.py).
+            mfa_required_role="none",
         )
         session.add(tenant)
         await session.flush()

@@ -27,7 +27,12 @@ def fields(response) -> set[str]:  # type: ignore[no-untyped-def]
 async def test_settings_round_trip_is_audited(api, tokens, core_app):
     admin = await tokens.headers_for("admin")
     original = (await api.get("/tenant", headers=admin)).json()["settings"]
-    assert original == {"teller_approval_limit": ORIGINAL_LIMIT, "allow_same_maker_checker": False}
+    # The sandbox signs in with the password alone (sandbox.md): no second factor required.
+    assert original == {
+        "teller_approval_limit": ORIGINAL_LIMIT,
+        "allow_same_maker_checker": False,
+        "mfa_required_role": "none",
+    }
     try:
         response = await api.put(
             "/tenant/settings",
@@ -40,6 +45,7 @@ async def test_settings_round_trip_is_audited(api, tokens, core_app):
         assert body["settings"] == {
             "teller_approval_limit": "2500000.50",
             "allow_same_maker_checker": True,
+            "mfa_required_role": "none",
         }
         (record,) = await audit_rows(core_app, response, "tenant.settings_updated")
         assert record.before == original
@@ -58,6 +64,7 @@ async def test_settings_round_trip_is_audited(api, tokens, core_app):
         assert response.json()["settings"] == {
             "teller_approval_limit": "1500.50",
             "allow_same_maker_checker": True,
+            "mfa_required_role": "none",
         }
     finally:
         response = await api.put(

@@ -600,6 +600,193 @@ async def _job_trigger(w: Write) -> httpx.Response:
     return await w.send("POST", "/jobs/standing-instructions/trigger", "admin")
 
 
+# -- staff identity (issue 14) -------------------------------------------------------------
+# The second factor's steps are set up in the database (a factor, a challenge, a waiting
+# reset) so the sandbox bank's setting never changes under the rest of the run.
+
+
+async def identity_user(w: Write, *, factor: bool, purpose: str | None = None) -> dict[str, Any]:
+    """A new staff user of the sandbox bank; with a confirmed TOTP factor, and a sign-in
+    challenge of ``purpose``, when asked."""
+    from app.core.auth import sealing, totp
+    from app.core.auth.identity_models import SecondFactor
+    from app.core.auth.mfa import SEED_PURPOSE, SecondFactors
+    from app.db import utcnow
+    from app.settings import get_settings
+
+    user = await new_user(w)
+    tenant = (await w.api.get("/tenant", headers=await h(w.tokens, "admin"))).json()
+    identity = get_settings().identity
+    seed = totp.new_secret()
+    user_id = uuid.UUID(user["id"])
+    async with w.db.writer(), w.db.session() as session:
+        if factor:
+            session.add(
+                SecondFactor(
+                    user_id=user_id,
+                    tenant_id=uuid.UUID(tenant["id"]),
+                    secret=sealing.seal(seed, identity.secrets_key, SEED_PURPOSE, user_id),
+                    confirmed_at=utcnow(),
+                )
+            )
+        challenge = None
+        if purpose is not None:
+            challenge = await SecondFactors(session, identity).issue_challenge(
+                uuid.UUID(tenant["id"]), user_id, purpose
+            )
+        await session.commit()
+    return {**user, "seed": seed, "challenge": challenge, "tenant_id": tenant["id"]}
+
+
+@recipe("POST", "/auth/mfa/verify", "auth.login")
+async def _mfa_verify(w: Write) -> httpx.Response:
+    import time
+
+    from app.core.auth import totp
+
+    user = await identity_user(w, factor=True, purpose="verify")
+    body = {"challenge": user["challenge"], "code": totp.code_at(user["seed"], time.time())}
+    return await w.send("POST", "/auth/mfa/verify", None, body)
+
+
+@recipe("POST", "/auth/mfa/enrol", "auth.mfa_enrolment_started")
+async def _mfa_enrol(w: Write) -> httpx.Response:
+    user = await identity_user(w, factor=False, purpose="enrol")
+    return await w.send("POST", "/auth/mfa/enrol", None, {"challenge": user["challenge"]})
+
+
+@recipe("POST", "/auth/mfa/enrol/confirm", "auth.mfa_enrolled")
+async def _mfa_enrol_confirm(w: Write) -> httpx.Response:
+    import time
+
+    from app.core.auth import totp
+
+    user = await identity_user(w, factor=False, purpose="enrol")
+    started = await w.api.post(
+        "/auth/mfa/enrol", json={"challenge": user["challenge"]}, headers=headers(None, TENANT)
+    )
+    seed = expect(started, 200)["secret"]
+    body = {"challenge": user["challenge"], "code": totp.code_at(seed, time.time())}
+    return await w.send("POST", "/auth/mfa/enrol/confirm", None, body)
+
+
+def _provider_settings(issuer: str) -> dict[str, Any]:
+    from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET
+
+    return {
+        "display_name": "Audit IdP",
+        "issuer": issuer,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "group_mappings": [{"group": "bd-viewers", "role": "viewer"}],
+    }
+
+
+def _remove_provider(w: Write) -> None:
+    async def remove() -> None:
+        gone = await w.api.delete("/tenant/identity-provider", headers=await h(w.tokens, "admin"))
+        assert gone.status_code == 204, gone.text
+
+    w.cleanups.append(remove)
+
+
+@recipe("PUT", "/tenant/identity-provider", "tenant.identity_provider_updated")
+async def _idp_put(w: Write) -> httpx.Response:
+    _remove_provider(w)
+    return await w.send(
+        "PUT", "/tenant/identity-provider", "admin", _provider_settings("https://idp.example")
+    )
+
+
+@recipe("DELETE", "/tenant/identity-provider", "tenant.identity_provider_removed")
+async def _idp_delete(w: Write) -> httpx.Response:
+    admin = await h(w.tokens, "admin")
+    body = _provider_settings("https://idp.example")
+    expect(await w.api.put("/tenant/identity-provider", json=body, headers=admin), 200)
+    return await w.send("DELETE", "/tenant/identity-provider", "admin")
+
+
+@recipe("POST", "/auth/oidc/token", "auth.login")
+async def _oidc_token(w: Write) -> httpx.Response:
+    import base64
+    import hashlib
+    import secrets
+
+    from tests.oidc_provider import Account, IdentityProvider, new_nonce
+
+    user = await new_user(w)
+    redirect = "http://127.0.0.1:9/login/sso/callback"
+    person = Account(id=f"s10-{user['id']}", email=user["email"], name="S10", groups=["bd-viewers"])
+    provider = IdentityProvider(redirect_uris=[redirect], accounts=[person]).start()
+
+    async def stop() -> None:
+        provider.stop()
+
+    w.cleanups.append(stop)
+    admin = await h(w.tokens, "admin")
+    settings = _provider_settings(provider.issuer)
+    expect(await w.api.put("/tenant/identity-provider", json=settings, headers=admin), 200)
+    _remove_provider(w)
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    nonce = new_nonce()
+    answer = provider.authorize(
+        person.id,
+        redirect_uri=redirect,
+        state="s10-state-" + uuid.uuid4().hex,
+        nonce=nonce,
+        code_challenge=challenge.decode().rstrip("="),
+    )
+    body = {
+        "code": answer["code"],
+        "code_verifier": verifier,
+        "redirect_uri": redirect,
+        "nonce": nonce,
+    }
+    return await w.send("POST", "/auth/oidc/token", None, body)
+
+
+async def waiting_reset(w: Write) -> dict[str, Any]:
+    """A user with a factor whose reset another person asked for (production's first half)."""
+    from app.core.auth.identity_models import FactorReset
+
+    user = await identity_user(w, factor=True)
+    other = await new_user(w)
+    async with w.db.writer(), w.db.session() as session:
+        session.add(
+            FactorReset(
+                tenant_id=uuid.UUID(user["tenant_id"]),
+                user_id=uuid.UUID(user["id"]),
+                reason="new phone",
+                status="PENDING_APPROVAL",
+                requested_by=uuid.UUID(other["id"]),
+            )
+        )
+        await session.commit()
+    return user
+
+
+@recipe("POST", "/users/{user_id:str}/second-factor/reset", "user.second_factor_reset_requested")
+async def _factor_reset(w: Write) -> httpx.Response:
+    user = await identity_user(w, factor=True)
+    body = {"reason": "lost phone"}
+    return await w.send("POST", f"/users/{user['id']}/second-factor/reset", "admin", body)
+
+
+@recipe("POST", "/users/{user_id:str}/second-factor/reset/approve", "user.second_factor_reset")
+async def _factor_reset_approve(w: Write) -> httpx.Response:
+    user = await waiting_reset(w)
+    return await w.send("POST", f"/users/{user['id']}/second-factor/reset/approve", "admin")
+
+
+@recipe(
+    "POST", "/users/{user_id:str}/second-factor/reset/cancel", "user.second_factor_reset_cancelled"
+)
+async def _factor_reset_cancel(w: Write) -> httpx.Response:
+    user = await waiting_reset(w)
+    return await w.send("POST", f"/users/{user['id']}/second-factor/reset/cancel", "admin")
+
+
 # -- the tests ------------------------------------------------------------------------------
 
 WRITE_ROUTES = sorted(route for route in API_MATRIX if route[0] in WRITE_METHODS)

@@ -460,7 +460,11 @@ async def test_turning_same_maker_checker_on_is_refused_in_production(
     )
     expect(together, 400, "VALIDATION_ERROR")
     settings = expect(await api.get("/tenant", headers=admin), 200)["settings"]
-    assert settings == {"teller_approval_limit": APPROVAL_LIMIT, "allow_same_maker_checker": False}
+    assert settings == {
+        "teller_approval_limit": APPROVAL_LIMIT,
+        "allow_same_maker_checker": False,
+        "mfa_required_role": "none",  # the sandbox's (issue 14)
+    }
     (record,) = await settings_audit(core_app, refused)
     assert record.action == "tenant.settings_refused"
     assert record.outcome == "refused"

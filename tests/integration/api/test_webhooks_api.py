@@ -370,6 +370,7 @@ def test_production_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("CONSOLE_SECRET_KEY", "k" * 32)
     monkeypatch.setenv("CONSOLE_WEBHOOK_SECRET", "w" * 32)
     monkeypatch.setenv("WEBHOOK_SECRETS_KEY", "s" * 32)
+    monkeypatch.setenv("IDENTITY_SECRETS_KEY", "i" * 32)
     monkeypatch.delenv("WEBHOOK_ALLOWED_TARGETS", raising=False)
     monkeypatch.setenv("CONSOLE_WEBHOOK_URL", "https://console.bank.example/webhooks/cba")
     production = load_settings().webhooks

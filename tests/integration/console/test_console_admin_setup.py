@@ -135,6 +135,7 @@ async def test_change_the_approval_limit_and_maker_checker(browser, core, settin
         assert tenant["settings"] == {
             "teller_approval_limit": "2500000.50",
             "allow_same_maker_checker": False,
+            "mfa_required_role": "none",
         }
         assert "₦2,500,000.50" in (await browser.get("/")).text  # Home forgot its cached copy
         rows = await action_log(settings, key)
@@ -175,6 +176,7 @@ async def test_change_the_approval_limit_and_maker_checker(browser, core, settin
         assert (await core.get("/tenant"))["settings"] == {
             "teller_approval_limit": DEMO_LIMIT,
             "allow_same_maker_checker": False,
+            "mfa_required_role": "none",
         }
         unchanged = await browser.post(
             "/admin/settings",
@@ -225,6 +227,7 @@ async def test_bad_limits_are_refused_by_the_field_and_change_nothing(
         assert (await core.get("/tenant"))["settings"] == {
             "teller_approval_limit": DEMO_LIMIT,
             "allow_same_maker_checker": False,
+            "mfa_required_role": "none",
         }
     finally:
         await core.put_settings(teller_approval_limit=DEMO_LIMIT, allow_same_maker_checker=False)

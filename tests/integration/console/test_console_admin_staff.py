@@ -56,6 +56,7 @@ async def test_admin_area_overview_and_sections(browser):
         ("/admin/staff", "Staff"),
         ("/admin/branches", "Branches"),
         ("/admin/settings", "Settings"),
+        ("/admin/sign-in", "Sign-in"),
         ("/admin/api-keys", "API keys"),
         ("/admin/webhooks", "Webhooks"),
     ]
@@ -76,6 +77,7 @@ async def test_admin_area_overview_and_sections(browser):
         "/admin/staff/new",
         "/admin/branches",
         "/admin/settings",
+        "/admin/sign-in",
         "/admin/api-keys",
         "/admin/api-keys/new",
         "/admin/webhooks",

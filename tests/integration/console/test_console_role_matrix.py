@@ -34,6 +34,16 @@ PUBLIC_ROUTES: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/login"): (200, 303),
     ("POST", "/login"): (400, 400),  # sent empty: re-rendered with a message, no sign-in
     ("POST", "/logout"): (303, 303),
+    # Single sign-on (issue 14): the sandbox bank has no provider, so "start" says so on
+    # the sign-in page; a callback nobody started is refused there too.
+    ("GET", "/login/sso"): (400, 303),
+    ("GET", "/login/sso/callback"): (400, 400),
+    # The second factor's steps: without a sign-in waiting for one, back to sign in (or
+    # home, for someone signed in).
+    ("GET", "/login/mfa"): (303, 303),
+    ("POST", "/login/mfa"): (303, 303),
+    ("GET", "/login/mfa/enrol"): (303, 303),
+    ("POST", "/login/mfa/enrol"): (303, 303),
     ("GET", "/{path:path}"): (404, 404),  # any unknown page, in the shell when signed in
     # The core's webhooks prove themselves by signature, never by session: unsigned, 401.
     ("POST", "/webhooks/cba"): (401, 401),
@@ -106,6 +116,11 @@ PERMITTED_STATUS: dict[tuple[str, str], int] = {
     ("POST", "/admin/staff/{user_id:str}/revoke-sessions"): 404,
     ("POST", "/admin/branches"): 400,
     ("POST", "/admin/settings"): 400,
+    ("POST", "/admin/sign-in"): 400,  # sent without its key: nothing is sent, form again
+    ("POST", "/admin/sign-in/remove"): 400,
+    ("POST", "/admin/staff/{user_id:str}/second-factor/reset"): 404,
+    ("POST", "/admin/staff/{user_id:str}/second-factor/approve"): 404,
+    ("POST", "/admin/staff/{user_id:str}/second-factor/cancel"): 404,
     ("POST", "/admin/api-keys"): 400,
     ("GET", "/admin/api-keys/{key_id:str}/created"): 404,
     ("GET", "/admin/api-keys/{key_id:str}/revoke"): 404,

@@ -1,0 +1,273 @@
+"""/tenant/identity-provider: the bank's OpenID Connect provider, set by its admins.
+
+The client secret is write-only: it is sealed as it arrives and no answer ever shows it
+(``client_secret_set`` says whether one is kept). A ``PUT`` without ``client_secret``
+keeps the one already set. Every change is audited with the settings before and after
+(the secret only as "changed"), and forgets this process's discovery and keys of the
+provider.
+"""
+
+import re
+import uuid
+from typing import Any
+
+from litestar import delete, get, put
+from litestar.status_codes import HTTP_204_NO_CONTENT
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.audit import service as audit
+from app.core.auth import oidc, sealing
+from app.core.auth.identity_models import IdentityProvider
+from app.core.auth.sso import CLIENT_SECRET_PURPOSE
+from app.core.common import iso
+from app.core.context import RequestContext, TenantRef
+from app.core.errors import ApiError
+from app.core.permissions import ROLES, requires
+from app.core.services import CoreServices
+from app.core.tenants.service import find_branch
+from app.db import utcnow
+
+ADMIN = {**requires("admin", "admin:full"), "idempotency_required": False}
+_CLAIM = re.compile(r"^[A-Za-z0-9_:./\-]{1,100}$")
+_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
+
+
+class GroupMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group: str = Field(min_length=1, max_length=255)
+    role: str
+    branch_id: str | None = Field(default=None, min_length=1, max_length=10)
+
+    @field_validator("role")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if value not in ROLES:
+            raise ValueError(f"must be one of {', '.join(ROLES)}")
+        return value
+
+
+class IdentityProviderUpdate(BaseModel):
+    """`PUT /tenant/identity-provider`: the whole configuration (the secret may be left
+    out to keep the one set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=80)
+    issuer: str = Field(min_length=8, max_length=500)
+    client_id: str = Field(min_length=1, max_length=255)
+    client_secret: str | None = Field(default=None, min_length=1, max_length=400)
+    scopes: str = Field(default="openid email profile", min_length=6, max_length=255)
+    groups_claim: str = "groups"
+    email_claim: str = "email"
+    require_verified_email: bool = True
+    create_users: bool = False
+    default_branch: str | None = Field(default=None, min_length=1, max_length=10)
+    group_mappings: list[GroupMapping] = Field(min_length=1, max_length=200)
+    enabled: bool = True
+
+    @field_validator("display_name", "client_id")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and not _PRINTABLE.match(value):
+            raise ValueError("must be printable characters without spaces")
+        return value
+
+    @field_validator("groups_claim", "email_claim")
+    @classmethod
+    def _claim(cls, value: str) -> str:
+        if not _CLAIM.match(value):
+            raise ValueError("must be a claim name (letters, digits and _:./-)")
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: str) -> str:
+        scopes = value.split()
+        if "openid" not in scopes:
+            raise ValueError("must include openid")
+        return " ".join(dict.fromkeys(scopes))
+
+
+def provider_body(provider: IdentityProvider) -> dict[str, Any]:
+    """The configuration as the API shows it: never the client secret."""
+    return {
+        "display_name": provider.display_name,
+        "issuer": provider.issuer,
+        "client_id": provider.client_id,
+        "client_secret_set": bool(provider.client_secret),
+        "scopes": provider.scopes,
+        "groups_claim": provider.groups_claim,
+        "email_claim": provider.email_claim,
+        "require_verified_email": provider.require_verified_email,
+        "create_users": provider.create_users,
+        "default_branch": provider.default_branch,
+        "group_mappings": list(provider.group_mappings),
+        "enabled": provider.enabled,
+        "updated_at": iso(provider.updated_at),
+        "updated_by": str(provider.updated_by) if provider.updated_by else None,
+    }
+
+
+def _audited(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    return {k: v for k, v in body.items() if k not in {"updated_at", "updated_by"}}
+
+
+async def _branch(
+    session: AsyncSession, tenant_id: uuid.UUID, code: str | None, field: str
+) -> str | None:
+    if code is None:
+        return None
+    branch = await find_branch(session, tenant_id, code)
+    if branch is None:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"There is no branch with code {code}.",
+            [{"field": field, "reason": "no such branch", "value": code}],
+        )
+    return branch.code
+
+
+async def save_provider(
+    session: AsyncSession,
+    ctx: RequestContext,
+    tenant_id: uuid.UUID,
+    data: IdentityProviderUpdate,
+    services: CoreServices,
+) -> IdentityProvider:
+    settings = services.settings
+    problem = oidc.check_issuer_url(data.issuer, production=settings.server.production)
+    if problem is not None:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            f"issuer {problem}.",
+            [{"field": "issuer", "reason": problem, "value": data.issuer}],
+        )
+    mappings: list[dict[str, Any]] = []
+    for index, mapping in enumerate(data.group_mappings):
+        branch = await _branch(
+            session, tenant_id, mapping.branch_id, f"group_mappings.{index}.branch_id"
+        )
+        mappings.append({"group": mapping.group, "role": mapping.role, "branch_id": branch})
+    default_branch = await _branch(session, tenant_id, data.default_branch, "default_branch")
+    provider = await session.get(IdentityProvider, tenant_id)
+    before = _audited(provider_body(provider)) if provider is not None else None
+    if provider is None and data.client_secret is None:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "client_secret is required when the provider is first set.",
+            [{"field": "client_secret", "reason": "required"}],
+        )
+    old_issuer = provider.issuer if provider is not None else None
+    if provider is None:
+        provider = IdentityProvider(
+            tenant_id=tenant_id,
+            display_name=data.display_name,
+            issuer=data.issuer,
+            client_id=data.client_id,
+            client_secret="",
+        )
+    provider.display_name = data.display_name
+    provider.issuer = data.issuer
+    provider.client_id = data.client_id
+    provider.scopes = data.scopes
+    provider.groups_claim = data.groups_claim
+    provider.email_claim = data.email_claim
+    provider.require_verified_email = data.require_verified_email
+    provider.create_users = data.create_users
+    provider.default_branch = default_branch
+    provider.group_mappings = mappings
+    provider.enabled = data.enabled
+    if data.client_secret is not None:
+        provider.client_secret = sealing.seal(
+            data.client_secret,
+            settings.identity.secrets_key,
+            CLIENT_SECRET_PURPOSE,
+            tenant_id,
+        )
+    provider.updated_at = utcnow()
+    provider.updated_by = ctx.principal.user_id if ctx.principal else None
+    session.add(provider)
+    after = _audited(provider_body(provider))
+    assert after is not None
+    if data.client_secret is not None:
+        after["client_secret"] = "(changed)"
+    if after != before:
+        audit.record(
+            session,
+            ctx,
+            "tenant.identity_provider_updated",
+            entity_type="tenant",
+            entity_id=tenant_id,
+            before=before,
+            after=after,
+        )
+    for issuer in {old_issuer, data.issuer}:
+        if issuer:
+            oidc.DIRECTORY.forget(issuer)
+    return provider
+
+
+@get("/tenant/identity-provider", opt=ADMIN, summary="The bank's identity provider")
+async def get_identity_provider(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+    provider = await session.get(IdentityProvider, tenant.id)
+    if provider is None:
+        raise ApiError("RESOURCE_NOT_FOUND", "This bank has no identity provider configured.")
+    return provider_body(provider)
+
+
+@put(
+    "/tenant/identity-provider",
+    opt=ADMIN,
+    summary="Set the bank's identity provider (single sign-on)",
+)
+async def put_identity_provider(
+    data: IdentityProviderUpdate,
+    ctx: RequestContext,
+    session: AsyncSession,
+    services: CoreServices,
+    tenant: TenantRef,
+) -> dict[str, Any]:
+    return provider_body(await save_provider(session, ctx, tenant.id, data, services))
+
+
+@delete(
+    "/tenant/identity-provider",
+    opt=ADMIN,
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Remove the bank's identity provider",
+)
+async def delete_identity_provider(
+    ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+) -> None:
+    provider = await session.get(IdentityProvider, tenant.id)
+    if provider is None:
+        return
+    audit.record(
+        session,
+        ctx,
+        "tenant.identity_provider_removed",
+        entity_type="tenant",
+        entity_id=tenant.id,
+        before=_audited(provider_body(provider)),
+    )
+    oidc.DIRECTORY.forget(provider.issuer)
+    await session.delete(provider)
+
+
+IDENTITY_PROVIDER_HANDLERS = [
+    get_identity_provider,
+    put_identity_provider,
+    delete_identity_provider,
+]
