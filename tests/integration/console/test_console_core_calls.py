@@ -7,6 +7,7 @@ The counts are the contract: a page that starts asking for more shows up here.
 """
 
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,30 @@ from app.console.state import console_state
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REF = re.compile(r"/TXN[\w-]+", re.IGNORECASE)
+
+
+STAFF_PASSWORD = "Calls-counted-2026"
+
+
+async def fresh_staff(core: Core, role: str) -> str:
+    """A staff member of branch 001 with no history: a page listing "my transactions of
+    today" then makes its first call only (the sandbox's own tellers and officers have
+    hundreds today in a long suite, paged through)."""
+    email = f"calls-{role}-{uuid.uuid4().hex[:10]}@demo.bank"
+    await core.call(
+        "POST",
+        "/users",
+        as_user="admin@demo.bank",
+        json={
+            "email": email,
+            "name": f"Calls {role.title()}",
+            "password": STAFF_PASSWORD,
+            "roles": [role],
+            "branch_id": "001",
+        },
+        expect=201,
+    )
+    return email
 
 
 @contextmanager
@@ -58,11 +83,12 @@ async def test_each_page_makes_the_calls_it_needs_and_no_more(console_app, live_
     try:
         account = await core.open_account(opening="500.00")
         done = await core.deposit(account["id"], "25.00")
+        officer_email = await fresh_staff(core, "officer")
     finally:
         await core.close()
     app = console_app()
     async with asgi_client(app) as officer:
-        assert session_cookie(await sign_in(officer, "officer@demo.bank"))
+        assert session_cookie(await sign_in(officer, officer_email, STAFF_PASSWORD))
         # The first page fills this process's brief copies (tenant, branches, who I am,
         # the approvals count); the token is read from the store once.
         with recorded(app) as (calls, token_reads):
@@ -92,10 +118,15 @@ async def test_each_page_makes_the_calls_it_needs_and_no_more(console_app, live_
             assert token_reads == [], path  # the access token is this process's copy
 
 
-async def test_a_teller_home_asks_for_the_day_only(console_app):
+async def test_a_teller_home_asks_for_the_day_only(console_app, live_server):
+    core = Core(live_server.api_url)
+    try:
+        teller_email = await fresh_staff(core, "teller")
+    finally:
+        await core.close()
     app = console_app()
     async with asgi_client(app) as teller:
-        assert session_cookie(await sign_in(teller, "teller@demo.bank"))
+        assert session_cookie(await sign_in(teller, teller_email, STAFF_PASSWORD))
         assert (await teller.get("/")).status_code == 200
         with recorded(app) as (calls, _):
             assert (await teller.get("/")).status_code == 200
