@@ -730,6 +730,16 @@ def machine() -> dict[str, Any]:
     }
 
 
+def git_head() -> str:
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()[:120]
+
+
 def verdicts(p1: dict[str, Any], p2: dict[str, Any], p3: dict[str, Any], ref: float) -> None:
     p1["ratio_vs_pgbench"] = round(p1["tps"] / ref, 3) if ref else None
     p1["target"] = "≥ 0.5 × pgbench; p99 ≤ 50 ms"
@@ -777,6 +787,9 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(
         [
             f"# Transfers benchmark, {report['started_at']}",
+            "",
+            f"Code: {report.get('label')}; load average before: "
+            f"{report.get('load_average_before')}.",
             "",
             f"{m['cpus']} × {m['cpu_model']}, {m['memory']}, PostgreSQL {m['postgresql']}, "
             f"Python {m['python']}; {report['config']['clients']} clients, "
@@ -899,7 +912,10 @@ def main() -> int:
         report = {
             "benchmark": "transfers",
             "started_at": started_at.isoformat(timespec="seconds"),
+            # What was measured, when it is not the checkout's own HEAD (a "before" run).
+            "label": os.environ.get("BENCH_LABEL") or git_head(),
             "machine": machine(),
+            "load_average_before": [round(x, 2) for x in os.getloadavg()],
             "config": {
                 "accounts": ACCOUNTS,
                 "clients": CLIENTS,
