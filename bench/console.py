@@ -255,6 +255,7 @@ def production_env(
         "CONSOLE_SECRET_KEY": secrets.token_urlsafe(32),
         "CONSOLE_WEBHOOK_SECRET": secrets.token_urlsafe(32),
         "WEBHOOK_SECRETS_KEY": secrets.token_urlsafe(32),
+        "IDENTITY_SECRETS_KEY": secrets.token_urlsafe(32),
         "JWT_PRIVATE_KEY_PATH": str(var_dir / "keys" / "jwt_private.pem"),
     }
 
@@ -267,6 +268,7 @@ SEED_SETTINGS = (
     "CONSOLE_WEBHOOK_URL",
     "CONSOLE_WEBHOOK_SECRET",
     "WEBHOOK_SECRETS_KEY",
+    "IDENTITY_SECRETS_KEY",
     "CONSOLE_SECRET_KEY",
     "JWT_PRIVATE_KEY_PATH",
 )
