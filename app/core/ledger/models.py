@@ -39,7 +39,13 @@ class Journal(SQLModel, table=True):
         sa.Index("ix_journals_tenant_created", "tenant_id", "created_at", "id"),
         # GET /journals?created_by= (a maker's own drafts) and the reversal link.
         sa.Index("ix_journals_tenant_creator_created", "tenant_id", "created_by", "created_at"),
-        sa.Index("ix_journals_reverses", "reverses_journal_id"),
+        # Only mirrors have the link (core_0010): nothing to add for every other journal.
+        sa.Index(
+            "ix_journals_reverses",
+            "reverses_journal_id",
+            postgresql_where=sa.text("reverses_journal_id IS NOT NULL"),
+            sqlite_where=sa.text("reverses_journal_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -93,7 +99,6 @@ class Posting(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_postings_account_seq", "account_id", "id"),
         sa.Index("ix_postings_gl_seq", "gl_account_id", "id"),
-        sa.Index("ix_postings_tenant_date", "tenant_id", "effective_date"),
         sa.Index("ix_postings_journal", "journal_id"),
     )
 

@@ -12,15 +12,24 @@ from app.db import UtcDateTime, new_id, utcnow
 
 class OutboxEvent(SQLModel, table=True):
     __tablename__ = "outbox_events"
-    __table_args__ = (sa.Index("ix_outbox_events_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_events_tenant_created", "tenant_id", "created_at"),
+        # The fan-out looks only for events not dispatched yet (core_0010).
+        sa.Index(
+            "ix_outbox_events_dispatched_at",
+            "dispatched_at",
+            postgresql_where=sa.text("dispatched_at IS NULL"),
+            sqlite_where=sa.text("dispatched_at IS NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=40)  # "evt_<hex>"
-    tenant_id: uuid.UUID = Field(index=True)
+    tenant_id: uuid.UUID  # ix_outbox_events_tenant_created leads with it
     type: str = Field(max_length=60)
     data: dict[str, Any] = Field(sa_type=sa.JSON)
     request_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class WebhookSubscription(SQLModel, table=True):
