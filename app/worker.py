@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import structlog
 
 from app.core.audit.sealing import AuditSealer
+from app.core.auth.purge import purge_expired_sign_in_rows
 from app.core.idempotency.store import IdempotencyStore
 from app.core.jobs.standing import run_due_standing_instructions
 from app.core.ledger.rollups import GLRollupJob
@@ -50,6 +51,12 @@ async def purge_idempotency(db: Database) -> None:
         log.info("idempotency.purged", count=purged)
 
 
+async def purge_sign_in_rows(db: Database) -> None:
+    purged = await purge_expired_sign_in_rows(db)
+    if any(purged.values()):
+        log.info("auth.purged", **purged)
+
+
 def build_jobs(db: Database, settings: Settings) -> list[Job]:
     """The worker's jobs. A new schedule (standing instructions) is one more ``Job`` here."""
     dispatcher = WebhookDispatcher(
@@ -61,6 +68,11 @@ def build_jobs(db: Database, settings: Settings) -> list[Job]:
             "idempotency.purge",
             settings.worker.purge_interval_seconds,
             lambda: purge_idempotency(db),
+        ),
+        Job(
+            "auth.purge",
+            settings.worker.purge_interval_seconds,
+            lambda: purge_sign_in_rows(db),
         ),
         Job(
             "webhooks.deliver",
