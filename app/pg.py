@@ -24,6 +24,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import Compiled
+from sqlalchemy.util import LRUCache
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 _DIALECT.paramstyle = "numeric_dollar"
@@ -106,6 +107,33 @@ def compile_pg(statement: sa.Executable) -> PgStatement:
     pg = PgStatement(compiled.string, names, tuple(processors.get(n) for n in names), fixed)
     _COMPILED[id(statement)] = (statement, pg)  # the statement is kept alive with its entry
     return pg
+
+
+# Statements built per request (a read's filters, its keyset): SQLAlchemy's own compiled
+# cache, keyed by each statement's cache key, as its engine keeps one.
+_BUILT: LRUCache[Any, Any] = LRUCache(1000)
+
+
+def compile_built(statement: sa.Executable) -> tuple[PgStatement, list[Any]]:
+    """A statement built for this request, compiled (or found compiled for its shape) and
+    its values in ``$n`` order: ≈ 0.07 ms for a typical read's select."""
+    compiled, extracted, *_ = statement._compile_w_cache(  # type: ignore[attr-defined]
+        dialect=_DIALECT, compiled_cache=_BUILT, column_keys=[], for_executemany=False
+    )
+    values = compiled.construct_params(extracted_parameters=extracted) or {}
+    names = tuple(compiled.positiontup or ())  # type: ignore[attr-defined]
+    processors = compiled._bind_processors  # type: ignore[attr-defined]
+    pg = PgStatement(compiled.string, names, tuple(processors.get(n) for n in names), {})
+    return pg, pg.arguments(values)
+
+
+async def fetch_built(
+    connection: asyncpg.Connection, statement: sa.Executable
+) -> list[asyncpg.Record]:
+    """Run a statement built for this request (literal values inside it)."""
+    pg, arguments = compile_built(statement)
+    rows: list[asyncpg.Record] = await connection.fetch(pg.sql, *arguments)
+    return rows
 
 
 async def fetch(

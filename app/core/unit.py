@@ -9,10 +9,14 @@ transactions. The idempotency claim, committed on its own before the handler, ru
 same raw connection (:meth:`UnitOfWork.autocommit`): one connection per request.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import asyncpg
 from asyncpg.transaction import Transaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import pg
 from app.db import Database
 from app.pg import CONNECTION_ERRORS
 
@@ -62,6 +66,15 @@ class UnitOfWork:
         if self._connection is None:
             self._connection = await self.db.pg.acquire()
         return self._connection
+
+    async def read(self, statement: Any) -> Sequence[Mapping[str, Any]]:
+        """A read's rows, each a mapping of its columns: on PostgreSQL one statement on the
+        raw connection outside any transaction (each read sees the latest committed
+        state; no BEGIN, no ROLLBACK); on SQLite through the session."""
+        if self.raw_available and self._transaction is None:
+            return await pg.fetch_built(await self._raw(), statement)
+        result = await self.session.execute(statement)
+        return list(result.mappings().all())  # type: ignore[arg-type]
 
     @property
     def uses_raw(self) -> bool:

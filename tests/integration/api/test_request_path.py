@@ -216,3 +216,23 @@ async def test_a_refused_movement_body_names_every_bad_field(api, tokens: TokenC
     }
     ok = await deposit(api, tokens, (await open_account(api, tokens))["id"], "1.00")
     expect(ok, 201)
+
+
+async def test_a_read_runs_a_statement_built_for_it_outside_any_transaction(core_app):
+    """``UnitOfWork.read``: a statement built per request (literal values inside it), its
+    rows as mappings; on PostgreSQL on the raw connection, with no transaction open."""
+    from app.core.tenants.models import Tenant
+
+    tenants = Tenant.__table__  # type: ignore[attr-defined]
+    unit = UnitOfWork(core_app.state.services.db)
+    try:
+        for code in ("demo_bank", "fmfb", "demo_bank"):  # the second demo_bank: its compiled shape
+            rows = await unit.read(
+                sa.select(tenants.c.code, tenants.c.timezone).where(tenants.c.code == code)
+            )
+            assert [row["code"] for row in rows] == [code]
+            if unit.raw_available:
+                connection = await unit.autocommit()
+                assert not connection.is_in_transaction()
+    finally:
+        await unit.close()
