@@ -361,39 +361,13 @@ class LedgerWrites:
         parts does not matter; each account appears once (``accounts`` is keyed by ID).
         The statement is built once per shape and reused with new parameters (building it
         costs more than sending it)."""
-        tables = [
-            (table, rows)
-            for table, rows in (
-                (JOURNALS, self.journals),
-                (HOLDS, self.holds),
-                (TRANSACTIONS, self.transactions),
-                (POSTINGS, self.postings),
-                (AUDIT_LOGS, self.audit_logs),
-                (OUTBOX_EVENTS, self.outbox_events),
-            )
-            if rows
-        ]
+        tables = self._tables()
         accounts = sorted(self.accounts.values(), key=lambda a: a.id)
         if not tables and not accounts:
             return
-        shape = (
-            tuple((table.name, len(rows), tuple(rows[0])) for table, rows in tables),
-            len(accounts),
-        )
-        statement = _AT_ONCE.get(shape)
-        if statement is None:
-            statement = _AT_ONCE[shape] = _statement_for(shape)
         now = utcnow()
-        params: dict[str, Any] = {}
-        for t, (_table, rows) in enumerate(tables):
-            for r, row in enumerate(rows):
-                for name, value in row.items():
-                    params[f"w{t}_{r}_{name}"] = value
-        for a, account in enumerate(accounts):
-            params[f"a{a}_id"] = account.id
-            params[f"a{a}_ledger"] = account.ledger_balance
-            params[f"a{a}_hold"] = account.hold_amount
-            params[f"a{a}_at"] = now
+        statement = _at_once_statement(tables, accounts)
+        params = _at_once_values(tables, accounts, now)
         await session.execute(statement, params)
         _sync_identity_map(session, accounts, now)
 
@@ -411,13 +385,7 @@ class LedgerWrites:
                 _with_column_defaults(table, row)
         one_movement = sum(len(rows) for t, rows in tables if t in (JOURNALS, TRANSACTIONS)) <= 2
         if one_movement:
-            shape = (
-                tuple((table.name, len(rows), tuple(rows[0])) for table, rows in tables),
-                len(accounts),
-            )
-            statement = _AT_ONCE.get(shape)
-            if statement is None:
-                statement = _AT_ONCE[shape] = _statement_for(shape)
+            statement = _at_once_statement(tables, accounts)
             await pg.execute(connection, statement, _at_once_values(tables, accounts, utcnow()))
             return
         # A batch: one statement per table, whatever its size (arrays unnested), and
@@ -507,6 +475,20 @@ def _statement_for(shape: _Shape) -> sa.Select[Any]:
             .cte(f"a{a}")
         )
     return sa.select(sa.literal(1)).add_cte(*parts)
+
+
+def _at_once_statement(
+    tables: list[tuple[sa.Table, list[dict[str, Any]]]], accounts: list[LockedAccount]
+) -> sa.Select[Any]:
+    """The one statement of a movement's rows, built once per shape and reused."""
+    shape = (
+        tuple((table.name, len(rows), tuple(rows[0])) for table, rows in tables),
+        len(accounts),
+    )
+    statement = _AT_ONCE.get(shape)
+    if statement is None:
+        statement = _AT_ONCE[shape] = _statement_for(shape)
+    return statement
 
 
 def _at_once_values(
