@@ -64,6 +64,20 @@ class MfaSignIn:
         found: StaffUser = user
         return found
 
+    async def _opened(
+        self, auth: AuthService, tenant: TenantRef, token: str, purpose: str
+    ) -> tuple[SecondFactors, Any, StaffUser] | ApiError:
+        """The challenge ``token`` names (of this purpose) and the staff member it is for."""
+        factors = SecondFactors(auth.session, self.identity)
+        try:
+            challenge = await factors.open_challenge(token, tenant.id, purpose)
+        except ApiError as refused:
+            return refused
+        user = await self._user(auth, challenge.user_id)
+        if isinstance(user, ApiError):
+            return user
+        return factors, challenge, user
+
     async def _failed(
         self,
         auth: AuthService,
@@ -91,14 +105,10 @@ class MfaSignIn:
         """A code (or a recovery code) for a ``MFA_REQUIRED`` challenge: the session."""
 
         async def step(auth: AuthService) -> dict[str, Any] | ApiError:
-            factors = SecondFactors(auth.session, self.identity)
-            try:
-                challenge = await factors.open_challenge(token, tenant.id, VERIFY)
-            except ApiError as refused:
-                return refused
-            user = await self._user(auth, challenge.user_id)
-            if isinstance(user, ApiError):
-                return user
+            opened = await self._opened(auth, tenant, token, VERIFY)
+            if isinstance(opened, ApiError):
+                return opened
+            factors, challenge, user = opened
             factor = await factors.factor(user.id)
             if factor is None or factor.confirmed_at is None:
                 return invalid_challenge()
@@ -134,14 +144,10 @@ class MfaSignIn:
         """For a ``MFA_ENROLMENT_REQUIRED`` challenge: a new TOTP seed to add to an app."""
 
         async def step(auth: AuthService) -> dict[str, Any] | ApiError:
-            factors = SecondFactors(auth.session, self.identity)
-            try:
-                challenge = await factors.open_challenge(token, tenant.id, ENROL)
-            except ApiError as refused:
-                return refused
-            user = await self._user(auth, challenge.user_id)
-            if isinstance(user, ApiError):
-                return user
+            opened = await self._opened(auth, tenant, token, ENROL)
+            if isinstance(opened, ApiError):
+                return opened
+            factors, _challenge, user = opened
             try:
                 enrolment = await factors.start_enrolment(tenant.id, user)
             except ApiError as refused:
@@ -167,14 +173,10 @@ class MfaSignIn:
         (this once), and the sign-in finishes with the session."""
 
         async def step(auth: AuthService) -> dict[str, Any] | ApiError:
-            factors = SecondFactors(auth.session, self.identity)
-            try:
-                challenge = await factors.open_challenge(token, tenant.id, ENROL)
-            except ApiError as refused:
-                return refused
-            user = await self._user(auth, challenge.user_id)
-            if isinstance(user, ApiError):
-                return user
+            opened = await self._opened(auth, tenant, token, ENROL)
+            if isinstance(opened, ApiError):
+                return opened
+            factors, challenge, user = opened
             try:
                 check = await factors.confirm_enrolment(user.id, code)
             except ApiError as refused:
