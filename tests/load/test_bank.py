@@ -3,9 +3,11 @@
 A real ``python -m app core`` process (``conftest.core_server``) serves the suite's own
 database. Setup opens 50 accounts in branch 001 through the API (``POST /customers``,
 ``POST /accounts``, then ``POST /deposits`` below the teller approval limit, so nothing
-waits for approval; ``POST /accounts``' own ``initial_deposit`` is not used because it
-currently leaves the stored balance at 0 while posting the deposit); one of them is
-"hot" and takes part in about 40 % of the transfers.
+waits for approval, each deposit's ``balance_after`` checked against the opening amount;
+``POST /accounts``' own ``initial_deposit`` posts the same cash deposit and leaves the
+same stored balance — ``tests/integration/api/test_ledger_accounts.py`` checks it — so
+the separate deposit is a choice, not a workaround); one of them is "hot" and takes part
+in about 40 % of the transfers.
 Then 32 async clients, each signed in as the officer or the manager of branch 001, post
 ``BANK_TEST_TRANSFERS`` random internal transfers, each with its own Idempotency-Key
 (retried with the same key on ``409 IDEMPOTENCY_IN_PROGRESS``, ``503`` or a transport
@@ -158,8 +160,8 @@ async def open_accounts(
             )
             assert account.status_code == 201, account.text
             account_id: str = account.json()["id"]
-            # Funded by a separate deposit, not POST /accounts' initial_deposit: see the
-            # note in the module docstring.
+            # Funded by its own deposit, whose receipt is checked here (initial_deposit
+            # would post the same deposit: see the module docstring).
             deposit = await client.post(
                 "/deposits",
                 json={
