@@ -176,8 +176,9 @@ def test_holds_and_overdraft_decide_what_is_available():
     assert error.details[0]["available_balance"] == "₦7.50"
 
 
-def test_skipping_the_funds_check_still_refuses_a_closed_account():
-    # The caller checked the net debit (or holds the funds): only the amount is skipped.
+def test_skipping_the_funds_check_leaves_debits_to_the_caller_but_not_credits():
+    # The caller checked each account's debit already (status and amount): the plan does
+    # not repeat it, but a credit to a closed account is still refused.
     account = new_account(ledger_balance=0)
     plan = plan_postings(
         [customer(account, DEBIT, 900), cash(CREDIT, 900)],
@@ -185,6 +186,11 @@ def test_skipping_the_funds_check_still_refuses_a_closed_account():
         skip_funds_check=True,
     )
     assert plan.balances == {account.id: -900}
+    frozen = new_account(status="FROZEN", ledger_balance=10)
+    plan = plan_postings(
+        [customer(frozen, DEBIT, 10), cash(CREDIT, 10)], {frozen.id: frozen}, skip_funds_check=True
+    )
+    assert plan.balances == {frozen.id: 0}
     closed = new_account(status="CLOSED", ledger_balance=0)
     error = refusal([cash(DEBIT, 1), customer(closed, CREDIT, 1)], [closed], skip_funds_check=True)
     assert error.code == "ACCOUNT_NOT_ACTIVE"

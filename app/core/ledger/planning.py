@@ -224,8 +224,9 @@ def plan_postings(
     The rules, in the order a refusal names the first broken one: the journal balances
     in every currency; then leg by leg, each customer leg is in its account's currency,
     a debit finds the account active, unfrozen and with the amount available after the
-    journal's earlier legs (unless ``skip_funds_check``: the caller checked the net
-    debit, or holds the funds already), and a credit finds it open.
+    journal's earlier legs, and a credit finds it open. ``skip_funds_check`` leaves the
+    debit rule (status and amount) to the caller, who checked it already: the journal's
+    net debit per account, or a teller movement's one debit before its hold or approval.
     """
     check_balanced(legs)
     moved: dict[uuid.UUID, int] = defaultdict(int)
