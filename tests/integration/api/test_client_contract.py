@@ -1,20 +1,31 @@
 """Contract tests: the shared client against the real core app (httpx.ASGITransport)."""
 
 import uuid
+from datetime import date
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from app.client import (
+    Account,
+    AccountView,
+    ApprovalsView,
     BankingAPIAuthError,
     BankingAPIConflict,
     BankingAPINotFound,
     BankingAPIPermissionError,
     BankingAPIValidationError,
     BankingClient,
+    Customer,
     InMemoryTokenHolder,
+    Journal,
+    Statement,
+    Tenant,
     TokenRefresher,
     TokenSet,
+    Transaction,
+    TransactionView,
 )
 from tests.support import API, SANDBOX_PASSWORD, TENANT
 
@@ -103,3 +114,125 @@ async def test_refresher_refreshes_against_the_real_core(client):
     assert (await client.me(fresh)).roles == ["teller"]
     stored = await holder.load()
     assert stored is not None and stored.refresh_token != result.refresh_token
+
+
+# -- typed reads: each resource of the teller pages and home through its model ---------------
+
+
+def decimal_text(value) -> str:
+    """How the core writes an amount: the typed value must keep exactly that text."""
+    return format(value, "f")
+
+
+async def test_tenant_and_me_through_their_models(client):
+    teller = await client.login("teller@demo.bank", SANDBOX_PASSWORD)
+    raw = await client.get("/tenant", token=teller.access_token)
+    tenant = await client.get("/tenant", model=Tenant, token=teller.access_token)
+    assert tenant.business_date == date.fromisoformat(raw["business_date"])
+    assert tenant.code == TENANT and tenant.base_currency == raw["base_currency"]
+    limit = tenant.settings.teller_approval_limit
+    assert isinstance(limit, Decimal)
+    assert decimal_text(limit) == raw["settings"]["teller_approval_limit"]
+    me = await client.me(teller.access_token)
+    assert me.roles == ["teller"] and me.tenant.code == TENANT
+
+
+async def test_accounts_and_customers_through_their_models(client):
+    officer = await client.login("officer@demo.bank", SANDBOX_PASSWORD)
+    token = officer.access_token
+    raw = (await client.get("/accounts", token=token, params={"limit": 200}))["accounts"]
+    typed = [a async for a in client.paginate("/accounts", model=Account, token=token, page_size=3)]
+    assert [a.id for a in typed] == [a["id"] for a in raw]
+    for account, sent in zip(typed, raw, strict=True):
+        assert isinstance(account, Account)
+        for money in ("ledger_balance", "available_balance", "hold_amount", "overdraft_limit"):
+            assert decimal_text(getattr(account, money)) == sent[money]
+        assert account.created_at.tzinfo is not None
+        assert account.customer_name == sent["customer_name"]
+
+    one = await client.get(f"/accounts/{typed[0].id}", model=Account, token=token)
+    assert one.id == typed[0].id and isinstance(one.holds, list)
+    statement = await client.get(f"/accounts/{one.id}/transactions", model=Statement, token=token)
+    assert statement.account.id == one.id
+    view = await client.get(f"/views/accounts/{one.id}", model=AccountView, token=token)
+    assert view.account.account_number == one.account_number
+    assert view.totals.closing_balance == one.ledger_balance or view.has_more
+    for line in view.transactions:
+        assert isinstance(line.effective_date, date) and isinstance(line.balance_after, Decimal)
+
+    page = await client.get_page("/customers", model=Customer, token=token, page_size=2)
+    assert len(page.items) == 2 and page.has_more
+    customer = await client.get(f"/customers/{one.customer_id}", model=Customer, token=token)
+    assert one.id in {a.id for a in customer.accounts}
+    assert customer.display_name
+
+
+async def test_teller_transactions_and_approvals_through_their_models(client):
+    teller = await client.login("teller@demo.bank", SANDBOX_PASSWORD)
+    manager = await client.login("manager@demo.bank", SANDBOX_PASSWORD)
+    tenant = await client.get("/tenant", model=Tenant, token=teller.access_token)
+    account = (
+        await client.get_page(
+            "/accounts",
+            model=Account,
+            token=teller.access_token,
+            params={"status": "ACTIVE", "currency": tenant.base_currency},
+            page_size=1,
+        )
+    ).items[0]
+
+    small = await client.post(
+        "/deposits",
+        model=Transaction,
+        token=teller.access_token,
+        json={"account_id": account.id, "amount": Decimal("12.34"), "currency": account.currency},
+        idempotency_key=uuid.uuid4().hex,
+    )
+    assert small.status == "COMPLETED" and small.amount == Decimal("12.34")
+    assert small.balance_after == account.ledger_balance + Decimal("12.34")
+    assert small.business_date == tenant.business_date
+
+    above_limit = tenant.settings.teller_approval_limit + Decimal("0.01")
+    pending = await client.post(
+        "/deposits",
+        model=Transaction,
+        token=teller.access_token,
+        json={"account_id": account.id, "amount": above_limit, "currency": account.currency},
+        idempotency_key=uuid.uuid4().hex,
+    )
+    assert pending.status == "PENDING_APPROVAL" and pending.balance_after is None
+
+    listed = await client.get_page(
+        "/transactions",
+        model=Transaction,
+        token=teller.access_token,
+        params={"status": "PENDING_APPROVAL"},
+    )
+    assert pending.id in {t.id for t in listed.items}
+    shown = await client.get(
+        f"/views/transactions/{pending.id}", model=TransactionView, token=teller.access_token
+    )
+    assert shown.account_number == account.account_number and shown.amount == above_limit
+
+    queue = await client.get(
+        "/views/approvals", model=ApprovalsView, token=manager.access_token, params={"limit": 200}
+    )
+    waiting = {t.id: t for t in queue.transactions_pending.items}
+    assert pending.id in waiting or queue.transactions_pending.has_more
+    assert queue.waiting.transactions.get(pending.created_by, 0) >= 1
+    for journal in queue.journals_pending.items + queue.journals_approved.items:
+        assert all(total.debit == total.credit for total in journal.totals)
+
+    journals = await client.get_page("/journals", model=Journal, token=manager.access_token)
+    posted = await client.get(
+        f"/journals/{small.journal_id}", model=Journal, token=manager.access_token
+    )
+    assert posted.status == "POSTED" and len(posted.entries) >= 2
+    assert sum(e.amount for e in posted.entries if e.entry_type == "debit") == Decimal("12.34")
+    assert journals.items and isinstance(journals.items[0].transaction_date, date)
+
+    await client.post(
+        f"/transactions/{pending.id}/reject",
+        token=manager.access_token,
+        json={"reason": "contract test"},
+    )
