@@ -13,38 +13,141 @@ from .accounts import (
     StatementLine,
     StatementTotals,
 )
-from .approvals import ApprovalQueue, ApprovalsView, Waiting
-from .customers import Customer
-from .journals import Journal, JournalLine, JournalPeriod, JournalTotal
-from .page import Page
-from .standing import StandingExecution, StandingInstruction, StandingInstructionView
-from .tenant import Branch, Product, Tenant, TenantSettings
-from .transactions import Transaction, TransactionView
+from .admin import (
+    ApiKey,
+    User,
+    UsersSummary,
+)
+from .approvals import (
+    ApprovalQueue,
+    ApprovalsView,
+    Waiting,
+)
+from .audit import (
+    AuditEvent,
+    AuditVerification,
+)
+from .customers import (
+    Customer,
+)
+from .jobs import (
+    Job,
+)
+from .journals import (
+    Journal,
+    JournalLine,
+    JournalPeriod,
+    JournalTotal,
+)
+from .ledger import (
+    Chart,
+    GLAccount,
+    GLEntry,
+)
+from .page import (
+    Page,
+)
+from .periods import (
+    CloseBlocker,
+    CloseBlockers,
+    FiscalPeriod,
+    PeriodSnapshot,
+    SnapshotLine,
+    SnapshotTotal,
+)
+from .reports import (
+    BalanceSheet,
+    CashFigure,
+    IncomeMonth,
+    IncomeStatement,
+    ReportLine,
+    ReportSection,
+    TellerSummary,
+    TellerSummaryRow,
+    TellerSummaryTotal,
+    TrialBalance,
+    TrialBalanceLine,
+)
+from .standing import (
+    StandingExecution,
+    StandingInstruction,
+    StandingInstructionView,
+)
+from .tenant import (
+    Branch,
+    Product,
+    Tenant,
+    TenantSettings,
+)
+from .transactions import (
+    BatchItemError,
+    BatchResult,
+    BatchResults,
+    Transaction,
+    TransactionView,
+)
+from .webhooks import (
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 
 __all__ = [
     "Account",
     "AccountView",
+    "ApiKey",
     "ApprovalQueue",
     "ApprovalsView",
+    "AuditEvent",
+    "AuditVerification",
     "BalancePoint",
+    "BalanceSheet",
+    "BatchItemError",
+    "BatchResult",
+    "BatchResults",
     "Branch",
+    "CashFigure",
+    "Chart",
+    "CloseBlocker",
+    "CloseBlockers",
     "Customer",
+    "FiscalPeriod",
+    "GLAccount",
+    "GLEntry",
     "Hold",
+    "IncomeMonth",
+    "IncomeStatement",
+    "Job",
     "Journal",
     "JournalLine",
     "JournalPeriod",
     "JournalTotal",
     "Page",
+    "PeriodSnapshot",
     "Product",
+    "ReportLine",
+    "ReportSection",
+    "SnapshotLine",
+    "SnapshotTotal",
     "StandingExecution",
     "StandingInstruction",
     "StandingInstructionView",
     "Statement",
     "StatementLine",
     "StatementTotals",
+    "TellerSummary",
+    "TellerSummaryRow",
+    "TellerSummaryTotal",
     "Tenant",
     "TenantSettings",
     "Transaction",
     "TransactionView",
+    "TrialBalance",
+    "TrialBalanceLine",
+    "User",
+    "UsersSummary",
     "Waiting",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -1,11 +1,12 @@
 """Teller transactions and transfers (``/transactions``, ``/views/transactions``)."""
 
 from datetime import date
+from typing import Any
 
 from .._parse import Money, Timestamp
 from ._base import Resource
 
-__all__ = ["Transaction", "TransactionView"]
+__all__ = ["BatchItemError", "BatchResult", "BatchResults", "Transaction", "TransactionView"]
 
 
 class Transaction(Resource, kw_only=True, frozen=True):
@@ -48,3 +49,27 @@ class TransactionView(Transaction, kw_only=True, frozen=True):
     customer_name: str | None = None
     counterparty_account_number: str | None = None
     counterparty_customer_name: str | None = None
+
+
+class BatchItemError(Resource, kw_only=True, frozen=True):
+    """Why one item of a batch failed: the error body an item would have had alone."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class BatchResult(Resource, kw_only=True, frozen=True):
+    """One item of ``POST /transfers/batch``: ``COMPLETED`` (with its ``transaction``),
+    ``FAILED`` (with its ``error``) or, in a rejected atomic batch, ``NOT_EXECUTED``."""
+
+    index: int
+    status: str
+    transaction: Transaction | None = None
+    error: BatchItemError | None = None
+
+
+class BatchResults(Resource, kw_only=True, frozen=True):
+    """``POST /transfers/batch``: each item's outcome, in the order sent."""
+
+    results: list[BatchResult]
