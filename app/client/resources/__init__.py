@@ -68,6 +68,12 @@ from .reports import (
     TrialBalance,
     TrialBalanceLine,
 )
+from .signin import (
+    FactorReset,
+    GroupMapping,
+    IdentityProvider,
+    SecondFactor,
+)
 from .standing import (
     StandingExecution,
     StandingInstruction,
@@ -111,10 +117,13 @@ __all__ = [
     "CloseBlocker",
     "CloseBlockers",
     "Customer",
+    "FactorReset",
     "FiscalPeriod",
     "GLAccount",
     "GLEntry",
+    "GroupMapping",
     "Hold",
+    "IdentityProvider",
     "IncomeMonth",
     "IncomeStatement",
     "Job",
@@ -127,6 +136,7 @@ __all__ = [
     "Product",
     "ReportLine",
     "ReportSection",
+    "SecondFactor",
     "SnapshotLine",
     "SnapshotTotal",
     "StandingExecution",

@@ -34,6 +34,7 @@ from app.client import (
     Job,
     Journal,
     Product,
+    SecondFactor,
     StandingExecution,
     StandingInstruction,
     Statement,
@@ -301,6 +302,9 @@ async def test_admin_resources_through_their_models(client):
     users = [u async for u in client.paginate("/users", model=User, token=token, page_size=3)]
     assert "admin@demo.bank" in {u.email for u in users}
     assert all(u.created_at.tzinfo is not None for u in users)
+    teller = next(u for u in users if u.email == "teller@demo.bank")
+    factor = await client.get(f"/users/{teller.id}/second-factor", model=SecondFactor, token=token)
+    assert factor.enrolled in {True, False} and factor.pending_reset is None
 
     created = await client.post(
         "/api-keys", model=ApiKey, token=token, json={"name": "typed", "role": "viewer"}

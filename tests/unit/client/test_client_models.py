@@ -5,19 +5,25 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
+import msgspec
 import pytest
 from client_fakes import json_response
 
 from app.client import (
     Account,
+    ApiKey,
     ApprovalsView,
     BankingAPIInvalidResponse,
     BankingAPIValidationError,
+    CloseBlockers,
+    IdentityProvider,
+    IncomeStatement,
     Journal,
     Money,
     Page,
     Tenant,
     Transaction,
+    Webhook,
     parse_business_date,
     parse_money,
     parse_timestamp,
@@ -247,3 +253,97 @@ def test_parse_timestamp():
     for bad in ["2026-12-07T10:00:00", "2026-12-07", "yesterday", None]:
         with pytest.raises(ValueError, match="RFC 3339"):
             parse_timestamp(bad)
+
+
+async def test_identity_provider_never_carries_its_secret(make_client):
+    body = {
+        "display_name": "Staff SSO",
+        "issuer": "https://id.bank.test",
+        "client_id": "branchdesk",
+        "client_secret_set": True,
+        "scopes": "openid email",
+        "groups_claim": "groups",
+        "email_claim": "email",
+        "require_verified_email": True,
+        "create_users": False,
+        "default_branch": None,
+        "group_mappings": [{"group": "tellers", "role": "teller", "branch_id": "001"}],
+        "enabled": True,
+        "updated_at": "2026-12-07T10:00:00Z",
+        "updated_by": "u-1",
+    }
+    client = make_client(answering(body))
+    provider = await client.get("/tenant/identity-provider", model=IdentityProvider, token="t")
+    assert provider.group_mappings[0].role == "teller" and provider.client_secret_set
+    assert not hasattr(provider, "client_secret")
+
+
+def test_secrets_stay_out_of_repr():
+    key = msgspec.convert(
+        {
+            "id": "k-1",
+            "name": "batch",
+            "role": "viewer",
+            "prefix": "bdk_ab",
+            "created_at": "2026-12-07T10:00:00Z",
+            "api_key": "bdk_ab_the-secret",
+        },
+        ApiKey,
+    )
+    hook = msgspec.convert(
+        {
+            "id": "w-1",
+            "name": "n",
+            "url": "https://x.test/h",
+            "is_active": True,
+            "created_at": "2026-12-07T10:00:00Z",
+            "secret": "whsec_the-secret",
+        },
+        Webhook,
+    )
+    assert key.api_key == "bdk_ab_the-secret" and "the-secret" not in repr(key)
+    assert hook.secret == "whsec_the-secret" and "the-secret" not in repr(hook)
+
+
+async def test_income_statement_reads_from_as_from_(make_client):
+    section = {"lines": [], "total": "0.00"}
+    body = {
+        "from": "2026-01-01",
+        "to": "2026-12-07",
+        "currency": "NGN",
+        "revenue": section,
+        "expenses": section,
+        "total_revenue": "0.00",
+        "total_expenses": "0.00",
+        "net_income": "-12.50",
+    }
+    client = make_client(answering(body))
+    statement = await client.get("/reports/income-statement", model=IncomeStatement, token="t")
+    assert statement.from_ == date(2026, 1, 1) and statement.net_income == Decimal("-12.50")
+
+
+async def test_close_blockers_of_codes_md(make_client):
+    body = {
+        "period_id": "p-1",
+        "can_close": False,
+        "close_blockers": [
+            {
+                "kind": "journal",
+                "id": "j-1",
+                "reference": "JV1",
+                "status": "PENDING",
+                "description": "Accrual",
+                "amount": "10.00",
+                "currency": "NGN",
+                "date": "2026-12-01",
+            },
+            {"kind": "earlier_period", "id": "p-0", "status": "open"},
+        ],
+    }
+    client = make_client(answering(body))
+    blockers = await client.get(
+        "/fiscal-periods/p-1/close-blockers", model=CloseBlockers, token="t"
+    )
+    journal, earlier = blockers.close_blockers
+    assert journal.amount == Decimal("10.00") and journal.date == date(2026, 12, 1)
+    assert earlier.amount is None and earlier.reference is None
