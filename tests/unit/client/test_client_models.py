@@ -116,9 +116,7 @@ async def test_a_bad_field_is_a_clear_invalid_response(make_client, field, value
     assert "Tenant" in error.message
 
 
-@pytest.mark.parametrize(
-    "amount", ["NaN", "sNaN", "Infinity", "-Infinity", "1,000.00", "0x10", ""]
-)
+@pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "-Infinity", "1,000.00", "0x10", ""])
 async def test_money_that_is_not_a_decimal_string_is_refused(make_client, amount):
     body = copy.deepcopy(TENANT)
     body["settings"]["teller_approval_limit"] = amount
