@@ -23,6 +23,7 @@ from app.client import (
     Tenant,
     Transaction,
     Webhook,
+    WebhookDelivery,
     parse_business_date,
     parse_money,
     parse_timestamp,
@@ -360,3 +361,34 @@ async def test_close_blockers_of_codes_md(make_client):
     journal, earlier = blockers.close_blockers
     assert journal.amount == Decimal("10.00") and journal.date == date(2026, 12, 1)
     assert earlier.amount is None and earlier.reference is None
+
+
+async def test_webhook_deliveries_with_their_attempts(make_client):
+    delivery = {
+        "id": "d-1",
+        "webhook_id": "w-1",
+        "event_id": "evt_1",
+        "event_type": "journal.posted",
+        "status": "PENDING",
+        "attempt_count": 1,
+        "next_attempt_at": "2026-12-07T10:05:00Z",
+        "last_attempt_at": "2026-12-07T10:00:00Z",
+        "last_status_code": 503,
+        "last_error": None,
+        "delivered_at": None,
+        "created_at": "2026-12-07T09:59:59Z",
+        "attempts": [
+            {
+                "number": 1,
+                "attempted_at": "2026-12-07T10:00:00Z",
+                "status_code": 503,
+                "error": None,
+                "duration_ms": 12,
+            }
+        ],
+    }
+    client = make_client(answering({"deliveries": [delivery], "has_more": False}))
+    page = await client.get_page("/webhooks/w-1/deliveries", model=WebhookDelivery, token="t")
+    (only,) = page.items
+    assert only.attempts[0].status_code == 503 and only.delivered_at is None
+    assert only.next_attempt_at == datetime(2026, 12, 7, 10, 5, tzinfo=UTC)
