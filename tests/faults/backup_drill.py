@@ -22,11 +22,14 @@ Run it alone (prints what it restored and how long each step took)::
     python -m tests.faults.backup_drill [--record]
 
 (``--record`` writes the run to ``bench/results/<UTC stamp>-backup-drill.md``)
-or through ``tests/faults/test_backup_drill.py`` (``make soak``). The PostgreSQL binaries
-come from ``PG_BIN`` (default Debian's ``/usr/lib/postgresql/15/bin``); as root the server
-runs as the ``postgres`` user.
+or through ``tests/faults/test_backup_drill.py`` (``make soak``). The primary is the fault
+suite's :class:`~tests.faults.cluster.FaultStack` (its own PostgreSQL, Redis, core and
+worker; binaries from ``FAULTS_PG_BIN``, run as ``postgres`` when we are root); the
+restored copy is a :class:`RestoredCluster`, the same kind of cluster started from the
+base backup instead of ``initdb``.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -34,145 +37,76 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Self
 
 import httpx
 
-from tests.live_server import ROOT, LiveServer, free_port
+from tests.faults.cluster import _REGISTRY, ROOT, FaultStack, PostgresCluster
 from tests.support import API, SANDBOX_PASSWORD, TENANT
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-DATABASE = "branchdesk"
 BRANCH = "001"
 CURRENCY = "NGN"
 TRANSFERS_PER_PHASE = 6
-STEP_TIMEOUT = 60.0  # seconds for any one command
-RECOVERY_TIMEOUT = 60.0
+STEP_TIMEOUT = 60.0  # seconds for any one wait
+# The primary archives every WAL segment; full-page writes on, as in production (the
+# fault suite's clusters turn them off for speed).
+ARCHIVING = {
+    "wal_level": "replica",
+    "archive_mode": "on",
+    "full_page_writes": "on",
+    "max_wal_senders": "4",
+}
 
 
 class DrillFailed(AssertionError):
     """The restored copy is not what the primary held at the target time."""
 
 
-def _as_postgres(args: Sequence[str]) -> list[str]:
-    """PostgreSQL refuses to run as root: as root, run its binaries as ``postgres``."""
-    if os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *args]
-    return list(args)
+class RestoredCluster(PostgresCluster):
+    """A cluster started from a base backup (a copy of it: the backup stays as it was).
 
+    ``recovery`` goes into ``postgresql.auto.conf`` (read last, so it wins over the
+    primary's settings the backup carries), with ``recovery.signal`` beside it: the server
+    replays archived WAL up to the target, then does what ``recovery_target_action`` says.
+    """
 
-def _run(args: Sequence[str], *, timeout: float = STEP_TIMEOUT, **kwargs: Any) -> str:
-    """Run a command; its output, or a failure that quotes it."""
-    done = subprocess.run(
-        list(args), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )
-    if done.returncode != 0:
-        output = done.stdout[-2000:] + done.stderr[-2000:]
-        raise DrillFailed(f"{' '.join(args)} exited {done.returncode}:\n{output}")
-    return done.stdout
+    def __init__(self, backup: Path, recovery: Mapping[str, str]) -> None:
+        super().__init__(recovery)
+        self.backup = backup
 
-
-@dataclass
-class Cluster:
-    """One PostgreSQL data folder served on a port of 127.0.0.1 (socket in the drill's folder)."""
-
-    data: Path
-    port: int
-    socket_dir: Path
-    started: bool = False
-
-    @property
-    def log(self) -> Path:
-        return self.data.parent / f"{self.data.name}.log"
-
-    @property
-    def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
-
-    def configure(self, **settings: str) -> None:
-        """Append settings to ``postgresql.auto.conf`` (read last, so they win)."""
-        lines = [f"{name} = '{value}'" for name, value in settings.items()]
-        with (self.data / "postgresql.auto.conf").open("a") as conf:
-            conf.write("\n".join(lines) + "\n")
-
-    def start(self) -> None:
-        self.started = True
-        _run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.log),
-                    "-w",
-                    "-t",
-                    str(int(STEP_TIMEOUT)),
-                    "start",
-                ]
-            )
-        )
-
-    def stop(self) -> None:
-        """Stop at once (the drill keeps nothing); kill the postmaster if that fails."""
-        if not self.started:
-            return
-        self.started = False
-        try:
-            _run(
-                _as_postgres(
-                    [
-                        str(PG_BIN / "pg_ctl"),
-                        "-D",
-                        str(self.data),
-                        "-m",
-                        "immediate",
-                        "-w",
-                        "-t",
-                        "20",
-                        "stop",
-                    ]
-                ),
-                timeout=30,
-            )
-        except (DrillFailed, subprocess.TimeoutExpired):
-            pid_file = self.data / "postmaster.pid"
-            if pid_file.exists():
-                try:
-                    os.kill(int(pid_file.read_text().split()[0]), 9)
-                except (ValueError, ProcessLookupError):
-                    pass
-
-    def sql(self, statement: str, database: str = DATABASE) -> str:
-        """One statement through psql; its rows, one a line, fields split by ``|``."""
-        return _run(
-            [
-                str(PG_BIN / "psql"),
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-c",
-                statement,
-            ]
-        ).strip()
+    def start(self) -> Self:
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="branchdesk-restored-pg-"))
+            self.root.chmod(0o755)
+            self.data_dir = self.root / "data"
+            self.log_path = self.root / "postgres.log"
+            _REGISTRY.add(self)  # closed at exit even if the drill is interrupted
+            shutil.copytree(self.backup, self.data_dir, symlinks=True)
+            conf = {
+                "port": str(self.port),
+                "unix_socket_directories": f"'{self.root}'",
+                # The copy must never write into the archive it restores from.
+                "archive_mode": "off",
+                **self.settings,
+            }
+            with (self.data_dir / "postgresql.auto.conf").open("a") as file:
+                file.write("".join(f"{key} = {value}\n" for key, value in conf.items()))
+            (self.data_dir / "recovery.signal").touch()
+            if os.geteuid() == 0:
+                subprocess.run(
+                    ["chown", "-R", "postgres:postgres", str(self.root)], check=True, timeout=60
+                )
+        self._pg_ctl_start()
+        return self
 
     def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-3000:]
 
 
 @dataclass
@@ -218,20 +152,25 @@ class Clock:
             self.report.timings[name] = time.monotonic() - started
 
 
-def _environment(var_dir: Path, url: str) -> dict[str, str]:
-    """The drill's processes: its database, in-process stores (no shared Redis), its var/."""
-    env = {**os.environ, "DATABASE_URL": url, "BRANCHDESK_VAR_DIR": str(var_dir)}
-    env.pop("REDIS_URL", None)
-    env.setdefault("RATE_LIMIT_PER_IP", "1000000")
-    env.setdefault("RATE_LIMIT_PER_CREDENTIAL", "1000000")
-    env["WORKER_SEAL_INTERVAL_SECONDS"] = "0.5"
-    # The sandbox's webhook subscription points at a closed port: nothing leaves the machine.
-    env["CONSOLE_WEBHOOK_URL"] = "http://127.0.0.1:9/webhooks/cba"
-    return env
-
-
-def _branchdesk(env: dict[str, str], *args: str) -> str:
-    return _run([sys.executable, "-m", "app", *args], env=env, cwd=ROOT, timeout=120)
+def _branchdesk(stack: FaultStack, *args: str, database_url: str | None = None) -> str:
+    """``branchdesk <args>`` on the stack (or on another database); its output."""
+    env = stack.env if database_url is None else {**stack.env, "DATABASE_URL": database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise DrillFailed(
+            f"branchdesk {' '.join(args)} exited {done.returncode}:\n"
+            f"{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    return done.stdout
 
 
 class Teller:
@@ -295,162 +234,118 @@ def _rows(text: str) -> list[str]:
     return [line for line in text.splitlines() if line]
 
 
-def _wait_promoted(cluster: Cluster, deadline: float) -> None:
+def _wait_promoted(cluster: RestoredCluster, deadline: float) -> None:
     """Recovery replays to the target, then promotes; until then the copy is read-only."""
     while time.monotonic() < deadline:
-        try:
-            if cluster.sql("SELECT pg_is_in_recovery()", database="postgres") == "f":
+        with contextlib.suppress(RuntimeError):  # not accepting connections yet
+            if cluster.psql("SELECT pg_is_in_recovery()") == "f":
                 return
-        except DrillFailed:
-            pass  # not accepting connections yet (still replaying to consistency)
         time.sleep(0.2)
     raise DrillFailed(f"the restored copy did not reach its target in time:\n{cluster.log_tail()}")
 
 
-def _wait_archived(primary: Cluster, segment: str, deadline: float) -> None:
+def _wait_archived(primary: PostgresCluster, segment: str, deadline: float) -> None:
     """Wait until ``segment`` (and so every one before it) is in the archive."""
     while time.monotonic() < deadline:
-        last = primary.sql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+        last = primary.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
         if last and last[8:] >= segment[8:]:  # same timeline; the rest orders by position
             return
         time.sleep(0.1)
-    raise DrillFailed(f"WAL segment {segment} was not archived in time:\n{primary.log_tail()}")
+    raise DrillFailed(f"WAL segment {segment} was not archived in time")
 
 
-def run_drill(workdir: Path | None = None) -> DrillReport:
+def run_drill() -> DrillReport:
     """The whole drill; raises :class:`DrillFailed` when the restored copy is wrong."""
     report = DrillReport()
     clock = Clock(report)
-    with ExitStack() as stack:
-        root = Path(workdir or tempfile.mkdtemp(prefix="branchdesk-backup-drill-"))
-        stack.callback(shutil.rmtree, root, True)
-        socket_dir, archive, var_dir = root / "run", root / "wal-archive", root / "var"
-        for folder in (socket_dir, archive, var_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(root, "postgres")
-            for folder in (socket_dir, archive):
-                shutil.chown(folder, "postgres")
+    with ExitStack() as cleanup:
+        # Two core processes (uvicorn supervises N > 1 only); sealing every half second, so
+        # the restored copy has seals made after the backup.
+        stack = FaultStack(
+            core_workers=2, env={"WORKER_SEAL_INTERVAL_SECONDS": "0.5"}, pg_settings=ARCHIVING
+        )
+        cleanup.callback(stack.close)
+        with clock.step("cluster, migrate and seed"):
+            stack.start()
+            primary = stack.pg
+            archive = primary.owned_dir("wal-archive")
+            # archive_command is read on reload; until it is set, WAL waits in pg_wal.
+            # Never overwrite a segment already archived (the PostgreSQL manual's advice).
+            command = f"test ! -f {archive}/%f && cp %p {archive}/%f"
+            primary.psql(f"ALTER SYSTEM SET archive_command = '{command}'")
+            primary.psql("SELECT pg_reload_conf()")
 
-        primary = Cluster(root / "primary", free_port(), socket_dir)
-        with clock.step("primary cluster"):
-            _run(
-                _as_postgres(
-                    [
-                        str(PG_BIN / "initdb"),
-                        "-D",
-                        str(primary.data),
-                        "-U",
-                        "postgres",
-                        "--auth=trust",
-                        "-E",
-                        "UTF8",
-                        "--no-sync",
-                    ]
-                )
-            )
-            primary.configure(
-                port=str(primary.port),
-                listen_addresses="127.0.0.1",
-                unix_socket_directories=str(socket_dir),
-                wal_level="replica",
-                archive_mode="on",
-                # Never overwrite a segment already archived (the PostgreSQL manual's advice).
-                archive_command=f"test ! -f {archive}/%f && cp %p {archive}/%f",
-                shared_buffers="32MB",
-                max_connections="60",
-            )
-            stack.callback(primary.stop)
-            primary.start()
-            primary.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
-
-        env = _environment(var_dir, primary.url)
-        with clock.step("migrate and seed"):
-            _branchdesk(env, "db", "upgrade")
-            _branchdesk(env, "seed", "demo")
-
-        with clock.step("core and worker up"):
-            core = LiveServer(env=env, command="core")
-            stack.callback(core.stop)
-            core.start()
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "app", "worker"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            stack.callback(_stop_process, worker)
+        with clock.step("worker up, signed in"):
+            assert stack.core is not None
+            core = stack.core
+            worker = stack.supervise("worker")
             teller = Teller(core.base_url)
-            stack.callback(teller.close)
+            cleanup.callback(teller.close)
 
         with clock.step("transfers before the backup"):
             report.before_backup = teller.transfers(TRANSFERS_PER_PHASE)
 
-        backup = root / "base-backup"
+        backup = primary.owned_dir("base-backup")
         with clock.step("pg_basebackup"):
-            _run(
-                _as_postgres(
-                    [
-                        str(PG_BIN / "pg_basebackup"),
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        str(primary.port),
-                        "-U",
-                        "postgres",
-                        "-D",
-                        str(backup),
-                        "-X",
-                        "stream",
-                        "-c",
-                        "fast",
-                    ]
-                )
+            primary.run(
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                backup,
+                "-X",
+                "stream",
+                "-c",
+                "fast",
             )
 
         with clock.step("transfers to the target"):
             report.before_target = teller.transfers(TRANSFERS_PER_PHASE)
             time.sleep(1.0)  # the worker seals some of them, on the primary's side of the target
-            report.target_time = primary.sql("SELECT clock_timestamp()")
-            expected_transfers = _rows(primary.sql(TRANSFERS_SQL))
-            expected_balances = _rows(primary.sql(BALANCES_SQL))
+            # The target and the worker's seals so far in one statement (one snapshot): the
+            # worker keeps sealing, the teller waits. A seal committed in the microseconds
+            # between the snapshot and the clock reading would be restored but not counted.
+            target, seals = primary.psql(
+                "SELECT clock_timestamp(), (SELECT count(*) FROM audit_seals)",
+                database=stack.database,
+            ).split("|")
+            report.target_time, expected_seals = target, int(seals)
+            expected_transfers = _rows(primary.psql(TRANSFERS_SQL, database=stack.database))
+            expected_balances = _rows(primary.psql(BALANCES_SQL, database=stack.database))
             time.sleep(0.2)  # the next commit is clearly after the target
             report.after_target = teller.transfers(TRANSFERS_PER_PHASE)
 
         with clock.step("WAL archived"):
-            segment = primary.sql("SELECT pg_walfile_name(pg_switch_wal())")
+            segment = primary.psql("SELECT pg_walfile_name(pg_switch_wal())")
             _wait_archived(primary, segment, time.monotonic() + STEP_TIMEOUT)
             report.archived_segments = len(list(archive.iterdir()))
 
-        # The primary could be gone now; stop it, the core and the worker, as after a loss.
+        # The primary is lost: its server, the core and the worker stop; only the base
+        # backup and the archive (kept in its folder until the end) remain.
         teller.close()
-        _stop_process(worker)
+        worker.close()
         core.stop()
-        primary.stop()
+        primary.stop("immediate")
 
-        restored = Cluster(root / "restored", free_port(), socket_dir)
+        restored = RestoredCluster(
+            backup,
+            {
+                "restore_command": f"'cp {archive}/%f %p'",
+                "recovery_target_time": f"'{report.target_time}'",
+                "recovery_target_action": "'promote'",
+            },
+        )
+        cleanup.callback(restored.close)
         with clock.step("restore to the target"):
-            shutil.copytree(backup, restored.data, symlinks=True)
-            if os.geteuid() == 0:
-                _run(["chown", "-R", "postgres:postgres", str(restored.data)])
-            restored.configure(
-                port=str(restored.port),
-                # The copy must not write into the archive it restores from.
-                archive_mode="off",
-                restore_command=f"cp {archive}/%f %p",
-                recovery_target_time=report.target_time,
-                recovery_target_action="promote",
-            )
-            (restored.data / "recovery.signal").touch()
-            if os.geteuid() == 0:
-                shutil.chown(restored.data / "recovery.signal", "postgres", "postgres")
-            stack.callback(restored.stop)
             restored.start()
-            _wait_promoted(restored, time.monotonic() + RECOVERY_TIMEOUT)
+            _wait_promoted(restored, time.monotonic() + STEP_TIMEOUT)
 
         with clock.step("checks on the restored copy"):
-            transfers = _rows(restored.sql(TRANSFERS_SQL))
+            transfers = _rows(restored.psql(TRANSFERS_SQL, database=stack.database))
             report.restored_transfers = len(transfers)
             if transfers != expected_transfers:
                 raise DrillFailed(
@@ -463,25 +358,20 @@ def run_drill(workdir: Path | None = None) -> DrillReport:
                 raise DrillFailed("a transfer acknowledged before the target was not restored")
             if set(report.after_target) & set(transfers):
                 raise DrillFailed("a transfer made after the target was restored")
-            if _rows(restored.sql(BALANCES_SQL)) != expected_balances:
+            if _rows(restored.psql(BALANCES_SQL, database=stack.database)) != expected_balances:
                 raise DrillFailed("restored balances differ from the balances at the target")
-            report.restored_seals = int(restored.sql("SELECT count(*) FROM audit_seals"))
+            seals = restored.psql("SELECT count(*) FROM audit_seals", database=stack.database)
+            report.restored_seals = int(seals)
+            if report.restored_seals != expected_seals:
+                raise DrillFailed(
+                    f"{report.restored_seals} audit seals restored, {expected_seals} at the target"
+                )
             if report.restored_seals == 0:
                 raise DrillFailed("no audit seal restored: audit verify would prove little")
-            restored_env = _environment(var_dir, restored.url)
-            report.ledger_verify = _branchdesk(restored_env, "ledger", "verify").strip()
-            report.audit_verify = _branchdesk(restored_env, "audit", "verify").strip()
+            url = restored.url(stack.database)
+            report.ledger_verify = _branchdesk(stack, "ledger", "verify", database_url=url).strip()
+            report.audit_verify = _branchdesk(stack, "audit", "verify", database_url=url).strip()
     return report
-
-
-def _stop_process(process: "subprocess.Popen[bytes]") -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def record(report: DrillReport, total: float) -> Path:
