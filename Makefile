@@ -68,8 +68,9 @@ test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/browser -q -p no:asyncio
 
 ## make soak: the long fault runs and drills (throwaway PostgreSQL clusters of their own).
-soak: install
+soak: install chromium
 	$(PY) -m pytest tests/faults/test_backup_drill.py -q -p no:playwright
+	$(PY) -m pytest tests/faults/browser -q -p no:asyncio
 
 bench: install
 	$(PY) -m bench
