@@ -8,8 +8,9 @@
   exactly once.
 - Redis (the console's sessions and drafts, the core's rate windows and token blacklist)
   restarts empty, once after a deposit and once between "Continue" and "Deposit": staff
-  sign in again, the lost draft reads as expired ("nothing was sent"), and nothing posts
-  twice.
+  sign in again; a lost draft that was sent shows its receipt (the action log, in the
+  database, remembers the key), one that was not reads as expired ("nothing was sent");
+  nothing posts twice.
 
 Each ends by reading the database: one transaction, one balance change, one completed
 idempotency record under the form's key.
@@ -270,13 +271,14 @@ def test_redis_restart_posts_nothing_twice(page: Page, stack: FaultStack, bank: 
     first_ref = receipt_ref(page)
     stack.redis.restart()
 
-    # Back to the confirm step: the session is gone, so sign in again; the draft went with
-    # it, so the form reads as expired and nothing is sent.
+    # Back to the confirm step: the session is gone, so sign in again. The draft went with
+    # it, but the action log (in the database) knows it was sent: its receipt, not an
+    # empty form inviting the teller to take the deposit again.
     page.goto(f"/teller/deposit?draft={first_key}")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     sign_in(page, "teller@demo.bank")
     page.goto(f"/teller/deposit?draft={first_key}")
-    expect(page.get_by_text(EXPIRED)).to_be_visible()
+    assert receipt_ref(page) == first_ref
     assert bank.deposits(account["id"]) == [(first_ref, 100_10)]
 
     # Mid-deposit: "Continue" done, Redis restarts, then "Deposit".
@@ -286,8 +288,11 @@ def test_redis_restart_posts_nothing_twice(page: Page, stack: FaultStack, bank: 
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert bank.deposits(account["id"]) == [(first_ref, 100_10)]
     assert bank.key_records(second_key) == []
-    # The teller signs in and does it again: it posts once.
+    # The teller signs in; that form was never sent, and says so.
     sign_in(page, "teller@demo.bank")
+    page.goto(f"/teller/deposit?draft={second_key}")
+    expect(page.get_by_text(EXPIRED)).to_be_visible()
+    # The teller takes it again: it posts once.
     third_key = fill_deposit(page, account, "200.20", "fault across redis restart")
     press_deposit(page)
     third_ref = receipt_ref(page)
