@@ -222,9 +222,11 @@ def test_teller_mid_deposit_when_the_core_dies(page: Page, stack: FaultStack, ba
         press_deposit(page, answered=False)
         lock.wait_for_waiter()
         kill_core(stack)
+        killed = time.monotonic()
         expect(page.locator("button[data-pressed]")).to_have_count(0)
         # The plain message, on the same confirm step, under the same key.
         expect(page.get_by_text(UNAVAILABLE)).to_be_visible()
+        told = time.monotonic() - killed
         expect(page.get_by_role("heading", name="Confirm the deposit")).to_be_visible()
         expect(page.locator("main")).to_contain_text("250.75")
         assert form_key(page) == key
@@ -233,7 +235,9 @@ def test_teller_mid_deposit_when_the_core_dies(page: Page, stack: FaultStack, ba
         lock.release()
 
     assert stack.core is not None
+    started = time.monotonic()
     stack.core.start()  # the supervisor (systemd, the container runtime) brings it back
+    back = time.monotonic() - started
     presses = 0
     while True:
         presses += 1
@@ -252,6 +256,10 @@ def test_teller_mid_deposit_when_the_core_dies(page: Page, stack: FaultStack, ba
             f"WHERE key = '{key}' AND state = 'in_progress'"
         )
     ref = receipt_ref(page)
+    print(
+        f"\ncore killed mid-deposit: message shown {told:.1f} s after the kill, core back in "
+        f"{back:.1f} s, {presses} presses of Deposit after it (claims aged: {presses - 1})"
+    )
 
     assert bank.deposits(account["id"]) == [(ref, 250_75)]
     assert bank.balance(account["id"]) == 1000_00 + 250_75
