@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench clean
+.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,11 @@ test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
 	$(PY) -m pytest tests/load -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio
+
+## make soak: the long fault runs and drills (throwaway PostgreSQL clusters of their own).
+soak: install chromium
+	$(PY) -m pytest tests/faults/test_backup_drill.py -q -p no:playwright
+	$(PY) -m pytest tests/faults/browser -q -p no:asyncio
 
 bench: install
 	$(PY) -m bench

@@ -10,6 +10,7 @@ its handler ran, an outage), and with a fresh one when it recorded a final answe
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,8 +33,12 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # The core keeps the answer of these statuses under the key (api.md, "Idempotency").
 _STORED_STATUSES = {409, 422}
 # How long a write waits for a first, still-running request with the same key (a double
-# click) before it says so.
+# click) before it says so. Each call already waits out the core's Retry-After a few times
+# (the shared client, about 3 s), so the pauses between calls stop at a budget: a key held
+# by a core process that died (its claim stands for a minute) is said in seconds, not after
+# ten such calls (about 40 s of a spinning button).
 IN_PROGRESS_WAITS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
+IN_PROGRESS_BUDGET_SECONDS = 4.0
 
 FORM_EXPIRED = "This form was out of date, so nothing was sent. Check it and send it again."
 
@@ -167,12 +172,16 @@ async def log_write(
 
 async def post_once(core: CoreSession, path: str, body: dict[str, Any], key: str) -> Any:
     """``POST`` with ``key``; while a first request with that key is still running (a double
-    click), wait for it and take its recorded answer instead of running again."""
+    click), wait for it and take its recorded answer instead of running again, for at most
+    :data:`IN_PROGRESS_BUDGET_SECONDS` before another call (then the conflict is raised)."""
+    deadline = time.monotonic() + IN_PROGRESS_BUDGET_SECONDS
     for wait in (*IN_PROGRESS_WAITS, None):
         try:
             return await core.post(path, body, idempotency_key=key)
         except BankingAPIConflict as exc:
             if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
+                raise
+            if time.monotonic() + wait > deadline:
                 raise
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")

@@ -15,6 +15,7 @@ reason next to the field; an outage keeps the key, so the retry is recognised.
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -27,12 +28,14 @@ from app.client import (
     BankingAPIRejected,
     BankingAPIUnavailable,
 )
+from app.console.actionlog import ActionLog
 from app.console.approvals.badge import forget_pending_count
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
 from app.console.htmx import render
 from app.console.permissions import can
+from app.console.state import console_state
 from app.console.teller.drafts import Draft, DraftStore, valid_key
 from app.console.teller.lookup import STATUS_LABELS, fetch_account, search_accounts
 from app.console.teller.words import amount_in_words
@@ -47,8 +50,18 @@ from app.console.writes import (
     redirect,
     text,
 )
+from app.db import utcnow
 
 EXPIRED = "That form has expired, so nothing was sent. Fill it in again."
+# A form whose draft is gone (it expired, or Redis restarted and took it along) but which
+# the action log shows was sent, without a receipt to show for it.
+SENT_BEFORE = (
+    "That form is no longer open, and it was sent before without a clear answer. "
+    "Check My day before you take it again."
+)
+# How far back the action log is searched for a form's key (the core keeps a key's answer
+# as long: its idempotency retention).
+SENT_LOOKBACK = timedelta(hours=24)
 STILL_RUNNING = "This is still being processed. Wait a moment, then press the button again."
 
 
@@ -246,8 +259,16 @@ async def show(
     asked = request.query_params.get("draft")
     draft = await store.load(asked)
     notice = None
+    if asked and draft is None and valid_key(asked):
+        # The draft is gone; the action log (in the database) still knows whether it was
+        # sent, so a lost draft never reads as "nothing was sent" when something was.
+        sent = await _sent_before(request, core, asked)
+        if sent is not None and sent.startswith("transaction:"):
+            return redirect(f"/teller/receipts/{sent.removeprefix('transaction:')}")
+        if sent is not None:
+            notice = SENT_BEFORE
     if asked and (draft is None or draft.kind != spec.kind):
-        draft, notice = None, EXPIRED
+        draft, notice = None, notice or EXPIRED
     if draft is not None and draft.status == "done" and draft.result_ref:
         return redirect(f"/teller/receipts/{draft.result_ref}")
     editing = request.query_params.get("edit") == "1"
@@ -307,6 +328,21 @@ async def show(
             **(extra or {}),
         ),
     )
+
+
+async def _sent_before(request: Request[Any, Any, Any], core: CoreSession, key: str) -> str | None:
+    """The action log's target for the signed-in user's write sent under ``key``
+    (``transaction:<ref>`` when the core took it), ``""`` when it went out without one (a
+    refusal or an outage), ``None`` when the log has no such write."""
+    row = await ActionLog(console_state(request.app).database).last_sent(
+        tenant=core.signed_in.tenant.code,
+        user_id=core.signed_in.user.id,
+        key=key,
+        since=utcnow() - SENT_LOOKBACK,
+    )
+    if row is None:
+        return None
+    return row.target or "" if row.outcome in {"success", "pending"} else ""
 
 
 async def _resolve(
