@@ -447,6 +447,7 @@ async def test_new_reads_of_issue_12_through_their_models(client):
     assert summary.total == summary.active + summary.inactive
     assert blockers.period_id == current.id
     assert blockers.can_close == (not blockers.close_blockers)
+    assert blockers.blocker_count is None or blockers.blocker_count >= len(blockers.close_blockers)
     for blocker in blockers.close_blockers:
         assert blocker.kind in {"journal", "teller_transaction", "earlier_period"}
 
