@@ -33,7 +33,7 @@ class CoreServices:
         redis = connect_redis(settings.redis) if settings.redis.url else None
         keys = SigningKeys.load_or_create(settings.auth.private_key_path)
         revocations: RevocationStore = (
-            RedisRevocationStore(redis) if redis is not None else DatabaseRevocationStore(db)
+            RedisRevocationStore(redis, db) if redis is not None else DatabaseRevocationStore(db)
         )
         return cls(
             settings=settings,
