@@ -38,7 +38,11 @@ from tests.load.test_bank import (
 from tests.support import API
 
 ROOT = Path(__file__).resolve().parents[2]
-CLIENT_TIMEOUT = 10.0  # seconds: an answer later than this counts as a hang
+# Seconds without an answer that count as a hang. Not 10: with a core worker killed, the
+# other one carries every client until its replacement has imported the app (5-17 s on
+# this 2-core machine under load), and answers then take up to ~13 s (latency_ms records
+# them). The console's own client waits 15 s (BANKING_API_TIMEOUT_SECONDS).
+CLIENT_TIMEOUT = float(os.environ.get("FAULTS_CLIENT_TIMEOUT") or 30.0)
 TRANSFER_BUDGET = 150.0  # seconds a client keeps retrying one transfer before giving up
 DEPENDENCY_FAULTS = (
     "redis_restart",
@@ -115,7 +119,14 @@ class Record:
         if not ordered:
             return {}
         pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
-        return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "max": pick(1.0)}
+        slow = sum(1 for t in ordered if t > 10.0)
+        return {
+            "p50": pick(0.5),
+            "p90": pick(0.9),
+            "p99": pick(0.99),
+            "max": pick(1.0),
+            "over_10_s": slow,
+        }
 
     def hung(self, what: str) -> None:
         self.timeouts += 1
@@ -424,6 +435,7 @@ def write_results(summary: dict[str, Any]) -> Path:
         lines.append(f"| {kind} | {count} | {shown} |")
     lines += [
         "",
+        f"Transfer answer times (ms): {summary['latency_ms']}.",
         f"503s seen: {summary['answers'].get('503', 0)}; 500s: {summary['server_errors']}; "
         f"hangs (no answer in {CLIENT_TIMEOUT:.0f} s): {summary['timeouts']}; "
         f"snapshots checked: {summary['snapshots']}.",
