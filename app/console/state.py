@@ -92,9 +92,9 @@ class ConsoleState:
         token_store: Store
         locks: RefreshLocks
         if settings.redis.url:
-            from redis.asyncio import Redis
+            from app.redis_client import connect_redis
 
-            redis = Redis.from_url(settings.redis.url)
+            redis = connect_redis(settings.redis)
             session_store = RedisStore(redis, namespace="branchdesk:console:sessions")
             token_store = RedisStore(redis, namespace="branchdesk:console:tokens")
             locks = RedisLocks(redis)

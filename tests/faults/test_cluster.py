@@ -1,9 +1,15 @@
 """The throwaway cluster itself: each fault happens, and the stack recovers from it."""
 
+import asyncio
+import threading
 import time
 
 import httpx
+import pytest
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from app.redis_client import connect_redis
+from app.settings import RedisSettings
 from tests.faults.cluster import FaultStack, PostgresCluster
 
 
@@ -56,3 +62,31 @@ def test_cluster_leaves_nothing_behind() -> None:
     assert root is not None and cluster.ready()
     cluster.close()
     assert not root.exists()
+
+
+def test_the_cores_redis_client_reconnects_after_a_restart_and_times_out_when_paused(
+    stack: FaultStack,
+) -> None:
+    """``app.redis_client``: after a restart every pooled connection is dead, and the
+    next command reconnects by itself; a paused Redis fails a command within its timeout."""
+
+    async def scenario() -> float:
+        client = connect_redis(RedisSettings(url=stack.redis.url(5), timeout_seconds=0.5))
+        try:
+            assert await client.ping()
+            await asyncio.to_thread(stack.redis.restart)
+            assert await client.ping()  # no error surfaces: one immediate reconnect
+            pause = threading.Thread(target=stack.redis.make_unreachable, args=(2.0,))
+            pause.start()
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            with pytest.raises(RedisTimeoutError):
+                await client.ping()
+            took = time.monotonic() - started
+            await asyncio.to_thread(pause.join, 10)
+            assert await client.ping()
+            return took
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(scenario()) < 1.5

@@ -342,7 +342,9 @@ async def _sent_before(request: Request[Any, Any, Any], core: CoreSession, key: 
     )
     if row is None:
         return None
-    return row.target or "" if row.outcome in {"success", "pending"} else ""
+    if row.outcome in {"success", "pending"}:
+        return row.target or ""
+    return ""
 
 
 async def _resolve(
