@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.console.charts import Group, Series, bar_chart
 from app.console.periods.checklist import blockers_from_details
-from app.console.reports.charts import Group, Series, bar_chart
 from app.console.reports.figures import to_decimal, trial_balance, trial_balance_csv
 from app.console.reports.statements import balance_sheet, income_statement, trend_chart
 from app.console.reports.tellers import (

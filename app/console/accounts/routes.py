@@ -22,15 +22,17 @@ from app.console.accounts.statement import (
     DateRange,
     balance_chart,
     csv_filename,
-    csv_line,
     csv_row,
     date_range,
     summary_of,
 )
 from app.console.banking import CoreSession
-from app.console.customers.routes import customer_path, page_of
+from app.console.business_date import business_day
+from app.console.csv_export import csv_line
+from app.console.customers.routes import customer_path
 from app.console.formatting import bank_zone, clock_time, zone_of
 from app.console.htmx import VARY, render, wants_fragment
+from app.console.paging import page_of
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
@@ -101,15 +103,8 @@ def page_url(account_id: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}"
 
 
-def _business_date(tenant: dict[str, Any]) -> date:
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
 async def business_date(core: CoreSession) -> date:
-    return _business_date(await core.tenant())
+    return business_day(await core.tenant())
 
 
 async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
@@ -204,7 +199,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     tenant = await core.tenant()
-    span = date_range(None, None, _business_date(tenant))
+    span = date_range(None, None, business_day(tenant))
     view = await account_view(core, account_id, span, RECENT_POSTINGS)
     account = view.get("account") or {}
     currency = str(account.get("currency") or "NGN")
@@ -271,7 +266,7 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
     span = date_range(
         request.query_params.get("from"),
         request.query_params.get("to"),
-        _business_date(tenant),
+        business_day(tenant),
     )
     cursor = request.query_params.get("cursor") or None
     chart = summary = None

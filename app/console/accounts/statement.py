@@ -4,14 +4,14 @@ Amounts stay ``Decimal`` from the core's decimal strings to the CSV and the char
 only the chart's pixel positions are computed in floating point (they are drawing, not money).
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.console.formatting import CURRENCY_SYMBOLS, money, parse_day
+from app.console.charts import Tick, compact_money, nice_step
+from app.console.csv_export import csv_line, safe_cell
+from app.console.formatting import money, parse_day
 
 # The statement opens on this many days up to the business date when no range is chosen.
 DEFAULT_DAYS = 90
@@ -28,8 +28,6 @@ CSV_HEADER = (
     "Currency",
     "Journal",
 )
-# A cell a spreadsheet would run as a formula starts with one of these.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -120,12 +118,6 @@ def summarise(postings: list[dict[str, Any]], currency: str, complete: bool) -> 
 
 
 @dataclass
-class Tick:
-    position: float
-    label: str
-
-
-@dataclass
 class Chart:
     """An inline SVG's geometry: one step line of the balance, its area, and the axes."""
 
@@ -143,29 +135,6 @@ class Chart:
     last_x: float = 0.0
     last_y: float = 0.0
     description: str = ""
-
-
-def compact_money(value: Decimal, currency: str) -> str:
-    """An axis label: ``₦1.25m``, ``₦480k``, ``₦950``."""
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
-    sign = "−" if value < 0 else ""
-    magnitude = abs(value)
-    for size, suffix in ((Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "m"), (Decimal(1000), "k")):
-        if magnitude >= size:
-            shown = (magnitude / size).quantize(Decimal("0.01")).normalize()
-            return f"{sign}{symbol}{shown:f}{suffix}"
-    return f"{sign}{symbol}{magnitude.quantize(Decimal(1)):,}"
-
-
-def _nice_step(span: Decimal, steps: int = 4) -> Decimal:
-    raw = span / steps if span > 0 else Decimal(1)
-    exponent = raw.adjusted()
-    base = Decimal(10) ** exponent
-    for multiple in (1, 2, 2.5, 5, 10):
-        step = base * Decimal(str(multiple))
-        if step >= raw:
-            return step
-    return base * 10
 
 
 def _posted_at(posting: dict[str, Any]) -> datetime:
@@ -215,7 +184,7 @@ def balance_chart(
     balances = [to_decimal(p.get("balance_after")) for p in ordered]
     low = min([summary.opening, *balances, Decimal(0)])
     high = max([summary.opening, *balances, Decimal(0)])
-    step = _nice_step(high - low)
+    step = nice_step(high - low)
     axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
     axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
     if axis_high == axis_low:
@@ -292,18 +261,6 @@ def balance_chart(
 
 
 # -- CSV -------------------------------------------------------------------------------------
-
-
-def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def csv_line(cells: list[str] | tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
-    return buffer.getvalue()
 
 
 def csv_row(posting: dict[str, Any], currency: str) -> str:

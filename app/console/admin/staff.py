@@ -28,9 +28,9 @@ from app.console.admin.common import (
 from app.console.admin.second_factor import DONE_MESSAGES as FACTOR_DONE
 from app.console.admin.second_factor import factor_context, second_factor_routes
 from app.console.banking import CoreSession
-from app.console.customers.routes import page_of
 from app.console.formatting import bank_zone, clock_time, local_time, parse_time
 from app.console.htmx import wants_fragment
+from app.console.paging import page_of
 from app.console.permissions import ROLE_LABELS, highest_role
 from app.console.writes import (
     FORM_EXPIRED,

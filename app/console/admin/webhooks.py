@@ -23,9 +23,9 @@ from app.console.admin.common import (
     render_admin,
 )
 from app.console.banking import CoreSession
-from app.console.customers.routes import page_of
 from app.console.formatting import bank_zone, local_time
 from app.console.htmx import wants_fragment
+from app.console.paging import page_of
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,

@@ -22,10 +22,11 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import forget_pending_count, remember_pending, waiting_of
-from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
+from app.console.bulk_approval import BulkApproval, approve_selected, show_results
 from app.console.concurrent import together
+from app.console.drafts import DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time, money
 from app.console.htmx import render
@@ -39,13 +40,12 @@ from app.console.journals.views import (
     person,
     type_label,
 )
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import fetch_account, looks_like_id
+from app.console.pending_count import forget_pending_count, remember_pending, waiting_of
 from app.console.permissions import can
 from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
-from app.console.teller.drafts import DraftStore, valid_key
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import fetch_account, looks_like_id
-from app.console.teller.words import amount_in_words
 from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
 
 VIEW = {"permission": "approvals.view"}

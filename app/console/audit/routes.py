@@ -20,7 +20,6 @@ from litestar import Request, Response, Router, get
 from litestar.response import Stream
 
 from app.client import BankingAPIValidationError
-from app.console.accounts.statement import csv_line, safe_cell
 from app.console.audit.changes import change_kind, changes
 from app.console.audit.consolelog import (
     PAGE_SIZE,
@@ -38,6 +37,7 @@ from app.console.audit.filters import (
     core_reason,
 )
 from app.console.banking import CoreSession
+from app.console.csv_export import csv_line, safe_cell
 from app.console.formatting import local_time
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.models import ConsoleActionLog

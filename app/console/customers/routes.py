@@ -9,9 +9,9 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 
-from app.client import BankingAPIValidationError
 from app.console.banking import CoreSession
 from app.console.htmx import render, wants_fragment
+from app.console.paging import page_of
 from app.console.writes import (
     FormErrors,
     Refusal,
@@ -42,25 +42,6 @@ FORM_FIELDS = (
 def customer_path(customer_id: str) -> str:
     """The core path of one customer (the ID is quoted: it came from a URL)."""
     return f"/customers/{quote(customer_id, safe='')}"
-
-
-async def page_of(
-    core: CoreSession, path: str, resource: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    """One page of a core list; a cursor the core does not accept restarts the list."""
-    try:
-        body = await core.get(path, params=params)
-    except BankingAPIValidationError as exc:
-        if exc.code != "INVALID_FORMAT" or not params.get("cursor"):
-            raise
-        body = await core.get(path, params={**params, "cursor": None})
-    if not isinstance(body, dict):
-        body = {}
-    return {
-        "items": list(body.get(resource) or []),
-        "has_more": bool(body.get("has_more")),
-        "next_cursor": body.get("next_cursor"),
-    }
 
 
 @get("/customers", opt=VIEW, name="customers")

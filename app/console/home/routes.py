@@ -12,13 +12,13 @@ from litestar import Request, Response, get
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
+from app.console.business_date import business_day
 from app.console.concurrent import together
 from app.console.formatting import money
 from app.console.htmx import VARY, render, wants_fragment
+from app.console.pending_count import waiting_for
 from app.console.periods.readiness import close_readiness
-from app.console.periods.routes import business_day
 from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, can, upcoming_for
 from app.console.reports.tellers import home_volumes
 from app.console.teller.day import my_day

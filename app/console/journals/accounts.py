@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.console.banking import CoreSession
-from app.console.teller.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import fetch_account, looks_like_id, search_accounts
 
 CHART_CACHE_SECONDS = 60.0
 MATCH_LIMIT = 8

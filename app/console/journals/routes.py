@@ -18,7 +18,7 @@ rendered and travels with its draft, so a double click submits one journal.
 
 import asyncio
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -31,11 +31,11 @@ from app.client import (
     BankingAPINotFound,
     BankingAPIUnavailable,
 )
-from app.console.approvals.badge import forget_pending_count
-from app.console.approvals.bulk import show_results
 from app.console.banking import CoreSession
+from app.console.bulk_approval import show_results
+from app.console.business_date import business_day
 from app.console.concurrent import together
-from app.console.customers.routes import page_of
+from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
 from app.console.htmx import render, render_fragments, wants_fragment
@@ -79,9 +79,10 @@ from app.console.journals.views import (
     totals_of,
     type_label,
 )
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.paging import page_of
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
-from app.console.teller.drafts import valid_key
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.writes import (
     FORM_EXPIRED,
     KEY_FIELD,
@@ -112,13 +113,6 @@ def journal_url(journal_id: str, **query: str) -> str:
     path = f"/journals/{quote(journal_id, safe='')}"
     wanted = {k: v for k, v in query.items() if v}
     return f"{path}?{urlencode(wanted)}" if wanted else path
-
-
-def _business_date(tenant: dict[str, Any]) -> date:
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
 
 
 def _from_queue(value: Any) -> str:
@@ -326,7 +320,7 @@ async def _composer_context(
         "journal_types": list(JOURNAL_TYPES.items()),
         "account_status": ACCOUNT_STATUS,
         "can_remove": len(draft.lines) > MIN_LINES,
-        "business_date": _business_date(tenant).isoformat(),
+        "business_date": business_day(tenant).isoformat(),
         "oob": False,
     }
 
@@ -344,7 +338,7 @@ async def composer(request: Request[Any, Any, Any]) -> Response[Any]:
     if draft is not None and draft.status == "done" and draft.journal_id:
         return redirect(journal_url(draft.journal_id))
     if draft is None:
-        draft = blank_draft(mint_key(), _business_date(await core.tenant()).isoformat())
+        draft = blank_draft(mint_key(), business_day(await core.tenant()).isoformat())
     context = await _composer_context(core, draft)
     context["notice_text"] = notice
     return render(request, "journals/new.html", context, block=None)
@@ -438,7 +432,7 @@ async def _submit(
         await store.save(draft)
         return redirect(again)
     tenant = await core.tenant()
-    today = _business_date(tenant)
+    today = business_day(tenant)
     chosen, matches = await _resolve_lines(core, draft, search=True)
     check_header(draft, today)
     _account_problems(draft, chosen, matches)
@@ -653,7 +647,7 @@ async def _reverse_page(
             "confirm": confirm,
             "reason_error": reason_error,
             "error": error,
-            "business_date": _business_date(await core.tenant()).isoformat(),
+            "business_date": business_day(await core.tenant()).isoformat(),
         }
     )
     return render(request, "journals/reverse.html", context, block=None, status_code=status_code)

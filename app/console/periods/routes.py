@@ -9,7 +9,7 @@ with their form and are written to the console action log.
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,9 +19,11 @@ from litestar.response import Stream
 
 from app.client import BankingAPIError, BankingAPINotFound
 from app.console.banking import CoreSession
+from app.console.business_date import business_day
 from app.console.errors import core_message
 from app.console.formatting import local_time
 from app.console.htmx import VARY, render
+from app.console.lookup import looks_like_id
 from app.console.periods.checklist import (
     YEAR_END_PERIOD,
     Blocker,
@@ -36,7 +38,6 @@ from app.console.periods.checklist import (
 from app.console.permissions import can
 from app.console.reports.figures import TrialBalance, trial_balance, trial_balance_csv
 from app.console.reports.statements import IncomeStatement, income_statement
-from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
@@ -67,14 +68,6 @@ CLOSE_ERRORS = {
     "INVALID_STATE": "This period is no longer open; someone closed it in the meantime.",
     "PERIOD_CLOSED": "This period is already closed.",
 }
-
-
-def business_day(tenant: dict[str, Any]) -> date:
-    """The tenant's business date (``GET /tenant``), today in UTC when it sends none."""
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
 
 
 def parse_year(value: str | None) -> int | None:

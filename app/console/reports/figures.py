@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.console.accounts.statement import csv_line, safe_cell
+from app.console.csv_export import csv_line, safe_cell
 
 
 def to_decimal(value: Any) -> Decimal:

@@ -19,10 +19,10 @@ from litestar.response import Stream
 
 from app.client import BankingAPIError, BankingAPIRejected
 from app.console.banking import CoreSession
+from app.console.business_date import business_day
 from app.console.errors import core_message
 from app.console.formatting import parse_day, short_date
 from app.console.htmx import VARY, render
-from app.console.periods.routes import business_day
 from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
     balance_sheet,

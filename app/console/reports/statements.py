@@ -10,8 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.console.charts import BarChart, Group, Series, bar_chart
 from app.console.formatting import money, parse_day
-from app.console.reports.charts import BarChart, Group, Series, bar_chart
 from app.console.reports.figures import (
     Section,
     StatementLine,

@@ -10,11 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 from app.client import BankingAPIError
-from app.console.accounts.statement import csv_line, safe_cell
 from app.console.banking import CoreSession
+from app.console.charts import BarChart, Group, Series, bar_chart
+from app.console.csv_export import csv_line, safe_cell
 from app.console.errors import core_message
 from app.console.formatting import money
-from app.console.reports.charts import BarChart, Group, Series, bar_chart
 from app.console.reports.figures import decimal_text, to_decimal
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from app.client import BankingAPIError, BankingAPINotFound
 from app.console.banking import CoreSession
 from app.console.formatting import money
-from app.console.teller.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import fetch_account, looks_like_id, search_accounts
 
 STATUS_LABELS = {
     "PENDING_APPROVAL": "Awaiting approval",

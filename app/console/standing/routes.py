@@ -15,13 +15,16 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
 from app.client import BankingAPIError, BankingAPIUnavailable
-from app.console.approvals.badge import forget_pending_count
-from app.console.approvals.bulk import BulkApproval, approve_selected
 from app.console.banking import CoreSession
+from app.console.bulk_approval import BulkApproval, approve_selected
+from app.console.business_date import business_day
+from app.console.drafts import DraftStore
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
 from app.console.htmx import render, wants_fragment
-from app.console.periods.routes import business_day
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import looks_like_id
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.standing.instructions import (
     FREQUENCIES,
@@ -39,9 +42,6 @@ from app.console.standing.instructions import (
     resolve_account,
 )
 from app.console.standing.queue import OWN_INSTRUCTION
-from app.console.teller.drafts import DraftStore
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,

@@ -27,15 +27,15 @@ from app.client import (
     BankingAPIRejected,
     BankingAPIUnavailable,
 )
-from app.console.approvals.badge import forget_pending_count
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
+from app.console.drafts import Draft, DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
 from app.console.htmx import render
+from app.console.lookup import STATUS_LABELS, fetch_account, search_accounts
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
-from app.console.teller.drafts import Draft, DraftStore, valid_key
-from app.console.teller.lookup import STATUS_LABELS, fetch_account, search_accounts
-from app.console.teller.words import amount_in_words
 from app.console.writes import (
     KEY_FIELD,
     amount_problem,

@@ -7,15 +7,15 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
 from app.console.concurrent import together
 from app.console.formatting import clock_time, local_time, money
 from app.console.htmx import render
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import search_accounts
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, my_day
 from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import search_accounts
-from app.console.teller.words import amount_in_words
 
 TEMPLATE = "teller/money.html"
 _REF = re.compile(r"^[A-Za-z0-9-]{1,40}$")

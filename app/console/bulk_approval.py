@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from litestar import Request, Response
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import forget_pending_count
 from app.console.banking import CoreSession
-from app.console.teller.drafts import DraftStore, valid_key
-from app.console.teller.lookup import looks_like_id
+from app.console.drafts import DraftStore, valid_key
+from app.console.lookup import looks_like_id
+from app.console.pending_count import forget_pending_count
 from app.console.writes import KEY_FIELD, log_write, mint_key, redirect
 
 MAX_BULK = 100
