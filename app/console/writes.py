@@ -188,6 +188,9 @@ class Refusal:
     errors: FormErrors = field(default_factory=FormErrors)
     status_code: int = 400
     code: str | None = None  # the core's error code; None for a form that was out of date
+    # The core's refusal itself, for a page that shows more than words (a period close's
+    # blockers, a draft kept for the retry); None for a form that was out of date.
+    cause: BankingAPIError | None = None
 
     def as_form(self) -> dict[str, Any]:
         """Keyword arguments for a form page: ``key``, ``error``, ``errors``, ``status_code``."""
@@ -204,10 +207,10 @@ def form_expired() -> Refusal:
     return Refusal(key=mint_key(), error=FORM_EXPIRED)
 
 
-Explain = Callable[[BankingAPIError, SignedIn], tuple[FormErrors, str]]
+Explain = Callable[[BankingAPIError, SignedIn], tuple[FormErrors, str | None]]
 
 
-def explain_error(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str]:
+def explain_error(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str | None]:
     """A refusal as ``(messages by control, one sentence)``, in the console's words."""
     return field_errors(error), error_summary(error, signed_in)
 
@@ -222,6 +225,7 @@ async def send_write(
     key: str,
     explain: Explain = explain_error,
     done_target: Callable[[Any], str] | None = None,
+    done_outcome: Callable[[Any], str | None] | None = None,
     reraise_not_found: bool = False,
 ) -> Any:
     """Await ``write`` (a core call sent with ``key``) and log it to the action log.
@@ -240,6 +244,8 @@ async def send_write(
         key: The form's idempotency key (the one ``write`` carries).
         explain: The refusal in words for this form.
         done_target: The logged target of a successful write, from the core's answer.
+        done_outcome: The logged outcome of a successful write, from the core's answer
+            (``pending`` when the core holds it for a checker); ``success`` otherwise.
         reraise_not_found: Let a 404 through (the console's not-found page) rather than
             show the form again.
     """
@@ -256,9 +262,11 @@ async def send_write(
             errors=errors,
             status_code=status_of(exc),
             code=exc.code,
+            cause=exc,
         )
     logged = done_target(answer) if done_target is not None else target
-    await log_write(request, core.signed_in, action=action, target=logged, key=key)
+    outcome = done_outcome(answer) if done_outcome is not None else None
+    await log_write(request, core.signed_in, action=action, target=logged, key=key, outcome=outcome)
     return answer
 
 

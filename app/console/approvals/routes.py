@@ -46,7 +46,15 @@ from app.console.pending_count import forget_pending_count, remember_pending, wa
 from app.console.permissions import can
 from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
-from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
+from app.console.writes import (
+    KEY_FIELD,
+    Refusal,
+    error_code_of,
+    mint_key,
+    post_once,
+    redirect,
+    send_write,
+)
 
 VIEW = {"permission": "approvals.view"}
 DECIDE = {"permission": "approvals.decide"}
@@ -387,23 +395,22 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
     reason = str(form.get("reason") or "").strip()[:500] if verb == "reject" else None
     if verb == "reject" and not reason:
         return redirect(f"{detail}?{urlencode({'error': 'REASON_REQUIRED'})}")
-    try:
-        t = await _decide(core, transaction_id, verb, key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action=action,
-            target=f"transaction:{transaction_id}",
-            key=key,
-            error=exc,
-        )
-        if exc.status == 404:
+    t = await send_write(
+        request,
+        core,
+        _decide(core, transaction_id, verb, key, reason),
+        action=action,
+        target=f"transaction:{transaction_id}",
+        key=key,
+        done_target=lambda t: f"transaction:{t.get('transaction_ref') or transaction_id}",
+    )
+    if isinstance(t, Refusal):
+        if t.status_code == 404:
             return redirect("/approvals")
-        return redirect(f"{detail}?{urlencode({'error': error_code_of(exc)})}")
+        assert t.cause is not None
+        return redirect(f"{detail}?{urlencode({'error': error_code_of(t.cause)})}")
     ref = str(t.get("transaction_ref") or transaction_id)
     forget_pending_count(core.signed_in.tenant.code)
-    await log_write(request, core.signed_in, action=action, target=f"transaction:{ref}", key=key)
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
     return await show_results(
         request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]

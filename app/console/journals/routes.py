@@ -86,14 +86,14 @@ from app.console.permissions import can
 from app.console.writes import (
     FORM_EXPIRED,
     KEY_FIELD,
+    FormErrors,
+    Refusal,
     error_code_of,
-    key_after_error,
     key_from_form,
-    log_write,
     mint_key,
     post_once,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -449,21 +449,25 @@ async def _submit(
     journal = core_body(draft, chosen, today)
     draft.sent = True
     await store.save(draft)
-    try:
-        created = await post_once(core, "/journals", journal.body, draft.key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="journal.create", target="journal:new",
-            key=draft.key, error=exc,
-        )  # fmt: skip
-        fresh = key_after_error(exc, draft.key)
+    created = await send_write(
+        request,
+        core,
+        post_once(core, "/journals", journal.body, draft.key),
+        action="journal.create",
+        target="journal:new",
+        key=draft.key,
+        done_target=lambda created: f"journal:{created.get('journal_number') or created.get('id')}",
+    )
+    if isinstance(created, Refusal):
+        assert created.cause is not None
+        exc = created.cause
         retry = JournalDraft(
-            key=fresh,
+            key=created.key,
             description=draft.description,
             effective_date=draft.effective_date,
             journal_type=draft.journal_type,
             lines=[Line(**vars(line)) for line in draft.lines],
-            sent=fresh == draft.key,
+            sent=created.key == draft.key,
         )
         if isinstance(exc, BankingAPIUnavailable):
             retry.summary = UNAVAILABLE
@@ -476,10 +480,6 @@ async def _submit(
     journal_id = str(created.get("id") or "")
     draft.status, draft.journal_id = "done", journal_id
     await store.save(draft)
-    await log_write(
-        request, core.signed_in, action="journal.create",
-        target=f"journal:{created.get('journal_number') or journal_id}", key=draft.key,
-    )  # fmt: skip
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(journal_url(journal_id, done="submitted"))
 
@@ -577,22 +577,25 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
         return redirect(
             journal_url(journal_id, error="REASON_REQUIRED", verb=verb, **{"from": came_from})
         )
-    try:
-        journal = await journal_action(core, journal_id, verb, key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{journal_id}",
-            key=key, error=exc,
-        )  # fmt: skip
-        if exc.status == 404:
-            raise NotFoundException("no such journal") from exc
+    journal = await send_write(
+        request,
+        core,
+        journal_action(core, journal_id, verb, key, reason),
+        action=ACTION_LOG[verb],
+        target=f"journal:{journal_id}",
+        key=key,
+        done_target=lambda journal: f"journal:{journal.get('journal_number') or journal_id}",
+    )
+    if isinstance(journal, Refusal):
+        if journal.status_code == 404:
+            raise NotFoundException("no such journal")
+        assert journal.cause is not None
         return redirect(
-            journal_url(journal_id, error=error_code_of(exc), verb=verb, **{"from": came_from})
+            journal_url(
+                journal_id, error=error_code_of(journal.cause), verb=verb, **{"from": came_from}
+            )
         )
     number = str(journal.get("journal_number") or journal_id)
-    await log_write(
-        request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{number}", key=key
-    )
     forget_pending_count(core.signed_in.tenant.code)
     done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
     if came_from == "approvals":
@@ -681,26 +684,24 @@ async def reverse(request: Request[Any, Any, Any], journal_id: str) -> Response[
         return await _reverse_page(
             request, core, journal, reason=reason, key=key, confirm=not form.get("back")
         )
-    try:
-        result = await journal_action(core, journal_id, "reverse", key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action=ACTION_LOG["reverse"],
-            target=f"journal:{journal.get('journal_number') or journal_id}", key=key, error=exc,
-        )  # fmt: skip
+    result = await send_write(
+        request,
+        core,
+        journal_action(core, journal_id, "reverse", key, reason),
+        action=ACTION_LOG["reverse"],
+        target=f"journal:{journal.get('journal_number') or journal_id}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), action_error(error_code_of(exc), "reverse")),
+    )
+    if isinstance(result, Refusal):
         return await _reverse_page(
             request, core, await core.get(f"/journals/{journal_id}"), reason=reason,
-            key=key_after_error(exc, key), error=action_error(error_code_of(exc), "reverse"),
-            status_code=status_of(exc),
+            key=result.key, error=result.error, status_code=result.status_code,
         )  # fmt: skip
     if str(result.get("reverses_journal_id") or "") == journal_id:
         mirror = str(result.get("id") or "")
     else:
         mirror = str(result.get("reversal_journal_id") or "")
-    await log_write(
-        request, core.signed_in, action=ACTION_LOG["reverse"],
-        target=f"journal:{journal.get('journal_number') or journal_id}", key=key,
-    )  # fmt: skip
     if not looks_like_id(mirror):
         return redirect(journal_url(journal_id))
     return redirect(journal_url(mirror, done="reversed"))

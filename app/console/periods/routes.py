@@ -41,12 +41,11 @@ from app.console.reports.statements import IncomeStatement, income_statement
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
-    key_after_error,
+    Refusal,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -209,31 +208,36 @@ async def create_year(request: Request[Any, Any, Any]) -> Response[Any]:
             error=FORM_EXPIRED if key is None else None,
             status_code=400,
         )
-    target = f"fiscal_year:{year}"
-    try:
-        await core.post(f"/fiscal-periods/year/{year}", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.create_year", target=target, key=key, error=exc
-        )
-        if exc.code == "DUPLICATE_RESOURCE":
-            errors = {"year": f"{year} already has its fiscal periods."}
-        elif exc.code in {"VALIDATION_ERROR", "MISSING_FIELD"}:
-            errors = {"year": exc.message or "Enter a year the bank can open, like 2027."}
-        else:
-            errors = {}
+    created = await send_write(
+        request,
+        core,
+        core.post(f"/fiscal-periods/year/{year}", {}, idempotency_key=key),
+        action="periods.create_year",
+        target=f"fiscal_year:{year}",
+        key=key,
+        explain=lambda exc, _: _year_refusal(exc, year),
+    )
+    if isinstance(created, Refusal):
         return await _list_page(
             request,
             core,
             year=year,
-            key=key_after_error(exc, key),
+            key=created.key,
             new_year=raw,
-            errors=errors,
-            error=None if errors else core_message(exc),
-            status_code=status_of(exc),
+            errors=created.errors,
+            error=created.error,
+            status_code=created.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.create_year", target=target, key=key)
     return redirect(f"/periods?{urlencode({'year': year, 'done': 'created'})}")
+
+
+def _year_refusal(exc: BankingAPIError, year: int) -> tuple[FormErrors, str | None]:
+    """ "Create year" refused: beside the year when it is about the year, else above."""
+    if exc.code == "DUPLICATE_RESOURCE":
+        return FormErrors(year=f"{year} already has its fiscal periods."), None
+    if exc.code in {"VALIDATION_ERROR", "MISSING_FIELD"}:
+        return FormErrors(year=exc.message or "Enter a year the bank can open, like 2027."), None
+    return FormErrors(), core_message(exc)
 
 
 # -- one period and its snapshot --------------------------------------------------------------
@@ -360,27 +364,41 @@ async def close_period(request: Request[Any, Any, Any], period_id: str) -> Respo
             request, core, period_id, key=mint_key(), error=FORM_EXPIRED, status_code=400
         )
     await _period(core, period_id)  # a missing period is a 404 page, not a refused close
-    target = f"fiscal_period:{period_id}"
-    try:
-        await core.post(period_path(period_id) + "/close", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.close", target=target, key=key, error=exc
-        )
-        tenant = await core.tenant()
-        currency = str(tenant.get("base_currency") or "NGN")
-        blocked = exc.code == "PERIOD_CLOSE_BLOCKED"
+    closed = await send_write(
+        request,
+        core,
+        core.post(period_path(period_id) + "/close", {}, idempotency_key=key),
+        action="periods.close",
+        target=f"fiscal_period:{period_id}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), CLOSE_ERRORS.get(exc.code) or core_message(exc)),
+    )
+    if isinstance(closed, Refusal):
         return await _checklist_page(
             request,
             core,
             period_id,
-            key=key_after_error(exc, key),
-            core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
-            error=CLOSE_ERRORS.get(exc.code) or core_message(exc),
-            status_code=status_of(exc),
+            key=closed.key,
+            core_blockers=await _blockers_of(core, closed),
+            error=closed.error,
+            status_code=closed.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.close", target=target, key=key)
     return redirect(f"/periods/{quote(period_id, safe='')}?done=closed")
+
+
+async def _blockers_of(core: CoreSession, refusal: Refusal) -> list[Blocker] | None:
+    """What the core named when it refused a close (``PERIOD_CLOSE_BLOCKED``), else None."""
+    if refusal.cause is None or refusal.code != "PERIOD_CLOSE_BLOCKED":
+        return None
+    tenant = await core.tenant()
+    currency = str(tenant.get("base_currency") or "NGN")
+    return blockers_from_details(refusal.cause.details, currency)
+
+
+def _year_close_error(exc: BankingAPIError) -> str:
+    if exc.code == "PERIOD_CLOSE_BLOCKED":
+        return "The year can't close yet: every month must be closed first."
+    return exc.message if exc.code == "INVALID_STATE" and exc.message else core_message(exc)
 
 
 # -- closing the year -------------------------------------------------------------------------
@@ -461,30 +479,25 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
         return await _year_page(
             request, core, year, key=mint_key(), error=FORM_EXPIRED, status_code=400
         )
-    target = f"fiscal_year:{number}"
-    try:
-        closed = await core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.close_year", target=target, key=key, error=exc
-        )
-        tenant = await core.tenant()
-        currency = str(tenant.get("base_currency") or "NGN")
-        blocked = exc.code == "PERIOD_CLOSE_BLOCKED"
+    closed = await send_write(
+        request,
+        core,
+        core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key),
+        action="periods.close_year",
+        target=f"fiscal_year:{number}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), _year_close_error(exc)),
+    )
+    if isinstance(closed, Refusal):
         return await _year_page(
             request,
             core,
             year,
-            key=key_after_error(exc, key),
-            error=(
-                "The year can't close yet: every month must be closed first."
-                if blocked
-                else (exc.message if exc.code == "INVALID_STATE" else core_message(exc))
-            ),
-            core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
-            status_code=status_of(exc),
+            key=closed.key,
+            error=closed.error,
+            core_blockers=await _blockers_of(core, closed),
+            status_code=closed.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.close_year", target=target, key=key)
     query: dict[str, Any] = {"year": number, "done": "year_closed"}
     journal_id = str((closed or {}).get("closing_journal_id") or "")
     if looks_like_id(journal_id):

@@ -45,17 +45,16 @@ from app.console.standing.queue import OWN_INSTRUCTION
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
+    Refusal,
     amount_problem,
     canonical_amount,
     error_code_of,
-    key_after_error,
     key_from_form,
-    log_write,
     mint_key,
     normalise_amount,
     post_once,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -164,6 +163,10 @@ async def standing_list(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _list_page(request, CoreSession(request))
 
 
+def _run_error(exc: BankingAPIError) -> str:
+    return UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else core_message(exc)
+
+
 @post("/standing/run", opt=RUN, name="standing_run")
 async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     """ "Run today's instructions": the daily job for the business date, run to completion."""
@@ -176,21 +179,20 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     result_key = mint_key()
     tenant = await core.tenant()
     day = business_day(tenant).isoformat()
-    try:
-        job = await core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="standing.run", target=f"business_date:{day}",
-            key=key, error=exc,
-        )  # fmt: skip
-        message = UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else core_message(exc)
-        await store.save_blob(result_key, {"error": message})
+    job = await send_write(
+        request,
+        core,
+        core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key),
+        action="standing.run",
+        target=f"business_date:{day}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), _run_error(exc)),
+        done_target=lambda job: f"job:{job.get('job_id', day) if isinstance(job, dict) else day}",
+    )
+    if isinstance(job, Refusal):
+        await store.save_blob(result_key, {"error": job.error})
         return redirect(f"/standing?{urlencode({'job': result_key})}")
     job = job if isinstance(job, dict) else {}
-    await log_write(
-        request, core.signed_in, action="standing.run", target=f"job:{job.get('job_id', day)}",
-        key=key,
-    )  # fmt: skip
     await store.save_blob(
         result_key,
         {
@@ -332,46 +334,42 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
     }
     if values["end_date"]:
         body["end_date"] = values["end_date"]
-    target = f"account:{values['source']}->{values['destination']}"
-    try:
-        created = await core.post("/standing-instructions", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="standing.create", target=target, key=key, error=exc
-        )
-        field_errors, summary = _refusal(exc)
+    created = await send_write(
+        request,
+        core,
+        core.post("/standing-instructions", body, idempotency_key=key),
+        action="standing.create",
+        target=f"account:{values['source']}->{values['destination']}",
+        key=key,
+        explain=lambda exc, _: _refusal(exc),
+        done_target=lambda created: f"standing_instruction:{created.get('id') or ''}",
+    )
+    if isinstance(created, Refusal):
         return await _form_page(
             request,
             core,
             values=values,
-            key=key_after_error(exc, key),
+            key=created.key,
             matches=matches,
             chosen=chosen,
-            errors=field_errors,
-            error=summary,
-            status_code=status_of(exc),
+            errors=created.errors,
+            error=created.error,
+            status_code=created.status_code,
         )
     instruction_id = str(created.get("id") or "")
     forget_pending_count(core.signed_in.tenant.code)  # a new item for the managers' count
-    await log_write(
-        request,
-        core.signed_in,
-        action="standing.create",
-        target=f"standing_instruction:{instruction_id}",
-        key=key,
-    )
     return redirect(f"{page_url(instruction_id)}?done=created")
 
 
-def _refusal(error: BankingAPIError) -> tuple[dict[str, str], str | None]:
+def _refusal(error: BankingAPIError) -> tuple[FormErrors, str | None]:
     """The core's refusal as ``({control: message}, summary)``."""
     if error.code in REFUSALS:
         control, message = REFUSALS[error.code]
         detail_field = next((str(d.get("field")) for d in error.details if d.get("field")), "")
         control = CORE_FIELDS.get(detail_field, control)
-        return {control: message}, None
+        return FormErrors({control: message}), None
     if error.code in {"VALIDATION_ERROR", "MISSING_FIELD"} and error.details:
-        errors: dict[str, str] = {}
+        errors = FormErrors()
         for detail in error.details:
             named = CORE_FIELDS.get(str(detail.get("field") or ""))
             if named is None:
@@ -384,12 +382,14 @@ def _refusal(error: BankingAPIError) -> tuple[dict[str, str], str | None]:
                 errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
         if errors:
             return errors, None
-        return {}, "Some details need attention: " + "; ".join(
+        return FormErrors(), "Some details need attention: " + "; ".join(
             str(d.get("reason") or d.get("field")) for d in error.details
         )
     if isinstance(error, BankingAPIUnavailable):
-        return {}, UNAVAILABLE
-    return {}, error.message if error.status == 422 and error.message else core_message(error)
+        return FormErrors(), UNAVAILABLE
+    return FormErrors(), error.message if error.status == 422 and error.message else core_message(
+        error
+    )
 
 
 # -- one instruction ----------------------------------------------------------------------
@@ -446,25 +446,29 @@ async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) 
     form = await request.form()
     core = CoreSession(request)
     key = key_from_form(form) or mint_key()
-    action = f"standing.{verb}"
-    target = f"standing_instruction:{instruction_id}"
     reason = text(form, "reason", 500) if verb == "cancel" else ""
-    try:
-        await post_once(
+    done = await send_write(
+        request,
+        core,
+        post_once(
             core,
             instruction_path(instruction_id) + f"/{verb}",
             {"reason": reason} if reason else {},
             key,
-        )
-    except BankingAPIError as exc:
-        await log_write(request, core.signed_in, action=action, target=target, key=key, error=exc)
-        if exc.status == 404:
-            raise NotFoundException("no such standing instruction") from exc
-        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': error_code_of(exc)})}")
-    await log_write(request, core.signed_in, action=action, target=target, key=key)
+        ),
+        action=f"standing.{verb}",
+        target=f"standing_instruction:{instruction_id}",
+        key=key,
+    )
+    if isinstance(done, Refusal):
+        if done.status_code == 404:
+            raise NotFoundException("no such standing instruction")
+        assert done.cause is not None
+        code = error_code_of(done.cause)
+        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': code})}")
     forget_pending_count(core.signed_in.tenant.code)
-    done = "approved" if verb == "approve" else "cancelled"
-    return redirect(f"{page_url(instruction_id)}?done={done}")
+    outcome = "approved" if verb == "approve" else "cancelled"
+    return redirect(f"{page_url(instruction_id)}?done={outcome}")
 
 
 @post("/standing/{instruction_id:str}/approve", opt=APPROVE, name="standing_approve")

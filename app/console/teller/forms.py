@@ -38,13 +38,15 @@ from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.writes import (
     KEY_FIELD,
+    FormErrors,
+    Refusal,
     amount_problem,
     canonical_amount,
-    log_write,
     mint_key,
     normalise_amount,
     post_once,
     redirect,
+    send_write,
     text,
 )
 
@@ -401,75 +403,58 @@ async def submit(
     draft.sent = True
     draft.summary = None
     await store.save(draft)
-    target = _target(spec, draft)
-    try:
-        transaction = await post_once(core, spec.core_path, spec.body(draft), key)
-    except BankingAPIConflict as exc:
-        if exc.code == "IDEMPOTENCY_IN_PROGRESS":
+    transaction = await send_write(
+        request,
+        core,
+        post_once(core, spec.core_path, spec.body(draft), key),
+        action=spec.action,
+        target=_target(spec, draft),
+        key=key,
+        explain=lambda exc, _: _explained(spec, draft, exc),
+        done_target=lambda t: f"transaction:{t.get('transaction_ref') or ''}",
+        done_outcome=lambda t: "pending" if t.get("status") == "PENDING_APPROVAL" else None,
+    )
+    if isinstance(transaction, Refusal):
+        exc = transaction.cause
+        if isinstance(exc, BankingAPIConflict) and exc.code == "IDEMPOTENCY_IN_PROGRESS":
             draft.summary = STILL_RUNNING
-            await store.save(draft)
-            await log_write(
-                request, core.signed_in, action=spec.action, target=target, key=key,
-                error=exc,
-            )  # fmt: skip
-            return redirect(f"{spec.path}?{urlencode({'draft': key})}")
-        return await _refused(request, core, store, spec, draft, exc, target)
-    except BankingAPIRejected as exc:
-        return await _refused(request, core, store, spec, draft, exc, target)
-    except BankingAPIError as exc:
-        # An outage or a 5xx: the core stored nothing under the key (or finished, and will
-        # replay): the retry goes out with the same key.
-        draft.summary = (
-            UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else (core_message(exc))
-        )
+        elif isinstance(exc, BankingAPIRejected):
+            return await _refused(store, spec, draft, transaction)
+        else:
+            # An outage or a 5xx: the core stored nothing under the key (or finished, and
+            # will replay): the retry goes out with the same key.
+            draft.summary = (
+                UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else (transaction.error)
+            )
         await store.save(draft)
-        await log_write(
-                request, core.signed_in, action=spec.action, target=target, key=key,
-                error=exc,
-            )  # fmt: skip
         return redirect(f"{spec.path}?{urlencode({'draft': key})}")
     ref = str(transaction.get("transaction_ref") or "")
-    status = str(transaction.get("status") or "")
     draft.status = "done"
     draft.result_ref = ref
     await store.save(draft)
-    await log_write(
-        request,
-        core.signed_in,
-        action=spec.action,
-        target=f"transaction:{ref}",
-        key=key,
-        outcome="pending" if status == "PENDING_APPROVAL" else None,
-    )
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(receipt_path(ref))
 
 
+def _explained(spec: MoneyForm, draft: Draft, error: BankingAPIError) -> tuple[FormErrors, str]:
+    """A refusal in a teller's words; the core's own when none fits better."""
+    errors, summary = explain_refusal(spec, draft, error)
+    return FormErrors(errors), summary or ("" if errors else core_message(error))
+
+
 async def _refused(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    store: DraftStore,
-    spec: MoneyForm,
-    draft: Draft,
-    error: BankingAPIError,
-    target: str,
+    store: DraftStore, spec: MoneyForm, draft: Draft, refusal: Refusal
 ) -> Response[Any]:
     """The core recorded a refusal under the key: the form again, under a fresh key, with
     the reason next to the field it concerns."""
-    await log_write(
-        request, core.signed_in, action=spec.action, target=target, key=draft.key, error=error
-    )
-    errors, summary = explain_refusal(spec, draft, error)
     again = Draft(
         kind=spec.kind,
         key=mint_key(),
         values=dict(draft.values),
         accounts=dict(draft.accounts),
-        errors=errors,
-        summary=summary,
+        errors=dict(refusal.errors),
+        summary=refusal.error or None,
         status="editing",
     )
-    if not errors and not summary:
-        again.summary = core_message(error)
     await store.save(again)
     return redirect(f"{spec.path}?{urlencode({'draft': again.key})}")
