@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.response import Stream
+from markupsafe import Markup
 
 from app.client import BankingAPIError
 from app.console.accounts.statement import (
@@ -28,6 +29,7 @@ from app.console.accounts.statement import (
 )
 from app.console.banking import CoreSession
 from app.console.business_date import business_day
+from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.csv_export import csv_line
 from app.console.customers.routes import customer_path
 from app.console.formatting import bank_zone, clock_time, zone_of
@@ -499,101 +501,55 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
 # -- freeze, unfreeze, close ----------------------------------------------------------------
 
 
-async def _status_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    account_id: str,
-    action: str,
-    *,
-    reason: str = "",
-    key: str,
-    confirm: bool = False,
-    errors: dict[str, str] | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
-    account = await core.get(account_path(account_id))
-    spec = STATUS_ACTIONS[action]
-    return render(
-        request,
-        "accounts/status_action.html",
-        {
-            "page_title": f"{spec['title']} {account.get('account_number', '')}",
-            "tenant": await core.tenant(),
-            "account": account,
-            "action": action,
-            "spec": spec,
-            "reason": reason,
-            "key": key,
-            "confirm": confirm,
-            "errors": FormErrors(errors or {}),
-            "error": error,
-            "allowed": account.get("status") in spec["allowed"],
-        },
-        block=None,
-        status_code=status_code,
-    )
-
-
-def _status_routes(action: str) -> list[Any]:
+def _status_action(action: str) -> ConfirmedAction:
+    """Freeze, unfreeze or close: a reason, "Confirm <action>", then the account."""
     spec = STATUS_ACTIONS[action]
 
-    @get(
-        f"/accounts/{{account_id:str}}/{action}",
-        opt=WRITE,
-        name=f"account_{action}_form",
-    )
-    async def action_form(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
-        """The reason form (step one of two)."""
-        core = CoreSession(request)
-        return await _status_page(request, core, account_id, action, key=mint_key())
-
-    @post(f"/accounts/{{account_id:str}}/{action}", opt=WRITE, name=f"account_{action}")
-    async def action_submit(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
-        """Step two asks for confirmation; the confirmed form is sent to the core."""
-        form = await request.form()
-        reason = text(form, "reason", 500)
-        key = key_from_form(form)
-        core = CoreSession(request)
-        if key is None or not reason:
-            return await _status_page(
-                request,
-                core,
-                account_id,
-                action,
-                reason=reason,
-                key=key or mint_key(),
-                errors={} if reason else {"reason": "Give a reason; it is kept with the account."},
-                error=FORM_EXPIRED if key is None else None,
-                status_code=400,
-            )
-        if form.get("confirmed") != "yes" or form.get("back"):
-            return await _status_page(
-                request,
-                core,
-                account_id,
-                action,
-                reason=reason,
-                key=key,
-                confirm=not form.get("back"),
-            )
-        done = await send_write(
-            request,
-            core,
-            core.post(
-                account_path(account_id) + f"/{action}", {"reason": reason}, idempotency_key=key
+    async def load(core: CoreSession, account_id: str) -> Subject:
+        account = await core.get(account_path(account_id))
+        status = str(account.get("status") or "")
+        number = str(account.get("account_number") or "")
+        page = ConfirmPage(
+            title=f"{spec['title']} {number}",
+            heading=spec["title"],
+            question=Markup('{} account <span class="mono">{}</span> of {}?').format(
+                spec["label"], number, account.get("customer_name") or ""
             ),
-            action=f"account.{action}",
-            target=f"account:{account_id}",
-            key=key,
+            button=f"Confirm {action}",
+            cancel_url=page_url(account_id),
+            effect=spec["effect"],
+            danger=action == "close",
+            notice=None
+            if status in spec["allowed"]
+            else f"This account is {status.lower()}, so it can't be {spec['done']} now.",
         )
-        if isinstance(done, Refusal):
-            return await _status_page(
-                request, core, account_id, action, reason=reason, **done.as_form()
-            )
-        return redirect(f"{page_url(account_id)}?done={spec['done']}")
+        context = {"tenant": await core.tenant(), "account": account, "heading": spec["title"]}
+        return Subject(context=context, page=page)
 
-    return [action_form, action_submit]
+    async def send(core: CoreSession, account_id: str, reason: str, key: str) -> Any:
+        path = account_path(account_id) + f"/{action}"
+        return await core.post(path, {"reason": reason}, idempotency_key=key)
+
+    async def target(_core: CoreSession, account_id: str) -> str:
+        return f"account:{account_id}"
+
+    return ConfirmedAction(
+        name=f"account_{action}",
+        path=f"/accounts/{{account_id:str}}/{action}",
+        param="account_id",
+        opt=WRITE,
+        log=f"account.{action}",
+        head="accounts/_head.html",
+        facts="accounts/_confirm_facts.html",
+        load=load,
+        send=send,
+        target=target,
+        done=lambda account_id, _answer: f"{page_url(account_id)}?done={spec['done']}",
+        reason=Reason(
+            hint="Kept with the account and in the audit trail",
+            required="Give a reason; it is kept with the account.",
+        ),
+    )
 
 
 # -- holds ----------------------------------------------------------------------------------
@@ -752,9 +708,9 @@ accounts_router = Router(
         account_detail,
         account_statement,
         account_statement_csv,
-        *_status_routes("freeze"),
-        *_status_routes("unfreeze"),
-        *_status_routes("close"),
+        *confirmed_routes(_status_action("freeze")),
+        *confirmed_routes(_status_action("unfreeze")),
+        *confirmed_routes(_status_action("close")),
         hold_new,
         hold_place,
         hold_release,

@@ -9,18 +9,21 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from markupsafe import Markup
 
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
     OneTimeSecrets,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
     render_admin,
 )
 from app.console.banking import CoreSession
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
 from app.console.formatting import bank_zone, local_time, parse_time
 from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
@@ -223,59 +226,55 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
     )
 
 
-async def _revoke_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    key_id: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
+async def _revoke_subject(core: CoreSession, key_id: str) -> Subject:
     found = await find_key(core, key_id)
     tenant = await core.tenant()
-    return render_admin(
-        request,
-        "admin/api_keys/revoke.html",
-        {
-            "api_key": key_row(found, bank_zone(tenant)),
-            "key": key,
-            "error": error,
-        },
-        title=f"Revoke API key {found.get('name', '')}",
-        section="api_keys",
-        tenant=tenant,
-        status_code=status_code,
+    row = key_row(found, bank_zone(tenant))
+    page = ConfirmPage(
+        title=f"Revoke API key {row['name']}",
+        question=Markup("Revoke API key {}?").format(row["name"]),
+        button="Revoke",
+        cancel_url="/admin/api-keys",
+        effect=None
+        if row["revoked"]
+        else (
+            "The client using this key is cut off at once: every token issued for it stops "
+            "working, and the key can't be used again."
+        ),
+        danger=True,
+        blocked=f"This key was already revoked on {row['revoked_at']}." if row["revoked"] else None,
+        back_label="Back to API keys",
     )
+    context = admin_context(
+        "api_keys", tenant, title="Revoke API key", lede=row["name"], eyebrow="API keys"
+    )
+    return Subject(context={**context, "api_key": row}, page=page)
 
 
-@get("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke_form")
-async def key_revoke_form(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
-    """What revoking does, and the button that does it."""
-    return await _revoke_page(request, CoreSession(request), key_id, key=mint_key())
-
-
-@post("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke")
-async def key_revoke(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
+async def _revoke(core: CoreSession, key_id: str, _reason: str, key: str) -> Any:
     """Revoke the key and every token issued for it."""
-    form = await request.form()
-    token = key_from_form(form)
-    core = CoreSession(request)
-    if token is None:
-        return await _revoke_page(request, core, key_id, **form_expired().as_notice())
-    revoked = await send_write(
-        request,
-        core,
-        core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=token),
-        action="api_key.revoke",
-        target=f"api_key:{key_id[:40]}",
-        key=token,
-        explain=admin_refusal,
-        reraise_not_found=True,
-    )
-    if isinstance(revoked, Refusal):
-        return await _revoke_page(request, core, key_id, **revoked.as_notice())
-    return redirect("/admin/api-keys?done=revoked")
+    return await core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=key)
+
+
+async def _key_target(_core: CoreSession, key_id: str) -> str:
+    return f"api_key:{key_id[:40]}"
+
+
+REVOKE_KEY = ConfirmedAction(
+    name="admin_api_key_revoke",
+    path="/admin/api-keys/{key_id:str}/revoke",
+    param="key_id",
+    opt=MANAGE,
+    log="api_key.revoke",
+    head="admin/_confirm_head.html",
+    facts="admin/api_keys/_revoke_facts.html",
+    load=_revoke_subject,
+    send=_revoke,
+    target=_key_target,
+    done=lambda _key_id, _answer: "/admin/api-keys?done=revoked",
+    explain=admin_refusal,
+    reraise_not_found=True,
+)
 
 
 api_key_routes: list[Any] = [
@@ -283,6 +282,5 @@ api_key_routes: list[Any] = [
     key_new,
     key_create,
     key_created,
-    key_revoke_form,
-    key_revoke,
+    *confirmed_routes(REVOKE_KEY),
 ]

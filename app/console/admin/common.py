@@ -100,6 +100,21 @@ def render_admin(
     )
 
 
+def admin_context(
+    section: str, tenant: Mapping[str, Any], *, title: str, lede: str, eyebrow: str
+) -> dict[str, Any]:
+    """What an Admin action's confirm page (``admin/_confirm_head.html``) reads: its tab of
+    the Admin sub-navigation, the bank, and its heading."""
+    return {
+        "admin_sections": SECTIONS,
+        "section": section,
+        "tenant": tenant,
+        "head_title": title,
+        "head_lede": lede,
+        "head_eyebrow": eyebrow,
+    }
+
+
 def form_values(
     values: Mapping[str, Any] | None,
     key: str,

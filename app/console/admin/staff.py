@@ -15,11 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from markupsafe import Markup
 
+from app.client import BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
@@ -27,7 +30,9 @@ from app.console.admin.common import (
 )
 from app.console.admin.second_factor import DONE_MESSAGES as FACTOR_DONE
 from app.console.admin.second_factor import factor_context, second_factor_routes
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
 from app.console.formatting import bank_zone, clock_time, local_time, parse_time
 from app.console.htmx import wants_fragment
 from app.console.paging import page_of
@@ -402,88 +407,70 @@ def _allowed(action: str, row: dict[str, Any]) -> tuple[bool, str]:
     return True, ""
 
 
-async def _confirm_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    user_id: str,
-    action: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
-    user, tenant = await asyncio.gather(core.get(user_path(user_id)), core.tenant())
-    row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+def _staff_action(action: str) -> ConfirmedAction:
+    """Deactivate, reactivate or revoke sessions: what it does, the button, the user."""
     spec = STAFF_ACTIONS[action]
-    allowed, why_not = _allowed(action, row)
-    return render_admin(
-        request,
-        "admin/staff/confirm.html",
-        {
-            "staff": row,
-            "action": action,
-            "spec": spec,
-            "key": key,
-            "error": error,
-            "allowed": allowed,
-            "why_not": why_not,
-        },
-        title=f"{spec['title']} {row['name']}",
-        section="staff",
-        tenant=tenant,
-        status_code=status_code,
-    )
 
-
-def _confirmed_routes(action: str) -> list[Any]:
-    spec = STAFF_ACTIONS[action]
-    name = action.replace("-", "_")
-
-    @get(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}_form")
-    async def confirm_form(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
-        """What the action does, and the button that does it."""
-        return await _confirm_page(request, CoreSession(request), user_id, action, key=mint_key())
-
-    @post(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}")
-    async def confirmed(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
-        """Send the confirmed action to the core, then show the user."""
-        form = await request.form()
-        key = key_from_form(form)
-        core = CoreSession(request)
-        if key is None:
-            return await _confirm_page(request, core, user_id, action, **form_expired().as_notice())
-        if action == "revoke-sessions":
-            write = core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
-        else:
-            write = core.send(
-                "PATCH",
-                user_path(user_id),
-                json={"is_active": action == "reactivate"},
-                idempotency_key=key,
-            )
-        answer = await send_write(
-            request,
-            core,
-            write,
-            action=spec["log"],
-            target=f"user:{user_id[:40]}",
-            key=key,
-            explain=admin_refusal,
-            reraise_not_found=True,
+    async def load(core: CoreSession, user_id: str) -> Subject:
+        user, tenant = await asyncio.gather(core.get(user_path(user_id)), core.tenant())
+        row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+        allowed, why_not = _allowed(action, row)
+        effect = spec["effect"]
+        if action == "revoke-sessions" and row["is_me"]:
+            effect += " This includes your own session: you will be asked to sign in again."
+        page = ConfirmPage(
+            title=f"{spec['title']} {row['name']}",
+            question=Markup("{} {}?").format(spec["button"], row["name"]),
+            button=spec["button"],
+            cancel_url=page_url(user_id),
+            effect=effect,
+            danger=spec["danger"],
+            blocked=None if allowed else why_not,
+            back_label=f"Back to {row['name']}",
         )
-        if isinstance(answer, Refusal):
-            # "You can't deactivate yourself" comes back on the is_active field.
-            message = answer.errors.get("is_active") or answer.error
-            return await _confirm_page(
-                request, core, user_id, action, **{**answer.as_notice(), "error": message}
-            )
+        context = admin_context(
+            "staff", tenant, title=spec["title"], lede=f"{row['name']} · {row['email']}",
+            eyebrow="Staff",
+        )  # fmt: skip
+        return Subject(context={**context, "staff": row}, page=page)
+
+    async def send(core: CoreSession, user_id: str, _reason: str, key: str) -> Any:
+        if action == "revoke-sessions":
+            return await core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
+        change = {"is_active": action == "reactivate"}
+        return await core.send("PATCH", user_path(user_id), json=change, idempotency_key=key)
+
+    async def target(_core: CoreSession, user_id: str) -> str:
+        return f"user:{user_id[:40]}"
+
+    def done(user_id: str, answer: Any) -> str:
         query = {"done": spec["done"]}
         revoked = answer.get("revoked") if isinstance(answer, dict) else None
         if action == "revoke-sessions" and isinstance(revoked, int):
             query["n"] = str(revoked)
-        return redirect(f"{page_url(user_id)}?{urlencode(query)}")
+        return f"{page_url(user_id)}?{urlencode(query)}"
 
-    return [confirm_form, confirmed]
+    return ConfirmedAction(
+        name=f"admin_staff_{action.replace('-', '_')}",
+        path=f"/admin/staff/{{user_id:str}}/{action}",
+        param="user_id",
+        opt=MANAGE,
+        log=spec["log"],
+        head="admin/_confirm_head.html",
+        facts="admin/staff/_confirm_facts.html",
+        load=load,
+        send=send,
+        target=target,
+        done=done,
+        explain=_staff_refusal,
+        reraise_not_found=True,
+    )
+
+
+def _staff_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str | None]:
+    """ "You can't deactivate yourself" comes back on the is_active field: said above."""
+    errors, summary = admin_refusal(error, signed_in)
+    return errors, errors.get("is_active") or summary
 
 
 staff_routes: list[Any] = [
@@ -493,8 +480,8 @@ staff_routes: list[Any] = [
     staff_detail,
     staff_update,
     staff_unlock,
-    *_confirmed_routes("deactivate"),
-    *_confirmed_routes("reactivate"),
-    *_confirmed_routes("revoke-sessions"),
+    *confirmed_routes(_staff_action("deactivate")),
+    *confirmed_routes(_staff_action("reactivate")),
+    *confirmed_routes(_staff_action("revoke-sessions")),
     *second_factor_routes,
 ]

@@ -12,17 +12,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from markupsafe import Markup
 
 from app.console.admin.common import (
     MANAGE,
     VIEW,
     OneTimeSecrets,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
     render_admin,
 )
 from app.console.banking import CoreSession
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
 from app.console.formatting import bank_zone, local_time
 from app.console.htmx import wants_fragment
 from app.console.paging import page_of
@@ -383,58 +386,51 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
 # -- delete (confirmed) -----------------------------------------------------------------------
 
 
-async def _delete_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    webhook_id: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
+async def _delete_subject(core: CoreSession, webhook_id: str) -> Subject:
     hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
-    return render_admin(
-        request,
-        "admin/webhooks/delete.html",
-        {
-            "webhook": webhook_row(hook, bank_zone(tenant)),
-            "key": key,
-            "error": error,
-        },
-        title=f"Delete webhook {hook.get('name', '')}",
-        section="webhooks",
-        tenant=tenant,
-        status_code=status_code,
+    row = webhook_row(hook, bank_zone(tenant))
+    page = ConfirmPage(
+        title=f"Delete webhook {row['name']}",
+        question=Markup("Delete webhook {}?").format(row["name"]),
+        button="Delete webhook",
+        cancel_url=f"/admin/webhooks/{row['id']}",
+        effect=(
+            "The receiver gets no more events from this subscription, and deliveries still "
+            "waiting are cancelled. This can't be undone; to stop events for a while, pause "
+            "it instead."
+        ),
+        danger=True,
     )
+    context = admin_context(
+        "webhooks", tenant, title="Delete webhook", lede=row["name"], eyebrow="Webhooks"
+    )
+    return Subject(context={**context, "webhook": row}, page=page)
 
 
-@get("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete_form")
-async def webhook_delete_form(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
-    """What deleting does, and the button that does it."""
-    return await _delete_page(request, CoreSession(request), webhook_id, key=mint_key())
-
-
-@post("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete")
-async def webhook_delete(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+async def _delete(core: CoreSession, webhook_id: str, _reason: str, key: str) -> Any:
     """Delete the subscription; its waiting deliveries are cancelled, its log kept."""
-    form = await request.form()
-    key = key_from_form(form)
-    core = CoreSession(request)
-    if key is None:
-        return await _delete_page(request, core, webhook_id, **form_expired().as_notice())
-    deleted = await send_write(
-        request,
-        core,
-        core.delete(webhook_path(webhook_id), idempotency_key=key),
-        action="webhook.delete",
-        target=f"webhook:{webhook_id[:40]}",
-        key=key,
-        explain=admin_refusal,
-        reraise_not_found=True,
-    )
-    if isinstance(deleted, Refusal):
-        return await _delete_page(request, core, webhook_id, **deleted.as_notice())
-    return redirect("/admin/webhooks?done=deleted")
+    return await core.delete(webhook_path(webhook_id), idempotency_key=key)
+
+
+async def _webhook_target(_core: CoreSession, webhook_id: str) -> str:
+    return f"webhook:{webhook_id[:40]}"
+
+
+DELETE_WEBHOOK = ConfirmedAction(
+    name="admin_webhook_delete",
+    path="/admin/webhooks/{webhook_id:str}/delete",
+    param="webhook_id",
+    opt=MANAGE,
+    log="webhook.delete",
+    head="admin/_confirm_head.html",
+    facts="admin/webhooks/_delete_facts.html",
+    load=_delete_subject,
+    send=_delete,
+    target=_webhook_target,
+    done=lambda _webhook_id, _answer: "/admin/webhooks?done=deleted",
+    explain=admin_refusal,
+    reraise_not_found=True,
+)
 
 
 # -- deliveries and retry ---------------------------------------------------------------------
@@ -551,8 +547,7 @@ webhook_routes: list[Any] = [
     webhook_created,
     webhook_detail,
     webhook_update,
-    webhook_delete_form,
-    webhook_delete,
+    *confirmed_routes(DELETE_WEBHOOK),
     webhook_deliveries,
     delivery_retry,
 ]

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from markupsafe import Markup
 
 from app.client import (
     BankingAPIConflict,
@@ -35,6 +36,7 @@ from app.console.banking import CoreSession
 from app.console.bulk_approval import show_results
 from app.console.business_date import business_day
 from app.console.concurrent import together
+from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
@@ -629,82 +631,77 @@ async def post_journal(request: Request[Any, Any, Any], journal_id: str) -> Resp
 # -- reversal: a reason, a confirmation, then the mirror journal ----------------------------
 
 
-async def _reverse_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    journal: dict[str, Any],
-    *,
-    reason: str,
-    key: str,
-    confirm: bool = False,
-    reason_error: str | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
+async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
+    journal = await core.get(f"/journals/{journal_id}")
     context = await journal_page_context(core, journal)
-    context.update(
-        {
-            "page_title": f"Reverse journal {journal.get('journal_number', '')}",
-            "reason": reason,
-            "key": key,
-            "confirm": confirm,
-            "reason_error": reason_error,
-            "error": error,
-            "business_date": business_day(await core.tenant()).isoformat(),
-        }
+    number = context["number"]
+    actions = context["actions"]
+    if context["status"] != "POSTED":
+        state = context["status_label"].lower()
+        notice = f"This journal is {state}: only a posted journal can be reversed."
+    elif not actions["reverse"] and actions["reverse_blocked"]:
+        notice = actions["reverse_blocked"]
+    else:
+        notice = actions["not_reversible"]
+    totals = context["totals"]
+    amount = f"for {totals[0].shown('debit')}" if totals else ""
+    page = ConfirmPage(
+        title=f"Reverse journal {number}",
+        heading="Why reverse it?",
+        question=Markup('Reverse journal <span class="mono">{}</span> {}?').format(number, amount),
+        button="Confirm reversal",
+        cancel_url=journal_url(journal_id),
+        danger=True,
+        notes=("The reversal cannot itself be reversed.",),
+        notice=notice,
+        continue_button="Reverse",
+        continue_danger=True,
     )
-    return render(request, "journals/reverse.html", context, block=None, status_code=status_code)
+    context["business_date"] = business_day(await core.tenant()).isoformat()
+    return Subject(context=context, page=page)
 
 
-@get("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse_form")
-async def reverse_form(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
-    """Step one: the reason for reversing."""
-    _journal_id_or_404(journal_id)
-    core = CoreSession(request)
+async def _reverse(core: CoreSession, journal_id: str, reason: str, key: str) -> Any:
+    return await journal_action(core, journal_id, "reverse", key, reason)
+
+
+async def _reverse_target(core: CoreSession, journal_id: str) -> str:
     journal = await core.get(f"/journals/{journal_id}")
-    return await _reverse_page(request, core, journal, reason="", key=mint_key())
+    return f"journal:{journal.get('journal_number') or journal_id}"
 
 
-@post("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse")
-async def reverse(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
-    """Step two asks "Confirm reversal"; the confirmed form reverses, then shows the mirror."""
-    _journal_id_or_404(journal_id)
-    core = CoreSession(request)
-    form = await request.form()
-    reason = text(form, "reason", 500)
-    key = key_from_form(form)
-    journal = await core.get(f"/journals/{journal_id}")
-    if key is None or not reason:
-        return await _reverse_page(
-            request, core, journal, reason=reason, key=key or mint_key(),
-            reason_error=None if reason else action_error("REASON_REQUIRED"),
-            error=FORM_EXPIRED if key is None and reason else None, status_code=400,
-        )  # fmt: skip
-    if form.get("confirmed") != "yes" or form.get("back"):
-        return await _reverse_page(
-            request, core, journal, reason=reason, key=key, confirm=not form.get("back")
-        )
-    result = await send_write(
-        request,
-        core,
-        journal_action(core, journal_id, "reverse", key, reason),
-        action=ACTION_LOG["reverse"],
-        target=f"journal:{journal.get('journal_number') or journal_id}",
-        key=key,
-        explain=lambda exc, _: (FormErrors(), action_error(error_code_of(exc), "reverse")),
-    )
-    if isinstance(result, Refusal):
-        return await _reverse_page(
-            request, core, await core.get(f"/journals/{journal_id}"), reason=reason,
-            key=result.key, error=result.error, status_code=result.status_code,
-        )  # fmt: skip
+def _mirror_url(journal_id: str, result: Any) -> str:
+    """The mirror journal's page (the core answers with the one or the other)."""
     if str(result.get("reverses_journal_id") or "") == journal_id:
         mirror = str(result.get("id") or "")
     else:
         mirror = str(result.get("reversal_journal_id") or "")
     if not looks_like_id(mirror):
-        return redirect(journal_url(journal_id))
-    return redirect(journal_url(mirror, done="reversed"))
+        return journal_url(journal_id)
+    return journal_url(mirror, done="reversed")
+
+
+# Step one asks why, step two asks "Confirm reversal"; then the mirror journal.
+REVERSE_JOURNAL = ConfirmedAction(
+    name="journal_reverse",
+    path="/journals/{journal_id:str}/reverse",
+    param="journal_id",
+    opt=REVERSE,
+    log=ACTION_LOG["reverse"],
+    head="journals/_reverse_head.html",
+    facts=None,
+    after="journals/_journal.html",
+    load=_reverse_subject,
+    send=_reverse,
+    target=_reverse_target,
+    done=_mirror_url,
+    reason=Reason(
+        hint="Kept with both journals and in the audit trail",
+        required=action_error("REASON_REQUIRED"),
+    ),
+    explain=lambda exc, _: (FormErrors(), action_error(error_code_of(exc), "reverse")),
+    check=_journal_id_or_404,
+)
 
 
 journals_router = Router(
@@ -719,7 +716,6 @@ journals_router = Router(
         approve,
         reject,
         post_journal,
-        reverse_form,
-        reverse,
+        *confirmed_routes(REVERSE_JOURNAL),
     ],
 )
