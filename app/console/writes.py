@@ -165,12 +165,20 @@ async def log_write(
     )
 
 
-async def post_once(core: CoreSession, path: str, body: dict[str, Any], key: str) -> Any:
-    """``POST`` with ``key``; while a first request with that key is still running (a double
-    click), wait for it and take its recorded answer instead of running again."""
+async def post_once(
+    core: CoreSession,
+    path: str,
+    body: dict[str, Any],
+    key: str,
+    *,
+    model: type[Any] | None = None,
+) -> Any:
+    """``POST`` with ``key`` (the answer as ``model``, one of the client's resources, when
+    given); while a first request with that key is still running (a double click), wait for
+    it and take its recorded answer instead of running again."""
     for wait in (*IN_PROGRESS_WAITS, None):
         try:
-            return await core.post(path, body, idempotency_key=key)
+            return await core.send("POST", path, json=body, idempotency_key=key, model=model)
         except BankingAPIConflict as exc:
             if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
                 raise

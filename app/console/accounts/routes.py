@@ -28,7 +28,6 @@ from app.console.accounts.statement import (
     summary_of,
 )
 from app.console.banking import CoreSession
-from app.console.business_date import business_day
 from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.csv_export import csv_line
 from app.console.customers.routes import customer_path
@@ -106,13 +105,7 @@ def page_url(account_id: str) -> str:
 
 
 async def business_date(core: CoreSession) -> date:
-    return business_day(await core.tenant())
-
-
-async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
-    body = await core.branches()
-    branches = body.get("branches") if isinstance(body, dict) else None
-    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
+    return (await core.tenant()).business_date
 
 
 # -- the list -------------------------------------------------------------------------------
@@ -144,7 +137,7 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
                 "limit": PAGE_SIZE,
             },
         ),
-        branch_options(core),
+        core.branch_choices(),
     )
     filters = {"status": status, "currency": currency, "branch": branch, "q": q}
     next_url = None
@@ -201,7 +194,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     tenant = await core.tenant()
-    span = date_range(None, None, business_day(tenant))
+    span = date_range(None, None, tenant.business_date)
     view = await account_view(core, account_id, span, RECENT_POSTINGS)
     account = view.get("account") or {}
     currency = str(account.get("currency") or "NGN")
@@ -268,7 +261,7 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
     span = date_range(
         request.query_params.get("from"),
         request.query_params.get("to"),
-        business_day(tenant),
+        tenant.business_date,
     )
     cursor = request.query_params.get("cursor") or None
     chart = summary = None
@@ -398,7 +391,7 @@ async def _open_form(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    products_body, branches = await asyncio.gather(core.get("/products"), branch_options(core))
+    products_body, branches = await asyncio.gather(core.get("/products"), core.branch_choices())
     products = list(products_body.get("products") or [])
     currencies = sorted({c for p in products for c in p.get("currencies") or []})
     return render(
@@ -435,7 +428,7 @@ async def account_new(request: Request[Any, Any, Any]) -> Response[Any]:
     tenant = await core.tenant()
     values = {name: "" for name in OPEN_FIELDS}
     values["customer"] = str(customer.get("customer_number")) if customer else ""
-    values["currency"] = str(tenant.get("base_currency") or "NGN")
+    values["currency"] = tenant.base_currency
     values["branch_code"] = core.signed_in.user.branch_id
     values["product_code"] = "SAV001"
     return await _open_form(request, core, values=values, key=mint_key(), customer=customer)
@@ -579,7 +572,7 @@ async def _hold_form(
             "key": key,
             "errors": FormErrors(errors or {}),
             "error": error,
-            "timezone": str(tenant.get("timezone") or "UTC"),
+            "timezone": tenant.timezone,
         },
         block=None,
         status_code=status_code,
@@ -622,7 +615,7 @@ async def hold_place(request: Request[Any, Any, Any], account_id: str) -> Respon
     key = key_from_form(form)
     core = CoreSession(request)
     tenant = await core.tenant()
-    expires_at, expiry_error = _expiry(values["expires_at"], str(tenant.get("timezone") or "UTC"))
+    expires_at, expiry_error = _expiry(values["expires_at"], tenant.timezone)
     errors: dict[str, str] = {}
     if not values["amount"]:
         errors["amount"] = "Enter the amount to hold."

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, Tenant
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
@@ -88,7 +88,7 @@ def render_admin(
     *,
     title: str,
     section: str,
-    tenant: Mapping[str, Any],
+    tenant: Tenant,
     block: str | None = None,
     **options: Any,
 ) -> Response[str]:
@@ -101,7 +101,7 @@ def render_admin(
 
 
 def admin_context(
-    section: str, tenant: Mapping[str, Any], *, title: str, lede: str, eyebrow: str
+    section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str
 ) -> dict[str, Any]:
     """What an Admin action's confirm page (``admin/_confirm_head.html``) reads: its tab of
     the Admin sub-navigation, the bank, and its heading."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 
+from app.client import Tenant
 from app.console.admin.api_keys import all_keys, api_key_routes
 from app.console.admin.branches import branch_routes
 from app.console.admin.common import SECTIONS, VIEW, render_admin
@@ -45,20 +46,20 @@ async def admin_overview(request: Request[Any, Any, Any]) -> Response[Any]:
     staff, branches, tenant, keys, hooks = await asyncio.gather(
         _staff_counts(core),
         core.get("/branches"),
-        core.get("/tenant"),
+        core.get("/tenant", model=Tenant),
         all_keys(core),
         core.get("/webhooks", params={"limit": 200}),
     )
-    settings = tenant.get("settings") or {}
-    currency = str(tenant.get("base_currency") or "NGN")
+    settings = tenant.settings
+    currency = tenant.base_currency
     return render_admin(
         request,
         "admin/overview.html",
         {
             "staff": staff,
             "branch_count": len(branches.get("branches") or []),
-            "limit": money(settings.get("teller_approval_limit"), currency),
-            "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+            "limit": money(settings.teller_approval_limit, currency),
+            "same_maker_checker": settings.allow_same_maker_checker,
             "active_keys": sum(1 for k in keys if not k.get("revoked_at")),
             "webhook_count": len(hooks.get("webhooks") or []),
             "webhooks_more": bool(hooks.get("has_more")),

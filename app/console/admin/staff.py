@@ -112,13 +112,6 @@ def page_url(user_id: str) -> str:
     return f"/admin/staff/{quoted(user_id)}"
 
 
-async def branch_choices(core: CoreSession) -> list[tuple[str, str]]:
-    """``(code, "code — name")`` for every branch of the bank."""
-    body = await core.branches()
-    branches = body.get("branches") if isinstance(body, dict) else None
-    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
-
-
 def staff_row(user: dict[str, Any], me: str, zone: Any, now: datetime) -> dict[str, Any]:
     """A staff user as the pages show them: role badges, status, times in the bank's zone."""
     roles = [str(r) for r in user.get("roles") or []]
@@ -174,7 +167,7 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
                 "limit": PAGE_SIZE,
             },
         ),
-        branch_choices(core),
+        core.branch_choices(),
         core.tenant(),
     )
     filters = {"q": q, "role": role, "branch": branch, "status": status}
@@ -222,7 +215,7 @@ async def _create_form(
         {
             **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
-            "branch_options": await branch_choices(core),
+            "branch_options": await core.branch_choices(),
             "min_password": MIN_PASSWORD,
         },
         title="New staff user",
@@ -290,7 +283,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     user, branches, tenant = await asyncio.gather(
-        core.get(user_path(user_id)), branch_choices(core), core.tenant()
+        core.get(user_path(user_id)), core.branch_choices(), core.tenant()
     )
     row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
     done = request.query_params.get("done", "")

@@ -31,10 +31,10 @@ from app.client import (
     BankingAPIError,
     BankingAPINotFound,
     BankingAPIUnavailable,
+    Journal,
 )
 from app.console.banking import CoreSession
 from app.console.bulk_approval import show_results
-from app.console.business_date import business_day
 from app.console.concurrent import together
 from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.drafts import valid_key
@@ -82,7 +82,6 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.paging import page_of
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.writes import (
@@ -135,15 +134,15 @@ async def _maker_options(core: CoreSession) -> list[tuple[str, str]]:
     cached = _makers.get(tenant)
     now = time.monotonic()
     if cached is None or now - cached[0] >= MAKER_CACHE_SECONDS:
+        params = {"limit": 200, "entries": "false"}
         try:
-            body = await core.get("/journals", params={"limit": 200, "entries": "false"})
+            recent = (await core.get_page("/journals", Journal, params=params)).items
         except BankingAPIError:
-            body = {}
+            recent = []
         seen: dict[str, str] = {}
-        for journal in body.get("journals") or [] if isinstance(body, dict) else []:
-            maker = str(journal.get("created_by") or "")
-            if maker and maker not in seen:
-                seen[maker] = person(journal, "created")
+        for journal in recent:
+            if journal.created_by not in seen:
+                seen[journal.created_by] = person(journal, "created")
         cached = (now, sorted(seen.items(), key=lambda item: item[1]))
         _makers[tenant] = cached
     others = [(uid, label) for uid, label in cached[1] if uid != me.id]
@@ -159,19 +158,19 @@ def _date_filter(value: str) -> tuple[str, str | None]:
         return "", "Enter dates like 2026-11-23."
 
 
-def _list_row(journal: dict[str, Any], timezone: str) -> dict[str, Any]:
+def _list_row(journal: Journal, timezone: str) -> dict[str, Any]:
     return {
-        "id": str(journal.get("id") or ""),
-        "number": str(journal.get("journal_number") or ""),
-        "type": type_label(journal.get("journal_type")),
-        "description": str(journal.get("description") or ""),
-        "effective_date": str(journal.get("effective_date") or ""),
+        "id": journal.id,
+        "number": journal.journal_number,
+        "type": type_label(journal.journal_type),
+        "description": journal.description,
+        "effective_date": journal.effective_date.isoformat(),
         "maker": person(journal, "created"),
-        "made": local_time(journal.get("created_at"), timezone),
-        "status": str(journal.get("status") or ""),
-        "status_label": status_label(journal.get("status")),
+        "made": local_time(journal.created_at, timezone),
+        "status": journal.status,
+        "status_label": status_label(journal.status),
         "amount": amount_shown(journal),
-        "reversal": bool(journal.get("reverses_journal_id")),
+        "reversal": bool(journal.reverses_journal_id),
     }
 
 
@@ -192,11 +191,10 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
     core = CoreSession(request)
     tenant, page, makers = await together(
         core.tenant(),
-        page_of(
-            core,
+        core.get_page(
             "/journals",
-            "journals",
-            {
+            Journal,
+            params={
                 "status": status or None,
                 "from": start or None,
                 "to": end or None,
@@ -208,14 +206,14 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
         ),
         _maker_options(core),
     )
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     if maker and maker not in {uid for uid, _ in makers}:
         makers.append((maker, "The chosen staff member"))
     filters = {"status": status, "from": start, "to": end, "maker": maker}
     query = {k: v for k, v in filters.items() if v}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/journals?" + urlencode({**query, "cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/journals?" + urlencode({**query, "cursor": page.next_cursor})
     return render(
         request,
         "journals/index.html",
@@ -224,7 +222,7 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": tenant,
             "filters": filters,
             "cursor": cursor,
-            "journals": [_list_row(j, timezone) for j in page["items"]],
+            "journals": [_list_row(j, timezone) for j in page.items],
             "next_url": next_url,
             "first_url": "/journals" + (f"?{urlencode(query)}" if query else ""),
             "status_options": list(STATUS_LABELS.items()),
@@ -306,9 +304,7 @@ async def _composer_context(
 ) -> dict[str, Any]:
     tenant = await core.tenant()
     chosen, matches = await _resolve_lines(core, draft, search=search)
-    totals = compute_totals(
-        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
-    )
+    totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
     return {
         "page_title": "New journal",
         "tenant": tenant,
@@ -322,7 +318,7 @@ async def _composer_context(
         "journal_types": list(JOURNAL_TYPES.items()),
         "account_status": ACCOUNT_STATUS,
         "can_remove": len(draft.lines) > MIN_LINES,
-        "business_date": business_day(tenant).isoformat(),
+        "business_date": tenant.business_date.isoformat(),
         "oob": False,
     }
 
@@ -340,7 +336,7 @@ async def composer(request: Request[Any, Any, Any]) -> Response[Any]:
     if draft is not None and draft.status == "done" and draft.journal_id:
         return redirect(journal_url(draft.journal_id))
     if draft is None:
-        draft = blank_draft(mint_key(), business_day(await core.tenant()).isoformat())
+        draft = blank_draft(mint_key(), (await core.tenant()).business_date.isoformat())
     context = await _composer_context(core, draft)
     context["notice_text"] = notice
     return render(request, "journals/new.html", context, block=None)
@@ -434,14 +430,12 @@ async def _submit(
         await store.save(draft)
         return redirect(again)
     tenant = await core.tenant()
-    today = business_day(tenant)
+    today = tenant.business_date
     chosen, matches = await _resolve_lines(core, draft, search=True)
     check_header(draft, today)
     _account_problems(draft, chosen, matches)
     check_lines(draft, chosen)
-    totals = compute_totals(
-        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
-    )
+    totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
     if not draft.errors and not draft.summary and not totals.balanced:
         draft.summary = totals.explain()
     if draft.errors or draft.summary:
@@ -454,11 +448,11 @@ async def _submit(
     created = await send_write(
         request,
         core,
-        post_once(core, "/journals", journal.body, draft.key),
+        post_once(core, "/journals", journal.body, draft.key, model=Journal),
         action="journal.create",
         target="journal:new",
         key=draft.key,
-        done_target=lambda created: f"journal:{created.get('journal_number') or created.get('id')}",
+        done_target=lambda created: f"journal:{created.journal_number}",
     )
     if isinstance(created, Refusal):
         assert created.cause is not None
@@ -479,7 +473,7 @@ async def _submit(
             explain_core_error(exc, retry, journal, chosen, today.isoformat())
         await store.save(retry)
         return redirect(f"/journals/new?{urlencode({'draft': retry.key})}")
-    journal_id = str(created.get("id") or "")
+    journal_id = created.id
     draft.status, draft.journal_id = "done", journal_id
     await store.save(draft)
     forget_pending_count(core.signed_in.tenant.code)
@@ -489,43 +483,42 @@ async def _submit(
 # -- one journal ----------------------------------------------------------------------------
 
 
-async def _linked(core: CoreSession, journal_id: Any) -> dict[str, Any] | None:
-    if not journal_id or not looks_like_id(str(journal_id)):
+async def _linked(core: CoreSession, journal_id: str | None) -> Journal | None:
+    if not journal_id or not looks_like_id(journal_id):
         return None
     try:
-        found: dict[str, Any] = await core.get(f"/journals/{journal_id}")
-        return found
+        return await core.get(f"/journals/{journal_id}", model=Journal)
     except BankingAPINotFound:
         return None
 
 
 async def journal_page_context(
-    core: CoreSession, journal: dict[str, Any], came_from: str = ""
+    core: CoreSession, journal: Journal, came_from: str = ""
 ) -> dict[str, Any]:
     """Everything a journal's page (or its approval view) shows."""
     tenant = await core.tenant()
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     ids = missing_accounts(journal)
     accounts, reversal, original, period = await asyncio.gather(
         line_accounts(core, ids),
-        _linked(core, journal.get("reversal_journal_id")),
-        _linked(core, journal.get("reverses_journal_id")),
+        _linked(core, journal.reversal_journal_id),
+        _linked(core, journal.reverses_journal_id),
         period_name(core, journal),
     )
     signed_in = core.signed_in
     return {
-        "page_title": f"Journal {journal.get('journal_number', '')}",
+        "page_title": f"Journal {journal.journal_number}",
         "tenant": tenant,
         "j": journal,
-        "number": str(journal.get("journal_number") or ""),
-        "type_label": type_label(journal.get("journal_type")),
-        "status": str(journal.get("status") or ""),
-        "status_label": status_label(journal.get("status")),
+        "number": journal.journal_number,
+        "type_label": type_label(journal.journal_type),
+        "status": journal.status,
+        "status_label": status_label(journal.status),
         "lines": lines_of(journal, accounts),
         "totals": totals_of(journal),
         "period": period,
         "maker": person(journal, "created", signed_in),
-        "made": local_time(journal.get("created_at"), timezone),
+        "made": local_time(journal.created_at, timezone),
         "events": timeline(journal, timezone, signed_in),
         "reversal": reversal,
         "original": original,
@@ -552,7 +545,7 @@ async def journal_detail(request: Request[Any, Any, Any], journal_id: str) -> Re
     """A journal: lines with accounts, totals, period, timeline, and what the user may do."""
     _journal_id_or_404(journal_id)
     core = CoreSession(request)
-    journal = await core.get(f"/journals/{journal_id}")
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
     came_from = _from_queue(request.query_params.get("from"))
     context = await journal_page_context(core, journal, came_from)
     error = request.query_params.get("error") or ""
@@ -586,7 +579,7 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
         action=ACTION_LOG[verb],
         target=f"journal:{journal_id}",
         key=key,
-        done_target=lambda journal: f"journal:{journal.get('journal_number') or journal_id}",
+        done_target=lambda journal: f"journal:{journal.journal_number}",
     )
     if isinstance(journal, Refusal):
         if journal.status_code == 404:
@@ -597,7 +590,7 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
                 journal_id, error=error_code_of(journal.cause), verb=verb, **{"from": came_from}
             )
         )
-    number = str(journal.get("journal_number") or journal_id)
+    number = journal.journal_number
     forget_pending_count(core.signed_in.tenant.code)
     done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
     if came_from == "approvals":
@@ -632,7 +625,7 @@ async def post_journal(request: Request[Any, Any, Any], journal_id: str) -> Resp
 
 
 async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
-    journal = await core.get(f"/journals/{journal_id}")
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
     context = await journal_page_context(core, journal)
     number = context["number"]
     actions = context["actions"]
@@ -657,7 +650,7 @@ async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
         continue_button="Reverse",
         continue_danger=True,
     )
-    context["business_date"] = business_day(await core.tenant()).isoformat()
+    context["business_date"] = (await core.tenant()).business_date.isoformat()
     return Subject(context=context, page=page)
 
 
@@ -666,16 +659,16 @@ async def _reverse(core: CoreSession, journal_id: str, reason: str, key: str) ->
 
 
 async def _reverse_target(core: CoreSession, journal_id: str) -> str:
-    journal = await core.get(f"/journals/{journal_id}")
-    return f"journal:{journal.get('journal_number') or journal_id}"
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
+    return f"journal:{journal.journal_number}"
 
 
-def _mirror_url(journal_id: str, result: Any) -> str:
+def _mirror_url(journal_id: str, result: Journal) -> str:
     """The mirror journal's page (the core answers with the one or the other)."""
-    if str(result.get("reverses_journal_id") or "") == journal_id:
-        mirror = str(result.get("id") or "")
+    if result.reverses_journal_id == journal_id:
+        mirror = result.id
     else:
-        mirror = str(result.get("reversal_journal_id") or "")
+        mirror = result.reversal_journal_id or ""
     if not looks_like_id(mirror):
         return journal_url(journal_id)
     return journal_url(mirror, done="reversed")

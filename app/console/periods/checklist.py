@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, BankingAPINotFound, FiscalPeriod
 from app.console.banking import CoreSession
 from app.console.formatting import money, short_date
 
@@ -61,32 +61,18 @@ class Period:
         return self.start is not None and self.end is not None and self.start <= day <= self.end
 
 
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def period_of(raw: Mapping[str, Any]) -> Period:
-    """The core's period body as a :class:`Period`."""
+def period_of(period: FiscalPeriod) -> Period:
+    """The core's period as a :class:`Period`."""
     return Period(
-        id=str(raw.get("id") or ""),
-        fiscal_year=_int(raw.get("fiscal_year")),
-        number=_int(raw.get("period_number")),
-        name=str(raw.get("period_name") or raw.get("name") or ""),
-        start=_day(raw.get("start_date")),
-        end=_day(raw.get("end_date")),
-        status=str(raw.get("status") or "").lower(),
-        closed_at=str(raw["closed_at"]) if raw.get("closed_at") else None,
-        closed_by=str(raw.get("closed_by_email") or raw.get("closed_by") or "") or None,
+        id=period.id,
+        fiscal_year=period.fiscal_year,
+        number=period.period_number,
+        name=period.period_name,
+        start=period.start_date,
+        end=period.end_date,
+        status=period.status.lower(),
+        closed_at=period.closed_at.isoformat() if period.closed_at else None,
+        closed_by=period.closed_by_email or period.closed_by,
     )
 
 
@@ -95,11 +81,11 @@ async def all_periods(core: CoreSession) -> list[Period]:
     periods: list[Period] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        body = await core.get("/fiscal-periods", params={"limit": PAGE_LIMIT, "cursor": cursor})
-        items = body.get("fiscal_periods") if isinstance(body, dict) else body
-        periods.extend(period_of(p) for p in items or [] if isinstance(p, Mapping))
-        cursor = body.get("next_cursor") if isinstance(body, dict) else None
-        if not cursor or not (isinstance(body, dict) and body.get("has_more")):
+        params = {"limit": PAGE_LIMIT, "cursor": cursor}
+        page = await core.get_page("/fiscal-periods", FiscalPeriod, params=params)
+        periods.extend(period_of(p) for p in page.items)
+        cursor = page.next_cursor
+        if not cursor or not page.has_more:
             break
     return sorted(periods, key=lambda p: (p.fiscal_year, p.number))
 
@@ -217,6 +203,13 @@ async def _list(
         if not body.get("has_more") or not cursor:
             return items, False
     return items, True
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def _in_period(item: Mapping[str, Any], period: Period, *date_fields: str) -> bool:

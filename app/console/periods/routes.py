@@ -17,9 +17,10 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, BankingAPINotFound, FiscalPeriod
+from app.client import IncomeStatement as IncomeStatementReport
+from app.client import TrialBalance as TrialBalanceReport
 from app.console.banking import CoreSession
-from app.console.business_date import business_day
 from app.console.errors import core_message
 from app.console.formatting import local_time
 from app.console.htmx import VARY, render
@@ -36,7 +37,12 @@ from app.console.periods.checklist import (
     years_of,
 )
 from app.console.permissions import can
-from app.console.reports.figures import TrialBalance, trial_balance, trial_balance_csv
+from app.console.reports.figures import (
+    TrialBalance,
+    snapshot_trial_balance,
+    trial_balance,
+    trial_balance_csv,
+)
 from app.console.reports.statements import IncomeStatement, income_statement
 from app.console.writes import (
     FORM_EXPIRED,
@@ -80,19 +86,10 @@ def period_path(period_id: str) -> str:
     return f"/fiscal-periods/{quote(period_id, safe='')}"
 
 
-def _snapshot_body(body: dict[str, Any]) -> dict[str, Any] | None:
-    for name in ("trial_balance_snapshot", "snapshot", "trial_balance"):
-        value = body.get(name)
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-async def _period(core: CoreSession, period_id: str) -> dict[str, Any]:
+async def _period(core: CoreSession, period_id: str) -> FiscalPeriod:
     if not looks_like_id(period_id):
         raise NotFoundException("no such period")
-    body: dict[str, Any] = await core.get(period_path(period_id))
-    return body
+    return await core.get(period_path(period_id), model=FiscalPeriod)
 
 
 async def _live_trial_balance(
@@ -100,23 +97,23 @@ async def _live_trial_balance(
 ) -> tuple[TrialBalance | None, str | None]:
     """The trial balance as of ``as_of`` in every currency with balances (the report gives
     one currency at a time), or why it is missing."""
-    day = as_of.isoformat()
+    path, day = "/reports/trial-balance", as_of.isoformat()
     try:
-        body = await core.get("/reports/trial-balance", params={"as_of": day})
-        others = [c for c in body.get("currencies") or [] if isinstance(c, str) and c != currency]
+        first = await core.get(path, params={"as_of": day}, model=TrialBalanceReport)
         more = await asyncio.gather(
             *(
-                core.get("/reports/trial-balance", params={"as_of": day, "currency": c})
-                for c in others
+                core.get(path, params={"as_of": day, "currency": c}, model=TrialBalanceReport)
+                for c in first.currencies
+                if c != first.currency
             )
         )
     except BankingAPINotFound:
         return None, "The banking service does not offer the trial balance report yet."
     except BankingAPIError as exc:
         return None, core_message(exc)
-    report = trial_balance(body, currency)
+    report = trial_balance(first)
     for extra in more:
-        report.blocks.extend(trial_balance(extra, currency).blocks)
+        report.blocks.extend(trial_balance(extra).blocks)
     return report, None
 
 
@@ -135,7 +132,7 @@ async def _list_page(
     status_code: int = 200,
 ) -> Response[Any]:
     tenant = await core.tenant()
-    today = business_day(tenant)
+    today = tenant.business_date
     periods = await all_periods(core)
     years = years_of(periods)
     if year is None or year not in years:
@@ -143,7 +140,7 @@ async def _list_page(
     shown = [p for p in periods if p.fiscal_year == year]
     months = [p for p in shown if p.number < YEAR_END_PERIOD]
     current = next((p for p in months if p.holds(today) and p.is_open), None)
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     suggested = str(max(years) + 1) if years else str(today.year)
     all_locked = bool(shown) and all(p.status == "locked" for p in shown)
     closing_journal = request.query_params.get("journal", "")
@@ -247,12 +244,11 @@ def _year_refusal(exc: BankingAPIError, year: int) -> tuple[FormErrors, str | No
 async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Response[Any]:
     """One period: its dates and status; once closed, the trial balance stored at close."""
     core = CoreSession(request)
-    body = await _period(core, period_id)
+    found = await _period(core, period_id)
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
-    period = period_of(body)
-    snapshot_body = _snapshot_body(body)
-    snapshot = trial_balance(snapshot_body, currency) if snapshot_body is not None else None
+    period = period_of(found)
+    kept = found.trial_balance_snapshot
+    snapshot = snapshot_trial_balance(kept, tenant.base_currency) if kept is not None else None
     return render(
         request,
         "periods/period.html",
@@ -261,7 +257,7 @@ async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Resp
             "tenant": tenant,
             "period": period,
             "snapshot": snapshot,
-            "closed_time": local_time(period.closed_at, str(tenant.get("timezone") or "UTC")),
+            "closed_time": local_time(period.closed_at, tenant.timezone),
             "can_manage": can(core.signed_in, "periods.manage"),
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
             "csv_url": f"{period.url}/snapshot.csv",
@@ -276,13 +272,12 @@ async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Resp
 async def period_snapshot_csv(request: Request[Any, Any, Any], period_id: str) -> Stream:
     """The trial balance stored when the period closed, as CSV."""
     core = CoreSession(request)
-    body = await _period(core, period_id)
-    snapshot_body = _snapshot_body(body)
-    if snapshot_body is None:
+    found = await _period(core, period_id)
+    if found.trial_balance_snapshot is None:
         raise NotFoundException("this period has no stored trial balance")
     tenant = await core.tenant()
-    report = trial_balance(snapshot_body, str(tenant.get("base_currency") or "NGN"))
-    period = period_of(body)
+    report = snapshot_trial_balance(found.trial_balance_snapshot, tenant.base_currency)
+    period = period_of(found)
 
     async def lines() -> AsyncIterator[str]:
         for line in trial_balance_csv(report):
@@ -312,10 +307,9 @@ async def _checklist_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    body = await _period(core, period_id)
-    period = period_of(body)
+    period = period_of(await _period(core, period_id))
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
+    currency = tenant.base_currency
     periods = await all_periods(core)
     year = [p for p in periods if p.fiscal_year == period.fiscal_year]
     checks, (report, report_note) = await asyncio.gather(
@@ -391,7 +385,7 @@ async def _blockers_of(core: CoreSession, refusal: Refusal) -> list[Blocker] | N
     if refusal.cause is None or refusal.code != "PERIOD_CLOSE_BLOCKED":
         return None
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
+    currency = tenant.base_currency
     return blockers_from_details(refusal.cause.details, currency)
 
 
@@ -418,7 +412,7 @@ async def _year_page(
     if year is None:
         raise NotFoundException("no such year")
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
+    currency = tenant.base_currency
     periods = [p for p in await all_periods(core) if p.fiscal_year == year]
     if not periods:
         raise NotFoundException("the year has no periods")
@@ -450,13 +444,14 @@ async def _year_page(
 
 async def _net_income(core: CoreSession, year: int, currency: str) -> IncomeStatement | None:
     """The year's income statement totals (what the closing journal will move), if offered."""
+    params = {"from": f"{year}-01-01", "to": f"{year}-12-31"}
     try:
-        body = await core.get(
-            "/reports/income-statement", params={"from": f"{year}-01-01", "to": f"{year}-12-31"}
+        found = await core.get(
+            "/reports/income-statement", params=params, model=IncomeStatementReport
         )
     except BankingAPIError:
         return None
-    return income_statement(body, currency) if isinstance(body, dict) else None
+    return income_statement(found)
 
 
 @get("/periods/year/{year:str}/close", opt=MANAGE, name="period_year_close_form")

@@ -14,10 +14,9 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIError, BankingAPIUnavailable
+from app.client import BankingAPIError, BankingAPIUnavailable, StandingInstruction
 from app.console.banking import CoreSession
 from app.console.bulk_approval import BulkApproval, approve_selected
-from app.console.business_date import business_day
 from app.console.drafts import DraftStore
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
@@ -110,7 +109,7 @@ REFUSALS = {
 
 
 async def _timezone(core: CoreSession) -> str:
-    return str((await core.tenant()).get("timezone") or "UTC")
+    return (await core.tenant()).timezone
 
 
 # -- the list -------------------------------------------------------------------------------
@@ -178,7 +177,7 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     store = DraftStore(request, core)
     result_key = mint_key()
     tenant = await core.tenant()
-    day = business_day(tenant).isoformat()
+    day = tenant.business_date.isoformat()
     job = await send_write(
         request,
         core,
@@ -201,7 +200,7 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
             "executed": int(job.get("instructions_executed") or 0),
             "failed": int(job.get("instructions_failed") or 0),
             "job_id": str(job.get("job_id") or ""),
-            "completed_at": local_time(job.get("completed_at"), str(tenant.get("timezone"))),
+            "completed_at": local_time(job.get("completed_at"), tenant.timezone),
         },
     )
     return redirect(f"/standing?{urlencode({'job': result_key})}")
@@ -258,7 +257,7 @@ async def _form_page(
 async def standing_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The create form (starting tomorrow, monthly, by default)."""
     core = CoreSession(request)
-    tomorrow = business_day(await core.tenant()) + timedelta(days=1)
+    tomorrow = (await core.tenant()).business_date + timedelta(days=1)
     values = {name: "" for name in FORM_FIELDS}
     values.update(frequency="MONTHLY", start_date=tomorrow.isoformat())
     return await _form_page(request, core, values=values, key=mint_key())
@@ -487,9 +486,9 @@ STANDING_BULK = BulkApproval(
     action="standing.approve",
     target=lambda item_id, _ref: f"standing_instruction:{item_id}",
     approve=lambda core, item_id, key: post_once(
-        core, instruction_path(item_id) + "/approve", {}, key
+        core, instruction_path(item_id) + "/approve", {}, key, model=StandingInstruction
     ),
-    ref_of=lambda approved: instruction_of(approved).ref if isinstance(approved, dict) else "",
+    ref_of=lambda approved: approved.reference,
     href=lambda item_id, _ref: page_url(item_id),
     done="Approved: it runs on its schedule.",
     refused=lambda exc: ACTION_ERRORS.get(error_code_of(exc), core_message(exc)),

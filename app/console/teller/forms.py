@@ -264,8 +264,8 @@ async def show(
                 accounts[name] = value
         amount = draft.values["amount"]
         currency = accounts[spec.pickers[0].field]["currency"]
-        limit = ((await core.tenant()).get("settings") or {}).get("teller_approval_limit")
-        over_limit = limit is not None and Decimal(amount) > Decimal(str(limit))
+        limit = (await core.tenant()).settings.teller_approval_limit
+        over_limit = Decimal(amount) > limit
         return render(
             request,
             template,
