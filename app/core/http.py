@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef, get_context
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.services import CoreServices
 from app.core.unit import UnitOfWork
@@ -75,7 +76,7 @@ async def idempotency_key_guard(
         raise ApiError(
             "IDEMPOTENCY_KEY_REQUIRED",
             "This write moves money: send an Idempotency-Key header.",
-            [{"field": "Idempotency-Key", "reason": "required"}],
+            [detail("Idempotency-Key", DetailCode.REQUIRED, "required")],
         )
 
 
@@ -86,7 +87,7 @@ def page_limit(limit: int | None) -> int:
         raise ApiError(
             "VALIDATION_ERROR",
             f"limit must be between 1 and {MAX_PAGE}.",
-            [{"field": "limit", "reason": f"between 1 and {MAX_PAGE}", "value": limit}],
+            [detail("limit", DetailCode.OUT_OF_RANGE, f"between 1 and {MAX_PAGE}", limit)],
         )
     return limit
 
@@ -109,7 +110,7 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         raise ApiError(
             "INVALID_FORMAT",
             "The cursor is not one this API issued.",
-            [{"field": "cursor", "reason": "malformed"}],
+            [detail("cursor", DetailCode.INVALID_FORMAT, "malformed")],
         )
     return values
 

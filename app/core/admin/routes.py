@@ -42,6 +42,11 @@ async def get_users(
     return page_body("users", [service.user_body(u) for u in users], has_more, next_cursor)
 
 
+@get("/users/summary", opt=ADMIN, summary="How many staff are active, inactive and locked")
+async def get_users_summary(session: AsyncSession, tenant: TenantRef) -> dict[str, int]:
+    return await service.users_summary(session, tenant.id)
+
+
 @post("/users", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Create a staff user")
 async def post_user(
     data: UserCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
@@ -148,6 +153,7 @@ admin_routers = [
         path="/",
         route_handlers=[
             get_users,
+            get_users_summary,
             post_user,
             get_user,
             patch_user,

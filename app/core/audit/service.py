@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit.models import AuditLog
 from app.core.common import iso
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.db import utcnow
 
@@ -105,8 +106,10 @@ class AuditFilters:
     end: datetime | None = None
 
 
-def _bad(field: str, reason: str, value: str) -> dict[str, Any]:
-    return {"field": field, "reason": reason, "value": value[:80]}
+def _bad(
+    field: str, reason: str, value: str, code: DetailCode = DetailCode.INVALID_FORMAT
+) -> dict[str, Any]:
+    return detail(field, code, reason, value[:80])
 
 
 def _instant(raw: str, field: str, *, end_of_day: bool, zone: tzinfo) -> datetime | dict[str, Any]:
@@ -172,12 +175,14 @@ def parse_filters(
     for field, raw, limit in (("entity_id", entity_id, 80), ("request_id", request_id, 128)):
         if raw:
             if len(raw) > limit:
-                errors.append(_bad(field, f"at most {limit} characters", raw))
+                errors.append(_bad(field, f"at most {limit} characters", raw, DetailCode.TOO_LONG))
             else:
                 values[field] = raw
     if outcome:
         if outcome not in OUTCOMES:
-            errors.append(_bad("outcome", f"one of {', '.join(OUTCOMES)}", outcome))
+            errors.append(
+                _bad("outcome", f"one of {', '.join(OUTCOMES)}", outcome, DetailCode.INVALID_CHOICE)
+            )
         else:
             values["outcome"] = outcome
     for field, raw, key, end_of_day in (("from", from_, "start", False), ("to", to, "end", True)):
@@ -188,7 +193,7 @@ def parse_filters(
             else:
                 values[key] = parsed
     if not errors and values.get("start") and values.get("end") and values["start"] > values["end"]:
-        errors.append(_bad("to", "must not be before from", to or ""))
+        errors.append(_bad("to", "must not be before from", to or "", DetailCode.INVALID))
     if errors:
         names = ", ".join(e["field"] for e in errors)
         raise ApiError("VALIDATION_ERROR", f"Check the filters: {names}.", errors)

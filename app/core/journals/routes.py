@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.http import page_limit
 from app.core.journals.bodies import render_journal, render_journal_summaries, render_journals
@@ -63,7 +64,7 @@ async def list_journals(
             raise ApiError(
                 "VALIDATION_ERROR",
                 f"status must be one of {', '.join(STATES)}.",
-                [{"field": "status", "reason": "unknown status", "value": status[:20]}],
+                [detail("status", DetailCode.INVALID_CHOICE, "unknown status", status[:20])],
             )
         query = query.where(col(Journal.status) == status.upper())
     if journal_type:
@@ -79,7 +80,7 @@ async def list_journals(
             raise ApiError(
                 "VALIDATION_ERROR",
                 "created_by must be a user ID.",
-                [{"field": "created_by", "reason": "not a UUID", "value": created_by[:40]}],
+                [detail("created_by", DetailCode.INVALID_FORMAT, "not a UUID", created_by[:40])],
             ) from None
         query = query.where(col(Journal.created_by) == maker)
     page = await keyset_page(

@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.idempotency.shown_once import NOTE as SHOWN_ONCE
 from app.core.idempotency.shown_once import REDACTED_HEADER, fields_shown_once, redacted_body
@@ -149,6 +150,7 @@ class IdempotencyMiddleware:
                     [
                         {
                             "field": "Content-Type",
+                            "code": DetailCode.INVALID_FORMAT.value,
                             "reason": "must be application/json",
                             "value": content_type or "(none)",
                         }
@@ -164,7 +166,13 @@ class IdempotencyMiddleware:
                 ApiError(
                     "VALIDATION_ERROR",
                     "Idempotency-Key must be 1-255 printable ASCII characters.",
-                    [{"field": "Idempotency-Key", "reason": "1-255 printable ASCII characters"}],
+                    [
+                        detail(
+                            "Idempotency-Key",
+                            DetailCode.INVALID_FORMAT,
+                            "1-255 printable ASCII characters",
+                        )
+                    ],
                 ),
             )
             return
@@ -241,7 +249,11 @@ class IdempotencyMiddleware:
                     ApiError(
                         "IDEMPOTENCY_CONFLICT",
                         "This Idempotency-Key was used for a different request.",
-                        [{"field": "Idempotency-Key", "reason": "reused with another request"}],
+                        [
+                            detail(
+                                "Idempotency-Key", DetailCode.REUSED, "reused with another request"
+                            )
+                        ],
                     ),
                 )
                 return

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.http import page_limit
+from app.core.periods.blockers import close_blockers, close_blockers_body
 from app.core.periods.closing import close_period, close_year
 from app.core.periods.schemas import PeriodCreate
 from app.core.periods.service import (
@@ -50,6 +51,19 @@ async def get_current(session: AsyncSession, tenant: TenantRef) -> dict[str, Any
 @get("/fiscal-periods/{period_id:str}", opt=READ, summary="One period (with its snapshot)")
 async def get_one(period_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
     return period_body(await get_period(session, tenant.id, period_id), with_snapshot=True)
+
+
+@get(
+    "/fiscal-periods/{period_id:str}/close-blockers",
+    opt=READ,
+    summary="What keeps a period from closing (the facts the close refuses on)",
+)
+async def get_close_blockers(
+    period_id: str, session: AsyncSession, tenant: TenantRef
+) -> dict[str, Any]:
+    period = await get_period(session, tenant.id, period_id)
+    blockers, total = await close_blockers(session, period)
+    return close_blockers_body(period, blockers, total)
 
 
 @post("/fiscal-periods", status_code=HTTP_201_CREATED, opt=ADMIN, summary="Create a period")
@@ -108,6 +122,7 @@ period_router = Router(
         get_periods,
         get_current,
         get_one,
+        get_close_blockers,
         post_period,
         post_year,
         post_close,
