@@ -25,6 +25,7 @@ from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.htmx import VARY
+from app.console.reasons import detail_words
 from app.console.state import console_state
 
 KEY_FIELD = "idempotency_key"
@@ -280,84 +281,19 @@ async def send_write(
 
 # -- core errors in words, next to the field they concern ----------------------------------
 
-# Field labels as the forms show them (used when the core's reason is not plain enough).
-FIELD_LABELS: dict[str, str] = {
-    "customer_type": "Customer type",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company_name": "Company name",
-    "email": "Email",
-    "phone": "Phone",
-    "date_of_birth": "Date of birth",
-    "address": "Address",
-    "customer_id": "Customer",
-    "product_code": "Product",
-    "account_type": "Product",
-    "currency": "Currency",
-    "branch_code": "Branch",
-    "alias": "Alias",
-    "initial_deposit": "Initial deposit",
-    "amount": "Amount",
-    "reason": "Reason",
-    "expires_at": "Expires",
-}
-
 # Where a field's error is shown when its control has another name on the form.
 FIELD_CONTROLS: dict[str, str] = {"account_type": "product_code"}
 
 
-def plain_reason(field: str, reason: str, value: Any = None) -> str:
-    """The core's ``reason`` for ``field`` in words staff understand."""
-    low = reason.lower()
-    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-    if field == "email" and ("pattern" in low or "match" in low):
-        return "Enter an email address like name@example.com."
-    if field == "phone" and "give a phone number or an email" in low:
-        return "Enter a phone number or an email address (at least one of them)."
-    if field == "phone" and ("pattern" in low or "match" in low):
-        return (
-            "Enter a phone number with digits, spaces, brackets or dashes, like +234 803 000 0001."
-        )
-    if field == "date_of_birth":
-        return "Enter the date of birth as a date, like 1990-04-21."
-    if field == "expires_at":
-        return "Choose a date and time in the future."
-    if "required for" in low or low in {"required", "field required"} or "missing" in low:
-        return f"Enter the {label.lower()}."
-    if "at most" in low and "character" in low:
-        found = re.search(r"at most (\d+)", low)
-        limit = f" (at most {found.group(1)} characters)" if found else ""
-        return f"This is too long{limit}."
-    if field in {"amount", "initial_deposit"}:
-        if "greater than zero" in low:
-            return "Enter an amount greater than zero."
-        if "at most 999" in low:
-            return "That amount is too large (at most 999,999,999,999.99)."
-        return "Enter an amount in figures, like 1500.00 (at most two decimal places)."
-    if field == "currency" and "unsupported" in low:
-        return "That currency is not offered."
-    if field in {"product_code", "account_type", "currency"} and low.startswith("product "):
-        return f"{reason[0].upper()}{reason[1:]}."
-    if "unknown branch" in low:
-        return "There is no such branch."
-    if "unknown product" in low:
-        return "Choose one of the bank's products."
-    if "input should be" in low:
-        return f"Choose a valid {label.lower()}."
-    return f"{label}: {reason}."
-
-
 def field_errors(error: BankingAPIError) -> FormErrors:
-    """The core error's per-field problems as ``{form control name: message}``."""
+    """The core error's per-field problems as ``{form control name: message}`` (the words
+    from :mod:`app.console.reasons`, by each item's field and code)."""
     errors = FormErrors()
     for detail in error.details:
         field = str(detail.get("field") or "")
         if not field or field == "body":
             continue
-        control = FIELD_CONTROLS.get(field, field)
-        errors.setdefault(
-            control, plain_reason(field, str(detail.get("reason") or ""), detail.get("value"))
-        )
+        errors.setdefault(FIELD_CONTROLS.get(field, field), detail_words(detail))
     return errors
 
 

@@ -222,16 +222,38 @@ def test_teller_summary_per_currency_and_csv():
 
 
 def test_the_cores_close_blockers_link_where_they_are_handled():
+    # PERIOD_CLOSE_BLOCKED's items (codes.md): the kind in ``field``, the ID in ``value``.
     blockers = blockers_from_details(
         [
-            {"entity_type": "journal", "entity_id": "j-1", "reference": "JV1", "reason": "pending"},
-            {"entity_type": "transaction", "entity_id": "t-1", "reference": "TX1", "reason": "x"},
-            {"entity_type": "fiscal_period", "entity_id": "p-1", "reference": "January 2020"},
-        ],
-        "NGN",
+            {
+                "field": "journal",
+                "code": "journal_pending",
+                "value": "j-1",
+                "reference": "JV1",
+                "status": "PENDING",
+                "reason": "journal pending, not posted",
+            },
+            {
+                "field": "teller_transaction",
+                "code": "teller_transaction_pending",
+                "value": "t-1",
+                "reference": "TX1",
+                "status": "PENDING_APPROVAL",
+                "reason": "x",
+            },
+            {
+                "field": "earlier_period",
+                "code": "earlier_period_open",
+                "value": "p-1",
+                "reference": "January 2020",
+                "status": "open",
+                "reason": "still open",
+            },
+        ]
     )
     assert [(b.kind, b.title, b.url) for b in blockers] == [
         ("journal", "Journal JV1", "/journals/j-1"),
         ("transaction", "Transaction TX1", "/approvals/transactions/t-1"),
         ("period", "January 2020", "/periods/p-1"),
     ]
+    assert blockers[0].detail == "waiting for approval"

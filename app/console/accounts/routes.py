@@ -17,7 +17,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Stream
 from markupsafe import Markup
 
-from app.client import BankingAPIError
+from app.client import Account, AccountView, BankingAPIError, Statement
 from app.console.accounts.statement import (
     CSV_HEADER,
     DateRange,
@@ -33,7 +33,6 @@ from app.console.csv_export import csv_line
 from app.console.customers.routes import customer_path
 from app.console.formatting import bank_zone, clock_time, zone_of
 from app.console.htmx import VARY, render, wants_fragment
-from app.console.paging import page_of
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
@@ -124,11 +123,10 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
     currency = currency if currency in CURRENCIES else ""
     core = CoreSession(request)
     page, branches = await asyncio.gather(
-        page_of(
-            core,
+        core.get_page(
             "/accounts",
-            "accounts",
-            {
+            Account,
+            params={
                 "status": status or None,
                 "currency": currency or None,
                 "branch_code": branch or None,
@@ -141,9 +139,9 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
     )
     filters = {"status": status, "currency": currency, "branch": branch, "q": q}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
+    if page.has_more and page.next_cursor:
         query = {k: v for k, v in filters.items() if v}
-        next_url = "/accounts?" + urlencode({**query, "cursor": page["next_cursor"]})
+        next_url = "/accounts?" + urlencode({**query, "cursor": page.next_cursor})
     first_url = "/accounts" + (
         "?" + urlencode({k: v for k, v in filters.items() if v}) if any(filters.values()) else ""
     )
@@ -155,7 +153,7 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": await core.tenant(),
             "filters": filters,
             "cursor": cursor,
-            "accounts": page["items"],
+            "accounts": page.items,
             "next_url": next_url,
             "first_url": first_url,
             "status_options": [(s, s.capitalize()) for s in STATUSES],
@@ -176,13 +174,11 @@ def view_path(account_id: str) -> str:
 
 async def account_view(
     core: CoreSession, account_id: str, span: DateRange, limit: int
-) -> dict[str, Any]:
+) -> AccountView:
     """The account, its first ``limit`` postings of ``span``, the range's totals and the
     balance chart's points (the newest :data:`CHART_MAX_POSTINGS`), in one call."""
-    view: dict[str, Any] = await core.get(
-        view_path(account_id), params={**span.query, "limit": limit}
-    )
-    return view
+    params = {**span.query, "limit": limit}
+    return await core.get(view_path(account_id), params=params, model=AccountView)
 
 
 async def _detail_page(
@@ -196,32 +192,31 @@ async def _detail_page(
     tenant = await core.tenant()
     span = date_range(None, None, tenant.business_date)
     view = await account_view(core, account_id, span, RECENT_POSTINGS)
-    account = view.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
+    account = view.account
     done = request.query_params.get("done", "")
-    holds = list(account.get("holds") or [])
+    holds = account.holds
     return render(
         request,
         "accounts/detail.html",
         {
-            "page_title": f"Account {account.get('account_number', '')}",
+            "page_title": f"Account {account.account_number}",
             "tenant": tenant,
             "account": account,
             "holds": holds,
-            "hold_keys": {str(h.get("id")): mint_key() for h in holds},
-            "recent": list(view.get("transactions") or []),
+            "hold_keys": {h.id: mint_key() for h in holds},
+            "recent": view.transactions,
             "chart": balance_chart(
-                list(view.get("balance_points") or []),
-                currency,
+                view.balance_points,
+                account.currency,
                 span,
-                opened_at=account.get("created_at"),
+                opened_at=account.created_at,
                 zone=bank_zone(tenant),
             ),
             "span": span,
             "actions": [
                 (name, spec)
                 for name, spec in STATUS_ACTIONS.items()
-                if account.get("status") in spec["allowed"]
+                if account.status in spec["allowed"]
             ],
             "done": DONE_MESSAGES.get(done),
             "hold_error": hold_error,
@@ -232,10 +227,10 @@ async def _detail_page(
     )
 
 
-def _other_branch(core: CoreSession, account: dict[str, Any]) -> bool:
+def _other_branch(core: CoreSession, account: Account) -> bool:
     """Whether the core will refuse this user's changes here (branch scope, below manager)."""
     role = core.signed_in.user.role
-    return role not in {"manager", "admin"} and account.get("branch_code") != (
+    return role not in {"manager", "admin"} and account.branch_code != (
         core.signed_in.user.branch_id
     )
 
@@ -265,42 +260,42 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
     )
     cursor = request.query_params.get("cursor") or None
     chart = summary = None
+    zone = bank_zone(tenant)
+    page_body: AccountView | Statement
     if cursor is None:
         page_body = await account_view(core, account_id, span, STATEMENT_PAGE_SIZE)
-    else:
-        page_body = await core.get(
-            account_path(account_id) + "/transactions",
-            params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
-        )
-    account = page_body.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
-    next_url = None
-    if page_body.get("has_more") and page_body.get("next_cursor"):
-        next_url = f"{page_url(account_id)}/statement?" + urlencode(
-            {**span.query, "cursor": page_body["next_cursor"]}
-        )
-    zone = bank_zone(tenant)
-    postings = [
-        {**posting, "posted_time": clock_time(posting.get("posted_at"), zone)}
-        for posting in page_body.get("transactions") or []
-    ]
-    fragment = cursor is not None and wants_fragment(request)
-    if cursor is None:
+        currency = page_body.account.currency
         chart = balance_chart(
-            list(page_body.get("balance_points") or []),
+            page_body.balance_points,
             currency,
             span,
-            opened_at=account.get("created_at"),
+            opened_at=page_body.account.created_at,
             zone=zone,
             width=1180,
             height=260,
         )
-        summary = summary_of(page_body.get("totals") or {}, currency)
+        summary = summary_of(page_body.totals, currency)
+    else:
+        page_body = await core.get(
+            account_path(account_id) + "/transactions",
+            params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
+            model=Statement,
+        )
+    account = page_body.account
+    currency = account.currency
+    next_url = None
+    if page_body.has_more and page_body.next_cursor:
+        next_url = f"{page_url(account_id)}/statement?" + urlencode(
+            {**span.query, "cursor": page_body.next_cursor}
+        )
+    # Each posting with its time on the bank's clock.
+    postings = [(p, clock_time(p.posted_at, zone)) for p in page_body.transactions]
+    fragment = cursor is not None and wants_fragment(request)
     return render(
         request,
         "accounts/statement.html",
         {
-            "page_title": f"Statement of account {account.get('account_number', '')}",
+            "page_title": f"Statement of account {account.account_number}",
             "tenant": tenant,
             "account": account,
             "currency": currency,
@@ -326,26 +321,24 @@ async def account_statement_csv(request: Request[Any, Any, Any], account_id: str
     path = account_path(account_id) + "/transactions"
     # The first page is read before answering, so a refusal is an error page, not a
     # truncated download.
-    first = await core.get(path, params={**span.query, "limit": CORE_PAGE_MAX})
-    account = first.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
+    first = await core.get(path, params={**span.query, "limit": CORE_PAGE_MAX}, model=Statement)
+    currency = first.account.currency
 
     async def lines() -> AsyncIterator[str]:
         yield csv_line(CSV_HEADER)
-        body = first
+        page = first
         seen: set[str] = set()
         while True:
-            for posting in body.get("transactions") or []:
+            for posting in page.transactions:
                 yield csv_row(posting, currency)
-            cursor = body.get("next_cursor")
-            if not body.get("has_more") or not cursor or cursor in seen:
+            cursor = page.next_cursor
+            if not page.has_more or not cursor or cursor in seen:
                 return
             seen.add(cursor)
-            body = await core.get(
-                path, params={**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor}
-            )
+            params = {**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor}
+            page = await core.get(path, params=params, model=Statement)
 
-    filename = csv_filename(str(account.get("account_number") or "account"), span)
+    filename = csv_filename(first.account.account_number, span)
     return Stream(
         lines(),
         media_type="text/csv",
@@ -499,14 +492,13 @@ def _status_action(action: str) -> ConfirmedAction:
     spec = STATUS_ACTIONS[action]
 
     async def load(core: CoreSession, account_id: str) -> Subject:
-        account = await core.get(account_path(account_id))
-        status = str(account.get("status") or "")
-        number = str(account.get("account_number") or "")
+        account = await core.get(account_path(account_id), model=Account)
+        status, number = account.status, account.account_number
         page = ConfirmPage(
             title=f"{spec['title']} {number}",
             heading=spec["title"],
             question=Markup('{} account <span class="mono">{}</span> of {}?').format(
-                spec["label"], number, account.get("customer_name") or ""
+                spec["label"], number, account.customer_name or ""
             ),
             button=f"Confirm {action}",
             cancel_url=page_url(account_id),
@@ -559,13 +551,13 @@ async def _hold_form(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    account = await core.get(account_path(account_id))
+    account = await core.get(account_path(account_id), model=Account)
     tenant = await core.tenant()
     return render(
         request,
         "accounts/hold_new.html",
         {
-            "page_title": f"Place hold on {account.get('account_number', '')}",
+            "page_title": f"Place hold on {account.account_number}",
             "tenant": await core.tenant(),
             "account": account,
             "values": values,

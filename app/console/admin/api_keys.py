@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from markupsafe import Markup
 
+from app.client import ApiKey, BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
@@ -22,11 +23,13 @@ from app.console.admin.common import (
     quoted,
     render_admin,
 )
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
-from app.console.formatting import bank_zone, local_time, parse_time
+from app.console.formatting import bank_zone, local_time
 from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
+    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -69,45 +72,55 @@ SCOPES_ADDED: dict[str, tuple[tuple[str, str], ...]] = {
 ALL_SCOPES = frozenset(scope for added in SCOPES_ADDED.values() for scope, _ in added)
 
 
-def key_row(key: dict[str, Any], zone: Any) -> dict[str, Any]:
+def beyond_role(role: str, scopes: list[str]) -> list[str]:
+    """The ``scopes`` a key with ``role`` may not carry (each role has its own and those of
+    the roles below it)."""
+    if role not in SCOPES_ADDED:
+        return []
+    allowed = {
+        scope for held in ROLES[: ROLES.index(role) + 1] for scope, _ in SCOPES_ADDED.get(held, ())
+    }
+    return [s for s in scopes if s not in allowed]
+
+
+def key_row(key: ApiKey, zone: Any) -> dict[str, Any]:
     """An API key as the list shows it."""
-    role = str(key.get("role") or "")
-    revoked = parse_time(key.get("revoked_at")) is not None
     return {
-        "id": str(key.get("id") or ""),
-        "name": str(key.get("name") or ""),
-        "role": role,
-        "role_label": ROLE_LABELS.get(role, role),
-        "scopes": [str(s) for s in key.get("scopes") or []],
-        "prefix": str(key.get("prefix") or ""),
-        "branch_id": str(key.get("branch_id") or ""),
-        "created": local_time(key.get("created_at"), zone),
-        "revoked": revoked,
-        "revoked_at": local_time(key.get("revoked_at"), zone),
+        "id": key.id,
+        "name": key.name,
+        "role": key.role,
+        "role_label": ROLE_LABELS.get(key.role, key.role),
+        "scopes": key.scopes,
+        "prefix": key.prefix,
+        "branch_id": key.branch_id or "",
+        "created": local_time(key.created_at, zone),
+        "revoked": key.revoked_at is not None,
+        "revoked_at": local_time(key.revoked_at, zone),
     }
 
 
-async def all_keys(core: CoreSession) -> list[dict[str, Any]]:
+async def all_keys(core: CoreSession) -> list[ApiKey]:
     """Every API key of the bank, newest first (keys are few; the reading is bounded)."""
-    keys: list[dict[str, Any]] = []
+    keys: list[ApiKey] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        body = await core.get("/api-keys", params={"limit": PAGE_LIMIT, "cursor": cursor})
-        keys.extend(body.get("api_keys") or [])
-        cursor = body.get("next_cursor")
-        if not body.get("has_more") or not cursor:
+        params = {"limit": PAGE_LIMIT, "cursor": cursor}
+        page = await core.get_page("/api-keys", ApiKey, params=params)
+        keys.extend(page.items)
+        cursor = page.next_cursor
+        if not page.has_more or not cursor:
             break
     return keys
 
 
-async def find_key(core: CoreSession, key_id: str) -> dict[str, Any]:
+async def find_key(core: CoreSession, key_id: str) -> ApiKey:
     """One API key by ID (the core has no single-key read).
 
     Raises:
         NotFoundException: No key of this bank has the ID.
     """
     for key in await all_keys(core):
-        if str(key.get("id")) == key_id:
+        if key.id == key_id:
             return key
     raise NotFoundException("no such API key")
 
@@ -157,6 +170,21 @@ async def _create_form(
     )
 
 
+def _create_refusal(
+    error: BankingAPIError, signed_in: SignedIn, values: dict[str, Any]
+) -> tuple[FormErrors, str | None]:
+    """The Admin words, with the scopes a refused role may not carry named."""
+    errors, summary = admin_refusal(error, signed_in)
+    if any(d.get("code") == "scope_not_in_role" for d in error.details):
+        wide = beyond_role(values["role"], values["scopes"])
+        if wide:
+            errors["scopes"] = (
+                f"A key with the {values['role']} role can't carry {', '.join(wide)}; "
+                "untick them or choose a higher role."
+            )
+    return errors, summary
+
+
 @get("/admin/api-keys/new", opt=MANAGE, name="admin_api_key_new")
 async def key_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The new-key form."""
@@ -188,7 +216,7 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
         action="api_key.create",
         target=None,
         key=key,
-        explain=admin_refusal,
+        explain=lambda exc, signed_in: _create_refusal(exc, signed_in, values),
         done_target=lambda created: f"api_key:{created.get('id')}",
     )
     if isinstance(created, Refusal):
@@ -209,7 +237,12 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
     kept = await OneTimeSecrets(request, core).take(SECRET_KIND, key_id)
     if kept is None:
         found = await find_key(core, key_id)
-        kept = {k: found.get(k) for k in ("name", "role", "scopes", "prefix")}
+        kept = {
+            "name": found.name,
+            "role": found.role,
+            "scopes": found.scopes,
+            "prefix": found.prefix,
+        }
     role = str(kept.get("role") or "")
     return render_admin(
         request,

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from markupsafe import Markup
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, User
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
@@ -32,10 +32,10 @@ from app.console.admin.second_factor import DONE_MESSAGES as FACTOR_DONE
 from app.console.admin.second_factor import factor_context, second_factor_routes
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
-from app.console.formatting import bank_zone, clock_time, local_time, parse_time
+from app.console.formatting import bank_zone, clock_time, local_time
 from app.console.htmx import wants_fragment
-from app.console.paging import page_of
 from app.console.permissions import ROLE_LABELS, highest_role
 from app.console.writes import (
     FORM_EXPIRED,
@@ -112,29 +112,27 @@ def page_url(user_id: str) -> str:
     return f"/admin/staff/{quoted(user_id)}"
 
 
-def staff_row(user: dict[str, Any], me: str, zone: Any, now: datetime) -> dict[str, Any]:
+def staff_row(user: User, me: str, zone: Any, now: datetime) -> dict[str, Any]:
     """A staff user as the pages show them: role badges, status, times in the bank's zone."""
-    roles = [str(r) for r in user.get("roles") or []]
-    locked_until = parse_time(user.get("locked_until"))
-    locked = locked_until is not None and locked_until > now
-    active = bool(user.get("is_active"))
+    locked = user.locked_until is not None and user.locked_until > now
+    active = user.is_active
     status = "locked" if locked and active else ("active" if active else "inactive")
     return {
-        "id": str(user.get("id") or ""),
-        "email": str(user.get("email") or ""),
-        "name": str(user.get("name") or ""),
-        "roles": [(r, ROLE_LABELS.get(r, r)) for r in roles],
-        "role": highest_role(roles) or "",
-        "branch_id": str(user.get("branch_id") or ""),
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": [(r, ROLE_LABELS.get(r, r)) for r in user.roles],
+        "role": highest_role(user.roles) or "",
+        "branch_id": user.branch_id,
         "active": active,
         "locked": locked,
         "status": status,
         "status_label": {"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
-        "locked_until": clock_time(user.get("locked_until"), zone) if locked else "",
-        "failed_logins": int(user.get("failed_login_count") or 0),
-        "last_login": local_time(user.get("last_login_at"), zone),
-        "created": local_time(user.get("created_at"), zone),
-        "is_me": str(user.get("id")) == me,
+        "locked_until": clock_time(user.locked_until, zone) if locked else "",
+        "failed_logins": user.failed_login_count,
+        "last_login": local_time(user.last_login_at, zone),
+        "created": local_time(user.created_at, zone),
+        "is_me": user.id == me,
     }
 
 
@@ -154,11 +152,10 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
     cursor = params.get("cursor") or None
     core = CoreSession(request)
     page, branches, tenant = await asyncio.gather(
-        page_of(
-            core,
+        core.get_page(
             "/users",
-            "users",
-            {
+            User,
+            params={
                 "q": q or None,
                 "role": role or None,
                 "branch_id": branch or None,
@@ -173,8 +170,8 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
     filters = {"q": q, "role": role, "branch": branch, "status": status}
     query = {k: v for k, v in filters.items() if v}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/admin/staff?" + urlencode({**query, "cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/admin/staff?" + urlencode({**query, "cursor": page.next_cursor})
     zone, now = bank_zone(tenant), datetime.now(UTC)
     return render_admin(
         request,
@@ -182,7 +179,7 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
         {
             "filters": filters,
             "cursor": cursor,
-            "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page["items"]],
+            "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page.items],
             "next_url": next_url,
             "first_url": "/admin/staff" + (f"?{urlencode(query)}" if query else ""),
             "role_options": list(ROLE_CHOICES),
@@ -283,7 +280,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     user, branches, tenant = await asyncio.gather(
-        core.get(user_path(user_id)), core.branch_choices(), core.tenant()
+        core.get(user_path(user_id), model=User), core.branch_choices(), core.tenant()
     )
     row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
     done = request.query_params.get("done", "")
@@ -331,16 +328,17 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
     }
     key = key_from_form(form)
     core = CoreSession(request)
-    user = await core.get(user_path(user_id))  # a missing user is a 404 page, as for GET
+    # A missing user is a 404 page, as for GET.
+    user = await core.get(user_path(user_id), model=User)
     if key is None:
         return await _detail_page(request, core, user_id, values=values, **form_expired().as_form())
-    roles = [str(r) for r in user.get("roles") or []]
+    roles = user.roles
     change: dict[str, Any] = {}
-    if values["name"] != str(user.get("name") or ""):
+    if values["name"] != user.name:
         change["name"] = values["name"]
     if values["role"] != (highest_role(roles) or ""):
         change["roles"] = [values["role"]] if values["role"] else []
-    if values["branch_id"] != str(user.get("branch_id") or ""):
+    if values["branch_id"] != user.branch_id:
         change["branch_id"] = values["branch_id"]
     if not change:
         return redirect(f"{page_url(user_id)}?done=unchanged")
@@ -349,7 +347,7 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
         core,
         core.send("PATCH", user_path(user_id), json=change, idempotency_key=key),
         action="user.update",
-        target=f"user:{user.get('id')}",
+        target=f"user:{user.id}",
         key=key,
         explain=admin_refusal,
     )
@@ -405,7 +403,7 @@ def _staff_action(action: str) -> ConfirmedAction:
     spec = STAFF_ACTIONS[action]
 
     async def load(core: CoreSession, user_id: str) -> Subject:
-        user, tenant = await asyncio.gather(core.get(user_path(user_id)), core.tenant())
+        user, tenant = await together(core.get(user_path(user_id), model=User), core.tenant())
         row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
         allowed, why_not = _allowed(action, row)
         effect = spec["effect"]

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from markupsafe import Markup
 
+from app.client import Webhook, WebhookDelivery
 from app.console.admin.common import (
     MANAGE,
     VIEW,
@@ -25,10 +26,10 @@ from app.console.admin.common import (
     render_admin,
 )
 from app.console.banking import CoreSession
+from app.console.concurrent import together
 from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
 from app.console.formatting import bank_zone, local_time
 from app.console.htmx import wants_fragment
-from app.console.paging import page_of
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
@@ -114,45 +115,44 @@ def page_url(webhook_id: str) -> str:
     return f"/admin/webhooks/{quoted(webhook_id)}"
 
 
-def webhook_row(hook: dict[str, Any], zone: Any) -> dict[str, Any]:
+def webhook_row(hook: Webhook, zone: Any) -> dict[str, Any]:
     """A subscription as the pages show it."""
-    events = [str(e) for e in hook.get("events") or []]
     return {
-        "id": str(hook.get("id") or ""),
-        "name": str(hook.get("name") or ""),
-        "url": str(hook.get("url") or ""),
-        "events": events,
-        "all_events": set(events) >= set(EVENT_TYPES),
-        "active": bool(hook.get("is_active")),
-        "created": local_time(hook.get("created_at"), zone),
-        "updated": local_time(hook.get("updated_at"), zone),
+        "id": hook.id,
+        "name": hook.name,
+        "url": hook.url,
+        "events": hook.events,
+        "all_events": set(hook.events) >= set(EVENT_TYPES),
+        "active": hook.is_active,
+        "created": local_time(hook.created_at, zone),
+        "updated": local_time(hook.updated_at, zone),
     }
 
 
-def delivery_row(delivery: dict[str, Any], zone: Any) -> dict[str, Any]:
+def delivery_row(delivery: WebhookDelivery, zone: Any) -> dict[str, Any]:
     """A delivery with its attempts (oldest first), times in the bank's timezone."""
-    status = str(delivery.get("status") or "")
+    status = delivery.status
     return {
-        "id": str(delivery.get("id") or ""),
-        "event_id": str(delivery.get("event_id") or ""),
-        "event_type": str(delivery.get("event_type") or ""),
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
         "status": status.lower(),
         "status_label": STATUS_LABELS.get(status, status.capitalize()),
-        "attempt_count": int(delivery.get("attempt_count") or 0),
-        "created": local_time(delivery.get("created_at"), zone),
-        "next_attempt": local_time(delivery.get("next_attempt_at"), zone),
-        "delivered": local_time(delivery.get("delivered_at"), zone),
-        "last_status_code": delivery.get("last_status_code"),
-        "last_error": str(delivery.get("last_error") or ""),
+        "attempt_count": delivery.attempt_count,
+        "created": local_time(delivery.created_at, zone),
+        "next_attempt": local_time(delivery.next_attempt_at, zone),
+        "delivered": local_time(delivery.delivered_at, zone),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error or "",
         "attempts": [
             {
-                "number": a.get("number"),
-                "at": local_time(a.get("attempted_at"), zone),
-                "status_code": a.get("status_code"),
-                "error": str(a.get("error") or ""),
-                "duration_ms": a.get("duration_ms"),
+                "number": a.number,
+                "at": local_time(a.attempted_at, zone),
+                "status_code": a.status_code,
+                "error": a.error or "",
+                "duration_ms": a.duration_ms,
             }
-            for a in delivery.get("attempts") or []
+            for a in delivery.attempts
         ],
     }
 
@@ -172,18 +172,18 @@ async def webhook_list(request: Request[Any, Any, Any]) -> Response[Any]:
     cursor = request.query_params.get("cursor") or None
     core = CoreSession(request)
     page, tenant = await asyncio.gather(
-        page_of(core, "/webhooks", "webhooks", {"cursor": cursor, "limit": PAGE_SIZE}),
+        core.get_page("/webhooks", Webhook, params={"cursor": cursor, "limit": PAGE_SIZE}),
         core.tenant(),
     )
     zone = bank_zone(tenant)
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/admin/webhooks?" + urlencode({"cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/admin/webhooks?" + urlencode({"cursor": page.next_cursor})
     return render_admin(
         request,
         "admin/webhooks/index.html",
         {
-            "webhooks": [webhook_row(h, zone) for h in page["items"]],
+            "webhooks": [webhook_row(h, zone) for h in page.items],
             "cursor": cursor,
             "next_url": next_url,
             "event_count": len(EVENT_TYPES),
@@ -277,8 +277,9 @@ async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> R
     core = CoreSession(request)
     kept = await OneTimeSecrets(request, core).take(SECRET_KIND, webhook_id)
     if kept is None:
-        hook = await core.get(webhook_path(webhook_id))  # a 404 page for an unknown ID
-        kept = {"name": hook.get("name"), "url": hook.get("url")}
+        # A 404 page for an unknown ID.
+        hook = await core.get(webhook_path(webhook_id), model=Webhook)
+        kept = {"name": hook.name, "url": hook.url}
     return render_admin(
         request,
         "admin/webhooks/created.html",
@@ -308,7 +309,7 @@ async def _detail_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
+    hook, tenant = await together(core.get(webhook_path(webhook_id), model=Webhook), core.tenant())
     row = webhook_row(hook, bank_zone(tenant))
     return render_admin(
         request,
@@ -353,19 +354,20 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
     }
     key = key_from_form(form)
     core = CoreSession(request)
-    hook = await core.get(webhook_path(webhook_id))  # a missing webhook is a 404 page
+    # A missing webhook is a 404 page.
+    hook = await core.get(webhook_path(webhook_id), model=Webhook)
     if key is None:
         return await _detail_page(
             request, core, webhook_id, values=values, **form_expired().as_form()
         )
     change: dict[str, Any] = {}
-    if values["name"] != hook.get("name"):
+    if values["name"] != hook.name:
         change["name"] = values["name"]
-    if values["url"] != hook.get("url"):
+    if values["url"] != hook.url:
         change["url"] = values["url"]
-    if set(values["events"]) != set(hook.get("events") or []) or not values["events"]:
+    if set(values["events"]) != set(hook.events) or not values["events"]:
         change["events"] = values["events"]
-    if values["active"] != bool(hook.get("is_active")):
+    if values["active"] != hook.is_active:
         change["is_active"] = values["active"]
     if not change:
         return redirect(f"{page_url(webhook_id)}?done=unchanged")
@@ -374,7 +376,7 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
         core,
         core.send("PATCH", webhook_path(webhook_id), json=change, idempotency_key=key),
         action="webhook.update",
-        target=f"webhook:{hook.get('id')}",
+        target=f"webhook:{hook.id}",
         key=key,
         explain=admin_refusal,
     )
@@ -387,7 +389,7 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
 
 
 async def _delete_subject(core: CoreSession, webhook_id: str) -> Subject:
-    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
+    hook, tenant = await together(core.get(webhook_path(webhook_id), model=Webhook), core.tenant())
     row = webhook_row(hook, bank_zone(tenant))
     page = ConfirmPage(
         title=f"Delete webhook {row['name']}",
@@ -449,27 +451,21 @@ async def _deliveries_page(
     status = status if status in STATUS_LABELS else ""
     cursor = params.get("cursor") or None
     hook, page, tenant = await asyncio.gather(
-        core.get(webhook_path(webhook_id)),
-        page_of(
-            core,
+        core.get(webhook_path(webhook_id), model=Webhook),
+        core.get_page(
             webhook_path(webhook_id) + "/deliveries",
-            "deliveries",
-            {"status": status or None, "cursor": cursor, "limit": DELIVERIES_PAGE},
+            WebhookDelivery,
+            params={"status": status or None, "cursor": cursor, "limit": DELIVERIES_PAGE},
         ),
         core.tenant(),
     )
     zone = bank_zone(tenant)
-    deliveries = [delivery_row(d, zone) for d in page["items"]]
+    deliveries = [delivery_row(d, zone) for d in page.items]
     base = f"{page_url(webhook_id)}/deliveries"
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = (
-            base
-            + "?"
-            + urlencode(
-                {k: v for k, v in {"status": status, "cursor": page["next_cursor"]}.items() if v}
-            )
-        )
+    if page.has_more and page.next_cursor:
+        query = {k: v for k, v in {"status": status, "cursor": page.next_cursor}.items() if v}
+        next_url = f"{base}?{urlencode(query)}"
     return render_admin(
         request,
         "admin/webhooks/deliveries.html",
@@ -485,7 +481,7 @@ async def _deliveries_page(
             "first_url": base + (f"?{urlencode({'status': status})}" if status else ""),
             "done": DONE_MESSAGES.get(params.get("done", "")),
         },
-        title=f"Deliveries of {hook.get('name', '')}",
+        title=f"Deliveries of {hook.name}",
         section="webhooks",
         tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,

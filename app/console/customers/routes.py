@@ -9,9 +9,9 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 
+from app.client import Customer
 from app.console.banking import CoreSession
 from app.console.htmx import render, wants_fragment
-from app.console.paging import page_of
 from app.console.writes import (
     FormErrors,
     Refusal,
@@ -50,13 +50,12 @@ async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
     q = request.query_params.get("q", "").strip()[:100]
     cursor = request.query_params.get("cursor") or None
     core = CoreSession(request)
-    page = await page_of(
-        core, "/customers", "customers", {"q": q or None, "cursor": cursor, "limit": PAGE_SIZE}
-    )
+    params = {"q": q or None, "cursor": cursor, "limit": PAGE_SIZE}
+    page = await core.get_page("/customers", Customer, params=params)
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
+    if page.has_more and page.next_cursor:
         next_url = "/customers?" + urlencode(
-            {k: v for k, v in {"q": q, "cursor": page["next_cursor"]}.items() if v}
+            {k: v for k, v in {"q": q, "cursor": page.next_cursor}.items() if v}
         )
     return render(
         request,
@@ -66,7 +65,7 @@ async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": await core.tenant(),
             "q": q,
             "cursor": cursor,
-            "customers": page["items"],
+            "customers": page.items,
             "next_url": next_url,
         },
         # "Load more" asks for rows to append; the search box for the whole result table.
@@ -78,15 +77,15 @@ async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
 async def customer_detail(request: Request[Any, Any, Any], customer_id: str) -> Response[Any]:
     """One customer with their accounts."""
     core = CoreSession(request)
-    customer = await core.get(customer_path(customer_id))
+    customer = await core.get(customer_path(customer_id), model=Customer)
     return render(
         request,
         "customers/detail.html",
         {
-            "page_title": f"Customer {customer.get('display_name') or ''}".strip(),
+            "page_title": f"Customer {customer.display_name}",
             "tenant": await core.tenant(),
             "customer": customer,
-            "accounts": list(customer.get("accounts") or []),
+            "accounts": customer.accounts,
             "created": request.query_params.get("created") == "1",
         },
         block=None,

@@ -261,8 +261,7 @@ async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Resp
             "can_manage": can(core.signed_in, "periods.manage"),
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
             "csv_url": f"{period.url}/snapshot.csv",
-            "report_url": "/reports/trial-balance?"
-            + urlencode({"as_of": period.end.isoformat() if period.end else ""}),
+            "report_url": "/reports/trial-balance?" + urlencode({"as_of": period.end.isoformat()}),
         },
         block=None,
     )
@@ -309,12 +308,8 @@ async def _checklist_page(
 ) -> Response[Any]:
     period = period_of(await _period(core, period_id))
     tenant = await core.tenant()
-    currency = tenant.base_currency
-    periods = await all_periods(core)
-    year = [p for p in periods if p.fiscal_year == period.fiscal_year]
     checks, (report, report_note) = await asyncio.gather(
-        checklist(core, period, year, currency),
-        _live_trial_balance(core, period.end, currency) if period.end is not None else _nothing(),
+        checklist(core, period), _live_trial_balance(core, period.end, tenant.base_currency)
     )
     return render(
         request,
@@ -373,20 +368,18 @@ async def close_period(request: Request[Any, Any, Any], period_id: str) -> Respo
             core,
             period_id,
             key=closed.key,
-            core_blockers=await _blockers_of(core, closed),
+            core_blockers=_blockers_of(closed),
             error=closed.error,
             status_code=closed.status_code,
         )
     return redirect(f"/periods/{quote(period_id, safe='')}?done=closed")
 
 
-async def _blockers_of(core: CoreSession, refusal: Refusal) -> list[Blocker] | None:
+def _blockers_of(refusal: Refusal) -> list[Blocker] | None:
     """What the core named when it refused a close (``PERIOD_CLOSE_BLOCKED``), else None."""
     if refusal.cause is None or refusal.code != "PERIOD_CLOSE_BLOCKED":
         return None
-    tenant = await core.tenant()
-    currency = tenant.base_currency
-    return blockers_from_details(refusal.cause.details, currency)
+    return blockers_from_details(refusal.cause.details)
 
 
 def _year_close_error(exc: BankingAPIError) -> str:
@@ -490,7 +483,7 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
             year,
             key=closed.key,
             error=closed.error,
-            core_blockers=await _blockers_of(core, closed),
+            core_blockers=_blockers_of(closed),
             status_code=closed.status_code,
         )
     query: dict[str, Any] = {"year": number, "done": "year_closed"}

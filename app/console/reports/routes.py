@@ -25,6 +25,7 @@ from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.formatting import parse_day, short_date
 from app.console.htmx import VARY, render
+from app.console.reasons import detail_words
 from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
     balance_sheet,
@@ -131,8 +132,7 @@ def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]
     for detail in error.details:
         control = fields.get(str(detail.get("field") or ""))
         if control:
-            reason = str(detail.get("reason") or "not valid")
-            inputs.errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+            inputs.errors.setdefault(control, detail_words(detail, control))
             placed = True
     if placed:
         return "Some details need attention; see the messages by each field."

@@ -25,6 +25,7 @@ from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.lookup import looks_like_id
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
+from app.console.reasons import detail_words
 from app.console.standing.instructions import (
     FREQUENCIES,
     STATUS_FILTERS,
@@ -373,16 +374,14 @@ def _refusal(error: BankingAPIError) -> tuple[FormErrors, str | None]:
             named = CORE_FIELDS.get(str(detail.get("field") or ""))
             if named is None:
                 continue
-            control = named
-            reason = str(detail.get("reason") or "not valid")
-            if control == "amount":
-                errors[control] = "Enter the amount in figures, like 1500.00."
+            if named == "amount":
+                errors[named] = "Enter the amount in figures, like 1500.00."
             else:
-                errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+                errors.setdefault(named, detail_words(detail, named))
         if errors:
             return errors, None
-        return FormErrors(), "Some details need attention: " + "; ".join(
-            str(d.get("reason") or d.get("field")) for d in error.details
+        return FormErrors(), " ".join(
+            ["Some details need attention.", *(detail_words(d) for d in error.details)]
         )
     if isinstance(error, BankingAPIUnavailable):
         return FormErrors(), UNAVAILABLE

@@ -36,6 +36,7 @@ from app.console.htmx import render
 from app.console.lookup import STATUS_LABELS, fetch_account, search_accounts
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
+from app.console.reasons import detail_words
 from app.console.writes import (
     KEY_FIELD,
     FormErrors,
@@ -122,6 +123,14 @@ def _detail(error: BankingAPIError, key: str) -> str | None:
     return None
 
 
+def _same_branch(spec: MoneyForm, error: BankingAPIError) -> bool:
+    """An inter-branch transfer between two accounts of one branch (``same_branch``; a core
+    that does not name the code yet refuses it on the destination, the only field it can)."""
+    if any(d.get("code") == "same_branch" for d in error.details):
+        return True
+    return spec.kind == "inter_branch" and _detail(error, "field") == "destination_account_id"
+
+
 def explain_refusal(
     spec: MoneyForm, draft: Draft, error: BankingAPIError
 ) -> tuple[dict[str, str], str | None]:
@@ -174,7 +183,7 @@ def explain_refusal(
         }, None
     if code == "ACCOUNT_NOT_FOUND":
         return {field or first: "We could not find that account. Search again."}, None
-    if code == "VALIDATION_ERROR" and "same branch" in (_detail(error, "reason") or ""):
+    if code == "VALIDATION_ERROR" and _same_branch(spec, error):
         return {
             "destination": "Both accounts are in one branch; make an internal transfer instead."
         }, None
@@ -185,7 +194,7 @@ def explain_refusal(
             if name == "amount":
                 errors["amount"] = "Enter the amount in figures, like 1500.00."
             elif name:
-                errors.setdefault(name, f"Check this: {detail.get('reason') or 'not valid'}.")
+                errors.setdefault(name, detail_words(detail, name))
         if errors:
             return errors, None
     return {}, core_message(error) if code in _KNOWN else (error.message or core_message(error))
