@@ -11,6 +11,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from app.core.apidocs import ApiReferencePlugin, schema_router
 from app.core.auth.routes import auth_router
+from app.core.contract.openapi import document
 from app.core.errors import API_PREFIX
 from app.core.exceptions import EXCEPTION_HANDLERS
 from app.core.http import DEPENDENCIES, idempotency_key_guard
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, services: CoreServices | None =
         debug=False,
     )
     app.state.services = services
+    document(app)  # every error status of every operation, in the contract's body
     # The chain wraps the whole router, so unknown paths and 405s pass through it too.
     chained = build_chain(app.asgi_handler, services)  # type: ignore[arg-type]
     app.asgi_handler = chained  # type: ignore[method-assign,assignment]
