@@ -29,7 +29,8 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
 from app.core.contract.errors import ErrorBody
-from app.core.contract.refusals import ROUTE_REFUSALS
+from app.core.contract.refusals import ROUTE_REFUSALS, STATUS_OVERRIDES
+from app.core.contract.requests import request_schemas
 from app.core.errors import API_PREFIX, status_for
 from app.core.middleware._asgi import is_open_path, is_token_exempt
 
@@ -101,6 +102,8 @@ def _codes(handler: HTTPRouteHandler, method: str, path: str) -> dict[int, list[
         if handler.opt.get("idempotency_required"):
             add("IDEMPOTENCY_KEY_REQUIRED")
     add(*ROUTE_REFUSALS.get((method.upper(), rest), ()))
+    for status, codes in STATUS_OVERRIDES.get((method.upper(), rest), {}).items():
+        by_status[status].extend(c for c in codes if c not in by_status[status])
     add("RATE_LIMIT_EXCEEDED", "SERVICE_UNAVAILABLE")
     return by_status
 
@@ -166,10 +169,12 @@ def document(app: Litestar) -> None:
 
 
 def finish(app: Litestar, schema: dict[str, Any]) -> None:
-    """Add the error answers, headers and security of every operation to ``schema``."""
+    """Add the error answers, headers and security of every operation to ``schema``, and
+    describe each request body as its model validates it."""
     handlers = _handlers(app)
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).update(_components())
+    components["schemas"].update(request_schemas(handlers.values()))
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     }
@@ -186,6 +191,9 @@ def _finish(operation: dict[str, Any], handler: HTTPRouteHandler, method: str, p
     # Litestar's own 400 (``{status_code, detail}``) is not what the API sends.
     responses.pop("400", None)
     responses.update(_responses(_codes(handler, method, path)))
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is not None and data.has_default and "requestBody" in operation:
+        operation["requestBody"]["required"] = False  # ``data: X | None = None``
     if is_open_path(path, API_PREFIX):
         return
     parameters = operation.setdefault("parameters", [])

@@ -160,6 +160,7 @@ ROUTE_REFUSALS: dict[tuple[str, str], tuple[str, ...]] = {
         "SELF_APPROVAL_FORBIDDEN",
     ),
     ("POST", "/standing-instructions/{instruction_id}/cancel"): ("INVALID_STATE",),
+    ("POST", "/jobs/standing-instructions/trigger"): ("NO_OPEN_PERIOD", "PERIOD_CLOSED"),
     ("POST", "/journals"): _POSTING,
     ("GET", "/journals/{journal_id}"): ("JOURNAL_NOT_FOUND",),
     ("POST", "/journals/{journal_id}/approve"): _JOURNAL_STEP,
@@ -176,4 +177,11 @@ ROUTE_REFUSALS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): ("INVALID_STATE",),
     ("GET", "/views/accounts/{account_id}"): ("ACCOUNT_NOT_FOUND",),
     ("GET", "/views/transactions/{id_or_ref}"): ("RESOURCE_NOT_FOUND",),
+}
+
+# Codes answered with another status than their own, for one rule (api.md, "Webhooks": a
+# URL that resolves to an internal address is 422 VALIDATION_ERROR).
+STATUS_OVERRIDES: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {
+    ("POST", "/webhooks"): {422: ("VALIDATION_ERROR",)},
+    ("PATCH", "/webhooks/{webhook_id}"): {422: ("VALIDATION_ERROR",)},
 }
