@@ -31,6 +31,8 @@ MIN_REQUESTS = int(os.environ.get("SCHEMATHESIS_MIN_REQUESTS", "300"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ST = Path(sys.executable).with_name("st")
 EXCLUDED = r"/auth/logout$|/revoke-sessions$|/tenant/settings$|/tenant/identity-provider$"
+
+
 @pytest.fixture(scope="module")
 def live_core(database_ready) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
     server = LiveServer(command="core").start()
