@@ -28,6 +28,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
+from app.core.contract.answers import ANSWERS
 from app.core.contract.errors import ErrorBody
 from app.core.contract.refusals import ROUTE_REFUSALS, STATUS_OVERRIDES
 from app.core.contract.requests import request_schemas
@@ -139,8 +140,9 @@ def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
 
 
 def _components() -> dict[str, Any]:
+    """The error body and every answer model, as component schemas."""
     _, components = msgspec.json.schema_components(
-        [ErrorBody], ref_template="#/components/schemas/{name}"
+        [ErrorBody, *set(ANSWERS.values())], ref_template="#/components/schemas/{name}"
     )
     return components
 
@@ -191,6 +193,11 @@ def _finish(operation: dict[str, Any], handler: HTTPRouteHandler, method: str, p
     # Litestar's own 400 (``{status_code, detail}``) is not what the API sends.
     responses.pop("400", None)
     responses.update(_responses(_codes(handler, method, path)))
+    answer = ANSWERS.get((method.upper(), path[len(API_PREFIX) :]))
+    if answer is not None:
+        success = responses[str(handler.status_code)]
+        ref = {"$ref": f"#/components/schemas/{answer.__name__}"}
+        success["content"] = {"application/json": {"schema": ref}}
     data = handler.parsed_fn_signature.parameters.get("data")
     if data is not None and data.has_default and "requestBody" in operation:
         operation["requestBody"]["required"] = False  # ``data: X | None = None``

@@ -3,6 +3,7 @@ status in the contract's body, the headers the chain needs, the domain refusals.
 
 import msgspec
 
+from app.core.contract.answers import ANSWERS
 from app.core.contract.errors import ErrorBody
 from app.core.contract.refusals import ROUTE_REFUSALS
 from app.core.errors import ERROR_CODES
@@ -79,3 +80,14 @@ async def test_a_real_refusal_is_what_the_document_says(api, tokens):
     )
     body = msgspec.convert(expect(refused, 400, "VALIDATION_ERROR"), ErrorBody)
     assert [d.code for d in body.details] == ["not_positive"]
+
+
+async def test_every_answer_row_documents_its_routes_success(api):
+    document = await _document(api)
+    for (method, path), model in ANSWERS.items():
+        operation = document["paths"][PREFIX + path][method.lower()]
+        success = [r for s, r in operation["responses"].items() if s.startswith("2")]
+        assert len(success) == 1, (method, path)
+        schema = success[0]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model.__name__}"}, (method, path)
+        assert document["components"]["schemas"][model.__name__]["additionalProperties"] is False
