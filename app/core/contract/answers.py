@@ -17,10 +17,45 @@ from app.core.accounts.responses import (
     Products,
     Statement,
 )
+from app.core.admin.responses import (
+    ApiKey,
+    ApiKeyPage,
+    Revoked,
+    StaffPage,
+    StaffSummary,
+    StaffUser,
+)
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
+from app.core.periods.responses import (
+    CloseBlockers,
+    FiscalPeriod,
+    FiscalPeriodPage,
+    FiscalYear,
+)
+from app.core.tenants.responses import Branch, Branches, Tenant
 from app.core.transactions.responses import BatchResult, Transaction, TransactionPage
 
 ANSWERS: dict[tuple[str, str], type[Any]] = {
+    ("GET", "/tenant"): Tenant,
+    ("PUT", "/tenant/settings"): Tenant,
+    ("GET", "/branches"): Branches,
+    ("POST", "/branches"): Branch,
+    ("GET", "/users"): StaffPage,
+    ("POST", "/users"): StaffUser,
+    ("GET", "/users/summary"): StaffSummary,
+    ("GET", "/users/{user_id}"): StaffUser,
+    ("PATCH", "/users/{user_id}"): StaffUser,
+    ("POST", "/users/{user_id}/unlock"): StaffUser,
+    ("POST", "/users/{user_id}/revoke-sessions"): Revoked,
+    ("GET", "/api-keys"): ApiKeyPage,
+    ("POST", "/api-keys"): ApiKey,
+    ("GET", "/fiscal-periods"): FiscalPeriodPage,
+    ("POST", "/fiscal-periods"): FiscalPeriod,
+    ("GET", "/fiscal-periods/current"): FiscalPeriod,
+    ("GET", "/fiscal-periods/{period_id}"): FiscalPeriod,
+    ("GET", "/fiscal-periods/{period_id}/close-blockers"): CloseBlockers,
+    ("POST", "/fiscal-periods/year/{year}"): FiscalYear,
+    ("POST", "/fiscal-periods/{period_id}/close"): FiscalPeriod,
     ("POST", "/customers"): Customer,
     ("GET", "/customers"): CustomerPage,
     ("GET", "/customers/{customer_id}"): CustomerDetail,

@@ -145,3 +145,68 @@ async def test_approval_answers_are_their_models(api, tokens, core_app):
             200,
         )
         check("POST", f"/transactions/{{transaction_id}}/{decision}", decided)
+
+
+async def test_tenant_staff_and_period_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    check("GET", "/tenant", expect(await api.get("/tenant", headers=admin), 200))
+    check("GET", "/branches", expect(await api.get("/branches", headers=admin), 200))
+    branch = expect(
+        await api.post("/branches", json={"code": "009", "name": "Yaba"}, headers=admin), 201
+    )
+    check("POST", "/branches", branch)
+    users = expect(await api.get("/users", params={"limit": 2}, headers=admin), 200)
+    assert check("GET", "/users", users).has_more is True
+    check("GET", "/users/summary", expect(await api.get("/users/summary", headers=admin), 200))
+    user_id = bank.users["viewer"]
+    check("GET", "/users/{user_id}", expect(await api.get(f"/users/{user_id}", headers=admin), 200))
+    patched = expect(
+        await api.patch(f"/users/{user_id}", json={"name": "Vera Viewer"}, headers=admin), 200
+    )
+    check("PATCH", "/users/{user_id}", patched)
+    unlocked = expect(await api.post(f"/users/{user_id}/unlock", headers=admin), 200)
+    check("POST", "/users/{user_id}/unlock", unlocked)
+    revoked = expect(await api.post(f"/users/{user_id}/revoke-sessions", headers=admin), 200)
+    check("POST", "/users/{user_id}/revoke-sessions", revoked)
+    key = expect(
+        await api.post("/api-keys", json={"name": "reports", "role": "viewer"}, headers=admin),
+        201,
+    )
+    assert check("POST", "/api-keys", key).api_key
+    keys = expect(await api.get("/api-keys", headers=admin), 200)
+    assert all(k.api_key is msgspec.UNSET for k in check("GET", "/api-keys", keys).api_keys)
+
+    today = expect(await api.get("/tenant", headers=admin), 200)["business_date"]
+    year = expect(await api.post(f"/fiscal-periods/year/{today[:4]}", headers=admin), 201)
+    periods = check("POST", "/fiscal-periods/year/{year}", year).fiscal_periods
+    listed = expect(await api.get("/fiscal-periods", headers=admin), 200)
+    check("GET", "/fiscal-periods", listed)
+    current = expect(await api.get("/fiscal-periods/current", headers=admin), 200)
+    check("GET", "/fiscal-periods/current", current)
+    first = periods[0].id
+    one = expect(await api.get(f"/fiscal-periods/{first}", headers=admin), 200)
+    assert check("GET", "/fiscal-periods/{period_id}", one).trial_balance_snapshot is None
+    blockers = expect(await api.get(f"/fiscal-periods/{first}/close-blockers", headers=admin), 200)
+    check("GET", "/fiscal-periods/{period_id}/close-blockers", blockers)
+    if today[5:7] != "01":
+        closed = expect(await api.post(f"/fiscal-periods/{first}/close", headers=admin), 200)
+        snapshot = check("POST", "/fiscal-periods/{period_id}/close", closed)
+        assert snapshot.trial_balance_snapshot is not None
+    made = expect(
+        await api.post(
+            "/fiscal-periods",
+            json={
+                "fiscal_year": 2031,
+                "period_number": 1,
+                "period_name": "January 2031",
+                "start_date": "2031-01-01",
+                "end_date": "2031-01-31",
+            },
+            headers=admin,
+        ),
+        201,
+    )
+    check("POST", "/fiscal-periods", made)
