@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench clean
+.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
 	$(PY) -m pytest tests/load -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio
+
+## make soak: the long runs (quality.md R6: schemathesis, at least 1,000 generated requests).
+soak: install
+	SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_MIN_REQUESTS=1000 $(PY) -m pytest tests/integration/api/test_contract_schemathesis.py -q -p no:playwright
 
 bench: install
 	$(PY) -m bench

@@ -3,12 +3,13 @@
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef, get_context
@@ -19,6 +20,21 @@ from app.core.unit import UnitOfWork
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
+
+# The page size of every list, as the document states it (``page_limit`` enforces it,
+# with the contract's error).
+PageLimit = Annotated[
+    int | None,
+    Parameter(
+        description=f"Items per page, 1-{MAX_PAGE} (default {DEFAULT_PAGE})",
+        schema_extra={"minimum": 1, "maximum": MAX_PAGE},
+    ),
+]
+
+
+def one_of(*values: str) -> Any:
+    """A query parameter that takes one of ``values`` (documented; the route checks)."""
+    return Parameter(schema_extra={"enum": list(values)})
 
 
 def provide_context(request: Request[Any, Any, Any]) -> RequestContext:

@@ -144,7 +144,7 @@ async def list_users(
                 sa.func.lower(col(StaffUser.name)).like(pattern, escape="\\"),
             )
         )
-    if role is not None:
+    if role:  # empty: no filter
         if role not in ROLES:
             raise ApiError(
                 "VALIDATION_ERROR",

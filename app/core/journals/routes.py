@@ -13,7 +13,7 @@ from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.http import page_limit
+from app.core.http import PageLimit, page_limit
 from app.core.journals.bodies import render_journal, render_journal_summaries, render_journals
 from app.core.journals.schemas import JournalCreate, ReasonRequest
 from app.core.journals.service import STATES, JournalService
@@ -51,7 +51,7 @@ async def list_journals(
     to: str | None = None,
     created_by: str | None = None,
     journal_type: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
     entries: bool = True,
 ) -> dict[str, Any]:

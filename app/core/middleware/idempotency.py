@@ -47,6 +47,7 @@ from app.core.middleware._asgi import (
     is_sign_in,
     send_error,
 )
+from app.core.middleware.route_map import RouteMap
 from app.core.unit import UnitOfWork
 from app.db import Database, is_connection_lost, is_retryable_conflict
 
@@ -113,11 +114,19 @@ def replaying_receive(body: bytes, receive: Receive) -> Receive:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, db: Database, store: IdempotencyStore, prefix: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Database,
+        store: IdempotencyStore,
+        prefix: str,
+        routes: RouteMap | None = None,
+    ) -> None:
         self.app = app
         self.db = db
         self.store = store
         self.prefix = prefix
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_open_path(scope["path"], self.prefix):
@@ -125,8 +134,16 @@ class IdempotencyMiddleware:
             return
         ctx = context_of(scope)
         method = scope["method"].upper()
+        if method == "OPTIONS" and self.routes is not None:
+            if await self.routes.answer_options(scope, send):
+                return
         if method not in WRITE_METHODS:
             await self._read(scope, receive, send)
+            return
+        if self.routes is not None and not self.routes.allows(method, scope["path"]):
+            # Nothing answers this write: the router's 404 or 405 (with Allow) says so,
+            # before any check of its body or key.
+            await self.app(scope, receive, send)
             return
 
         declared = header(scope, b"content-length")

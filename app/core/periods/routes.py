@@ -1,18 +1,20 @@
 """/fiscal-periods: the vendor's calls, plus one period with its snapshot."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Router, get, post
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
-from app.core.http import page_limit
+from app.core.http import PageLimit, one_of, page_limit
 from app.core.periods.blockers import close_blockers, close_blockers_body
 from app.core.periods.closing import close_period, close_year
 from app.core.periods.schemas import PeriodCreate
 from app.core.periods.service import (
+    STATUSES,
     create_period,
     create_year,
     current_period,
@@ -25,6 +27,9 @@ from app.core.permissions import requires
 from app.core.tenants.service import load_tenant
 
 READ = requires("viewer", "gl:read")
+# A fiscal year: four digits, 1900-9999 (``parse_year`` checks it).
+YEAR = "^(19[0-9]{2}|[2-9][0-9]{3})$"
+YEAR_FILTER = "^$|^(19[0-9]{2}|[2-9][0-9]{3})$"  # empty: every year
 ADMIN = requires("admin", "admin:full")
 
 
@@ -32,9 +37,9 @@ ADMIN = requires("admin", "admin:full")
 async def get_periods(
     session: AsyncSession,
     tenant: TenantRef,
-    fiscal_year: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
+    fiscal_year: Annotated[str | None, Parameter(schema_extra={"pattern": YEAR_FILTER})] = None,
+    status: Annotated[str | None, one_of(*STATUSES)] = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     year = parse_year(fiscal_year) if fiscal_year else None
@@ -80,7 +85,10 @@ async def post_period(
     summary="Create a year: periods 1-12 by month and 13 for year-end adjustments",
 )
 async def post_year(
-    year: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+    year: Annotated[str, Parameter(schema_extra={"pattern": YEAR})],
+    ctx: RequestContext,
+    session: AsyncSession,
+    tenant: TenantRef,
 ) -> dict[str, Any]:
     fiscal_year = parse_year(year)
     periods = await create_year(session, ctx, tenant.id, fiscal_year)
@@ -109,7 +117,10 @@ async def post_close(
     summary="Close a year: revenue and expenses to retained earnings, then lock it",
 )
 async def post_close_year(
-    year: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
+    year: Annotated[str, Parameter(schema_extra={"pattern": YEAR})],
+    ctx: RequestContext,
+    session: AsyncSession,
+    tenant: TenantRef,
 ) -> dict[str, Any]:
     fiscal_year = parse_year(year)
     return await close_year(session, ctx, await load_tenant(session, tenant.id), fiscal_year)

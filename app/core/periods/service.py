@@ -235,7 +235,7 @@ async def list_periods(
     query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
     if fiscal_year is not None:
         query = query.where(col(FiscalPeriod.fiscal_year) == fiscal_year)
-    if status is not None:
+    if status:  # empty: no filter, as every list's other filters
         if status.lower() not in STATUSES:
             raise ApiError(
                 "VALIDATION_ERROR",

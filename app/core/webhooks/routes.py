@@ -7,7 +7,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef
-from app.core.http import page_limit
+from app.core.http import PageLimit, page_limit
 from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -40,7 +40,7 @@ async def post_webhook(
 
 @get("/webhooks", opt=ADMIN, summary="The tenant's webhook subscriptions")
 async def get_webhooks(
-    session: AsyncSession, tenant: TenantRef, limit: int | None = None, cursor: str | None = None
+    session: AsyncSession, tenant: TenantRef, limit: PageLimit = None, cursor: str | None = None
 ) -> dict[str, Any]:
     return await service.list_webhooks(session, tenant.id, limit=page_limit(limit), cursor=cursor)
 
@@ -91,7 +91,7 @@ async def get_deliveries(
     session: AsyncSession,
     tenant: TenantRef,
     status: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     return await service.list_deliveries(
