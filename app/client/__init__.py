@@ -2,7 +2,7 @@
 
 The console imports only from here::
 
-    from app.client import BankingClient, BankingAPIError
+    from app.client import Account, BankingAPIError, BankingClient, Tenant
 
     async with BankingClient(base_url=url, tenant_id="demo_bank") as client:
         result = await client.login(email, password)

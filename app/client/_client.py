@@ -138,6 +138,38 @@ class BankingClient:
 
     # -- generic calls -------------------------------------------------------------------
 
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        model: type[_T],
+        token: str | None = None,
+        tenant: str | None = None,
+        json: Any = None,
+        params: QueryParams | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _T: ...
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        model: None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        json: Any = None,
+        params: QueryParams | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any: ...
     async def request(
         self,
         method: str,

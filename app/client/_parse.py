@@ -13,37 +13,56 @@ from typing import Annotated, Any
 
 import msgspec
 
-__all__ = ["Money", "Timestamp", "parse_business_date", "parse_money", "parse_timestamp"]
+__all__ = [
+    "MONEY_MARK",
+    "Money",
+    "Timestamp",
+    "parse_business_date",
+    "parse_money",
+    "parse_timestamp",
+]
 
 # Signed (balances, signed amounts), any number of integer digits (totals), no exponent,
 # spaces, separators, NaN or Infinity: what "Money on the wire" (api.md) allows, plus a sign.
 _MONEY = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
-class Money(Decimal):
-    """A ``Decimal`` read from the contract's decimal string; the marker the models use.
-
-    Values decode as this subclass so that msgspec hands their text to :func:`parse_money`
-    (its own ``Decimal`` would accept ``NaN``, ``1E+5`` and JSON floats). Arithmetic on
-    them gives plain ``Decimal``; compare and format them as any ``Decimal``.
-    """
+class _MoneyMark:
+    """The mark on a model's money fields (checked after decoding, see ``resources``)."""
 
     __slots__ = ()
 
+    def __repr__(self) -> str:
+        return "money"
+
+
+MONEY_MARK = _MoneyMark()
+
+Money = Annotated[Decimal, MONEY_MARK]
+"""A plain ``Decimal`` read exactly from the contract's decimal string.
+
+msgspec decodes it from the text (never through a float: a JSON number is read from its
+digits too); the model then refuses ``NaN`` and ``Infinity`` (``resources._base``).
+The value is a plain ``Decimal``, so anything that encodes ``Decimal`` (msgspec, Litestar,
+the client) writes it back as a decimal string, never as a float.
+"""
 
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 """An aware ``datetime``: the contract's times are RFC 3339 UTC, a naive one is refused."""
 
 
-def parse_money(text: Any) -> Money:
+MONEY_PROBLEM = "expected a decimal string such as 1500.00"
+
+
+def parse_money(text: Any) -> Decimal:
     """A money amount from the contract's decimal string (``"1500.00"``, ``"-20.5"``).
 
     Raises:
         ValueError: ``text`` is not a decimal string (a float, an exponent, ``NaN`` …).
     """
     if type(text) is not str or not _MONEY.fullmatch(text):
-        raise ValueError("expected a decimal string such as 1500.00")
-    return Money(text)
+        raise ValueError(MONEY_PROBLEM)
+    return Decimal(text)
 
 
 def parse_business_date(text: Any) -> date:

@@ -18,11 +18,16 @@ def invalid_response(what: str, problem: str, request_id: str | None) -> Banking
     names the place and the expectation, not the value (which may be a secret).
     """
     reason, _, where = problem.partition(" - at ")
+    where = where.strip("`") or "$"
+    if reason.startswith("`"):
+        # A check of the model itself names its field: "`ledger_balance` expected …".
+        name, _, reason = reason[1:].partition("` ")
+        where = f"{where}.{name}"
     return BankingAPIInvalidResponse(
         "INVALID_RESPONSE",
         f"The banking API answered an unexpected {what}: {problem}",
         502,
-        [{"field": where.strip("`") or "$", "code": "invalid_format", "reason": reason}],
+        [{"field": where, "code": "invalid_format", "reason": reason}],
         request_id,
     )
 

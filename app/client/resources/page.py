@@ -1,6 +1,6 @@
 """One page of a cursor-paginated list (``{<plural>: [...], has_more, next_cursor}``)."""
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 
@@ -18,6 +18,3 @@ class Page(msgspec.Struct, Generic[_ItemT], kw_only=True, frozen=True):
     items: list[_ItemT]
     has_more: bool = False
     next_cursor: str | None = None
-
-
-UntypedPage = Page[dict[str, Any]]

@@ -80,8 +80,12 @@ class CloseBlocker(Resource, kw_only=True, frozen=True):
 
 
 class CloseBlockers(Resource, kw_only=True, frozen=True):
-    """``GET /fiscal-periods/{id}/close-blockers``: the close's own query, read ahead."""
+    """``GET /fiscal-periods/{id}/close-blockers``: the close's own query, read ahead.
+
+    ``blocker_count`` is every blocker; ``close_blockers`` lists the first of them.
+    """
 
     period_id: str
     can_close: bool
+    blocker_count: int | None = None
     close_blockers: list[CloseBlocker] = []

@@ -1,7 +1,7 @@
 """Contract tests: the shared client against the real core app (httpx.ASGITransport)."""
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -280,7 +280,7 @@ async def test_periods_ledger_and_reports_through_their_models(client):
     single = await client.get(f"/gl/accounts/{cash.id}", model=GLAccount, token=token)
     assert single.balance == cash.balance and single.children == []
     entries = await client.get_page(f"/gl/accounts/{cash.id}/entries", model=GLEntry, token=token)
-    assert all(isinstance(e.balance_after, Decimal) for e in entries.items)
+    assert entries.items and all(isinstance(e.balance_after, Decimal) for e in entries.items)
 
     trial = await client.get("/reports/trial-balance", model=TrialBalance, token=token)
     assert trial.balanced and trial.total_debit == sum(line.debit for line in trial.lines)
@@ -339,13 +339,14 @@ async def test_admin_resources_through_their_models(client):
 
 async def test_standing_instructions_and_jobs_through_their_models(client):
     officer = await client.login("officer@demo.bank", SANDBOX_PASSWORD)
+    manager = await client.login("manager@demo.bank", SANDBOX_PASSWORD)
     admin = await client.login("admin@demo.bank", SANDBOX_PASSWORD)
     tenant = await client.get("/tenant", model=Tenant, token=officer.access_token)
     accounts = await client.get_page(
         "/accounts",
         model=Account,
         token=officer.access_token,
-        params={"status": "ACTIVE", "currency": tenant.base_currency},
+        params={"status": "ACTIVE", "currency": tenant.base_currency, "branch_code": "001"},
         page_size=2,
     )
     source, destination = accounts.items
@@ -358,30 +359,41 @@ async def test_standing_instructions_and_jobs_through_their_models(client):
             "destination_account_id": destination.id,
             "amount": "1.50",
             "currency": tenant.base_currency,
-            "frequency": "MONTHLY",
-            "start_date": (tenant.business_date + timedelta(days=400)).isoformat(),
+            "frequency": "DAILY",
+            "start_date": tenant.business_date.isoformat(),
             "narration": "typed client",
         },
     )
     assert made.status == "PENDING_APPROVAL" and made.amount == Decimal("1.50")
-    assert made.start_date == tenant.business_date + timedelta(days=400)
+    assert made.start_date == tenant.business_date and made.approved_at is None
+    approved = await client.post(
+        f"/standing-instructions/{made.id}/approve",
+        model=StandingInstruction,
+        token=manager.access_token,
+        json={},
+    )
+    assert approved.status == "ACTIVE" and approved.approved_at is not None
     listed = await client.get_page(
         "/standing-instructions", model=StandingInstruction, token=officer.access_token
     )
     assert made.id in {s.id for s in listed.items}
+
+    job = await client.post(
+        "/jobs/standing-instructions/trigger", model=Job, token=admin.access_token, json={}
+    )
+    assert job.job_type == "STANDING_INSTRUCTIONS" and job.business_date == tenant.business_date
+    assert job.instructions_executed >= 1 and job.completed_at is not None
     runs = await client.get_page(
         f"/standing-instructions/{made.id}/executions",
         model=StandingExecution,
         token=officer.access_token,
     )
-    assert runs.items == []
+    (run,) = runs.items
+    assert run.business_date == tenant.business_date and run.amount == Decimal("1.50")
+    assert run.status == "COMPLETED" and run.job_id == job.job_id
     await client.post(
         f"/standing-instructions/{made.id}/cancel", token=officer.access_token, json={}
     )
-    job = await client.post(
-        "/jobs/standing-instructions/trigger", model=Job, token=admin.access_token, json={}
-    )
-    assert job.job_type == "STANDING_INSTRUCTIONS" and job.business_date == tenant.business_date
 
 
 async def test_batch_results_through_their_model(client):
@@ -435,6 +447,7 @@ async def test_new_reads_of_issue_12_through_their_models(client):
     assert summary.total == summary.active + summary.inactive
     assert blockers.period_id == current.id
     assert blockers.can_close == (not blockers.close_blockers)
+    assert blockers.blocker_count is None or blockers.blocker_count >= len(blockers.close_blockers)
     for blocker in blockers.close_blockers:
         assert blocker.kind in {"journal", "teller_transaction", "earlier_period"}
 

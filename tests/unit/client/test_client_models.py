@@ -19,11 +19,11 @@ from app.client import (
     IdentityProvider,
     IncomeStatement,
     Journal,
-    Money,
     Page,
     Tenant,
     Transaction,
     Webhook,
+    WebhookDelivery,
     parse_business_date,
     parse_money,
     parse_timestamp,
@@ -117,7 +117,7 @@ async def test_a_bad_field_is_a_clear_invalid_response(make_client, field, value
     assert "Tenant" in error.message
 
 
-@pytest.mark.parametrize("amount", [1000000.0, "NaN", "Infinity", "1E+6", "1,000.00", " 1.00", ""])
+@pytest.mark.parametrize("amount", ["NaN", "sNaN", "Infinity", "-Infinity", "1,000.00", "0x10", ""])
 async def test_money_that_is_not_a_decimal_string_is_refused(make_client, amount):
     body = copy.deepcopy(TENANT)
     body["settings"]["teller_approval_limit"] = amount
@@ -125,6 +125,20 @@ async def test_money_that_is_not_a_decimal_string_is_refused(make_client, amount
         await make_client(answering(body)).get("/tenant", model=Tenant, token="t")
     assert caught.value.details[0].field == "$.settings.teller_approval_limit"
     assert "decimal string" in (caught.value.details[0].reason or "")
+
+
+async def test_a_json_number_is_read_from_its_digits_never_through_a_float(make_client):
+    body = copy.deepcopy(TENANT)
+    body["settings"]["teller_approval_limit"] = 0.1  # json.dumps writes the digits "0.1"
+    tenant = await make_client(answering(body)).get("/tenant", model=Tenant, token="t")
+    assert tenant.settings.teller_approval_limit == Decimal("0.1")  # not 0.1000000000000000055…
+    assert type(tenant.settings.teller_approval_limit) is Decimal
+
+
+async def test_money_encodes_back_as_a_decimal_string():
+    # A plain Decimal: msgspec (and Litestar, which uses it) write the text, never a float.
+    limit = msgspec.convert({"a": "1000000.00"}, dict[str, Decimal])["a"]
+    assert msgspec.json.encode({"limit": limit}) == b'{"limit":"1000000.00"}'
 
 
 async def test_a_missing_field_and_a_naive_timestamp_are_refused(make_client):
@@ -188,7 +202,7 @@ async def test_typed_pages_and_paginate(make_client):
 
 
 async def test_a_page_whose_item_is_wrong_names_the_item(make_client):
-    body = {"accounts": [ACCOUNT, {**ACCOUNT, "ledger_balance": 12.5}], "has_more": False}
+    body = {"accounts": [ACCOUNT, {**ACCOUNT, "ledger_balance": "NaN"}], "has_more": False}
     client = make_client(answering(body))
     with pytest.raises(BankingAPIInvalidResponse) as caught:
         await client.get_page("/accounts", model=Account, token="t")
@@ -232,7 +246,7 @@ def test_parse_money():
     assert parse_money("1500.00") == Decimal("1500.00")
     assert str(parse_money("0.50")) == "0.50"
     assert parse_money("-20.5") == Decimal("-20.5")
-    assert isinstance(parse_money("7"), Money)
+    assert type(parse_money("7")) is Decimal
     for bad in ["", "1e5", "NaN", "1,000", "+1", " 1", "1.", ".5", 1.5, 7, None]:
         with pytest.raises(ValueError, match="decimal string"):
             parse_money(bad)
@@ -347,3 +361,34 @@ async def test_close_blockers_of_codes_md(make_client):
     journal, earlier = blockers.close_blockers
     assert journal.amount == Decimal("10.00") and journal.date == date(2026, 12, 1)
     assert earlier.amount is None and earlier.reference is None
+
+
+async def test_webhook_deliveries_with_their_attempts(make_client):
+    delivery = {
+        "id": "d-1",
+        "webhook_id": "w-1",
+        "event_id": "evt_1",
+        "event_type": "journal.posted",
+        "status": "PENDING",
+        "attempt_count": 1,
+        "next_attempt_at": "2026-12-07T10:05:00Z",
+        "last_attempt_at": "2026-12-07T10:00:00Z",
+        "last_status_code": 503,
+        "last_error": None,
+        "delivered_at": None,
+        "created_at": "2026-12-07T09:59:59Z",
+        "attempts": [
+            {
+                "number": 1,
+                "attempted_at": "2026-12-07T10:00:00Z",
+                "status_code": 503,
+                "error": None,
+                "duration_ms": 12,
+            }
+        ],
+    }
+    client = make_client(answering({"deliveries": [delivery], "has_more": False}))
+    page = await client.get_page("/webhooks/w-1/deliveries", model=WebhookDelivery, token="t")
+    (only,) = page.items
+    assert only.attempts[0].status_code == 503 and only.delivered_at is None
+    assert only.next_attempt_at == datetime(2026, 12, 7, 10, 5, tzinfo=UTC)
