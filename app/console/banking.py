@@ -215,9 +215,27 @@ class CoreSession:
         except BankingAPIAuthError as exc:
             raise await self._session_ended(exc) from exc
 
-    async def post(self, path: str, json: Any = None, *, idempotency_key: str | None = None) -> Any:
-        """``POST`` ``json`` to ``path``; see :meth:`send`."""
-        return await self.send("POST", path, json=json, idempotency_key=idempotency_key)
+    @overload
+    async def post(
+        self, path: str, json: Any = None, *, idempotency_key: str | None = None, model: type[_T]
+    ) -> _T: ...
+    @overload
+    async def post(
+        self, path: str, json: Any = None, *, idempotency_key: str | None = None, model: None = None
+    ) -> Any: ...
+    async def post(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        model: type[Any] | None = None,
+    ) -> Any:
+        """``POST`` ``json`` to ``path`` (the answer as ``model`` when given); see
+        :meth:`send`."""
+        return await self.send(
+            "POST", path, json=json, idempotency_key=idempotency_key, model=model
+        )
 
     async def delete(self, path: str, *, idempotency_key: str | None = None) -> Any:
         """``DELETE`` ``path``; see :meth:`send`."""

@@ -1,9 +1,11 @@
-"""Bar charts drawn on the server as inline SVG (no chart library, no script, no inline style).
+"""Charts drawn on the server as inline SVG (no chart library, no script, no inline style).
 
-Used for the income statement's monthly trend (revenue and expenses as bars, net as a
-line) and Home's daily deposit and withdrawal volumes. Values stay ``Decimal``; only the
-pixel positions are floats (they are drawing, not money). Every chart carries a text
-description and its figures as a table beside it, so nothing is only in the picture.
+Bar charts for the income statement's monthly trend (revenue and expenses as bars, net as
+a line), Home's daily deposit and withdrawal volumes and the teller summary; the axis
+helpers (a round step, a compact money label) for those and the statement's balance line.
+Values stay ``Decimal``; only the pixel positions are floats (they are drawing, not money).
+Every chart carries a text description and its figures as a table beside it, so nothing is
+only in the picture.
 """
 
 from collections.abc import Sequence

@@ -473,15 +473,15 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
     opened = await send_write(
         request,
         core,
-        core.post("/accounts", body, idempotency_key=key),
+        core.post("/accounts", body, idempotency_key=key, model=Account),
         action="account.open",
         target=f"customer:{customer['id']}",
         key=key,
-        done_target=lambda opened: f"account:{opened.get('id')}",
+        done_target=lambda opened: f"account:{opened.id}",
     )
     if isinstance(opened, Refusal):
         return await _open_form(request, core, values=values, customer=customer, **opened.as_form())
-    return redirect(f"{page_url(str(opened.get('id')))}?done=opened")
+    return redirect(f"{page_url(opened.id)}?done=opened")
 
 
 # -- freeze, unfreeze, close ----------------------------------------------------------------

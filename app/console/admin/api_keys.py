@@ -212,20 +212,26 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/api-keys", body, idempotency_key=key),
+        core.post("/api-keys", body, idempotency_key=key, model=ApiKey),
         action="api_key.create",
         target=None,
         key=key,
         explain=lambda exc, signed_in: _create_refusal(exc, signed_in, values),
-        done_target=lambda created: f"api_key:{created.get('id')}",
+        done_target=lambda created: f"api_key:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _create_form(request, core, values=values, **created.as_form())
-    key_id = str(created.get("id"))
+    key_id = created.id
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND,
         key_id,
-        {k: created.get(k) for k in ("api_key", "name", "role", "scopes", "prefix")},
+        {
+            "api_key": created.api_key,
+            "name": created.name,
+            "role": created.role,
+            "scopes": created.scopes,
+            "prefix": created.prefix,
+        },
     )
     return redirect(f"/admin/api-keys/{quoted(key_id)}/created")
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
+from app.client import Branch
 from app.console.admin.common import (
     MANAGE,
     VIEW,
@@ -89,17 +90,17 @@ async def branch_open(request: Request[Any, Any, Any]) -> Response[Any]:
     opened = await send_write(
         request,
         core,
-        core.post("/branches", values, idempotency_key=key),
+        core.post("/branches", values, idempotency_key=key, model=Branch),
         action="branch.open",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda opened: f"branch:{opened.get('code') or values['code']}",
+        done_target=lambda opened: f"branch:{opened.code}",
     )
     if isinstance(opened, Refusal):
         return await _branches_page(request, core, values=values, **opened.as_form())
     forget_branches(core)
-    code = str(opened.get("code") or values["code"])
+    code = opened.code
     return redirect("/admin/branches?" + urlencode({"opened": code}))
 
 

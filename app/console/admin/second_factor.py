@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
-from app.client import BankingAPIError, SecondFactor, User
+from app.client import BankingAPIError, FactorReset, SecondFactor, User
 from app.console.admin.common import MANAGE, admin_refusal, quoted
 from app.console.banking import CoreSession
 from app.console.formatting import bank_zone, local_time
@@ -82,7 +82,7 @@ async def _send(
     answer = await send_write(
         request,
         core,
-        core.post(path, body, idempotency_key=key),
+        core.post(path, body, idempotency_key=key, model=FactorReset),
         action=f"user.second_factor_{step}",
         target=f"user:{user_id[:40]}",
         key=key,
@@ -94,12 +94,11 @@ async def _send(
         return await _detail_page(
             request, core, user_id, action_error=message, status_code=answer.status_code
         )
-    status = answer.get("status") if isinstance(answer, dict) else None
     done = {
         "COMPLETED": "factor_reset",
         "PENDING_APPROVAL": "factor_requested",
         "CANCELLED": "factor_cancelled",
-    }.get(str(status), "factor_reset")
+    }.get(answer.status, "factor_reset")
     return redirect(f"{page_url(user_id)}?done={done}")
 
 

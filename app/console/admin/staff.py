@@ -252,16 +252,16 @@ async def staff_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/users", body, idempotency_key=key),
+        core.post("/users", body, idempotency_key=key, model=User),
         action="user.create",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda created: f"user:{created.get('id')}",
+        done_target=lambda created: f"user:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _create_form(request, core, values=values, **created.as_form())
-    return redirect(f"{page_url(str(created.get('id')))}?done=created")
+    return redirect(f"{page_url(created.id)}?done=created")
 
 
 # -- one staff user ---------------------------------------------------------------------------

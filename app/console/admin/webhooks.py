@@ -252,21 +252,23 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/webhooks", body, idempotency_key=key),
+        core.post("/webhooks", body, idempotency_key=key, model=Webhook),
         action="webhook.create",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda created: f"webhook:{created.get('id')}",
+        done_target=lambda created: f"webhook:{created.id}",
     )
     if isinstance(created, Refusal):
         # A refused secret is not written back into the page.
         return await _create_form(
             request, core, values={**values, "secret": ""}, **created.as_form()
         )
-    webhook_id = str(created.get("id"))
+    webhook_id = created.id
     await OneTimeSecrets(request, core).keep(
-        SECRET_KIND, webhook_id, {k: created.get(k) for k in ("secret", "name", "url")}
+        SECRET_KIND,
+        webhook_id,
+        {"secret": created.secret, "name": created.name, "url": created.url},
     )
     return redirect(f"{page_url(webhook_id)}/created")
 

@@ -155,15 +155,15 @@ async def customer_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/customers", customer_body(values), idempotency_key=key),
+        core.post("/customers", customer_body(values), idempotency_key=key, model=Customer),
         action="customer.create",
         target=None,
         key=key,
-        done_target=lambda created: f"customer:{created.get('id')}",
+        done_target=lambda created: f"customer:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _form_page(request, core, values=values, **created.as_form())
-    return redirect(f"/customers/{quote(str(created.get('id')), safe='')}?created=1")
+    return redirect(f"/customers/{quote(created.id, safe='')}?created=1")
 
 
 customers_router = Router(

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIError, BankingAPIUnavailable, StandingInstruction
+from app.client import BankingAPIError, BankingAPIUnavailable, Job, StandingInstruction
 from app.console.banking import CoreSession
 from app.console.bulk_approval import BulkApproval, approve_selected
 from app.console.drafts import DraftStore
@@ -182,26 +182,25 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     job = await send_write(
         request,
         core,
-        core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key),
+        core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key, model=Job),
         action="standing.run",
         target=f"business_date:{day}",
         key=key,
         explain=lambda exc, _: (FormErrors(), _run_error(exc)),
-        done_target=lambda job: f"job:{job.get('job_id', day) if isinstance(job, dict) else day}",
+        done_target=lambda job: f"job:{job.job_id}",
     )
     if isinstance(job, Refusal):
         await store.save_blob(result_key, {"error": job.error})
         return redirect(f"/standing?{urlencode({'job': result_key})}")
-    job = job if isinstance(job, dict) else {}
     await store.save_blob(
         result_key,
         {
-            "business_date": str(job.get("business_date") or day),
-            "status": str(job.get("status") or ""),
-            "executed": int(job.get("instructions_executed") or 0),
-            "failed": int(job.get("instructions_failed") or 0),
-            "job_id": str(job.get("job_id") or ""),
-            "completed_at": local_time(job.get("completed_at"), tenant.timezone),
+            "business_date": job.business_date.isoformat(),
+            "status": job.status,
+            "executed": job.instructions_executed,
+            "failed": job.instructions_failed,
+            "job_id": job.job_id,
+            "completed_at": local_time(job.completed_at, tenant.timezone),
         },
     )
     return redirect(f"/standing?{urlencode({'job': result_key})}")
@@ -337,12 +336,12 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/standing-instructions", body, idempotency_key=key),
+        core.post("/standing-instructions", body, idempotency_key=key, model=StandingInstruction),
         action="standing.create",
         target=f"account:{values['source']}->{values['destination']}",
         key=key,
         explain=lambda exc, _: _refusal(exc),
-        done_target=lambda created: f"standing_instruction:{created.get('id') or ''}",
+        done_target=lambda created: f"standing_instruction:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _form_page(
@@ -356,7 +355,7 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
             error=created.error,
             status_code=created.status_code,
         )
-    instruction_id = str(created.get("id") or "")
+    instruction_id = created.id
     forget_pending_count(core.signed_in.tenant.code)  # a new item for the managers' count
     return redirect(f"{page_url(instruction_id)}?done=created")
 
