@@ -210,12 +210,13 @@ def confirmed_routes(action: ConfirmedAction) -> list[Any]:
             return await confirm_page(
                 request, core, action, item_id, key=key, step=step, reason=reason
             )
+        target = await action.target(core, item_id)  # before the write: it may ask the core
         answer = await send_write(
             request,
             core,
             action.send(core, item_id, reason, key),
             action=action.log,
-            target=await action.target(core, item_id),
+            target=target,
             key=key,
             explain=action.explain,
             reraise_not_found=action.reraise_not_found,
