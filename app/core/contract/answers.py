@@ -32,8 +32,14 @@ from app.core.periods.responses import (
     FiscalPeriodPage,
     FiscalYear,
 )
+from app.core.standing.responses import (
+    ExecutionPage,
+    StandingInstruction,
+    StandingInstructionPage,
+)
 from app.core.tenants.responses import Branch, Branches, Tenant
 from app.core.transactions.responses import BatchResult, Transaction, TransactionPage
+from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
 
 ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("GET", "/tenant"): Tenant,
@@ -79,4 +85,16 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/transactions/{transaction_id}/reject"): Transaction,
     ("GET", "/transactions"): TransactionPage,
     ("GET", "/transactions/{id_or_ref}"): Transaction,
+    ("POST", "/standing-instructions"): StandingInstruction,
+    ("GET", "/standing-instructions"): StandingInstructionPage,
+    ("GET", "/standing-instructions/{instruction_id}"): StandingInstruction,
+    ("POST", "/standing-instructions/{instruction_id}/approve"): StandingInstruction,
+    ("POST", "/standing-instructions/{instruction_id}/cancel"): StandingInstruction,
+    ("GET", "/standing-instructions/{instruction_id}/executions"): ExecutionPage,
+    ("POST", "/webhooks"): Webhook,
+    ("GET", "/webhooks"): WebhookPage,
+    ("GET", "/webhooks/{webhook_id}"): Webhook,
+    ("PATCH", "/webhooks/{webhook_id}"): Webhook,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): DeliveryPage,
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Delivery,
 }
