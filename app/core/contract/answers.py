@@ -26,6 +26,8 @@ from app.core.admin.responses import (
     StaffUser,
 )
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
+from app.core.journals.responses import Journal, JournalPage
+from app.core.ledger.responses import Chart, GLAccount, GLEntryPage
 from app.core.periods.responses import (
     CloseBlockers,
     FiscalPeriod,
@@ -97,4 +99,16 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("PATCH", "/webhooks/{webhook_id}"): Webhook,
     ("GET", "/webhooks/{webhook_id}/deliveries"): DeliveryPage,
     ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Delivery,
+    ("GET", "/gl/accounts"): Chart,
+    ("POST", "/gl/accounts"): GLAccount,
+    ("GET", "/gl/accounts/{gl_account_id}"): GLAccount,
+    ("PATCH", "/gl/accounts/{gl_account_id}"): GLAccount,
+    ("GET", "/gl/accounts/{gl_account_id}/entries"): GLEntryPage,
+    ("POST", "/journals"): Journal,
+    ("GET", "/journals"): JournalPage,
+    ("GET", "/journals/{journal_id}"): Journal,
+    ("POST", "/journals/{journal_id}/approve"): Journal,
+    ("POST", "/journals/{journal_id}/reject"): Journal,
+    ("POST", "/journals/{journal_id}/post"): Journal,
+    ("POST", "/journals/{journal_id}/reverse"): Journal,
 }

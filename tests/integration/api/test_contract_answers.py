@@ -279,3 +279,55 @@ async def test_standing_and_webhook_answers_are_their_models(api, tokens, core_a
     check("PATCH", "/webhooks/{webhook_id}", patched)
     deliveries = expect(await api.get(f"/webhooks/{hook['id']}/deliveries", headers=admin), 200)
     check("GET", "/webhooks/{webhook_id}/deliveries", deliveries)
+
+
+async def test_ledger_and_journal_answers_are_their_models(api, tokens):
+    from tests.integration.api.journal_helpers import act, draft, gl, line, new_gl_account
+
+    viewer = await h(tokens, "viewer")
+    check("GET", "/gl/accounts", expect(await api.get("/gl/accounts", headers=viewer), 200))
+    made = await new_gl_account(api, tokens)
+    check("POST", "/gl/accounts", made)
+    one = expect(await api.get(f"/gl/accounts/{made['id']}", headers=viewer), 200)
+    check("GET", "/gl/accounts/{gl_account_id}", one)
+    renamed = expect(
+        await api.patch(
+            f"/gl/accounts/{made['id']}",
+            json={"name": "Renamed"},
+            headers=await h(tokens, "officer"),
+        ),
+        200,
+    )
+    check("PATCH", "/gl/accounts/{gl_account_id}", renamed)
+    chart = await gl(api, tokens)
+    entries = [
+        line(chart["1400"]["id"], "3.00", "debit"),
+        line(chart["4200"]["id"], "3.00", "credit"),
+    ]
+    drafted = expect(await draft(api, tokens, entries), 201)
+    check("POST", "/journals", drafted)
+    approved = expect(await act(api, tokens, drafted["id"], "approve"), 200)
+    check("POST", "/journals/{journal_id}/approve", approved)
+    posted = expect(await act(api, tokens, drafted["id"], "post"), 200)
+    check("POST", "/journals/{journal_id}/post", posted)
+    reversed_ = expect(
+        await act(api, tokens, drafted["id"], "reverse", "manager", reason="wrong account"), 200
+    )
+    check("POST", "/journals/{journal_id}/reverse", reversed_)
+    other = expect(await draft(api, tokens, entries), 201)
+    rejected = expect(await act(api, tokens, other["id"], "reject", reason="duplicate"), 200)
+    check("POST", "/journals/{journal_id}/reject", rejected)
+    whole = expect(await api.get(f"/journals/{drafted['id']}", headers=viewer), 200)
+    assert check("GET", "/journals/{journal_id}", whole).entries
+    for with_entries in ("true", "false"):
+        page = expect(
+            await api.get(
+                "/journals", params={"limit": 5, "entries": with_entries}, headers=viewer
+            ),
+            200,
+        )
+        check("GET", "/journals", page)
+    lines = expect(
+        await api.get(f"/gl/accounts/{chart['4200']['id']}/entries", headers=viewer), 200
+    )
+    assert check("GET", "/gl/accounts/{gl_account_id}/entries", lines).entries
