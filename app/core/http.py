@@ -32,9 +32,25 @@ PageLimit = Annotated[
 ]
 
 
+# A date filter as the routes read it (``parse_date``): YYYY-MM-DD, or empty for none.
+DAY_FILTER: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}
+
+
+# A time filter (the audit log's): a date, an RFC 3339 time, or empty for none.
+INSTANT_FILTER: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
+
+
 def one_of(*values: str) -> Any:
     """A query parameter that takes one of ``values`` (documented; the route checks)."""
-    return Parameter(schema_extra={"enum": list(values)})
+    return Parameter(schema_extra={"enum": [*values, ""]})  # empty: no filter
 
 
 def provide_context(request: Request[Any, Any, Any]) -> RequestContext:

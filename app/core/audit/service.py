@@ -123,11 +123,13 @@ def _instant(raw: str, field: str, *, end_of_day: bool, zone: tzinfo) -> datetim
                 return after.astimezone(UTC) - timedelta(microseconds=1)
             return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is None:
+            return _bad(field, "an RFC 3339 time needs its offset (Z or ±hh:mm)", raw)
+        return moment.astimezone(UTC)
     except ValueError:
         return _bad(field, "not a YYYY-MM-DD date or an RFC 3339 time", raw)
-    if moment.tzinfo is None:
-        return _bad(field, "an RFC 3339 time needs its offset (Z or ±hh:mm)", raw)
-    return moment.astimezone(UTC)
+    except OverflowError:  # year 1 (or 9999) moved across the zone's offset
+        return _bad(field, "outside the years 1-9999 in UTC", raw, DetailCode.OUT_OF_RANGE)
 
 
 def parse_filters(

@@ -26,14 +26,22 @@ from app.core.admin.responses import (
     StaffUser,
 )
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
+from app.core.journals.responses import Journal, JournalPage
+from app.core.ledger.responses import Chart, GLAccount, GLEntryPage
 from app.core.periods.responses import (
     CloseBlockers,
     FiscalPeriod,
     FiscalPeriodPage,
     FiscalYear,
 )
+from app.core.standing.responses import (
+    ExecutionPage,
+    StandingInstruction,
+    StandingInstructionPage,
+)
 from app.core.tenants.responses import Branch, Branches, Tenant
 from app.core.transactions.responses import BatchResult, Transaction, TransactionPage
+from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
 
 ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("GET", "/tenant"): Tenant,
@@ -79,4 +87,28 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/transactions/{transaction_id}/reject"): Transaction,
     ("GET", "/transactions"): TransactionPage,
     ("GET", "/transactions/{id_or_ref}"): Transaction,
+    ("POST", "/standing-instructions"): StandingInstruction,
+    ("GET", "/standing-instructions"): StandingInstructionPage,
+    ("GET", "/standing-instructions/{instruction_id}"): StandingInstruction,
+    ("POST", "/standing-instructions/{instruction_id}/approve"): StandingInstruction,
+    ("POST", "/standing-instructions/{instruction_id}/cancel"): StandingInstruction,
+    ("GET", "/standing-instructions/{instruction_id}/executions"): ExecutionPage,
+    ("POST", "/webhooks"): Webhook,
+    ("GET", "/webhooks"): WebhookPage,
+    ("GET", "/webhooks/{webhook_id}"): Webhook,
+    ("PATCH", "/webhooks/{webhook_id}"): Webhook,
+    ("GET", "/webhooks/{webhook_id}/deliveries"): DeliveryPage,
+    ("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Delivery,
+    ("GET", "/gl/accounts"): Chart,
+    ("POST", "/gl/accounts"): GLAccount,
+    ("GET", "/gl/accounts/{gl_account_id}"): GLAccount,
+    ("PATCH", "/gl/accounts/{gl_account_id}"): GLAccount,
+    ("GET", "/gl/accounts/{gl_account_id}/entries"): GLEntryPage,
+    ("POST", "/journals"): Journal,
+    ("GET", "/journals"): JournalPage,
+    ("GET", "/journals/{journal_id}"): Journal,
+    ("POST", "/journals/{journal_id}/approve"): Journal,
+    ("POST", "/journals/{journal_id}/reject"): Journal,
+    ("POST", "/journals/{journal_id}/post"): Journal,
+    ("POST", "/journals/{journal_id}/reverse"): Journal,
 }

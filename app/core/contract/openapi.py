@@ -60,6 +60,14 @@ TENANT_HEADER = {
 }
 
 
+# A key: printable ASCII, 1-255 characters; transport trims the blanks around a header's
+# value, so a value of blanks only is no key at all.
+_KEY = r"[\t ]*[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?[\t ]*"
+
+
+_NO_KEY_OR_KEY = rf"^([\t ]*|{_KEY})$"
+
+
 def _idempotency_header(required: bool) -> dict[str, Any]:
     return {
         "name": "Idempotency-Key",
@@ -67,7 +75,7 @@ def _idempotency_header(required: bool) -> dict[str, Any]:
         "required": required,
         "description": "Replays the first answer for the same key and body (24 h); "
         + ("required: this write moves money" if required else "optional"),
-        "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+        "schema": {"type": "string", "pattern": f"^{_KEY}$" if required else _NO_KEY_OR_KEY},
     }
 
 

@@ -64,6 +64,8 @@ RULES: dict[str, dict[str, Any]] = {
     },
 }
 
+SECRET = {"type": "string", "pattern": "^[\\x21-\\x7e]{16,100}$"}
+
 # What a validator checks by hand, stated for the document: (model, field) -> schema.
 FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("BranchCreate", "code"): {"type": "string", "pattern": "^[A-Za-z0-9]{1,10}$"},
@@ -77,6 +79,18 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
         "maxLength": 2000,
         "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$",
     },
+    ("WebhookUpdate", "url"): {
+        "type": "string",
+        "maxLength": 2000,
+        "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\\s#]*)?$",
+    },
+    ("WebhookUpdate", "events"): {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "enum": list(EVENT_TYPES)},
+    },
+    ("WebhookCreate", "secret"): SECRET,
+    ("WebhookUpdate", "secret"): SECRET,
     ("WebhookCreate", "events"): {
         "type": "array",
         "minItems": 1,

@@ -13,7 +13,7 @@ from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.http import PageLimit, page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.journals.bodies import render_journal, render_journal_summaries, render_journals
 from app.core.journals.schemas import JournalCreate, ReasonRequest
 from app.core.journals.service import STATES, JournalService
@@ -47,8 +47,8 @@ async def list_journals(
     session: AsyncSession,
     tenant: TenantRef,
     status: str | None = None,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     created_by: str | None = None,
     journal_type: str | None = None,
     limit: PageLimit = None,

@@ -355,7 +355,7 @@ async def list_deliveries(
     status: str | None = None,
 ) -> dict[str, Any]:
     """One page of a subscription's deliveries, newest first, each with its attempts."""
-    if status is not None and status.upper() not in DELIVERY_STATUSES:
+    if status and status.upper() not in DELIVERY_STATUSES:  # empty: no filter
         raise ApiError(
             "VALIDATION_ERROR",
             f"status must be one of {', '.join(DELIVERY_STATUSES)}.",
@@ -365,7 +365,7 @@ async def list_deliveries(
     query = sa.select(WebhookDelivery).where(
         col(WebhookDelivery.subscription_id) == subscription.id
     )
-    if status is not None:
+    if status:
         query = query.where(col(WebhookDelivery.status) == status.upper())
     page = await keyset_page(
         session,

@@ -210,3 +210,124 @@ async def test_tenant_staff_and_period_answers_are_their_models(api, tokens, cor
         201,
     )
     check("POST", "/fiscal-periods", made)
+
+
+async def test_standing_and_webhook_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    today = expect(await api.get("/tenant", headers=admin), 200)["business_date"]
+    expect(await api.post(f"/fiscal-periods/year/{today[:4]}", headers=admin), 201)
+    a, b = await bank.open_account(), await bank.open_account()
+    made = expect(
+        await api.post(
+            "/standing-instructions",
+            json={
+                "source_account_id": a["id"],
+                "destination_account_id": b["id"],
+                "amount": "12.50",
+                "currency": "NGN",
+                "frequency": "MONTHLY",
+                "start_date": today,
+                "narration": "rent",
+            },
+            headers=bank.h("officer"),
+        ),
+        201,
+    )
+    check("POST", "/standing-instructions", made)
+    approved = expect(
+        await api.post(f"/standing-instructions/{made['id']}/approve", headers=bank.h("manager")),
+        200,
+    )
+    check("POST", "/standing-instructions/{instruction_id}/approve", approved)
+    one = expect(await api.get(f"/standing-instructions/{made['id']}", headers=admin), 200)
+    check("GET", "/standing-instructions/{instruction_id}", one)
+    listed = expect(await api.get("/standing-instructions", headers=admin), 200)
+    check("GET", "/standing-instructions", listed)
+    expect(await api.post("/jobs/standing-instructions/trigger", json={}, headers=admin), 200)
+    runs = expect(
+        await api.get(f"/standing-instructions/{made['id']}/executions", headers=admin), 200
+    )
+    assert check("GET", "/standing-instructions/{instruction_id}/executions", runs).executions
+    cancelled = expect(
+        await api.post(
+            f"/standing-instructions/{made['id']}/cancel",
+            json={"reason": "moved out"},
+            headers=bank.h("officer"),
+        ),
+        200,
+    )
+    check("POST", "/standing-instructions/{instruction_id}/cancel", cancelled)
+
+    hook = expect(
+        await api.post(
+            "/webhooks",
+            json={"name": "books", "url": "http://127.0.0.1:9/hook", "events": ["period.closed"]},
+            headers=admin,
+        ),
+        201,
+    )
+    assert check("POST", "/webhooks", hook).secret
+    check("GET", "/webhooks", expect(await api.get("/webhooks", headers=admin), 200))
+    one_hook = expect(await api.get(f"/webhooks/{hook['id']}", headers=admin), 200)
+    assert check("GET", "/webhooks/{webhook_id}", one_hook).secret is msgspec.UNSET
+    patched = expect(
+        await api.patch(f"/webhooks/{hook['id']}", json={"is_active": False}, headers=admin), 200
+    )
+    check("PATCH", "/webhooks/{webhook_id}", patched)
+    deliveries = expect(await api.get(f"/webhooks/{hook['id']}/deliveries", headers=admin), 200)
+    check("GET", "/webhooks/{webhook_id}/deliveries", deliveries)
+
+
+async def test_ledger_and_journal_answers_are_their_models(api, tokens):
+    from tests.integration.api.journal_helpers import act, draft, gl, line, new_gl_account
+
+    viewer = await h(tokens, "viewer")
+    check("GET", "/gl/accounts", expect(await api.get("/gl/accounts", headers=viewer), 200))
+    made = await new_gl_account(api, tokens)
+    check("POST", "/gl/accounts", made)
+    one = expect(await api.get(f"/gl/accounts/{made['id']}", headers=viewer), 200)
+    check("GET", "/gl/accounts/{gl_account_id}", one)
+    renamed = expect(
+        await api.patch(
+            f"/gl/accounts/{made['id']}",
+            json={"name": "Renamed"},
+            headers=await h(tokens, "officer"),
+        ),
+        200,
+    )
+    check("PATCH", "/gl/accounts/{gl_account_id}", renamed)
+    chart = await gl(api, tokens)
+    entries = [
+        line(chart["1400"]["id"], "3.00", "debit"),
+        line(chart["4200"]["id"], "3.00", "credit"),
+    ]
+    drafted = expect(await draft(api, tokens, entries), 201)
+    check("POST", "/journals", drafted)
+    approved = expect(await act(api, tokens, drafted["id"], "approve"), 200)
+    check("POST", "/journals/{journal_id}/approve", approved)
+    posted = expect(await act(api, tokens, drafted["id"], "post"), 200)
+    check("POST", "/journals/{journal_id}/post", posted)
+    reversed_ = expect(
+        await act(api, tokens, drafted["id"], "reverse", "manager", reason="wrong account"), 200
+    )
+    check("POST", "/journals/{journal_id}/reverse", reversed_)
+    other = expect(await draft(api, tokens, entries), 201)
+    rejected = expect(await act(api, tokens, other["id"], "reject", reason="duplicate"), 200)
+    check("POST", "/journals/{journal_id}/reject", rejected)
+    whole = expect(await api.get(f"/journals/{drafted['id']}", headers=viewer), 200)
+    assert check("GET", "/journals/{journal_id}", whole).entries
+    for with_entries in ("true", "false"):
+        page = expect(
+            await api.get(
+                "/journals", params={"limit": 5, "entries": with_entries}, headers=viewer
+            ),
+            200,
+        )
+        check("GET", "/journals", page)
+    lines = expect(
+        await api.get(f"/gl/accounts/{chart['4200']['id']}/entries", headers=viewer), 200
+    )
+    assert check("GET", "/gl/accounts/{gl_account_id}/entries", lines).entries

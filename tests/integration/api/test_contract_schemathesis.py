@@ -2,7 +2,7 @@
 
 A real core process (``python -m app core``) on the suite's database, a tenant of the
 run's own (the fuzzer changes what it may), its admin's token, and the document the core
-serves. Bounded for ``make test`` (``SCHEMATHESIS_EXAMPLES`` per operation, 5 by default);
+serves. Bounded for ``make test`` (``SCHEMATHESIS_EXAMPLES`` per operation, 4 by default);
 ``make soak`` runs it with many more (quality.md: at least 1,000 generated requests).
 
 Checks: no 5xx, answers inside their schema, only documented statuses, valid requests
@@ -26,7 +26,7 @@ from tests.integration.api.private_tenant import make_tenant
 from tests.live_server import LiveServer
 from tests.support import SANDBOX_PASSWORD
 
-EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "4"))
 MIN_REQUESTS = int(os.environ.get("SCHEMATHESIS_MIN_REQUESTS", "300"))
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ST = Path(sys.executable).with_name("st")
