@@ -99,3 +99,20 @@ def test_shared_modules_import_no_feature_but_the_foundations() -> None:
         if module not in features and module not in ASSEMBLY and imported - FOUNDATIONS
     }
     assert reaching == {}
+
+
+TEMPLATES = CONSOLE.parents[1] / "templates"
+# Confirmations that are part of a bigger page rather than a page of their own: the period
+# close and the year close sit under their checklists, the maker-checker switch inside the
+# settings form. Every other "are you sure" is app/console/confirm.py's one template.
+CONFIRM_TEMPLATE = "components/confirm.html"
+CONFIRM_IN_PAGE = {"periods/checklist.html", "periods/close_year.html", "admin/settings.html"}
+
+
+def test_every_are_you_sure_page_is_the_one_confirm_template():
+    asking = {
+        str(path.relative_to(TEMPLATES))
+        for path in TEMPLATES.rglob("*.html")
+        if "confirm__question" in path.read_text(encoding="utf-8")
+    }
+    assert asking == {CONFIRM_TEMPLATE, *CONFIRM_IN_PAGE}
