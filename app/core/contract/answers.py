@@ -25,7 +25,9 @@ from app.core.admin.responses import (
     StaffSummary,
     StaffUser,
 )
+from app.core.audit.responses import AuditPage
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
+from app.core.jobs.responses import JobRun
 from app.core.journals.responses import Journal, JournalPage
 from app.core.ledger.responses import Chart, GLAccount, GLEntryPage
 from app.core.periods.responses import (
@@ -111,4 +113,6 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/journals/{journal_id}/reject"): Journal,
     ("POST", "/journals/{journal_id}/post"): Journal,
     ("POST", "/journals/{journal_id}/reverse"): Journal,
+    ("POST", "/jobs/standing-instructions/trigger"): JobRun,
+    ("GET", "/audit-logs"): AuditPage,
 }

@@ -246,7 +246,10 @@ async def test_standing_and_webhook_answers_are_their_models(api, tokens, core_a
     check("GET", "/standing-instructions/{instruction_id}", one)
     listed = expect(await api.get("/standing-instructions", headers=admin), 200)
     check("GET", "/standing-instructions", listed)
-    expect(await api.post("/jobs/standing-instructions/trigger", json={}, headers=admin), 200)
+    run = expect(await api.post("/jobs/standing-instructions/trigger", json={}, headers=admin), 200)
+    assert check("POST", "/jobs/standing-instructions/trigger", run).status == "COMPLETED"
+    trail = expect(await api.get("/audit-logs", params={"limit": 20}, headers=admin), 200)
+    assert check("GET", "/audit-logs", trail).audit_logs
     runs = expect(
         await api.get(f"/standing-instructions/{made['id']}/executions", headers=admin), 200
     )
