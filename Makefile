@@ -80,8 +80,10 @@ bench: install
 ## make soak: the long runs. R1 + R2 at full size: 64 clients, 10,000 transfers among 100
 ## accounts, two core processes, faults throughout (replay one with FAULTS_SEED=<seed>);
 ## the backup drill (base backup + WAL restored to a point in time); the console under
-## faults in Chromium (its own pytest process).
-soak: install chromium
+## faults in Chromium (its own pytest process); schemathesis against the live core with at
+## least 1,000 generated requests (quality.md R6).
+soak: install chromium oidc-provider
+	SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_MIN_REQUESTS=1000 $(PY) -m pytest tests/integration/api/test_contract_schemathesis.py -q -p no:playwright
 	FAULTS_SOAK=1 $(PY) -m pytest tests/faults/test_bank_faults.py -q -p no:playwright -s
 	$(PY) -m pytest tests/faults/test_backup_drill.py -q -p no:playwright
 	$(PY) -m pytest tests/faults/browser -q -p no:asyncio

@@ -11,6 +11,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from app.core.apidocs import ApiReferencePlugin, schema_router
 from app.core.auth.routes import auth_router
+from app.core.contract.openapi import document
 from app.core.errors import API_PREFIX
 from app.core.exceptions import EXCEPTION_HANDLERS
 from app.core.http import DEPENDENCIES, idempotency_key_guard
@@ -20,6 +21,7 @@ from app.core.middleware.idempotency import IdempotencyMiddleware
 from app.core.middleware.rate_limit import RateLimitMiddleware
 from app.core.middleware.request_id import RequestIdMiddleware
 from app.core.middleware.revocation import RevocationMiddleware
+from app.core.middleware.route_map import RouteMap
 from app.core.middleware.security_headers import SecurityHeadersMiddleware
 from app.core.middleware.tenant import TenantMiddleware
 from app.core.operations import OPERATION_HANDLERS
@@ -30,10 +32,10 @@ from app.core.services import CoreServices
 from app.settings import Settings, check_signing_key, get_settings
 
 
-def build_chain(inner: ASGIApp, services: CoreServices) -> ASGIApp:
+def build_chain(inner: ASGIApp, services: CoreServices, routes: RouteMap | None = None) -> ASGIApp:
     """Wrap the router in the seed's chain. Read bottom-up: the first stage is outermost."""
     app = inner
-    app = IdempotencyMiddleware(app, services.db, services.idempotency, API_PREFIX)  # 7
+    app = IdempotencyMiddleware(app, services.db, services.idempotency, API_PREFIX, routes)  # 7
     app = TenantMiddleware(app, services.tenants, API_PREFIX)  # 6
     app = RevocationMiddleware(app, services.revocations)  # 5
     app = JWTAuthMiddleware(app, services.tokens, API_PREFIX)  # 4
@@ -94,8 +96,9 @@ def create_app(settings: Settings | None = None, services: CoreServices | None =
         debug=False,
     )
     app.state.services = services
+    document(app)  # every error status of every operation, in the contract's body
     # The chain wraps the whole router, so unknown paths and 405s pass through it too.
-    chained = build_chain(app.asgi_handler, services)  # type: ignore[arg-type]
+    chained = build_chain(app.asgi_handler, services, RouteMap.of(app))  # type: ignore[arg-type]
     app.asgi_handler = chained  # type: ignore[method-assign,assignment]
     return app
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.core.context import Principal
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.permissions import has_role
 
@@ -26,7 +27,7 @@ def check_branch_scope(principal: Principal, branch_code: str, what: str = "acco
             "BRANCH_SCOPE",
             f"This {what} belongs to branch {branch_code}; you act for branch "
             f"{principal.branch_code} only.",
-            [{"field": "branch_code", "reason": "outside your branch", "value": branch_code}],
+            [detail("branch_code", DetailCode.BRANCH_SCOPE, "outside your branch", branch_code)],
         )
 
 
@@ -39,7 +40,7 @@ def parse_date(value: str | None, field: str) -> date | None:
         raise ApiError(
             "VALIDATION_ERROR",
             f"{field} must be a date (YYYY-MM-DD).",
-            [{"field": field, "reason": "not a YYYY-MM-DD date", "value": value[:40]}],
+            [detail(field, DetailCode.INVALID_FORMAT, "not a YYYY-MM-DD date", value[:40])],
         ) from None
 
 
@@ -57,20 +58,20 @@ def clean_text(value: Any, field: str, max_length: int, *, required: bool = Fals
             raise ApiError(
                 "VALIDATION_ERROR",
                 f"{field} is required.",
-                [{"field": field, "reason": "required"}],
+                [detail(field, DetailCode.REQUIRED, "required")],
             )
         return None
     if not isinstance(value, str):
         raise ApiError(
             "VALIDATION_ERROR",
             f"{field} must be text.",
-            [{"field": field, "reason": "must be a string"}],
+            [detail(field, DetailCode.INVALID_FORMAT, "must be a string")],
         )
     text = value.strip()
     if len(text) > max_length:
         raise ApiError(
             "VALIDATION_ERROR",
             f"{field} is longer than {max_length} characters.",
-            [{"field": field, "reason": f"at most {max_length} characters"}],
+            [detail(field, DetailCode.TOO_LONG, f"at most {max_length} characters")],
         )
     return text

@@ -5,6 +5,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.detail_codes import DetailCode, from_msgspec, with_codes
+
 API_PREFIX = "/api/v1/cba"
 
 _STATUS_BY_CODE: dict[str, int] = {
@@ -127,14 +129,17 @@ class ApiError(Exception):
         # The code fixes the status, save where the contract names another for one rule.
         self.status = status or status_for(code)
         self.message = message
-        self.details = details or []
+        # Every item leaves with a machine-readable code (issue 12).
+        self.details = with_codes(details, code) if details else []
         self.headers = headers or {}
         # Extra top-level members, e.g. a batch's per-item results.
         self.extra = extra or {}
 
 
-def field_error(field: str, reason: str, value: Any = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {"field": field, "reason": reason}
+def field_error(
+    field: str, reason: str, value: Any = None, code: DetailCode = DetailCode.INVALID
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"field": field, "code": code.value, "reason": reason}
     if value is not None:
         detail["value"] = value if isinstance(value, str | int | bool) else str(value)
     return detail
@@ -152,13 +157,14 @@ def field_problem(message: str, field: str | None = None) -> dict[str, Any]:
     if at is not None:
         field = field or at.group(1).split("[", 1)[0] or None
         message = message[: at.start()]
+    code = from_msgspec(message).value
     missing = _MISSING.search(message)
     if missing:
-        return {"field": missing.group(1), "reason": "required"}
+        return {"field": missing.group(1), "code": code, "reason": "required"}
     unknown = _UNKNOWN.search(message)
     if unknown:
-        return {"field": unknown.group(1), "reason": "unknown field"}
-    return {"field": field or "body", "reason": message or "invalid"}
+        return {"field": unknown.group(1), "code": code, "reason": "unknown field"}
+    return {"field": field or "body", "code": code, "reason": message or "invalid"}
 
 
 def timestamp() -> str:
@@ -175,7 +181,7 @@ def error_body(
     body: dict[str, Any] = {
         "code": code,
         "message": message,
-        "details": details or [],
+        "details": with_codes(details, code) if details else [],
         "request_id": request_id,
         "timestamp": timestamp(),
     }

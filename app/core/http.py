@@ -3,21 +3,54 @@
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef, get_context
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.services import CoreServices
 from app.core.unit import UnitOfWork
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
+
+# The page size of every list, as the document states it (``page_limit`` enforces it,
+# with the contract's error).
+PageLimit = Annotated[
+    int | None,
+    Parameter(
+        description=f"Items per page, 1-{MAX_PAGE} (default {DEFAULT_PAGE})",
+        schema_extra={"minimum": 1, "maximum": MAX_PAGE},
+    ),
+]
+
+
+# A date filter as the routes read it (``parse_date``): YYYY-MM-DD, or empty for none.
+DAY_FILTER: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]
+}
+
+
+# A time filter (the audit log's): a date, an RFC 3339 time, or empty for none.
+INSTANT_FILTER: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
+
+
+def one_of(*values: str) -> Any:
+    """A query parameter that takes one of ``values`` (documented; the route checks)."""
+    return Parameter(schema_extra={"enum": [*values, ""]})  # empty: no filter
 
 
 def provide_context(request: Request[Any, Any, Any]) -> RequestContext:
@@ -75,7 +108,7 @@ async def idempotency_key_guard(
         raise ApiError(
             "IDEMPOTENCY_KEY_REQUIRED",
             "This write moves money: send an Idempotency-Key header.",
-            [{"field": "Idempotency-Key", "reason": "required"}],
+            [detail("Idempotency-Key", DetailCode.REQUIRED, "required")],
         )
 
 
@@ -86,7 +119,7 @@ def page_limit(limit: int | None) -> int:
         raise ApiError(
             "VALIDATION_ERROR",
             f"limit must be between 1 and {MAX_PAGE}.",
-            [{"field": "limit", "reason": f"between 1 and {MAX_PAGE}", "value": limit}],
+            [detail("limit", DetailCode.OUT_OF_RANGE, f"between 1 and {MAX_PAGE}", limit)],
         )
     return limit
 
@@ -109,7 +142,7 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
         raise ApiError(
             "INVALID_FORMAT",
             "The cursor is not one this API issued.",
-            [{"field": "cursor", "reason": "malformed"}],
+            [detail("cursor", DetailCode.INVALID_FORMAT, "malformed")],
         )
     return values
 

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 
 # ISO 4217 minor digits of the currencies we serve.
@@ -35,7 +36,14 @@ def digits_of(currency: str) -> int:
         raise ApiError(
             "VALIDATION_ERROR",
             f"Unsupported currency {currency!r}.",
-            [{"field": "currency", "reason": "unsupported currency", "value": str(currency)}],
+            [
+                detail(
+                    "currency",
+                    DetailCode.UNSUPPORTED_CURRENCY,
+                    "unsupported currency",
+                    str(currency),
+                )
+            ],
         ) from None
 
 
@@ -48,7 +56,9 @@ def parse_amount(value: Any, currency: str, field: str = "amount") -> int:
     """A positive amount in minor units, or ``VALIDATION_ERROR`` naming the field."""
     digits = digits_of(currency)
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise _bad(field, value, 'must be a decimal string such as "1500.00"')
+        raise _bad(
+            field, value, DetailCode.INVALID_FORMAT, 'must be a decimal string such as "1500.00"'
+        )
     # A JSON number arrives as a binary double; its shortest repr is the text that was
     # sent, which then meets the same grammar as a string (no exponent, <= D places).
     text = repr(value) if isinstance(value, float) else str(value)
@@ -57,15 +67,15 @@ def parse_amount(value: Any, currency: str, field: str = "amount") -> int:
             f"must be a decimal string with at most {digits} decimal places, "
             "no sign, exponent or separators"
         )
-        raise _bad(field, value, reason)
+        raise _bad(field, value, _grammar_code(text, digits), reason)
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise _bad(field, value, "is not a number") from None
+        raise _bad(field, value, DetailCode.INVALID_FORMAT, "is not a number") from None
     if amount <= 0:
-        raise _bad(field, value, "must be greater than zero")
+        raise _bad(field, value, DetailCode.NOT_POSITIVE, "must be greater than zero")
     if amount > MAX_AMOUNT:
-        raise _bad(field, value, "must be at most 999,999,999,999.99")
+        raise _bad(field, value, DetailCode.TOO_LARGE, "must be at most 999,999,999,999.99")
     return int(amount.scaleb(digits))
 
 
@@ -88,10 +98,25 @@ def display_amount(minor: int, currency: str) -> str:
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{grouped}"
 
 
-def _bad(field: str, value: Any, reason: str) -> ApiError:
+_PLAIN_DECIMAL = re.compile(r"^([0-9]+)(?:\.([0-9]+))?$")
+
+
+def _grammar_code(text: str, digits: int) -> DetailCode:
+    """Why an amount's text failed the grammar: too many places, too many whole digits
+    (above the largest amount), or not a plain decimal at all (a sign, exponent, ...)."""
+    plain = _PLAIN_DECIMAL.match(text)
+    if plain is None:
+        return DetailCode.INVALID_FORMAT
+    whole, fraction = plain.group(1), plain.group(2) or ""
+    if len(fraction) > digits:
+        return DetailCode.TOO_MANY_DECIMALS
+    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS:
+        return DetailCode.TOO_LARGE
+    return DetailCode.INVALID_FORMAT
+
+
+def _bad(field: str, value: Any, code: DetailCode, reason: str) -> ApiError:
     shown = value if isinstance(value, str | int) and not isinstance(value, bool) else repr(value)
     return ApiError(
-        "VALIDATION_ERROR",
-        f"{field} {reason}.",
-        [{"field": field, "reason": reason, "value": str(shown)[:40]}],
+        "VALIDATION_ERROR", f"{field} {reason}.", [detail(field, code, reason, str(shown)[:40])]
     )

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.http import decode_cursor, encode_cursor, page_body
 
@@ -46,7 +47,7 @@ async def keyset_page(
             raise ApiError(
                 "INVALID_FORMAT",
                 "The cursor is not one this API issued.",
-                [{"field": "cursor", "reason": "malformed"}],
+                [detail("cursor", DetailCode.INVALID_FORMAT, "malformed")],
             ) from None
         columns = [column for column, _kind in keys]
         query = query.where(sa.tuple_(*columns) < sa.tuple_(*values))

@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from app.core.context import get_context
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 
 ROLES: tuple[str, ...] = ("viewer", "teller", "officer", "manager", "admin")
@@ -73,12 +74,12 @@ async def role_and_scope_guard(
         raise ApiError(
             "INSUFFICIENT_ROLE",
             f"This action needs the {role} role or higher.",
-            [{"field": "role", "reason": f"requires {role}", "value": principal.role}],
+            [detail("role", DetailCode.INSUFFICIENT_ROLE, f"requires {role}", principal.role)],
         )
     for needed in (scope, *handler.opt.get("also_scopes", ())):
         if needed is not None and needed not in principal.scopes:
             raise ApiError(
                 "INSUFFICIENT_SCOPE",
                 f"This action needs the {needed} scope.",
-                [{"field": "scope", "reason": f"requires {needed}"}],
+                [detail("scope", DetailCode.INSUFFICIENT_SCOPE, f"requires {needed}")],
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import field_problem
 
 
@@ -34,7 +35,7 @@ def every_problem(struct: type[msgspec.Struct], body: bytes) -> list[dict[str, A
         known.add(field.encode_name)
         if field.encode_name not in document:
             if field.required:
-                problems.append({"field": field.encode_name, "reason": "required"})
+                problems.append(detail(field.encode_name, DetailCode.REQUIRED, "required"))
             continue
         try:
             msgspec.convert(document[field.encode_name], annotations[name], strict=False)
@@ -42,7 +43,7 @@ def every_problem(struct: type[msgspec.Struct], body: bytes) -> list[dict[str, A
             problems.append(field_problem(str(exc), field.encode_name))
     if struct.__struct_config__.forbid_unknown_fields:
         problems += [
-            {"field": str(name), "reason": "unknown field"}
+            detail(str(name), DetailCode.UNKNOWN_FIELD, "unknown field")
             for name in document
             if name not in known
         ]

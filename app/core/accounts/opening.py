@@ -11,6 +11,7 @@ from app.core.audit import service as audit
 from app.core.common import check_branch_scope, parse_id
 from app.core.context import RequestContext
 from app.core.customers.service import get_customer
+from app.core.detail_codes import DetailCode
 from app.core.errors import ApiError, field_error
 from app.core.ledger.numbers import next_account_number
 from app.core.money import digits_of, parse_amount
@@ -34,7 +35,11 @@ async def open_account(
     product = await product_of(session, tenant_id, data.product_code)
     problems = []
     if product is None:
-        problems.append(field_error("product_code", "unknown product", data.product_code))
+        problems.append(
+            field_error(
+                "product_code", "unknown product", data.product_code, DetailCode.UNKNOWN_PRODUCT
+            )
+        )
     else:
         if product.account_type != data.account_type and data.account_type != "JOINT":
             problems.append(
@@ -42,6 +47,7 @@ async def open_account(
                     "account_type",
                     f"product {product.code} opens {product.account_type}",
                     data.account_type,
+                    DetailCode.INVALID_CHOICE,
                 )
             )
         if currency not in product.currencies:
@@ -50,11 +56,16 @@ async def open_account(
                     "currency",
                     f"product {product.code} is in {', '.join(product.currencies)}",
                     currency,
+                    DetailCode.PRODUCT_CURRENCY_MISMATCH,
                 )
             )
     branches = {b.code for b in await list_branches(session, tenant_id)}
     if data.branch_code not in branches:
-        problems.append(field_error("branch_code", "unknown branch", data.branch_code))
+        problems.append(
+            field_error(
+                "branch_code", "unknown branch", data.branch_code, DetailCode.UNKNOWN_BRANCH
+            )
+        )
     if problems:
         raise ApiError("VALIDATION_ERROR", "Check the account details.", problems)
     assert product is not None

@@ -24,7 +24,7 @@ from app.core.accounts.service import (
 )
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
-from app.core.http import page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.permissions import requires
 
 READ = requires("viewer", "accounts:read")
@@ -55,7 +55,7 @@ async def get_accounts(
     customer_id: str | None = None,
     branch_code: str | None = None,
     q: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     customer = parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer") if customer_id else None
@@ -95,9 +95,9 @@ async def get_statement(
     account_id: str,
     session: AsyncSession,
     tenant: TenantRef,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
-    limit: int | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     start, end = parse_date(from_, "from"), parse_date(to, "to")

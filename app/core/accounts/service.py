@@ -13,6 +13,7 @@ from app.core.audit import service as audit
 from app.core.common import check_branch_scope, iso
 from app.core.context import RequestContext
 from app.core.customers.models import Customer
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.models import Posting
 from app.core.ledger.posting import available_balance, lock_accounts
@@ -296,7 +297,7 @@ async def change_status(
         raise ApiError(
             "INVALID_STATE",
             f"A {account.status.lower()} account cannot be {verb.split('.')[1]}.",
-            [{"field": "status", "reason": f"is {account.status}"}],
+            [detail("status", DetailCode.INVALID_STATE, f"is {account.status}")],
         )
     if action == "close":
         await release_expired_holds(session, account)
@@ -308,6 +309,7 @@ async def change_status(
                 [
                     {
                         "field": "ledger_balance",
+                        "code": DetailCode.INVALID_STATE.value,
                         "reason": "must be zero",
                         "value": format_amount(account.ledger_balance, account.currency),
                     }
@@ -387,7 +389,7 @@ async def place_hold(
         raise ApiError(
             "VALIDATION_ERROR",
             "expires_at must be a future time with a timezone.",
-            [{"field": "expires_at", "reason": "must be in the future, with offset"}],
+            [detail("expires_at", DetailCode.IN_PAST, "must be in the future, with offset")],
         )
     account = (await lock_accounts(session, ctx.tenant.id, [account_id]))[account_id]
     check_branch_scope(ctx.principal, account.branch_code)

@@ -10,7 +10,7 @@ from app.core.admin import service
 from app.core.admin.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from app.core.admin.second_factor import SECOND_FACTOR_HANDLERS
 from app.core.context import Principal, RequestContext, TenantRef
-from app.core.http import page_body, page_limit
+from app.core.http import PageLimit, page_body, page_limit
 from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -22,7 +22,7 @@ ADMIN = {**requires("admin", "admin:full"), "idempotency_required": False}
 async def get_users(
     session: AsyncSession,
     tenant: TenantRef,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
     q: str | None = None,
     role: str | None = None,
@@ -40,6 +40,11 @@ async def get_users(
         active=active,
     )
     return page_body("users", [service.user_body(u) for u in users], has_more, next_cursor)
+
+
+@get("/users/summary", opt=ADMIN, summary="How many staff are active, inactive and locked")
+async def get_users_summary(session: AsyncSession, tenant: TenantRef) -> dict[str, int]:
+    return await service.users_summary(session, tenant.id)
 
 
 @post("/users", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Create a staff user")
@@ -100,7 +105,7 @@ async def revoke_user_sessions(
 async def get_api_keys(
     session: AsyncSession,
     tenant: TenantRef,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     keys, has_more, next_cursor = await service.list_api_keys(
@@ -148,6 +153,7 @@ admin_routers = [
         path="/",
         route_handlers=[
             get_users,
+            get_users_summary,
             post_user,
             get_user,
             patch_user,

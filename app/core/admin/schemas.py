@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.core.detail_codes import DetailCode, refusal
 from app.core.permissions import ROLE_RANK, scopes_for_role
 
 Role = Literal["viewer", "teller", "officer", "manager", "admin"]
@@ -21,14 +22,14 @@ def _roles(value: list[str]) -> list[str]:
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be blank")
+        raise refusal(DetailCode.REQUIRED, "must not be blank")
     return value
 
 
 def _json_bool(value: Any) -> Any:
     # Litestar validates bodies with strict=False, which overrides StrictBool: check here.
     if value is not None and not isinstance(value, bool):
-        raise ValueError("must be true or false")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
     return value
 
 
@@ -37,7 +38,7 @@ JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
 
 def _not_null(value: Any) -> Any:
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
     return value
 
 
@@ -57,7 +58,7 @@ class UserCreate(BaseModel):
     def _email(cls, value: str) -> str:
         value = value.strip().lower()
         if not _EMAIL.match(value):
-            raise ValueError("must be an email address")
+            raise refusal(DetailCode.INVALID_FORMAT, "must be an email address")
         return value
 
     _clean_name = field_validator("name")(_name)
@@ -110,5 +111,8 @@ class ApiKeyCreate(BaseModel):
         allowed = scopes_for_role(role)
         outside = sorted(set(value) - set(allowed))
         if outside:
-            raise ValueError(f"not scopes of the {role} role: {', '.join(outside)}")
+            raise refusal(
+                DetailCode.SCOPE_NOT_IN_ROLE,
+                f"not scopes of the {role} role: {', '.join(outside)}",
+            )
         return [s for s in allowed if s in value]

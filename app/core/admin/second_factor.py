@@ -25,6 +25,7 @@ from app.core.auth.mfa import SecondFactors
 from app.core.auth.service import revoke_user_sessions
 from app.core.common import iso
 from app.core.context import Principal, RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, refusal
 from app.core.errors import ApiError
 from app.core.maker_checker import answerable_caller
 from app.core.permissions import requires
@@ -46,7 +47,7 @@ class FactorResetRequest(BaseModel):
     def _reason(cls, value: str) -> str:
         value = value.strip()
         if len(value) < 3:
-            raise ValueError("say why, in a few words")
+            raise refusal(DetailCode.TOO_SHORT, "say why, in a few words")
         return value
 
 

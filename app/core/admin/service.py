@@ -15,6 +15,7 @@ from app.core.auth.models import ApiKey, AuthSession, StaffUser
 from app.core.auth.passwords import hash_password, hash_secret, new_secret
 from app.core.auth.service import revoke_user_sessions
 from app.core.context import Principal, RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.http import decode_cursor, encode_cursor
 from app.core.maker_checker import MAX_LINKS, answerable_caller
@@ -61,7 +62,7 @@ def _keyset(model: type[StaffUser] | type[ApiKey], cursor: str | None) -> sa.Col
         raise ApiError(
             "INVALID_FORMAT",
             "The cursor is not one this API issued.",
-            [{"field": "cursor", "reason": "malformed"}],
+            [detail("cursor", DetailCode.INVALID_FORMAT, "malformed")],
         ) from None
     created_at = col(model.created_at)
     return sa.or_(created_at < at, sa.and_(created_at == at, col(model.id) < row_id))
@@ -106,7 +107,7 @@ async def _branch_code(session: AsyncSession, tenant_id: uuid.UUID, code: str) -
         raise ApiError(
             "VALIDATION_ERROR",
             f"There is no branch with code {code}.",
-            [{"field": "branch_id", "reason": "no such branch", "value": code}],
+            [detail("branch_id", DetailCode.UNKNOWN_BRANCH, "no such branch", code)],
         )
     return branch.code
 
@@ -115,7 +116,7 @@ def _duplicate_email(email: str) -> ApiError:
     return ApiError(
         "DUPLICATE_RESOURCE",
         "A staff user with this email already exists.",
-        [{"field": "email", "reason": "already exists", "value": email}],
+        [detail("email", DetailCode.DUPLICATE, "already exists", email)],
     )
 
 
@@ -143,12 +144,12 @@ async def list_users(
                 sa.func.lower(col(StaffUser.name)).like(pattern, escape="\\"),
             )
         )
-    if role is not None:
+    if role:  # empty: no filter
         if role not in ROLES:
             raise ApiError(
                 "VALIDATION_ERROR",
                 f"role must be one of {', '.join(ROLES)}.",
-                [{"field": "role", "reason": f"one of {', '.join(ROLES)}", "value": role}],
+                [detail("role", DetailCode.INVALID_CHOICE, f"one of {', '.join(ROLES)}", role)],
             )
         # roles is a JSON list on both databases; its text holds each role quoted.
         conditions.append(sa.cast(col(StaffUser.roles), sa.String).like(f'%"{role}"%'))
@@ -171,6 +172,29 @@ async def list_users(
     users = list(rows[:limit])
     has_more = len(rows) > limit
     return users, has_more, _cursor_of(users[-1]) if has_more else None
+
+
+async def users_summary(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+    """The tenant's staff by state, in one statement (``locked``: a lock still running,
+    whether or not the user is active; it overlaps the other two)."""
+    active = col(StaffUser.is_active).is_(True)
+    locked = col(StaffUser.locked_until) > utcnow()
+    row = (
+        await session.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count().filter(active),
+                sa.func.count().filter(locked),
+            ).where(col(StaffUser.tenant_id) == tenant_id)
+        )
+    ).one()
+    total, active_count, locked_count = (int(v or 0) for v in row)
+    return {
+        "active": active_count,
+        "inactive": total - active_count,
+        "locked": locked_count,
+        "total": total,
+    }
 
 
 def _escape_like(text: str) -> str:
@@ -251,13 +275,13 @@ async def update_user(
         raise ApiError(
             "INVALID_STATE",
             "You cannot deactivate your own account; ask another admin.",
-            [{"field": "is_active", "reason": "cannot deactivate yourself"}],
+            [detail("is_active", DetailCode.SELF_DEACTIVATION, "cannot deactivate yourself")],
         )
     if is_self and data.roles is not None and "admin" not in data.roles:
         raise ApiError(
             "INVALID_STATE",
             "You cannot remove the admin role from yourself; ask another admin.",
-            [{"field": "roles", "reason": "cannot demote yourself"}],
+            [detail("roles", DetailCode.SELF_DEMOTION, "cannot demote yourself")],
         )
     before = _user_state(user)
     if data.name is not None:

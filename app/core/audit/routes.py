@@ -12,7 +12,7 @@ from app.core.audit.models import AuditLog
 from app.core.audit.sealing import verify_chain
 from app.core.audit.service import audit_log_body, parse_filters, trail_query
 from app.core.context import TenantRef
-from app.core.http import page_limit
+from app.core.http import INSTANT_FILTER, PageLimit, page_limit
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
 from app.core.tenants.service import load_tenant
@@ -30,9 +30,9 @@ async def get_audit_logs(
     entity_id: str | None = None,
     request_id: str | None = None,
     outcome: str | None = None,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
-    limit: int | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=INSTANT_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=INSTANT_FILTER)] = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     timezone = ZoneInfo((await load_tenant(session, tenant.id)).timezone)

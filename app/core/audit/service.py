@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit.models import AuditLog
 from app.core.common import iso
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.db import utcnow
 
@@ -105,8 +106,10 @@ class AuditFilters:
     end: datetime | None = None
 
 
-def _bad(field: str, reason: str, value: str) -> dict[str, Any]:
-    return {"field": field, "reason": reason, "value": value[:80]}
+def _bad(
+    field: str, reason: str, value: str, code: DetailCode = DetailCode.INVALID_FORMAT
+) -> dict[str, Any]:
+    return detail(field, code, reason, value[:80])
 
 
 def _instant(raw: str, field: str, *, end_of_day: bool, zone: tzinfo) -> datetime | dict[str, Any]:
@@ -120,11 +123,13 @@ def _instant(raw: str, field: str, *, end_of_day: bool, zone: tzinfo) -> datetim
                 return after.astimezone(UTC) - timedelta(microseconds=1)
             return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is None:
+            return _bad(field, "an RFC 3339 time needs its offset (Z or ±hh:mm)", raw)
+        return moment.astimezone(UTC)
     except ValueError:
         return _bad(field, "not a YYYY-MM-DD date or an RFC 3339 time", raw)
-    if moment.tzinfo is None:
-        return _bad(field, "an RFC 3339 time needs its offset (Z or ±hh:mm)", raw)
-    return moment.astimezone(UTC)
+    except OverflowError:  # year 1 (or 9999) moved across the zone's offset
+        return _bad(field, "outside the years 1-9999 in UTC", raw, DetailCode.OUT_OF_RANGE)
 
 
 def parse_filters(
@@ -172,12 +177,14 @@ def parse_filters(
     for field, raw, limit in (("entity_id", entity_id, 80), ("request_id", request_id, 128)):
         if raw:
             if len(raw) > limit:
-                errors.append(_bad(field, f"at most {limit} characters", raw))
+                errors.append(_bad(field, f"at most {limit} characters", raw, DetailCode.TOO_LONG))
             else:
                 values[field] = raw
     if outcome:
         if outcome not in OUTCOMES:
-            errors.append(_bad("outcome", f"one of {', '.join(OUTCOMES)}", outcome))
+            errors.append(
+                _bad("outcome", f"one of {', '.join(OUTCOMES)}", outcome, DetailCode.INVALID_CHOICE)
+            )
         else:
             values["outcome"] = outcome
     for field, raw, key, end_of_day in (("from", from_, "start", False), ("to", to, "end", True)):
@@ -188,7 +195,7 @@ def parse_filters(
             else:
                 values[key] = parsed
     if not errors and values.get("start") and values.get("end") and values["start"] > values["end"]:
-        errors.append(_bad("to", "must not be before from", to or ""))
+        errors.append(_bad("to", "must not be before from", to or "", DetailCode.INVALID))
     if errors:
         names = ", ".join(e["field"] for e in errors)
         raise ApiError("VALIDATION_ERROR", f"Check the filters: {names}.", errors)

@@ -5,6 +5,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.core.detail_codes import DetailCode, refusal
+
 # RFC 7636, 4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
@@ -30,22 +32,30 @@ class OidcTokenRequest(BaseModel):
     @classmethod
     def _verifier(cls, value: str | None) -> str | None:
         if value is not None and not _VERIFIER.match(value):
-            raise ValueError("must be 43-128 characters of letters, digits and -._~ (RFC 7636)")
+            raise refusal(
+                DetailCode.INVALID_FORMAT,
+                "must be 43-128 characters of letters, digits and -._~ (RFC 7636)",
+            )
         return value
 
     @field_validator("redirect_uri")
     @classmethod
     def _redirect(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("must be the http(s) URL the provider redirected to")
+            raise refusal(
+                DetailCode.INVALID_FORMAT, "must be the http(s) URL the provider redirected to"
+            )
         return value
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
         if (self.id_token is None) == (self.code is None):
-            raise ValueError("send either id_token, or code with code_verifier and redirect_uri")
+            raise refusal(
+                DetailCode.REQUIRED,
+                "send either id_token, or code with code_verifier and redirect_uri",
+            )
         if self.code is not None and (self.code_verifier is None or self.redirect_uri is None):
-            raise ValueError("a code needs its code_verifier and redirect_uri")
+            raise refusal(DetailCode.REQUIRED, "a code needs its code_verifier and redirect_uri")
         return self
 
 
@@ -61,7 +71,7 @@ class MfaVerifyRequest(BaseModel):
     @model_validator(mode="after")
     def _one_code(self) -> Self:
         if (self.code is None) == (self.recovery_code is None):
-            raise ValueError("send either code or recovery_code")
+            raise refusal(DetailCode.REQUIRED, "send either code or recovery_code")
         return self
 
 

@@ -17,6 +17,7 @@ from app.core.auth.mfa import ENROL, VERIFY, CodeCheck, SecondFactors, invalid_c
 from app.core.auth.models import StaffUser
 from app.core.auth.service import AuthService
 from app.core.context import RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.idempotency.shown_once import shown_once
 from app.core.services import CoreServices
@@ -28,14 +29,14 @@ def _wrong_code(check: CodeCheck, attempts_left: int) -> ApiError:
         return ApiError(
             "MFA_CODE_REUSED",
             "That code was already used; wait for the next code in your app and enter it.",
-            [{"field": "code", "reason": "already used", "value": attempts_left}],
+            [detail("code", DetailCode.REUSED, "already used", attempts_left)],
         )
     field = "recovery_code" if check.reason == "wrong_recovery_code" else "code"
     what = "recovery code" if field == "recovery_code" else "code"
     return ApiError(
         "INVALID_MFA_CODE",
         f"That {what} is not right; check it and try again.",
-        [{"field": field, "reason": "not right", "value": attempts_left}],
+        [detail(field, DetailCode.INVALID, "not right", attempts_left)],
     )
 
 

@@ -29,6 +29,7 @@ from joserfc import jws, jwt
 from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.settings import IdentitySettings
 
@@ -72,7 +73,7 @@ def invalid_id_token(reason: str) -> ApiError:
     return ApiError(
         "INVALID_ID_TOKEN",
         f"The sign-in service's ID token was refused: {reason}. Sign in again.",
-        [{"field": "id_token", "reason": reason}],
+        [detail("id_token", DetailCode.REJECTED, reason)],
     )
 
 
@@ -256,7 +257,7 @@ async def redeem_code(
             "AUTHORIZATION_CODE_REJECTED",
             "The sign-in service refused this sign-in (it was already used or has "
             "expired); sign in again.",
-            [{"field": "code", "reason": str(exc.error or "refused")}],
+            [detail("code", DetailCode.REJECTED, str(exc.error or "refused"))],
         ) from exc
     except httpx.HTTPError as exc:
         raise unavailable(metadata.issuer, "token endpoint unreachable") from exc

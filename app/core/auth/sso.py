@@ -33,6 +33,7 @@ from app.core.auth.identity_models import IdentityProvider
 from app.core.auth.models import RevokedToken, StaffUser
 from app.core.auth.service import AuthService, revoke_user_sessions
 from app.core.context import RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.permissions import ROLE_RANK, highest_role
 from app.core.services import CoreServices
@@ -52,7 +53,7 @@ def not_configured() -> ApiError:
 
 
 def denied(reason: str, message: str) -> ApiError:
-    return ApiError("SSO_ACCESS_DENIED", message, [{"field": "id_token", "reason": reason}])
+    return ApiError("SSO_ACCESS_DENIED", message, [detail("id_token", DetailCode.REJECTED, reason)])
 
 
 async def load_provider(session: AsyncSession, tenant_id: uuid.UUID) -> IdentityProvider | None:
@@ -359,7 +360,7 @@ def _unknown_issuer() -> ApiError:
         "UNKNOWN_ISSUER",
         "This sign-in came from an identity provider this bank has not configured; sign "
         "in through your bank's own sign-in service.",
-        [{"field": "iss", "reason": "not the tenant's issuer"}],
+        [detail("iss", DetailCode.REJECTED, "not the tenant's issuer")],
     )
 
 

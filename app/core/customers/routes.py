@@ -16,7 +16,7 @@ from app.core.customers.service import (
     get_customer,
     search_customers,
 )
-from app.core.http import page_limit
+from app.core.http import PageLimit, page_limit
 from app.core.permissions import requires
 
 
@@ -41,7 +41,7 @@ async def list_customers(
     session: AsyncSession,
     tenant: TenantRef,
     q: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     return await search_customers(session, tenant.id, q, page_limit(limit), cursor)

@@ -12,6 +12,7 @@ from app.core.common import iso
 from app.core.context import RequestContext
 from app.core.customers.models import Customer
 from app.core.customers.schemas import CustomerCreate
+from app.core.detail_codes import DetailCode
 from app.core.errors import ApiError, field_error
 from app.core.ledger.numbers import next_customer_number
 from app.core.pagination import keyset_page
@@ -43,11 +44,21 @@ async def create_customer(
     if data.customer_type == "INDIVIDUAL":
         for name in ("first_name", "last_name"):
             if not (getattr(data, name) or "").strip():
-                problems.append(field_error(name, "required for an individual"))
+                problems.append(
+                    field_error(name, "required for an individual", code=DetailCode.REQUIRED)
+                )
     elif not (data.company_name or "").strip():
-        problems.append(field_error("company_name", "required for a corporate customer"))
+        problems.append(
+            field_error(
+                "company_name", "required for a corporate customer", code=DetailCode.REQUIRED
+            )
+        )
     if not data.email and not data.phone:
-        problems.append(field_error("phone", "give a phone number or an email"))
+        problems.append(
+            field_error(
+                "phone", "give a phone number or an email", code=DetailCode.CONTACT_REQUIRED
+            )
+        )
     if problems:
         raise ApiError("VALIDATION_ERROR", "Some customer details are missing.", problems)
     if data.customer_type == "INDIVIDUAL":

@@ -7,6 +7,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.jobs.standing import job_body, run_standing_instructions
 from app.core.permissions import requires
@@ -31,7 +32,7 @@ async def trigger_standing_instructions(
         raise ApiError(
             "VALIDATION_ERROR",
             f"business_date is after today's business date ({today}).",
-            [{"field": "business_date", "reason": "in the future", "value": on.isoformat()}],
+            [detail("business_date", DetailCode.IN_FUTURE, "in the future", on.isoformat())],
         )
     job = await run_standing_instructions(
         session,

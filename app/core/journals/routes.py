@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.http import page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.journals.bodies import render_journal, render_journal_summaries, render_journals
 from app.core.journals.schemas import JournalCreate, ReasonRequest
 from app.core.journals.service import STATES, JournalService
@@ -46,11 +47,11 @@ async def list_journals(
     session: AsyncSession,
     tenant: TenantRef,
     status: str | None = None,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     created_by: str | None = None,
     journal_type: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
     entries: bool = True,
 ) -> dict[str, Any]:
@@ -63,7 +64,7 @@ async def list_journals(
             raise ApiError(
                 "VALIDATION_ERROR",
                 f"status must be one of {', '.join(STATES)}.",
-                [{"field": "status", "reason": "unknown status", "value": status[:20]}],
+                [detail("status", DetailCode.INVALID_CHOICE, "unknown status", status[:20])],
             )
         query = query.where(col(Journal.status) == status.upper())
     if journal_type:
@@ -79,7 +80,7 @@ async def list_journals(
             raise ApiError(
                 "VALIDATION_ERROR",
                 "created_by must be a user ID.",
-                [{"field": "created_by", "reason": "not a UUID", "value": created_by[:40]}],
+                [detail("created_by", DetailCode.INVALID_FORMAT, "not a UUID", created_by[:40])],
             ) from None
         query = query.where(col(Journal.created_by) == maker)
     page = await keyset_page(

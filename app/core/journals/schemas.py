@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from app.core.detail_codes import DetailCode, refusal
+
 ManualJournalType = Literal["GENERAL", "ADJUSTMENT", "ACCRUAL", "REVENUE", "EXPENSE"]
 MAX_ENTRIES = 500
 
@@ -15,7 +17,7 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 def _iso_date(value: Any) -> Any:
     """Exactly YYYY-MM-DD: no timestamps, week dates or day counts (pydantic's lax mode)."""
     if not isinstance(value, str) or not _DATE.match(value):
-        raise ValueError("must be a date as YYYY-MM-DD")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be a date as YYYY-MM-DD")
     return date.fromisoformat(value)  # a ValueError (2026-02-30) becomes a field error
 
 
@@ -25,7 +27,7 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 def _text(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be blank")
+        raise refusal(DetailCode.REQUIRED, "must not be blank")
     return value
 
 

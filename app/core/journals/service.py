@@ -25,6 +25,7 @@ from app.core.accounts.service import release_expired_holds
 from app.core.audit import service as audit
 from app.core.common import check_branch_scope, parse_id
 from app.core.context import Principal, RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.journals.bodies import render_journal
 from app.core.journals.schemas import JournalCreate
@@ -185,12 +186,14 @@ def check_balanced(lines: list[Line]) -> None:
             details += [
                 {
                     "field": "entries",
+                    "code": DetailCode.UNBALANCED.value,
                     "reason": "total debits",
                     "value": format_amount(debits, currency),
                     "currency_code": currency,
                 },
                 {
                     "field": "entries",
+                    "code": DetailCode.UNBALANCED.value,
                     "reason": "total credits",
                     "value": format_amount(credits, currency),
                     "currency_code": currency,
@@ -309,7 +312,11 @@ class JournalService:
         sides = {entry.entry_type for entry in data.entries}
         if sides != {"debit", "credit"}:
             details.append(
-                {"field": "entries", "reason": "needs at least one debit and one credit line"}
+                {
+                    "field": "entries",
+                    "code": DetailCode.TOO_SHORT.value,
+                    "reason": "needs at least one debit and one credit line",
+                }
             )
         for name in ("transaction_date", "effective_date"):
             value: date = getattr(data, name)
@@ -317,6 +324,7 @@ class JournalService:
                 details.append(
                     {
                         "field": name,
+                        "code": DetailCode.IN_FUTURE.value,
                         "reason": f"after the business date {today.isoformat()}",
                         "value": value.isoformat(),
                     }
@@ -333,7 +341,7 @@ class JournalService:
             raise ApiError(
                 "PERIOD_NOT_FOUND",
                 "No such fiscal period.",
-                [{"field": "fiscal_period_id", "reason": "not found", "value": raw[:64]}],
+                [detail("fiscal_period_id", DetailCode.UNKNOWN_PERIOD, "not found", raw[:64])],
             )
         return period.id
 
@@ -363,6 +371,7 @@ class JournalService:
                 missing.append(
                     {
                         "field": f"{line.field}.account_id",
+                        "code": DetailCode.UNKNOWN_ACCOUNT.value,
                         "reason": "no GL or customer account of this tenant",
                         "value": line.raw_id[:64],
                     }
@@ -472,6 +481,7 @@ class JournalService:
             exc.details = [
                 {
                     "field": f"{field}.account_id",
+                    "code": DetailCode.BRANCH_SCOPE.value,
                     "reason": "outside your branch",
                     "value": branch_code,
                 }
@@ -514,6 +524,7 @@ class JournalService:
                 [
                     {
                         "field": "status",
+                        "code": DetailCode.INVALID_STATE.value,
                         "reason": f"must be {' or '.join(states)}",
                         "value": journal.status,
                     }
@@ -653,7 +664,7 @@ class JournalService:
             raise ApiError(
                 "ALREADY_REVERSED",
                 f"Journal {original.journal_number} was already reversed.",
-                [{"field": "status", "reason": "already reversed", "value": "REVERSED"}],
+                [detail("status", DetailCode.INVALID_STATE, "already reversed", "REVERSED")],
             )
         if original.journal_type in NOT_REVERSIBLE_TYPES or original.reverses_journal_id:
             raise ApiError(
@@ -663,6 +674,7 @@ class JournalService:
                 [
                     {
                         "field": "journal_type",
+                        "code": DetailCode.INVALID_STATE.value,
                         "reason": "not reversible",
                         "value": original.journal_type,
                     }
@@ -764,6 +776,7 @@ class JournalService:
                 [
                     {
                         "field": "business_date",
+                        "code": DetailCode.PERIOD_CLOSED.value,
                         "reason": "no open period",
                         "value": today.isoformat(),
                     }

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.common import iso, parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.errors import ApiError
-from app.core.http import page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.ledger.balances import balances_after, net_debits_by_gl, normal_balance
 from app.core.ledger.gl_accounts import create_gl_account, update_gl_account
 from app.core.ledger.models import GLAccount, Posting
@@ -145,9 +145,9 @@ async def get_entries(
     gl_account_id: str,
     session: AsyncSession,
     tenant: TenantRef,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
-    limit: int | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     start, end = parse_date(from_, "from"), parse_date(to, "to")

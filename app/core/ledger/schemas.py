@@ -5,6 +5,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from app.core.detail_codes import DetailCode, refusal
+
 Category = Literal["ASSET", "LIABILITY", "EQUITY", "REVENUE", "EXPENSE"]
 
 # Codes the chart already uses look like "2101" or "1101-001": letters, digits, . _ -
@@ -14,7 +16,7 @@ GL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
 def _json_bool(value: Any) -> Any:
     # Litestar validates bodies with strict=False, which would read "yes" as true.
     if value is not None and not isinstance(value, bool):
-        raise ValueError("must be true or false")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
     return value
 
 
@@ -23,14 +25,14 @@ JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
 
 def _not_null(value: Any) -> Any:
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
     return value
 
 
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be blank")
+        raise refusal(DetailCode.REQUIRED, "must not be blank")
     return value
 
 
@@ -59,8 +61,9 @@ class GLAccountCreate(BaseModel):
     def _code(cls, value: str) -> str:
         value = value.strip()
         if not GL_CODE.match(value):
-            raise ValueError(
-                "1-30 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            raise refusal(
+                DetailCode.INVALID_FORMAT,
+                "1-30 letters, digits, '.', '_' or '-', starting with a letter or digit",
             )
         return value
 

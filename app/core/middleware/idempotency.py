@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.idempotency.shown_once import NOTE as SHOWN_ONCE
 from app.core.idempotency.shown_once import REDACTED_HEADER, fields_shown_once, redacted_body
@@ -46,6 +47,7 @@ from app.core.middleware._asgi import (
     is_sign_in,
     send_error,
 )
+from app.core.middleware.route_map import RouteMap
 from app.core.unit import UnitOfWork
 from app.db import Database, is_connection_lost, is_retryable_conflict
 
@@ -112,11 +114,19 @@ def replaying_receive(body: bytes, receive: Receive) -> Receive:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, db: Database, store: IdempotencyStore, prefix: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        db: Database,
+        store: IdempotencyStore,
+        prefix: str,
+        routes: RouteMap | None = None,
+    ) -> None:
         self.app = app
         self.db = db
         self.store = store
         self.prefix = prefix
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_open_path(scope["path"], self.prefix):
@@ -124,8 +134,16 @@ class IdempotencyMiddleware:
             return
         ctx = context_of(scope)
         method = scope["method"].upper()
+        if method == "OPTIONS" and self.routes is not None:
+            if await self.routes.answer_options(scope, send):
+                return
         if method not in WRITE_METHODS:
             await self._read(scope, receive, send)
+            return
+        if self.routes is not None and not self.routes.allows(method, scope["path"]):
+            # Nothing answers this write: the router's 404 or 405 (with Allow) says so,
+            # before any check of its body or key.
+            await self.app(scope, receive, send)
             return
 
         declared = header(scope, b"content-length")
@@ -149,6 +167,7 @@ class IdempotencyMiddleware:
                     [
                         {
                             "field": "Content-Type",
+                            "code": DetailCode.INVALID_FORMAT.value,
                             "reason": "must be application/json",
                             "value": content_type or "(none)",
                         }
@@ -164,7 +183,13 @@ class IdempotencyMiddleware:
                 ApiError(
                     "VALIDATION_ERROR",
                     "Idempotency-Key must be 1-255 printable ASCII characters.",
-                    [{"field": "Idempotency-Key", "reason": "1-255 printable ASCII characters"}],
+                    [
+                        detail(
+                            "Idempotency-Key",
+                            DetailCode.INVALID_FORMAT,
+                            "1-255 printable ASCII characters",
+                        )
+                    ],
                 ),
             )
             return
@@ -241,7 +266,11 @@ class IdempotencyMiddleware:
                     ApiError(
                         "IDEMPOTENCY_CONFLICT",
                         "This Idempotency-Key was used for a different request.",
-                        [{"field": "Idempotency-Key", "reason": "reused with another request"}],
+                        [
+                            detail(
+                                "Idempotency-Key", DetailCode.REUSED, "reused with another request"
+                            )
+                        ],
                     ),
                 )
                 return

@@ -8,6 +8,7 @@ import structlog
 from sqlmodel import col
 
 from app.core.context import TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.middleware._asgi import (
     ASGIApp,
@@ -71,7 +72,7 @@ class TenantMiddleware:
                 ApiError(
                     "TENANT_REQUIRED",
                     "Send the X-Tenant-ID header (tenant UUID or code).",
-                    [{"field": "X-Tenant-ID", "reason": "required"}],
+                    [detail("X-Tenant-ID", DetailCode.REQUIRED, "required")],
                 ),
             )
             return
@@ -99,7 +100,11 @@ class TenantMiddleware:
                 ApiError(
                     "TENANT_NOT_FOUND",
                     f"No tenant {identifier!r}.",
-                    [{"field": "X-Tenant-ID", "reason": "unknown tenant", "value": identifier}],
+                    [
+                        detail(
+                            "X-Tenant-ID", DetailCode.UNKNOWN_TENANT, "unknown tenant", identifier
+                        )
+                    ],
                 ),
             )
             return

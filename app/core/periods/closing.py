@@ -16,22 +16,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.models import GLAccount, Journal
 from app.core.ledger.numbers import journal_number
 from app.core.ledger.posting import CREDIT, DEBIT, Leg, post_journal
 from app.core.money import format_amount
+from app.core.periods.blockers import CloseBlocker, close_blockers
 from app.core.periods.models import FiscalPeriod
 from app.core.periods.service import open_period_for, period_body
 from app.core.reports.balances import gl_accounts, net_as_of, net_by_key, snapshot_body
 from app.core.tenants.models import Tenant
 from app.core.tenants.service import business_date
-from app.core.transactions.models import Transaction
 from app.core.webhooks import outbox
 from app.db import utcnow
 
-# Enough for a person to act on; the message says how many there are in all.
-MAX_LISTED = 100
 CLOSING = "CLOSING"
 
 
@@ -52,126 +51,12 @@ async def _locked_period(
     return period
 
 
-def _in_period(period: FiscalPeriod) -> sa.ColumnElement[bool]:
-    """Journals of the period: those naming it, and (for 1-12) those dated in it."""
-    named = col(Journal.fiscal_period_id) == period.id
-    if period.period_number > 12:
-        return named
-    return sa.or_(
-        named,
-        sa.and_(
-            col(Journal.fiscal_period_id).is_(None),
-            col(Journal.effective_date) >= period.start_date,
-            col(Journal.effective_date) <= period.end_date,
-        ),
-    )
-
-
-async def close_blockers(session: AsyncSession, period: FiscalPeriod) -> tuple[list[Any], int]:
-    """What keeps ``period`` open: each with what a person needs to find it."""
-    blockers: list[dict[str, Any]] = []
-    total = 0
-    earlier = (
-        (
-            await session.execute(
-                sa.select(FiscalPeriod)
-                .where(
-                    col(FiscalPeriod.tenant_id) == period.tenant_id,
-                    col(FiscalPeriod.fiscal_year) == period.fiscal_year,
-                    col(FiscalPeriod.period_number) < period.period_number,
-                    col(FiscalPeriod.status) == "open",
-                )
-                .order_by(col(FiscalPeriod.period_number))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    total += len(earlier)
-    blockers += [
-        {
-            "reason": "earlier period still open",
-            "entity_type": "fiscal_period",
-            "entity_id": str(p.id),
-            "reference": p.period_name,
-            "status": p.status,
-            "date": p.start_date.isoformat(),
-        }
-        for p in earlier
-    ]
-    journal_filter = sa.and_(
-        col(Journal.tenant_id) == period.tenant_id,
-        col(Journal.status).in_(["PENDING", "APPROVED"]),
-        _in_period(period),
-    )
-    total += int(
-        (
-            await session.execute(
-                sa.select(sa.func.count()).select_from(Journal).where(journal_filter)
-            )
-        ).scalar_one()
-    )
-    journals = (
-        await session.execute(
-            sa.select(Journal)
-            .where(journal_filter)
-            .order_by(col(Journal.effective_date), col(Journal.journal_number))
-            .limit(MAX_LISTED)
-        )
-    ).scalars()
-    blockers += [
-        {
-            "reason": f"journal {j.status.lower()}, not posted",
-            "entity_type": "journal",
-            "entity_id": str(j.id),
-            "reference": j.journal_number,
-            "status": j.status,
-            "date": j.effective_date.isoformat(),
-        }
-        for j in journals
-    ]
-    if period.period_number <= 12:
-        pending_filter = sa.and_(
-            col(Transaction.tenant_id) == period.tenant_id,
-            col(Transaction.status) == "PENDING_APPROVAL",
-            col(Transaction.business_date) >= period.start_date,
-            col(Transaction.business_date) <= period.end_date,
-        )
-        total += int(
-            (
-                await session.execute(
-                    sa.select(sa.func.count()).select_from(Transaction).where(pending_filter)
-                )
-            ).scalar_one()
-        )
-        pending = (
-            await session.execute(
-                sa.select(Transaction)
-                .where(pending_filter)
-                .order_by(col(Transaction.created_at))
-                .limit(MAX_LISTED)
-            )
-        ).scalars()
-        blockers += [
-            {
-                "reason": "transaction awaiting approval",
-                "entity_type": "transaction",
-                "entity_id": str(t.id),
-                "reference": t.transaction_ref,
-                "status": t.status,
-                "date": t.business_date.isoformat(),
-            }
-            for t in pending
-        ]
-    return blockers[: 3 * MAX_LISTED], total
-
-
-def _blocked(period: FiscalPeriod, blockers: list[Any], total: int) -> ApiError:
+def _blocked(period: FiscalPeriod, blockers: list[CloseBlocker], total: int) -> ApiError:
     shown = "" if total <= len(blockers) else f" ({len(blockers)} listed)"
     return ApiError(
         "PERIOD_CLOSE_BLOCKED",
         f"{period.period_name} cannot be closed: {total} item(s) must be settled first{shown}.",
-        blockers,
+        [b.detail() for b in blockers],
         extra={"blocker_count": total},
     )
 
@@ -213,7 +98,7 @@ async def close_period(
         raise ApiError(
             "INVALID_STATE",
             f"{period.period_name} is already {period.status}.",
-            [{"field": "status", "reason": "not open", "value": period.status}],
+            [detail("status", DetailCode.INVALID_STATE, "not open", period.status)],
         )
     blockers, total = await close_blockers(session, period)
     if total:
@@ -315,7 +200,7 @@ async def close_year(
         raise ApiError(
             "INVALID_STATE",
             f"Fiscal year {year} is already closed.",
-            [{"field": "fiscal_year", "reason": f"period 13 {adjustments.status}"}],
+            [detail("fiscal_year", DetailCode.INVALID_STATE, f"period 13 {adjustments.status}")],
         )
     blockers, total = await close_blockers(session, adjustments)
     if total:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit import service as audit
 from app.core.common import iso, parse_id
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.pagination import keyset_page
 from app.core.periods.models import FiscalPeriod
@@ -69,13 +70,17 @@ async def open_period_for(
         raise ApiError(
             "NO_OPEN_PERIOD",
             f"No fiscal period holds {on.isoformat()}; an admin must create the year's periods.",
-            [{"field": "effective_date", "reason": "no fiscal period", "value": on.isoformat()}],
+            [
+                detail(
+                    "effective_date", DetailCode.UNKNOWN_PERIOD, "no fiscal period", on.isoformat()
+                )
+            ],
         )
     if period_id is not None and not (period.start_date <= on <= period.end_date):
         raise ApiError(
             "VALIDATION_ERROR",
             f"{on.isoformat()} is outside period {period.period_name}.",
-            [{"field": "fiscal_period_id", "reason": "date outside the period"}],
+            [detail("fiscal_period_id", DetailCode.INVALID, "date outside the period")],
         )
     _check_takes_postings(period.status, period.period_name, on)
     return period
@@ -104,7 +109,11 @@ def check_period_row(row: Any, on: date) -> None:
         raise ApiError(
             "NO_OPEN_PERIOD",
             f"No fiscal period holds {on.isoformat()}; an admin must create the year's periods.",
-            [{"field": "effective_date", "reason": "no fiscal period", "value": on.isoformat()}],
+            [
+                detail(
+                    "effective_date", DetailCode.UNKNOWN_PERIOD, "no fiscal period", on.isoformat()
+                )
+            ],
         )
     _check_takes_postings(row[0], row[1], on)
 
@@ -114,7 +123,11 @@ def _check_takes_postings(status: str, name: str, on: date) -> None:
         raise ApiError(
             "PERIOD_CLOSED",
             f"Fiscal period {name} is {status}; nothing may be posted in it.",
-            [{"field": "effective_date", "reason": f"period {status}", "value": on.isoformat()}],
+            [
+                detail(
+                    "effective_date", DetailCode.PERIOD_CLOSED, f"period {status}", on.isoformat()
+                )
+            ],
         )
 
 
@@ -185,7 +198,11 @@ async def current_period(session: AsyncSession, tenant: Tenant) -> FiscalPeriod:
         raise ApiError(
             "PERIOD_NOT_FOUND",
             f"No open fiscal period holds the business date {today.isoformat()}{state}.",
-            [{"field": "business_date", "reason": "no open period", "value": today.isoformat()}],
+            [
+                detail(
+                    "business_date", DetailCode.PERIOD_CLOSED, "no open period", today.isoformat()
+                )
+            ],
         )
     return period
 
@@ -196,7 +213,11 @@ def parse_year(value: str) -> int:
         raise ApiError(
             "VALIDATION_ERROR",
             "The fiscal year must be four digits (1900-9999).",
-            [{"field": "fiscal_year", "reason": "four digits, 1900-9999", "value": value[:20]}],
+            [
+                detail(
+                    "fiscal_year", DetailCode.INVALID_FORMAT, "four digits, 1900-9999", value[:20]
+                )
+            ],
         )
     return int(value)
 
@@ -214,12 +235,16 @@ async def list_periods(
     query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
     if fiscal_year is not None:
         query = query.where(col(FiscalPeriod.fiscal_year) == fiscal_year)
-    if status is not None:
+    if status:  # empty: no filter, as every list's other filters
         if status.lower() not in STATUSES:
             raise ApiError(
                 "VALIDATION_ERROR",
                 "status must be open, closed or locked.",
-                [{"field": "status", "reason": "open, closed or locked", "value": status[:20]}],
+                [
+                    detail(
+                        "status", DetailCode.INVALID_CHOICE, "open, closed or locked", status[:20]
+                    )
+                ],
             )
         query = query.where(col(FiscalPeriod.status) == status.lower())
     return await keyset_page(
@@ -242,6 +267,7 @@ def _overlap_error(other: FiscalPeriod) -> ApiError:
         [
             {
                 "field": "start_date",
+                "code": DetailCode.OVERLAPS.value,
                 "reason": "overlaps another period",
                 "value": other.period_name,
                 "period_id": str(other.id),
@@ -273,7 +299,11 @@ def _duplicate_error(year: int, number: int | None = None) -> ApiError:
     return ApiError(
         "DUPLICATE_RESOURCE",
         f"{what} already exists.",
-        [{"field": "period_number" if number else "fiscal_year", "reason": "already exists"}],
+        [
+            detail(
+                "period_number" if number else "fiscal_year", DetailCode.DUPLICATE, "already exists"
+            )
+        ],
     )
 
 
@@ -292,11 +322,11 @@ async def create_period(
     """One period; 1-12 never overlap another 1-12 period, 13 is free to (year-end)."""
     problems = []
     if data.end_date < data.start_date:
-        problems.append({"field": "end_date", "reason": "before start_date"})
+        problems.append(detail("end_date", DetailCode.INVALID, "before start_date"))
     elif (data.end_date - data.start_date).days > 366:
-        problems.append({"field": "end_date", "reason": "a period spans at most a year"})
+        problems.append(detail("end_date", DetailCode.TOO_LONG, "a period spans at most a year"))
     if abs(data.start_date.year - data.fiscal_year) > 1:
-        problems.append({"field": "start_date", "reason": "not near the fiscal year"})
+        problems.append(detail("start_date", DetailCode.INVALID, "not near the fiscal year"))
     if problems:
         raise ApiError("VALIDATION_ERROR", "Check the period's dates.", problems)
     name = data.period_name.strip()
@@ -304,7 +334,7 @@ async def create_period(
         raise ApiError(
             "VALIDATION_ERROR",
             "period_name is required.",
-            [{"field": "period_name", "reason": "required"}],
+            [detail("period_name", DetailCode.REQUIRED, "required")],
         )
     taken = await session.execute(
         sa.select(col(FiscalPeriod.id)).where(

@@ -8,6 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import TenantRef
+from app.core.contract.requests import CURRENCIES
+from app.core.http import DAY_FILTER
 from app.core.permissions import requires
 from app.core.reports.service import (
     balance_sheet,
@@ -20,13 +22,17 @@ from app.core.tenants.service import load_tenant
 GL_READ = requires("viewer", "gl:read")
 
 
+# A currency the core keeps (money.py), or empty for the base currency.
+CURRENCY_FILTER = {"enum": [*CURRENCIES, ""]}
+
+
 @get("/reports/trial-balance", opt=GL_READ, summary="Trial balance as of a date")
 async def get_trial_balance(
     session: AsyncSession,
     tenant: TenantRef,
-    as_of: str | None = None,
+    as_of: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
-    currency: str | None = None,
+    currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
 ) -> dict[str, Any]:
     day = parse_date(as_of, "as_of")
     return await trial_balance(
@@ -42,9 +48,9 @@ async def get_trial_balance(
 async def get_balance_sheet(
     session: AsyncSession,
     tenant: TenantRef,
-    as_of: str | None = None,
+    as_of: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
-    currency: str | None = None,
+    currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
 ) -> dict[str, Any]:
     day = parse_date(as_of, "as_of")
     return await balance_sheet(
@@ -60,10 +66,10 @@ async def get_balance_sheet(
 async def get_income_statement(
     session: AsyncSession,
     tenant: TenantRef,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
-    currency: str | None = None,
+    currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
 ) -> dict[str, Any]:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     return await income_statement(
@@ -84,7 +90,7 @@ async def get_income_statement(
 async def get_teller_summary(
     session: AsyncSession,
     tenant: TenantRef,
-    date_: Annotated[str | None, Parameter(query="date")] = None,
+    date_: Annotated[str | None, Parameter(query="date", schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
     user_id: str | None = None,
 ) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.auth.models import StaffUser
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.balances import gl_net
 from app.core.ledger.chart import DEBIT_NORMAL
@@ -53,7 +54,7 @@ async def _branch(session: AsyncSession, tenant: Tenant, branch_code: str | None
         raise ApiError(
             "VALIDATION_ERROR",
             f"The bank has no branch {branch_code}.",
-            [{"field": "branch_code", "reason": "unknown branch", "value": branch_code[:20]}],
+            [detail("branch_code", DetailCode.UNKNOWN_BRANCH, "unknown branch", branch_code[:20])],
         )
     return branch.code
 
@@ -197,14 +198,14 @@ async def income_statement(
         raise ApiError(
             "VALIDATION_ERROR",
             "from is after to.",
-            [{"field": "from", "reason": "after to", "value": since.isoformat()}],
+            [detail("from", DetailCode.INVALID, "after to", since.isoformat())],
         )
     months = _months(since, to)
     if len(months) > MAX_MONTHS:
         raise ApiError(
             "VALIDATION_ERROR",
             f"An income statement covers at most {MAX_MONTHS} months.",
-            [{"field": "from", "reason": f"more than {MAX_MONTHS} months before to"}],
+            [detail("from", DetailCode.TOO_LARGE, f"more than {MAX_MONTHS} months before to")],
         )
     code = _currency(tenant, currency)
     branch = await _branch(session, tenant, branch_code)

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
-from app.core.http import page_limit
+from app.core.http import PageLimit, page_limit
 from app.core.permissions import requires
 from app.core.services import CoreServices
 from app.core.standing.schemas import CancelRequest, StandingInstructionCreate
@@ -80,7 +80,7 @@ async def get_instructions(
     account_id: str | None = None,
     frequency: str | None = None,
     created_by: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     return await list_instructions(
@@ -111,7 +111,7 @@ async def get_executions(
     session: AsyncSession,
     tenant: TenantRef,
     status: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     instruction = await get_instruction(session, tenant.id, instruction_id)

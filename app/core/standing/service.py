@@ -16,6 +16,7 @@ from app.core.accounts.models import Account
 from app.core.audit import service as audit
 from app.core.common import check_branch_scope, iso, parse_id
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.numbers import next_value
 from app.core.maker_checker import check_not_maker, same_person_may_check
@@ -85,11 +86,11 @@ def execution_body(e: StandingInstructionExecution) -> dict[str, Any]:
     }
 
 
-def _bad(field: str, reason: str, value: Any = None) -> ApiError:
-    detail: dict[str, Any] = {"field": field, "reason": reason}
-    if value is not None:
-        detail["value"] = str(value)
-    return ApiError("VALIDATION_ERROR", f"Check {field}: {reason}.", [detail])
+def _bad(field: str, code: DetailCode, reason: str, value: Any = None) -> ApiError:
+    shown = None if value is None else str(value)
+    return ApiError(
+        "VALIDATION_ERROR", f"Check {field}: {reason}.", [detail(field, code, reason, shown)]
+    )
 
 
 async def _account(
@@ -100,7 +101,7 @@ async def _account(
         raise ApiError(
             "ACCOUNT_NOT_FOUND",
             "No such account.",
-            [{"field": field, "reason": "not found", "value": str(account_id)}],
+            [detail(field, DetailCode.UNKNOWN_ACCOUNT, "not found", str(account_id))],
         )
     return account
 
@@ -115,19 +116,24 @@ async def create_instruction(
     currency = data.currency.upper()
     amount = parse_amount(data.amount, currency)
     if data.start_date < today:
-        raise _bad("start_date", f"in the past (the business date is {today})", data.start_date)
+        raise _bad(
+            "start_date",
+            DetailCode.IN_PAST,
+            f"in the past (the business date is {today})",
+            data.start_date,
+        )
     if data.end_date is not None and data.end_date < data.start_date:
-        raise _bad("end_date", "before start_date", data.end_date)
+        raise _bad("end_date", DetailCode.INVALID, "before start_date", data.end_date)
     narration = data.narration.strip()
     if not narration:
-        raise _bad("narration", "required")
+        raise _bad("narration", DetailCode.REQUIRED, "required")
     source_id = parse_id(data.source_account_id, "ACCOUNT_NOT_FOUND", "account")
     target_id = parse_id(data.destination_account_id, "ACCOUNT_NOT_FOUND", "account")
     if source_id == target_id:
         raise ApiError(
             "SAME_ACCOUNT",
             "Source and destination are the same account.",
-            [{"field": "destination_account_id", "reason": "same as source"}],
+            [detail("destination_account_id", DetailCode.SAME_ACCOUNT, "same as source")],
         )
     source = await _account(session, tenant.id, source_id, "source_account_id")
     target = await _account(session, tenant.id, target_id, "destination_account_id")
@@ -137,13 +143,19 @@ async def create_instruction(
             raise ApiError(
                 "CURRENCY_MISMATCH",
                 f"Account {account.account_number} holds {account.currency}, not {currency}.",
-                [{"field": field, "reason": f"account currency is {account.currency}"}],
+                [
+                    detail(
+                        field,
+                        DetailCode.CURRENCY_MISMATCH,
+                        f"account currency is {account.currency}",
+                    )
+                ],
             )
         if account.status in CLOSED_STATUSES:
             raise ApiError(
                 "ACCOUNT_NOT_ACTIVE",
                 f"Account {account.account_number} is {account.status.lower()}.",
-                [{"field": field, "reason": f"account {account.status.lower()}"}],
+                [detail(field, DetailCode.ACCOUNT_NOT_ACTIVE, f"account {account.status.lower()}")],
             )
     instruction = StandingInstruction(
         tenant_id=tenant.id,
@@ -278,11 +290,15 @@ async def list_instructions(
     query = sa.select(StandingInstruction).where(col(StandingInstruction.tenant_id) == tenant.id)
     if status:
         if status.upper() not in STATUSES:
-            raise _bad("status", "one of " + ", ".join(STATUSES), status[:30])
+            raise _bad(
+                "status", DetailCode.INVALID_CHOICE, "one of " + ", ".join(STATUSES), status[:30]
+            )
         query = query.where(col(StandingInstruction.status) == status.upper())
     if frequency:
         if frequency.upper() not in ("DAILY", "WEEKLY", "MONTHLY"):
-            raise _bad("frequency", "DAILY, WEEKLY or MONTHLY", frequency[:30])
+            raise _bad(
+                "frequency", DetailCode.INVALID_CHOICE, "DAILY, WEEKLY or MONTHLY", frequency[:30]
+            )
         query = query.where(col(StandingInstruction.frequency) == frequency.upper())
     if account_id:
         query = query.where(
@@ -319,7 +335,7 @@ async def list_executions(
     )
     if status:
         if status.upper() not in ("COMPLETED", "FAILED"):
-            raise _bad("status", "COMPLETED or FAILED", status[:30])
+            raise _bad("status", DetailCode.INVALID_CHOICE, "COMPLETED or FAILED", status[:30])
         query = query.where(col(StandingInstructionExecution.status) == status.upper())
     return await keyset_page(
         session,

@@ -22,6 +22,7 @@ from app.core.auth.identity_models import IdentityProvider
 from app.core.auth.sso import CLIENT_SECRET_PURPOSE
 from app.core.common import iso
 from app.core.context import RequestContext, TenantRef
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.permissions import ROLES, requires
 from app.core.services import CoreServices
@@ -134,7 +135,7 @@ async def _branch(
         raise ApiError(
             "VALIDATION_ERROR",
             f"There is no branch with code {code}.",
-            [{"field": field, "reason": "no such branch", "value": code}],
+            [detail(field, DetailCode.UNKNOWN_BRANCH, "no such branch", code)],
         )
     return branch.code
 
@@ -152,7 +153,7 @@ async def save_provider(
         raise ApiError(
             "VALIDATION_ERROR",
             f"issuer {problem}.",
-            [{"field": "issuer", "reason": problem, "value": data.issuer}],
+            [detail("issuer", DetailCode.INVALID_FORMAT, problem, data.issuer)],
         )
     mappings: list[dict[str, Any]] = []
     for index, mapping in enumerate(data.group_mappings):
@@ -167,7 +168,7 @@ async def save_provider(
         raise ApiError(
             "VALIDATION_ERROR",
             "client_secret is required when the provider is first set.",
-            [{"field": "client_secret", "reason": "required"}],
+            [detail("client_secret", DetailCode.REQUIRED, "required")],
         )
     old_issuer = provider.issuer if provider is not None else None
     if provider is None:

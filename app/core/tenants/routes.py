@@ -16,6 +16,7 @@ from app.core.tenants.service import (
     create_branch,
     list_branches,
     load_tenant,
+    staff_counts,
     tenant_body,
     update_settings,
 )
@@ -46,14 +47,17 @@ async def put_tenant_settings(
 
 @get("/branches", opt=ANY_SIGNED_IN, summary="The tenant's branches")
 async def get_branches(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
-    return {"branches": [branch_body(b) for b in await list_branches(session, tenant.id)]}
+    branches = await list_branches(session, tenant.id)
+    staff = await staff_counts(session, tenant.id)
+    return {"branches": [{**branch_body(b), "staff_count": staff.get(b.code, 0)} for b in branches]}
 
 
 @post("/branches", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Open a branch")
 async def post_branch(
     data: BranchCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
 ) -> dict[str, Any]:
-    return branch_body(await create_branch(session, ctx, tenant.id, data))
+    # A new branch has no staff yet; the item has the shape of the list's.
+    return {**branch_body(await create_branch(session, ctx, tenant.id, data)), "staff_count": 0}
 
 
 tenant_routers = [

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from app.core.detail_codes import DetailCode, refusal
+
 # "Money on the wire" (api.md): no sign, exponent, spaces or separators.
 MAX_AMOUNT = Decimal("999999999999.99")
 _AMOUNT_DIGITS = 2  # NGN, USD, EUR, GBP: the currencies the platform books
@@ -16,7 +18,7 @@ _BRANCH_CODE = re.compile(r"^[A-Za-z0-9]{1,10}$")
 def parse_amount(value: Any) -> Decimal:
     """A positive amount from a decimal string, or a JSON number exact to the minor unit."""
     if isinstance(value, bool):  # bool is an int to Python, never an amount to us
-        raise ValueError("must be a decimal string such as 1500.00")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be a decimal string such as 1500.00")
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, float):
@@ -27,7 +29,7 @@ def parse_amount(value: Any) -> Decimal:
     elif isinstance(value, str):
         text = value
     else:
-        raise ValueError("must be a decimal string such as 1500.00")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be a decimal string such as 1500.00")
     if not _AMOUNT_PATTERN.match(text):
         raise ValueError(
             f"must be a decimal string with at most 12 integer and "
@@ -36,11 +38,13 @@ def parse_amount(value: Any) -> Decimal:
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the pattern already rules it out
-        raise ValueError("must be a decimal string such as 1500.00") from exc
+        raise refusal(
+            DetailCode.INVALID_FORMAT, "must be a decimal string such as 1500.00"
+        ) from exc
     if amount <= 0:
-        raise ValueError("must be greater than 0")
+        raise refusal(DetailCode.NOT_POSITIVE, "must be greater than 0")
     if amount > MAX_AMOUNT:
-        raise ValueError("must be at most 999999999999.99")
+        raise refusal(DetailCode.TOO_LARGE, "must be at most 999999999999.99")
     return amount
 
 
@@ -50,7 +54,7 @@ Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
 def _json_bool(value: Any) -> Any:
     # Litestar validates bodies with strict=False, which overrides StrictBool: check here.
     if value is not None and not isinstance(value, bool):
-        raise ValueError("must be true or false")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
     return value
 
 
@@ -60,7 +64,7 @@ MfaRole = Literal["viewer", "teller", "officer", "manager", "admin", "none"]
 
 def _not_null(value: Any) -> Any:
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
     return value
 
 
@@ -91,7 +95,7 @@ class BranchCreate(BaseModel):
     @classmethod
     def _code(cls, value: str) -> str:
         if not _BRANCH_CODE.match(value):
-            raise ValueError("must be 1-10 letters or digits")
+            raise refusal(DetailCode.INVALID_FORMAT, "must be 1-10 letters or digits")
         return value
 
     @field_validator("name")
@@ -99,5 +103,5 @@ class BranchCreate(BaseModel):
     def _name(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("must not be blank")
+            raise refusal(DetailCode.REQUIRED, "must not be blank")
         return value

@@ -11,7 +11,9 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
+from app.core.auth.models import StaffUser
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.tenants.models import Branch, Tenant
 from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
@@ -123,6 +125,7 @@ async def _refuse_same_maker_checker(
         [
             {
                 "field": "allow_same_maker_checker",
+                "code": DetailCode.NOT_IN_PRODUCTION.value,
                 "reason": "refused in production mode",
                 "value": True,
             }
@@ -152,11 +155,21 @@ def branch_body(branch: Branch) -> dict[str, Any]:
     return {"id": str(branch.id), "code": branch.code, "name": branch.name}
 
 
+async def staff_counts(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Active staff per branch code (a branch with none is absent)."""
+    rows = await session.execute(
+        sa.select(col(StaffUser.branch_code), sa.func.count())
+        .where(col(StaffUser.tenant_id) == tenant_id, col(StaffUser.is_active).is_(True))
+        .group_by(col(StaffUser.branch_code))
+    )
+    return {str(code): int(count) for code, count in rows.all()}
+
+
 def _duplicate_branch(code: str) -> ApiError:
     return ApiError(
         "DUPLICATE_RESOURCE",
         f"A branch with code {code} already exists.",
-        [{"field": "code", "reason": "already exists", "value": code}],
+        [detail("code", DetailCode.DUPLICATE, "already exists", code)],
     )
 
 

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
 from app.core.errors import ApiError, field_problem
-from app.core.http import page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.ledger.store import PgLedger
 from app.core.pagination import keyset_page
 from app.core.permissions import requires
@@ -206,10 +206,10 @@ async def list_transactions(
     account_id: str | None = None,
     type_: Annotated[str | None, Parameter(query="type")] = None,
     status: str | None = None,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     created_by: str | None = None,
-    limit: int | None = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     start, end = parse_date(from_, "from"), parse_date(to, "to")

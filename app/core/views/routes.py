@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import TenantRef
-from app.core.http import page_limit
+from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.permissions import requires
 from app.core.views.accounts import account_view
 from app.core.views.approvals import approvals_queue, transaction_view, waiting_by_maker
@@ -31,9 +31,9 @@ async def get_account_view(
     account_id: str,
     session: AsyncSession,
     tenant: TenantRef,
-    from_: Annotated[str | None, Parameter(query="from")] = None,
-    to: str | None = None,
-    limit: int | None = None,
+    from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
+    to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
+    limit: PageLimit = None,
 ) -> dict[str, Any]:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     return await account_view(
@@ -52,7 +52,7 @@ async def get_account_view(
     summary="The approvals queue: every kind of item waiting for a checker",
 )
 async def get_approvals_view(
-    session: AsyncSession, tenant: TenantRef, limit: int | None = None
+    session: AsyncSession, tenant: TenantRef, limit: PageLimit = None
 ) -> dict[str, Any]:
     return await approvals_queue(session, tenant.id, limit=page_limit(limit or 200))
 

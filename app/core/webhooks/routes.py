@@ -1,18 +1,19 @@
 """/webhooks: the tenant's subscriptions and their delivery log (admins only)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Router, delete, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.context import Principal, RequestContext, TenantRef
-from app.core.http import page_limit
+from app.core.http import PageLimit, one_of, page_limit
 from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
 from app.core.webhooks import service
 from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
+from app.core.webhooks.service import DELIVERY_STATUSES
 
 ADMIN = requires("admin", "admin:full")
 
@@ -40,7 +41,7 @@ async def post_webhook(
 
 @get("/webhooks", opt=ADMIN, summary="The tenant's webhook subscriptions")
 async def get_webhooks(
-    session: AsyncSession, tenant: TenantRef, limit: int | None = None, cursor: str | None = None
+    session: AsyncSession, tenant: TenantRef, limit: PageLimit = None, cursor: str | None = None
 ) -> dict[str, Any]:
     return await service.list_webhooks(session, tenant.id, limit=page_limit(limit), cursor=cursor)
 
@@ -90,8 +91,8 @@ async def get_deliveries(
     webhook_id: str,
     session: AsyncSession,
     tenant: TenantRef,
-    status: str | None = None,
-    limit: int | None = None,
+    status: Annotated[str | None, one_of(*DELIVERY_STATUSES)] = None,
+    limit: PageLimit = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     return await service.list_deliveries(

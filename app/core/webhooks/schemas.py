@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from app.core.detail_codes import DetailCode, refusal
 from app.core.webhooks.events import EVENT_TYPES, KNOWN_EVENT_TYPES
 
 # Printable ASCII, no spaces; at most 100 so that its sealed form fits its column.
@@ -16,7 +17,7 @@ MAX_URL = 2000
 def _json_bool(value: Any) -> Any:
     # Litestar validates bodies with strict=False, which would turn "yes" into True.
     if value is not None and not isinstance(value, bool):
-        raise ValueError("must be true or false")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
     return value
 
 
@@ -25,14 +26,14 @@ JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
 
 def _not_null(value: Any) -> Any:
     if value is None:
-        raise ValueError("may be left out but not null")
+        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
     return value
 
 
 def _name(value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError("must not be blank")
+        raise refusal(DetailCode.REQUIRED, "must not be blank")
     return value
 
 
@@ -43,24 +44,28 @@ def _url(value: str) -> str:
         parts = urlsplit(value)
         port = parts.port  # raises on a port that is not a number in range
     except ValueError:
-        raise ValueError("must be an http or https URL") from None
+        raise refusal(DetailCode.INVALID_FORMAT, "must be an http or https URL") from None
     del port
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError("must be an http or https URL with a host")
+        raise refusal(DetailCode.INVALID_FORMAT, "must be an http or https URL with a host")
     if parts.username is not None or parts.password is not None:
-        raise ValueError("must not carry credentials: the signature authenticates us")
+        raise refusal(
+            DetailCode.CREDENTIALS_IN_URL,
+            "must not carry credentials: the signature authenticates us",
+        )
     if parts.fragment:
-        raise ValueError("must not have a #fragment")
+        raise refusal(DetailCode.INVALID_FORMAT, "must not have a #fragment")
     if any(c.isspace() for c in value):
-        raise ValueError("must not contain spaces")
+        raise refusal(DetailCode.INVALID_FORMAT, "must not contain spaces")
     return value
 
 
 def _events(value: list[str]) -> list[str]:
     unknown = sorted({e for e in value if e not in KNOWN_EVENT_TYPES})
     if unknown:
-        raise ValueError(
-            f"unknown event types: {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}"
+        raise refusal(
+            DetailCode.INVALID_CHOICE,
+            f"unknown event types: {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}",
         )
     chosen = set(value)
     return [e for e in EVENT_TYPES if e in chosen]  # each once, in the contract's order
@@ -68,7 +73,9 @@ def _events(value: list[str]) -> list[str]:
 
 def _secret(value: str | None) -> str | None:
     if value is not None and not _SECRET.match(value):
-        raise ValueError("must be 16-100 printable ASCII characters without spaces")
+        raise refusal(
+            DetailCode.NOT_PRINTABLE, "must be 16-100 printable ASCII characters without spaces"
+        )
     return value
 
 

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit import service as audit
 from app.core.common import iso, parse_id
 from app.core.context import Principal, RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.pagination import keyset_page
 from app.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -19,6 +20,7 @@ from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.core.webhooks.sealing import SecretUnreadable as SealedElsewhere
 from app.core.webhooks.sealing import open_secret, seal_secret
 from app.core.webhooks.targets import (
+    INTERNAL,
     Resolver,
     Target,
     TargetRefused,
@@ -57,33 +59,55 @@ async def check_url_policy(
             raise _refused(
                 "Webhook URLs must point at a public address.",
                 field,
+                DetailCode.PRIVATE_ADDRESS,
                 internal.reason,
                 url,
                 status=422,
             ) from None
-        raise _refused("Webhook URLs must be http or https URLs.", field, exc.reason, url) from None
+        raise _refused(
+            "Webhook URLs must be http or https URLs.",
+            field,
+            DetailCode.INVALID_FORMAT,
+            exc.reason,
+            url,
+        ) from None
     listed = is_allowed(target, settings.allowed_targets)
     if settings.require_https and target.scheme != "https" and not listed:
-        raise _refused("Webhook URLs must use https here.", field, "https is required", url)
+        raise _refused(
+            "Webhook URLs must use https here.",
+            field,
+            DetailCode.HTTPS_REQUIRED,
+            "https is required",
+            url,
+        )
     if listed:
         return  # an explicit exception of the deployment: resolved and pinned at delivery
     try:
         await checked_address(target, settings.allowed_targets, resolver or system_resolver)
     except TargetRefused as exc:
         # api.md, "Webhooks": an internal target is refused with 422 VALIDATION_ERROR.
+        code = DetailCode.PRIVATE_ADDRESS if exc.category == INTERNAL else DetailCode.INVALID
         raise _refused(
-            "Webhook URLs must point at a public address.", field, exc.reason, url, status=422
+            "Webhook URLs must point at a public address.",
+            field,
+            code,
+            exc.reason,
+            url,
+            status=422,
         ) from None
 
 
 def _refused(
-    message: str, field: str, reason: str, url: str, *, status: int | None = None
+    message: str,
+    field: str,
+    code: DetailCode,
+    reason: str,
+    url: str,
+    *,
+    status: int | None = None,
 ) -> ApiError:
     return ApiError(
-        "VALIDATION_ERROR",
-        message,
-        [{"field": field, "reason": reason, "value": url[:200]}],
-        status=status,
+        "VALIDATION_ERROR", message, [detail(field, code, reason, url[:200])], status=status
     )
 
 
@@ -331,17 +355,17 @@ async def list_deliveries(
     status: str | None = None,
 ) -> dict[str, Any]:
     """One page of a subscription's deliveries, newest first, each with its attempts."""
-    if status is not None and status.upper() not in DELIVERY_STATUSES:
+    if status and status.upper() not in DELIVERY_STATUSES:  # empty: no filter
         raise ApiError(
             "VALIDATION_ERROR",
             f"status must be one of {', '.join(DELIVERY_STATUSES)}.",
-            [{"field": "status", "reason": "unknown status", "value": status[:40]}],
+            [detail("status", DetailCode.INVALID_CHOICE, "unknown status", status[:40])],
         )
     subscription = await get_webhook(session, tenant_id, raw_id)
     query = sa.select(WebhookDelivery).where(
         col(WebhookDelivery.subscription_id) == subscription.id
     )
-    if status is not None:
+    if status:
         query = query.where(col(WebhookDelivery.status) == status.upper())
     page = await keyset_page(
         session,
@@ -385,14 +409,14 @@ async def retry_delivery(
         raise ApiError(
             "INVALID_STATE",
             "This webhook is inactive: activate it before retrying its deliveries.",
-            [{"field": "is_active", "reason": "webhook inactive"}],
+            [detail("is_active", DetailCode.INVALID_STATE, "webhook inactive")],
         )
     now = utcnow()
     if delivery.claim_token is not None and delivery.next_attempt_at > now:
         raise ApiError(
             "INVALID_STATE",
             "An attempt of this delivery is running right now; look again in a moment.",
-            [{"field": "status", "reason": "attempt in progress"}],
+            [detail("status", DetailCode.INVALID_STATE, "attempt in progress")],
         )
     before = {"status": delivery.status, "attempt_count": delivery.attempt_count}
     delivery.status = PENDING

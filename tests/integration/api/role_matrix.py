@@ -37,6 +37,7 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     ("GET", "/branches"): (ANY, None),
     ("POST", "/branches"): ("admin", "admin:full"),
     ("GET", "/users"): ("admin", "admin:full"),
+    ("GET", "/users/summary"): ("admin", "admin:full"),
     ("POST", "/users"): ("admin", "admin:full"),
     ("GET", "/users/{user_id:str}"): ("admin", "admin:full"),
     ("PATCH", "/users/{user_id:str}"): ("admin", "admin:full"),
@@ -79,6 +80,7 @@ API_MATRIX: dict[tuple[str, str], tuple[str, str | None]] = {
     # fiscal periods (roles.md: read viewer, write admin)
     ("GET", "/fiscal-periods"): ("viewer", "gl:read"),
     ("GET", "/fiscal-periods/current"): ("viewer", "gl:read"),
+    ("GET", "/fiscal-periods/{period_id:str}/close-blockers"): ("viewer", "gl:read"),
     ("GET", "/fiscal-periods/{period_id:str}"): ("viewer", "gl:read"),
     ("POST", "/fiscal-periods"): ("admin", "admin:full"),
     ("POST", "/fiscal-periods/year/{year:str}"): ("admin", "admin:full"),

@@ -92,9 +92,11 @@ async def test_at_least_one_debit_and_one_credit(api, tokens, core_app):
         [line(chart["4200"]["id"], "1.00", "credit"), line(chart["4100"]["id"], "1.00", "credit")],
     ):
         body = expect(await draft(api, tokens, entries), 400, "VALIDATION_ERROR")
-        assert {"field": "entries", "reason": "needs at least one debit and one credit line"} in (
-            body["details"]
-        )
+        assert {
+            "field": "entries",
+            "code": "too_short",
+            "reason": "needs at least one debit and one credit line",
+        } in body["details"]
     body = expect(await draft(api, tokens, [line(chart["5200"]["id"], "1.00", "debit")]), 400)
     assert body["details"][0]["field"] == "entries"
     expect(await draft(api, tokens, []), 400, "VALIDATION_ERROR")
@@ -329,8 +331,20 @@ async def test_unbalanced_per_currency_names_both_totals(api, tokens, core_app):
         "UNBALANCED_JOURNAL",
     )
     assert body["details"] == [
-        {"field": "entries", "reason": "total debits", "value": "100.00", "currency_code": "NGN"},
-        {"field": "entries", "reason": "total credits", "value": "99.99", "currency_code": "NGN"},
+        {
+            "field": "entries",
+            "code": "unbalanced",
+            "reason": "total debits",
+            "value": "100.00",
+            "currency_code": "NGN",
+        },
+        {
+            "field": "entries",
+            "code": "unbalanced",
+            "reason": "total credits",
+            "value": "99.99",
+            "currency_code": "NGN",
+        },
     ]
     # NGN balances, USD does not: the journal is refused, naming USD only.
     body = expect(

@@ -107,6 +107,9 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
     assert blocked["blocker_count"] == 3, blocked["details"]
     by_type = {(d["entity_type"], d["status"]): d for d in blocked["details"]}
     assert by_type[("transaction", "PENDING_APPROVAL")] == {
+        "field": "teller_transaction",
+        "code": "teller_transaction_pending",
+        "value": pending["id"],
         "reason": "transaction awaiting approval",
         "entity_type": "transaction",
         "entity_id": pending["id"],
@@ -116,6 +119,9 @@ async def test_close_lists_every_blocker_then_closes_with_its_snapshot(
     }
     assert by_type[("journal", "APPROVED")]["entity_id"] == approved["id"]
     assert by_type[("journal", "PENDING")] == {
+        "field": "journal",
+        "code": "journal_pending",
+        "value": journal["id"],
         "reason": "journal pending, not posted",
         "entity_type": "journal",
         "entity_id": journal["id"],

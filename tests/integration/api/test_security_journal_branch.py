@@ -36,7 +36,12 @@ async def test_branch_001_teller_cannot_draft_a_journal_on_a_branch_002_account(
         await draft(api, tokens, moving(theirs, ours), who="teller"), 403, "BRANCH_SCOPE"
     )
     assert refused["details"] == [
-        {"field": "entries.0.account_id", "reason": "outside your branch", "value": "002"}
+        {
+            "field": "entries.0.account_id",
+            "code": "branch_scope",
+            "reason": "outside your branch",
+            "value": "002",
+        }
     ]
     assert (await balances(api, tokens, theirs["id"]))["ledger"] == 500_00
     # Either side counts: crediting the other branch's customer is refused too.

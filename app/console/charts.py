@@ -1,17 +1,18 @@
-"""Bar charts drawn on the server as inline SVG (no chart library, no script, no inline style).
+"""Charts drawn on the server as inline SVG (no chart library, no script, no inline style).
 
-Used for the income statement's monthly trend (revenue and expenses as bars, net as a
-line) and Home's daily deposit and withdrawal volumes. Values stay ``Decimal``; only the
-pixel positions are floats (they are drawing, not money). Every chart carries a text
-description and its figures as a table beside it, so nothing is only in the picture.
+Bar charts for the income statement's monthly trend (revenue and expenses as bars, net as
+a line), Home's daily deposit and withdrawal volumes and the teller summary; the axis
+helpers (a round step, a compact money label) for those and the statement's balance line.
+Values stay ``Decimal``; only the pixel positions are floats (they are drawing, not money).
+Every chart carries a text description and its figures as a table beside it, so nothing is
+only in the picture.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from app.console.accounts.statement import compact_money
-from app.console.formatting import money
+from app.console.formatting import CURRENCY_SYMBOLS, money
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,20 @@ class BarChart:
     description: str = ""
 
 
-def _nice_step(span: Decimal, steps: int = 4) -> Decimal:
+def compact_money(value: Decimal, currency: str) -> str:
+    """An axis label: ``₦1.25m``, ``₦480k``, ``₦950``."""
+    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
+    sign = "−" if value < 0 else ""
+    magnitude = abs(value)
+    for size, suffix in ((Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "m"), (Decimal(1000), "k")):
+        if magnitude >= size:
+            shown = (magnitude / size).quantize(Decimal("0.01")).normalize()
+            return f"{sign}{symbol}{shown:f}{suffix}"
+    return f"{sign}{symbol}{magnitude.quantize(Decimal(1)):,}"
+
+
+def nice_step(span: Decimal, steps: int = 4) -> Decimal:
+    """A round axis step (1, 2, 2.5 or 5 times a power of ten) for about ``steps`` ticks."""
     raw = span / steps if span > 0 else Decimal(1)
     base = Decimal(10) ** raw.adjusted()
     for multiple in ("1", "2", "2.5", "5", "10"):
@@ -106,7 +120,7 @@ def bar_chart(
     values = [g.values.get(k, Decimal(0)) for g in groups for k in keys]
     low = min([*values, Decimal(0)])
     high = max([*values, Decimal(0)])
-    step = _nice_step(high - low)
+    step = nice_step(high - low)
     axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
     axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
     if axis_high == axis_low:

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from app.client import BankingAPINotFound
+from app.client import Account, BankingAPINotFound
 from app.console.banking import CoreSession
 
 MATCH_LIMIT = 8
@@ -20,18 +20,18 @@ STATUS_LABELS = {
 }
 
 
-def account_summary(body: dict[str, Any]) -> dict[str, Any]:
-    """What a money form keeps and shows of an account (never more than the core said)."""
+def account_summary(account: Account) -> dict[str, Any]:
+    """What a money form keeps and shows of an account (kept in its draft as JSON)."""
     return {
-        "id": str(body.get("id") or ""),
-        "account_number": str(body.get("account_number") or ""),
-        "customer_name": str(body.get("customer_name") or ""),
-        "status": str(body.get("status") or ""),
-        "available_balance": str(body.get("available_balance") or "0"),
-        "ledger_balance": str(body.get("ledger_balance") or "0"),
-        "currency": str(body.get("currency") or "NGN"),
-        "branch_code": str(body.get("branch_code") or ""),
-        "account_type": str(body.get("account_type") or ""),
+        "id": account.id,
+        "account_number": account.account_number,
+        "customer_name": account.customer_name or "",
+        "status": account.status,
+        "available_balance": str(account.available_balance),
+        "ledger_balance": str(account.ledger_balance),
+        "currency": account.currency,
+        "branch_code": account.branch_code,
+        "account_type": account.account_type,
     }
 
 
@@ -47,12 +47,12 @@ async def search_accounts(core: CoreSession, query: str) -> list[dict[str, Any]]
         return []
     if _NUMBER.match(term):
         try:
-            return [account_summary(await core.get(f"/accounts/by-number/{term}"))]
+            found = await core.get(f"/accounts/by-number/{term}", model=Account)
         except BankingAPINotFound:
             return []
-    body = await core.get("/accounts", params={"q": term, "limit": MATCH_LIMIT})
-    found = body.get("accounts", []) if isinstance(body, dict) else []
-    return [account_summary(a) for a in found if isinstance(a, dict)]
+        return [account_summary(found)]
+    page = await core.get_page("/accounts", Account, params={"q": term, "limit": MATCH_LIMIT})
+    return [account_summary(a) for a in page.items]
 
 
 async def fetch_account(core: CoreSession, account_id: str) -> dict[str, Any] | None:
@@ -60,6 +60,6 @@ async def fetch_account(core: CoreSession, account_id: str) -> dict[str, Any] | 
     if not looks_like_id(account_id):
         return None
     try:
-        return account_summary(await core.get(f"/accounts/{account_id}"))
+        return account_summary(await core.get(f"/accounts/{account_id}", model=Account))
     except BankingAPINotFound:
         return None

@@ -8,17 +8,18 @@ where its result links to; the loop, the limits, the action log and the results 
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import forget_pending_count
 from app.console.banking import CoreSession
-from app.console.teller.drafts import DraftStore, valid_key
-from app.console.teller.lookup import looks_like_id
-from app.console.writes import KEY_FIELD, log_write, mint_key, redirect
+from app.console.drafts import DraftStore, valid_key
+from app.console.lookup import looks_like_id
+from app.console.pending_count import forget_pending_count
+from app.console.writes import KEY_FIELD, FormErrors, Refusal, mint_key, redirect, send_write
 
 MAX_BULK = 100
 NOTHING_SELECTED = "Nothing was selected."
@@ -64,6 +65,11 @@ class BulkApproval:
     lookup_ref: Callable[[CoreSession, str], Awaitable[str]] | None = None
 
 
+def _approved_target(kind: BulkApproval, item_id: str, ref: str, answer: Any) -> str:
+    """The logged target of an approved item: its reference as the core now gives it."""
+    return kind.target(item_id, kind.ref_of(answer) or ref)
+
+
 async def approve_selected(request: Request[Any, Any, Any], kind: BulkApproval) -> Response[Any]:
     """Approve each selected item (``ids``) on its own, then show every result."""
     core = CoreSession(request)
@@ -82,33 +88,25 @@ async def approve_selected(request: Request[Any, Any, Any], kind: BulkApproval) 
     for item_id in chosen[:MAX_BULK]:
         key = f"{bulk_key}:{item_id}"
         ref = refs.get(item_id, "")
-        try:
-            answer = await kind.approve(core, item_id, key)
-        except BankingAPIError as exc:
-            if not ref and kind.lookup_ref is not None:
-                ref = await kind.lookup_ref(core, item_id)
-            ref = ref or item_id[:8]
-            await log_write(
-                request,
-                core.signed_in,
-                action=kind.action,
-                target=kind.target(item_id, ref),
-                key=key,
-                error=exc,
-            )
-            results.append(
-                {
-                    "ref": ref,
-                    "href": kind.href(item_id, ref),
-                    "ok": False,
-                    "outcome": kind.refused(exc),
-                }
-            )
-            continue
-        ref = kind.ref_of(answer) or ref or item_id[:8]
-        await log_write(
-            request, core.signed_in, action=kind.action, target=kind.target(item_id, ref), key=key
+        if not ref and kind.lookup_ref is not None:
+            # Not among those waiting (decided meanwhile?): its reference for the log.
+            ref = await kind.lookup_ref(core, item_id)
+        ref = ref or item_id[:8]
+        answer = await send_write(
+            request,
+            core,
+            kind.approve(core, item_id, key),
+            action=kind.action,
+            target=kind.target(item_id, ref),
+            key=key,
+            explain=lambda exc, _: (FormErrors(), kind.refused(exc)),
+            done_target=partial(_approved_target, kind, item_id, ref),
         )
+        if isinstance(answer, Refusal):
+            outcome = {"ref": ref, "href": kind.href(item_id, ref), "ok": False}
+            results.append({**outcome, "outcome": answer.error})
+            continue
+        ref = kind.ref_of(answer) or ref
         results.append(
             {"ref": ref, "href": kind.href(item_id, ref), "ok": True, "outcome": kind.done}
         )

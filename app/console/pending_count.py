@@ -17,6 +17,7 @@ import structlog
 from litestar import Request
 
 from app.client import BankingAPIError
+from app.client import Waiting as WaitingCounts
 from app.console.auth.session import CoreSessionEnded, SignedIn, current_session
 from app.console.banking import CoreSession
 from app.console.htmx import wants_fragment
@@ -67,20 +68,14 @@ def forget_all_pending_counts() -> None:
     _forgotten[0] += 1
 
 
-def waiting_of(body: object) -> Waiting:
-    """The core's counts, checked: ``{kind: {user ID: count}}`` with whole counts only."""
-    found: Waiting = {}
-    if not isinstance(body, dict):
-        return found
-    for source in PENDING_SOURCES:
-        by_maker = body.get(source.name)
-        if isinstance(by_maker, dict):
-            found[source.name] = {
-                str(maker): count
-                for maker, count in by_maker.items()
-                if isinstance(count, int) and count > 0
-            }
-    return found
+def waiting_of(counts: WaitingCounts) -> Waiting:
+    """The core's counts as ``{kind: {user ID: count}}``, with positive counts only."""
+    return {
+        source.name: {
+            maker: count for maker, count in getattr(counts, source.name).items() if count > 0
+        }
+        for source in PENDING_SOURCES
+    }
 
 
 def count_for(signed_in: SignedIn, waiting: Waiting) -> tuple[int, bool]:
@@ -123,7 +118,7 @@ async def pending_waiting(core: CoreSession) -> Waiting:
 
     async def load() -> Waiting:
         started, generation = time.monotonic(), _forgotten[0]
-        waiting = waiting_of(await core.get(WAITING_PATH))
+        waiting = waiting_of(await core.get(WAITING_PATH, model=WaitingCounts))
         if generation == _forgotten[0]:
             _pending[tenant] = (started, waiting)
         return waiting

@@ -1,0 +1,54 @@
+"""Staff and API key answers (api.md, "Staff and API keys")."""
+
+import msgspec
+
+from app.core.contract.shapes import Cursor, Id, Instant, Model
+
+
+class StaffUser(Model):
+    id: Id
+    email: str
+    name: str
+    roles: list[str]
+    branch_id: str
+    is_active: bool
+    locked_until: Instant | None
+    failed_login_count: int
+    last_login_at: Instant | None
+    created_at: Instant
+
+
+class StaffPage(Model):
+    users: list[StaffUser]
+    has_more: bool
+    next_cursor: Cursor | None
+
+
+class StaffSummary(Model):
+    active: int
+    inactive: int
+    locked: int  # a lock still running, active or not: overlaps the two above
+    total: int
+
+
+class Revoked(Model):
+    revoked: int
+
+
+class ApiKey(Model):
+    id: Id
+    name: str
+    role: str
+    scopes: list[str]
+    prefix: str
+    branch_id: str
+    created_by: Id | None
+    created_at: Instant
+    revoked_at: Instant | None
+    api_key: str | msgspec.UnsetType = msgspec.UNSET  # the secret, in the creation's answer only
+
+
+class ApiKeyPage(Model):
+    api_keys: list[ApiKey]
+    has_more: bool
+    next_cursor: Cursor | None
