@@ -71,6 +71,10 @@ async def test_the_core_keeps_its_documented_contract(live_core, api, tokens, co
         EXCLUDED,
         "--workers",
         "2",
+        # A journal's body (lines with amounts, currencies, accounts) is hard to generate
+        # at many examples; Hypothesis giving up on inputs is not a failure of the API.
+        "--suppress-health-check",
+        "filter_too_much",
         "--seed",
         os.environ.get("SCHEMATHESIS_SEED", "20261207"),
     ]
