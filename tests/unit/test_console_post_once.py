@@ -26,7 +26,15 @@ class SlowCore:
         self.delay = delay
         self.calls = 0
 
-    async def post(self, path: str, body: dict[str, Any], idempotency_key: str) -> Any:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any],
+        idempotency_key: str,
+        model: type[Any] | None = None,
+    ) -> Any:
         self.calls += 1
         await asyncio.sleep(self.delay)
         if self.calls <= self.busy:
@@ -57,7 +65,15 @@ async def test_gives_up_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> No
 
 async def test_other_conflicts_are_not_waited_for() -> None:
     class Conflicting(SlowCore):
-        async def post(self, path: str, body: dict[str, Any], idempotency_key: str) -> Any:
+        async def send(
+            self,
+            method: str,
+            path: str,
+            *,
+            json: dict[str, Any],
+            idempotency_key: str,
+            model: type[Any] | None = None,
+        ) -> Any:
             self.calls += 1
             raise BankingAPIConflict("IDEMPOTENCY_CONFLICT", "reused", 409)
 

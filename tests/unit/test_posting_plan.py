@@ -145,7 +145,12 @@ def test_a_customer_leg_in_another_currency_is_refused():
     error = refusal([cash(DEBIT, 100, "USD"), customer(account, CREDIT, 100, "USD")], [account])
     assert error.code == "CURRENCY_MISMATCH"
     assert error.details == [
-        {"field": "currency", "reason": "account currency is NGN", "value": "USD"}
+        {
+            "field": "currency",
+            "code": "currency_mismatch",
+            "reason": "account currency is NGN",
+            "value": "USD",
+        }
     ]
 
 
