@@ -24,7 +24,7 @@ from app.core.errors import ApiError
 from app.core.services import CoreServices
 from app.core.unit import UnitOfWork
 from app.db import Database
-from tests.integration.api.ledger_helpers import deposit, expect, h, open_account
+from tests.integration.api.ledger_helpers import deposit, expect, h, open_account, withdraw
 from tests.support import API, TENANT, TokenCache, headers
 
 POSTGRES_ONLY = pytest.mark.skipif(
@@ -346,3 +346,38 @@ async def test_a_claim_whose_session_ended_is_retaken_at_once(
         200,
     )
     assert after["ledger_balance"] == "5.00"  # once
+
+
+@POSTGRES_ONLY
+async def test_a_rerun_that_is_refused_answers_its_refusal_not_a_500(
+    own_core, api, tokens: TokenCache, monkeypatch, ledger_checked
+):
+    """Issue 13 (soak): a request whose connection broke after its handler had answered
+    ran again, and when the rerun was refused (422 INSUFFICIENT_FUNDS: the money had gone
+    meanwhile) the answer was a 500 — Litestar's "a response has started", set by the
+    first run's answer, was still in the scope."""
+    _app, client, _label = own_core
+    account = await open_account(api, tokens)
+    expect(await deposit(api, tokens, account["id"], "10.00"), 201)
+    teller = await signed_in(client, "teller@demo.bank")
+    commit = UnitOfWork.commit
+    broken: list[bool] = []
+
+    async def lose_the_connection_after_the_money_went(self: UnitOfWork) -> None:
+        if self.uses_raw and not broken:
+            broken.append(True)
+            await self.rollback()
+            # Meanwhile another request takes the money (another core, same database).
+            expect(await withdraw(api, tokens, account["id"], "10.00"), 201)
+            raise ConnectionResetError("connection lost before COMMIT went out")
+        await commit(self)
+
+    monkeypatch.setattr(UnitOfWork, "commit", lose_the_connection_after_the_money_went)
+    response = await client.post(
+        "/withdrawals",
+        json={"account_id": account["id"], "amount": "10.00", "currency": "NGN"},
+        headers={**teller, "Idempotency-Key": f"refused-rerun-{uuid.uuid4().hex}"},
+    )
+    monkeypatch.undo()
+    assert broken == [True]
+    assert expect(response, 422)["code"] == "INSUFFICIENT_FUNDS"
