@@ -26,6 +26,7 @@ from app.core.admin.responses import (
     StaffUser,
 )
 from app.core.audit.responses import AuditPage
+from app.core.auth.responses import Caller, TokenPair
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.jobs.responses import JobRun
 from app.core.journals.responses import Journal, JournalPage
@@ -115,4 +116,8 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/journals/{journal_id}/reverse"): Journal,
     ("POST", "/jobs/standing-instructions/trigger"): JobRun,
     ("GET", "/audit-logs"): AuditPage,
+    ("POST", "/auth/login"): TokenPair,
+    ("POST", "/auth/token"): TokenPair,
+    ("POST", "/auth/refresh"): TokenPair,
+    ("GET", "/auth/me"): Caller,
 }

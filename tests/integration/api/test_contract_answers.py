@@ -334,3 +334,42 @@ async def test_ledger_and_journal_answers_are_their_models(api, tokens):
         await api.get(f"/gl/accounts/{chart['4200']['id']}/entries", headers=viewer), 200
     )
     assert check("GET", "/gl/accounts/{gl_account_id}/entries", lines).entries
+
+
+async def test_sign_in_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+    from tests.support import SANDBOX_PASSWORD
+
+    bank = await make_tenant(core_app, api, tokens, sign_in=("admin",))
+    tenant = {"X-Tenant-ID": bank.code}
+    signed_in = expect(
+        await api.post(
+            "/auth/login",
+            json={"email": f"viewer@{bank.code}.test", "password": SANDBOX_PASSWORD},
+            headers=tenant,
+        ),
+        200,
+    )
+    pair = check("POST", "/auth/login", signed_in)
+    me = expect(
+        await api.get(
+            "/auth/me", headers={**tenant, "Authorization": f"Bearer {pair.access_token}"}
+        ),
+        200,
+    )
+    assert check("GET", "/auth/me", me).kind == "user"
+    rotated = expect(
+        await api.post("/auth/refresh", json={"refresh_token": pair.refresh_token}, headers=tenant),
+        200,
+    )
+    check("POST", "/auth/refresh", rotated)
+    key = expect(
+        await api.post(
+            "/api-keys", json={"name": "robot", "role": "viewer"}, headers=bank.h("admin")
+        ),
+        201,
+    )
+    exchanged = expect(
+        await api.post("/auth/token", json={"api_key": key["api_key"]}, headers=tenant), 200
+    )
+    assert check("POST", "/auth/token", exchanged).user.email == "api-key:robot"
