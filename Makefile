@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: install run test lint typecheck unit integration load browser chromium oidc-provider bench soak clean
+.PHONY: install run test lint typecheck unit integration load faults soak browser chromium oidc-provider bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,18 +61,32 @@ browser: install chromium oidc-provider
 load: install
 	$(PY) -m pytest tests/load -q -p no:playwright
 
+# The fault suite starts its own PostgreSQL cluster, Redis server and core processes (never
+# the ones DATABASE_URL / REDIS_URL name): its own pytest process. CI size here.
+faults: install chromium
+	$(PY) -m pytest tests/faults -q -p no:playwright
+	$(PY) -m pytest tests/faults/browser -q -p no:asyncio
+
 ## make test: everything the CI runs (SQLite + in-process stores unless DATABASE_URL/REDIS_URL).
 test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/unit tests/integration -q -p no:playwright
 	$(PY) -m pytest tests/load -q -p no:playwright
+	$(PY) -m pytest tests/faults -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio
-
-## make soak: the long runs (quality.md R6: schemathesis, at least 1,000 generated requests).
-soak: install
-	SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_MIN_REQUESTS=1000 $(PY) -m pytest tests/integration/api/test_contract_schemathesis.py -q -p no:playwright
 
 bench: install
 	$(PY) -m bench
+
+## make soak: the long runs. R1 + R2 at full size: 64 clients, 10,000 transfers among 100
+## accounts, two core processes, faults throughout (replay one with FAULTS_SEED=<seed>);
+## the backup drill (base backup + WAL restored to a point in time); the console under
+## faults in Chromium (its own pytest process); schemathesis against the live core with at
+## least 1,000 generated requests (quality.md R6).
+soak: install chromium oidc-provider
+	SCHEMATHESIS_EXAMPLES=50 SCHEMATHESIS_MIN_REQUESTS=1000 $(PY) -m pytest tests/integration/api/test_contract_schemathesis.py -q -p no:playwright
+	FAULTS_SOAK=1 $(PY) -m pytest tests/faults/test_bank_faults.py -q -p no:playwright -s
+	$(PY) -m pytest tests/faults/test_backup_drill.py -q -p no:playwright
+	$(PY) -m pytest tests/faults/browser -q -p no:asyncio
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

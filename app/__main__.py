@@ -18,6 +18,9 @@ Sandbox sign-ins (password: {password}):
 """
 
 
+SERVER_KEEP_ALIVE_SECONDS = 75
+
+
 def _serve(app_path: str, settings: Settings, *, workers: int = 1) -> None:
     import uvicorn
 
@@ -32,6 +35,10 @@ def _serve(app_path: str, settings: Settings, *, workers: int = 1) -> None:
         access_log=False,
         loop="auto",  # uvloop when installed
         http="auto",  # httptools when installed
+        # Longer than any client's idle keep-alive (httpx: 5 s; a load balancer's: 60 s), so
+        # the server never closes an idle connection at the moment a client reuses it, which
+        # the client sees as a transport error on a request that may have been sent.
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
     )
 
 

@@ -209,12 +209,28 @@ def is_retryable_conflict(exc: BaseException) -> bool:
     )
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: DBAPI errors' ``orig`` and ``__cause__``, a few deep."""
+    found: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(found) < 8:
+        current = pending.pop()
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        orig = getattr(current, "orig", None)
+        pending += [current.__cause__, orig if isinstance(orig, BaseException) else None]
+    return found
+
+
 def is_connection_lost(exc: BaseException) -> bool:
     """The database connection broke (server restarted, backend terminated, network cut):
     nothing of the transaction survived, and a fresh connection may well work."""
     if is_retryable_conflict(exc):
         return False
-    if isinstance(exc, CONNECTION_ERRORS):
+    if any(isinstance(cause, CONNECTION_ERRORS) for cause in _causes(exc)):
+        # SQLAlchemy wraps a refused connect ("the database system is shutting down",
+        # asyncpg's CannotConnectNowError) as a plain DBAPIError: the cause says it all.
         return True
     if isinstance(exc, sa.exc.DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(

@@ -106,6 +106,7 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class RedisSettings:
     url: str | None
+    timeout_seconds: float = 2.0  # per command: a Redis that answers nothing is "down"
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,9 @@ class WebhookSettings:
     # Attempts one worker runs at once to one receiver (scheme, host and port): a slow or
     # small receiver is never sent more than this, and never holds up the others.
     endpoint_concurrency: int = 16
+    # How long past an attempt's own deadlines its lease lasts: a delivery leased by a
+    # worker that died waits this long before another worker takes it over.
+    lease_margin_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -400,7 +404,10 @@ def load_settings() -> Settings:
             pool_size=_int("DATABASE_POOL_SIZE", 10, minimum=1, maximum=200),
             echo=_bool("DATABASE_ECHO", False),
         ),
-        redis=RedisSettings(url=redis_url),
+        redis=RedisSettings(
+            url=redis_url,
+            timeout_seconds=_float("REDIS_TIMEOUT_SECONDS", 2.0, minimum=0.05, maximum=60),
+        ),
         auth=AuthSettings(
             private_key_path=key_path,
             issuer="cba-platform",
@@ -446,6 +453,9 @@ def load_settings() -> Settings:
             max_attempts=_int("WEBHOOK_MAX_ATTEMPTS", 15, minimum=1, maximum=100),
             batch_size=_int("WEBHOOK_DELIVERY_BATCH", 64, minimum=1, maximum=500),
             endpoint_concurrency=_int("WEBHOOK_ENDPOINT_CONCURRENCY", 16, minimum=1, maximum=500),
+            lease_margin_seconds=_float(
+                "WEBHOOK_LEASE_MARGIN_SECONDS", 60.0, minimum=1.0, maximum=3600
+            ),
         ),
         worker=WorkerSettings(
             delivery_poll_seconds=_float(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -21,14 +21,18 @@ from ._errors import (
     error_from_response,
     error_from_transport,
 )
-from ._models import AuthResult, Me, Page, TokenPair
+from ._models import AuthResult, Me, TokenPair
 from ._ratelimit import RateLimitTracker
 from ._transport import BankingTransport, RetryPolicy
+from ._typed import invalid_response, typed_answer
 from ._wire import KeepAliveTransport
+from .resources._base import decoder_for, list_decoder_for
+from .resources.page import Page
 
 __all__ = ["BankingClient"]
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
+_T = TypeVar("_T")
 
 QueryParams = Mapping[str, str | int | float | bool | list[str] | None]
 
@@ -134,11 +138,44 @@ class BankingClient:
 
     # -- generic calls -------------------------------------------------------------------
 
+    @overload
     async def request(
         self,
         method: str,
         path: str,
         *,
+        model: type[_T],
+        token: str | None = None,
+        tenant: str | None = None,
+        json: Any = None,
+        params: QueryParams | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _T: ...
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        model: None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        json: Any = None,
+        params: QueryParams | None = None,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any: ...
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        model: type[Any] | None = None,
         token: str | None = None,
         tenant: str | None = None,
         json: Any = None,
@@ -153,6 +190,8 @@ class BankingClient:
         Args:
             method: The HTTP method.
             path: The path below the base URL, e.g. ``/deposits``.
+            model: Decode the answer into this type (a resource of ``app.client``, e.g.
+                ``Account``) instead of returning plain JSON.
             token: The staff member's access token (``Authorization: Bearer``).
             tenant: ``X-Tenant-ID``; defaults to the client's ``tenant_id``.
             json: The request body (``Decimal`` amounts are sent as decimal strings).
@@ -163,13 +202,45 @@ class BankingClient:
             headers: Any extra headers.
 
         Returns:
-            The parsed JSON (the ``data`` of a Digital Banking envelope), ``None`` for an
-            empty answer such as ``204``. Non-integral numbers come back as ``Decimal``.
+            With ``model``: an instance of it. Without: the parsed JSON (the ``data`` of a
+            Digital Banking envelope), ``None`` for an empty answer such as ``204``;
+            non-integral numbers come back as ``Decimal``.
 
         Raises:
+            BankingAPIInvalidResponse: With ``model``, the answer does not parse as it.
             BankingAPIError: A subclass matching the failure; see the error tree.
         """
         request_id = request_id or uuid.uuid4().hex
+        response = await self._send(
+            method,
+            path,
+            token=token,
+            tenant=tenant,
+            json=json,
+            params=params,
+            idempotency_key=idempotency_key,
+            request_id=request_id,
+            forwarded_for=forwarded_for,
+            headers=headers,
+        )
+        if model is None:
+            return self._answer(response, request_id)
+        return typed_answer(response, request_id, decoder_for(model), model.__name__, self._answer)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        tenant: str | None,
+        json: Any,
+        params: QueryParams | None,
+        idempotency_key: str | None,
+        request_id: str,
+        forwarded_for: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
         send_headers: dict[str, str] = {"X-Request-ID": request_id}
         tenant = tenant or self.tenant_id
         if tenant:
@@ -189,32 +260,51 @@ class BankingClient:
         query = {k: v for k, v in (params or {}).items() if v is not None}
 
         try:
-            response = await self._http.request(
+            return await self._http.request(
                 method.upper(), path, params=query or None, content=content, headers=send_headers
             )
         except httpx.TransportError as exc:
             raise error_from_transport(exc, request_id=request_id) from exc
-        return self._answer(response, request_id)
 
-    async def get(self, path: str, **kwargs: Any) -> Any:
-        """``GET`` ``path``; see :meth:`request`."""
-        return await self.request("GET", path, **kwargs)
+    @overload
+    async def get(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def get(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def get(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``GET`` ``path``; ``model`` types the answer; see :meth:`request`."""
+        return await self.request("GET", path, model=model, **kwargs)
 
-    async def post(self, path: str, **kwargs: Any) -> Any:
-        """``POST`` to ``path``; see :meth:`request`."""
-        return await self.request("POST", path, **kwargs)
+    @overload
+    async def post(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def post(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def post(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``POST`` to ``path``; ``model`` types the answer; see :meth:`request`."""
+        return await self.request("POST", path, model=model, **kwargs)
 
-    async def put(self, path: str, **kwargs: Any) -> Any:
-        """``PUT`` to ``path``; see :meth:`request`."""
-        return await self.request("PUT", path, **kwargs)
+    @overload
+    async def put(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def put(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def put(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``PUT`` to ``path``; ``model`` types the answer; see :meth:`request`."""
+        return await self.request("PUT", path, model=model, **kwargs)
 
-    async def patch(self, path: str, **kwargs: Any) -> Any:
-        """``PATCH`` ``path``; see :meth:`request`."""
-        return await self.request("PATCH", path, **kwargs)
+    @overload
+    async def patch(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def patch(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def patch(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``PATCH`` ``path``; ``model`` types the answer; see :meth:`request`."""
+        return await self.request("PATCH", path, model=model, **kwargs)
 
-    async def delete(self, path: str, **kwargs: Any) -> Any:
-        """``DELETE`` ``path``; see :meth:`request`."""
-        return await self.request("DELETE", path, **kwargs)
+    @overload
+    async def delete(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def delete(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def delete(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``DELETE`` ``path``; ``model`` types the answer; see :meth:`request`."""
+        return await self.request("DELETE", path, model=model, **kwargs)
 
     def _answer(self, response: httpx.Response, request_id: str) -> Any:
         if response.status_code >= 300:
@@ -240,11 +330,14 @@ class BankingClient:
 
     # -- pagination ----------------------------------------------------------------------
 
+    @overload
     async def get_page(
         self,
         path: str,
-        resource: str,
+        resource: str | None = None,
         *,
+        model: type[_T],
+        field: str | None = None,
         token: str | None = None,
         tenant: str | None = None,
         params: QueryParams | None = None,
@@ -252,12 +345,47 @@ class BankingClient:
         page_size: int | None = None,
         request_id: str | None = None,
         forwarded_for: str | None = None,
-    ) -> Page:
+    ) -> Page[_T]: ...
+    @overload
+    async def get_page(
+        self,
+        path: str,
+        resource: str | None = None,
+        *,
+        model: None = None,
+        field: str | None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        params: QueryParams | None = None,
+        cursor: str | None = None,
+        page_size: int | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> Page[dict[str, Any]]: ...
+    async def get_page(
+        self,
+        path: str,
+        resource: str | None = None,
+        *,
+        model: type[Any] | None = None,
+        field: str | None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        params: QueryParams | None = None,
+        cursor: str | None = None,
+        page_size: int | None = None,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> Page[Any]:
         """Fetch one page of a cursor-paginated list.
 
         Args:
             path: The list's path, e.g. ``/accounts``.
-            resource: The key holding the items, e.g. ``"accounts"``.
+            resource: The key holding the items, e.g. ``"accounts"`` (``field`` is the same
+                by keyword); defaults to the model's ``plural``.
+            model: Decode each item into this resource (``Page[Account]``); without it the
+                items are plain dicts.
+            field: ``resource`` by keyword.
             token: The access token.
             tenant: ``X-Tenant-ID`` (defaults to the client's).
             params: Filters.
@@ -265,46 +393,101 @@ class BankingClient:
             page_size: ``limit`` (the API defaults to 50, allows up to 200).
             request_id: ``X-Request-ID``.
             forwarded_for: The staff member's IP.
+
+        Raises:
+            BankingAPIInvalidResponse: The answer has no such list, or an item does not
+                parse as ``model``.
         """
+        key = resource or field or getattr(model, "plural", "")
+        if not key:
+            raise TypeError("get_page needs the list's key (resource=) or a model with a plural")
         query: dict[str, Any] = dict(params or {})
         if page_size is not None:
             query["limit"] = page_size
         if cursor is not None:
             query["cursor"] = cursor
         request_id = request_id or uuid.uuid4().hex
-        body = await self.get(
+        response = await self._send(
+            "GET",
             path,
             token=token,
             tenant=tenant,
+            json=None,
             params=query,
+            idempotency_key=None,
             request_id=request_id,
             forwarded_for=forwarded_for,
+            headers=None,
         )
-        if not isinstance(body, dict) or not isinstance(body.get(resource), list):
-            raise BankingAPIError(
-                "INVALID_RESPONSE", f"The list has no {resource!r} items", 502, [], request_id
+        if model is not None:
+            envelope = typed_answer(
+                response,
+                request_id,
+                list_decoder_for(model, key),
+                f"list of {model.__name__}",
+                self._answer,
             )
+            return Page(
+                items=getattr(envelope, key),
+                has_more=envelope.has_more,
+                next_cursor=envelope.next_cursor,
+            )
+        body = self._answer(response, request_id)
+        if not isinstance(body, dict) or not isinstance(body.get(key), list):
+            raise invalid_response("list", f"no {key!r} items - at `$.{key}`", request_id)
         return Page(
-            items=body[resource],
+            items=body[key],
             has_more=bool(body.get("has_more")),
             next_cursor=body.get("next_cursor"),
         )
 
-    async def paginate(
+    @overload
+    def paginate(
         self,
         path: str,
-        resource: str,
+        resource: str | None = None,
         *,
+        model: type[_T],
+        field: str | None = None,
         token: str | None = None,
         tenant: str | None = None,
         params: QueryParams | None = None,
         page_size: int = 50,
         request_id: str | None = None,
         forwarded_for: str | None = None,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncIterator[_T]: ...
+    @overload
+    def paginate(
+        self,
+        path: str,
+        resource: str | None = None,
+        *,
+        model: None = None,
+        field: str | None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        params: QueryParams | None = None,
+        page_size: int = 50,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]: ...
+    async def paginate(
+        self,
+        path: str,
+        resource: str | None = None,
+        *,
+        model: type[Any] | None = None,
+        field: str | None = None,
+        token: str | None = None,
+        tenant: str | None = None,
+        params: QueryParams | None = None,
+        page_size: int = 50,
+        request_id: str | None = None,
+        forwarded_for: str | None = None,
+    ) -> AsyncIterator[Any]:
         """Iterate over every item of a list, following ``next_cursor`` page by page.
 
-        Arguments are those of :meth:`get_page`.
+        Arguments are those of :meth:`get_page`; with ``model`` the items are typed.
         """
         cursor: str | None = None
         seen: set[str] = set()
@@ -312,6 +495,8 @@ class BankingClient:
             page = await self.get_page(
                 path,
                 resource,
+                model=model,
+                field=field,
                 token=token,
                 tenant=tenant,
                 params=params,

@@ -2,6 +2,7 @@
 
 ```
 BankingAPIError                      code, message, status, details, request_id, body
+├── BankingAPIInvalidResponse        502, an answer that does not parse as its model
 ├── BankingAPIUnavailable            503, connection errors
 │   └── BankingAPITimeout            the call timed out (status 504)
 └── BankingAPIRejected               the API refused the call (4xx)
@@ -20,6 +21,7 @@ request_id, timestamp}`` and the Digital Banking envelope ``{success: false, err
 """
 
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -32,6 +34,7 @@ __all__ = [
     "BankingAPIBusinessRuleError",
     "BankingAPIConflict",
     "BankingAPIError",
+    "BankingAPIInvalidResponse",
     "BankingAPINotFound",
     "BankingAPIPermissionError",
     "BankingAPIRateLimited",
@@ -39,7 +42,41 @@ __all__ = [
     "BankingAPITimeout",
     "BankingAPIUnavailable",
     "BankingAPIValidationError",
+    "ErrorDetail",
 ]
+
+
+class ErrorDetail(Mapping[str, Any]):
+    """One item of an error's ``details``: ``field``, ``code``, ``reason``, ``value``.
+
+    ``code`` is the machine-readable reason (``not_positive``, ``required``, …; the core's
+    list grows, so an unknown one is kept as sent); ``reason`` is English for people.
+    Every key the core sent stays readable as a mapping (``detail["entity_id"]``,
+    ``detail.get("reference")``): a ``PERIOD_CLOSE_BLOCKED`` item carries more than four.
+    """
+
+    __slots__ = ("_raw", "code", "field", "reason", "value")
+
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._raw = dict(raw)
+        self.field: str | None = _text(raw.get("field"))
+        self.code: str | None = _text(raw.get("code"))
+        self.reason: str | None = _text(raw.get("reason"))
+        value = raw.get("value")
+        self.value: str | None = None if value is None else str(value)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._raw[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __repr__(self) -> str:
+        # Never the value: a rejected field may hold a secret.
+        return f"ErrorDetail(field={self.field!r}, code={self.code!r}, reason={self.reason!r})"
 
 
 class BankingAPIError(Exception):
@@ -50,7 +87,8 @@ class BankingAPIError(Exception):
             body was not JSON; ``CONNECTION_ERROR`` / ``TIMEOUT`` when no answer came.
         message: A human-readable message (safe to show staff).
         status: The HTTP status (503 for connection errors, 504 for timeouts).
-        details: Per-field problems, each a dict such as ``{"field", "reason", "value"}``.
+        details: Per-field problems, each an :class:`ErrorDetail` (``field``, ``code``,
+            ``reason``, ``value``; still readable as a mapping).
         request_id: The ``X-Request-ID`` of the call, for support and the audit trail.
         retry_after: Seconds the server asked us to wait (``Retry-After``), if any.
         body: The whole parsed error body (e.g. a rejected batch's ``results``), if JSON.
@@ -61,7 +99,7 @@ class BankingAPIError(Exception):
         code: str,
         message: str,
         status: int = 500,
-        details: list[dict[str, Any]] | None = None,
+        details: Sequence[Mapping[str, Any]] | None = None,
         request_id: str | None = None,
         *,
         retry_after: float | None = None,
@@ -71,7 +109,9 @@ class BankingAPIError(Exception):
         self.code = code
         self.message = message
         self.status = status
-        self.details: list[dict[str, Any]] = details or []
+        self.details: list[ErrorDetail] = [
+            d if isinstance(d, ErrorDetail) else ErrorDetail(d) for d in details or ()
+        ]
         self.request_id = request_id
         self.retry_after = retry_after
         self.body = body
@@ -84,6 +124,14 @@ class BankingAPIError(Exception):
             f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
             f"status={self.status!r}, request_id={self.request_id!r})"
         )
+
+
+class BankingAPIInvalidResponse(BankingAPIError):
+    """The core answered, but not what its contract says (a model did not parse).
+
+    ``code`` is ``INVALID_RESPONSE``, ``status`` 502; ``details`` name where the answer
+    went wrong (``$.accounts[0].available_balance``) and why, never the value.
+    """
 
 
 class BankingAPIUnavailable(BankingAPIError):
@@ -259,11 +307,13 @@ def decode_json(content: bytes) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-def _details(raw: Any) -> list[dict[str, Any]]:
+def _details(raw: Any) -> list[ErrorDetail]:
     if isinstance(raw, dict):
-        return [raw]
+        return [ErrorDetail(raw)]
     if isinstance(raw, list):
-        return [item if isinstance(item, dict) else {"reason": str(item)} for item in raw]
+        return [
+            ErrorDetail(item if isinstance(item, dict) else {"reason": str(item)}) for item in raw
+        ]
     return []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["AuthResult", "Me", "Page", "StaffUser", "TenantRef", "TokenPair", "TokenSet"]
+__all__ = ["AuthResult", "Me", "StaffUser", "TenantRef", "TokenPair", "TokenSet"]
 
 
 class _Model(BaseModel):
@@ -117,11 +117,3 @@ class Me(_Model):
         return StaffUser(
             id=self.id, email=self.email, name=self.name, roles=self.roles, branch_id=self.branch_id
         )
-
-
-class Page(_Model):
-    """One page of a cursor-paginated list."""
-
-    items: list[dict[str, Any]]
-    has_more: bool = False
-    next_cursor: str | None = None

@@ -7,9 +7,12 @@ page: the core's own audit trail still holds the action.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
+import sqlalchemy as sa
 import structlog
 from litestar import Request
+from sqlmodel import col
 
 from app.console.models import ConsoleActionLog
 from app.console.security import client_ip, request_id, user_agent
@@ -70,3 +73,25 @@ class ActionLog:
                 await session.commit()
         except Exception:
             logger.exception("console.action_log_failed", action=action, request_id=row.request_id)
+
+    async def last_sent(
+        self, *, tenant: str, user_id: str, key: str, since: datetime
+    ) -> ConsoleActionLog | None:
+        """The newest row of a write ``user_id`` sent under idempotency ``key`` since
+        ``since``: the console's lasting record that it went out (the draft that held the
+        key lives in Redis, and goes when Redis restarts). The tenant and time bound keep
+        it on the log's (tenant, at) index."""
+        query = (
+            sa.select(ConsoleActionLog)
+            .where(
+                col(ConsoleActionLog.tenant) == tenant,
+                col(ConsoleActionLog.at) >= since,
+                col(ConsoleActionLog.user_id) == user_id,
+                col(ConsoleActionLog.idempotency_key) == key,
+            )
+            .order_by(col(ConsoleActionLog.at).desc())
+            .limit(1)
+        )
+        async with self._database.session() as session:
+            row: ConsoleActionLog | None = (await session.execute(query)).scalars().first()
+        return row

@@ -6,11 +6,21 @@ console action log join) and the staff member's IP as ``X-Forwarded-For``.
 """
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar, overload
 
+import msgspec
 from litestar import Request
 
-from app.client import BankingAPIAuthError, Me, TokenSet
+from app.client import (
+    BankingAPIAuthError,
+    BankingAPIValidationError,
+    Branch,
+    Me,
+    Page,
+    Tenant,
+    TokenSet,
+)
 from app.console.auth.session import (
     CoreSessionEnded,
     SessionTokenHolder,
@@ -38,6 +48,14 @@ TOKEN_CACHE_SECONDS = 60.0
 # active flag change, so its answer holds for the session's life; kept a few minutes.
 ME_CACHE_SECONDS = 600.0
 SESSION_CACHE_LIMIT = 10_000
+
+_T = TypeVar("_T")
+
+
+class BranchList(msgspec.Struct, kw_only=True, frozen=True):
+    """``GET /branches``: the bank's branches (the list the core answers in one page)."""
+
+    branches: list[Branch]
 
 
 class _RememberingHolder(SessionTokenHolder):
@@ -103,8 +121,13 @@ class CoreSession:
             _remember(cache, session_id, last, now)
         return token
 
-    async def get(self, path: str, **kwargs: Any) -> Any:
-        """``GET`` ``path`` from the core as this staff member.
+    @overload
+    async def get(self, path: str, *, model: type[_T], **kwargs: Any) -> _T: ...
+    @overload
+    async def get(self, path: str, *, model: None = None, **kwargs: Any) -> Any: ...
+    async def get(self, path: str, *, model: type[Any] | None = None, **kwargs: Any) -> Any:
+        """``GET`` ``path`` from the core as this staff member; ``model`` types the answer
+        (one of the client's resources).
 
         Raises:
             CoreSessionEnded: The core no longer accepts the session (sign in again).
@@ -118,7 +141,42 @@ class CoreSession:
                 tenant=self.signed_in.tenant.code,
                 request_id=self.request_id,
                 forwarded_for=self.forwarded_for,
+                model=model,
                 **kwargs,
+            )
+        except BankingAPIAuthError as exc:
+            raise await self._session_ended(exc) from exc
+
+    async def get_page(
+        self, path: str, model: type[_T], *, params: Mapping[str, Any] | None = None
+    ) -> Page[_T]:
+        """One page of a core list as ``model``s (its key is the model's ``plural``); a
+        cursor the core does not accept (an old link) restarts the list.
+
+        Raises:
+            CoreSessionEnded: The core no longer accepts the session (sign in again).
+            BankingAPIError: Any other refusal or outage, for the error handlers.
+        """
+        query = {name: value for name, value in (params or {}).items() if value is not None}
+        try:
+            return await self._page(path, model, query)
+        except BankingAPIValidationError as exc:
+            if exc.code != "INVALID_FORMAT" or "cursor" not in query:
+                raise
+            query.pop("cursor")
+            return await self._page(path, model, query)
+
+    async def _page(self, path: str, model: type[_T], query: dict[str, Any]) -> Page[_T]:
+        try:
+            token = await self._token()
+            return await self.console.client.get_page(
+                path,
+                model=model,
+                token=token,
+                tenant=self.signed_in.tenant.code,
+                params=query,
+                request_id=self.request_id,
+                forwarded_for=self.forwarded_for,
             )
         except BankingAPIAuthError as exc:
             raise await self._session_ended(exc) from exc
@@ -157,9 +215,27 @@ class CoreSession:
         except BankingAPIAuthError as exc:
             raise await self._session_ended(exc) from exc
 
-    async def post(self, path: str, json: Any = None, *, idempotency_key: str | None = None) -> Any:
-        """``POST`` ``json`` to ``path``; see :meth:`send`."""
-        return await self.send("POST", path, json=json, idempotency_key=idempotency_key)
+    @overload
+    async def post(
+        self, path: str, json: Any = None, *, idempotency_key: str | None = None, model: type[_T]
+    ) -> _T: ...
+    @overload
+    async def post(
+        self, path: str, json: Any = None, *, idempotency_key: str | None = None, model: None = None
+    ) -> Any: ...
+    async def post(
+        self,
+        path: str,
+        json: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        model: type[Any] | None = None,
+    ) -> Any:
+        """``POST`` ``json`` to ``path`` (the answer as ``model`` when given); see
+        :meth:`send`."""
+        return await self.send(
+            "POST", path, json=json, idempotency_key=idempotency_key, model=model
+        )
 
     async def delete(self, path: str, *, idempotency_key: str | None = None) -> Any:
         """``DELETE`` ``path``; see :meth:`send`."""
@@ -186,32 +262,36 @@ class CoreSession:
         _remember(self.console.me_cache, session_id, me, now)
         return me
 
-    async def tenant(self) -> dict[str, Any]:
+    async def tenant(self) -> Tenant:
         """``GET /tenant`` (business date, base currency, settings), cached briefly."""
         return await self._briefly_cached(
-            "/tenant", self.console.tenant_cache, TENANT_CACHE_SECONDS
+            "/tenant", Tenant, self.console.tenant_cache, TENANT_CACHE_SECONDS
         )
 
-    async def branches(self) -> dict[str, Any]:
-        """``GET /branches`` (``{"branches": [...]}``), cached briefly; never change it."""
-        return await self._briefly_cached(
-            "/branches", self.console.branch_cache, BRANCH_CACHE_SECONDS
+    async def branches(self) -> list[Branch]:
+        """``GET /branches``, cached briefly (every branch of a bank fits one page)."""
+        page = await self._briefly_cached(
+            "/branches", BranchList, self.console.branch_cache, BRANCH_CACHE_SECONDS
         )
+        return page.branches
+
+    async def branch_choices(self) -> list[tuple[str, str]]:
+        """``(code, "code — name")`` for every branch of the bank, for a form's select."""
+        return [(b.code, f"{b.code} — {b.name}") for b in await self.branches()]
 
     async def _briefly_cached(
-        self, path: str, cache: dict[str, tuple[float, dict[str, Any]]], seconds: float
-    ) -> dict[str, Any]:
-        """A per-process, per-tenant copy of ``GET path`` kept for ``seconds``."""
+        self, path: str, model: type[_T], cache: dict[str, tuple[float, Any]], seconds: float
+    ) -> _T:
+        """A per-process, per-tenant copy of ``GET path`` (as ``model``) kept for ``seconds``."""
         code = self.signed_in.tenant.code
         cached = cache.get(code)
         if cached is not None and time.monotonic() - cached[0] < seconds:
-            return cached[1]
+            found: _T = cached[1]
+            return found
 
-        async def load() -> dict[str, Any]:
+        async def load() -> _T:
             started = time.monotonic()
-            body = await self.get(path)
-            if not isinstance(body, dict):
-                body = {}
+            body = await self.get(path, model=model)
             cache[code] = (started, body)
             return body
 

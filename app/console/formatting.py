@@ -1,13 +1,14 @@
 """Numbers, dates and times formatted for people: thousands separators, currency symbols,
 Decimal, and times on the bank's clock."""
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
+
+from app.client import Tenant
 
 CURRENCY_SYMBOLS = {"NGN": "₦", "USD": "$", "EUR": "€", "GBP": "£"}
 # Minor digits per currency (api.md: 2 for NGN/USD/EUR/GBP).
@@ -105,9 +106,9 @@ def zone_of(timezone: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def bank_zone(tenant: Mapping[str, Any]) -> ZoneInfo:
+def bank_zone(tenant: Tenant) -> ZoneInfo:
     """The bank's timezone (``GET /tenant``), UTC when it names none we know."""
-    return zone_of(str(tenant.get("timezone") or "UTC"))
+    return zone_of(tenant.timezone)
 
 
 def parse_time(value: Any) -> datetime | None:

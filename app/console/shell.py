@@ -11,10 +11,10 @@ import structlog
 from litestar import Request
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import nav_badges
 from app.console.auth.session import CoreSessionEnded, current_session
 from app.console.banking import CoreSession
 from app.console.htmx import wants_fragment
+from app.console.pending_count import nav_badges
 
 logger = structlog.get_logger("branchdesk.console")
 

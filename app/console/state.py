@@ -68,8 +68,9 @@ class ConsoleState:
     refresher: TokenRefresher
     live: LiveHub
     redis: Any = None
-    tenant_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
-    branch_cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    # tenant code → (monotonic time, GET /tenant or GET /branches as the client's model)
+    tenant_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    branch_cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     # session ID → (monotonic time, the tokens this process last read or wrote for it): the
     # access token is reused without a store read until it nears expiry (see banking.py).
     token_cache: dict[str, tuple[float, TokenSet]] = field(default_factory=dict)
@@ -92,9 +93,9 @@ class ConsoleState:
         token_store: Store
         locks: RefreshLocks
         if settings.redis.url:
-            from redis.asyncio import Redis
+            from app.redis_client import connect_redis
 
-            redis = Redis.from_url(settings.redis.url)
+            redis = connect_redis(settings.redis)
             session_store = RedisStore(redis, namespace="branchdesk:console:sessions")
             token_store = RedisStore(redis, namespace="branchdesk:console:tokens")
             locks = RedisLocks(redis)

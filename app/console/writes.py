@@ -10,6 +10,7 @@ its handler ran, an outage), and with a fresh one when it recorded a final answe
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.htmx import VARY
+from app.console.reasons import detail_words
 from app.console.state import console_state
 
 KEY_FIELD = "idempotency_key"
@@ -32,8 +34,12 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # The core keeps the answer of these statuses under the key (api.md, "Idempotency").
 _STORED_STATUSES = {409, 422}
 # How long a write waits for a first, still-running request with the same key (a double
-# click) before it says so.
+# click) before it says so. Each call already waits out the core's Retry-After a few times
+# (the shared client, about 3 s), so the pauses between calls stop at a budget: a key held
+# by a core process that died (its claim stands for a minute) is said in seconds, not after
+# ten such calls (about 40 s of a spinning button).
 IN_PROGRESS_WAITS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
+IN_PROGRESS_BUDGET_SECONDS = 4.0
 
 FORM_EXPIRED = "This form was out of date, so nothing was sent. Check it and send it again."
 
@@ -165,14 +171,26 @@ async def log_write(
     )
 
 
-async def post_once(core: CoreSession, path: str, body: dict[str, Any], key: str) -> Any:
-    """``POST`` with ``key``; while a first request with that key is still running (a double
-    click), wait for it and take its recorded answer instead of running again."""
+async def post_once(
+    core: CoreSession,
+    path: str,
+    body: dict[str, Any],
+    key: str,
+    *,
+    model: type[Any] | None = None,
+) -> Any:
+    """``POST`` with ``key`` (the answer as ``model``, one of the client's resources, when
+    given); while a first request with that key is still running (a double click), wait for
+    it and take its recorded answer instead of running again, for at most
+    :data:`IN_PROGRESS_BUDGET_SECONDS` before another call (then the conflict is raised)."""
+    deadline = time.monotonic() + IN_PROGRESS_BUDGET_SECONDS
     for wait in (*IN_PROGRESS_WAITS, None):
         try:
-            return await core.post(path, body, idempotency_key=key)
+            return await core.send("POST", path, json=body, idempotency_key=key, model=model)
         except BankingAPIConflict as exc:
             if exc.code != "IDEMPOTENCY_IN_PROGRESS" or wait is None:
+                raise
+            if time.monotonic() + wait > deadline:
                 raise
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
@@ -188,6 +206,9 @@ class Refusal:
     errors: FormErrors = field(default_factory=FormErrors)
     status_code: int = 400
     code: str | None = None  # the core's error code; None for a form that was out of date
+    # The core's refusal itself, for a page that shows more than words (a period close's
+    # blockers, a draft kept for the retry); None for a form that was out of date.
+    cause: BankingAPIError | None = None
 
     def as_form(self) -> dict[str, Any]:
         """Keyword arguments for a form page: ``key``, ``error``, ``errors``, ``status_code``."""
@@ -204,10 +225,10 @@ def form_expired() -> Refusal:
     return Refusal(key=mint_key(), error=FORM_EXPIRED)
 
 
-Explain = Callable[[BankingAPIError, SignedIn], tuple[FormErrors, str]]
+Explain = Callable[[BankingAPIError, SignedIn], tuple[FormErrors, str | None]]
 
 
-def explain_error(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str]:
+def explain_error(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str | None]:
     """A refusal as ``(messages by control, one sentence)``, in the console's words."""
     return field_errors(error), error_summary(error, signed_in)
 
@@ -222,6 +243,7 @@ async def send_write(
     key: str,
     explain: Explain = explain_error,
     done_target: Callable[[Any], str] | None = None,
+    done_outcome: Callable[[Any], str | None] | None = None,
     reraise_not_found: bool = False,
 ) -> Any:
     """Await ``write`` (a core call sent with ``key``) and log it to the action log.
@@ -240,6 +262,8 @@ async def send_write(
         key: The form's idempotency key (the one ``write`` carries).
         explain: The refusal in words for this form.
         done_target: The logged target of a successful write, from the core's answer.
+        done_outcome: The logged outcome of a successful write, from the core's answer
+            (``pending`` when the core holds it for a checker); ``success`` otherwise.
         reraise_not_found: Let a 404 through (the console's not-found page) rather than
             show the form again.
     """
@@ -256,92 +280,29 @@ async def send_write(
             errors=errors,
             status_code=status_of(exc),
             code=exc.code,
+            cause=exc,
         )
     logged = done_target(answer) if done_target is not None else target
-    await log_write(request, core.signed_in, action=action, target=logged, key=key)
+    outcome = done_outcome(answer) if done_outcome is not None else None
+    await log_write(request, core.signed_in, action=action, target=logged, key=key, outcome=outcome)
     return answer
 
 
 # -- core errors in words, next to the field they concern ----------------------------------
 
-# Field labels as the forms show them (used when the core's reason is not plain enough).
-FIELD_LABELS: dict[str, str] = {
-    "customer_type": "Customer type",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company_name": "Company name",
-    "email": "Email",
-    "phone": "Phone",
-    "date_of_birth": "Date of birth",
-    "address": "Address",
-    "customer_id": "Customer",
-    "product_code": "Product",
-    "account_type": "Product",
-    "currency": "Currency",
-    "branch_code": "Branch",
-    "alias": "Alias",
-    "initial_deposit": "Initial deposit",
-    "amount": "Amount",
-    "reason": "Reason",
-    "expires_at": "Expires",
-}
-
 # Where a field's error is shown when its control has another name on the form.
 FIELD_CONTROLS: dict[str, str] = {"account_type": "product_code"}
 
 
-def plain_reason(field: str, reason: str, value: Any = None) -> str:
-    """The core's ``reason`` for ``field`` in words staff understand."""
-    low = reason.lower()
-    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
-    if field == "email" and ("pattern" in low or "match" in low):
-        return "Enter an email address like name@example.com."
-    if field == "phone" and "give a phone number or an email" in low:
-        return "Enter a phone number or an email address (at least one of them)."
-    if field == "phone" and ("pattern" in low or "match" in low):
-        return (
-            "Enter a phone number with digits, spaces, brackets or dashes, like +234 803 000 0001."
-        )
-    if field == "date_of_birth":
-        return "Enter the date of birth as a date, like 1990-04-21."
-    if field == "expires_at":
-        return "Choose a date and time in the future."
-    if "required for" in low or low in {"required", "field required"} or "missing" in low:
-        return f"Enter the {label.lower()}."
-    if "at most" in low and "character" in low:
-        found = re.search(r"at most (\d+)", low)
-        limit = f" (at most {found.group(1)} characters)" if found else ""
-        return f"This is too long{limit}."
-    if field in {"amount", "initial_deposit"}:
-        if "greater than zero" in low:
-            return "Enter an amount greater than zero."
-        if "at most 999" in low:
-            return "That amount is too large (at most 999,999,999,999.99)."
-        return "Enter an amount in figures, like 1500.00 (at most two decimal places)."
-    if field == "currency" and "unsupported" in low:
-        return "That currency is not offered."
-    if field in {"product_code", "account_type", "currency"} and low.startswith("product "):
-        return f"{reason[0].upper()}{reason[1:]}."
-    if "unknown branch" in low:
-        return "There is no such branch."
-    if "unknown product" in low:
-        return "Choose one of the bank's products."
-    if "input should be" in low:
-        return f"Choose a valid {label.lower()}."
-    return f"{label}: {reason}."
-
-
 def field_errors(error: BankingAPIError) -> FormErrors:
-    """The core error's per-field problems as ``{form control name: message}``."""
+    """The core error's per-field problems as ``{form control name: message}`` (the words
+    from :mod:`app.console.reasons`, by each item's field and code)."""
     errors = FormErrors()
     for detail in error.details:
         field = str(detail.get("field") or "")
         if not field or field == "body":
             continue
-        control = FIELD_CONTROLS.get(field, field)
-        errors.setdefault(
-            control, plain_reason(field, str(detail.get("reason") or ""), detail.get("value"))
-        )
+        errors.setdefault(FIELD_CONTROLS.get(field, field), detail_words(detail))
     return errors
 
 

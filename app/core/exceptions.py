@@ -197,6 +197,10 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     sa.exc.DBAPIError: handle_database,
     asyncpg.PostgresError: handle_database,
     asyncpg.InterfaceError: handle_database,
+    # What an idle connection whose backend was terminated raises on its next statement
+    # ("another operation is in progress"): a lost connection like the others, so the
+    # request reruns on a fresh one instead of answering 500 (fault suite, issue 13).
+    asyncpg.exceptions._base.InternalClientError: handle_database,
     ConnectionError: handle_database,
     Exception: handle_unexpected,
 }

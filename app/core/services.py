@@ -11,6 +11,7 @@ from app.core.middleware.rate_limit import RateLimiter
 from app.core.middleware.tenant import TenantDirectory
 from app.core.revocation import DatabaseRevocationStore, RedisRevocationStore, RevocationStore
 from app.db import Database
+from app.redis_client import connect_redis
 from app.settings import Settings
 
 
@@ -29,10 +30,10 @@ class CoreServices:
     @classmethod
     def build(cls, settings: Settings, db: Database | None = None) -> "CoreServices":
         db = db or Database(settings.database)
-        redis = Redis.from_url(settings.redis.url) if settings.redis.url else None
+        redis = connect_redis(settings.redis) if settings.redis.url else None
         keys = SigningKeys.load_or_create(settings.auth.private_key_path)
         revocations: RevocationStore = (
-            RedisRevocationStore(redis) if redis is not None else DatabaseRevocationStore(db)
+            RedisRevocationStore(redis, db) if redis is not None else DatabaseRevocationStore(db)
         )
         return cls(
             settings=settings,

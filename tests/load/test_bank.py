@@ -3,9 +3,11 @@
 A real ``python -m app core`` process (``conftest.core_server``) serves the suite's own
 database. Setup opens 50 accounts in branch 001 through the API (``POST /customers``,
 ``POST /accounts``, then ``POST /deposits`` below the teller approval limit, so nothing
-waits for approval; ``POST /accounts``' own ``initial_deposit`` is not used because it
-currently leaves the stored balance at 0 while posting the deposit); one of them is
-"hot" and takes part in about 40 % of the transfers.
+waits for approval, each deposit's ``balance_after`` checked against the opening amount;
+``POST /accounts``' own ``initial_deposit`` posts the same cash deposit and leaves the
+same stored balance — ``tests/integration/api/test_ledger_accounts.py`` checks it — so
+the separate deposit is a choice, not a workaround); one of them is "hot" and takes part
+in about 40 % of the transfers.
 Then 32 async clients, each signed in as the officer or the manager of branch 001, post
 ``BANK_TEST_TRANSFERS`` random internal transfers, each with its own Idempotency-Key
 (retried with the same key on ``409 IDEMPOTENCY_IN_PROGRESS``, ``503`` or a transport
@@ -125,9 +127,10 @@ async def sign_in(client: httpx.AsyncClient, email: str) -> str:
 
 
 async def open_accounts(
-    client: httpx.AsyncClient, token: str, rng: random.Random
+    client: httpx.AsyncClient, token: str, rng: random.Random, count: int = ACCOUNTS
 ) -> tuple[list[str], dict[str, int]]:
-    """50 customers, one funded savings account each, in branch 001; the first is hot."""
+    """``count`` customers (50), one funded savings account each, in branch 001; the first
+    is hot."""
     semaphore = asyncio.Semaphore(8)
 
     async def one(i: int) -> tuple[str, int]:
@@ -158,8 +161,8 @@ async def open_accounts(
             )
             assert account.status_code == 201, account.text
             account_id: str = account.json()["id"]
-            # Funded by a separate deposit, not POST /accounts' initial_deposit: see the
-            # note in the module docstring.
+            # Funded by its own deposit, whose receipt is checked here (initial_deposit
+            # would post the same deposit: see the module docstring).
             deposit = await client.post(
                 "/deposits",
                 json={
@@ -175,7 +178,7 @@ async def open_accounts(
             assert minor(deposit.json()["balance_after"]) == opening, deposit.text
             return account_id, opening
 
-    opened = await asyncio.gather(*(one(i) for i in range(ACCOUNTS)))
+    opened = await asyncio.gather(*(one(i) for i in range(count)))
     ids = [account_id for account_id, _ in opened]
     return ids, dict(opened)
 
@@ -237,21 +240,28 @@ async def snapshot_reader(
         if response.status_code != 200:
             tally.snapshot_problems.append(f"GET /accounts -> {response.status_code}")
             continue
-        page = response.json()
-        ours = [a for a in page["accounts"] if a["id"] in ids]
         tally.snapshots += 1
-        for account in ours:
-            if minor(account["ledger_balance"]) < 0 or minor(account["available_balance"]) < 0:
-                tally.snapshot_problems.append(f"negative balance: {account}")
-        if page["has_more"]:
-            tally.snapshot_problems.append("accounts spread over pages: no single snapshot")
-        elif len(ours) != len(ids):
-            tally.snapshot_problems.append(f"snapshot shows {len(ours)} of {len(ids)} accounts")
-        else:
-            total = sum(minor(a["ledger_balance"]) for a in ours)
-            if total != opening_total:
-                tally.snapshot_problems.append(f"snapshot total {total} != {opening_total}")
+        tally.snapshot_problems += snapshot_problems(response.json(), ids, opening_total)
         await asyncio.sleep(0.05)
+
+
+def snapshot_problems(page: dict[str, Any], ids: set[str], opening_total: int) -> list[str]:
+    """What one ``GET /accounts`` page (one statement, one snapshot) breaks of R1's
+    invariants: a negative balance, or the accounts' sum moved off the opening total."""
+    problems = []
+    ours = [a for a in page["accounts"] if a["id"] in ids]
+    for account in ours:
+        if minor(account["ledger_balance"]) < 0 or minor(account["available_balance"]) < 0:
+            problems.append(f"negative balance: {account}")
+    if page["has_more"]:
+        problems.append("accounts spread over pages: no single snapshot")
+    elif len(ours) != len(ids):
+        problems.append(f"snapshot shows {len(ours)} of {len(ids)} accounts")
+    else:
+        total = sum(minor(a["ledger_balance"]) for a in ours)
+        if total != opening_total:
+            problems.append(f"snapshot total {total} != {opening_total}")
+    return problems
 
 
 async def all_transfers(client: httpx.AsyncClient, token: str) -> list[dict[str, Any]]:

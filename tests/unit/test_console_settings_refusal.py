@@ -41,7 +41,7 @@ def test_other_refusals_keep_the_admin_wording():
         "VALIDATION_ERROR",
         "Check these fields.",
         400,
-        [{"field": "teller_approval_limit", "reason": "must be greater than 0"}],
+        [{"field": "teller_approval_limit", "code": "not_positive", "reason": "must be > 0"}],
     )
     errors, summary = settings_refusal(refused, ADMIN)
     assert errors["teller_approval_limit"] == "Enter a limit greater than zero."

@@ -184,8 +184,8 @@ def test_core_refusals_land_on_their_lines():
             "Check these fields.",
             400,
             [
-                {"field": "entries.0.amount", "reason": "at most 2 decimal places"},
-                {"field": "effective_date", "reason": "after the business date 2026-12-01"},
+                {"field": "entries.0.amount", "code": "too_many_decimals", "reason": "x"},
+                {"field": "effective_date", "code": "in_future", "reason": "after 2026-12-01"},
             ],
         ),
         invalid,

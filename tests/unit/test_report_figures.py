@@ -2,12 +2,21 @@
 taken from the core, CSV cells a spreadsheet will not run, and bar-chart geometry."""
 
 from decimal import Decimal
+from typing import Any
 
+import msgspec
 import pytest
 
+from app.client import BalanceSheet, IncomeStatement, PeriodSnapshot, TellerSummary, TrialBalance
+from app.client.resources._base import decoder_for
+from app.console.charts import Group, Series, bar_chart
 from app.console.periods.checklist import blockers_from_details
-from app.console.reports.charts import Group, Series, bar_chart
-from app.console.reports.figures import to_decimal, trial_balance, trial_balance_csv
+from app.console.reports.figures import (
+    snapshot_trial_balance,
+    to_decimal,
+    trial_balance,
+    trial_balance_csv,
+)
 from app.console.reports.statements import balance_sheet, income_statement, trend_chart
 from app.console.reports.tellers import (
     TellerBlock,
@@ -16,13 +25,24 @@ from app.console.reports.tellers import (
     tellers_chart,
 )
 
+
+def typed(model: type[Any], body: dict[str, Any]) -> Any:
+    """``body`` read as the client reads the core's answer."""
+    return decoder_for(model).decode(msgspec.json.encode(body))
+
+
+def _line(code: str, name: str, debit: str, credit: str, **more: str) -> dict[str, str]:
+    return {"gl_account_id": f"gl-{code}", "code": code, "name": name, "debit": debit,
+            "credit": credit, **more}  # fmt: skip
+
+
 SNAPSHOT = {
     "as_of": "2020-01-31",
     "lines": [
-        {"code": "2101", "name": "Savings", "currency": "NGN", "debit": "0.00", "credit": "5.00"},
-        {"code": "1101-001", "name": "Cash", "currency": "NGN", "debit": "5.00", "credit": "0.00"},
-        {"code": "2104", "name": "Dom", "currency": "USD", "debit": "0.00", "credit": "7.50"},
-        {"code": "1101-001", "name": "Cash", "currency": "USD", "debit": "7.50", "credit": "0.00"},
+        _line("2101", "Savings", "0.00", "5.00", currency="NGN", category="LIABILITY"),
+        _line("1101-001", "Cash", "5.00", "0.00", currency="NGN", category="ASSET"),
+        _line("2104", "Dom", "0.00", "7.50", currency="USD", category="LIABILITY"),
+        _line("1101-001", "Cash", "7.50", "0.00", currency="USD", category="ASSET"),
     ],
     "totals": [
         {"currency": "USD", "total_debit": "7.50", "total_credit": "7.50"},
@@ -32,7 +52,7 @@ SNAPSHOT = {
 
 
 def test_a_snapshot_becomes_one_block_per_currency_base_first():
-    report = trial_balance(SNAPSHOT, "NGN")
+    report = snapshot_trial_balance(typed(PeriodSnapshot, SNAPSHOT), "NGN")
     assert [b.currency for b in report.blocks] == ["NGN", "USD"]
     assert [line.code for line in report.blocks[0].lines] == ["1101-001", "2101"]
     assert report.blocks[1].total_debit_text == "7.50"
@@ -40,20 +60,23 @@ def test_a_snapshot_becomes_one_block_per_currency_base_first():
 
 
 def test_totals_are_the_cores_and_a_difference_shows():
-    body = {"lines": [{"code": "1", "name": "A", "debit": "10.00", "credit": "0.00"}]}
-    report = trial_balance({**body, "total_debit": "10.00", "total_credit": "9.99"}, "NGN")
+    body = {"as_of": "2020-01-31", "currency": "NGN", "lines": [_line("1", "A", "10.00", "0.00")]}
+    totals = {"total_debit": "10.00", "total_credit": "9.99", "balanced": False}
+    report = trial_balance(typed(TrialBalance, {**body, **totals}))
     assert report.blocks[0].total_credit == Decimal("9.99")
     assert not report.balanced
 
 
 def test_csv_rows_keep_the_cores_strings_and_defuse_formulas():
     body = {
+        "as_of": "2020-01-31",
         "currency": "NGN",
-        "lines": [{"code": "=1+2", "name": "@SUM(A1)", "debit": "1.00", "credit": "0.00"}],
+        "lines": [_line("=1+2", "@SUM(A1)", "1.00", "0.00")],
         "total_debit": "1.00",
         "total_credit": "0.00",
+        "balanced": False,
     }
-    lines = list(trial_balance_csv(trial_balance(body, "NGN")))
+    lines = list(trial_balance_csv(trial_balance(typed(TrialBalance, body))))
     assert lines[1] == "'=1+2,'@SUM(A1),1.00,0.00,NGN\r\n"
     assert lines[-1] == ",Total,1.00,0.00,NGN\r\n"
 
@@ -65,19 +88,27 @@ def test_money_is_never_a_float():
 
 def test_balance_sheet_equity_includes_the_years_earnings():
     sheet = balance_sheet(
-        {
-            "assets": {
-                "lines": [{"code": "1400", "name": "R", "balance": "600.00"}],
-                "total": "600.00",
+        typed(
+            BalanceSheet,
+            {
+                "as_of": "2020-01-31",
+                "currency": "NGN",
+                "assets": {
+                    "lines": [
+                        {"gl_account_id": "g", "code": "1400", "name": "R", "balance": "600.00"}
+                    ],
+                    "total": "600.00",
+                },
+                "liabilities": {"lines": [], "total": "0.00"},
+                "equity": {"lines": [], "total": "0.00"},
+                "current_year_earnings": "600.00",
+                "total_assets": "600.00",
+                "total_liabilities": "0.00",
+                "total_equity": "600.00",
+                "total_liabilities_and_equity": "600.00",
+                "balanced": True,
             },
-            "liabilities": {"lines": [], "total": "0.00"},
-            "equity": {"lines": [], "total": "0.00"},
-            "current_year_earnings": "600.00",
-            "total_assets": "600.00",
-            "total_equity": "600.00",
-            "total_liabilities_and_equity": "600.00",
-        },
-        "NGN",
+        )
     )
     assert sheet.equity.total == Decimal("600.00")
     assert sheet.equity.lines[-1].name == "Current year earnings (not yet closed)"
@@ -85,17 +116,37 @@ def test_balance_sheet_equity_includes_the_years_earnings():
 
 
 def test_income_statement_trend_and_chart():
+    month = {"revenue": "0.00", "expenses": "0.00", "net": "0.00"}
     statement = income_statement(
-        {
-            "revenue": {"lines": [], "total": "1000.00"},
-            "expenses": {"lines": [], "total": "400.00"},
-            "net_income": "600.00",
-            "months": [
-                {"month": "2020-01", "revenue": "1000.00", "expenses": "0.00", "net": "1000.00"},
-                {"month": "2020-02", "revenue": "0.00", "expenses": "400.00", "net": "-400.00"},
-            ],
-        },
-        "NGN",
+        typed(
+            IncomeStatement,
+            {
+                "from": "2020-01-01",
+                "to": "2020-02-29",
+                "currency": "NGN",
+                "revenue": {"lines": [], "total": "1000.00"},
+                "expenses": {"lines": [], "total": "400.00"},
+                "total_revenue": "1000.00",
+                "total_expenses": "400.00",
+                "net_income": "600.00",
+                "months": [
+                    {
+                        **month,
+                        "month": "2020-01",
+                        "label": "Jan 2020",
+                        "revenue": "1000.00",
+                        "net": "1000.00",
+                    },
+                    {
+                        **month,
+                        "month": "2020-02",
+                        "label": "Feb 2020",
+                        "expenses": "400.00",
+                        "net": "-400.00",
+                    },
+                ],
+            },
+        )
     )
     assert [m.label for m in statement.trend] == ["Jan", "Feb"]
     chart = trend_chart(statement)
@@ -120,31 +171,36 @@ def test_bar_heights_are_proportional_and_empty_is_none():
 
 def test_teller_summary_per_currency_and_csv():
     summary = teller_summary(
-        {
-            "date": "2026-12-01",
-            "tellers": [
-                {
-                    "user_id": "u1",
-                    "email": "t@x",
-                    "name": "T",
-                    "branch_code": "001",
-                    "currency": "USD",
-                    "deposits": {"count": 1, "amount": "5.00"},
-                    "withdrawals": {"count": 0, "amount": "0.00"},
-                    "net_cash": "5.00",
-                },
-                {
-                    "user_id": "u1",
-                    "email": "t@x",
-                    "name": "T",
-                    "branch_code": "001",
-                    "currency": "NGN",
-                    "deposits": {"count": 2, "amount": "1500.00"},
-                    "withdrawals": {"count": 1, "amount": "200.00"},
-                    "net_cash": "1300.00",
-                },
-            ],
-        },
+        typed(
+            TellerSummary,
+            {
+                "date": "2026-12-01",
+                "tellers": [
+                    {
+                        "user_id": "u1",
+                        "email": "t@x",
+                        "name": "T",
+                        "branch_code": "001",
+                        "currency": "USD",
+                        "deposits": {"count": 1, "amount": "5.00"},
+                        "withdrawals": {"count": 0, "amount": "0.00"},
+                        "transaction_count": 1,
+                        "net_cash": "5.00",
+                    },
+                    {
+                        "user_id": "u1",
+                        "email": "t@x",
+                        "name": "T",
+                        "branch_code": "001",
+                        "currency": "NGN",
+                        "deposits": {"count": 2, "amount": "1500.00"},
+                        "withdrawals": {"count": 1, "amount": "200.00"},
+                        "transaction_count": 3,
+                        "net_cash": "1300.00",
+                    },
+                ],
+            },
+        ),
         "NGN",
     )
     assert [b.currency for b in summary.blocks] == ["NGN", "USD"]
@@ -166,16 +222,38 @@ def test_teller_summary_per_currency_and_csv():
 
 
 def test_the_cores_close_blockers_link_where_they_are_handled():
+    # PERIOD_CLOSE_BLOCKED's items (codes.md): the kind in ``field``, the ID in ``value``.
     blockers = blockers_from_details(
         [
-            {"entity_type": "journal", "entity_id": "j-1", "reference": "JV1", "reason": "pending"},
-            {"entity_type": "transaction", "entity_id": "t-1", "reference": "TX1", "reason": "x"},
-            {"entity_type": "fiscal_period", "entity_id": "p-1", "reference": "January 2020"},
-        ],
-        "NGN",
+            {
+                "field": "journal",
+                "code": "journal_pending",
+                "value": "j-1",
+                "reference": "JV1",
+                "status": "PENDING",
+                "reason": "journal pending, not posted",
+            },
+            {
+                "field": "teller_transaction",
+                "code": "teller_transaction_pending",
+                "value": "t-1",
+                "reference": "TX1",
+                "status": "PENDING_APPROVAL",
+                "reason": "x",
+            },
+            {
+                "field": "earlier_period",
+                "code": "earlier_period_open",
+                "value": "p-1",
+                "reference": "January 2020",
+                "status": "open",
+                "reason": "still open",
+            },
+        ]
     )
     assert [(b.kind, b.title, b.url) for b in blockers] == [
         ("journal", "Journal JV1", "/journals/j-1"),
         ("transaction", "Transaction TX1", "/approvals/transactions/t-1"),
         ("period", "January 2020", "/periods/p-1"),
     ]
+    assert blockers[0].detail == "waiting for approval"

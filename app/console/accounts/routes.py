@@ -15,20 +15,22 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.response import Stream
+from markupsafe import Markup
 
-from app.client import BankingAPIError
+from app.client import Account, AccountView, BankingAPIError, Statement
 from app.console.accounts.statement import (
     CSV_HEADER,
     DateRange,
     balance_chart,
     csv_filename,
-    csv_line,
     csv_row,
     date_range,
     summary_of,
 )
 from app.console.banking import CoreSession
-from app.console.customers.routes import customer_path, page_of
+from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
+from app.console.csv_export import csv_line
+from app.console.customers.routes import customer_path
 from app.console.formatting import bank_zone, clock_time, zone_of
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.writes import (
@@ -101,21 +103,8 @@ def page_url(account_id: str) -> str:
     return f"/accounts/{quote(account_id, safe='')}"
 
 
-def _business_date(tenant: dict[str, Any]) -> date:
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
 async def business_date(core: CoreSession) -> date:
-    return _business_date(await core.tenant())
-
-
-async def branch_options(core: CoreSession) -> list[tuple[str, str]]:
-    body = await core.branches()
-    branches = body.get("branches") if isinstance(body, dict) else None
-    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
+    return (await core.tenant()).business_date
 
 
 # -- the list -------------------------------------------------------------------------------
@@ -134,11 +123,10 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
     currency = currency if currency in CURRENCIES else ""
     core = CoreSession(request)
     page, branches = await asyncio.gather(
-        page_of(
-            core,
+        core.get_page(
             "/accounts",
-            "accounts",
-            {
+            Account,
+            params={
                 "status": status or None,
                 "currency": currency or None,
                 "branch_code": branch or None,
@@ -147,13 +135,13 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
                 "limit": PAGE_SIZE,
             },
         ),
-        branch_options(core),
+        core.branch_choices(),
     )
     filters = {"status": status, "currency": currency, "branch": branch, "q": q}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
+    if page.has_more and page.next_cursor:
         query = {k: v for k, v in filters.items() if v}
-        next_url = "/accounts?" + urlencode({**query, "cursor": page["next_cursor"]})
+        next_url = "/accounts?" + urlencode({**query, "cursor": page.next_cursor})
     first_url = "/accounts" + (
         "?" + urlencode({k: v for k, v in filters.items() if v}) if any(filters.values()) else ""
     )
@@ -165,7 +153,7 @@ async def account_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": await core.tenant(),
             "filters": filters,
             "cursor": cursor,
-            "accounts": page["items"],
+            "accounts": page.items,
             "next_url": next_url,
             "first_url": first_url,
             "status_options": [(s, s.capitalize()) for s in STATUSES],
@@ -186,13 +174,11 @@ def view_path(account_id: str) -> str:
 
 async def account_view(
     core: CoreSession, account_id: str, span: DateRange, limit: int
-) -> dict[str, Any]:
+) -> AccountView:
     """The account, its first ``limit`` postings of ``span``, the range's totals and the
     balance chart's points (the newest :data:`CHART_MAX_POSTINGS`), in one call."""
-    view: dict[str, Any] = await core.get(
-        view_path(account_id), params={**span.query, "limit": limit}
-    )
-    return view
+    params = {**span.query, "limit": limit}
+    return await core.get(view_path(account_id), params=params, model=AccountView)
 
 
 async def _detail_page(
@@ -204,34 +190,33 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     tenant = await core.tenant()
-    span = date_range(None, None, _business_date(tenant))
+    span = date_range(None, None, tenant.business_date)
     view = await account_view(core, account_id, span, RECENT_POSTINGS)
-    account = view.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
+    account = view.account
     done = request.query_params.get("done", "")
-    holds = list(account.get("holds") or [])
+    holds = account.holds
     return render(
         request,
         "accounts/detail.html",
         {
-            "page_title": f"Account {account.get('account_number', '')}",
+            "page_title": f"Account {account.account_number}",
             "tenant": tenant,
             "account": account,
             "holds": holds,
-            "hold_keys": {str(h.get("id")): mint_key() for h in holds},
-            "recent": list(view.get("transactions") or []),
+            "hold_keys": {h.id: mint_key() for h in holds},
+            "recent": view.transactions,
             "chart": balance_chart(
-                list(view.get("balance_points") or []),
-                currency,
+                view.balance_points,
+                account.currency,
                 span,
-                opened_at=account.get("created_at"),
+                opened_at=account.created_at,
                 zone=bank_zone(tenant),
             ),
             "span": span,
             "actions": [
                 (name, spec)
                 for name, spec in STATUS_ACTIONS.items()
-                if account.get("status") in spec["allowed"]
+                if account.status in spec["allowed"]
             ],
             "done": DONE_MESSAGES.get(done),
             "hold_error": hold_error,
@@ -242,10 +227,10 @@ async def _detail_page(
     )
 
 
-def _other_branch(core: CoreSession, account: dict[str, Any]) -> bool:
+def _other_branch(core: CoreSession, account: Account) -> bool:
     """Whether the core will refuse this user's changes here (branch scope, below manager)."""
     role = core.signed_in.user.role
-    return role not in {"manager", "admin"} and account.get("branch_code") != (
+    return role not in {"manager", "admin"} and account.branch_code != (
         core.signed_in.user.branch_id
     )
 
@@ -271,46 +256,46 @@ async def account_statement(request: Request[Any, Any, Any], account_id: str) ->
     span = date_range(
         request.query_params.get("from"),
         request.query_params.get("to"),
-        _business_date(tenant),
+        tenant.business_date,
     )
     cursor = request.query_params.get("cursor") or None
     chart = summary = None
+    zone = bank_zone(tenant)
+    page_body: AccountView | Statement
     if cursor is None:
         page_body = await account_view(core, account_id, span, STATEMENT_PAGE_SIZE)
-    else:
-        page_body = await core.get(
-            account_path(account_id) + "/transactions",
-            params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
-        )
-    account = page_body.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
-    next_url = None
-    if page_body.get("has_more") and page_body.get("next_cursor"):
-        next_url = f"{page_url(account_id)}/statement?" + urlencode(
-            {**span.query, "cursor": page_body["next_cursor"]}
-        )
-    zone = bank_zone(tenant)
-    postings = [
-        {**posting, "posted_time": clock_time(posting.get("posted_at"), zone)}
-        for posting in page_body.get("transactions") or []
-    ]
-    fragment = cursor is not None and wants_fragment(request)
-    if cursor is None:
+        currency = page_body.account.currency
         chart = balance_chart(
-            list(page_body.get("balance_points") or []),
+            page_body.balance_points,
             currency,
             span,
-            opened_at=account.get("created_at"),
+            opened_at=page_body.account.created_at,
             zone=zone,
             width=1180,
             height=260,
         )
-        summary = summary_of(page_body.get("totals") or {}, currency)
+        summary = summary_of(page_body.totals, currency)
+    else:
+        page_body = await core.get(
+            account_path(account_id) + "/transactions",
+            params={**span.query, "limit": STATEMENT_PAGE_SIZE, "cursor": cursor},
+            model=Statement,
+        )
+    account = page_body.account
+    currency = account.currency
+    next_url = None
+    if page_body.has_more and page_body.next_cursor:
+        next_url = f"{page_url(account_id)}/statement?" + urlencode(
+            {**span.query, "cursor": page_body.next_cursor}
+        )
+    # Each posting with its time on the bank's clock.
+    postings = [(p, clock_time(p.posted_at, zone)) for p in page_body.transactions]
+    fragment = cursor is not None and wants_fragment(request)
     return render(
         request,
         "accounts/statement.html",
         {
-            "page_title": f"Statement of account {account.get('account_number', '')}",
+            "page_title": f"Statement of account {account.account_number}",
             "tenant": tenant,
             "account": account,
             "currency": currency,
@@ -336,26 +321,24 @@ async def account_statement_csv(request: Request[Any, Any, Any], account_id: str
     path = account_path(account_id) + "/transactions"
     # The first page is read before answering, so a refusal is an error page, not a
     # truncated download.
-    first = await core.get(path, params={**span.query, "limit": CORE_PAGE_MAX})
-    account = first.get("account") or {}
-    currency = str(account.get("currency") or "NGN")
+    first = await core.get(path, params={**span.query, "limit": CORE_PAGE_MAX}, model=Statement)
+    currency = first.account.currency
 
     async def lines() -> AsyncIterator[str]:
         yield csv_line(CSV_HEADER)
-        body = first
+        page = first
         seen: set[str] = set()
         while True:
-            for posting in body.get("transactions") or []:
+            for posting in page.transactions:
                 yield csv_row(posting, currency)
-            cursor = body.get("next_cursor")
-            if not body.get("has_more") or not cursor or cursor in seen:
+            cursor = page.next_cursor
+            if not page.has_more or not cursor or cursor in seen:
                 return
             seen.add(cursor)
-            body = await core.get(
-                path, params={**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor}
-            )
+            params = {**span.query, "limit": CORE_PAGE_MAX, "cursor": cursor}
+            page = await core.get(path, params=params, model=Statement)
 
-    filename = csv_filename(str(account.get("account_number") or "account"), span)
+    filename = csv_filename(first.account.account_number, span)
     return Stream(
         lines(),
         media_type="text/csv",
@@ -401,7 +384,7 @@ async def _open_form(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    products_body, branches = await asyncio.gather(core.get("/products"), branch_options(core))
+    products_body, branches = await asyncio.gather(core.get("/products"), core.branch_choices())
     products = list(products_body.get("products") or [])
     currencies = sorted({c for p in products for c in p.get("currencies") or []})
     return render(
@@ -438,7 +421,7 @@ async def account_new(request: Request[Any, Any, Any]) -> Response[Any]:
     tenant = await core.tenant()
     values = {name: "" for name in OPEN_FIELDS}
     values["customer"] = str(customer.get("customer_number")) if customer else ""
-    values["currency"] = str(tenant.get("base_currency") or "NGN")
+    values["currency"] = tenant.base_currency
     values["branch_code"] = core.signed_in.user.branch_id
     values["product_code"] = "SAV001"
     return await _open_form(request, core, values=values, key=mint_key(), customer=customer)
@@ -490,115 +473,68 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
     opened = await send_write(
         request,
         core,
-        core.post("/accounts", body, idempotency_key=key),
+        core.post("/accounts", body, idempotency_key=key, model=Account),
         action="account.open",
         target=f"customer:{customer['id']}",
         key=key,
-        done_target=lambda opened: f"account:{opened.get('id')}",
+        done_target=lambda opened: f"account:{opened.id}",
     )
     if isinstance(opened, Refusal):
         return await _open_form(request, core, values=values, customer=customer, **opened.as_form())
-    return redirect(f"{page_url(str(opened.get('id')))}?done=opened")
+    return redirect(f"{page_url(opened.id)}?done=opened")
 
 
 # -- freeze, unfreeze, close ----------------------------------------------------------------
 
 
-async def _status_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    account_id: str,
-    action: str,
-    *,
-    reason: str = "",
-    key: str,
-    confirm: bool = False,
-    errors: dict[str, str] | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
-    account = await core.get(account_path(account_id))
-    spec = STATUS_ACTIONS[action]
-    return render(
-        request,
-        "accounts/status_action.html",
-        {
-            "page_title": f"{spec['title']} {account.get('account_number', '')}",
-            "tenant": await core.tenant(),
-            "account": account,
-            "action": action,
-            "spec": spec,
-            "reason": reason,
-            "key": key,
-            "confirm": confirm,
-            "errors": FormErrors(errors or {}),
-            "error": error,
-            "allowed": account.get("status") in spec["allowed"],
-        },
-        block=None,
-        status_code=status_code,
-    )
-
-
-def _status_routes(action: str) -> list[Any]:
+def _status_action(action: str) -> ConfirmedAction:
+    """Freeze, unfreeze or close: a reason, "Confirm <action>", then the account."""
     spec = STATUS_ACTIONS[action]
 
-    @get(
-        f"/accounts/{{account_id:str}}/{action}",
-        opt=WRITE,
-        name=f"account_{action}_form",
-    )
-    async def action_form(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
-        """The reason form (step one of two)."""
-        core = CoreSession(request)
-        return await _status_page(request, core, account_id, action, key=mint_key())
-
-    @post(f"/accounts/{{account_id:str}}/{action}", opt=WRITE, name=f"account_{action}")
-    async def action_submit(request: Request[Any, Any, Any], account_id: str) -> Response[Any]:
-        """Step two asks for confirmation; the confirmed form is sent to the core."""
-        form = await request.form()
-        reason = text(form, "reason", 500)
-        key = key_from_form(form)
-        core = CoreSession(request)
-        if key is None or not reason:
-            return await _status_page(
-                request,
-                core,
-                account_id,
-                action,
-                reason=reason,
-                key=key or mint_key(),
-                errors={} if reason else {"reason": "Give a reason; it is kept with the account."},
-                error=FORM_EXPIRED if key is None else None,
-                status_code=400,
-            )
-        if form.get("confirmed") != "yes" or form.get("back"):
-            return await _status_page(
-                request,
-                core,
-                account_id,
-                action,
-                reason=reason,
-                key=key,
-                confirm=not form.get("back"),
-            )
-        done = await send_write(
-            request,
-            core,
-            core.post(
-                account_path(account_id) + f"/{action}", {"reason": reason}, idempotency_key=key
+    async def load(core: CoreSession, account_id: str) -> Subject:
+        account = await core.get(account_path(account_id), model=Account)
+        status, number = account.status, account.account_number
+        page = ConfirmPage(
+            title=f"{spec['title']} {number}",
+            heading=spec["title"],
+            question=Markup('{} account <span class="mono">{}</span> of {}?').format(
+                spec["label"], number, account.customer_name or ""
             ),
-            action=f"account.{action}",
-            target=f"account:{account_id}",
-            key=key,
+            button=f"Confirm {action}",
+            cancel_url=page_url(account_id),
+            effect=spec["effect"],
+            danger=action == "close",
+            notice=None
+            if status in spec["allowed"]
+            else f"This account is {status.lower()}, so it can't be {spec['done']} now.",
         )
-        if isinstance(done, Refusal):
-            return await _status_page(
-                request, core, account_id, action, reason=reason, **done.as_form()
-            )
-        return redirect(f"{page_url(account_id)}?done={spec['done']}")
+        context = {"tenant": await core.tenant(), "account": account, "heading": spec["title"]}
+        return Subject(context=context, page=page)
 
-    return [action_form, action_submit]
+    async def send(core: CoreSession, account_id: str, reason: str, key: str) -> Any:
+        path = account_path(account_id) + f"/{action}"
+        return await core.post(path, {"reason": reason}, idempotency_key=key)
+
+    async def target(_core: CoreSession, account_id: str) -> str:
+        return f"account:{account_id}"
+
+    return ConfirmedAction(
+        name=f"account_{action}",
+        path=f"/accounts/{{account_id:str}}/{action}",
+        param="account_id",
+        opt=WRITE,
+        log=f"account.{action}",
+        head="accounts/_head.html",
+        facts="accounts/_confirm_facts.html",
+        load=load,
+        send=send,
+        target=target,
+        done=lambda account_id, _answer: f"{page_url(account_id)}?done={spec['done']}",
+        reason=Reason(
+            hint="Kept with the account and in the audit trail",
+            required="Give a reason; it is kept with the account.",
+        ),
+    )
 
 
 # -- holds ----------------------------------------------------------------------------------
@@ -615,20 +551,20 @@ async def _hold_form(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    account = await core.get(account_path(account_id))
+    account = await core.get(account_path(account_id), model=Account)
     tenant = await core.tenant()
     return render(
         request,
         "accounts/hold_new.html",
         {
-            "page_title": f"Place hold on {account.get('account_number', '')}",
+            "page_title": f"Place hold on {account.account_number}",
             "tenant": await core.tenant(),
             "account": account,
             "values": values,
             "key": key,
             "errors": FormErrors(errors or {}),
             "error": error,
-            "timezone": str(tenant.get("timezone") or "UTC"),
+            "timezone": tenant.timezone,
         },
         block=None,
         status_code=status_code,
@@ -671,7 +607,7 @@ async def hold_place(request: Request[Any, Any, Any], account_id: str) -> Respon
     key = key_from_form(form)
     core = CoreSession(request)
     tenant = await core.tenant()
-    expires_at, expiry_error = _expiry(values["expires_at"], str(tenant.get("timezone") or "UTC"))
+    expires_at, expiry_error = _expiry(values["expires_at"], tenant.timezone)
     errors: dict[str, str] = {}
     if not values["amount"]:
         errors["amount"] = "Enter the amount to hold."
@@ -757,9 +693,9 @@ accounts_router = Router(
         account_detail,
         account_statement,
         account_statement_csv,
-        *_status_routes("freeze"),
-        *_status_routes("unfreeze"),
-        *_status_routes("close"),
+        *confirmed_routes(_status_action("freeze")),
+        *confirmed_routes(_status_action("unfreeze")),
+        *confirmed_routes(_status_action("close")),
         hold_new,
         hold_place,
         hold_release,

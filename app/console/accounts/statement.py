@@ -4,14 +4,14 @@ Amounts stay ``Decimal`` from the core's decimal strings to the CSV and the char
 only the chart's pixel positions are computed in floating point (they are drawing, not money).
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
-from app.console.formatting import CURRENCY_SYMBOLS, money, parse_day
+from app.client import BalancePoint, StatementLine, StatementTotals
+from app.console.charts import Tick, compact_money, nice_step
+from app.console.csv_export import csv_line, safe_cell
+from app.console.formatting import money, parse_day
 
 # The statement opens on this many days up to the business date when no range is chosen.
 DEFAULT_DAYS = 90
@@ -28,18 +28,6 @@ CSV_HEADER = (
     "Currency",
     "Journal",
 )
-# A cell a spreadsheet would run as a formula starts with one of these.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def to_decimal(value: Any) -> Decimal:
-    """A core decimal string as ``Decimal`` (never through float)."""
-    if isinstance(value, float):
-        raise TypeError("money is never a float")
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -84,45 +72,20 @@ class Summary:
     complete: bool = True
 
 
-def summary_of(totals: dict[str, Any], currency: str) -> Summary:
+def summary_of(totals: StatementTotals, currency: str) -> Summary:
     """The core's totals of a whole range (``GET /views/accounts/{id}``'s ``totals``)."""
     return Summary(
         currency=currency,
-        count=int(totals.get("count") or 0),
-        opening=to_decimal(totals.get("opening_balance") or 0),
-        closing=to_decimal(totals.get("closing_balance") or 0),
-        credits=to_decimal(totals.get("credits") or 0),
-        debits=to_decimal(totals.get("debits") or 0),
+        count=totals.count,
+        opening=totals.opening_balance,
+        closing=totals.closing_balance,
+        credits=totals.credits,
+        debits=totals.debits,
         complete=True,
     )
 
 
-def summarise(postings: list[dict[str, Any]], currency: str, complete: bool) -> Summary:
-    """Totals of ``postings`` (newest first, as the core sends them)."""
-    summary = Summary(currency=currency, count=len(postings), complete=complete)
-    if not postings:
-        return summary
-    for posting in postings:
-        amount = to_decimal(posting.get("amount"))
-        if posting.get("entry_type") == "credit":
-            summary.credits += amount
-        else:
-            summary.debits += amount
-    newest, oldest = postings[0], postings[-1]
-    summary.closing = to_decimal(newest.get("balance_after"))
-    summary.opening = to_decimal(oldest.get("balance_after")) - to_decimal(
-        oldest.get("signed_amount")
-    )
-    return summary
-
-
 # -- the chart -----------------------------------------------------------------------------
-
-
-@dataclass
-class Tick:
-    position: float
-    label: str
 
 
 @dataclass
@@ -145,45 +108,12 @@ class Chart:
     description: str = ""
 
 
-def compact_money(value: Decimal, currency: str) -> str:
-    """An axis label: ``₦1.25m``, ``₦480k``, ``₦950``."""
-    symbol = CURRENCY_SYMBOLS.get(currency.upper(), "")
-    sign = "−" if value < 0 else ""
-    magnitude = abs(value)
-    for size, suffix in ((Decimal(10) ** 9, "bn"), (Decimal(10) ** 6, "m"), (Decimal(1000), "k")):
-        if magnitude >= size:
-            shown = (magnitude / size).quantize(Decimal("0.01")).normalize()
-            return f"{sign}{symbol}{shown:f}{suffix}"
-    return f"{sign}{symbol}{magnitude.quantize(Decimal(1)):,}"
-
-
-def _nice_step(span: Decimal, steps: int = 4) -> Decimal:
-    raw = span / steps if span > 0 else Decimal(1)
-    exponent = raw.adjusted()
-    base = Decimal(10) ** exponent
-    for multiple in (1, 2, 2.5, 5, 10):
-        step = base * Decimal(str(multiple))
-        if step >= raw:
-            return step
-    return base * 10
-
-
-def _posted_at(posting: dict[str, Any]) -> datetime:
-    raw = str(posting.get("posted_at") or posting.get("effective_date") or "")
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        day = parse_day(raw) or date.today()
-        moment = datetime.combine(day, time(), tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def balance_chart(
-    postings: list[dict[str, Any]],
+    postings: list[BalancePoint],
     currency: str,
     span: DateRange,
     *,
-    opened_at: str | None = None,
+    opened_at: datetime | None = None,
     zone: tzinfo = UTC,
     now: datetime | None = None,
     width: int = 760,
@@ -199,23 +129,23 @@ def balance_chart(
         return None
     now = now or datetime.now(UTC)
     ordered = list(reversed(postings))
-    summary = summarise(postings, currency, True)
+    opening = ordered[0].balance_after - ordered[0].signed_amount
+    closing = postings[0].balance_after
     start = datetime.combine(span.start, time(), tzinfo=zone)
     end = min(datetime.combine(span.end + timedelta(days=1), time(), tzinfo=zone), now)
-    if opened_at:
-        opened = _posted_at({"posted_at": opened_at})
-        start = max(start, opened)
-    times = [_posted_at(p) for p in ordered]
+    if opened_at is not None:
+        start = max(start, opened_at)
+    times = [p.posted_at for p in ordered]
     start = min(start, times[0])
     end = max(end, times[-1])
     if end - start < timedelta(minutes=10):
         # Everything happened at once (a new account): give the steps room to be seen.
         end = start + timedelta(minutes=10)
 
-    balances = [to_decimal(p.get("balance_after")) for p in ordered]
-    low = min([summary.opening, *balances, Decimal(0)])
-    high = max([summary.opening, *balances, Decimal(0)])
-    step = _nice_step(high - low)
+    balances: list[Decimal] = [p.balance_after for p in ordered]
+    low = min([opening, *balances, Decimal(0)])
+    high = max([opening, *balances, Decimal(0)])
+    step = nice_step(high - low)
     axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
     axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
     if axis_high == axis_low:
@@ -233,7 +163,7 @@ def balance_chart(
         share = float((value - axis_low) / (axis_high - axis_low))
         return round(top + plot_h * (1 - share), 1)
 
-    x, y = x_of(start), y_of(summary.opening)
+    x, y = x_of(start), y_of(opening)
     commands = [f"M{x},{y}"]
     for moment, balance in zip(times, balances, strict=True):
         x = x_of(moment)
@@ -260,8 +190,8 @@ def balance_chart(
             label = f"{moment.day} {moment:%b} {moment:%H:%M}"
         x_ticks.append(Tick(x_of(moment), label))
 
-    first = money(summary.opening, currency)
-    last = money(summary.closing, currency)
+    first = money(opening, currency)
+    last = money(closing, currency)
     began = start.astimezone(zone)
     since = (
         f"since the account opened, {began.day} {began:%b %Y} {began:%H:%M},"
@@ -294,32 +224,20 @@ def balance_chart(
 # -- CSV -------------------------------------------------------------------------------------
 
 
-def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
-
-
-def csv_line(cells: list[str] | tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
-    return buffer.getvalue()
-
-
-def csv_row(posting: dict[str, Any], currency: str) -> str:
+def csv_row(posting: StatementLine, currency: str) -> str:
     """One posting as a CSV line; amounts are the core's decimal strings, untouched."""
-    credit = posting.get("entry_type") == "credit"
-    amount = str(posting.get("amount") or "")
+    credit = posting.entry_type == "credit"
+    amount = str(posting.amount)
     return csv_line(
         [
-            str(posting.get("effective_date") or ""),
-            str(posting.get("posted_at") or ""),
-            safe_cell(posting.get("description")),
+            posting.effective_date.isoformat(),
+            posting.posted_at.isoformat(),
+            safe_cell(posting.description),
             "" if credit else amount,
             amount if credit else "",
-            str(posting.get("balance_after") or ""),
+            str(posting.balance_after),
             currency,
-            str(posting.get("journal_id") or ""),
+            posting.journal_id,
         ]
     )
 

@@ -9,21 +9,27 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
+from markupsafe import Markup
 
+from app.client import ApiKey, BankingAPIError
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
     OneTimeSecrets,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
     render_admin,
 )
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
-from app.console.formatting import bank_zone, local_time, parse_time
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
+from app.console.formatting import bank_zone, local_time
 from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
+    FormErrors,
     Refusal,
     form_expired,
     key_from_form,
@@ -66,45 +72,55 @@ SCOPES_ADDED: dict[str, tuple[tuple[str, str], ...]] = {
 ALL_SCOPES = frozenset(scope for added in SCOPES_ADDED.values() for scope, _ in added)
 
 
-def key_row(key: dict[str, Any], zone: Any) -> dict[str, Any]:
+def beyond_role(role: str, scopes: list[str]) -> list[str]:
+    """The ``scopes`` a key with ``role`` may not carry (each role has its own and those of
+    the roles below it)."""
+    if role not in SCOPES_ADDED:
+        return []
+    allowed = {
+        scope for held in ROLES[: ROLES.index(role) + 1] for scope, _ in SCOPES_ADDED.get(held, ())
+    }
+    return [s for s in scopes if s not in allowed]
+
+
+def key_row(key: ApiKey, zone: Any) -> dict[str, Any]:
     """An API key as the list shows it."""
-    role = str(key.get("role") or "")
-    revoked = parse_time(key.get("revoked_at")) is not None
     return {
-        "id": str(key.get("id") or ""),
-        "name": str(key.get("name") or ""),
-        "role": role,
-        "role_label": ROLE_LABELS.get(role, role),
-        "scopes": [str(s) for s in key.get("scopes") or []],
-        "prefix": str(key.get("prefix") or ""),
-        "branch_id": str(key.get("branch_id") or ""),
-        "created": local_time(key.get("created_at"), zone),
-        "revoked": revoked,
-        "revoked_at": local_time(key.get("revoked_at"), zone),
+        "id": key.id,
+        "name": key.name,
+        "role": key.role,
+        "role_label": ROLE_LABELS.get(key.role, key.role),
+        "scopes": key.scopes,
+        "prefix": key.prefix,
+        "branch_id": key.branch_id or "",
+        "created": local_time(key.created_at, zone),
+        "revoked": key.revoked_at is not None,
+        "revoked_at": local_time(key.revoked_at, zone),
     }
 
 
-async def all_keys(core: CoreSession) -> list[dict[str, Any]]:
+async def all_keys(core: CoreSession) -> list[ApiKey]:
     """Every API key of the bank, newest first (keys are few; the reading is bounded)."""
-    keys: list[dict[str, Any]] = []
+    keys: list[ApiKey] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        body = await core.get("/api-keys", params={"limit": PAGE_LIMIT, "cursor": cursor})
-        keys.extend(body.get("api_keys") or [])
-        cursor = body.get("next_cursor")
-        if not body.get("has_more") or not cursor:
+        params = {"limit": PAGE_LIMIT, "cursor": cursor}
+        page = await core.get_page("/api-keys", ApiKey, params=params)
+        keys.extend(page.items)
+        cursor = page.next_cursor
+        if not page.has_more or not cursor:
             break
     return keys
 
 
-async def find_key(core: CoreSession, key_id: str) -> dict[str, Any]:
+async def find_key(core: CoreSession, key_id: str) -> ApiKey:
     """One API key by ID (the core has no single-key read).
 
     Raises:
         NotFoundException: No key of this bank has the ID.
     """
     for key in await all_keys(core):
-        if str(key.get("id")) == key_id:
+        if key.id == key_id:
             return key
     raise NotFoundException("no such API key")
 
@@ -154,6 +170,21 @@ async def _create_form(
     )
 
 
+def _create_refusal(
+    error: BankingAPIError, signed_in: SignedIn, values: dict[str, Any]
+) -> tuple[FormErrors, str | None]:
+    """The Admin words, with the scopes a refused role may not carry named."""
+    errors, summary = admin_refusal(error, signed_in)
+    if any(d.get("code") == "scope_not_in_role" for d in error.details):
+        wide = beyond_role(values["role"], values["scopes"])
+        if wide:
+            errors["scopes"] = (
+                f"A key with the {values['role']} role can't carry {', '.join(wide)}; "
+                "untick them or choose a higher role."
+            )
+    return errors, summary
+
+
 @get("/admin/api-keys/new", opt=MANAGE, name="admin_api_key_new")
 async def key_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The new-key form."""
@@ -181,20 +212,26 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/api-keys", body, idempotency_key=key),
+        core.post("/api-keys", body, idempotency_key=key, model=ApiKey),
         action="api_key.create",
         target=None,
         key=key,
-        explain=admin_refusal,
-        done_target=lambda created: f"api_key:{created.get('id')}",
+        explain=lambda exc, signed_in: _create_refusal(exc, signed_in, values),
+        done_target=lambda created: f"api_key:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _create_form(request, core, values=values, **created.as_form())
-    key_id = str(created.get("id"))
+    key_id = created.id
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND,
         key_id,
-        {k: created.get(k) for k in ("api_key", "name", "role", "scopes", "prefix")},
+        {
+            "api_key": created.api_key,
+            "name": created.name,
+            "role": created.role,
+            "scopes": created.scopes,
+            "prefix": created.prefix,
+        },
     )
     return redirect(f"/admin/api-keys/{quoted(key_id)}/created")
 
@@ -206,7 +243,12 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
     kept = await OneTimeSecrets(request, core).take(SECRET_KIND, key_id)
     if kept is None:
         found = await find_key(core, key_id)
-        kept = {k: found.get(k) for k in ("name", "role", "scopes", "prefix")}
+        kept = {
+            "name": found.name,
+            "role": found.role,
+            "scopes": found.scopes,
+            "prefix": found.prefix,
+        }
     role = str(kept.get("role") or "")
     return render_admin(
         request,
@@ -223,59 +265,55 @@ async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[
     )
 
 
-async def _revoke_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    key_id: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
+async def _revoke_subject(core: CoreSession, key_id: str) -> Subject:
     found = await find_key(core, key_id)
     tenant = await core.tenant()
-    return render_admin(
-        request,
-        "admin/api_keys/revoke.html",
-        {
-            "api_key": key_row(found, bank_zone(tenant)),
-            "key": key,
-            "error": error,
-        },
-        title=f"Revoke API key {found.get('name', '')}",
-        section="api_keys",
-        tenant=tenant,
-        status_code=status_code,
+    row = key_row(found, bank_zone(tenant))
+    page = ConfirmPage(
+        title=f"Revoke API key {row['name']}",
+        question=Markup("Revoke API key {}?").format(row["name"]),
+        button="Revoke",
+        cancel_url="/admin/api-keys",
+        effect=None
+        if row["revoked"]
+        else (
+            "The client using this key is cut off at once: every token issued for it stops "
+            "working, and the key can't be used again."
+        ),
+        danger=True,
+        blocked=f"This key was already revoked on {row['revoked_at']}." if row["revoked"] else None,
+        back_label="Back to API keys",
     )
+    context = admin_context(
+        "api_keys", tenant, title="Revoke API key", lede=row["name"], eyebrow="API keys"
+    )
+    return Subject(context={**context, "api_key": row}, page=page)
 
 
-@get("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke_form")
-async def key_revoke_form(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
-    """What revoking does, and the button that does it."""
-    return await _revoke_page(request, CoreSession(request), key_id, key=mint_key())
-
-
-@post("/admin/api-keys/{key_id:str}/revoke", opt=MANAGE, name="admin_api_key_revoke")
-async def key_revoke(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
+async def _revoke(core: CoreSession, key_id: str, _reason: str, key: str) -> Any:
     """Revoke the key and every token issued for it."""
-    form = await request.form()
-    token = key_from_form(form)
-    core = CoreSession(request)
-    if token is None:
-        return await _revoke_page(request, core, key_id, **form_expired().as_notice())
-    revoked = await send_write(
-        request,
-        core,
-        core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=token),
-        action="api_key.revoke",
-        target=f"api_key:{key_id[:40]}",
-        key=token,
-        explain=admin_refusal,
-        reraise_not_found=True,
-    )
-    if isinstance(revoked, Refusal):
-        return await _revoke_page(request, core, key_id, **revoked.as_notice())
-    return redirect("/admin/api-keys?done=revoked")
+    return await core.delete(f"/api-keys/{quoted(key_id)}", idempotency_key=key)
+
+
+async def _key_target(_core: CoreSession, key_id: str) -> str:
+    return f"api_key:{key_id[:40]}"
+
+
+REVOKE_KEY = ConfirmedAction(
+    name="admin_api_key_revoke",
+    path="/admin/api-keys/{key_id:str}/revoke",
+    param="key_id",
+    opt=MANAGE,
+    log="api_key.revoke",
+    head="admin/_confirm_head.html",
+    facts="admin/api_keys/_revoke_facts.html",
+    load=_revoke_subject,
+    send=_revoke,
+    target=_key_target,
+    done=lambda _key_id, _answer: "/admin/api-keys?done=revoked",
+    explain=admin_refusal,
+    reraise_not_found=True,
+)
 
 
 api_key_routes: list[Any] = [
@@ -283,6 +321,5 @@ api_key_routes: list[Any] = [
     key_new,
     key_create,
     key_created,
-    key_revoke_form,
-    key_revoke,
+    *confirmed_routes(REVOKE_KEY),
 ]

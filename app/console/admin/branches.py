@@ -4,12 +4,12 @@ The core gives each new branch its teller-cash and inter-branch clearing GL acco
 the same transaction, and refuses a code that is taken or not 1–10 letters or digits.
 """
 
-import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 
+from app.client import Branch
 from app.console.admin.common import (
     MANAGE,
     VIEW,
@@ -18,7 +18,8 @@ from app.console.admin.common import (
     form_values,
     render_admin,
 )
-from app.console.banking import CoreSession
+from app.console.banking import BranchList, CoreSession
+from app.console.concurrent import together
 from app.console.writes import (
     Refusal,
     form_expired,
@@ -30,26 +31,6 @@ from app.console.writes import (
 )
 
 FIELDS = ("code", "name")
-STAFF_PAGES = 10
-
-
-async def _staff_by_branch(core: CoreSession) -> tuple[dict[str, int], bool]:
-    """How many active staff each branch has, and whether the count stopped early.
-
-    Staff lists are short; reading stops after ``STAFF_PAGES`` pages all the same, and the
-    page then says "at least".
-    """
-    counts: dict[str, int] = {}
-    cursor: str | None = None
-    for _ in range(STAFF_PAGES):
-        body = await core.get("/users", params={"active": "true", "limit": 200, "cursor": cursor})
-        for user in body.get("users") or []:
-            code = str(user.get("branch_id") or "")
-            counts[code] = counts.get(code, 0) + 1
-        cursor = body.get("next_cursor")
-        if not body.get("has_more") or not cursor:
-            return counts, False
-    return counts, True
 
 
 async def _branches_page(
@@ -62,21 +43,24 @@ async def _branches_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    body, (staff, partial), tenant = await asyncio.gather(
-        core.get("/branches"), _staff_by_branch(core), core.tenant()
-    )
-    branches = list(body.get("branches") or []) if isinstance(body, dict) else []
+    # Fresh, not the page cache: a branch just opened is listed at once.
+    found, tenant = await together(core.get("/branches", model=BranchList), core.tenant())
+    branches = found.branches
     opened = request.query_params.get("opened", "")[:10]
     return render_admin(
         request,
         "admin/branches.html",
         {
             "branches": [
-                {**b, "staff": staff.get(str(b.get("code")), 0), "new": b.get("code") == opened}
+                {
+                    "code": b.code,
+                    "name": b.name,
+                    "staff": b.staff_count or 0,
+                    "new": b.code == opened,
+                }
                 for b in branches
             ],
-            "staff_partial": partial,
-            "opened": next((b for b in branches if b.get("code") == opened), None),
+            "opened": next((b for b in branches if b.code == opened), None),
             **form_values(
                 values or {name: "" for name in FIELDS}, key or mint_key(), errors, error
             ),
@@ -106,17 +90,17 @@ async def branch_open(request: Request[Any, Any, Any]) -> Response[Any]:
     opened = await send_write(
         request,
         core,
-        core.post("/branches", values, idempotency_key=key),
+        core.post("/branches", values, idempotency_key=key, model=Branch),
         action="branch.open",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda opened: f"branch:{opened.get('code') or values['code']}",
+        done_target=lambda opened: f"branch:{opened.code}",
     )
     if isinstance(opened, Refusal):
         return await _branches_page(request, core, values=values, **opened.as_form())
     forget_branches(core)
-    code = str(opened.get("code") or values["code"])
+    code = opened.code
     return redirect("/admin/branches?" + urlencode({"opened": code}))
 
 

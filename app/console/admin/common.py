@@ -14,13 +14,14 @@ from urllib.parse import quote
 
 from litestar import Request, Response
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, Tenant
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.htmx import render
+from app.console.reasons import detail_words
 from app.console.state import console_state
-from app.console.writes import FormErrors, plain_reason
+from app.console.writes import FormErrors
 
 VIEW = {"permission": "admin.view"}
 MANAGE = {"permission": "admin.manage"}
@@ -88,7 +89,7 @@ def render_admin(
     *,
     title: str,
     section: str,
-    tenant: Mapping[str, Any],
+    tenant: Tenant,
     block: str | None = None,
     **options: Any,
 ) -> Response[str]:
@@ -98,6 +99,21 @@ def render_admin(
     return render(
         request, template_name, {**values, "tenant": tenant, **context}, block=block, **options
     )
+
+
+def admin_context(
+    section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str
+) -> dict[str, Any]:
+    """What an Admin action's confirm page (``admin/_confirm_head.html``) reads: its tab of
+    the Admin sub-navigation, the bank, and its heading."""
+    return {
+        "admin_sections": SECTIONS,
+        "section": section,
+        "tenant": tenant,
+        "head_title": title,
+        "head_lede": lede,
+        "head_eyebrow": eyebrow,
+    }
 
 
 def form_values(
@@ -120,83 +136,7 @@ def quoted(value: str) -> str:
 
 # The core's field → the form control it is shown beside.
 CONTROLS: dict[str, str] = {"roles": "role", "roles.0": "role"}
-# Controls that are chosen from a list rather than typed.
-SELECTS = frozenset({"role", "branch_id"})
 _LIST_ITEM = re.compile(r"^(\w+)\.\d+$")
-
-LABELS: dict[str, str] = {
-    "email": "Email",
-    "name": "Name",
-    "password": "Password",
-    "role": "Role",
-    "branch_id": "Branch",
-    "code": "Code",
-    "teller_approval_limit": "Teller approval limit",
-    "allow_same_maker_checker": "Maker and checker",
-    "scopes": "Scopes",
-    "url": "URL",
-    "events": "Events",
-    "secret": "Secret",
-    "is_active": "Active",
-}
-
-
-def admin_reason(field: str, reason: str) -> str:
-    """The core's ``reason`` for an admin form's ``field``, in words an admin understands."""
-    low = reason.lower().removeprefix("value error, ")
-    label = LABELS.get(field, field.replace("_", " ").capitalize())
-    if "cannot deactivate yourself" in low:
-        return "You can't deactivate your own account; ask another admin."
-    if "cannot demote yourself" in low:
-        return "You can't take the admin role away from yourself; ask another admin."
-    if field == "email":
-        if "already exists" in low:
-            return "A staff user with this email already exists."
-        if "email address" in low:
-            return "Enter an email address like name@example.com."
-    if field == "password" and "at least" in low:
-        found = re.search(r"at least (\d+)", low)
-        return f"Use at least {found.group(1) if found else 12} characters."
-    if field == "code":
-        if "already exists" in low:
-            return "A branch with this code already exists; choose another code."
-        if "letters or digits" in low:
-            return "Use 1 to 10 letters or digits, like 004 or LAG2."
-    if field == "branch_id" and "no such branch" in low:
-        return "There is no branch with this code; choose one of the list."
-    if field == "role" and ("input should be" in low or "at least 1 item" in low):
-        return "Choose one of the roles."
-    if field == "scopes" and "not scopes of the" in low:
-        found = re.search(r"not scopes of the (\w+) role: (.+)$", low)
-        if found:
-            return (
-                f"A key with the {found.group(1)} role can't carry {found.group(2)}; "
-                "untick them or choose a higher role."
-            )
-    if field == "teller_approval_limit":
-        if "greater than 0" in low:
-            return "Enter a limit greater than zero."
-        if "at most 999" in low:
-            return "That limit is too large (at most 999,999,999,999.99)."
-        return "Enter the limit in figures, like 1000000.00 (at most two decimal places)."
-    if "at least 1 character" in low or "must not be blank" in low or low == "required":
-        return f"Choose a {label.lower()}." if field in SELECTS else f"Enter the {label.lower()}."
-    if field == "url":
-        if "https is required" in low:
-            return "Use an https:// address; this bank sends events over https only."
-        if "not a public address" in low or "private address" in low:
-            return "Use a public address; local and private network addresses are refused here."
-        if "credentials" in low:
-            return "Leave the user name and password out of the address."
-        if "http" in low or "spaces" in low or "fragment" in low:
-            return "Enter a full web address, like https://example.com/hooks/branchdesk."
-    if field == "secret" and "printable" in low:
-        return "Use 16 to 200 letters, digits or symbols without spaces, or leave it empty."
-    if field == "events" and "at least 1" in low:
-        return "Choose at least one event."
-    if "at least 1 item" in low:
-        return f"Choose at least one {label.lower().rstrip('s')}."
-    return plain_reason(field, reason.removeprefix("Value error, "))
 
 
 def admin_errors(error: BankingAPIError) -> FormErrors:
@@ -209,7 +149,7 @@ def admin_errors(error: BankingAPIError) -> FormErrors:
         item = _LIST_ITEM.match(field)
         base = item.group(1) if item else field
         control = CONTROLS.get(field) or CONTROLS.get(base) or base
-        errors.setdefault(control, admin_reason(control, str(detail.get("reason") or "")))
+        errors.setdefault(control, detail_words(detail, control))
     return errors
 
 

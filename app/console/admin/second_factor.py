@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, post
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, FactorReset, SecondFactor, User
 from app.console.admin.common import MANAGE, admin_refusal, quoted
 from app.console.banking import CoreSession
 from app.console.formatting import bank_zone, local_time
@@ -35,32 +35,32 @@ def _path(user_id: str) -> str:
 async def factor_context(core: CoreSession, user_id: str, tenant: Any) -> dict[str, Any]:
     """What the staff page shows of the factor (``{}`` when the core says nothing)."""
     try:
-        status = await core.get(_path(user_id))
+        status = await core.get(_path(user_id), model=SecondFactor)
     except BankingAPIError:
         return {}
-    pending = status.get("pending_reset") if isinstance(status, dict) else None
+    pending = status.pending_reset
     requested_by = ""
-    if isinstance(pending, dict):
+    if pending is not None:
         try:
-            who = await core.get(f"/users/{quoted(str(pending.get('requested_by')))}")
-            requested_by = f"{who.get('name')} ({who.get('email')})"
+            who = await core.get(f"/users/{quoted(pending.requested_by)}", model=User)
+            requested_by = f"{who.name} ({who.email})"
         except BankingAPIError:
             requested_by = "another admin"
     zone = bank_zone(tenant)
     return {
-        "enrolled": bool(status.get("enrolled")),
-        "enrolled_at": local_time(status.get("enrolled_at"), zone),
-        "required": bool(status.get("required")),
-        "recovery_codes_left": int(status.get("recovery_codes_left") or 0),
-        "needs_second_admin": bool(status.get("reset_needs_second_admin")),
+        "enrolled": status.enrolled,
+        "enrolled_at": local_time(status.enrolled_at, zone),
+        "required": status.required,
+        "recovery_codes_left": status.recovery_codes_left,
+        "needs_second_admin": status.reset_needs_second_admin,
         "pending": (
             {
-                "reason": pending.get("reason"),
+                "reason": pending.reason,
                 "requested_by": requested_by,
-                "requested_by_id": str(pending.get("requested_by")),
-                "requested_at": local_time(pending.get("requested_at"), zone),
+                "requested_by_id": pending.requested_by,
+                "requested_at": local_time(pending.requested_at, zone),
             }
-            if isinstance(pending, dict)
+            if pending is not None
             else None
         ),
     }
@@ -82,7 +82,7 @@ async def _send(
     answer = await send_write(
         request,
         core,
-        core.post(path, body, idempotency_key=key),
+        core.post(path, body, idempotency_key=key, model=FactorReset),
         action=f"user.second_factor_{step}",
         target=f"user:{user_id[:40]}",
         key=key,
@@ -94,12 +94,11 @@ async def _send(
         return await _detail_page(
             request, core, user_id, action_error=message, status_code=answer.status_code
         )
-    status = answer.get("status") if isinstance(answer, dict) else None
     done = {
         "COMPLETED": "factor_reset",
         "PENDING_APPROVAL": "factor_requested",
         "CANCELLED": "factor_cancelled",
-    }.get(str(status), "factor_reset")
+    }.get(answer.status, "factor_reset")
     return redirect(f"{page_url(user_id)}?done={done}")
 
 

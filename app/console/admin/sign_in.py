@@ -91,7 +91,7 @@ async def _page(
         current: dict[str, Any] | None = await core.get("/tenant/identity-provider")
     except BankingAPINotFound:
         current = None
-    branches = (await core.branches()).get("branches") or []
+    branches = await core.branches()
     shown = values or (
         {
             **{f: current.get(f) or "" for f in FIELDS if f != "group_mappings"},
@@ -116,7 +116,7 @@ async def _page(
             "current": current,
             "redirect_uri": redirect_uri(request),
             "post_logout_uri": post_logout_uri(request),
-            "branch_options": [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches],
+            "branch_options": [(b.code, f"{b.code} — {b.name}") for b in branches],
             **form_values(shown, key or mint_key(), errors, error),
             "remove_key": mint_key(),
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),

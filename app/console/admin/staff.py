@@ -15,11 +15,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from markupsafe import Markup
 
+from app.client import BankingAPIError, User
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
     VIEW,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
@@ -27,9 +30,11 @@ from app.console.admin.common import (
 )
 from app.console.admin.second_factor import DONE_MESSAGES as FACTOR_DONE
 from app.console.admin.second_factor import factor_context, second_factor_routes
+from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
-from app.console.customers.routes import page_of
-from app.console.formatting import bank_zone, clock_time, local_time, parse_time
+from app.console.concurrent import together
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
+from app.console.formatting import bank_zone, clock_time, local_time
 from app.console.htmx import wants_fragment
 from app.console.permissions import ROLE_LABELS, highest_role
 from app.console.writes import (
@@ -107,36 +112,27 @@ def page_url(user_id: str) -> str:
     return f"/admin/staff/{quoted(user_id)}"
 
 
-async def branch_choices(core: CoreSession) -> list[tuple[str, str]]:
-    """``(code, "code — name")`` for every branch of the bank."""
-    body = await core.branches()
-    branches = body.get("branches") if isinstance(body, dict) else None
-    return [(str(b["code"]), f"{b['code']} — {b['name']}") for b in branches or []]
-
-
-def staff_row(user: dict[str, Any], me: str, zone: Any, now: datetime) -> dict[str, Any]:
+def staff_row(user: User, me: str, zone: Any, now: datetime) -> dict[str, Any]:
     """A staff user as the pages show them: role badges, status, times in the bank's zone."""
-    roles = [str(r) for r in user.get("roles") or []]
-    locked_until = parse_time(user.get("locked_until"))
-    locked = locked_until is not None and locked_until > now
-    active = bool(user.get("is_active"))
+    locked = user.locked_until is not None and user.locked_until > now
+    active = user.is_active
     status = "locked" if locked and active else ("active" if active else "inactive")
     return {
-        "id": str(user.get("id") or ""),
-        "email": str(user.get("email") or ""),
-        "name": str(user.get("name") or ""),
-        "roles": [(r, ROLE_LABELS.get(r, r)) for r in roles],
-        "role": highest_role(roles) or "",
-        "branch_id": str(user.get("branch_id") or ""),
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "roles": [(r, ROLE_LABELS.get(r, r)) for r in user.roles],
+        "role": highest_role(user.roles) or "",
+        "branch_id": user.branch_id,
         "active": active,
         "locked": locked,
         "status": status,
         "status_label": {"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
-        "locked_until": clock_time(user.get("locked_until"), zone) if locked else "",
-        "failed_logins": int(user.get("failed_login_count") or 0),
-        "last_login": local_time(user.get("last_login_at"), zone),
-        "created": local_time(user.get("created_at"), zone),
-        "is_me": str(user.get("id")) == me,
+        "locked_until": clock_time(user.locked_until, zone) if locked else "",
+        "failed_logins": user.failed_login_count,
+        "last_login": local_time(user.last_login_at, zone),
+        "created": local_time(user.created_at, zone),
+        "is_me": user.id == me,
     }
 
 
@@ -156,11 +152,10 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
     cursor = params.get("cursor") or None
     core = CoreSession(request)
     page, branches, tenant = await asyncio.gather(
-        page_of(
-            core,
+        core.get_page(
             "/users",
-            "users",
-            {
+            User,
+            params={
                 "q": q or None,
                 "role": role or None,
                 "branch_id": branch or None,
@@ -169,14 +164,14 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
                 "limit": PAGE_SIZE,
             },
         ),
-        branch_choices(core),
+        core.branch_choices(),
         core.tenant(),
     )
     filters = {"q": q, "role": role, "branch": branch, "status": status}
     query = {k: v for k, v in filters.items() if v}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/admin/staff?" + urlencode({**query, "cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/admin/staff?" + urlencode({**query, "cursor": page.next_cursor})
     zone, now = bank_zone(tenant), datetime.now(UTC)
     return render_admin(
         request,
@@ -184,7 +179,7 @@ async def staff_list(request: Request[Any, Any, Any]) -> Response[Any]:
         {
             "filters": filters,
             "cursor": cursor,
-            "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page["items"]],
+            "staff": [staff_row(u, core.signed_in.user.id, zone, now) for u in page.items],
             "next_url": next_url,
             "first_url": "/admin/staff" + (f"?{urlencode(query)}" if query else ""),
             "role_options": list(ROLE_CHOICES),
@@ -217,7 +212,7 @@ async def _create_form(
         {
             **form_values(values, key, errors, error),
             "role_options": list(ROLE_CHOICES),
-            "branch_options": await branch_choices(core),
+            "branch_options": await core.branch_choices(),
             "min_password": MIN_PASSWORD,
         },
         title="New staff user",
@@ -257,16 +252,16 @@ async def staff_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/users", body, idempotency_key=key),
+        core.post("/users", body, idempotency_key=key, model=User),
         action="user.create",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda created: f"user:{created.get('id')}",
+        done_target=lambda created: f"user:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _create_form(request, core, values=values, **created.as_form())
-    return redirect(f"{page_url(str(created.get('id')))}?done=created")
+    return redirect(f"{page_url(created.id)}?done=created")
 
 
 # -- one staff user ---------------------------------------------------------------------------
@@ -285,7 +280,7 @@ async def _detail_page(
     status_code: int = 200,
 ) -> Response[Any]:
     user, branches, tenant = await asyncio.gather(
-        core.get(user_path(user_id)), branch_choices(core), core.tenant()
+        core.get(user_path(user_id), model=User), core.branch_choices(), core.tenant()
     )
     row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
     done = request.query_params.get("done", "")
@@ -333,16 +328,17 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
     }
     key = key_from_form(form)
     core = CoreSession(request)
-    user = await core.get(user_path(user_id))  # a missing user is a 404 page, as for GET
+    # A missing user is a 404 page, as for GET.
+    user = await core.get(user_path(user_id), model=User)
     if key is None:
         return await _detail_page(request, core, user_id, values=values, **form_expired().as_form())
-    roles = [str(r) for r in user.get("roles") or []]
+    roles = user.roles
     change: dict[str, Any] = {}
-    if values["name"] != str(user.get("name") or ""):
+    if values["name"] != user.name:
         change["name"] = values["name"]
     if values["role"] != (highest_role(roles) or ""):
         change["roles"] = [values["role"]] if values["role"] else []
-    if values["branch_id"] != str(user.get("branch_id") or ""):
+    if values["branch_id"] != user.branch_id:
         change["branch_id"] = values["branch_id"]
     if not change:
         return redirect(f"{page_url(user_id)}?done=unchanged")
@@ -351,7 +347,7 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
         core,
         core.send("PATCH", user_path(user_id), json=change, idempotency_key=key),
         action="user.update",
-        target=f"user:{user.get('id')}",
+        target=f"user:{user.id}",
         key=key,
         explain=admin_refusal,
     )
@@ -402,88 +398,70 @@ def _allowed(action: str, row: dict[str, Any]) -> tuple[bool, str]:
     return True, ""
 
 
-async def _confirm_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    user_id: str,
-    action: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
-    user, tenant = await asyncio.gather(core.get(user_path(user_id)), core.tenant())
-    row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+def _staff_action(action: str) -> ConfirmedAction:
+    """Deactivate, reactivate or revoke sessions: what it does, the button, the user."""
     spec = STAFF_ACTIONS[action]
-    allowed, why_not = _allowed(action, row)
-    return render_admin(
-        request,
-        "admin/staff/confirm.html",
-        {
-            "staff": row,
-            "action": action,
-            "spec": spec,
-            "key": key,
-            "error": error,
-            "allowed": allowed,
-            "why_not": why_not,
-        },
-        title=f"{spec['title']} {row['name']}",
-        section="staff",
-        tenant=tenant,
-        status_code=status_code,
-    )
 
-
-def _confirmed_routes(action: str) -> list[Any]:
-    spec = STAFF_ACTIONS[action]
-    name = action.replace("-", "_")
-
-    @get(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}_form")
-    async def confirm_form(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
-        """What the action does, and the button that does it."""
-        return await _confirm_page(request, CoreSession(request), user_id, action, key=mint_key())
-
-    @post(f"/admin/staff/{{user_id:str}}/{action}", opt=MANAGE, name=f"admin_staff_{name}")
-    async def confirmed(request: Request[Any, Any, Any], user_id: str) -> Response[Any]:
-        """Send the confirmed action to the core, then show the user."""
-        form = await request.form()
-        key = key_from_form(form)
-        core = CoreSession(request)
-        if key is None:
-            return await _confirm_page(request, core, user_id, action, **form_expired().as_notice())
-        if action == "revoke-sessions":
-            write = core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
-        else:
-            write = core.send(
-                "PATCH",
-                user_path(user_id),
-                json={"is_active": action == "reactivate"},
-                idempotency_key=key,
-            )
-        answer = await send_write(
-            request,
-            core,
-            write,
-            action=spec["log"],
-            target=f"user:{user_id[:40]}",
-            key=key,
-            explain=admin_refusal,
-            reraise_not_found=True,
+    async def load(core: CoreSession, user_id: str) -> Subject:
+        user, tenant = await together(core.get(user_path(user_id), model=User), core.tenant())
+        row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
+        allowed, why_not = _allowed(action, row)
+        effect = spec["effect"]
+        if action == "revoke-sessions" and row["is_me"]:
+            effect += " This includes your own session: you will be asked to sign in again."
+        page = ConfirmPage(
+            title=f"{spec['title']} {row['name']}",
+            question=Markup("{} {}?").format(spec["button"], row["name"]),
+            button=spec["button"],
+            cancel_url=page_url(user_id),
+            effect=effect,
+            danger=spec["danger"],
+            blocked=None if allowed else why_not,
+            back_label=f"Back to {row['name']}",
         )
-        if isinstance(answer, Refusal):
-            # "You can't deactivate yourself" comes back on the is_active field.
-            message = answer.errors.get("is_active") or answer.error
-            return await _confirm_page(
-                request, core, user_id, action, **{**answer.as_notice(), "error": message}
-            )
+        context = admin_context(
+            "staff", tenant, title=spec["title"], lede=f"{row['name']} · {row['email']}",
+            eyebrow="Staff",
+        )  # fmt: skip
+        return Subject(context={**context, "staff": row}, page=page)
+
+    async def send(core: CoreSession, user_id: str, _reason: str, key: str) -> Any:
+        if action == "revoke-sessions":
+            return await core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
+        change = {"is_active": action == "reactivate"}
+        return await core.send("PATCH", user_path(user_id), json=change, idempotency_key=key)
+
+    async def target(_core: CoreSession, user_id: str) -> str:
+        return f"user:{user_id[:40]}"
+
+    def done(user_id: str, answer: Any) -> str:
         query = {"done": spec["done"]}
         revoked = answer.get("revoked") if isinstance(answer, dict) else None
         if action == "revoke-sessions" and isinstance(revoked, int):
             query["n"] = str(revoked)
-        return redirect(f"{page_url(user_id)}?{urlencode(query)}")
+        return f"{page_url(user_id)}?{urlencode(query)}"
 
-    return [confirm_form, confirmed]
+    return ConfirmedAction(
+        name=f"admin_staff_{action.replace('-', '_')}",
+        path=f"/admin/staff/{{user_id:str}}/{action}",
+        param="user_id",
+        opt=MANAGE,
+        log=spec["log"],
+        head="admin/_confirm_head.html",
+        facts="admin/staff/_confirm_facts.html",
+        load=load,
+        send=send,
+        target=target,
+        done=done,
+        explain=_staff_refusal,
+        reraise_not_found=True,
+    )
+
+
+def _staff_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErrors, str | None]:
+    """ "You can't deactivate yourself" comes back on the is_active field: said above."""
+    errors, summary = admin_refusal(error, signed_in)
+    return errors, errors.get("is_active") or summary
 
 
 staff_routes: list[Any] = [
@@ -493,8 +471,8 @@ staff_routes: list[Any] = [
     staff_detail,
     staff_update,
     staff_unlock,
-    *_confirmed_routes("deactivate"),
-    *_confirmed_routes("reactivate"),
-    *_confirmed_routes("revoke-sessions"),
+    *confirmed_routes(_staff_action("deactivate")),
+    *confirmed_routes(_staff_action("reactivate")),
+    *confirmed_routes(_staff_action("revoke-sessions")),
     *second_factor_routes,
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, Tenant
 from app.console.admin.common import (
     MANAGE,
     VIEW,
@@ -95,22 +95,24 @@ async def _settings_page(
     confirm_weaken: bool = False,
     status_code: int = 200,
 ) -> Response[Any]:
-    tenant = await core.get("/tenant")  # fresh, not the page cache: this page edits it
-    settings = tenant.get("settings") or {}
-    currency = str(tenant.get("base_currency") or "NGN")
+    tenant = await core.get(
+        "/tenant", model=Tenant
+    )  # fresh, not the page cache: this page edits it
+    settings = tenant.settings
+    currency = tenant.base_currency
     current = {
-        "teller_approval_limit": limit_for_input(settings.get("teller_approval_limit"), currency),
-        "allow_same_maker_checker": bool(settings.get("allow_same_maker_checker")),
-        "mfa_required_role": str(settings.get("mfa_required_role") or "none"),
+        "teller_approval_limit": limit_for_input(settings.teller_approval_limit, currency),
+        "allow_same_maker_checker": settings.allow_same_maker_checker,
+        "mfa_required_role": settings.mfa_required_role,
     }
     return render_admin(
         request,
         "admin/settings.html",
         {
             "currency": currency,
-            "limit": money(settings.get("teller_approval_limit"), currency),
-            "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
-            "mfa_label": MFA_LABELS.get(str(settings.get("mfa_required_role") or "none"), ""),
+            "limit": money(settings.teller_approval_limit, currency),
+            "same_maker_checker": settings.allow_same_maker_checker,
+            "mfa_label": MFA_LABELS.get(settings.mfa_required_role, ""),
             "mfa_options": list(MFA_CHOICES),
             **form_values(values or current, key or mint_key(), errors, error),
             "confirm_weaken": confirm_weaken,
@@ -145,14 +147,14 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     core = CoreSession(request)
     if key is None:
         return await _settings_page(request, core, values=values, **form_expired().as_form())
-    tenant = await core.get("/tenant")
-    settings = tenant.get("settings") or {}
-    was_same_person = bool(settings.get("allow_same_maker_checker"))
+    tenant = await core.get("/tenant", model=Tenant)
+    settings = tenant.settings
+    was_same_person = settings.allow_same_maker_checker
     limit = normalise_amount(typed_limit)
-    current_limit = _amount(str(settings.get("teller_approval_limit") or ""))
+    current_limit = _amount(str(settings.teller_approval_limit))
     typed = _amount(limit)
     unchanged_limit = typed is not None and current_limit is not None and typed == current_limit
-    was_mfa = str(settings.get("mfa_required_role") or "none")
+    was_mfa = settings.mfa_required_role
     new_mfa = typed_mfa if typed_mfa in MFA_LABELS else was_mfa  # left out: unchanged
     if unchanged_limit and same_person == was_same_person and new_mfa == was_mfa:
         return redirect("/admin/settings?done=unchanged")

@@ -12,18 +12,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from markupsafe import Markup
 
+from app.client import Webhook, WebhookDelivery
 from app.console.admin.common import (
     MANAGE,
     VIEW,
     OneTimeSecrets,
+    admin_context,
     admin_refusal,
     form_values,
     quoted,
     render_admin,
 )
 from app.console.banking import CoreSession
-from app.console.customers.routes import page_of
+from app.console.concurrent import together
+from app.console.confirm import ConfirmedAction, ConfirmPage, Subject, confirmed_routes
 from app.console.formatting import bank_zone, local_time
 from app.console.htmx import wants_fragment
 from app.console.writes import (
@@ -111,45 +115,44 @@ def page_url(webhook_id: str) -> str:
     return f"/admin/webhooks/{quoted(webhook_id)}"
 
 
-def webhook_row(hook: dict[str, Any], zone: Any) -> dict[str, Any]:
+def webhook_row(hook: Webhook, zone: Any) -> dict[str, Any]:
     """A subscription as the pages show it."""
-    events = [str(e) for e in hook.get("events") or []]
     return {
-        "id": str(hook.get("id") or ""),
-        "name": str(hook.get("name") or ""),
-        "url": str(hook.get("url") or ""),
-        "events": events,
-        "all_events": set(events) >= set(EVENT_TYPES),
-        "active": bool(hook.get("is_active")),
-        "created": local_time(hook.get("created_at"), zone),
-        "updated": local_time(hook.get("updated_at"), zone),
+        "id": hook.id,
+        "name": hook.name,
+        "url": hook.url,
+        "events": hook.events,
+        "all_events": set(hook.events) >= set(EVENT_TYPES),
+        "active": hook.is_active,
+        "created": local_time(hook.created_at, zone),
+        "updated": local_time(hook.updated_at, zone),
     }
 
 
-def delivery_row(delivery: dict[str, Any], zone: Any) -> dict[str, Any]:
+def delivery_row(delivery: WebhookDelivery, zone: Any) -> dict[str, Any]:
     """A delivery with its attempts (oldest first), times in the bank's timezone."""
-    status = str(delivery.get("status") or "")
+    status = delivery.status
     return {
-        "id": str(delivery.get("id") or ""),
-        "event_id": str(delivery.get("event_id") or ""),
-        "event_type": str(delivery.get("event_type") or ""),
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
         "status": status.lower(),
         "status_label": STATUS_LABELS.get(status, status.capitalize()),
-        "attempt_count": int(delivery.get("attempt_count") or 0),
-        "created": local_time(delivery.get("created_at"), zone),
-        "next_attempt": local_time(delivery.get("next_attempt_at"), zone),
-        "delivered": local_time(delivery.get("delivered_at"), zone),
-        "last_status_code": delivery.get("last_status_code"),
-        "last_error": str(delivery.get("last_error") or ""),
+        "attempt_count": delivery.attempt_count,
+        "created": local_time(delivery.created_at, zone),
+        "next_attempt": local_time(delivery.next_attempt_at, zone),
+        "delivered": local_time(delivery.delivered_at, zone),
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error or "",
         "attempts": [
             {
-                "number": a.get("number"),
-                "at": local_time(a.get("attempted_at"), zone),
-                "status_code": a.get("status_code"),
-                "error": str(a.get("error") or ""),
-                "duration_ms": a.get("duration_ms"),
+                "number": a.number,
+                "at": local_time(a.attempted_at, zone),
+                "status_code": a.status_code,
+                "error": a.error or "",
+                "duration_ms": a.duration_ms,
             }
-            for a in delivery.get("attempts") or []
+            for a in delivery.attempts
         ],
     }
 
@@ -169,18 +172,18 @@ async def webhook_list(request: Request[Any, Any, Any]) -> Response[Any]:
     cursor = request.query_params.get("cursor") or None
     core = CoreSession(request)
     page, tenant = await asyncio.gather(
-        page_of(core, "/webhooks", "webhooks", {"cursor": cursor, "limit": PAGE_SIZE}),
+        core.get_page("/webhooks", Webhook, params={"cursor": cursor, "limit": PAGE_SIZE}),
         core.tenant(),
     )
     zone = bank_zone(tenant)
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/admin/webhooks?" + urlencode({"cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/admin/webhooks?" + urlencode({"cursor": page.next_cursor})
     return render_admin(
         request,
         "admin/webhooks/index.html",
         {
-            "webhooks": [webhook_row(h, zone) for h in page["items"]],
+            "webhooks": [webhook_row(h, zone) for h in page.items],
             "cursor": cursor,
             "next_url": next_url,
             "event_count": len(EVENT_TYPES),
@@ -249,21 +252,23 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/webhooks", body, idempotency_key=key),
+        core.post("/webhooks", body, idempotency_key=key, model=Webhook),
         action="webhook.create",
         target=None,
         key=key,
         explain=admin_refusal,
-        done_target=lambda created: f"webhook:{created.get('id')}",
+        done_target=lambda created: f"webhook:{created.id}",
     )
     if isinstance(created, Refusal):
         # A refused secret is not written back into the page.
         return await _create_form(
             request, core, values={**values, "secret": ""}, **created.as_form()
         )
-    webhook_id = str(created.get("id"))
+    webhook_id = created.id
     await OneTimeSecrets(request, core).keep(
-        SECRET_KIND, webhook_id, {k: created.get(k) for k in ("secret", "name", "url")}
+        SECRET_KIND,
+        webhook_id,
+        {"secret": created.secret, "name": created.name, "url": created.url},
     )
     return redirect(f"{page_url(webhook_id)}/created")
 
@@ -274,8 +279,9 @@ async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> R
     core = CoreSession(request)
     kept = await OneTimeSecrets(request, core).take(SECRET_KIND, webhook_id)
     if kept is None:
-        hook = await core.get(webhook_path(webhook_id))  # a 404 page for an unknown ID
-        kept = {"name": hook.get("name"), "url": hook.get("url")}
+        # A 404 page for an unknown ID.
+        hook = await core.get(webhook_path(webhook_id), model=Webhook)
+        kept = {"name": hook.name, "url": hook.url}
     return render_admin(
         request,
         "admin/webhooks/created.html",
@@ -305,7 +311,7 @@ async def _detail_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
+    hook, tenant = await together(core.get(webhook_path(webhook_id), model=Webhook), core.tenant())
     row = webhook_row(hook, bank_zone(tenant))
     return render_admin(
         request,
@@ -350,19 +356,20 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
     }
     key = key_from_form(form)
     core = CoreSession(request)
-    hook = await core.get(webhook_path(webhook_id))  # a missing webhook is a 404 page
+    # A missing webhook is a 404 page.
+    hook = await core.get(webhook_path(webhook_id), model=Webhook)
     if key is None:
         return await _detail_page(
             request, core, webhook_id, values=values, **form_expired().as_form()
         )
     change: dict[str, Any] = {}
-    if values["name"] != hook.get("name"):
+    if values["name"] != hook.name:
         change["name"] = values["name"]
-    if values["url"] != hook.get("url"):
+    if values["url"] != hook.url:
         change["url"] = values["url"]
-    if set(values["events"]) != set(hook.get("events") or []) or not values["events"]:
+    if set(values["events"]) != set(hook.events) or not values["events"]:
         change["events"] = values["events"]
-    if values["active"] != bool(hook.get("is_active")):
+    if values["active"] != hook.is_active:
         change["is_active"] = values["active"]
     if not change:
         return redirect(f"{page_url(webhook_id)}?done=unchanged")
@@ -371,7 +378,7 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
         core,
         core.send("PATCH", webhook_path(webhook_id), json=change, idempotency_key=key),
         action="webhook.update",
-        target=f"webhook:{hook.get('id')}",
+        target=f"webhook:{hook.id}",
         key=key,
         explain=admin_refusal,
     )
@@ -383,58 +390,51 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
 # -- delete (confirmed) -----------------------------------------------------------------------
 
 
-async def _delete_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    webhook_id: str,
-    *,
-    key: str,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
-    hook, tenant = await asyncio.gather(core.get(webhook_path(webhook_id)), core.tenant())
-    return render_admin(
-        request,
-        "admin/webhooks/delete.html",
-        {
-            "webhook": webhook_row(hook, bank_zone(tenant)),
-            "key": key,
-            "error": error,
-        },
-        title=f"Delete webhook {hook.get('name', '')}",
-        section="webhooks",
-        tenant=tenant,
-        status_code=status_code,
+async def _delete_subject(core: CoreSession, webhook_id: str) -> Subject:
+    hook, tenant = await together(core.get(webhook_path(webhook_id), model=Webhook), core.tenant())
+    row = webhook_row(hook, bank_zone(tenant))
+    page = ConfirmPage(
+        title=f"Delete webhook {row['name']}",
+        question=Markup("Delete webhook {}?").format(row["name"]),
+        button="Delete webhook",
+        cancel_url=f"/admin/webhooks/{row['id']}",
+        effect=(
+            "The receiver gets no more events from this subscription, and deliveries still "
+            "waiting are cancelled. This can't be undone; to stop events for a while, pause "
+            "it instead."
+        ),
+        danger=True,
     )
+    context = admin_context(
+        "webhooks", tenant, title="Delete webhook", lede=row["name"], eyebrow="Webhooks"
+    )
+    return Subject(context={**context, "webhook": row}, page=page)
 
 
-@get("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete_form")
-async def webhook_delete_form(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
-    """What deleting does, and the button that does it."""
-    return await _delete_page(request, CoreSession(request), webhook_id, key=mint_key())
-
-
-@post("/admin/webhooks/{webhook_id:str}/delete", opt=MANAGE, name="admin_webhook_delete")
-async def webhook_delete(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
+async def _delete(core: CoreSession, webhook_id: str, _reason: str, key: str) -> Any:
     """Delete the subscription; its waiting deliveries are cancelled, its log kept."""
-    form = await request.form()
-    key = key_from_form(form)
-    core = CoreSession(request)
-    if key is None:
-        return await _delete_page(request, core, webhook_id, **form_expired().as_notice())
-    deleted = await send_write(
-        request,
-        core,
-        core.delete(webhook_path(webhook_id), idempotency_key=key),
-        action="webhook.delete",
-        target=f"webhook:{webhook_id[:40]}",
-        key=key,
-        explain=admin_refusal,
-        reraise_not_found=True,
-    )
-    if isinstance(deleted, Refusal):
-        return await _delete_page(request, core, webhook_id, **deleted.as_notice())
-    return redirect("/admin/webhooks?done=deleted")
+    return await core.delete(webhook_path(webhook_id), idempotency_key=key)
+
+
+async def _webhook_target(_core: CoreSession, webhook_id: str) -> str:
+    return f"webhook:{webhook_id[:40]}"
+
+
+DELETE_WEBHOOK = ConfirmedAction(
+    name="admin_webhook_delete",
+    path="/admin/webhooks/{webhook_id:str}/delete",
+    param="webhook_id",
+    opt=MANAGE,
+    log="webhook.delete",
+    head="admin/_confirm_head.html",
+    facts="admin/webhooks/_delete_facts.html",
+    load=_delete_subject,
+    send=_delete,
+    target=_webhook_target,
+    done=lambda _webhook_id, _answer: "/admin/webhooks?done=deleted",
+    explain=admin_refusal,
+    reraise_not_found=True,
+)
 
 
 # -- deliveries and retry ---------------------------------------------------------------------
@@ -453,27 +453,21 @@ async def _deliveries_page(
     status = status if status in STATUS_LABELS else ""
     cursor = params.get("cursor") or None
     hook, page, tenant = await asyncio.gather(
-        core.get(webhook_path(webhook_id)),
-        page_of(
-            core,
+        core.get(webhook_path(webhook_id), model=Webhook),
+        core.get_page(
             webhook_path(webhook_id) + "/deliveries",
-            "deliveries",
-            {"status": status or None, "cursor": cursor, "limit": DELIVERIES_PAGE},
+            WebhookDelivery,
+            params={"status": status or None, "cursor": cursor, "limit": DELIVERIES_PAGE},
         ),
         core.tenant(),
     )
     zone = bank_zone(tenant)
-    deliveries = [delivery_row(d, zone) for d in page["items"]]
+    deliveries = [delivery_row(d, zone) for d in page.items]
     base = f"{page_url(webhook_id)}/deliveries"
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = (
-            base
-            + "?"
-            + urlencode(
-                {k: v for k, v in {"status": status, "cursor": page["next_cursor"]}.items() if v}
-            )
-        )
+    if page.has_more and page.next_cursor:
+        query = {k: v for k, v in {"status": status, "cursor": page.next_cursor}.items() if v}
+        next_url = f"{base}?{urlencode(query)}"
     return render_admin(
         request,
         "admin/webhooks/deliveries.html",
@@ -489,7 +483,7 @@ async def _deliveries_page(
             "first_url": base + (f"?{urlencode({'status': status})}" if status else ""),
             "done": DONE_MESSAGES.get(params.get("done", "")),
         },
-        title=f"Deliveries of {hook.get('name', '')}",
+        title=f"Deliveries of {hook.name}",
         section="webhooks",
         tenant=tenant,
         block="rows" if cursor and wants_fragment(request) else None,
@@ -551,8 +545,7 @@ webhook_routes: list[Any] = [
     webhook_created,
     webhook_detail,
     webhook_update,
-    webhook_delete_form,
-    webhook_delete,
+    *confirmed_routes(DELETE_WEBHOOK),
     webhook_deliveries,
     delivery_retry,
 ]

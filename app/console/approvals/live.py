@@ -11,15 +11,15 @@ from litestar import Request, Response, get
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import (
+from app.console.banking import CoreSession
+from app.console.htmx import VARY, render
+from app.console.live.hub import Listener, LiveEvent, LiveHub
+from app.console.pending_count import (
     badge_text,
     forget_all_pending_counts,
     forget_pending_count,
     waiting_for,
 )
-from app.console.banking import CoreSession
-from app.console.htmx import VARY, render
-from app.console.live.hub import Listener, LiveEvent, LiveHub
 
 
 async def _no_page_badges(request: Request[Any, Any, Any]) -> None:

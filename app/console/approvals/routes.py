@@ -21,11 +21,12 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIError
-from app.console.approvals.badge import forget_pending_count, remember_pending, waiting_of
-from app.console.approvals.bulk import BulkApproval, approve_selected, show_results
+from app.client import ApprovalsView, BankingAPIError, Journal, Transaction, TransactionView
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
+from app.console.bulk_approval import BulkApproval, approve_selected, show_results
 from app.console.concurrent import together
+from app.console.drafts import DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time, money
 from app.console.htmx import render
@@ -39,14 +40,21 @@ from app.console.journals.views import (
     person,
     type_label,
 )
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import fetch_account, looks_like_id
+from app.console.pending_count import forget_pending_count, remember_pending, waiting_of
 from app.console.permissions import can
 from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
-from app.console.teller.drafts import DraftStore, valid_key
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import fetch_account, looks_like_id
-from app.console.teller.words import amount_in_words
-from app.console.writes import KEY_FIELD, error_code_of, log_write, mint_key, post_once, redirect
+from app.console.writes import (
+    KEY_FIELD,
+    Refusal,
+    error_code_of,
+    mint_key,
+    post_once,
+    redirect,
+    send_write,
+)
 
 VIEW = {"permission": "approvals.view"}
 DECIDE = {"permission": "approvals.decide"}
@@ -74,33 +82,22 @@ async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any
     return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
 
 
-def _item(
-    t: dict[str, Any], accounts: dict[str, dict[str, Any]], me: str, timezone: str
-) -> dict[str, Any]:
-    account = accounts.get(str(t.get("account_id") or "")) or {}
-    other = accounts.get(str(t.get("counterparty_account_id") or "")) or {}
-    currency = str(t.get("currency") or "NGN")
+def _item(t: TransactionView, me: str, timezone: str) -> dict[str, Any]:
+    """A pending teller transaction as the queue's table draws it (the core's view names
+    its accounts)."""
     return {
-        "id": t.get("id"),
-        "ref": t.get("transaction_ref"),
-        "type": TYPE_LABELS.get(str(t.get("type")), str(t.get("type"))),
-        "account_number": account.get("account_number", ""),
-        "holder": account.get("customer_name", ""),
-        "to_account_number": other.get("account_number", ""),
-        "amount": money(t.get("amount"), currency),
-        "maker": t.get("created_by_email") or "",
-        "made_by_me": t.get("created_by") == me,
-        "branch": t.get("branch_code") or "",
-        "time": local_time(t.get("created_at"), timezone),
+        "id": t.id,
+        "ref": t.transaction_ref,
+        "type": TYPE_LABELS.get(t.type, t.type),
+        "account_number": t.account_number or "",
+        "holder": t.customer_name or "",
+        "to_account_number": t.counterparty_account_number or "",
+        "amount": money(t.amount, t.currency),
+        "maker": t.created_by_email or "",
+        "made_by_me": t.created_by == me,
+        "branch": t.branch_code or "",
+        "time": local_time(t.created_at, timezone),
     }
-
-
-async def _pending_transactions(core: CoreSession) -> tuple[list[dict[str, Any]], bool]:
-    body = await core.get(
-        "/transactions", params={"status": "PENDING_APPROVAL", "limit": QUEUE_LIMIT}
-    )
-    items = [t for t in body.get("transactions", []) if isinstance(t, dict)]
-    return items, bool(body.get("has_more"))
 
 
 @dataclass(frozen=True)
@@ -125,8 +122,6 @@ class Section:
     items: list[dict[str, Any]] = field(default_factory=list)
     more: bool = False
     error: str | None = None  # the core could not list it; the other sections still show
-    # The pending items read, as the core sent them, for the navigation's count.
-    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -134,68 +129,47 @@ class QueueContext:
     core: CoreSession
     me: str
     timezone: str
-    view: dict[str, Any]  # GET /views/approvals: every section at once
+    view: ApprovalsView  # GET /views/approvals: every section at once
 
 
-def _journal_rows(q: QueueContext, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _journal_rows(q: QueueContext, found: list[Journal]) -> list[dict[str, Any]]:
     return [
         {
-            "id": j.get("id"),
-            "ref": j.get("journal_number"),
-            "type": type_label(j.get("journal_type")),
-            "description": j.get("description") or "",
+            "id": j.id,
+            "ref": j.journal_number,
+            "type": type_label(j.journal_type),
+            "description": j.description,
             "amount": amount_shown(j),
-            "effective_date": j.get("effective_date") or "",
+            "effective_date": j.effective_date.isoformat(),
             "maker": person(j, "created"),
             "made_by_me": made_by(j, q.me),
-            "time": local_time(j.get("created_at"), q.timezone),
-            "approved_by": person(j, "approved") if j.get("approved_at") else "",
+            "time": local_time(j.created_at, q.timezone),
+            "approved_by": person(j, "approved") if j.approved_at else "",
         }
         for j in found
     ]
 
 
-def _part(q: QueueContext, name: str) -> tuple[list[dict[str, Any]], bool]:
-    part = q.view.get(name)
-    if not isinstance(part, dict):
-        return [], False
-    return [i for i in part.get("items") or [] if isinstance(i, dict)], bool(part.get("has_more"))
-
-
 async def _load_pending_journals(q: QueueContext, section: Section) -> None:
-    found, section.more = _part(q, "journals_pending")
-    section.items, section.pending = _journal_rows(q, found), found
-
-
-def _labels_in(t: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The accounts' numbers and holders the view carries with a transaction."""
-    return {
-        str(t.get("account_id") or ""): {
-            "account_number": t.get("account_number") or "",
-            "customer_name": t.get("customer_name") or "",
-        },
-        str(t.get("counterparty_account_id") or ""): {
-            "account_number": t.get("counterparty_account_number") or "",
-            "customer_name": t.get("counterparty_customer_name") or "",
-        },
-    }
+    part = q.view.journals_pending
+    section.items, section.more = _journal_rows(q, part.items), part.has_more
 
 
 async def _load_pending_transactions(q: QueueContext, section: Section) -> None:
-    pending, section.more = _part(q, "transactions_pending")
-    section.items = [_item(t, _labels_in(t), q.me, q.timezone) for t in pending]
-    section.pending = pending
+    part = q.view.transactions_pending
+    section.items = [_item(t, q.me, q.timezone) for t in part.items]
+    section.more = part.has_more
 
 
 async def _load_journals_to_post(q: QueueContext, section: Section) -> None:
-    found, section.more = _part(q, "journals_approved")
-    section.items = _journal_rows(q, found)
+    part = q.view.journals_approved
+    section.items, section.more = _journal_rows(q, part.items), part.has_more
 
 
 async def _load_standing(q: QueueContext, section: Section) -> None:
-    # In the navigation's count for managers only: they alone approve these.
-    items, section.more = _part(q, "standing_instructions_pending")
-    section.items, section.pending = standing_rows(items, q.me, q.timezone), items
+    part = q.view.standing_instructions_pending
+    section.items = standing_rows(part.items, q.me, q.timezone)
+    section.more = part.has_more
 
 
 # The queue's sections in console.md's order (pending journals, pending teller
@@ -240,13 +214,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
 )
 
 
-async def _queue_view(core: CoreSession) -> dict[str, Any] | BankingAPIError:
+async def _queue_view(core: CoreSession) -> ApprovalsView | BankingAPIError:
     """The whole queue, or the refusal to say next to each section."""
     try:
-        view: dict[str, Any] = await core.get(QUEUE_VIEW_PATH, params={"limit": QUEUE_LIMIT})
+        return await core.get(QUEUE_VIEW_PATH, params={"limit": QUEUE_LIMIT}, model=ApprovalsView)
     except BankingAPIError as exc:
         return exc
-    return view
 
 
 async def _section(q: QueueContext, spec: SectionSpec) -> Section:
@@ -254,7 +227,7 @@ async def _section(q: QueueContext, spec: SectionSpec) -> Section:
     try:
         await spec.load(q, section)
     except BankingAPIError as exc:
-        section.items, section.pending = [], []
+        section.items = []
         section.error = f"These could not be listed just now. {core_message(exc)}"
     return section
 
@@ -273,19 +246,13 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
         _queue_view(core),
         DraftStore(request, core).load_blob(request.query_params.get("result")),
     )
-    q = QueueContext(
-        core,
-        core.signed_in.user.id,
-        str(tenant.get("timezone") or "UTC"),
-        view if isinstance(view, dict) else {},
-    )
-    sections = [await _section(q, spec) for spec in specs]
     if isinstance(view, BankingAPIError):
-        for section in sections:
-            section.items, section.pending = [], []
-            section.error = f"These could not be listed just now. {core_message(view)}"
+        refused = f"These could not be listed just now. {core_message(view)}"
+        sections = [Section(spec, error=refused) for spec in specs]
     else:
-        remember_pending(request, core, waiting_of(view.get("waiting")))
+        q = QueueContext(core, core.signed_in.user.id, tenant.timezone, view)
+        sections = [await _section(q, spec) for spec in specs]
+        remember_pending(request, core, waiting_of(view.waiting))
     return render(
         request,
         "approvals/queue.html",
@@ -317,30 +284,28 @@ async def transaction_detail(request: Request[Any, Any, Any], transaction_id: st
     if not looks_like_id(transaction_id):
         raise NotFoundException("no such transaction")
     core = CoreSession(request)
-    t = await core.get(f"/transactions/{transaction_id}")
+    t = await core.get(f"/transactions/{transaction_id}", model=Transaction)
     tenant = await core.tenant()
-    timezone = str(tenant.get("timezone") or "UTC")
-    accounts = await _accounts(
-        core, {str(t.get("account_id") or ""), str(t.get("counterparty_account_id") or "")}
-    )
-    currency = str(t.get("currency") or "NGN")
+    timezone = tenant.timezone
+    accounts = await _accounts(core, {t.account_id, t.counterparty_account_id or ""})
+    currency = t.currency
     error = request.query_params.get("error")
     return render(
         request,
         "approvals/transaction.html",
         {
-            "page_title": f"Approval {t.get('transaction_ref', '')}",
+            "page_title": f"Approval {t.transaction_ref}",
             "t": t,
-            "account": accounts.get(str(t.get("account_id") or "")),
-            "counterparty": accounts.get(str(t.get("counterparty_account_id") or "")),
-            "type_label": TYPE_LABELS.get(str(t.get("type")), "Transaction"),
-            "status_label": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
-            "amount": money(t.get("amount"), currency),
-            "amount_words": amount_in_words(str(t.get("amount") or ""), currency),
-            "made_by_me": t.get("created_by") == core.signed_in.user.id,
-            "created": local_time(t.get("created_at"), timezone),
-            "approved": local_time(t.get("approved_at"), timezone),
-            "rejected": local_time(t.get("rejected_at"), timezone),
+            "account": accounts.get(t.account_id),
+            "counterparty": accounts.get(t.counterparty_account_id or ""),
+            "type_label": TYPE_LABELS.get(t.type, "Transaction"),
+            "status_label": STATUS_LABELS.get(t.status, t.status),
+            "amount": money(t.amount, currency),
+            "amount_words": amount_in_words(str(t.amount), currency),
+            "made_by_me": t.created_by == core.signed_in.user.id,
+            "created": local_time(t.created_at, timezone),
+            "approved": local_time(t.approved_at, timezone),
+            "rejected": local_time(t.rejected_at, timezone),
             "error": DECISION_ERRORS.get(error or "", core_message_for(error)) if error else None,
             "reason_error": error == "REASON_REQUIRED",
             "key": mint_key(),
@@ -359,21 +324,20 @@ def core_message_for(code: str | None) -> str:
 
 async def _decide(
     core: CoreSession, transaction_id: str, verb: str, key: str, reason: str | None = None
-) -> dict[str, Any]:
+) -> Transaction:
     body = {"reason": reason} if reason is not None else {}
-    result: dict[str, Any] = await post_once(
-        core, f"/transactions/{transaction_id}/{verb}", body, key
-    )
+    path = f"/transactions/{transaction_id}/{verb}"
+    result: Transaction = await post_once(core, path, body, key, model=Transaction)
     return result
 
 
 async def _ref_of(core: CoreSession, transaction_id: str) -> str:
     """A transaction's reference (for an item no longer in the queue), else its ID."""
     try:
-        found = await core.get(f"/transactions/{transaction_id}")
+        found = await core.get(f"/transactions/{transaction_id}", model=Transaction)
     except BankingAPIError:
         return transaction_id
-    return str(found.get("transaction_ref") or transaction_id)
+    return found.transaction_ref
 
 
 async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: str) -> Response[Any]:
@@ -387,23 +351,22 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
     reason = str(form.get("reason") or "").strip()[:500] if verb == "reject" else None
     if verb == "reject" and not reason:
         return redirect(f"{detail}?{urlencode({'error': 'REASON_REQUIRED'})}")
-    try:
-        t = await _decide(core, transaction_id, verb, key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request,
-            core.signed_in,
-            action=action,
-            target=f"transaction:{transaction_id}",
-            key=key,
-            error=exc,
-        )
-        if exc.status == 404:
+    t = await send_write(
+        request,
+        core,
+        _decide(core, transaction_id, verb, key, reason),
+        action=action,
+        target=f"transaction:{transaction_id}",
+        key=key,
+        done_target=lambda t: f"transaction:{t.transaction_ref}",
+    )
+    if isinstance(t, Refusal):
+        if t.status_code == 404:
             return redirect("/approvals")
-        return redirect(f"{detail}?{urlencode({'error': error_code_of(exc)})}")
-    ref = str(t.get("transaction_ref") or transaction_id)
+        assert t.cause is not None
+        return redirect(f"{detail}?{urlencode({'error': error_code_of(t.cause)})}")
+    ref = t.transaction_ref
     forget_pending_count(core.signed_in.tenant.code)
-    await log_write(request, core.signed_in, action=action, target=f"transaction:{ref}", key=key)
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
     return await show_results(
         request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]
@@ -415,8 +378,9 @@ def _receipt(ref: str) -> str:
 
 
 async def _pending_transaction_refs(core: CoreSession) -> dict[str, str]:
-    pending, _ = await _pending_transactions(core)
-    return {str(t.get("id")): str(t.get("transaction_ref")) for t in pending}
+    params = {"status": "PENDING_APPROVAL", "limit": QUEUE_LIMIT}
+    page = await core.get_page("/transactions", Transaction, params=params)
+    return {t.id: t.transaction_ref for t in page.items}
 
 
 @post(
@@ -443,7 +407,7 @@ TRANSACTION_BULK = BulkApproval(
     action="approvals.transaction_approved",
     target=lambda _id, ref: f"transaction:{ref}",
     approve=lambda core, item_id, key: _decide(core, item_id, "approve", key),
-    ref_of=lambda t: str(t.get("transaction_ref") or ""),
+    ref_of=lambda t: t.transaction_ref,
     href=lambda item_id, ref: _receipt(ref) if ref != item_id else "",
     done="Approved: the money has moved.",
     refused=lambda exc: DECISION_ERRORS.get(error_code_of(exc), core_message(exc)),
@@ -463,24 +427,25 @@ async def approve_selected_transactions(request: Request[Any, Any, Any]) -> Resp
 
 
 async def _pending_journal_numbers(core: CoreSession) -> dict[str, str]:
-    body = await core.get("/journals", params={"status": "PENDING", "limit": QUEUE_LIMIT})
-    return {str(j.get("id")): str(j.get("journal_number")) for j in body.get("journals", [])}
+    params = {"status": "PENDING", "limit": QUEUE_LIMIT, "entries": "false"}
+    page = await core.get_page("/journals", Journal, params=params)
+    return {j.id: j.journal_number for j in page.items}
 
 
 async def _journal_number(core: CoreSession, journal_id: str) -> str:
     """A journal's number (for an item no longer in the queue), else its ID."""
     try:
-        found = await core.get(f"/journals/{journal_id}")
+        found = await core.get(f"/journals/{journal_id}", model=Journal)
     except BankingAPIError:
         return journal_id
-    return str(found.get("journal_number") or journal_id)
+    return found.journal_number
 
 
 JOURNAL_BULK = BulkApproval(
     action="journal.approve",
     target=lambda _id, number: f"journal:{number}",
     approve=lambda core, item_id, key: journal_action(core, item_id, "approve", key),
-    ref_of=lambda journal: str(journal.get("journal_number") or ""),
+    ref_of=lambda journal: journal.journal_number,
     href=lambda item_id, _number: f"/journals/{item_id}",
     done=JOURNAL_DONE["approved"],
     refused=lambda exc: action_error(error_code_of(exc)),

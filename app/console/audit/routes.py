@@ -19,8 +19,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get
 from litestar.response import Stream
 
-from app.client import BankingAPIValidationError
-from app.console.accounts.statement import csv_line, safe_cell
+from app.client import AuditEvent, AuditVerification, BankingAPIValidationError, Page, Tenant
 from app.console.audit.changes import change_kind, changes
 from app.console.audit.consolelog import (
     PAGE_SIZE,
@@ -38,6 +37,7 @@ from app.console.audit.filters import (
     core_reason,
 )
 from app.console.banking import CoreSession
+from app.console.csv_export import csv_line, safe_cell
 from app.console.formatting import local_time
 from app.console.htmx import VARY, render, wants_fragment
 from app.console.models import ConsoleActionLog
@@ -67,22 +67,23 @@ def _outcome(value: str | None) -> dict[str, str]:
     return {"value": value, "label": OUTCOME_LABELS.get(value, value.capitalize() or "—")}
 
 
-def trail_row(entry: dict[str, Any], timezone: str, logged: set[str]) -> dict[str, Any]:
-    """One core audit record, ready for the page."""
-    request_id = str(entry.get("request_id") or "")
+def trail_row(entry: AuditEvent, timezone: str, logged: set[str]) -> dict[str, Any]:
+    """One core audit record, ready for the page (a record without an actor is the
+    system's own: the worker, the daily job)."""
+    request_id = entry.request_id or ""
     return {
-        "id": entry.get("id"),
-        "at": local_time(entry.get("at"), timezone),
-        "at_iso": entry.get("at") or "",
-        "actor": entry.get("actor_email") or entry.get("actor_id") or "System",
-        "action": entry.get("action") or "",
-        "entity_type": entry.get("entity_type") or "",
-        "entity_id": entry.get("entity_id") or "",
+        "id": entry.id,
+        "at": local_time(entry.at, timezone),
+        "at_iso": entry.at.isoformat(),
+        "actor": entry.actor_email or entry.actor_id or "System",
+        "action": entry.action,
+        "entity_type": entry.entity_type or "",
+        "entity_id": entry.entity_id or "",
         "request_id": request_id,
-        "ip": entry.get("ip") or "",
-        "outcome": _outcome(entry.get("outcome")),
-        "changes": changes(entry.get("before"), entry.get("after")),
-        "change_kind": change_kind(entry.get("before"), entry.get("after")),
+        "ip": entry.ip or "",
+        "outcome": _outcome(entry.outcome),
+        "changes": changes(entry.before, entry.after),
+        "change_kind": change_kind(entry.before, entry.after),
         "from_console": request_id in logged,
     }
 
@@ -105,19 +106,19 @@ def console_row(row: ConsoleActionLog, timezone: str) -> dict[str, Any]:
     }
 
 
-def _timezone(tenant: dict[str, Any]) -> str:
-    return str(tenant.get("timezone") or "UTC")
+def _timezone(tenant: Tenant) -> str:
+    return tenant.timezone
 
 
 async def _trail_page(
     core: CoreSession, filters: TrailFilters, timezone: str, cursor: str | None, limit: int
-) -> dict[str, Any]:
+) -> Page[AuditEvent]:
     """One page of the trail; a core refusal of a filter lands next to that filter."""
     params: dict[str, Any] = {**filters.core_params(timezone), "limit": limit}
     if cursor:
         params["cursor"] = cursor
     try:
-        body = await core.get("/audit-logs", params=params)
+        return await core.get_page("/audit-logs", AuditEvent, params=params)
     except BankingAPIValidationError as exc:
         if cursor and exc.code == "INVALID_FORMAT":
             return await _trail_page(core, filters, timezone, None, limit)  # start again
@@ -130,8 +131,7 @@ async def _trail_page(
             )  # fmt: skip
         if not exc.details:
             filters.errors["form"] = "The banking service did not accept these filters."
-        return {"audit_logs": [], "has_more": False, "next_cursor": None}
-    return body if isinstance(body, dict) else {}
+        return Page(items=[])
 
 
 @get("/audit", opt=VIEW, name="audit")
@@ -142,19 +142,19 @@ async def audit_trail(request: Request[Any, Any, Any]) -> Response[Any]:
     timezone = _timezone(tenant)
     filters = TrailFilters.read(request.query_params)
     cursor = request.query_params.get("cursor") or None
-    body: dict[str, Any] = {"audit_logs": [], "has_more": False}
+    page: Page[AuditEvent] = Page(items=[])
     if not filters.errors:
-        body = await _trail_page(core, filters, timezone, cursor, TRAIL_PAGE_SIZE)
-    entries = [e for e in body.get("audit_logs") or [] if isinstance(e, dict)]
+        page = await _trail_page(core, filters, timezone, cursor, TRAIL_PAGE_SIZE)
+    entries = page.items
     console = console_state(request.app)
     logged = await logged_requests(
         console.database,
         core.signed_in.tenant.code,
-        (str(e.get("request_id") or "") for e in entries),
+        (e.request_id or "" for e in entries),
     )
     next_url = None
-    if body.get("has_more") and body.get("next_cursor"):
-        next_url = "/audit?" + urlencode({**filters.query(), "cursor": body["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/audit?" + urlencode({**filters.query(), "cursor": page.next_cursor})
     return render(
         request,
         "audit/trail.html",
@@ -235,10 +235,8 @@ async def audit_request(request: Request[Any, Any, Any], request_id: str) -> Res
             console_state(request.app).database, core.signed_in.tenant.code, request_id
         )
         console_rows = [console_row(r, timezone) for r in rows]
-        body = await core.get(
-            "/audit-logs", params={"request_id": request_id, "limit": CORE_PAGE_MAX}
-        )
-        entries = [e for e in (body or {}).get("audit_logs") or [] if isinstance(e, dict)]
+        params = {"request_id": request_id, "limit": CORE_PAGE_MAX}
+        entries = (await core.get_page("/audit-logs", AuditEvent, params=params)).items
         # Oldest first here: the order the request did things in. "Console" only when the
         # console did log this request (another client of the core may have sent it).
         logged = {request_id} if console_rows else set()
@@ -258,24 +256,12 @@ async def audit_request(request: Request[Any, Any, Any], request_id: str) -> Res
     )
 
 
-def _verdict(body: dict[str, Any]) -> dict[str, Any]:
-    records = int(body.get("records") or 0)
-    sealed_through = body.get("sealed_through_id")
-    return {
-        "valid": bool(body.get("valid")),
-        "records": records,
-        "seals": int(body.get("seals") or 0),
-        "sealed_through_id": sealed_through,
-        "first_broken_id": body.get("first_broken_id"),
-    }
-
-
 @get("/audit/verify", opt=VIEW, name="audit_verify")
 async def audit_verify(request: Request[Any, Any, Any]) -> Response[Any]:
     """ "Verify the trail": the core recomputes its seals and names the first broken record."""
     core = CoreSession(request)
     tenant = await core.tenant()
-    body = await core.get("/audit-logs/verify")
+    verdict = await core.get("/audit-logs/verify", model=AuditVerification)
     return render(
         request,
         "audit/verify.html",
@@ -283,7 +269,7 @@ async def audit_verify(request: Request[Any, Any, Any]) -> Response[Any]:
             "page_title": "Audit · Verify the trail",
             "tab": "trail",
             "tenant": tenant,
-            "verdict": _verdict(body if isinstance(body, dict) else {}),
+            "verdict": verdict,
         },
         block="verify",
     )
@@ -317,37 +303,35 @@ async def audit_trail_csv(request: Request[Any, Any, Any]) -> Response[Any]:
 
     async def lines() -> AsyncIterator[str]:
         yield csv_line(TRAIL_CSV_HEADER)
-        body, written, seen = first, 0, set()
+        page, written, seen = first, 0, set()
         while True:
-            for e in body.get("audit_logs") or []:
+            for e in page.items:
                 if written >= CSV_MAX_ROWS:
                     yield csv_line([f"(stopped after {CSV_MAX_ROWS} rows: narrow the filters)"])
                     return
                 written += 1
                 yield csv_line(
                     [
-                        str(e.get("id") or ""),
-                        str(e.get("at") or ""),
-                        safe_cell(e.get("actor_email")),
-                        str(e.get("actor_id") or ""),
-                        safe_cell(e.get("action")),
-                        safe_cell(e.get("entity_type")),
-                        safe_cell(e.get("entity_id")),
-                        safe_cell(e.get("request_id")),
-                        safe_cell(e.get("ip")),
-                        safe_cell(e.get("outcome")),
-                        safe_cell(_json_cell(e.get("before"))),
-                        safe_cell(_json_cell(e.get("after"))),
+                        str(e.id),
+                        e.at.isoformat(),
+                        safe_cell(e.actor_email),
+                        e.actor_id or "",
+                        safe_cell(e.action),
+                        safe_cell(e.entity_type),
+                        safe_cell(e.entity_id),
+                        safe_cell(e.request_id),
+                        safe_cell(e.ip),
+                        safe_cell(e.outcome),
+                        safe_cell(_json_cell(e.before)),
+                        safe_cell(_json_cell(e.after)),
                     ]
                 )
-            cursor = body.get("next_cursor")
-            if not body.get("has_more") or not cursor or cursor in seen:
+            cursor = page.next_cursor
+            if not page.has_more or not cursor or cursor in seen:
                 return
             seen.add(cursor)
-            body = await core.get(
-                "/audit-logs",
-                params={**filters.core_params(timezone), "limit": CORE_PAGE_MAX, "cursor": cursor},
-            )
+            params = {**filters.core_params(timezone), "limit": CORE_PAGE_MAX, "cursor": cursor}
+            page = await core.get_page("/audit-logs", AuditEvent, params=params)
 
     return _csv_response(lines(), f"audit-trail-{core.signed_in.tenant.code}.csv")
 

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 
-from app.client import BankingAPIValidationError
+from app.client import Customer
 from app.console.banking import CoreSession
 from app.console.htmx import render, wants_fragment
 from app.console.writes import (
@@ -44,38 +44,18 @@ def customer_path(customer_id: str) -> str:
     return f"/customers/{quote(customer_id, safe='')}"
 
 
-async def page_of(
-    core: CoreSession, path: str, resource: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    """One page of a core list; a cursor the core does not accept restarts the list."""
-    try:
-        body = await core.get(path, params=params)
-    except BankingAPIValidationError as exc:
-        if exc.code != "INVALID_FORMAT" or not params.get("cursor"):
-            raise
-        body = await core.get(path, params={**params, "cursor": None})
-    if not isinstance(body, dict):
-        body = {}
-    return {
-        "items": list(body.get(resource) or []),
-        "has_more": bool(body.get("has_more")),
-        "next_cursor": body.get("next_cursor"),
-    }
-
-
 @get("/customers", opt=VIEW, name="customers")
 async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
     """Search by name, phone, email or customer number; newest first."""
     q = request.query_params.get("q", "").strip()[:100]
     cursor = request.query_params.get("cursor") or None
     core = CoreSession(request)
-    page = await page_of(
-        core, "/customers", "customers", {"q": q or None, "cursor": cursor, "limit": PAGE_SIZE}
-    )
+    params = {"q": q or None, "cursor": cursor, "limit": PAGE_SIZE}
+    page = await core.get_page("/customers", Customer, params=params)
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
+    if page.has_more and page.next_cursor:
         next_url = "/customers?" + urlencode(
-            {k: v for k, v in {"q": q, "cursor": page["next_cursor"]}.items() if v}
+            {k: v for k, v in {"q": q, "cursor": page.next_cursor}.items() if v}
         )
     return render(
         request,
@@ -85,7 +65,7 @@ async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": await core.tenant(),
             "q": q,
             "cursor": cursor,
-            "customers": page["items"],
+            "customers": page.items,
             "next_url": next_url,
         },
         # "Load more" asks for rows to append; the search box for the whole result table.
@@ -97,15 +77,15 @@ async def customer_search(request: Request[Any, Any, Any]) -> Response[Any]:
 async def customer_detail(request: Request[Any, Any, Any], customer_id: str) -> Response[Any]:
     """One customer with their accounts."""
     core = CoreSession(request)
-    customer = await core.get(customer_path(customer_id))
+    customer = await core.get(customer_path(customer_id), model=Customer)
     return render(
         request,
         "customers/detail.html",
         {
-            "page_title": f"Customer {customer.get('display_name') or ''}".strip(),
+            "page_title": f"Customer {customer.display_name}",
             "tenant": await core.tenant(),
             "customer": customer,
-            "accounts": list(customer.get("accounts") or []),
+            "accounts": customer.accounts,
             "created": request.query_params.get("created") == "1",
         },
         block=None,
@@ -175,15 +155,15 @@ async def customer_create(request: Request[Any, Any, Any]) -> Response[Any]:
     created = await send_write(
         request,
         core,
-        core.post("/customers", customer_body(values), idempotency_key=key),
+        core.post("/customers", customer_body(values), idempotency_key=key, model=Customer),
         action="customer.create",
         target=None,
         key=key,
-        done_target=lambda created: f"customer:{created.get('id')}",
+        done_target=lambda created: f"customer:{created.id}",
     )
     if isinstance(created, Refusal):
         return await _form_page(request, core, values=values, **created.as_form())
-    return redirect(f"/customers/{quote(str(created.get('id')), safe='')}?created=1")
+    return redirect(f"/customers/{quote(created.id, safe='')}?created=1")
 
 
 customers_router = Router(

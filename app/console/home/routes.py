@@ -12,13 +12,12 @@ from litestar import Request, Response, get
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app.client import BankingAPIError
-from app.console.approvals.badge import waiting_for
 from app.console.banking import CoreSession
 from app.console.concurrent import together
 from app.console.formatting import money
 from app.console.htmx import VARY, render, wants_fragment
+from app.console.pending_count import waiting_for
 from app.console.periods.readiness import close_readiness
-from app.console.periods.routes import business_day
 from app.console.permissions import ROLE_LABELS, ROLE_RANK, ROLES, can, upcoming_for
 from app.console.reports.tellers import home_volumes
 from app.console.teller.day import my_day
@@ -98,9 +97,9 @@ async def _officer_and_admin_panels(core: CoreSession) -> tuple[Any, Any]:
     if not (volumes_shown or readiness_shown):
         return None, None
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
+    currency = tenant.base_currency
     return await together(
-        home_volumes(core, business_day(tenant), currency) if volumes_shown else _nothing(),
+        home_volumes(core, tenant.business_date, currency) if volumes_shown else _nothing(),
         close_readiness(core, currency) if readiness_shown else _nothing(),
     )
 
@@ -114,7 +113,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     signed_in = core.signed_in
     # Every panel's reads at once (the tenant and branches are usually this process's brief
     # copies, and who the staff member is, a copy per session).
-    me, tenant, branches_body, teller_day, approvals_waiting, (volumes, readiness) = await together(
+    me, tenant, branches, teller_day, approvals_waiting, (volumes, readiness) = await together(
         core.me(),
         core.tenant(),
         core.branches(),
@@ -122,15 +121,12 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
         waiting_for(core) if can(signed_in, "approvals.view") else _nothing(),
         _officer_and_admin_panels(core),
     )
-    settings = tenant.get("settings") or {}
-    currency = str(tenant.get("base_currency") or "NGN")
-    branches: list[dict[str, Any]] = (
-        list(branches_body.get("branches") or []) if isinstance(branches_body, dict) else []
-    )
-    own_branch = next((b for b in branches if b.get("code") == me.branch_id), None)
+    settings = tenant.settings
+    currency = tenant.base_currency
+    own_branch = next((b for b in branches if b.code == me.branch_id), None)
     role = signed_in.user.role
     tenant_wide = role is not None and ROLE_RANK[role] >= ROLE_RANK["manager"]
-    limit = settings.get("teller_approval_limit")
+    limit = settings.teller_approval_limit
     return render(
         request,
         "home/index.html",
@@ -143,7 +139,7 @@ async def home(request: Request[Any, Any, Any]) -> Response[Any]:
             "abilities": abilities_for(role),
             "upcoming": upcoming_for(core.signed_in),
             "approval_limit": money(limit, currency) if limit is not None else "—",
-            "same_maker_checker": bool(settings.get("allow_same_maker_checker")),
+            "same_maker_checker": settings.allow_same_maker_checker,
             "currency": currency,
             "branches": branches,
             "own_branch": own_branch,

@@ -11,14 +11,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from app.client import GLAccount
 from app.console.banking import CoreSession
-from app.console.teller.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import fetch_account, looks_like_id, search_accounts
 
 CHART_CACHE_SECONDS = 60.0
 MATCH_LIMIT = 8
 
 # tenant code → (monotonic time, every GL account by ID, flattened)
-_charts: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+_charts: dict[str, tuple[float, dict[str, GLAccount]]] = {}
 
 
 def forget_chart(tenant: str) -> None:
@@ -26,47 +27,40 @@ def forget_chart(tenant: str) -> None:
     _charts.pop(tenant, None)
 
 
-def _flatten(nodes: Iterable[Any], into: dict[str, dict[str, Any]]) -> None:
+def _flatten(nodes: Iterable[GLAccount], into: dict[str, GLAccount]) -> None:
     for node in nodes:
-        if not isinstance(node, dict):
-            continue
-        into[str(node.get("id"))] = {k: v for k, v in node.items() if k != "children"}
-        _flatten(node.get("children") or [], into)
+        into[node.id] = node
+        _flatten(node.children, into)
 
 
-async def gl_chart(core: CoreSession) -> dict[str, dict[str, Any]]:
+async def gl_chart(core: CoreSession) -> dict[str, GLAccount]:
     """Every GL account of the tenant by ID (headers too: a journal's page names them)."""
     tenant = core.signed_in.tenant.code
     cached = _charts.get(tenant)
     now = time.monotonic()
     if cached is not None and now - cached[0] < CHART_CACHE_SECONDS:
         return cached[1]
-    body = await core.get("/gl/accounts")
-    chart: dict[str, dict[str, Any]] = {}
-    _flatten(body.get("gl_accounts") or [] if isinstance(body, dict) else [], chart)
+    chart: dict[str, GLAccount] = {}
+    _flatten((await core.get_page("/gl/accounts", GLAccount)).items, chart)
     _charts[tenant] = (now, chart)
     return chart
 
 
-def postable(node: dict[str, Any]) -> bool:
+def postable(node: GLAccount) -> bool:
     """A GL account a person may name on a manual journal line."""
-    return (
-        not node.get("is_header")
-        and bool(node.get("allow_manual_entries"))
-        and node.get("is_active", True) is not False
-    )
+    return not node.is_header and node.allow_manual_entries and node.is_active
 
 
-def gl_choice(node: dict[str, Any]) -> dict[str, Any]:
-    """How a GL account is shown and sent on a line."""
+def gl_choice(node: GLAccount) -> dict[str, Any]:
+    """How a GL account is shown and sent on a line (kept in the draft as JSON)."""
     return {
-        "id": str(node.get("id") or ""),
+        "id": node.id,
         "kind": "gl",
-        "number": str(node.get("code") or ""),
-        "name": str(node.get("name") or ""),
-        "currency": str(node.get("currency_code") or "NGN"),
+        "number": node.code,
+        "name": node.name,
+        "currency": node.currency_code,
         "status": "",
-        "category": str(node.get("category") or ""),
+        "category": node.category,
         "postable": postable(node),
     }
 
@@ -85,11 +79,6 @@ def customer_choice(account: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _gl_matches(node: dict[str, Any], low: str) -> bool:
-    code = str(node.get("code") or "").lower()
-    return code.startswith(low) or low in str(node.get("name") or "").lower()
-
-
 async def search_line_accounts(core: CoreSession, text: str) -> list[dict[str, Any]]:
     """Accounts matching ``text``: postable GL accounts by code or name first, then
     customer accounts by number, holder's name or phone."""
@@ -100,12 +89,8 @@ async def search_line_accounts(core: CoreSession, text: str) -> list[dict[str, A
     chart = await gl_chart(core)
     gl = [
         gl_choice(node)
-        for node in sorted(chart.values(), key=lambda n: str(n.get("code") or ""))
-        if postable(node)
-        and (
-            str(node.get("code") or "").lower().startswith(low)
-            or low in str(node.get("name") or "").lower()
-        )
+        for node in sorted(chart.values(), key=lambda n: n.code)
+        if postable(node) and (node.code.lower().startswith(low) or low in node.name.lower())
     ][:MATCH_LIMIT]
     customers = [customer_choice(a) for a in await search_accounts(core, term)]
     return (gl + customers)[:MATCH_LIMIT]

@@ -7,7 +7,7 @@ answer instead of running again.
 
 from typing import Any
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, Journal
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.journals.views import OWN_JOURNAL, OWN_POSTING, OWN_REVERSAL
@@ -77,7 +77,7 @@ def action_error(code: str, verb: str = "approve") -> str:
 
 async def journal_action(
     core: CoreSession, journal_id: str, verb: str, key: str, reason: str | None = None
-) -> dict[str, Any]:
+) -> Journal:
     """``POST /journals/{id}/{verb}``: the journal in its new state.
 
     Raises:
@@ -86,5 +86,6 @@ async def journal_action(
     if verb not in VERBS:
         raise ValueError(f"unknown journal action {verb!r}")
     body: dict[str, Any] = {"reason": reason} if reason is not None else {}
-    result: dict[str, Any] = await post_once(core, f"/journals/{journal_id}/{verb}", body, key)
+    path = f"/journals/{journal_id}/{verb}"
+    result: Journal = await post_once(core, path, body, key, model=Journal)
     return result

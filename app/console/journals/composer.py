@@ -17,6 +17,7 @@ from typing import Any
 from app.client import BankingAPIError
 from app.console.errors import core_message
 from app.console.formatting import money
+from app.console.reasons import detail_words
 from app.console.writes import amount_problem, canonical_amount, normalise_amount
 
 MAX_LINES = 50
@@ -387,35 +388,37 @@ def _line_field(part: str) -> str:
     return "account" if part in {"account_id", "currency_code", "account", ""} else "amount"
 
 
-def _plain(code: str, part: str, reason: str) -> str:
+def _plain(code: str, part: str, detail: Mapping[str, Any]) -> str:
+    """A line's refusal (``code``: the error's; the detail's own code says what is wrong)."""
     if code in _LINE_MESSAGES:
         return _LINE_MESSAGES[code]
-    low = reason.lower()
     if part in {"amount", "entry_type"}:
-        if "greater than zero" in low or "> 0" in low:
+        if detail.get("code") == "not_positive":
             return "Enter an amount greater than zero."
         return "Enter the amount in figures, like 1500.00 (at most two decimal places)."
     if part in {"account_id", "account"}:
         return "Choose an account for this line."
-    return f"Check this: {reason or 'not accepted'}."
+    return detail_words(detail)
 
 
-def _header_message(code: str, name: str, reason: str, business_date: str | None) -> str:
+def _header_message(
+    code: str, name: str, detail: Mapping[str, Any], business_date: str | None
+) -> str:
     if code in _HEADER_MESSAGES and name == "effective_date":
         return _HEADER_MESSAGES[code]
-    low = reason.lower()
-    if name == "effective_date" and ("after" in low or "future" in low or "business" in low):
+    why = detail.get("code")
+    if name == "effective_date" and why == "in_future":
         when = f" ({business_date})" if business_date else ""
         return f"The effective date can't be after today's business date{when}."
     if name == "description":
-        if "at most" in low:
+        if why == "too_long":
             return "The description is too long (at most 500 characters)."
         return "Enter a description: what this journal is for."
     if name == "journal_type":
         return "Choose one of the journal types."
     if name == "effective_date":
         return "Enter the effective date as a date, like 2026-11-23."
-    return f"Check this: {reason or 'not accepted'}."
+    return detail_words(detail, name)
 
 
 def explain_core_error(
@@ -433,23 +436,22 @@ def explain_core_error(
     placed = False
     for detail in error.details:
         name = str(detail.get("field") or "")
-        reason = str(detail.get("reason") or "")
         entry = _entry_of(name)
         if entry is not None:
             position, part = entry
             if 0 <= position < len(journal.entry_lines):
                 key = f"lines-{journal.entry_lines[position]}-{_line_field(part)}"
-                draft.errors.setdefault(key, _plain(code, part, reason))
+                draft.errors.setdefault(key, _plain(code, part, detail))
                 placed = True
                 continue
         if name in _HEADER_FIELDS:
             control = _HEADER_FIELDS[name]
-            draft.errors.setdefault(control, _header_message(code, control, reason, business_date))
+            draft.errors.setdefault(control, _header_message(code, control, detail, business_date))
             placed = True
             continue
         value = str(detail.get("value") or "")
         if value in by_account:
-            draft.errors.setdefault(f"lines-{by_account[value]}-account", _plain(code, "", reason))
+            draft.errors.setdefault(f"lines-{by_account[value]}-account", _plain(code, "", detail))
             placed = True
     if code in _HEADER_MESSAGES and "effective_date" not in draft.errors:
         draft.errors["effective_date"] = _HEADER_MESSAGES[code]

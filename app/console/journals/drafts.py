@@ -10,9 +10,9 @@ from typing import Any
 from litestar import Request
 
 from app.console.banking import CoreSession
+from app.console.drafts import valid_key
 from app.console.journals.composer import JournalDraft
 from app.console.state import console_state
-from app.console.teller.drafts import valid_key
 
 DRAFT_SECONDS = 2 * 60 * 60
 

@@ -18,24 +18,26 @@ rendered and travels with its draft, so a double click submits one journal.
 
 import asyncio
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
+from markupsafe import Markup
 
 from app.client import (
     BankingAPIConflict,
     BankingAPIError,
     BankingAPINotFound,
     BankingAPIUnavailable,
+    Journal,
 )
-from app.console.approvals.badge import forget_pending_count
-from app.console.approvals.bulk import show_results
 from app.console.banking import CoreSession
+from app.console.bulk_approval import show_results
 from app.console.concurrent import together
-from app.console.customers.routes import page_of
+from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
+from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
 from app.console.htmx import render, render_fragments, wants_fragment
@@ -79,20 +81,20 @@ from app.console.journals.views import (
     totals_of,
     type_label,
 )
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
-from app.console.teller.drafts import valid_key
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
 from app.console.writes import (
     FORM_EXPIRED,
     KEY_FIELD,
+    FormErrors,
+    Refusal,
     error_code_of,
-    key_after_error,
     key_from_form,
-    log_write,
     mint_key,
     post_once,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -114,13 +116,6 @@ def journal_url(journal_id: str, **query: str) -> str:
     return f"{path}?{urlencode(wanted)}" if wanted else path
 
 
-def _business_date(tenant: dict[str, Any]) -> date:
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
 def _from_queue(value: Any) -> str:
     """Where the user came from ("approvals" brings them back to the queue)."""
     return "approvals" if str(value or "") == "approvals" else ""
@@ -139,15 +134,15 @@ async def _maker_options(core: CoreSession) -> list[tuple[str, str]]:
     cached = _makers.get(tenant)
     now = time.monotonic()
     if cached is None or now - cached[0] >= MAKER_CACHE_SECONDS:
+        params = {"limit": 200, "entries": "false"}
         try:
-            body = await core.get("/journals", params={"limit": 200, "entries": "false"})
+            recent = (await core.get_page("/journals", Journal, params=params)).items
         except BankingAPIError:
-            body = {}
+            recent = []
         seen: dict[str, str] = {}
-        for journal in body.get("journals") or [] if isinstance(body, dict) else []:
-            maker = str(journal.get("created_by") or "")
-            if maker and maker not in seen:
-                seen[maker] = person(journal, "created")
+        for journal in recent:
+            if journal.created_by not in seen:
+                seen[journal.created_by] = person(journal, "created")
         cached = (now, sorted(seen.items(), key=lambda item: item[1]))
         _makers[tenant] = cached
     others = [(uid, label) for uid, label in cached[1] if uid != me.id]
@@ -163,19 +158,19 @@ def _date_filter(value: str) -> tuple[str, str | None]:
         return "", "Enter dates like 2026-11-23."
 
 
-def _list_row(journal: dict[str, Any], timezone: str) -> dict[str, Any]:
+def _list_row(journal: Journal, timezone: str) -> dict[str, Any]:
     return {
-        "id": str(journal.get("id") or ""),
-        "number": str(journal.get("journal_number") or ""),
-        "type": type_label(journal.get("journal_type")),
-        "description": str(journal.get("description") or ""),
-        "effective_date": str(journal.get("effective_date") or ""),
+        "id": journal.id,
+        "number": journal.journal_number,
+        "type": type_label(journal.journal_type),
+        "description": journal.description,
+        "effective_date": journal.effective_date.isoformat(),
         "maker": person(journal, "created"),
-        "made": local_time(journal.get("created_at"), timezone),
-        "status": str(journal.get("status") or ""),
-        "status_label": status_label(journal.get("status")),
+        "made": local_time(journal.created_at, timezone),
+        "status": journal.status,
+        "status_label": status_label(journal.status),
         "amount": amount_shown(journal),
-        "reversal": bool(journal.get("reverses_journal_id")),
+        "reversal": bool(journal.reverses_journal_id),
     }
 
 
@@ -196,11 +191,10 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
     core = CoreSession(request)
     tenant, page, makers = await together(
         core.tenant(),
-        page_of(
-            core,
+        core.get_page(
             "/journals",
-            "journals",
-            {
+            Journal,
+            params={
                 "status": status or None,
                 "from": start or None,
                 "to": end or None,
@@ -212,14 +206,14 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
         ),
         _maker_options(core),
     )
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     if maker and maker not in {uid for uid, _ in makers}:
         makers.append((maker, "The chosen staff member"))
     filters = {"status": status, "from": start, "to": end, "maker": maker}
     query = {k: v for k, v in filters.items() if v}
     next_url = None
-    if page["has_more"] and page["next_cursor"]:
-        next_url = "/journals?" + urlencode({**query, "cursor": page["next_cursor"]})
+    if page.has_more and page.next_cursor:
+        next_url = "/journals?" + urlencode({**query, "cursor": page.next_cursor})
     return render(
         request,
         "journals/index.html",
@@ -228,7 +222,7 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
             "tenant": tenant,
             "filters": filters,
             "cursor": cursor,
-            "journals": [_list_row(j, timezone) for j in page["items"]],
+            "journals": [_list_row(j, timezone) for j in page.items],
             "next_url": next_url,
             "first_url": "/journals" + (f"?{urlencode(query)}" if query else ""),
             "status_options": list(STATUS_LABELS.items()),
@@ -310,9 +304,7 @@ async def _composer_context(
 ) -> dict[str, Any]:
     tenant = await core.tenant()
     chosen, matches = await _resolve_lines(core, draft, search=search)
-    totals = compute_totals(
-        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
-    )
+    totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
     return {
         "page_title": "New journal",
         "tenant": tenant,
@@ -326,7 +318,7 @@ async def _composer_context(
         "journal_types": list(JOURNAL_TYPES.items()),
         "account_status": ACCOUNT_STATUS,
         "can_remove": len(draft.lines) > MIN_LINES,
-        "business_date": _business_date(tenant).isoformat(),
+        "business_date": tenant.business_date.isoformat(),
         "oob": False,
     }
 
@@ -344,7 +336,7 @@ async def composer(request: Request[Any, Any, Any]) -> Response[Any]:
     if draft is not None and draft.status == "done" and draft.journal_id:
         return redirect(journal_url(draft.journal_id))
     if draft is None:
-        draft = blank_draft(mint_key(), _business_date(await core.tenant()).isoformat())
+        draft = blank_draft(mint_key(), (await core.tenant()).business_date.isoformat())
     context = await _composer_context(core, draft)
     context["notice_text"] = notice
     return render(request, "journals/new.html", context, block=None)
@@ -438,14 +430,12 @@ async def _submit(
         await store.save(draft)
         return redirect(again)
     tenant = await core.tenant()
-    today = _business_date(tenant)
+    today = tenant.business_date
     chosen, matches = await _resolve_lines(core, draft, search=True)
     check_header(draft, today)
     _account_problems(draft, chosen, matches)
     check_lines(draft, chosen)
-    totals = compute_totals(
-        draft.lines, _currencies(chosen), str(tenant.get("base_currency") or "NGN")
-    )
+    totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
     if not draft.errors and not draft.summary and not totals.balanced:
         draft.summary = totals.explain()
     if draft.errors or draft.summary:
@@ -455,21 +445,25 @@ async def _submit(
     journal = core_body(draft, chosen, today)
     draft.sent = True
     await store.save(draft)
-    try:
-        created = await post_once(core, "/journals", journal.body, draft.key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="journal.create", target="journal:new",
-            key=draft.key, error=exc,
-        )  # fmt: skip
-        fresh = key_after_error(exc, draft.key)
+    created = await send_write(
+        request,
+        core,
+        post_once(core, "/journals", journal.body, draft.key, model=Journal),
+        action="journal.create",
+        target="journal:new",
+        key=draft.key,
+        done_target=lambda created: f"journal:{created.journal_number}",
+    )
+    if isinstance(created, Refusal):
+        assert created.cause is not None
+        exc = created.cause
         retry = JournalDraft(
-            key=fresh,
+            key=created.key,
             description=draft.description,
             effective_date=draft.effective_date,
             journal_type=draft.journal_type,
             lines=[Line(**vars(line)) for line in draft.lines],
-            sent=fresh == draft.key,
+            sent=created.key == draft.key,
         )
         if isinstance(exc, BankingAPIUnavailable):
             retry.summary = UNAVAILABLE
@@ -479,13 +473,9 @@ async def _submit(
             explain_core_error(exc, retry, journal, chosen, today.isoformat())
         await store.save(retry)
         return redirect(f"/journals/new?{urlencode({'draft': retry.key})}")
-    journal_id = str(created.get("id") or "")
+    journal_id = created.id
     draft.status, draft.journal_id = "done", journal_id
     await store.save(draft)
-    await log_write(
-        request, core.signed_in, action="journal.create",
-        target=f"journal:{created.get('journal_number') or journal_id}", key=draft.key,
-    )  # fmt: skip
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(journal_url(journal_id, done="submitted"))
 
@@ -493,43 +483,42 @@ async def _submit(
 # -- one journal ----------------------------------------------------------------------------
 
 
-async def _linked(core: CoreSession, journal_id: Any) -> dict[str, Any] | None:
-    if not journal_id or not looks_like_id(str(journal_id)):
+async def _linked(core: CoreSession, journal_id: str | None) -> Journal | None:
+    if not journal_id or not looks_like_id(journal_id):
         return None
     try:
-        found: dict[str, Any] = await core.get(f"/journals/{journal_id}")
-        return found
+        return await core.get(f"/journals/{journal_id}", model=Journal)
     except BankingAPINotFound:
         return None
 
 
 async def journal_page_context(
-    core: CoreSession, journal: dict[str, Any], came_from: str = ""
+    core: CoreSession, journal: Journal, came_from: str = ""
 ) -> dict[str, Any]:
     """Everything a journal's page (or its approval view) shows."""
     tenant = await core.tenant()
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     ids = missing_accounts(journal)
     accounts, reversal, original, period = await asyncio.gather(
         line_accounts(core, ids),
-        _linked(core, journal.get("reversal_journal_id")),
-        _linked(core, journal.get("reverses_journal_id")),
+        _linked(core, journal.reversal_journal_id),
+        _linked(core, journal.reverses_journal_id),
         period_name(core, journal),
     )
     signed_in = core.signed_in
     return {
-        "page_title": f"Journal {journal.get('journal_number', '')}",
+        "page_title": f"Journal {journal.journal_number}",
         "tenant": tenant,
         "j": journal,
-        "number": str(journal.get("journal_number") or ""),
-        "type_label": type_label(journal.get("journal_type")),
-        "status": str(journal.get("status") or ""),
-        "status_label": status_label(journal.get("status")),
+        "number": journal.journal_number,
+        "type_label": type_label(journal.journal_type),
+        "status": journal.status,
+        "status_label": status_label(journal.status),
         "lines": lines_of(journal, accounts),
         "totals": totals_of(journal),
         "period": period,
         "maker": person(journal, "created", signed_in),
-        "made": local_time(journal.get("created_at"), timezone),
+        "made": local_time(journal.created_at, timezone),
         "events": timeline(journal, timezone, signed_in),
         "reversal": reversal,
         "original": original,
@@ -556,7 +545,7 @@ async def journal_detail(request: Request[Any, Any, Any], journal_id: str) -> Re
     """A journal: lines with accounts, totals, period, timeline, and what the user may do."""
     _journal_id_or_404(journal_id)
     core = CoreSession(request)
-    journal = await core.get(f"/journals/{journal_id}")
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
     came_from = _from_queue(request.query_params.get("from"))
     context = await journal_page_context(core, journal, came_from)
     error = request.query_params.get("error") or ""
@@ -583,22 +572,25 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
         return redirect(
             journal_url(journal_id, error="REASON_REQUIRED", verb=verb, **{"from": came_from})
         )
-    try:
-        journal = await journal_action(core, journal_id, verb, key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{journal_id}",
-            key=key, error=exc,
-        )  # fmt: skip
-        if exc.status == 404:
-            raise NotFoundException("no such journal") from exc
-        return redirect(
-            journal_url(journal_id, error=error_code_of(exc), verb=verb, **{"from": came_from})
-        )
-    number = str(journal.get("journal_number") or journal_id)
-    await log_write(
-        request, core.signed_in, action=ACTION_LOG[verb], target=f"journal:{number}", key=key
+    journal = await send_write(
+        request,
+        core,
+        journal_action(core, journal_id, verb, key, reason),
+        action=ACTION_LOG[verb],
+        target=f"journal:{journal_id}",
+        key=key,
+        done_target=lambda journal: f"journal:{journal.journal_number}",
     )
+    if isinstance(journal, Refusal):
+        if journal.status_code == 404:
+            raise NotFoundException("no such journal")
+        assert journal.cause is not None
+        return redirect(
+            journal_url(
+                journal_id, error=error_code_of(journal.cause), verb=verb, **{"from": came_from}
+            )
+        )
+    number = journal.journal_number
     forget_pending_count(core.signed_in.tenant.code)
     done = {"approve": "approved", "reject": "rejected", "post": "posted"}[verb]
     if came_from == "approvals":
@@ -632,84 +624,77 @@ async def post_journal(request: Request[Any, Any, Any], journal_id: str) -> Resp
 # -- reversal: a reason, a confirmation, then the mirror journal ----------------------------
 
 
-async def _reverse_page(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    journal: dict[str, Any],
-    *,
-    reason: str,
-    key: str,
-    confirm: bool = False,
-    reason_error: str | None = None,
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response[Any]:
+async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
     context = await journal_page_context(core, journal)
-    context.update(
-        {
-            "page_title": f"Reverse journal {journal.get('journal_number', '')}",
-            "reason": reason,
-            "key": key,
-            "confirm": confirm,
-            "reason_error": reason_error,
-            "error": error,
-            "business_date": _business_date(await core.tenant()).isoformat(),
-        }
-    )
-    return render(request, "journals/reverse.html", context, block=None, status_code=status_code)
-
-
-@get("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse_form")
-async def reverse_form(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
-    """Step one: the reason for reversing."""
-    _journal_id_or_404(journal_id)
-    core = CoreSession(request)
-    journal = await core.get(f"/journals/{journal_id}")
-    return await _reverse_page(request, core, journal, reason="", key=mint_key())
-
-
-@post("/journals/{journal_id:str}/reverse", opt=REVERSE, name="journal_reverse")
-async def reverse(request: Request[Any, Any, Any], journal_id: str) -> Response[Any]:
-    """Step two asks "Confirm reversal"; the confirmed form reverses, then shows the mirror."""
-    _journal_id_or_404(journal_id)
-    core = CoreSession(request)
-    form = await request.form()
-    reason = text(form, "reason", 500)
-    key = key_from_form(form)
-    journal = await core.get(f"/journals/{journal_id}")
-    if key is None or not reason:
-        return await _reverse_page(
-            request, core, journal, reason=reason, key=key or mint_key(),
-            reason_error=None if reason else action_error("REASON_REQUIRED"),
-            error=FORM_EXPIRED if key is None and reason else None, status_code=400,
-        )  # fmt: skip
-    if form.get("confirmed") != "yes" or form.get("back"):
-        return await _reverse_page(
-            request, core, journal, reason=reason, key=key, confirm=not form.get("back")
-        )
-    try:
-        result = await journal_action(core, journal_id, "reverse", key, reason)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action=ACTION_LOG["reverse"],
-            target=f"journal:{journal.get('journal_number') or journal_id}", key=key, error=exc,
-        )  # fmt: skip
-        return await _reverse_page(
-            request, core, await core.get(f"/journals/{journal_id}"), reason=reason,
-            key=key_after_error(exc, key), error=action_error(error_code_of(exc), "reverse"),
-            status_code=status_of(exc),
-        )  # fmt: skip
-    if str(result.get("reverses_journal_id") or "") == journal_id:
-        mirror = str(result.get("id") or "")
+    number = context["number"]
+    actions = context["actions"]
+    if context["status"] != "POSTED":
+        state = context["status_label"].lower()
+        notice = f"This journal is {state}: only a posted journal can be reversed."
+    elif not actions["reverse"] and actions["reverse_blocked"]:
+        notice = actions["reverse_blocked"]
     else:
-        mirror = str(result.get("reversal_journal_id") or "")
-    await log_write(
-        request, core.signed_in, action=ACTION_LOG["reverse"],
-        target=f"journal:{journal.get('journal_number') or journal_id}", key=key,
-    )  # fmt: skip
+        notice = actions["not_reversible"]
+    totals = context["totals"]
+    amount = f"for {totals[0].shown('debit')}" if totals else ""
+    page = ConfirmPage(
+        title=f"Reverse journal {number}",
+        heading="Why reverse it?",
+        question=Markup('Reverse journal <span class="mono">{}</span> {}?').format(number, amount),
+        button="Confirm reversal",
+        cancel_url=journal_url(journal_id),
+        danger=True,
+        notes=("The reversal cannot itself be reversed.",),
+        notice=notice,
+        continue_button="Reverse",
+        continue_danger=True,
+    )
+    context["business_date"] = (await core.tenant()).business_date.isoformat()
+    return Subject(context=context, page=page)
+
+
+async def _reverse(core: CoreSession, journal_id: str, reason: str, key: str) -> Any:
+    return await journal_action(core, journal_id, "reverse", key, reason)
+
+
+async def _reverse_target(core: CoreSession, journal_id: str) -> str:
+    journal = await core.get(f"/journals/{journal_id}", model=Journal)
+    return f"journal:{journal.journal_number}"
+
+
+def _mirror_url(journal_id: str, result: Journal) -> str:
+    """The mirror journal's page (the core answers with the one or the other)."""
+    if result.reverses_journal_id == journal_id:
+        mirror = result.id
+    else:
+        mirror = result.reversal_journal_id or ""
     if not looks_like_id(mirror):
-        return redirect(journal_url(journal_id))
-    return redirect(journal_url(mirror, done="reversed"))
+        return journal_url(journal_id)
+    return journal_url(mirror, done="reversed")
+
+
+# Step one asks why, step two asks "Confirm reversal"; then the mirror journal.
+REVERSE_JOURNAL = ConfirmedAction(
+    name="journal_reverse",
+    path="/journals/{journal_id:str}/reverse",
+    param="journal_id",
+    opt=REVERSE,
+    log=ACTION_LOG["reverse"],
+    head="journals/_reverse_head.html",
+    facts=None,
+    after="journals/_journal.html",
+    load=_reverse_subject,
+    send=_reverse,
+    target=_reverse_target,
+    done=_mirror_url,
+    reason=Reason(
+        hint="Kept with both journals and in the audit trail",
+        required=action_error("REASON_REQUIRED"),
+    ),
+    explain=lambda exc, _: (FormErrors(), action_error(error_code_of(exc), "reverse")),
+    check=_journal_id_or_404,
+)
 
 
 journals_router = Router(
@@ -724,7 +709,6 @@ journals_router = Router(
         approve,
         reject,
         post_journal,
-        reverse_form,
-        reverse,
+        *confirmed_routes(REVERSE_JOURNAL),
     ],
 )

@@ -6,10 +6,11 @@ why they can't approve (or reverse) it instead of being shown a button that woul
 """
 
 import time
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from app.client import BankingAPIError
+from app.client import BankingAPIError, FiscalPeriod, Journal, JournalLine
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.formatting import local_time, money
@@ -46,175 +47,137 @@ def status_label(status: Any) -> str:
     return STATUS_LABELS.get(str(status or ""), str(status or "").title())
 
 
-def _user_id(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
+@dataclass(frozen=True)
+class Line:
+    """One journal line as the page shows it: its account named, its amount formatted."""
+
+    number: str
+    name: str
+    kind: str
+    account_id: str
+    gl: str
+    description: str
+    automatic: bool
+    debit: str
+    credit: str
 
 
-def maker_id(journal: dict[str, Any]) -> str:
-    return _user_id(journal.get("created_by"))
-
-
-def made_by(journal: dict[str, Any], user_id: str) -> bool:
+def made_by(journal: Journal, user_id: str) -> bool:
     """Whether ``user_id`` made the journal."""
-    return bool(user_id) and maker_id(journal) == user_id
+    return bool(user_id) and journal.created_by == user_id
 
 
-def person(journal: dict[str, Any], verb: str, me: SignedIn | None = None) -> str:
-    """Who did ``verb`` ("created", "approved", …) as the core names them."""
-    raw = journal.get(f"{verb}_by")
-    name = email = ""
-    if isinstance(raw, dict):
-        name, email = str(raw.get("name") or ""), str(raw.get("email") or "")
-    email = str(journal.get(f"{verb}_by_email") or email)
-    name = str(journal.get(f"{verb}_by_name") or name)
-    user_id = _user_id(raw)
+def person(journal: Journal, verb: str, me: SignedIn | None = None) -> str:
+    """Who did ``verb`` ("created", "approved", …): their email, as the core names them."""
+    user_id = str(getattr(journal, f"{verb}_by") or "")
+    email = str(getattr(journal, f"{verb}_by_email") or "")
     if me is not None and user_id and user_id == me.user.id:
         return f"You ({me.user.email})"
-    if name and email:
-        return f"{name} ({email})"
-    return email or name or (f"staff user {user_id[:8]}" if user_id else "—")
+    return email or (f"staff user {user_id[:8]}" if user_id else "—")
 
 
-def _amount(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return Decimal(0)
-
-
-def _side(entry: dict[str, Any]) -> str:
-    return str(entry.get("entry_type") or entry.get("side") or "").lower()
-
-
-def entries_of(journal: dict[str, Any]) -> list[dict[str, Any]]:
-    found = journal.get("entries") or journal.get("lines") or []
-    return [e for e in found if isinstance(e, dict)]
-
-
-def entry_account_id(entry: dict[str, Any]) -> str:
+def entry_account_id(entry: JournalLine) -> str:
     """The account a line names: the customer account when there is one, else its GL."""
-    return str(entry.get("account_id") or entry.get("gl_account_id") or "")
+    return entry.account_id
 
 
-def totals_of(journal: dict[str, Any]) -> list[CurrencyTotal]:
+def totals_of(journal: Journal) -> list[CurrencyTotal]:
     """Debits and credits per currency, from the journal's entries."""
     by_currency: dict[str, CurrencyTotal] = {}
-    for entry in entries_of(journal):
-        currency = str(entry.get("currency_code") or entry.get("currency") or "NGN")
-        total = by_currency.setdefault(currency, CurrencyTotal(currency))
-        if _side(entry).startswith("d"):
-            total.debit += _amount(entry.get("amount"))
+    for entry in journal.entries:
+        total = by_currency.setdefault(entry.currency_code, CurrencyTotal(entry.currency_code))
+        if entry.entry_type == "debit":
+            total.debit += entry.amount
         else:
-            total.credit += _amount(entry.get("amount"))
+            total.credit += entry.amount
     return [by_currency[c] for c in sorted(by_currency)]
 
 
-def amount_shown(journal: dict[str, Any]) -> str:
+def amount_shown(journal: Journal) -> str:
     """The journal's size for a list: its debits (each currency), from its entries or, in
     a list without them, the core's ``totals``."""
-    totals = totals_of(journal)
-    if not totals and isinstance(journal.get("totals"), list):
-        totals = [
-            CurrencyTotal(str(t.get("currency_code") or "NGN"), debit=_amount(t.get("debit")))
-            for t in journal["totals"]
-            if isinstance(t, dict)
-        ]
+    totals = totals_of(journal) or [
+        CurrencyTotal(t.currency_code, debit=t.debit) for t in journal.totals
+    ]
     if not totals:
-        for name in ("total_debit", "total_amount", "amount"):
-            if journal.get(name) is not None:
-                return money(journal.get(name), str(journal.get("currency_code") or "NGN"))
         return "—"
     return " + ".join(money(t.debit, t.currency) for t in totals)
 
 
 def lines_of(
-    journal: dict[str, Any], accounts: dict[str, dict[str, Any]] | None = None
-) -> list[dict[str, Any]]:
+    journal: Journal, accounts: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[Line]:
     """The journal's lines with their accounts' numbers and names, amounts formatted.
 
     The core names each line's account (``account_number`` / ``gl_account_code`` and
     ``account_name``); ``accounts`` (by ID) fills in what an entry leaves out.
     """
     lines = []
-    for entry in entries_of(journal):
-        known = (accounts or {}).get(entry_account_id(entry)) or {}
-        kind = str(entry.get("account_kind") or known.get("kind") or "")
-        currency = str(entry.get("currency_code") or entry.get("currency") or "NGN")
-        amount = money(entry.get("amount"), currency)
-        debit = _side(entry).startswith("d")
-        number = (
-            entry.get("account_number")
-            if kind == "customer"
-            else entry.get("gl_account_code") or entry.get("account_code")
-        )
+    for entry in journal.entries:
+        known = (accounts or {}).get(entry.account_id) or {}
+        customer = entry.account_kind == "customer"
+        amount = money(entry.amount, entry.currency_code)
+        debit = entry.entry_type == "debit"
+        number = entry.account_number if customer else entry.gl_account_code
         lines.append(
-            {
-                "number": number or known.get("number") or "",
-                "name": entry.get("account_name") or known.get("name") or "",
-                "kind": kind,
-                "account_id": entry_account_id(entry),
-                "gl": entry.get("gl_account_code") if kind == "customer" else "",
-                "description": entry.get("description") or "",
-                "automatic": bool(entry.get("automatic")) and not journal.get("is_system"),
-                "debit": amount if debit else "",
-                "credit": "" if debit else amount,
-            }
+            Line(
+                number=number or str(known.get("number") or ""),
+                name=entry.account_name or str(known.get("name") or ""),
+                kind=entry.account_kind,
+                account_id=entry.account_id,
+                gl=(entry.gl_account_code or "") if customer else "",
+                description=entry.description or "",
+                automatic=entry.automatic and not journal.is_system,
+                debit=amount if debit else "",
+                credit="" if debit else amount,
+            )
         )
     return lines
 
 
-def missing_accounts(journal: dict[str, Any]) -> list[str]:
+def missing_accounts(journal: Journal) -> list[str]:
     """IDs of lines whose account the core did not name (looked up by the console)."""
-    return [
-        entry_account_id(e)
-        for e in entries_of(journal)
-        if not e.get("account_name") and entry_account_id(e)
-    ]
+    return [e.account_id for e in journal.entries if not e.account_name and e.account_id]
 
 
-def timeline(
-    journal: dict[str, Any], timezone: str, me: SignedIn | None = None
-) -> list[dict[str, Any]]:
+def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> list[dict[str, Any]]:
     """What happened to the journal, in the order of its states: made, then approved or
     rejected, posted, reversed (a reversal's steps share one moment, so not by time)."""
     events: list[dict[str, Any]] = []
     steps = (
         ("created", "Made", None),
         ("approved", "Approved", None),
-        ("rejected", "Rejected", "rejection_reason"),
+        ("rejected", "Rejected", journal.rejection_reason),
         ("posted", "Posted", None),
-        ("reversed", "Reversed", "reversal_reason"),
+        ("reversed", "Reversed", journal.reversal_reason),
     )
     for verb, label, reason in steps:
-        at = journal.get(f"{verb}_at")
-        if not at:
+        at = getattr(journal, f"{verb}_at")
+        if at is None:
             continue
-        event: dict[str, Any] = {
-            "kind": verb,
-            "label": label,
-            "who": person(journal, verb, me),
-            "when": local_time(at, timezone),
-            "at": str(at),
-            "reason": str(journal.get(reason) or "") if reason else "",
-            "link": None,
-        }
-        if verb == "reversed" and journal.get("reversal_journal_id"):
-            event["link"] = str(journal["reversal_journal_id"])
-        events.append(event)
+        events.append(
+            {
+                "kind": verb,
+                "label": label,
+                "who": person(journal, verb, me),
+                "when": local_time(at, timezone),
+                "at": at.isoformat(),
+                "reason": reason or "",
+                "link": journal.reversal_journal_id if verb == "reversed" else None,
+            }
+        )
     return events
 
 
-def actions_for(journal: dict[str, Any], signed_in: SignedIn) -> dict[str, Any]:
+def actions_for(journal: Journal, signed_in: SignedIn) -> dict[str, Any]:
     """What the signed-in user may do with the journal now, and why not when they can't.
 
     Maker and checker are two people for every step (the core refuses the maker's
     approval, rejection, posting and reversal alike), so the maker is told instead.
     """
-    status = str(journal.get("status") or "")
+    status = journal.status
     own = made_by(journal, signed_in.user.id)
-    kind = "REVERSAL" if journal.get("reverses_journal_id") else str(journal.get("journal_type"))
+    kind = "REVERSAL" if journal.reverses_journal_id else journal.journal_type
     not_reversible = NOT_REVERSIBLE_TYPES.get(kind) if status == "POSTED" else None
     decide = status == "PENDING" and can(signed_in, "approvals.decide")
     post = status == "APPROVED" and can(signed_in, "journals.post")
@@ -231,17 +194,13 @@ def actions_for(journal: dict[str, Any], signed_in: SignedIn) -> dict[str, Any]:
     }
 
 
-async def period_name(core: CoreSession, journal: dict[str, Any]) -> str:
+async def period_name(core: CoreSession, journal: Journal) -> str:
     """The fiscal period's name: the journal's own, else from the tenant's periods."""
-    named = journal.get("fiscal_period")
-    if isinstance(named, dict) and named.get("period_name"):
-        return str(named["period_name"])
-    if journal.get("fiscal_period_name"):
-        return str(journal["fiscal_period_name"])
-    period_id = str(journal.get("fiscal_period_id") or "")
-    if not period_id:
+    if journal.fiscal_period is not None:
+        return journal.fiscal_period.period_name
+    if not journal.fiscal_period_id:
         return ""
-    return (await _period_names(core)).get(period_id, "")
+    return (await _period_names(core)).get(journal.fiscal_period_id, "")
 
 
 async def _period_names(core: CoreSession) -> dict[str, str]:
@@ -251,18 +210,9 @@ async def _period_names(core: CoreSession) -> dict[str, str]:
     if cached is not None and now - cached[0] < PERIOD_CACHE_SECONDS:
         return cached[1]
     try:
-        body = await core.get("/fiscal-periods", params={"limit": 200})
+        page = await core.get_page("/fiscal-periods", FiscalPeriod, params={"limit": 200})
     except BankingAPIError:
         return {}  # the page shows the journal without its period's name
-    found: list[Any] = []
-    if isinstance(body, dict):
-        found = body.get("fiscal_periods") or body.get("periods") or []
-    elif isinstance(body, list):
-        found = body
-    names = {
-        str(p.get("id")): str(p.get("period_name") or p.get("name") or "")
-        for p in found
-        if isinstance(p, dict)
-    }
+    names = {p.id: p.period_name for p in page.items}
     _periods[tenant] = (now, names)
     return names

@@ -1,24 +1,25 @@
 """Fiscal periods as the console shows them, and the pre-close checklist: what blocks a close.
 
 The core decides a close (``422 PERIOD_CLOSE_BLOCKED``, listing the blockers in
-``details``); the checklist reads the same facts beforehand, so an admin sees exactly what
-to handle, with a link to each item, before pressing "Confirm close":
+``details``) and says beforehand what it would refuse on (``GET /fiscal-periods/{id}/
+close-blockers``, the same query), so an admin sees exactly what to handle, with a link
+to each item, before pressing "Confirm close":
 
 - journals of the period still ``PENDING`` or ``APPROVED`` (→ the journal's page);
 - teller transactions of the period still ``PENDING_APPROVAL`` (→ the approvals item);
 - earlier periods of the year still open (→ that period).
 """
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, CloseBlocker, CloseBlockers, FiscalPeriod
 from app.console.banking import CoreSession
-from app.console.formatting import money, short_date
+from app.console.errors import core_message
+from app.console.formatting import money, parse_day, short_date
 
 STATUS_LABELS = {"open": "Open", "closed": "Closed", "locked": "Locked"}
 PAGE_LIMIT = 200
@@ -34,8 +35,8 @@ class Period:
     fiscal_year: int
     number: int
     name: str
-    start: date | None
-    end: date | None
+    start: date
+    end: date
     status: str
     closed_at: str | None = None
     closed_by: str | None = None
@@ -58,35 +59,21 @@ class Period:
 
     def holds(self, day: date) -> bool:
         """Whether ``day`` falls in the period."""
-        return self.start is not None and self.end is not None and self.start <= day <= self.end
+        return self.start <= day <= self.end
 
 
-def _day(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-
-
-def _int(value: Any, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def period_of(raw: Mapping[str, Any]) -> Period:
-    """The core's period body as a :class:`Period`."""
+def period_of(period: FiscalPeriod) -> Period:
+    """The core's period as a :class:`Period`."""
     return Period(
-        id=str(raw.get("id") or ""),
-        fiscal_year=_int(raw.get("fiscal_year")),
-        number=_int(raw.get("period_number")),
-        name=str(raw.get("period_name") or raw.get("name") or ""),
-        start=_day(raw.get("start_date")),
-        end=_day(raw.get("end_date")),
-        status=str(raw.get("status") or "").lower(),
-        closed_at=str(raw["closed_at"]) if raw.get("closed_at") else None,
-        closed_by=str(raw.get("closed_by_email") or raw.get("closed_by") or "") or None,
+        id=period.id,
+        fiscal_year=period.fiscal_year,
+        number=period.period_number,
+        name=period.period_name,
+        start=period.start_date,
+        end=period.end_date,
+        status=period.status.lower(),
+        closed_at=period.closed_at.isoformat() if period.closed_at else None,
+        closed_by=period.closed_by_email or period.closed_by,
     )
 
 
@@ -95,11 +82,11 @@ async def all_periods(core: CoreSession) -> list[Period]:
     periods: list[Period] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        body = await core.get("/fiscal-periods", params={"limit": PAGE_LIMIT, "cursor": cursor})
-        items = body.get("fiscal_periods") if isinstance(body, dict) else body
-        periods.extend(period_of(p) for p in items or [] if isinstance(p, Mapping))
-        cursor = body.get("next_cursor") if isinstance(body, dict) else None
-        if not cursor or not (isinstance(body, dict) and body.get("has_more")):
+        params = {"limit": PAGE_LIMIT, "cursor": cursor}
+        page = await core.get_page("/fiscal-periods", FiscalPeriod, params=params)
+        periods.extend(period_of(p) for p in page.items)
+        cursor = page.next_cursor
+        if not cursor or not page.has_more:
             break
     return sorted(periods, key=lambda p: (p.fiscal_year, p.number))
 
@@ -145,215 +132,88 @@ class Checklist:
 
 
 JOURNAL_STATUS = {"PENDING": "waiting for approval", "APPROVED": "approved, not yet posted"}
+# The core's kinds of blocker (codes.md) → the console's, and the code of each.
+KINDS = {"journal": "journal", "teller_transaction": "transaction", "earlier_period": "period"}
+CODES = {
+    "journal_pending": "journal",
+    "teller_transaction_pending": "teller_transaction",
+    "earlier_period_open": "earlier_period",
+}
 
 
-def journal_blocker(journal: Mapping[str, Any], currency: str) -> Blocker:
-    """A journal that still waits (pending or approved) as a blocker."""
-    journal_id = str(journal.get("id") or "")
-    number = str(
-        journal.get("journal_number")
-        or journal.get("reference")
-        or journal.get("journal_ref")
-        or ""
-    )
-    status = str(journal.get("status") or "").upper()
-    description = str(journal.get("description") or "")
-    totals = [t for t in journal.get("totals") or [] if isinstance(t, Mapping)]
-    parts = [JOURNAL_STATUS.get(status, status.lower() or "not posted")]
-    if journal.get("effective_date"):
-        parts.append(f"dated {short_date(journal.get('effective_date'))}")
-    for total in totals[:2]:
-        parts.append(money(total.get("debit"), str(total.get("currency_code") or currency)))
-    if journal.get("created_by_email"):
-        parts.append(f"made by {journal['created_by_email']}")
-    title = f"Journal {number}" if number else "Journal"
-    if description:
-        title = f"{title}: {description}"
-    return Blocker(
-        kind="journal",
-        title=title,
-        detail=", ".join(parts),
-        url=f"/journals/{quote(journal_id, safe='')}" if journal_id else None,
-    )
+def _url(kind: str, item_id: str) -> str | None:
+    if not item_id:
+        return None
+    quoted = quote(item_id, safe="")
+    return {
+        "journal": f"/journals/{quoted}",
+        "teller_transaction": f"/approvals/transactions/{quoted}",
+        "earlier_period": f"/periods/{quoted}",
+    }.get(kind)
 
 
-def transaction_blocker(transaction: Mapping[str, Any]) -> Blocker:
-    """A teller transaction awaiting approval as a blocker."""
-    transaction_id = str(transaction.get("id") or "")
-    ref = str(transaction.get("transaction_ref") or transaction_id[:8])
-    kind = str(transaction.get("type") or "transaction").replace("_", " ").lower()
-    currency = str(transaction.get("currency") or "NGN")
-    parts = ["awaiting approval", money(transaction.get("amount"), currency)]
-    if transaction.get("created_by_email"):
-        parts.append(f"made by {transaction['created_by_email']}")
-    return Blocker(
-        kind="transaction",
-        title=f"{kind.capitalize()} {ref}",
-        detail=", ".join(parts),
-        url=f"/approvals/transactions/{quote(transaction_id, safe='')}" if transaction_id else None,
-    )
+def blocker_of(item: CloseBlocker) -> Blocker:
+    """One item the core says keeps the period open, with a link to where it is handled."""
+    when = f"dated {short_date(item.date)}" if item.date else ""
+    amount = money(item.amount, item.currency) if item.amount is not None else ""
+    if item.kind == "journal":
+        title = f"Journal {item.reference or ''}".strip()
+        if item.description:
+            title = f"{title}: {item.description}"
+        status = JOURNAL_STATUS.get(item.status, item.status.lower() or "not posted")
+        detail = ", ".join(part for part in (status, when, amount) if part)
+    elif item.kind == "teller_transaction":
+        title = f"Transaction {item.reference or ''}".strip()
+        detail = ", ".join(part for part in ("awaiting approval", amount, item.description) if part)
+    elif item.kind == "earlier_period":
+        title = item.reference or item.description or "An earlier period"
+        detail = "still open: earlier periods of the year close first"
+    else:
+        title, detail = item.reference or item.kind, item.status.lower()
+    return Blocker(KINDS.get(item.kind, "other"), title, detail, _url(item.kind, item.id))
 
 
-def period_blocker(period: Period) -> Blocker:
-    """An earlier period still open as a blocker."""
-    return Blocker(
-        kind="period",
-        title=period.name,
-        detail="still open: earlier periods of the year close first",
-        url=period.url,
-    )
-
-
-async def _list(
-    core: CoreSession, path: str, noun: str, params: dict[str, Any]
-) -> tuple[list[dict[str, Any]], bool]:
-    """Every item of a list call (a few pages at most); ``(items, truncated)``."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        body = await core.get(path, params={**params, "limit": PAGE_LIMIT, "cursor": cursor})
-        items.extend(i for i in body.get(noun) or [] if isinstance(i, dict))
-        cursor = body.get("next_cursor")
-        if not body.get("has_more") or not cursor:
-            return items, False
-    return items, True
-
-
-def _in_period(item: Mapping[str, Any], period: Period, *date_fields: str) -> bool:
-    named = item.get("fiscal_period_id")
-    if named:
-        return str(named) == period.id
-    if period.is_year_end:
-        return False  # only a journal naming period 13 belongs to it
-    for name in date_fields:
-        day = _day(item.get(name)) if item.get(name) else None
-        if day is not None:
-            return period.holds(day)
-    return True  # the core filtered by the period's dates already
-
-
-async def _journals(core: CoreSession, period: Period, currency: str) -> list[Blocker]:
-    assert period.start is not None and period.end is not None
-    span = {"from": period.start.isoformat(), "to": period.end.isoformat()}
-    found: list[Blocker] = []
-    for status in ("PENDING", "APPROVED"):
-        items, _ = await _list(core, "/journals", "journals", {**span, "status": status})
-        found.extend(
-            journal_blocker(j, currency)
-            for j in items
-            if str(j.get("status") or status).upper() == status
-            and _in_period(j, period, "effective_date", "transaction_date")
-        )
-    return found
-
-
-async def _transactions(core: CoreSession, period: Period) -> list[Blocker]:
-    assert period.start is not None and period.end is not None
-    if period.is_year_end:
-        return []  # teller transactions resolve to the month's period, never to period 13
-    items, _ = await _list(
-        core,
-        "/transactions",
-        "transactions",
-        {
-            "status": "PENDING_APPROVAL",
-            "from": period.start.isoformat(),
-            "to": period.end.isoformat(),
-        },
-    )
-    return [
-        transaction_blocker(t)
-        for t in items
-        if t.get("status") == "PENDING_APPROVAL"
-        and _in_period(t, period, "business_date", "created_at")
-    ]
-
-
-async def checklist(
-    core: CoreSession, period: Period, year: list[Period], currency: str
-) -> Checklist:
-    """What blocks closing ``period`` (``year``: every period of its fiscal year)."""
+async def checklist(core: CoreSession, period: Period) -> Checklist:
+    """What blocks closing ``period``: the core's own list (``GET /fiscal-periods/{id}/
+    close-blockers``, the query its close refuses on)."""
     result = Checklist(period=period)
-    if not period.is_open or period.start is None or period.end is None:
+    if not period.is_open:
         return result
-    result.earlier_periods = [
-        period_blocker(p)
-        for p in year
-        if p.is_open and p.number < period.number and p.number < YEAR_END_PERIOD
-    ]
-    journals, transactions = await asyncio.gather(
-        _journals(core, period, currency), _transactions(core, period), return_exceptions=True
-    )
-    if isinstance(journals, BaseException):
-        if not isinstance(journals, BankingAPIError):
-            raise journals
-        result.unchecked.append(_unchecked("journals", journals))
-    else:
-        result.journals = journals
-    if isinstance(transactions, BaseException):
-        if not isinstance(transactions, BankingAPIError):
-            raise transactions
-        result.unchecked.append(_unchecked("teller transactions", transactions))
-    else:
-        result.transactions = transactions
+    try:
+        found = await core.get(
+            f"/fiscal-periods/{quote(period.id, safe='')}/close-blockers", model=CloseBlockers
+        )
+    except BankingAPIError as exc:
+        result.unchecked.append(
+            f"What blocks the close could not be read just now ({core_message(exc)}); "
+            "the close will check it anyway."
+        )
+        return result
+    for item in found.close_blockers:
+        blocker = blocker_of(item)
+        {
+            "journal": result.journals,
+            "transaction": result.transactions,
+            "period": result.earlier_periods,
+        }.get(blocker.kind, result.other).append(blocker)
     return result
-
-
-def _unchecked(what: str, error: BankingAPIError) -> str:
-    if isinstance(error, BankingAPINotFound):
-        return f"The banking service does not list {what} yet, so they were not checked."
-    return f"Pending {what} could not be checked just now; the close will check them anyway."
 
 
 # -- the core's own list, from a refused close ------------------------------------------------
 
 
-def _first(detail: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        if detail.get(name):
-            return str(detail[name])
-    return ""
-
-
-def blockers_from_details(details: Iterable[Mapping[str, Any]], currency: str) -> list[Blocker]:
-    """The blockers a ``422 PERIOD_CLOSE_BLOCKED`` lists in ``details``, each with its link."""
+def blockers_from_details(details: Iterable[Mapping[str, Any]]) -> list[Blocker]:
+    """The blockers a ``422 PERIOD_CLOSE_BLOCKED`` lists in ``details`` (``field``: the
+    item's kind, ``code`` why, ``value`` its ID; codes.md), each with its link."""
     found: list[Blocker] = []
     for detail in details:
-        kind = _first(detail, "type", "entity_type", "kind", "field").lower()
-        reason = _first(detail, "reason", "message")
-        ident = _first(
-            detail, "id", "entity_id", "journal_id", "transaction_id", "period_id", "value"
+        kind = CODES.get(str(detail.get("code") or ""), str(detail.get("field") or ""))
+        item = CloseBlocker(
+            kind=kind,
+            id=str(detail.get("value") or ""),
+            reference=str(detail.get("reference") or "") or None,
+            status=str(detail.get("status") or ""),
+            date=parse_day(str(detail.get("date") or "")),
         )
-        label = _first(
-            detail, "reference", "journal_number", "transaction_ref", "period_name", "ref", "name"
-        )
-        if "journal" in kind:
-            found.append(
-                Blocker(
-                    "journal",
-                    f"Journal {label}".strip(),
-                    reason or "not posted yet",
-                    f"/journals/{quote(ident, safe='')}" if ident else None,
-                )
-            )
-        elif "transaction" in kind:
-            found.append(
-                Blocker(
-                    "transaction",
-                    f"Transaction {label}".strip(),
-                    reason or "awaiting approval",
-                    f"/approvals/transactions/{quote(ident, safe='')}" if ident else None,
-                )
-            )
-        elif "period" in kind:
-            found.append(
-                Blocker(
-                    "period",
-                    label or "An earlier period",
-                    reason or "still open",
-                    f"/periods/{quote(ident, safe='')}" if ident else None,
-                )
-            )
-        else:
-            found.append(Blocker("other", label or kind or "Something", reason, None))
+        found.append(blocker_of(item))
     return found

@@ -3,9 +3,8 @@ and the period before it (each with a link to its checklist)."""
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, BankingAPINotFound, FiscalPeriod
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.periods.checklist import (
@@ -31,25 +30,18 @@ async def close_readiness(core: CoreSession, currency: str) -> Readiness:
     """What blocks closing the current period and the one before it."""
     try:
         periods = await all_periods(core)
-        current_body: Any = await core.get("/fiscal-periods/current")
+        current = period_of(await core.get("/fiscal-periods/current", model=FiscalPeriod))
     except BankingAPINotFound:
         return Readiness(None, [], "No open period holds today's business date.")
     except BankingAPIError as exc:
         return Readiness(None, [], core_message(exc))
-    current = period_of(current_body) if isinstance(current_body, dict) else None
-    if current is None or not current.id:
-        return Readiness(None, [], "No open period holds today's business date.")
-    starts = {p.id: p.start for p in periods if p.number < YEAR_END_PERIOD and p.start}
-    months = sorted((p for p in periods if p.id in starts), key=lambda p: (starts[p.id], p.number))
-    earlier = [p for p in months if current.start is not None and starts[p.id] < current.start]
+    months = sorted(
+        (p for p in periods if p.number < YEAR_END_PERIOD), key=lambda p: (p.start, p.number)
+    )
+    earlier = [p for p in months if p.start < current.start]
     previous = earlier[-1] if earlier else None
     wanted = [p for p in (previous, current) if p is not None and p.is_open]
-    checks = await asyncio.gather(
-        *(
-            checklist(core, p, [q for q in periods if q.fiscal_year == p.fiscal_year], currency)
-            for p in wanted
-        )
-    )
+    checks = await asyncio.gather(*(checklist(core, p) for p in wanted))
     note = None
     if previous is not None and not previous.is_open:
         note = f"{previous.name} is already {previous.status_label.lower()}."

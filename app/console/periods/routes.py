@@ -9,7 +9,7 @@ with their form and are written to the console action log.
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -17,11 +17,14 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, BankingAPINotFound, FiscalPeriod
+from app.client import IncomeStatement as IncomeStatementReport
+from app.client import TrialBalance as TrialBalanceReport
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.formatting import local_time
 from app.console.htmx import VARY, render
+from app.console.lookup import looks_like_id
 from app.console.periods.checklist import (
     YEAR_END_PERIOD,
     Blocker,
@@ -34,18 +37,21 @@ from app.console.periods.checklist import (
     years_of,
 )
 from app.console.permissions import can
-from app.console.reports.figures import TrialBalance, trial_balance, trial_balance_csv
+from app.console.reports.figures import (
+    TrialBalance,
+    snapshot_trial_balance,
+    trial_balance,
+    trial_balance_csv,
+)
 from app.console.reports.statements import IncomeStatement, income_statement
-from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
-    key_after_error,
+    Refusal,
     key_from_form,
-    log_write,
     mint_key,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -69,14 +75,6 @@ CLOSE_ERRORS = {
 }
 
 
-def business_day(tenant: dict[str, Any]) -> date:
-    """The tenant's business date (``GET /tenant``), today in UTC when it sends none."""
-    try:
-        return date.fromisoformat(str(tenant.get("business_date")))
-    except ValueError:
-        return datetime.now(UTC).date()
-
-
 def parse_year(value: str | None) -> int | None:
     """A four-digit year, or ``None``."""
     text_value = (value or "").strip()
@@ -88,19 +86,10 @@ def period_path(period_id: str) -> str:
     return f"/fiscal-periods/{quote(period_id, safe='')}"
 
 
-def _snapshot_body(body: dict[str, Any]) -> dict[str, Any] | None:
-    for name in ("trial_balance_snapshot", "snapshot", "trial_balance"):
-        value = body.get(name)
-        if isinstance(value, dict):
-            return value
-    return None
-
-
-async def _period(core: CoreSession, period_id: str) -> dict[str, Any]:
+async def _period(core: CoreSession, period_id: str) -> FiscalPeriod:
     if not looks_like_id(period_id):
         raise NotFoundException("no such period")
-    body: dict[str, Any] = await core.get(period_path(period_id))
-    return body
+    return await core.get(period_path(period_id), model=FiscalPeriod)
 
 
 async def _live_trial_balance(
@@ -108,23 +97,23 @@ async def _live_trial_balance(
 ) -> tuple[TrialBalance | None, str | None]:
     """The trial balance as of ``as_of`` in every currency with balances (the report gives
     one currency at a time), or why it is missing."""
-    day = as_of.isoformat()
+    path, day = "/reports/trial-balance", as_of.isoformat()
     try:
-        body = await core.get("/reports/trial-balance", params={"as_of": day})
-        others = [c for c in body.get("currencies") or [] if isinstance(c, str) and c != currency]
+        first = await core.get(path, params={"as_of": day}, model=TrialBalanceReport)
         more = await asyncio.gather(
             *(
-                core.get("/reports/trial-balance", params={"as_of": day, "currency": c})
-                for c in others
+                core.get(path, params={"as_of": day, "currency": c}, model=TrialBalanceReport)
+                for c in first.currencies
+                if c != first.currency
             )
         )
     except BankingAPINotFound:
         return None, "The banking service does not offer the trial balance report yet."
     except BankingAPIError as exc:
         return None, core_message(exc)
-    report = trial_balance(body, currency)
+    report = trial_balance(first)
     for extra in more:
-        report.blocks.extend(trial_balance(extra, currency).blocks)
+        report.blocks.extend(trial_balance(extra).blocks)
     return report, None
 
 
@@ -143,7 +132,7 @@ async def _list_page(
     status_code: int = 200,
 ) -> Response[Any]:
     tenant = await core.tenant()
-    today = business_day(tenant)
+    today = tenant.business_date
     periods = await all_periods(core)
     years = years_of(periods)
     if year is None or year not in years:
@@ -151,7 +140,7 @@ async def _list_page(
     shown = [p for p in periods if p.fiscal_year == year]
     months = [p for p in shown if p.number < YEAR_END_PERIOD]
     current = next((p for p in months if p.holds(today) and p.is_open), None)
-    timezone = str(tenant.get("timezone") or "UTC")
+    timezone = tenant.timezone
     suggested = str(max(years) + 1) if years else str(today.year)
     all_locked = bool(shown) and all(p.status == "locked" for p in shown)
     closing_journal = request.query_params.get("journal", "")
@@ -216,31 +205,36 @@ async def create_year(request: Request[Any, Any, Any]) -> Response[Any]:
             error=FORM_EXPIRED if key is None else None,
             status_code=400,
         )
-    target = f"fiscal_year:{year}"
-    try:
-        await core.post(f"/fiscal-periods/year/{year}", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.create_year", target=target, key=key, error=exc
-        )
-        if exc.code == "DUPLICATE_RESOURCE":
-            errors = {"year": f"{year} already has its fiscal periods."}
-        elif exc.code in {"VALIDATION_ERROR", "MISSING_FIELD"}:
-            errors = {"year": exc.message or "Enter a year the bank can open, like 2027."}
-        else:
-            errors = {}
+    created = await send_write(
+        request,
+        core,
+        core.post(f"/fiscal-periods/year/{year}", {}, idempotency_key=key),
+        action="periods.create_year",
+        target=f"fiscal_year:{year}",
+        key=key,
+        explain=lambda exc, _: _year_refusal(exc, year),
+    )
+    if isinstance(created, Refusal):
         return await _list_page(
             request,
             core,
             year=year,
-            key=key_after_error(exc, key),
+            key=created.key,
             new_year=raw,
-            errors=errors,
-            error=None if errors else core_message(exc),
-            status_code=status_of(exc),
+            errors=created.errors,
+            error=created.error,
+            status_code=created.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.create_year", target=target, key=key)
     return redirect(f"/periods?{urlencode({'year': year, 'done': 'created'})}")
+
+
+def _year_refusal(exc: BankingAPIError, year: int) -> tuple[FormErrors, str | None]:
+    """ "Create year" refused: beside the year when it is about the year, else above."""
+    if exc.code == "DUPLICATE_RESOURCE":
+        return FormErrors(year=f"{year} already has its fiscal periods."), None
+    if exc.code in {"VALIDATION_ERROR", "MISSING_FIELD"}:
+        return FormErrors(year=exc.message or "Enter a year the bank can open, like 2027."), None
+    return FormErrors(), core_message(exc)
 
 
 # -- one period and its snapshot --------------------------------------------------------------
@@ -250,12 +244,11 @@ async def create_year(request: Request[Any, Any, Any]) -> Response[Any]:
 async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Response[Any]:
     """One period: its dates and status; once closed, the trial balance stored at close."""
     core = CoreSession(request)
-    body = await _period(core, period_id)
+    found = await _period(core, period_id)
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
-    period = period_of(body)
-    snapshot_body = _snapshot_body(body)
-    snapshot = trial_balance(snapshot_body, currency) if snapshot_body is not None else None
+    period = period_of(found)
+    kept = found.trial_balance_snapshot
+    snapshot = snapshot_trial_balance(kept, tenant.base_currency) if kept is not None else None
     return render(
         request,
         "periods/period.html",
@@ -264,12 +257,11 @@ async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Resp
             "tenant": tenant,
             "period": period,
             "snapshot": snapshot,
-            "closed_time": local_time(period.closed_at, str(tenant.get("timezone") or "UTC")),
+            "closed_time": local_time(period.closed_at, tenant.timezone),
             "can_manage": can(core.signed_in, "periods.manage"),
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
             "csv_url": f"{period.url}/snapshot.csv",
-            "report_url": "/reports/trial-balance?"
-            + urlencode({"as_of": period.end.isoformat() if period.end else ""}),
+            "report_url": "/reports/trial-balance?" + urlencode({"as_of": period.end.isoformat()}),
         },
         block=None,
     )
@@ -279,13 +271,12 @@ async def period_detail(request: Request[Any, Any, Any], period_id: str) -> Resp
 async def period_snapshot_csv(request: Request[Any, Any, Any], period_id: str) -> Stream:
     """The trial balance stored when the period closed, as CSV."""
     core = CoreSession(request)
-    body = await _period(core, period_id)
-    snapshot_body = _snapshot_body(body)
-    if snapshot_body is None:
+    found = await _period(core, period_id)
+    if found.trial_balance_snapshot is None:
         raise NotFoundException("this period has no stored trial balance")
     tenant = await core.tenant()
-    report = trial_balance(snapshot_body, str(tenant.get("base_currency") or "NGN"))
-    period = period_of(body)
+    report = snapshot_trial_balance(found.trial_balance_snapshot, tenant.base_currency)
+    period = period_of(found)
 
     async def lines() -> AsyncIterator[str]:
         for line in trial_balance_csv(report):
@@ -315,15 +306,10 @@ async def _checklist_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    body = await _period(core, period_id)
-    period = period_of(body)
+    period = period_of(await _period(core, period_id))
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
-    periods = await all_periods(core)
-    year = [p for p in periods if p.fiscal_year == period.fiscal_year]
     checks, (report, report_note) = await asyncio.gather(
-        checklist(core, period, year, currency),
-        _live_trial_balance(core, period.end, currency) if period.end is not None else _nothing(),
+        checklist(core, period), _live_trial_balance(core, period.end, tenant.base_currency)
     )
     return render(
         request,
@@ -367,27 +353,39 @@ async def close_period(request: Request[Any, Any, Any], period_id: str) -> Respo
             request, core, period_id, key=mint_key(), error=FORM_EXPIRED, status_code=400
         )
     await _period(core, period_id)  # a missing period is a 404 page, not a refused close
-    target = f"fiscal_period:{period_id}"
-    try:
-        await core.post(period_path(period_id) + "/close", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.close", target=target, key=key, error=exc
-        )
-        tenant = await core.tenant()
-        currency = str(tenant.get("base_currency") or "NGN")
-        blocked = exc.code == "PERIOD_CLOSE_BLOCKED"
+    closed = await send_write(
+        request,
+        core,
+        core.post(period_path(period_id) + "/close", {}, idempotency_key=key),
+        action="periods.close",
+        target=f"fiscal_period:{period_id}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), CLOSE_ERRORS.get(exc.code) or core_message(exc)),
+    )
+    if isinstance(closed, Refusal):
         return await _checklist_page(
             request,
             core,
             period_id,
-            key=key_after_error(exc, key),
-            core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
-            error=CLOSE_ERRORS.get(exc.code) or core_message(exc),
-            status_code=status_of(exc),
+            key=closed.key,
+            core_blockers=_blockers_of(closed),
+            error=closed.error,
+            status_code=closed.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.close", target=target, key=key)
     return redirect(f"/periods/{quote(period_id, safe='')}?done=closed")
+
+
+def _blockers_of(refusal: Refusal) -> list[Blocker] | None:
+    """What the core named when it refused a close (``PERIOD_CLOSE_BLOCKED``), else None."""
+    if refusal.cause is None or refusal.code != "PERIOD_CLOSE_BLOCKED":
+        return None
+    return blockers_from_details(refusal.cause.details)
+
+
+def _year_close_error(exc: BankingAPIError) -> str:
+    if exc.code == "PERIOD_CLOSE_BLOCKED":
+        return "The year can't close yet: every month must be closed first."
+    return exc.message if exc.code == "INVALID_STATE" and exc.message else core_message(exc)
 
 
 # -- closing the year -------------------------------------------------------------------------
@@ -407,7 +405,7 @@ async def _year_page(
     if year is None:
         raise NotFoundException("no such year")
     tenant = await core.tenant()
-    currency = str(tenant.get("base_currency") or "NGN")
+    currency = tenant.base_currency
     periods = [p for p in await all_periods(core) if p.fiscal_year == year]
     if not periods:
         raise NotFoundException("the year has no periods")
@@ -439,13 +437,14 @@ async def _year_page(
 
 async def _net_income(core: CoreSession, year: int, currency: str) -> IncomeStatement | None:
     """The year's income statement totals (what the closing journal will move), if offered."""
+    params = {"from": f"{year}-01-01", "to": f"{year}-12-31"}
     try:
-        body = await core.get(
-            "/reports/income-statement", params={"from": f"{year}-01-01", "to": f"{year}-12-31"}
+        found = await core.get(
+            "/reports/income-statement", params=params, model=IncomeStatementReport
         )
     except BankingAPIError:
         return None
-    return income_statement(body, currency) if isinstance(body, dict) else None
+    return income_statement(found)
 
 
 @get("/periods/year/{year:str}/close", opt=MANAGE, name="period_year_close_form")
@@ -468,30 +467,25 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
         return await _year_page(
             request, core, year, key=mint_key(), error=FORM_EXPIRED, status_code=400
         )
-    target = f"fiscal_year:{number}"
-    try:
-        closed = await core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="periods.close_year", target=target, key=key, error=exc
-        )
-        tenant = await core.tenant()
-        currency = str(tenant.get("base_currency") or "NGN")
-        blocked = exc.code == "PERIOD_CLOSE_BLOCKED"
+    closed = await send_write(
+        request,
+        core,
+        core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key),
+        action="periods.close_year",
+        target=f"fiscal_year:{number}",
+        key=key,
+        explain=lambda exc, _: (FormErrors(), _year_close_error(exc)),
+    )
+    if isinstance(closed, Refusal):
         return await _year_page(
             request,
             core,
             year,
-            key=key_after_error(exc, key),
-            error=(
-                "The year can't close yet: every month must be closed first."
-                if blocked
-                else (exc.message if exc.code == "INVALID_STATE" else core_message(exc))
-            ),
-            core_blockers=blockers_from_details(exc.details, currency) if blocked else None,
-            status_code=status_of(exc),
+            key=closed.key,
+            error=closed.error,
+            core_blockers=_blockers_of(closed),
+            status_code=closed.status_code,
         )
-    await log_write(request, core.signed_in, action="periods.close_year", target=target, key=key)
     query: dict[str, Any] = {"year": number, "done": "year_closed"}
     journal_id = str((closed or {}).get("closing_journal_id") or "")
     if looks_like_id(journal_id):

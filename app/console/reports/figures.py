@@ -5,12 +5,14 @@ charts' labels; totals shown are the core's own (the console only adds up what t
 does not send). The CSV cells carry the core's decimal strings untouched.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.console.accounts.statement import csv_line, safe_cell
+from app.client import PeriodSnapshot, ReportSection
+from app.client import TrialBalance as TrialBalanceReport
+from app.console.csv_export import csv_line, safe_cell
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -81,72 +83,72 @@ class TrialBalance:
         return all(block.balanced for block in self.blocks)
 
 
-def _amount_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text if text else "0.00"
-
-
-def _totals_by_currency(body: Mapping[str, Any], base: str) -> dict[str, tuple[str, str]]:
-    """The core's totals: a ``totals`` list per currency, or one pair for the whole report."""
-    found: dict[str, tuple[str, str]] = {}
-    for raw in body.get("totals") or []:
-        if isinstance(raw, Mapping) and raw.get("currency"):
-            found[str(raw["currency"])] = (
-                _amount_text(raw.get("total_debit")),
-                _amount_text(raw.get("total_credit")),
-            )
-    if not found and body.get("total_debit") is not None:
-        found[str(body.get("currency") or base)] = (
-            _amount_text(body.get("total_debit")),
-            _amount_text(body.get("total_credit")),
-        )
-    return found
-
-
-def trial_balance(body: Mapping[str, Any] | None, currency: str) -> TrialBalance:
-    """The core's trial balance (``GET /reports/trial-balance`` or a period's snapshot)."""
-    body = body or {}
-    base = str(body.get("currency") or currency)
-    blocks: dict[str, CurrencyBlock] = {}
-    for raw in body.get("lines") or []:
-        if not isinstance(raw, Mapping):
-            continue
-        line_currency = str(raw.get("currency") or base)
-        block = blocks.setdefault(line_currency, CurrencyBlock(line_currency))
-        block.lines.append(
-            TrialLine(
-                gl_account_id=str(raw.get("gl_account_id") or raw.get("id") or ""),
-                code=str(raw.get("code") or ""),
-                name=str(raw.get("name") or ""),
-                currency=line_currency,
-                debit=to_decimal(raw.get("debit")),
-                credit=to_decimal(raw.get("credit")),
-                debit_text=_amount_text(raw.get("debit")),
-                credit_text=_amount_text(raw.get("credit")),
-            )
-        )
-    totals = _totals_by_currency(body, base)
-    for code in totals:
-        blocks.setdefault(code, CurrencyBlock(code))
+def _blocks(blocks: dict[str, CurrencyBlock], base: str) -> list[CurrencyBlock]:
+    """Each currency's lines by code, the base currency first."""
     if not blocks:
         blocks[base] = CurrencyBlock(base)
-    for code, block in blocks.items():
+    for block in blocks.values():
         block.lines.sort(key=lambda line: line.code)
-        if code in totals:
-            block.total_debit_text, block.total_credit_text = totals[code]
-            block.total_debit = to_decimal(block.total_debit_text)
-            block.total_credit = to_decimal(block.total_credit_text)
-        else:
-            block.total_debit = sum((line.debit for line in block.lines), Decimal(0))
-            block.total_credit = sum((line.credit for line in block.lines), Decimal(0))
-            block.total_debit_text = decimal_text(block.total_debit)
-            block.total_credit_text = decimal_text(block.total_credit)
-    ordered = sorted(blocks.values(), key=lambda b: (b.currency != base, b.currency))
+    return sorted(blocks.values(), key=lambda b: (b.currency != base, b.currency))
+
+
+def trial_balance(report: TrialBalanceReport) -> TrialBalance:
+    """``GET /reports/trial-balance`` (one currency) as a :class:`TrialBalance`."""
+    block = CurrencyBlock(
+        report.currency,
+        lines=[
+            TrialLine(
+                gl_account_id=line.gl_account_id,
+                code=line.code,
+                name=line.name,
+                currency=report.currency,
+                debit=line.debit,
+                credit=line.credit,
+                debit_text=str(line.debit),
+                credit_text=str(line.credit),
+            )
+            for line in report.lines
+        ],
+        total_debit=report.total_debit,
+        total_credit=report.total_credit,
+        total_debit_text=str(report.total_debit),
+        total_credit_text=str(report.total_credit),
+    )
     return TrialBalance(
-        as_of=str(body.get("as_of") or ""),
-        branch_code=str(body["branch_code"]) if body.get("branch_code") else None,
+        as_of=report.as_of.isoformat(),
+        branch_code=report.branch_code,
+        currency=report.currency,
+        blocks=_blocks({report.currency: block}, report.currency),
+    )
+
+
+def snapshot_trial_balance(snapshot: PeriodSnapshot, base: str) -> TrialBalance:
+    """The trial balance a closed period keeps (every currency) as a :class:`TrialBalance`
+    (``base``: the bank's base currency, listed first)."""
+    blocks: dict[str, CurrencyBlock] = {}
+    for line in snapshot.lines:
+        blocks.setdefault(line.currency, CurrencyBlock(line.currency)).lines.append(
+            TrialLine(
+                gl_account_id=line.gl_account_id,
+                code=line.code,
+                name=line.name,
+                currency=line.currency,
+                debit=line.debit,
+                credit=line.credit,
+                debit_text=str(line.debit),
+                credit_text=str(line.credit),
+            )
+        )
+    for total in snapshot.totals:
+        block = blocks.setdefault(total.currency, CurrencyBlock(total.currency))
+        block.total_debit, block.total_credit = total.total_debit, total.total_credit
+        block.total_debit_text = str(total.total_debit)
+        block.total_credit_text = str(total.total_credit)
+    return TrialBalance(
+        as_of=snapshot.as_of.isoformat(),
+        branch_code=None,
         currency=base,
-        blocks=ordered,
+        blocks=_blocks(blocks, base),
     )
 
 
@@ -198,55 +200,20 @@ class Section:
     total_text: str = "0.00"
 
 
-def _line_amount(raw: Mapping[str, Any]) -> Any:
-    for name in ("amount", "balance", "total", "value"):
-        if raw.get(name) is not None:
-            return raw.get(name)
-    return None
-
-
-def section(body: Mapping[str, Any], key: str, title: str, *total_keys: str) -> Section:
-    """A section of a statement, read from ``body[key]`` (a list of lines, or an object with
-    ``lines`` / ``accounts`` and a ``total``), with the core's total when it sends one."""
-    raw = body.get(key)
-    lines_raw: list[Any] = []
-    total: Any = None
-    if isinstance(raw, Mapping):
-        lines_raw = list(raw.get("lines") or raw.get("accounts") or [])
-        total = raw.get("total")
-    elif isinstance(raw, list):
-        lines_raw = raw
-    for name in total_keys:
-        if total is None and body.get(name) is not None:
-            total = body.get(name)
-    lines = [
-        StatementLine(
-            code=str(line.get("code") or ""),
-            name=str(line.get("name") or ""),
-            amount=to_decimal(_line_amount(line)),
-            amount_text=_amount_text(_line_amount(line)),
-            header=bool(line.get("is_header")),
-            depth=int(line.get("depth") or 0) if str(line.get("depth") or "0").isdigit() else 0,
-        )
-        for line in lines_raw
-        if isinstance(line, Mapping)
-    ]
-    summed = sum((line.amount for line in lines if not line.header), Decimal(0))
+def section(part: ReportSection, key: str, title: str) -> Section:
+    """A section of a statement as the core totals it."""
     return Section(
         key=key,
         title=title,
-        lines=lines,
-        total=to_decimal(total) if total is not None else summed,
-        total_text=_amount_text(total) if total is not None else decimal_text(summed),
+        lines=[
+            StatementLine(
+                code=line.code, name=line.name, amount=line.balance, amount_text=str(line.balance)
+            )
+            for line in part.lines
+        ],
+        total=part.total,
+        total_text=str(part.total),
     )
-
-
-def amount_field(body: Mapping[str, Any], *names: str, default: Decimal) -> tuple[Decimal, str]:
-    """The first of ``names`` the core sent, as ``(Decimal, text)``; else ``default``."""
-    for name in names:
-        if body.get(name) is not None:
-            return to_decimal(body[name]), _amount_text(body[name])
-    return default, decimal_text(default)
 
 
 STATEMENT_HEADER = ("Section", "Code", "Account", "Amount", "Currency")

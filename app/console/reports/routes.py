@@ -7,28 +7,30 @@ decimal strings untouched. A date that is not a date re-renders the form with th
 next to the field and asks the core nothing.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get
 from litestar.response import Stream
 
-from app.client import BankingAPIError, BankingAPIRejected
+from app.client import BalanceSheet as BalanceSheetReport
+from app.client import BankingAPIError, BankingAPIRejected, Tenant
+from app.client import IncomeStatement as IncomeStatementReport
+from app.client import TellerSummary as TellerSummaryReport
+from app.client import TrialBalance as TrialBalanceReport
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.formatting import parse_day, short_date
 from app.console.htmx import VARY, render
-from app.console.periods.routes import business_day
+from app.console.reasons import detail_words
 from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
     balance_sheet,
     income_statement,
     trend_chart,
-    trend_months,
 )
 from app.console.reports.tellers import teller_summary, teller_summary_csv, tellers_chart
 from app.console.writes import FormErrors, status_of
@@ -120,18 +122,8 @@ def _read(request: Request[Any, Any, Any], *names: str) -> Inputs:
     return Inputs({name: str(request.query_params.get(name) or "")[:40] for name in names})
 
 
-async def _branches(core: CoreSession) -> list[tuple[str, str]]:
-    body = await core.branches()
-    items = body.get("branches") if isinstance(body, dict) else []
-    return [
-        (str(b.get("code")), f"{b.get('code')} — {b.get('name')}")
-        for b in items or []
-        if isinstance(b, dict)
-    ]
-
-
 async def _currency(core: CoreSession) -> str:
-    return str((await core.tenant()).get("base_currency") or "NGN")
+    return (await core.tenant()).base_currency
 
 
 def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]) -> str | None:
@@ -140,8 +132,7 @@ def _core_problem(error: BankingAPIError, inputs: Inputs, fields: dict[str, str]
     for detail in error.details:
         control = fields.get(str(detail.get("field") or ""))
         if control:
-            reason = str(detail.get("reason") or "not valid")
-            inputs.errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+            inputs.errors.setdefault(control, detail_words(detail, control))
             placed = True
     if placed:
         return "Some details need attention; see the messages by each field."
@@ -192,7 +183,7 @@ class Page:
         return self
 
 
-def _page(title: str, tenant: dict[str, Any], inputs: Inputs, **extra: Any) -> Page:
+def _page(title: str, tenant: Tenant, inputs: Inputs, **extra: Any) -> Page:
     """A report page with nothing drawn yet (400 when the form has problems)."""
     context = {"page_title": title, "tenant": tenant, "inputs": inputs, "report": None}
     context.update({"error": None, **extra})
@@ -206,11 +197,11 @@ TRIAL_BALANCE_FIELDS = {"as_of": "as_of", "branch_code": "branch_code"}
 
 async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
-    branches = await _branches(core)
+    branches = await core.branch_choices()
     inputs = _read(request, "as_of", "branch_code", "currency")
-    _date_input(inputs, "as_of", "As-of date", business_day(tenant))
+    _date_input(inputs, "as_of", "As-of date", tenant.business_date)
     _branch_input(inputs, branches)
-    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    currency = _currency_input(inputs, tenant.base_currency)
     page = _page(
         "Trial balance",
         tenant,
@@ -222,14 +213,14 @@ async def _trial_balance(request: Request[Any, Any, Any], core: CoreSession) -> 
     if inputs.errors:
         return page
     try:
-        body = await core.get("/reports/trial-balance", params=inputs.params)
+        found = await core.get(
+            "/reports/trial-balance", params=inputs.params, model=TrialBalanceReport
+        )
     except BankingAPIError as exc:
         return page.refused(exc, TRIAL_BALANCE_FIELDS)
-    page.context["report"] = trial_balance(body, currency)
+    page.context["report"] = trial_balance(found)
     page.context["other_currencies"] = [
-        (c, urlencode({**inputs.params, "currency": c}))
-        for c in body.get("currencies") or []
-        if isinstance(c, str) and c != currency
+        (c, urlencode({**inputs.params, "currency": c})) for c in found.currencies if c != currency
     ]
     return page
 
@@ -247,16 +238,18 @@ def _trial_balance_csv(page: Page) -> tuple[Iterable[str], str]:
 async def _balance_sheet(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
     inputs = _read(request, "as_of", "currency")
-    _date_input(inputs, "as_of", "As-of date", business_day(tenant))
-    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    _date_input(inputs, "as_of", "As-of date", tenant.business_date)
+    _currency_input(inputs, tenant.base_currency)
     page = _page("Balance sheet", tenant, inputs, currency_options=CURRENCY_OPTIONS)
     if inputs.errors:
         return page
     try:
-        body = await core.get("/reports/balance-sheet", params=inputs.params)
+        found = await core.get(
+            "/reports/balance-sheet", params=inputs.params, model=BalanceSheetReport
+        )
     except BankingAPIError as exc:
         return page.refused(exc, {"as_of": "as_of", "currency": "currency"})
-    page.context["report"] = balance_sheet(body, currency)
+    page.context["report"] = balance_sheet(found)
     return page
 
 
@@ -273,59 +266,25 @@ def _balance_sheet_csv(page: Page) -> tuple[Iterable[str], str]:
 # -- income statement ------------------------------------------------------------------------
 
 
-async def _monthly_trend(
-    core: CoreSession, start: date, end: date, currency: str
-) -> list[dict[str, Any]]:
-    """The trend month by month, when the core's statement does not carry one."""
-    months: list[tuple[date, date]] = []
-    first = start.replace(day=1)
-    while first <= end and len(months) < 24:
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        months.append((max(first, start), min(following - timedelta(days=1), end)))
-        first = following
-    bodies = await asyncio.gather(
-        *(
-            core.get(
-                "/reports/income-statement",
-                params={"from": a.isoformat(), "to": b.isoformat(), "currency": currency},
-            )
-            for a, b in months
-        )
-    )
-    trend = []
-    for (a, _), body in zip(months, bodies, strict=True):
-        statement = income_statement(body if isinstance(body, dict) else {}, currency)
-        trend.append(
-            {
-                "month": f"{a:%Y-%m}",
-                "revenue": statement.revenue.total_text,
-                "expenses": statement.expenses.total_text,
-                "net": statement.net_income_text,
-            }
-        )
-    return trend
-
-
 async def _income_statement(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
-    today = business_day(tenant)
+    today = tenant.business_date
     inputs = _read(request, "from", "to", "currency")
     start = _date_input(inputs, "from", "From date", today.replace(month=1, day=1))
     end = _date_input(inputs, "to", "To date", today)
-    currency = _currency_input(inputs, str(tenant.get("base_currency") or "NGN"))
+    _currency_input(inputs, tenant.base_currency)
     if start and end and start > end:
         inputs.errors["to"] = "The end date is before the start date."
     page = _page("Income statement", tenant, inputs, currency_options=CURRENCY_OPTIONS, chart=None)
     if inputs.errors:
         return page
-    assert start is not None and end is not None
     try:
-        body = await core.get("/reports/income-statement", params=inputs.params)
-        if isinstance(body, dict) and not trend_months(body):
-            body = {**body, "trend": await _monthly_trend(core, start, end, currency)}
+        found = await core.get(
+            "/reports/income-statement", params=inputs.params, model=IncomeStatementReport
+        )
     except BankingAPIError as exc:
         return page.refused(exc, {"from": "from", "to": "to", "currency": "currency"})
-    report = income_statement(body, currency)
+    report = income_statement(found)
     page.context["report"] = report
     page.context["chart"] = trend_chart(report)
     return page
@@ -346,9 +305,9 @@ TELLER_FIELDS = {"date": "date", "branch_code": "branch_code", "user_id": "user_
 
 async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) -> Page:
     tenant = await core.tenant()
-    branches = await _branches(core)
+    branches = await core.branch_choices()
     inputs = _read(request, "date", "branch_code", "user_id")
-    _date_input(inputs, "date", "Date", business_day(tenant))
+    _date_input(inputs, "date", "Date", tenant.business_date)
     _branch_input(inputs, branches)
     page = _page(
         "Teller summary", tenant, inputs, branch_options=branches, teller_options=[], chart=None
@@ -359,7 +318,10 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
     try:
         # The teller picker offers whoever worked that day at that branch.
         everyone = teller_summary(
-            await core.get("/reports/teller-summary", params=inputs.params), currency
+            await core.get(
+                "/reports/teller-summary", params=inputs.params, model=TellerSummaryReport
+            ),
+            currency,
         )
     except BankingAPIError as exc:
         return page.refused(exc, TELLER_FIELDS)
@@ -374,8 +336,9 @@ async def _teller_summary(request: Request[Any, Any, Any], core: CoreSession) ->
         page.status_code = 400
         return page
     try:
+        params = {**inputs.params, "user_id": chosen}
         report = teller_summary(
-            await core.get("/reports/teller-summary", params={**inputs.params, "user_id": chosen}),
+            await core.get("/reports/teller-summary", params=params, model=TellerSummaryReport),
             currency,
         )
     except BankingAPIError as exc:

@@ -4,21 +4,14 @@ The core computes every figure; these classes only shape its answer for the page
 CSV and the trend chart.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
-from typing import Any
 
+from app.client import BalanceSheet as BalanceSheetReport
+from app.client import IncomeStatement as IncomeStatementReport
+from app.console.charts import BarChart, Group, Series, bar_chart
 from app.console.formatting import money, parse_day
-from app.console.reports.charts import BarChart, Group, Series, bar_chart
-from app.console.reports.figures import (
-    Section,
-    StatementLine,
-    amount_field,
-    section,
-    to_decimal,
-)
+from app.console.reports.figures import Section, StatementLine, section
 
 
 @dataclass
@@ -44,45 +37,31 @@ class BalanceSheet:
         return self.total_assets == self.total_liabilities_and_equity
 
 
-def balance_sheet(body: Mapping[str, Any], currency: str) -> BalanceSheet:
+def balance_sheet(report: BalanceSheetReport) -> BalanceSheet:
     """``GET /reports/balance-sheet`` as a :class:`BalanceSheet`."""
-    assets = section(body, "assets", "Assets", "total_assets")
-    liabilities = section(body, "liabilities", "Liabilities", "total_liabilities")
-    equity = section(body, "equity", "Equity")
-    earnings = body.get("current_year_earnings")
-    if earnings is not None and to_decimal(earnings) != 0:
+    equity = section(report.equity, "equity", "Equity")
+    if report.current_year_earnings != 0:
         # Revenue less expenses not yet closed into retained earnings: part of equity
         # until the year closes (the core's total equity includes it).
         equity.lines.append(
             StatementLine(
                 code="",
                 name="Current year earnings (not yet closed)",
-                amount=to_decimal(earnings),
-                amount_text=str(earnings),
+                amount=report.current_year_earnings,
+                amount_text=str(report.current_year_earnings),
             )
         )
-    if body.get("total_equity") is not None:
-        equity.total, equity.total_text = (
-            to_decimal(body["total_equity"]),
-            str(body["total_equity"]),
-        )
-    total_assets, total_assets_text = amount_field(body, "total_assets", default=assets.total)
-    both, both_text = amount_field(
-        body,
-        "total_liabilities_and_equity",
-        "total_liabilities_equity",
-        default=liabilities.total + equity.total,
-    )
+    equity.total, equity.total_text = report.total_equity, str(report.total_equity)
     return BalanceSheet(
-        as_of=str(body.get("as_of") or ""),
-        currency=str(body.get("currency") or currency),
-        assets=assets,
-        liabilities=liabilities,
+        as_of=report.as_of.isoformat(),
+        currency=report.currency,
+        assets=section(report.assets, "assets", "Assets"),
+        liabilities=section(report.liabilities, "liabilities", "Liabilities"),
         equity=equity,
-        total_assets=total_assets,
-        total_assets_text=total_assets_text,
-        total_liabilities_and_equity=both,
-        total_liabilities_and_equity_text=both_text,
+        total_assets=report.total_assets,
+        total_assets_text=str(report.total_assets),
+        total_liabilities_and_equity=report.total_liabilities_and_equity,
+        total_liabilities_and_equity_text=str(report.total_liabilities_and_equity),
     )
 
 
@@ -119,54 +98,23 @@ class IncomeStatement:
         return [self.revenue, self.expenses]
 
 
-def _month_of(raw: Mapping[str, Any]) -> date | None:
-    for name in ("month", "period", "start_date", "from", "date"):
-        value = raw.get(name)
-        if value:
-            text = str(value)
-            day = parse_day(text if len(text) > 7 else f"{text[:7]}-01")
-            if day is not None:
-                return day.replace(day=1)
-    return None
-
-
-def _text(raw: Mapping[str, Any], *names: str) -> tuple[Decimal, str]:
-    for name in names:
-        if raw.get(name) is not None:
-            return to_decimal(raw[name]), str(raw[name])
-    return Decimal(0), "0.00"
-
-
-def trend_months(body: Mapping[str, Any]) -> list[TrendMonth]:
+def trend_months(report: IncomeStatementReport) -> list[TrendMonth]:
     """The monthly trend the core sends with the income statement, oldest month first."""
-    raw_trend = body.get("trend") or body.get("monthly") or body.get("months") or []
-    months: list[TrendMonth] = []
-    for raw in raw_trend if isinstance(raw_trend, list) else []:
-        if not isinstance(raw, Mapping):
-            continue
-        first = _month_of(raw)
-        if first is None:
-            continue
-        revenue, revenue_text = _text(raw, "revenue", "total_revenue", "income")
-        expenses, expenses_text = _text(raw, "expenses", "total_expenses", "expense")
-        if any(raw.get(n) is not None for n in ("net", "net_income")):
-            net, net_text = _text(raw, "net", "net_income")
-        else:
-            net = revenue - expenses
-            net_text = format(net.quantize(Decimal("0.01")), "f")
-        months.append(
-            TrendMonth(
-                month=f"{first:%Y-%m}",
-                label=f"{first:%b}",
-                long_label=f"{first:%B %Y}",
-                revenue=revenue,
-                expenses=expenses,
-                net=net,
-                revenue_text=revenue_text,
-                expenses_text=expenses_text,
-                net_text=net_text,
-            )
+    months = [
+        TrendMonth(
+            month=m.month,
+            label=f"{first:%b}",
+            long_label=f"{first:%B %Y}",
+            revenue=m.revenue,
+            expenses=m.expenses,
+            net=m.net,
+            revenue_text=str(m.revenue),
+            expenses_text=str(m.expenses),
+            net_text=str(m.net),
         )
+        for m in report.months
+        if (first := parse_day(f"{m.month}-01")) is not None
+    ]
     months.sort(key=lambda m: m.month)
     if len({m.month[:4] for m in months}) > 1:
         months = [
@@ -175,22 +123,17 @@ def trend_months(body: Mapping[str, Any]) -> list[TrendMonth]:
     return months
 
 
-def income_statement(body: Mapping[str, Any], currency: str) -> IncomeStatement:
+def income_statement(report: IncomeStatementReport) -> IncomeStatement:
     """``GET /reports/income-statement`` as an :class:`IncomeStatement`."""
-    revenue = section(body, "revenue", "Revenue", "total_revenue")
-    expenses = section(body, "expenses", "Expenses", "total_expenses")
-    net, net_text = amount_field(
-        body, "net_income", "net_profit", "net", default=revenue.total - expenses.total
-    )
     return IncomeStatement(
-        start=str(body.get("from") or body.get("from_date") or body.get("start_date") or ""),
-        end=str(body.get("to") or body.get("to_date") or body.get("end_date") or ""),
-        currency=str(body.get("currency") or currency),
-        revenue=revenue,
-        expenses=expenses,
-        net_income=net,
-        net_income_text=net_text,
-        trend=trend_months(body),
+        start=report.from_.isoformat(),
+        end=report.to.isoformat(),
+        currency=report.currency,
+        revenue=section(report.revenue, "revenue", "Revenue"),
+        expenses=section(report.expenses, "expenses", "Expenses"),
+        net_income=report.net_income,
+        net_income_text=str(report.net_income),
+        trend=trend_months(report),
     )
 
 

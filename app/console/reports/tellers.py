@@ -3,33 +3,20 @@ deposit / withdrawal volumes drawn on Home, both from ``GET /reports/teller-summ
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from app.client import BankingAPIError
-from app.console.accounts.statement import csv_line, safe_cell
+from app.client import TellerSummary as TellerSummaryReport
 from app.console.banking import CoreSession
+from app.console.charts import BarChart, Group, Series, bar_chart
+from app.console.csv_export import csv_line, safe_cell
 from app.console.errors import core_message
 from app.console.formatting import money
-from app.console.reports.charts import BarChart, Group, Series, bar_chart
-from app.console.reports.figures import decimal_text, to_decimal
-
-
-def _first(raw: Mapping[str, Any], *names: str) -> Any:
-    for name in names:
-        if raw.get(name) is not None:
-            return raw.get(name)
-    return None
-
-
-def _count(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+from app.console.reports.figures import decimal_text
 
 
 @dataclass(frozen=True)
@@ -110,53 +97,27 @@ class TellerSummary:
         return sorted(seen.items(), key=lambda item: item[1].lower())
 
 
-def _amount(raw: Mapping[str, Any], *names: str) -> Decimal:
-    value = _first(raw, *names)
-    if isinstance(value, Mapping):  # {"amount": "…", "count": n}
-        value = _first(value, "amount", "total")
-    return to_decimal(value)
-
-
-def _counted(raw: Mapping[str, Any], key: str, *names: str) -> int:
-    nested = raw.get(key)
-    if isinstance(nested, Mapping):
-        return _count(_first(nested, "count", "number"))
-    return _count(_first(raw, *names))
-
-
-def teller_summary(body: Mapping[str, Any], currency: str) -> TellerSummary:
-    """``GET /reports/teller-summary`` as a :class:`TellerSummary`."""
-    raw_lines = _first(body, "tellers", "lines", "summary", "rows") or []
+def teller_summary(report: TellerSummaryReport, currency: str) -> TellerSummary:
+    """``GET /reports/teller-summary`` as a :class:`TellerSummary` (``currency``: the
+    bank's base currency, listed first)."""
     summary = TellerSummary(
-        day=str(_first(body, "date", "business_date") or ""),
-        branch_code=str(body["branch_code"]) if body.get("branch_code") else None,
-        currency=currency,
+        day=report.date.isoformat(), branch_code=report.branch_code, currency=currency
     )
     blocks: dict[str, TellerBlock] = {}
-    for raw in raw_lines if isinstance(raw_lines, list) else []:
-        if not isinstance(raw, Mapping):
-            continue
-        deposits = _amount(raw, "deposits", "deposit_total", "total_deposits", "deposits_amount")
-        withdrawals = _amount(
-            raw, "withdrawals", "withdrawal_total", "total_withdrawals", "withdrawals_amount"
-        )
-        net = _first(raw, "net_cash", "net")
-        line_currency = str(raw.get("currency") or currency)
-        email = str(_first(raw, "email", "user_email", "teller_email") or "")
-        blocks.setdefault(line_currency, TellerBlock(line_currency)).lines.append(
+    for row in report.tellers:
+        email = row.email or ""
+        blocks.setdefault(row.currency, TellerBlock(row.currency)).lines.append(
             TellerLine(
-                user_id=str(_first(raw, "user_id", "teller_id", "id") or ""),
-                teller=str(_first(raw, "name", "teller_name", "user_name") or email),
+                user_id=row.user_id,
+                teller=row.name or email,
                 email=email,
-                branch_code=str(raw.get("branch_code") or ""),
-                currency=line_currency,
-                deposits=deposits,
-                deposit_count=_counted(raw, "deposits", "deposit_count", "deposits_count"),
-                withdrawals=withdrawals,
-                withdrawal_count=_counted(
-                    raw, "withdrawals", "withdrawal_count", "withdrawals_count"
-                ),
-                net_cash=to_decimal(net) if net is not None else deposits - withdrawals,
+                branch_code=row.branch_code or "",
+                currency=row.currency,
+                deposits=row.deposits.amount,
+                deposit_count=row.deposits.count,
+                withdrawals=row.withdrawals.amount,
+                withdrawal_count=row.withdrawals.count,
+                net_cash=row.net_cash,
             )
         )
     for block in blocks.values():
@@ -237,10 +198,9 @@ async def _summary_for(
     now = time.monotonic()
     if day < today and cached is not None and now - cached[0] < PAST_DAY_SECONDS:
         return cached[1]
-    body = await core.get(
-        "/reports/teller-summary", params={"date": day.isoformat(), "branch_code": branch}
-    )
-    summary = teller_summary(body if isinstance(body, dict) else {}, currency)
+    params = {"date": day.isoformat(), "branch_code": branch}
+    report = await core.get("/reports/teller-summary", params=params, model=TellerSummaryReport)
+    summary = teller_summary(report, currency)
     if day < today:
         _past_days[key] = (now, summary)
     return summary

@@ -4,14 +4,20 @@ checks a create form runs before the core decides."""
 import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import (
+    BankingAPIError,
+    BankingAPINotFound,
+    StandingExecution,
+    StandingInstruction,
+    StandingInstructionView,
+)
 from app.console.banking import CoreSession
 from app.console.formatting import money
-from app.console.teller.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import fetch_account, looks_like_id, search_accounts
 
 STATUS_LABELS = {
     "PENDING_APPROVAL": "Awaiting approval",
@@ -35,8 +41,6 @@ EXECUTION_LABELS = {
     "PENDING_APPROVAL": "Awaiting approval",
 }
 CANCELLABLE = {"PENDING_APPROVAL", "ACTIVE", "SUSPENDED"}
-PAGE_LIMIT = 200
-MAX_PAGES = 10
 
 
 def instruction_path(instruction_id: str) -> str:
@@ -99,67 +103,59 @@ class Instruction:
         return self.status in CANCELLABLE
 
 
-def _text(raw: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        if raw.get(name) not in (None, ""):
-            return str(raw[name])
-    return ""
+def _day(value: date | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _moment(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
 
 
 def instruction_of(
-    raw: Mapping[str, Any], accounts: Mapping[str, Mapping[str, Any]] | None = None
+    si: StandingInstruction, accounts: Mapping[str, Mapping[str, Any]] | None = None
 ) -> Instruction:
-    """The core's body as an :class:`Instruction` (account numbers from ``accounts`` when
-    the body does not carry them)."""
-    accounts = accounts or {}
-    source_id = _text(raw, "source_account_id")
-    destination_id = _text(raw, "destination_account_id")
-    source = accounts.get(source_id) or {}
-    destination = accounts.get(destination_id) or {}
-    failures = raw.get("consecutive_failures", raw.get("failure_count", 0))
+    """The core's instruction as an :class:`Instruction` (account numbers from the queue's
+    view when it carries them, else from ``accounts``)."""
+    source = (accounts or {}).get(si.source_account_id) or {}
+    destination = (accounts or {}).get(si.destination_account_id) or {}
+    view = si if isinstance(si, StandingInstructionView) else None
     return Instruction(
-        id=_text(raw, "id"),
-        ref=_text(raw, "reference", "instruction_ref", "instruction_number")
-        or _text(raw, "id")[:8],
-        status=_text(raw, "status").upper(),
-        amount=_text(raw, "amount"),
-        currency=_text(raw, "currency") or "NGN",
-        frequency=_text(raw, "frequency").upper(),
-        start_date=_text(raw, "start_date"),
-        end_date=_text(raw, "end_date"),
-        next_run_date=_text(raw, "next_run_date", "next_execution_date", "next_due_date"),
-        narration=_text(raw, "narration"),
-        source_id=source_id,
-        destination_id=destination_id,
-        source_number=_text(raw, "source_account_number")
+        id=si.id,
+        ref=si.reference,
+        status=si.status,
+        amount=str(si.amount),
+        currency=si.currency,
+        frequency=si.frequency,
+        start_date=_day(si.start_date),
+        end_date=_day(si.end_date),
+        next_run_date=_day(si.next_execution_date),
+        narration=si.narration,
+        source_id=si.source_account_id,
+        destination_id=si.destination_account_id,
+        source_number=(view and view.source_account_number)
         or str(source.get("account_number") or ""),
-        source_name=_text(raw, "source_account_name") or str(source.get("customer_name") or ""),
-        destination_number=_text(raw, "destination_account_number")
+        source_name=(view and view.source_account_name) or str(source.get("customer_name") or ""),
+        destination_number=(view and view.destination_account_number)
         or str(destination.get("account_number") or ""),
-        destination_name=_text(raw, "destination_account_name")
+        destination_name=(view and view.destination_account_name)
         or str(destination.get("customer_name") or ""),
-        created_by=_text(raw, "created_by"),
-        created_by_email=_text(raw, "created_by_email", "created_by_name"),
-        approved_by_email=_text(raw, "approved_by_email", "approved_by_name"),
-        created_at=_text(raw, "created_at"),
-        approved_at=_text(raw, "approved_at"),
-        failure_count=int(failures) if str(failures).isdigit() else 0,
-        cancelled_at=_text(raw, "cancelled_at"),
-        cancel_reason=_text(raw, "cancel_reason"),
-        last_executed_on=_text(raw, "last_executed_on"),
+        created_by=si.created_by,
+        created_by_email=si.created_by_email or "",
+        approved_by_email=si.approved_by_email or "",
+        created_at=_moment(si.created_at),
+        approved_at=_moment(si.approved_at),
+        failure_count=si.consecutive_failures,
+        cancelled_at=_moment(si.cancelled_at),
+        cancel_reason=si.cancel_reason or "",
+        last_executed_on=_day(si.last_executed_on),
     )
 
 
 async def accounts_of(
-    core: CoreSession, items: Iterable[Mapping[str, Any]]
+    core: CoreSession, items: Iterable[StandingInstruction]
 ) -> dict[str, dict[str, Any]]:
-    """The accounts named by ``items`` that do not carry their numbers (looked up once each)."""
-    wanted: set[str] = set()
-    for item in items:
-        if not item.get("source_account_number"):
-            wanted.add(str(item.get("source_account_id") or ""))
-        if not item.get("destination_account_number"):
-            wanted.add(str(item.get("destination_account_id") or ""))
+    """The accounts the instructions name (looked up once each)."""
+    wanted = {i.source_account_id for i in items} | {i.destination_account_id for i in items}
     ids = sorted(i for i in wanted if looks_like_id(i))
     found = await asyncio.gather(*(fetch_account(core, i) for i in ids), return_exceptions=True)
     return {i: a for i, a in zip(ids, found, strict=True) if isinstance(a, dict)}
@@ -167,38 +163,21 @@ async def accounts_of(
 
 async def list_instructions(
     core: CoreSession, status: str | None, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[StandingInstruction], str | None]:
     """One page of instructions (``status`` filters), and the next page's cursor."""
-    body = await core.get(
-        "/standing-instructions", params={"status": status, "limit": limit, "cursor": cursor}
-    )
-    items = [i for i in body.get("standing_instructions") or [] if isinstance(i, dict)]
-    following = body.get("next_cursor") if body.get("has_more") else None
-    return items, str(following) if following else None
+    params = {"status": status, "limit": limit, "cursor": cursor}
+    page = await core.get_page("/standing-instructions", StandingInstruction, params=params)
+    return page.items, page.next_cursor if page.has_more else None
 
 
-async def fetch_instruction(core: CoreSession, instruction_id: str) -> dict[str, Any] | None:
-    """One instruction by ID, ``None`` when the core knows none.
-
-    Read from ``GET /standing-instructions/{id}``; where the core offers only the list
-    (api.md names no single read), the list is searched instead.
-    """
+async def fetch_instruction(core: CoreSession, instruction_id: str) -> StandingInstruction | None:
+    """One instruction by ID, ``None`` when the core knows none."""
     if not looks_like_id(instruction_id):
         return None
     try:
-        body: dict[str, Any] = await core.get(instruction_path(instruction_id))
-        return body
+        return await core.get(instruction_path(instruction_id), model=StandingInstruction)
     except BankingAPINotFound:
-        pass
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        items, cursor = await list_instructions(core, None, cursor, PAGE_LIMIT)
-        for item in items:
-            if str(item.get("id")) == instruction_id:
-                return item
-        if cursor is None:
-            break
-    return None
+        return None
 
 
 @dataclass(frozen=True)
@@ -214,16 +193,15 @@ class Execution:
     failure_reason: str
 
 
-def execution_of(raw: Mapping[str, Any], instruction: Instruction) -> Execution:
-    status = _text(raw, "status").upper()
+def execution_of(run: StandingExecution) -> Execution:
     return Execution(
-        business_date=_text(raw, "business_date", "execution_date", "executed_on", "run_date"),
-        status=status,
-        status_label=EXECUTION_LABELS.get(status, status.replace("_", " ").capitalize()),
-        amount=_text(raw, "amount") or instruction.amount,
-        currency=_text(raw, "currency") or instruction.currency,
-        transaction_ref=_text(raw, "transaction_ref", "transaction_id"),
-        failure_reason=_failure_words(raw),
+        business_date=run.business_date.isoformat(),
+        status=run.status,
+        status_label=EXECUTION_LABELS.get(run.status, run.status.replace("_", " ").capitalize()),
+        amount=str(run.amount),
+        currency=run.currency,
+        transaction_ref=run.transaction_id or "",
+        failure_reason=_failure_words(run),
     )
 
 
@@ -236,9 +214,9 @@ FAILURE_WORDS = {
 }
 
 
-def _failure_words(raw: Mapping[str, Any]) -> str:
-    code = _text(raw, "error_code", "failure_code").upper()
-    reason = _text(raw, "failure_reason", "error_message", "reason", "error")
+def _failure_words(run: StandingExecution) -> str:
+    code = (run.failure_code or "").upper()
+    reason = run.failure_reason or ""
     words = FAILURE_WORDS.get(code, "")
     if words and reason and reason.lower() != words.lower():
         return f"{words} ({reason})"
@@ -247,9 +225,9 @@ def _failure_words(raw: Mapping[str, Any]) -> str:
 
 async def executions_of(core: CoreSession, instruction: Instruction) -> list[Execution]:
     """The instruction's executions, newest first."""
-    body = await core.get(instruction_path(instruction.id) + "/executions", params={"limit": 200})
-    items = body.get("executions") if isinstance(body, dict) else body
-    found = [execution_of(e, instruction) for e in items or [] if isinstance(e, Mapping)]
+    path = instruction_path(instruction.id) + "/executions"
+    page = await core.get_page(path, StandingExecution, params={"limit": 200})
+    found = [execution_of(run) for run in page.items]
     return sorted(found, key=lambda e: e.business_date, reverse=True)
 
 

@@ -6,6 +6,7 @@ standing instructions, and never their own.
 
 from typing import Any
 
+from app.client import StandingInstructionView
 from app.console.formatting import local_time
 from app.console.standing.instructions import instruction_of
 
@@ -13,12 +14,14 @@ QUEUE_LIMIT = 200
 OWN_INSTRUCTION = "You created this instruction; another manager must approve it."
 
 
-def standing_rows(items: list[dict[str, Any]], me: str, timezone: str) -> list[dict[str, Any]]:
+def standing_rows(
+    items: list[StandingInstructionView], me: str, timezone: str
+) -> list[dict[str, Any]]:
     """Instructions awaiting approval as the queue's table draws them (the core's view
     carries each one's account numbers and holders)."""
     rows = []
-    for raw in items:
-        si = instruction_of(raw)
+    for item in items:
+        si = instruction_of(item)
         rows.append(
             {
                 "id": si.id,

@@ -14,15 +14,18 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
-from app.client import BankingAPIError, BankingAPIUnavailable
-from app.console.approvals.badge import forget_pending_count
-from app.console.approvals.bulk import BulkApproval, approve_selected
+from app.client import BankingAPIError, BankingAPIUnavailable, Job, StandingInstruction
 from app.console.banking import CoreSession
+from app.console.bulk_approval import BulkApproval, approve_selected
+from app.console.drafts import DraftStore
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
 from app.console.htmx import render, wants_fragment
-from app.console.periods.routes import business_day
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import looks_like_id
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
+from app.console.reasons import detail_words
 from app.console.standing.instructions import (
     FREQUENCIES,
     STATUS_FILTERS,
@@ -39,23 +42,19 @@ from app.console.standing.instructions import (
     resolve_account,
 )
 from app.console.standing.queue import OWN_INSTRUCTION
-from app.console.teller.drafts import DraftStore
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import looks_like_id
 from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
+    Refusal,
     amount_problem,
     canonical_amount,
     error_code_of,
-    key_after_error,
     key_from_form,
-    log_write,
     mint_key,
     normalise_amount,
     post_once,
     redirect,
-    status_of,
+    send_write,
     text,
 )
 
@@ -111,7 +110,7 @@ REFUSALS = {
 
 
 async def _timezone(core: CoreSession) -> str:
-    return str((await core.tenant()).get("timezone") or "UTC")
+    return (await core.tenant()).timezone
 
 
 # -- the list -------------------------------------------------------------------------------
@@ -164,6 +163,10 @@ async def standing_list(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _list_page(request, CoreSession(request))
 
 
+def _run_error(exc: BankingAPIError) -> str:
+    return UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else core_message(exc)
+
+
 @post("/standing/run", opt=RUN, name="standing_run")
 async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     """ "Run today's instructions": the daily job for the business date, run to completion."""
@@ -175,31 +178,29 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     store = DraftStore(request, core)
     result_key = mint_key()
     tenant = await core.tenant()
-    day = business_day(tenant).isoformat()
-    try:
-        job = await core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="standing.run", target=f"business_date:{day}",
-            key=key, error=exc,
-        )  # fmt: skip
-        message = UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else core_message(exc)
-        await store.save_blob(result_key, {"error": message})
-        return redirect(f"/standing?{urlencode({'job': result_key})}")
-    job = job if isinstance(job, dict) else {}
-    await log_write(
-        request, core.signed_in, action="standing.run", target=f"job:{job.get('job_id', day)}",
+    day = tenant.business_date.isoformat()
+    job = await send_write(
+        request,
+        core,
+        core.post("/jobs/standing-instructions/trigger", {}, idempotency_key=key, model=Job),
+        action="standing.run",
+        target=f"business_date:{day}",
         key=key,
-    )  # fmt: skip
+        explain=lambda exc, _: (FormErrors(), _run_error(exc)),
+        done_target=lambda job: f"job:{job.job_id}",
+    )
+    if isinstance(job, Refusal):
+        await store.save_blob(result_key, {"error": job.error})
+        return redirect(f"/standing?{urlencode({'job': result_key})}")
     await store.save_blob(
         result_key,
         {
-            "business_date": str(job.get("business_date") or day),
-            "status": str(job.get("status") or ""),
-            "executed": int(job.get("instructions_executed") or 0),
-            "failed": int(job.get("instructions_failed") or 0),
-            "job_id": str(job.get("job_id") or ""),
-            "completed_at": local_time(job.get("completed_at"), str(tenant.get("timezone"))),
+            "business_date": job.business_date.isoformat(),
+            "status": job.status,
+            "executed": job.instructions_executed,
+            "failed": job.instructions_failed,
+            "job_id": job.job_id,
+            "completed_at": local_time(job.completed_at, tenant.timezone),
         },
     )
     return redirect(f"/standing?{urlencode({'job': result_key})}")
@@ -256,7 +257,7 @@ async def _form_page(
 async def standing_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The create form (starting tomorrow, monthly, by default)."""
     core = CoreSession(request)
-    tomorrow = business_day(await core.tenant()) + timedelta(days=1)
+    tomorrow = (await core.tenant()).business_date + timedelta(days=1)
     values = {name: "" for name in FORM_FIELDS}
     values.update(frequency="MONTHLY", start_date=tomorrow.isoformat())
     return await _form_page(request, core, values=values, key=mint_key())
@@ -332,64 +333,60 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
     }
     if values["end_date"]:
         body["end_date"] = values["end_date"]
-    target = f"account:{values['source']}->{values['destination']}"
-    try:
-        created = await core.post("/standing-instructions", body, idempotency_key=key)
-    except BankingAPIError as exc:
-        await log_write(
-            request, core.signed_in, action="standing.create", target=target, key=key, error=exc
-        )
-        field_errors, summary = _refusal(exc)
+    created = await send_write(
+        request,
+        core,
+        core.post("/standing-instructions", body, idempotency_key=key, model=StandingInstruction),
+        action="standing.create",
+        target=f"account:{values['source']}->{values['destination']}",
+        key=key,
+        explain=lambda exc, _: _refusal(exc),
+        done_target=lambda created: f"standing_instruction:{created.id}",
+    )
+    if isinstance(created, Refusal):
         return await _form_page(
             request,
             core,
             values=values,
-            key=key_after_error(exc, key),
+            key=created.key,
             matches=matches,
             chosen=chosen,
-            errors=field_errors,
-            error=summary,
-            status_code=status_of(exc),
+            errors=created.errors,
+            error=created.error,
+            status_code=created.status_code,
         )
-    instruction_id = str(created.get("id") or "")
+    instruction_id = created.id
     forget_pending_count(core.signed_in.tenant.code)  # a new item for the managers' count
-    await log_write(
-        request,
-        core.signed_in,
-        action="standing.create",
-        target=f"standing_instruction:{instruction_id}",
-        key=key,
-    )
     return redirect(f"{page_url(instruction_id)}?done=created")
 
 
-def _refusal(error: BankingAPIError) -> tuple[dict[str, str], str | None]:
+def _refusal(error: BankingAPIError) -> tuple[FormErrors, str | None]:
     """The core's refusal as ``({control: message}, summary)``."""
     if error.code in REFUSALS:
         control, message = REFUSALS[error.code]
         detail_field = next((str(d.get("field")) for d in error.details if d.get("field")), "")
         control = CORE_FIELDS.get(detail_field, control)
-        return {control: message}, None
+        return FormErrors({control: message}), None
     if error.code in {"VALIDATION_ERROR", "MISSING_FIELD"} and error.details:
-        errors: dict[str, str] = {}
+        errors = FormErrors()
         for detail in error.details:
             named = CORE_FIELDS.get(str(detail.get("field") or ""))
             if named is None:
                 continue
-            control = named
-            reason = str(detail.get("reason") or "not valid")
-            if control == "amount":
-                errors[control] = "Enter the amount in figures, like 1500.00."
+            if named == "amount":
+                errors[named] = "Enter the amount in figures, like 1500.00."
             else:
-                errors.setdefault(control, f"{reason[0].upper()}{reason[1:]}.")
+                errors.setdefault(named, detail_words(detail, named))
         if errors:
             return errors, None
-        return {}, "Some details need attention: " + "; ".join(
-            str(d.get("reason") or d.get("field")) for d in error.details
+        return FormErrors(), " ".join(
+            ["Some details need attention.", *(detail_words(d) for d in error.details)]
         )
     if isinstance(error, BankingAPIUnavailable):
-        return {}, UNAVAILABLE
-    return {}, error.message if error.status == 422 and error.message else core_message(error)
+        return FormErrors(), UNAVAILABLE
+    return FormErrors(), error.message if error.status == 422 and error.message else core_message(
+        error
+    )
 
 
 # -- one instruction ----------------------------------------------------------------------
@@ -446,25 +443,29 @@ async def _act(request: Request[Any, Any, Any], instruction_id: str, verb: str) 
     form = await request.form()
     core = CoreSession(request)
     key = key_from_form(form) or mint_key()
-    action = f"standing.{verb}"
-    target = f"standing_instruction:{instruction_id}"
     reason = text(form, "reason", 500) if verb == "cancel" else ""
-    try:
-        await post_once(
+    done = await send_write(
+        request,
+        core,
+        post_once(
             core,
             instruction_path(instruction_id) + f"/{verb}",
             {"reason": reason} if reason else {},
             key,
-        )
-    except BankingAPIError as exc:
-        await log_write(request, core.signed_in, action=action, target=target, key=key, error=exc)
-        if exc.status == 404:
-            raise NotFoundException("no such standing instruction") from exc
-        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': error_code_of(exc)})}")
-    await log_write(request, core.signed_in, action=action, target=target, key=key)
+        ),
+        action=f"standing.{verb}",
+        target=f"standing_instruction:{instruction_id}",
+        key=key,
+    )
+    if isinstance(done, Refusal):
+        if done.status_code == 404:
+            raise NotFoundException("no such standing instruction")
+        assert done.cause is not None
+        code = error_code_of(done.cause)
+        return redirect(f"{page_url(instruction_id)}?{urlencode({'error': code})}")
     forget_pending_count(core.signed_in.tenant.code)
-    done = "approved" if verb == "approve" else "cancelled"
-    return redirect(f"{page_url(instruction_id)}?done={done}")
+    outcome = "approved" if verb == "approve" else "cancelled"
+    return redirect(f"{page_url(instruction_id)}?done={outcome}")
 
 
 @post("/standing/{instruction_id:str}/approve", opt=APPROVE, name="standing_approve")
@@ -483,9 +484,9 @@ STANDING_BULK = BulkApproval(
     action="standing.approve",
     target=lambda item_id, _ref: f"standing_instruction:{item_id}",
     approve=lambda core, item_id, key: post_once(
-        core, instruction_path(item_id) + "/approve", {}, key
+        core, instruction_path(item_id) + "/approve", {}, key, model=StandingInstruction
     ),
-    ref_of=lambda approved: instruction_of(approved).ref if isinstance(approved, dict) else "",
+    ref_of=lambda approved: approved.reference,
     href=lambda item_id, _ref: page_url(item_id),
     done="Approved: it runs on its schedule.",
     refused=lambda exc: ACTION_ERRORS.get(error_code_of(exc), core_message(exc)),

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from app.client import Transaction
 from app.console.banking import CoreSession
 
 PAGE_LIMIT = 200
@@ -46,7 +47,7 @@ class DaySummary:
     business_date: str
     timezone: str
     base_currency: str
-    transactions: list[dict[str, Any]] = field(default_factory=list)
+    transactions: list[Transaction] = field(default_factory=list)
     totals: dict[str, CurrencyTotals] = field(default_factory=dict)
     rejected_count: int = 0
     transfer_count: int = 0
@@ -61,15 +62,13 @@ class DaySummary:
 
 
 def summarise(
-    transactions: list[dict[str, Any]], business_date: str, timezone: str, base_currency: str
+    transactions: list[Transaction], business_date: str, timezone: str, base_currency: str
 ) -> DaySummary:
     """Totals per currency; only completed cash counts towards the till."""
     day = DaySummary(business_date, timezone, base_currency, transactions)
     for t in transactions:
-        currency = str(t.get("currency") or base_currency)
-        totals = day.totals.setdefault(currency, CurrencyTotals(currency))
-        amount = Decimal(str(t.get("amount") or "0"))
-        kind, status = t.get("type"), t.get("status")
+        totals = day.totals.setdefault(t.currency, CurrencyTotals(t.currency))
+        amount, kind, status = t.amount, t.type, t.status
         if status == "REJECTED":
             day.rejected_count += 1
         elif status == "REVERSED":
@@ -91,27 +90,25 @@ def summarise(
 async def my_day(core: CoreSession) -> DaySummary:
     """The signed-in user's transactions of today's business date, newest first."""
     tenant = await core.tenant()
-    business_date = str(tenant.get("business_date") or "")
-    timezone = str(tenant.get("timezone") or "UTC")
-    base = str(tenant.get("base_currency") or "NGN")
+    business_date = tenant.business_date.isoformat()
+    timezone = tenant.timezone
+    base = tenant.base_currency
     params: dict[str, Any] = {
         "created_by": core.signed_in.user.id,
         "from": business_date,
         "to": business_date,
         "limit": PAGE_LIMIT,
     }
-    found: list[dict[str, Any]] = []
+    found: list[Transaction] = []
     truncated = False
-    for page in range(MAX_PAGES):
-        body = await core.get("/transactions", params=params)
-        items = body.get("transactions", []) if isinstance(body, dict) else []
-        found.extend(t for t in items if isinstance(t, dict))
-        cursor = body.get("next_cursor") if isinstance(body, dict) else None
-        if not (isinstance(body, dict) and body.get("has_more") and cursor):
+    for number in range(MAX_PAGES):
+        page = await core.get_page("/transactions", Transaction, params=params)
+        found.extend(page.items)
+        if not (page.has_more and page.next_cursor):
             break
-        if page == MAX_PAGES - 1:
+        if number == MAX_PAGES - 1:
             truncated = True
-        params["cursor"] = cursor
+        params["cursor"] = page.next_cursor
     day = summarise(found, business_date, timezone, base)
     day.truncated = truncated
     return day

@@ -15,6 +15,7 @@ reason next to the field; an outage keeps the key, so the retry is recognised.
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -27,28 +28,43 @@ from app.client import (
     BankingAPIRejected,
     BankingAPIUnavailable,
 )
-from app.console.approvals.badge import forget_pending_count
+from app.console.actionlog import ActionLog
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
+from app.console.drafts import Draft, DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
 from app.console.htmx import render
+from app.console.lookup import STATUS_LABELS, fetch_account, search_accounts
+from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
-from app.console.teller.drafts import Draft, DraftStore, valid_key
-from app.console.teller.lookup import STATUS_LABELS, fetch_account, search_accounts
-from app.console.teller.words import amount_in_words
+from app.console.reasons import detail_words
+from app.console.state import console_state
 from app.console.writes import (
     KEY_FIELD,
+    FormErrors,
+    Refusal,
     amount_problem,
     canonical_amount,
-    log_write,
     mint_key,
     normalise_amount,
     post_once,
     redirect,
+    send_write,
     text,
 )
+from app.db import utcnow
 
 EXPIRED = "That form has expired, so nothing was sent. Fill it in again."
+# A form whose draft is gone (it expired, or Redis restarted and took it along) but which
+# the action log shows was sent, without a receipt to show for it.
+SENT_BEFORE = (
+    "That form is no longer open, and it was sent before without a clear answer. "
+    "Check My day before you take it again."
+)
+# How far back the action log is searched for a form's key (the core keeps a key's answer
+# as long: its idempotency retention).
+SENT_LOOKBACK = timedelta(hours=24)
 STILL_RUNNING = "This is still being processed. Wait a moment, then press the button again."
 
 
@@ -120,6 +136,14 @@ def _detail(error: BankingAPIError, key: str) -> str | None:
     return None
 
 
+def _same_branch(spec: MoneyForm, error: BankingAPIError) -> bool:
+    """An inter-branch transfer between two accounts of one branch (``same_branch``; a core
+    that does not name the code yet refuses it on the destination, the only field it can)."""
+    if any(d.get("code") == "same_branch" for d in error.details):
+        return True
+    return spec.kind == "inter_branch" and _detail(error, "field") == "destination_account_id"
+
+
 def explain_refusal(
     spec: MoneyForm, draft: Draft, error: BankingAPIError
 ) -> tuple[dict[str, str], str | None]:
@@ -172,7 +196,7 @@ def explain_refusal(
         }, None
     if code == "ACCOUNT_NOT_FOUND":
         return {field or first: "We could not find that account. Search again."}, None
-    if code == "VALIDATION_ERROR" and "same branch" in (_detail(error, "reason") or ""):
+    if code == "VALIDATION_ERROR" and _same_branch(spec, error):
         return {
             "destination": "Both accounts are in one branch; make an internal transfer instead."
         }, None
@@ -183,7 +207,7 @@ def explain_refusal(
             if name == "amount":
                 errors["amount"] = "Enter the amount in figures, like 1500.00."
             elif name:
-                errors.setdefault(name, f"Check this: {detail.get('reason') or 'not valid'}.")
+                errors.setdefault(name, detail_words(detail, name))
         if errors:
             return errors, None
     return {}, core_message(error) if code in _KNOWN else (error.message or core_message(error))
@@ -246,8 +270,16 @@ async def show(
     asked = request.query_params.get("draft")
     draft = await store.load(asked)
     notice = None
+    if asked and draft is None and valid_key(asked):
+        # The draft is gone; the action log (in the database) still knows whether it was
+        # sent, so a lost draft never reads as "nothing was sent" when something was.
+        sent = await _sent_before(request, core, asked)
+        if sent is not None and sent.startswith("transaction:"):
+            return redirect(f"/teller/receipts/{sent.removeprefix('transaction:')}")
+        if sent is not None:
+            notice = SENT_BEFORE
     if asked and (draft is None or draft.kind != spec.kind):
-        draft, notice = None, EXPIRED
+        draft, notice = None, notice or EXPIRED
     if draft is not None and draft.status == "done" and draft.result_ref:
         return redirect(f"/teller/receipts/{draft.result_ref}")
     editing = request.query_params.get("edit") == "1"
@@ -262,8 +294,8 @@ async def show(
                 accounts[name] = value
         amount = draft.values["amount"]
         currency = accounts[spec.pickers[0].field]["currency"]
-        limit = ((await core.tenant()).get("settings") or {}).get("teller_approval_limit")
-        over_limit = limit is not None and Decimal(amount) > Decimal(str(limit))
+        limit = (await core.tenant()).settings.teller_approval_limit
+        over_limit = Decimal(amount) > limit
         return render(
             request,
             template,
@@ -307,6 +339,23 @@ async def show(
             **(extra or {}),
         ),
     )
+
+
+async def _sent_before(request: Request[Any, Any, Any], core: CoreSession, key: str) -> str | None:
+    """The action log's target for the signed-in user's write sent under ``key``
+    (``transaction:<ref>`` when the core took it), ``""`` when it went out without one (a
+    refusal or an outage), ``None`` when the log has no such write."""
+    row = await ActionLog(console_state(request.app).database).last_sent(
+        tenant=core.signed_in.tenant.code,
+        user_id=core.signed_in.user.id,
+        key=key,
+        since=utcnow() - SENT_LOOKBACK,
+    )
+    if row is None:
+        return None
+    if row.outcome in {"success", "pending"}:
+        return row.target or ""
+    return ""
 
 
 async def _resolve(
@@ -401,75 +450,58 @@ async def submit(
     draft.sent = True
     draft.summary = None
     await store.save(draft)
-    target = _target(spec, draft)
-    try:
-        transaction = await post_once(core, spec.core_path, spec.body(draft), key)
-    except BankingAPIConflict as exc:
-        if exc.code == "IDEMPOTENCY_IN_PROGRESS":
+    transaction = await send_write(
+        request,
+        core,
+        post_once(core, spec.core_path, spec.body(draft), key),
+        action=spec.action,
+        target=_target(spec, draft),
+        key=key,
+        explain=lambda exc, _: _explained(spec, draft, exc),
+        done_target=lambda t: f"transaction:{t.get('transaction_ref') or ''}",
+        done_outcome=lambda t: "pending" if t.get("status") == "PENDING_APPROVAL" else None,
+    )
+    if isinstance(transaction, Refusal):
+        exc = transaction.cause
+        if isinstance(exc, BankingAPIConflict) and exc.code == "IDEMPOTENCY_IN_PROGRESS":
             draft.summary = STILL_RUNNING
-            await store.save(draft)
-            await log_write(
-                request, core.signed_in, action=spec.action, target=target, key=key,
-                error=exc,
-            )  # fmt: skip
-            return redirect(f"{spec.path}?{urlencode({'draft': key})}")
-        return await _refused(request, core, store, spec, draft, exc, target)
-    except BankingAPIRejected as exc:
-        return await _refused(request, core, store, spec, draft, exc, target)
-    except BankingAPIError as exc:
-        # An outage or a 5xx: the core stored nothing under the key (or finished, and will
-        # replay): the retry goes out with the same key.
-        draft.summary = (
-            UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else (core_message(exc))
-        )
+        elif isinstance(exc, BankingAPIRejected):
+            return await _refused(store, spec, draft, transaction)
+        else:
+            # An outage or a 5xx: the core stored nothing under the key (or finished, and
+            # will replay): the retry goes out with the same key.
+            draft.summary = (
+                UNAVAILABLE if isinstance(exc, BankingAPIUnavailable) else (transaction.error)
+            )
         await store.save(draft)
-        await log_write(
-                request, core.signed_in, action=spec.action, target=target, key=key,
-                error=exc,
-            )  # fmt: skip
         return redirect(f"{spec.path}?{urlencode({'draft': key})}")
     ref = str(transaction.get("transaction_ref") or "")
-    status = str(transaction.get("status") or "")
     draft.status = "done"
     draft.result_ref = ref
     await store.save(draft)
-    await log_write(
-        request,
-        core.signed_in,
-        action=spec.action,
-        target=f"transaction:{ref}",
-        key=key,
-        outcome="pending" if status == "PENDING_APPROVAL" else None,
-    )
     forget_pending_count(core.signed_in.tenant.code)
     return redirect(receipt_path(ref))
 
 
+def _explained(spec: MoneyForm, draft: Draft, error: BankingAPIError) -> tuple[FormErrors, str]:
+    """A refusal in a teller's words; the core's own when none fits better."""
+    errors, summary = explain_refusal(spec, draft, error)
+    return FormErrors(errors), summary or ("" if errors else core_message(error))
+
+
 async def _refused(
-    request: Request[Any, Any, Any],
-    core: CoreSession,
-    store: DraftStore,
-    spec: MoneyForm,
-    draft: Draft,
-    error: BankingAPIError,
-    target: str,
+    store: DraftStore, spec: MoneyForm, draft: Draft, refusal: Refusal
 ) -> Response[Any]:
     """The core recorded a refusal under the key: the form again, under a fresh key, with
     the reason next to the field it concerns."""
-    await log_write(
-        request, core.signed_in, action=spec.action, target=target, key=draft.key, error=error
-    )
-    errors, summary = explain_refusal(spec, draft, error)
     again = Draft(
         kind=spec.kind,
         key=mint_key(),
         values=dict(draft.values),
         accounts=dict(draft.accounts),
-        errors=errors,
-        summary=summary,
+        errors=dict(refusal.errors),
+        summary=refusal.error or None,
         status="editing",
     )
-    if not errors and not summary:
-        again.summary = core_message(error)
     await store.save(again)
     return redirect(f"{spec.path}?{urlencode({'draft': again.key})}")

@@ -7,15 +7,16 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
+from app.client import TransactionView
+from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
 from app.console.concurrent import together
 from app.console.formatting import clock_time, local_time, money
 from app.console.htmx import render
+from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
+from app.console.lookup import search_accounts
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS, my_day
 from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
-from app.console.teller.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.teller.lookup import search_accounts
-from app.console.teller.words import amount_in_words
 
 TEMPLATE = "teller/money.html"
 _REF = re.compile(r"^[A-Za-z0-9-]{1,40}$")
@@ -124,53 +125,47 @@ async def receipt(request: Request[Any, Any, Any], ref: str) -> Response[Any]:
     # One call: the transaction with its accounts' numbers and holders (GET /views/...),
     # beside this process's brief copies of the tenant and its branches.
     transaction, tenant, branches = await together(
-        core.get(f"/views/transactions/{ref}"), core.tenant(), core.branches()
+        core.get(f"/views/transactions/{ref}", model=TransactionView),
+        core.tenant(),
+        core.branches(),
     )
     account = {
-        "account_number": transaction.get("account_number") or "",
-        "customer_name": transaction.get("customer_name") or "",
+        "account_number": transaction.account_number or "",
+        "customer_name": transaction.customer_name or "",
     }
     other = (
         {
-            "account_number": transaction.get("counterparty_account_number") or "",
-            "customer_name": transaction.get("counterparty_customer_name") or "",
+            "account_number": transaction.counterparty_account_number or "",
+            "customer_name": transaction.counterparty_customer_name or "",
         }
-        if transaction.get("counterparty_account_id")
+        if transaction.counterparty_account_id
         else None
     )
-    branch_code = str(transaction.get("branch_code") or "")
-    branch_name = next(
-        (
-            str(b.get("name"))
-            for b in (branches.get("branches", []) if isinstance(branches, dict) else [])
-            if b.get("code") == branch_code
-        ),
-        "",
-    )
+    branch_code = transaction.branch_code or ""
+    branch_name = next((b.name for b in branches if b.code == branch_code), "")
     user = core.signed_in.user
-    made_by_me = transaction.get("created_by") == user.id
-    currency = str(transaction.get("currency") or "NGN")
-    settings = tenant.get("settings") or {}
-    limit = settings.get("teller_approval_limit")
+    made_by_me = transaction.created_by == user.id
+    currency = transaction.currency
+    limit = tenant.settings.teller_approval_limit
     return render(
         request,
         "teller/receipt.html",
         {
-            "page_title": f"Receipt {transaction.get('transaction_ref', '')}",
+            "page_title": f"Receipt {transaction.transaction_ref}",
             "t": transaction,
             "account": account,
             "counterparty": other,
-            "type_label": TYPE_LABELS.get(str(transaction.get("type")), "Transaction"),
-            "status_label": STATUS_LABELS.get(str(transaction.get("status")), "—"),
+            "type_label": TYPE_LABELS.get(transaction.type, "Transaction"),
+            "status_label": STATUS_LABELS.get(transaction.status, "—"),
             "teller": f"{user.name} ({user.email})"
             if made_by_me
-            else str(transaction.get("created_by_email") or ""),
+            else transaction.created_by_email or "",
             "branch": f"{branch_code} — {branch_name}" if branch_name else branch_code,
-            "time": local_time(transaction.get("created_at"), tenant.get("timezone")),
-            "amount": money(transaction.get("amount"), currency),
-            "amount_words": amount_in_words(str(transaction.get("amount") or ""), currency),
-            "balance_after": money(transaction.get("balance_after"), currency),
-            "approval_limit": money(limit, currency) if limit is not None else None,
+            "time": local_time(transaction.created_at, tenant.timezone),
+            "amount": money(transaction.amount, currency),
+            "amount_words": amount_in_words(str(transaction.amount), currency),
+            "balance_after": money(transaction.balance_after, currency),
+            "approval_limit": money(limit, currency),
             "tenant": tenant,
         },
     )
@@ -183,13 +178,14 @@ async def my_day_page(request: Request[Any, Any, Any]) -> Response[Any]:
     day = await my_day(core)
     rows = [
         {
-            "ref": t.get("transaction_ref"),
-            "time": clock_time(t.get("created_at"), day.timezone),
-            "type": TYPE_LABELS.get(str(t.get("type")), str(t.get("type"))),
-            "status": str(t.get("status") or ""),
-            "status_label": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
-            "amount": money(t.get("amount"), str(t.get("currency") or "NGN")),
-            "narration": t.get("narration") or t.get("depositor_name") or "",
+            "ref": t.transaction_ref,
+            "time": clock_time(t.created_at, day.timezone),
+            "type": TYPE_LABELS.get(t.type, t.type),
+            "status": t.status,
+            "status_label": STATUS_LABELS.get(t.status, t.status),
+            # What the teller wrote, else who brought the cash.
+            "narration": t.narration or t.depositor_name or "",
+            "amount": money(t.amount, t.currency),
         }
         for t in day.transactions
     ]

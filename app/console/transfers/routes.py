@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 from litestar import Request, Response, Router, get, post
 
 from app.console.banking import CoreSession
+from app.console.drafts import Draft, DraftStore
 from app.console.permissions import can
-from app.console.teller.drafts import Draft, DraftStore
 from app.console.teller.forms import MoneyForm, Picker, continue_, show, submit
 from app.console.writes import mint_key, redirect
 

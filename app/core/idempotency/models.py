@@ -22,6 +22,10 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     state: str = Field(max_length=12)  # in_progress | completed
     locked_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # On PostgreSQL, the database session whose request holds the claim ("<pid>@<its start
+    # as epoch seconds>"): when that session is gone (its process was killed, its backend
+    # terminated) the claim is retaken at once rather than after LOCK_TIMEOUT.
+    claimed_by: str | None = Field(default=None, max_length=64)
     response_status: int | None = None
     response_headers: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
     response_body: bytes | None = Field(default=None, sa_type=sa.LargeBinary)

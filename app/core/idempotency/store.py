@@ -74,6 +74,17 @@ def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> st
 
 
 _R = _RECORDS.c
+# The claiming database session, named so that neither a reused pid nor two clocks can
+# confuse it with another: its pid and its server-side start time (issue 13).
+_SESSION = "(SELECT a.pid || '@' || extract(epoch FROM a.backend_start)::text FROM {})"
+_OWNER: sa.ColumnElement[str] = sa.literal_column(
+    _SESSION.format("pg_stat_get_activity(pg_backend_pid()) AS a"), type_=sa.String
+)
+# Whether the claiming session is still connected (a killed core's sessions end with it).
+_OWNER_ALIVE = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM pg_stat_get_activity(split_part(:owner, '@', 1)::int) AS a "
+    "WHERE a.pid || '@' || extract(epoch FROM a.backend_start)::text = :owner) AS alive"
+).bindparams(sa.bindparam("owner", type_=sa.String))
 _CLAIM = (
     postgresql.insert(_RECORDS)
     .values(
@@ -84,6 +95,7 @@ _CLAIM = (
         request_hash=sa.bindparam("request_hash", type_=_R.request_hash.type),
         state="in_progress",
         locked_at=sa.bindparam("now", type_=_R.locked_at.type),
+        claimed_by=_OWNER,
         created_at=sa.bindparam("now", type_=_R.created_at.type),
     )
     .on_conflict_do_nothing(index_elements=["tenant_id", "principal_id", "key"])
@@ -94,6 +106,7 @@ _EXISTING = sa.select(
     _R.request_hash,
     _R.state,
     _R.locked_at,
+    _R.claimed_by,
     _R.response_status,
     _R.response_headers,
     _R.response_body,
@@ -111,6 +124,7 @@ _RETAKE = (
     )
     .values(locked_at=sa.bindparam("now", type_=_R.locked_at.type))
 )
+_RETAKE_PG = _RETAKE.values(claimed_by=_OWNER)
 # Only a claim still in progress is completed: the effect commits with that transition or
 # not at all, so a request run twice (a retaken claim, a retry after a lost COMMIT) never
 # commits twice — the second finds the record completed and rolls back.
@@ -159,17 +173,31 @@ class IdempotencyStore:
                 return Conflict()
             if existing["state"] == "completed":
                 return _replay(existing)
-            if existing["locked_at"] < utcnow() - LOCK_TIMEOUT:
+            if existing["locked_at"] < utcnow() - LOCK_TIMEOUT or await self._owner_gone(
+                unit, existing["claimed_by"]
+            ):
                 # The first attempt's process died before committing: retake the claim.
+                # Two runs may still overlap (a rerun of the first on a fresh connection);
+                # only one of them completes the claim (_COMPLETE), so it commits once.
                 retake = {
                     "record_id": existing["id"],
                     "locked_at": existing["locked_at"],
                     "now": utcnow(),
                 }
-                if await self._write_committed(_RETAKE, retake, unit) == 1:
+                statement = _RETAKE_PG if self.db.pg is not None else _RETAKE
+                if await self._write_committed(statement, retake, unit) == 1:
                     return Claimed(existing["id"])
             return InProgress()
         return InProgress()
+
+    async def _owner_gone(self, unit: UnitOfWork, owner: str | None) -> bool:
+        """Whether the database session that claimed the key has ended (PostgreSQL only:
+        a killed process's connections end with it, and a retry need not wait out
+        LOCK_TIMEOUT). Unknown (SQLite, an older claim, another role's session): False."""
+        if self.db.pg is None or not owner:
+            return False
+        row = await self._read(_OWNER_ALIVE, {"owner": owner}, unit)
+        return row is not None and not row["alive"]
 
     async def outcome(self, record_id: uuid.UUID) -> Replay | None:
         """The stored response of a completed claim (a commit that landed after all), or
@@ -209,7 +237,7 @@ class IdempotencyStore:
         return True
 
     async def _read(
-        self, statement: sa.Select[Any], values: dict[str, Any], unit: UnitOfWork | None = None
+        self, statement: sa.Executable, values: dict[str, Any], unit: UnitOfWork | None = None
     ) -> Any:
         if self.db.pg is not None:
             if unit is not None:

@@ -11,6 +11,7 @@ lines: the first must equal its customer accounts, the second must sum to zero.
 """
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -227,6 +228,61 @@ def _refuse(field: str, reason: str, message: str) -> ApiError:
     return ApiError("INVALID_STATE", message, [{"field": field, "reason": reason}])
 
 
+@dataclass(frozen=True)
+class GLChange:
+    """A PATCH of a GL account read against the account: what it would become.
+
+    ``None``/unchanged fields keep the account's values; ``parent_changes`` says whether
+    ``parent_id`` was sent and differs (``new_parent`` is ``None`` for a root).
+    """
+
+    account: GLAccount
+    category: str
+    is_header: bool
+    currency_code: str
+    parent_changes: bool
+    new_parent: GLAccount | None
+    is_active: bool
+    allow_manual_entries: bool | None  # as sent
+
+    @property
+    def deactivates(self) -> bool:
+        return self.account.is_active and not self.is_active
+
+    @property
+    def changes_category(self) -> bool:
+        return self.category != self.account.category
+
+    @property
+    def becomes_header(self) -> bool:
+        return self.is_header and not self.account.is_header
+
+    @property
+    def stops_being_header(self) -> bool:
+        return not self.is_header and self.account.is_header
+
+    @property
+    def changes_currency(self) -> bool:
+        return self.currency_code != self.account.currency_code
+
+
+class _Usage:
+    """Whether the account has postings or lines of journals on their way, asked at
+    most once per request (two reads, made only when a rule needs the answer)."""
+
+    def __init__(self, session: AsyncSession, account: GLAccount) -> None:
+        self.session = session
+        self.account = account
+        self._in_use: bool | None = None
+
+    async def in_use(self) -> bool:
+        if self._in_use is None:
+            self._in_use = await has_postings(
+                self.session, self.account.id
+            ) or await has_open_journal_lines(self.session, self.account.id)
+        return self._in_use
+
+
 async def update_gl_account(
     session: AsyncSession,
     ctx: RequestContext,
@@ -234,148 +290,29 @@ async def update_gl_account(
     raw_id: str,
     data: GLAccountUpdate,
 ) -> GLAccount:
-    """Apply the fields sent, audited as ``gl_account.updated`` with before and after."""
+    """Apply the fields sent, audited as ``gl_account.updated`` with before and after.
+
+    The rules run in the order a refusal names the first broken one: the body, the
+    account and the parent sent (404), then the chart's rules, each its own check.
+    """
     _check_currency(data.currency_code)
-    sent = data.model_fields_set
     account = await _load(session, tenant_id, raw_id, lock="update")
-    new_parent: GLAccount | None = None
-    if "parent_id" in sent and data.parent_id is not None:
-        new_parent = await _load(
-            session, tenant_id, data.parent_id, field="parent_id", lock="share"
-        )
-    if data.code is not None and data.code.strip() != account.code:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "A GL account's code never changes; create a new account instead.",
-            [{"field": "code", "reason": "cannot be changed", "value": data.code[:30]}],
-        )
-    before = gl_state(account)
-    category = data.category or account.category
-    is_header = account.is_header if data.is_header is None else data.is_header
-    parent_changes = "parent_id" in sent and (
-        (new_parent.id if new_parent else None) != account.parent_id
-    )
-    system = account.role != "general"
-
-    if system:
-        for name, changes in (
-            ("category", category != account.category),
-            (
-                "currency_code",
-                (data.currency_code or account.currency_code) != account.currency_code,
-            ),
-            ("parent_id", parent_changes),
-            ("is_header", is_header != account.is_header),
-            ("is_active", data.is_active is False and account.is_active),
-        ):
-            if changes:
-                raise _refuse(
-                    name,
-                    f"{account.role} account",
-                    f"GL account {account.code} is a system account ({account.role}); "
-                    f"only its name can change.",
-                )
-    if data.allow_manual_entries and account.role in SYSTEM_ONLY_ROLES:
-        raise ApiError(
-            "MANUAL_ENTRY_NOT_ALLOWED",
-            f"GL account {account.code} is a {account.role} account: it takes system "
-            "postings only.",
-            [{"field": "allow_manual_entries", "reason": f"{account.role} account"}],
-        )
-
-    if parent_changes and new_parent is not None:
-        _check_parent(new_parent, category)
-        await _check_no_cycle(session, account, new_parent)
-    elif category != account.category and account.parent_id is not None and not parent_changes:
-        parent = await _load(session, tenant_id, account.parent_id)
-        _check_parent(parent, category)
-
-    in_use: bool | None = None
-
-    async def used() -> bool:
-        nonlocal in_use
-        if in_use is None:
-            in_use = await has_postings(session, account.id) or await has_open_journal_lines(
-                session, account.id
-            )
-        return in_use
-
+    change = await _read_change(session, tenant_id, account, data)
+    check_code_never_changes(account, data.code)
+    check_system_account_keeps_its_shape(change)
+    check_system_only_role_takes_no_manual_lines(account, data.allow_manual_entries)
+    await check_parent_fits(session, tenant_id, change)
+    usage = _Usage(session, account)
     children = await _children(session, account.id) if account.is_header else []
-    if is_header and not account.is_header and await used():
-        raise _refuse(
-            "is_header",
-            "the account has postings or journals in progress",
-            f"GL account {account.code} has postings (or journals in progress) and so "
-            "cannot become a header.",
-        )
-    if not is_header and account.is_header and children:
-        raise _refuse(
-            "is_header",
-            "the account has sub-accounts",
-            f"GL account {account.code} has {len(children)} sub-account(s); move them first.",
-        )
-    if category != account.category:
-        if children:
-            raise _refuse(
-                "category",
-                "the account has sub-accounts",
-                f"GL account {account.code} has sub-accounts of its category.",
-            )
-        if await used():
-            raise _refuse(
-                "category",
-                "the account has postings or journals in progress",
-                f"GL account {account.code} has postings; its category cannot change.",
-            )
-    if data.currency_code is not None and data.currency_code != account.currency_code:
-        if await used():
-            raise _refuse(
-                "currency_code",
-                "the account has postings or journals in progress",
-                f"GL account {account.code} has postings; its currency cannot change.",
-            )
-    if data.is_active is False and account.is_active:
-        if any(child.is_active for child in children):
-            raise _refuse(
-                "is_active",
-                "the account has active sub-accounts",
-                f"GL account {account.code} has active sub-accounts; deactivate them first.",
-            )
-        if await _carries_a_balance(session, account):
-            raise _refuse(
-                "is_active",
-                "the balance is not zero",
-                f"GL account {account.code} still carries a balance; clear it first.",
-            )
-        if await has_open_journal_lines(session, account.id):
-            raise _refuse(
-                "is_active",
-                "journals in progress use it",
-                f"Journals awaiting approval or posting use GL account {account.code}.",
-            )
-    manual = (
-        account.allow_manual_entries
-        if data.allow_manual_entries is None
-        else (data.allow_manual_entries)
-    )
-    if is_header and data.allow_manual_entries:
-        raise ApiError(
-            "HEADER_ACCOUNT_NOT_POSTABLE",
-            "A header account takes no postings, so it cannot allow manual entries.",
-            [{"field": "allow_manual_entries", "reason": "header accounts take no postings"}],
-        )
+    await check_header_has_no_postings(change, usage)
+    check_header_keeps_its_sub_accounts(change, children)
+    await check_category_change_allowed(change, children, usage)
+    await check_currency_change_allowed(change, usage)
+    await check_deactivation_allowed(session, change, children)
+    check_header_takes_no_manual_entries(change.is_header, change.allow_manual_entries)
 
-    if data.name is not None:
-        account.name = data.name
-    account.category = category
-    account.is_header = is_header
-    account.allow_manual_entries = False if is_header else manual
-    if data.currency_code is not None:
-        account.currency_code = data.currency_code
-    if parent_changes:
-        account.parent_id = new_parent.id if new_parent else None
-    if data.is_active is not None:
-        account.is_active = data.is_active
+    before = gl_state(account)
+    _apply(change, data.name)
     after = gl_state(account)
     if after != before:
         session.add(account)
@@ -389,6 +326,199 @@ async def update_gl_account(
             after=after,
         )
     return account
+
+
+async def _read_change(
+    session: AsyncSession, tenant_id: uuid.UUID, account: GLAccount, data: GLAccountUpdate
+) -> GLChange:
+    """The fields sent, over the account's own (the new parent loaded: 404 if missing)."""
+    parent_sent = "parent_id" in data.model_fields_set
+    new_parent: GLAccount | None = None
+    if parent_sent and data.parent_id is not None:
+        new_parent = await _load(
+            session, tenant_id, data.parent_id, field="parent_id", lock="share"
+        )
+    return GLChange(
+        account=account,
+        category=data.category or account.category,
+        is_header=account.is_header if data.is_header is None else data.is_header,
+        currency_code=data.currency_code or account.currency_code,
+        parent_changes=parent_sent and (new_parent.id if new_parent else None) != account.parent_id,
+        new_parent=new_parent,
+        is_active=account.is_active if data.is_active is None else data.is_active,
+        allow_manual_entries=data.allow_manual_entries,
+    )
+
+
+def check_code_never_changes(account: GLAccount, code: str | None) -> None:
+    """Codes are never renumbered: reports, integrations and cached lookups use them."""
+    if code is not None and code.strip() != account.code:
+        raise ApiError(
+            "VALIDATION_ERROR",
+            "A GL account's code never changes; create a new account instead.",
+            [{"field": "code", "reason": "cannot be changed", "value": code[:30]}],
+        )
+
+
+def check_system_account_keeps_its_shape(change: GLChange) -> None:
+    """The system's own accounts keep their category, currency, place, kind and
+    activity (teller cash, clearing, control, retained earnings): only the name moves."""
+    account = change.account
+    if account.role == "general":
+        return
+    for name, changes in (
+        ("category", change.changes_category),
+        ("currency_code", change.changes_currency),
+        ("parent_id", change.parent_changes),
+        ("is_header", change.is_header != account.is_header),
+        ("is_active", change.deactivates),
+    ):
+        if changes:
+            raise _refuse(
+                name,
+                f"{account.role} account",
+                f"GL account {account.code} is a system account ({account.role}); "
+                f"only its name can change.",
+            )
+
+
+def check_system_only_role_takes_no_manual_lines(
+    account: GLAccount, allow_manual_entries: bool | None
+) -> None:
+    """Control accounts must equal their customer accounts, clearing accounts sum to
+    zero: neither ever takes a manual journal line."""
+    if allow_manual_entries and account.role in SYSTEM_ONLY_ROLES:
+        raise ApiError(
+            "MANUAL_ENTRY_NOT_ALLOWED",
+            f"GL account {account.code} is a {account.role} account: it takes system "
+            "postings only.",
+            [{"field": "allow_manual_entries", "reason": f"{account.role} account"}],
+        )
+
+
+async def check_parent_fits(session: AsyncSession, tenant_id: uuid.UUID, change: GLChange) -> None:
+    """A parent is an active header of the account's (new) category, and never the
+    account itself or one of its descendants."""
+    account = change.account
+    if change.parent_changes and change.new_parent is not None:
+        _check_parent(change.new_parent, change.category)
+        await _check_no_cycle(session, account, change.new_parent)
+    elif change.changes_category and account.parent_id is not None and not change.parent_changes:
+        parent = await _load(session, tenant_id, account.parent_id)
+        _check_parent(parent, change.category)
+
+
+async def check_header_has_no_postings(change: GLChange, usage: _Usage) -> None:
+    """A header takes no postings, so an account with some never becomes one."""
+    if change.becomes_header and await usage.in_use():
+        raise _refuse(
+            "is_header",
+            "the account has postings or journals in progress",
+            f"GL account {change.account.code} has postings (or journals in progress) and "
+            "so cannot become a header.",
+        )
+
+
+def check_header_keeps_its_sub_accounts(change: GLChange, children: list[GLAccount]) -> None:
+    """Sub-accounts hang under a header: move them before it becomes postable."""
+    if change.stops_being_header and children:
+        raise _refuse(
+            "is_header",
+            "the account has sub-accounts",
+            f"GL account {change.account.code} has {len(children)} sub-account(s); "
+            "move them first.",
+        )
+
+
+async def check_category_change_allowed(
+    change: GLChange, children: list[GLAccount], usage: _Usage
+) -> None:
+    """A category changes only on an unused account with no sub-accounts (they share
+    its category; postings were booked as that category in every report)."""
+    if not change.changes_category:
+        return
+    if children:
+        raise _refuse(
+            "category",
+            "the account has sub-accounts",
+            f"GL account {change.account.code} has sub-accounts of its category.",
+        )
+    if await usage.in_use():
+        raise _refuse(
+            "category",
+            "the account has postings or journals in progress",
+            f"GL account {change.account.code} has postings; its category cannot change.",
+        )
+
+
+async def check_currency_change_allowed(change: GLChange, usage: _Usage) -> None:
+    """Postings are in the account's currency: once it has some, the currency stays."""
+    if change.changes_currency and await usage.in_use():
+        raise _refuse(
+            "currency_code",
+            "the account has postings or journals in progress",
+            f"GL account {change.account.code} has postings; its currency cannot change.",
+        )
+
+
+async def check_deactivation_allowed(
+    session: AsyncSession, change: GLChange, children: list[GLAccount]
+) -> None:
+    """An account is deactivated only once empty: no active sub-accounts, a zero
+    balance in every currency, and no journal on its way that uses it."""
+    if not change.deactivates:
+        return
+    account = change.account
+    if any(child.is_active for child in children):
+        raise _refuse(
+            "is_active",
+            "the account has active sub-accounts",
+            f"GL account {account.code} has active sub-accounts; deactivate them first.",
+        )
+    if await _carries_a_balance(session, account):
+        raise _refuse(
+            "is_active",
+            "the balance is not zero",
+            f"GL account {account.code} still carries a balance; clear it first.",
+        )
+    if await has_open_journal_lines(session, account.id):
+        raise _refuse(
+            "is_active",
+            "journals in progress use it",
+            f"Journals awaiting approval or posting use GL account {account.code}.",
+        )
+
+
+def check_header_takes_no_manual_entries(
+    is_header: bool, allow_manual_entries: bool | None
+) -> None:
+    """A header takes no postings, so it cannot allow manual entries."""
+    if is_header and allow_manual_entries:
+        raise ApiError(
+            "HEADER_ACCOUNT_NOT_POSTABLE",
+            "A header account takes no postings, so it cannot allow manual entries.",
+            [{"field": "allow_manual_entries", "reason": "header accounts take no postings"}],
+        )
+
+
+def _apply(change: GLChange, name: str | None) -> None:
+    """Every rule passed: the account takes the change (a header never allows manual
+    entries)."""
+    account = change.account
+    if name is not None:
+        account.name = name
+    account.category = change.category
+    account.is_header = change.is_header
+    manual = (
+        account.allow_manual_entries
+        if change.allow_manual_entries is None
+        else change.allow_manual_entries
+    )
+    account.allow_manual_entries = False if change.is_header else manual
+    account.currency_code = change.currency_code
+    if change.parent_changes:
+        account.parent_id = change.new_parent.id if change.new_parent else None
+    account.is_active = change.is_active
 
 
 async def _check_no_cycle(session: AsyncSession, account: GLAccount, parent: GLAccount) -> None:

@@ -1,19 +1,19 @@
 """The one posting service every money movement goes through.
 
 One call posts one journal atomically in the caller's transaction: customer accounts
-are locked in a fixed order (by ID) on PostgreSQL — SQLite serializes writers — their
-stored balances are checked and updated, and every posting is written with the
-account's running balance. GL accounts are never locked: their balances are derived
-from the postings, so the hot teller-cash, clearing and control accounts are not a
-queue every transaction waits in.
+are locked in a fixed order (by ID) on PostgreSQL — SQLite serializes writers — the
+ledger's rules decide what the legs do (:func:`app.core.ledger.planning.plan_postings`,
+pure: the same plan for both writers below), then the accounts' stored balances are
+updated and every posting is written with the account's running balance. GL accounts
+are never locked: their balances are derived from the postings, so the hot teller-cash,
+clearing and control accounts are not a queue every transaction waits in.
 """
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import attributes
@@ -23,9 +23,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import pg
 from app.core.accounts.models import Account, Hold
 from app.core.audit.models import AuditLog
-from app.core.errors import ApiError
 from app.core.ledger.models import Journal, Posting
-from app.core.money import display_amount
+from app.core.ledger.planning import CREDIT as CREDIT
+from app.core.ledger.planning import DEBIT as DEBIT
+from app.core.ledger.planning import NOT_ACTIVE as NOT_ACTIVE
+from app.core.ledger.planning import Leg as Leg
+from app.core.ledger.planning import PlannedPosting, plan_postings
+from app.core.ledger.planning import available_balance as available_balance
+from app.core.ledger.planning import check_balanced as check_balanced
+from app.core.ledger.planning import check_can_credit as check_can_credit
+from app.core.ledger.planning import check_can_debit as check_can_debit
 from app.core.transactions.models import Transaction
 from app.core.webhooks.models import OutboxEvent
 from app.db import UtcDateTime, utcnow
@@ -33,44 +40,14 @@ from app.db import UtcDateTime, utcnow
 if TYPE_CHECKING:
     import asyncpg
 
-DEBIT, CREDIT = "D", "C"
-NOT_ACTIVE = {"CLOSED", "BLOCKED", "PENDING", "DORMANT"}
-
-
-@dataclass
-class Leg:
-    """One side of a posting: a GL account, or a customer account under its control GL."""
-
-    gl_account_id: uuid.UUID
-    side: str
-    amount: int
-    currency: str
-    account_id: uuid.UUID | None = None
-    branch_code: str | None = None
-    description: str | None = None
+# CREDIT, DEBIT, Leg and the rules imported from planning above are re-exported: the
+# ledger's callers have always imported them from here.
 
 
 @dataclass
 class PostingResult:
     postings: list[Posting] = field(default_factory=list)
     balances: dict[uuid.UUID, int] = field(default_factory=dict)  # account -> ledger after
-
-
-def check_balanced(legs: Iterable[Leg]) -> None:
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for leg in legs:
-        totals[leg.currency][0 if leg.side == DEBIT else 1] += leg.amount
-    for currency, (debits, credits) in totals.items():
-        if debits != credits:
-            raise ApiError(
-                "UNBALANCED_JOURNAL",
-                f"Debits ({display_amount(debits, currency)}) and credits "
-                f"({display_amount(credits, currency)}) differ in {currency}.",
-                [
-                    {"field": "entries", "reason": "total debits", "value": str(debits)},
-                    {"field": "entries", "reason": "total credits", "value": str(credits)},
-                ],
-            )
 
 
 async def lock_accounts(
@@ -91,72 +68,6 @@ async def lock_accounts(
     return {a.id: a for a in rows}
 
 
-class Funds(Protocol):
-    """What the debit and credit rules read of an account (an ORM row or a locked one)."""
-
-    account_number: str
-    currency: str
-    status: str
-    ledger_balance: int
-    hold_amount: int
-    overdraft_limit: int
-
-
-def available_balance(account: Funds) -> int:
-    return account.ledger_balance - account.hold_amount + account.overdraft_limit
-
-
-def check_can_debit(account: Funds, amount: int, *, field_name: str = "account_id") -> None:
-    if account.status == "FROZEN":
-        raise ApiError(
-            "ACCOUNT_FROZEN",
-            f"Account {account.account_number} is frozen: no debits until it is unfrozen.",
-            [{"field": field_name, "reason": "account frozen", "value": account.account_number}],
-        )
-    if account.status in NOT_ACTIVE:
-        raise ApiError(
-            "ACCOUNT_NOT_ACTIVE",
-            f"Account {account.account_number} is {account.status.lower()}.",
-            [
-                {
-                    "field": field_name,
-                    "reason": f"account {account.status.lower()}",
-                    "value": account.account_number,
-                }
-            ],
-        )
-    available = available_balance(account)
-    if amount > available:
-        raise ApiError(
-            "INSUFFICIENT_FUNDS",
-            f"Available balance {display_amount(available, account.currency)} is below "
-            f"{display_amount(amount, account.currency)}.",
-            [
-                {
-                    "field": "amount",
-                    "reason": "exceeds available balance",
-                    "value": display_amount(amount, account.currency),
-                    "available_balance": display_amount(available, account.currency),
-                }
-            ],
-        )
-
-
-def check_can_credit(account: Funds, *, field_name: str = "account_id") -> None:
-    if account.status in NOT_ACTIVE:
-        raise ApiError(
-            "ACCOUNT_NOT_ACTIVE",
-            f"Account {account.account_number} is {account.status.lower()}: it takes no credits.",
-            [
-                {
-                    "field": field_name,
-                    "reason": f"account {account.status.lower()}",
-                    "value": account.account_number,
-                }
-            ],
-        )
-
-
 async def post_journal(
     session: AsyncSession,
     journal: Journal,
@@ -169,70 +80,36 @@ async def post_journal(
     """Post ``legs`` under ``journal`` (already added to the session), all or nothing.
 
     ``accounts`` are the customer accounts the legs touch, locked by the caller with
-    :func:`lock_accounts` (callers lock once, before their own checks).
+    :func:`lock_accounts` (callers lock once, before their own checks). The rules are
+    :func:`plan_postings`'s; this writes its plan through the ORM session.
     """
-    check_balanced(legs)
-    result = PostingResult()
-    # Net debits per account first, so a debit is checked against what is really left.
-    for leg in legs:
-        if leg.account_id is None:
-            continue
-        account = accounts[leg.account_id]
-        if leg.currency != account.currency:
-            raise ApiError(
-                "CURRENCY_MISMATCH",
-                f"Account {account.account_number} holds {account.currency}, not {leg.currency}.",
-                [
-                    {
-                        "field": "currency",
-                        "reason": f"account currency is {account.currency}",
-                        "value": leg.currency,
-                    }
-                ],
-            )
-        if leg.side == DEBIT:
-            if not skip_funds_check:
-                check_can_debit(account, leg.amount)
-            account.ledger_balance -= leg.amount
-        else:
-            check_can_credit(account)
-            account.ledger_balance += leg.amount
-        account.updated_at = utcnow()
+    plan = plan_postings(legs, accounts, skip_funds_check=skip_funds_check)
+    now = utcnow()
+    for account_id, balance in plan.balances.items():
+        account = accounts[account_id]
+        account.ledger_balance = balance
+        account.updated_at = now
         session.add(account)
-        result.balances[account.id] = account.ledger_balance
-        result.postings.append(
-            Posting(
-                tenant_id=journal.tenant_id,
-                journal_id=journal.id,
-                gl_account_id=leg.gl_account_id,
-                account_id=account.id,
-                branch_code=leg.branch_code or account.branch_code,
-                side=leg.side,
-                amount=leg.amount,
-                currency=leg.currency,
-                balance_after=account.ledger_balance,
-                effective_date=effective_date,
-                description=leg.description,
-            )
+    result = PostingResult(balances=dict(plan.balances))
+    result.postings = [
+        Posting(
+            tenant_id=journal.tenant_id,
+            journal_id=journal.id,
+            gl_account_id=planned.gl_account_id,
+            account_id=planned.account_id,
+            branch_code=planned.branch_code,
+            side=planned.side,
+            amount=planned.amount,
+            currency=planned.currency,
+            balance_after=planned.balance_after,
+            effective_date=effective_date,
+            description=planned.description,
         )
-    for leg in legs:
-        if leg.account_id is None:
-            result.postings.append(
-                Posting(
-                    tenant_id=journal.tenant_id,
-                    journal_id=journal.id,
-                    gl_account_id=leg.gl_account_id,
-                    branch_code=leg.branch_code,
-                    side=leg.side,
-                    amount=leg.amount,
-                    currency=leg.currency,
-                    effective_date=effective_date,
-                    description=leg.description,
-                )
-            )
+        for planned in plan.postings
+    ]
     session.add_all(result.postings)
     journal.status = "POSTED"
-    journal.posted_at = journal.posted_at or utcnow()
+    journal.posted_at = journal.posted_at or now
     session.add(journal)
     return result
 
@@ -554,99 +431,45 @@ def post_legs(
     effective_date: date,
     skip_funds_check: bool = False,
 ) -> PostingResult:
-    """:func:`post_journal` for locked rows: the same rules, the rows into ``writes``.
+    """:func:`post_journal` for locked rows: the same plan, its rows into ``writes``.
 
-    ``journal`` holds the journal's column values (its status becomes POSTED). Every
-    rule is checked before anything changes, so a refusal leaves no trace.
+    ``journal`` holds the journal's column values (its status becomes POSTED). The plan
+    is made before anything changes, so a refusal leaves no trace.
     """
-    check_balanced(legs)
-    moved: dict[uuid.UUID, int] = defaultdict(int)  # each account's change so far
-    for leg in legs:
-        if leg.account_id is None:
-            continue
-        account = accounts[leg.account_id]
-        if leg.currency != account.currency:
-            raise ApiError(
-                "CURRENCY_MISMATCH",
-                f"Account {account.account_number} holds {account.currency}, not {leg.currency}.",
-                [
-                    {
-                        "field": "currency",
-                        "reason": f"account currency is {account.currency}",
-                        "value": leg.currency,
-                    }
-                ],
-            )
-        if leg.side == DEBIT:
-            if not skip_funds_check:
-                # Against what the journal's earlier legs left, as post_journal checks it.
-                check_can_debit(
-                    replace(account, ledger_balance=account.ledger_balance + moved[account.id]),
-                    leg.amount,
-                )
-            moved[account.id] -= leg.amount
-        else:
-            check_can_credit(account)
-            moved[account.id] += leg.amount
-    result = PostingResult()
+    plan = plan_postings(legs, accounts, skip_funds_check=skip_funds_check)
     now = utcnow()
-    journal_id = journal["id"]
-    tenant_id = journal["tenant_id"]
-    rows: list[dict[str, Any]] = []
-    for leg in legs:
-        if leg.account_id is None:
-            continue
-        account = accounts[leg.account_id]
-        account.ledger_balance += -leg.amount if leg.side == DEBIT else leg.amount
+    for account_id, balance in plan.balances.items():
+        account = accounts[account_id]
+        account.ledger_balance = balance
         writes.touch(account)
-        result.balances[account.id] = account.ledger_balance
-        rows.append(
-            _posting_row(
-                tenant_id,
-                journal_id,
-                leg,
-                account.id,
-                leg.branch_code or account.branch_code,
-                account.ledger_balance,
-                effective_date,
-                now,
-            )
-        )
-    for leg in legs:
-        if leg.account_id is None:
-            rows.append(
-                _posting_row(
-                    tenant_id, journal_id, leg, None, leg.branch_code, None, effective_date, now
-                )
-            )
     journal["status"] = "POSTED"
     journal["posted_at"] = journal.get("posted_at") or now
     writes.journals.append(journal)
-    writes.postings.extend(rows)
-    return result
+    writes.postings.extend(
+        _posting_row(journal["tenant_id"], journal["id"], planned, effective_date, now)
+        for planned in plan.postings
+    )
+    return PostingResult(balances=dict(plan.balances))
 
 
 def _posting_row(
     tenant_id: uuid.UUID,
     journal_id: uuid.UUID,
-    leg: Leg,
-    account_id: uuid.UUID | None,
-    branch_code: str | None,
-    balance_after: int | None,
+    planned: PlannedPosting,
     effective_date: date,
     now: datetime,
 ) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id,
         "journal_id": journal_id,
-        "gl_account_id": leg.gl_account_id,
-        "account_id": account_id,
-        "branch_code": branch_code,
-        "side": leg.side,
-        "amount": leg.amount,
-        "currency": leg.currency,
-        "balance_after": balance_after,
+        "gl_account_id": planned.gl_account_id,
+        "account_id": planned.account_id,
+        "branch_code": planned.branch_code,
+        "side": planned.side,
+        "amount": planned.amount,
+        "currency": planned.currency,
+        "balance_after": planned.balance_after,
         "effective_date": effective_date,
-        "description": leg.description,
+        "description": planned.description,
         "posted_at": now,
     }

@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 import structlog
+from litestar.utils.scope.state import ScopeState
 
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
@@ -208,6 +209,7 @@ class IdempotencyMiddleware:
         ctx = context_of(scope)
         for attempt in range(1, CONNECTION_RETRIES + 2):
             ctx.notes.pop(CONNECTION_LOST, None)
+            _fresh_attempt(scope)
             ctx.unit = UnitOfWork(self.db)
             gate = _HoldIfLost(send, ctx.notes, last=attempt > CONNECTION_RETRIES)
             try:
@@ -292,6 +294,7 @@ class IdempotencyMiddleware:
             buffer = _ResponseBuffer()
             for note in (RETRYABLE_CONFLICT, CONNECTION_LOST, SHOWN_ONCE):
                 ctx.notes.pop(note, None)
+            _fresh_attempt(scope)
             try:
                 await self.app(scope, replaying_receive(body, receive), buffer)
                 if ctx.notes.pop(CONNECTION_LOST, False) and connection_retries > 0:
@@ -379,6 +382,14 @@ class IdempotencyMiddleware:
         except Exception as exc:  # still unreachable: the claim stays ours, unanswered
             log.warning("idempotency.outcome_unknown", error=str(exc))
             return None
+
+
+def _fresh_attempt(scope: Scope) -> None:
+    """Before a request runs again: Litestar's exception stage keeps "a response has
+    started" in the scope, and the earlier run's answer (held back or buffered) set it; left
+    set, any refusal of the rerun (a 422, a 404) became "Exception caught after response
+    started" and a 500 (fault suite, issue 13)."""
+    ScopeState.from_scope(scope).response_started = False  # type: ignore[arg-type]
 
 
 class _HoldIfLost:

@@ -74,7 +74,12 @@ for i = 1, 2 do
   if redis.call('TTL', KEYS[i]) == -1 then redis.call('EXPIRE', KEYS[i], expiry) end
 end
 local revoked = 0
-if #KEYS > 2 then revoked = redis.call('EXISTS', unpack(KEYS, 3, #KEYS)) end
+if #KEYS > 2 then
+  -- The last key is the blacklist's marker: without it Redis lost the blacklist (-1: the
+  -- revocation stage asks the store, which loads it back from the database).
+  if redis.call('EXISTS', KEYS[#KEYS]) == 0 then revoked = -1
+  elseif #KEYS > 3 then revoked = redis.call('EXISTS', unpack(KEYS, 3, #KEYS - 1)) end
+end
 return {counts[1], counts[2], revoked}
 """
 WINDOW = 60  # seconds, for both request buckets
@@ -133,7 +138,7 @@ class RateLimiter:
                 s.per_credential_per_minute - int(credential_count),
                 reset,
             ),
-            bool(revoked) if revocation_keys else None,
+            bool(revoked) if revocation_keys and int(revoked) >= 0 else None,
         )
 
     async def reserve_sign_in(self, ip: str) -> Reservation:

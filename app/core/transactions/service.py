@@ -23,14 +23,17 @@ from app.core.context import Principal, RequestContext
 from app.core.errors import ApiError
 from app.core.ledger.chart import clearing_code, teller_cash_code
 from app.core.ledger.numbers import journal_number, transaction_ref
-from app.core.ledger.posting import (
+from app.core.ledger.planning import (
     CREDIT,
     DEBIT,
-    LedgerWrites,
     Leg,
-    LockedAccount,
     check_can_credit,
     check_can_debit,
+    check_same_currency,
+)
+from app.core.ledger.posting import (
+    LedgerWrites,
+    LockedAccount,
     lock_account_rows,
     lock_accounts,
     post_legs,
@@ -238,73 +241,88 @@ class TransactionService:
         Outside a batch its rows are written before it returns; in a batch (after
         :meth:`preload`) at :meth:`flush`.
         """
-        ids = [movement.account_id] + (
-            [movement.counterparty_id] if movement.counterparty_id else []
-        )
-        reads: MovementReads | None = None
-        assumed_today = on
-        if self._locked is not None:
-            accounts = {i: self._locked[i] for i in ids if i in self._locked}
-        else:
-            # Today in the tenant's zone as the (briefly cached) tenant says, so the
-            # accounts, the terms and that day's period come back in one read.
-            assert self.ctx.tenant is not None
-            assumed_today = on or utcnow().astimezone(ZoneInfo(self.ctx.tenant.timezone)).date()
-            reads = await self.ledger.lock_for_movement(self.tenant_id, ids, assumed_today)
-            accounts = reads.accounts
-            if reads.terms is not None:
-                self._terms = reads.terms
-        for account_id in ids:  # 404 before any business rule
-            if account_id not in accounts:
-                raise ApiError(
-                    "ACCOUNT_NOT_FOUND",
-                    "No such account.",
-                    [
-                        {
-                            "field": _field(movement, account_id),
-                            "reason": "not found",
-                            "value": str(account_id),
-                        }
-                    ],
-                )
+        accounts, reads, assumed_today = await self._lock_accounts_for(movement, on)
+        check_accounts_exist(movement, accounts)  # 404 before any business rule
         source = accounts[movement.account_id]
         destination = accounts.get(movement.counterparty_id) if movement.counterparty_id else None
         self._check_route(movement, source, destination)
         for account in accounts.values():
-            if account.currency != movement.currency:
-                raise ApiError(
-                    "CURRENCY_MISMATCH",
-                    f"Account {account.account_number} holds {account.currency}, "
-                    f"not {movement.currency}.",
-                    [
-                        {
-                            "field": "currency",
-                            "reason": f"account currency is {account.currency}",
-                            "value": movement.currency,
-                        }
-                    ],
-                )
+            check_same_currency(account, movement.currency)
             await self._release_expired_holds(account)
         terms = await self._tenant_terms()
         today = on or utcnow().astimezone(ZoneInfo(terms.timezone)).date()
+        await self._check_period_takes_postings(today, reads, assumed_today)
+        debited = source if movement.type != DEPOSIT else None
+        credited = destination if destination else (source if movement.type == DEPOSIT else None)
+        if debited is not None:
+            await self._check_debit_allowed(movement, debited, today, to_account=destination)
+        if credited is not None:
+            check_can_credit(credited)
+        transaction = self._new_transaction(movement, source, destination, today)
+        if needs_approval(movement, terms, pre_approved=pre_approved):
+            self._hold_for_approval(transaction, debited)
+        else:
+            await self._post(transaction, source, destination, today)
+        # A shallow copy of the columns: ``asdict`` deep-copies every UUID and datetime.
+        self.writes.transactions.append(dict(vars(transaction)))
+        self._record(transaction)
+        if self._locked is None:
+            await self.ledger.write(self.writes)
+        return transaction
+
+    async def _lock_accounts_for(
+        self, movement: Movement, on: date | None
+    ) -> tuple[dict[uuid.UUID, LockedAccount], MovementReads | None, date | None]:
+        """The movement's accounts, locked: from a batch's preload, or read (and locked)
+        now with the tenant's terms and the period of the day assumed to be today."""
+        ids = movement_account_ids(movement)
+        if self._locked is not None:
+            return {i: self._locked[i] for i in ids if i in self._locked}, None, on
+        # Today in the tenant's zone as the (briefly cached) tenant says, so the
+        # accounts, the terms and that day's period come back in one read.
+        assert self.ctx.tenant is not None
+        assumed_today = on or utcnow().astimezone(ZoneInfo(self.ctx.tenant.timezone)).date()
+        reads = await self.ledger.lock_for_movement(self.tenant_id, ids, assumed_today)
+        if reads.terms is not None:
+            self._terms = reads.terms
+        return reads.accounts, reads, assumed_today
+
+    async def _check_period_takes_postings(
+        self, today: date, reads: MovementReads | None, assumed_today: date | None
+    ) -> None:
+        """The business date falls in an open period (share-locked until commit)."""
         if reads is not None and today == assumed_today:
             check_period_row(reads.period, today)  # read (and share-locked) with the accounts
             self._open_dates.add(today)
         else:  # a batch, or the tenant's zone changed since it was cached
             await self._check_period(today)
-        debited = source if movement.type != DEPOSIT else None
-        credited = destination if destination else (source if movement.type == DEPOSIT else None)
-        if debited is not None:
-            check_can_debit(
-                debited,
-                movement.amount,
-                field_name="source_account_id" if destination else "account_id",
-            )
-            if movement.type == WITHDRAWAL:
-                await self._check_daily_limit(debited, movement.amount, today)
-        if credited is not None:
-            check_can_credit(credited)
-        transaction = TransactionRecord(
+
+    async def _check_debit_allowed(
+        self,
+        movement: Movement,
+        debited: LockedAccount,
+        today: date,
+        *,
+        to_account: LockedAccount | None,
+    ) -> None:
+        """The debited account is open, unfrozen, has the amount available, and a cash
+        withdrawal stays within its daily limit."""
+        check_can_debit(
+            debited,
+            movement.amount,
+            field_name="source_account_id" if to_account else "account_id",
+        )
+        if movement.type == WITHDRAWAL:
+            await self._check_daily_limit(debited, movement.amount, today)
+
+    def _new_transaction(
+        self,
+        movement: Movement,
+        source: LockedAccount,
+        destination: LockedAccount | None,
+        today: date,
+    ) -> TransactionRecord:
+        return TransactionRecord(
             tenant_id=self.tenant_id,
             transaction_ref=transaction_ref(today),
             type=movement.type,
@@ -320,16 +338,6 @@ class TransactionService:
             created_by=self.principal.user_id,
             created_by_email=self.principal.email,
         )
-        if movement.amount > terms.teller_approval_limit and not pre_approved:
-            self._hold_for_approval(transaction, debited)
-        else:
-            await self._post(transaction, source, destination, today)
-        # A shallow copy of the columns: ``asdict`` deep-copies every UUID and datetime.
-        self.writes.transactions.append(dict(vars(transaction)))
-        self._record(transaction)
-        if self._locked is None:
-            await self.ledger.write(self.writes)
-        return transaction
 
     async def _release_expired_holds(self, account: LockedAccount) -> None:
         """Holds past their expiry stop counting (checked whenever the account is locked)."""
@@ -659,6 +667,36 @@ class TransactionService:
                 self.ctx.request_id,
             )
         return transaction
+
+
+def movement_account_ids(movement: Movement) -> list[uuid.UUID]:
+    """The account money leaves or reaches, then a transfer's counterparty."""
+    if movement.counterparty_id is None:
+        return [movement.account_id]
+    return [movement.account_id, movement.counterparty_id]
+
+
+def check_accounts_exist(movement: Movement, accounts: dict[uuid.UUID, LockedAccount]) -> None:
+    """Every account the movement names exists in the tenant (``ACCOUNT_NOT_FOUND``)."""
+    for account_id in movement_account_ids(movement):
+        if account_id not in accounts:
+            raise ApiError(
+                "ACCOUNT_NOT_FOUND",
+                "No such account.",
+                [
+                    {
+                        "field": _field(movement, account_id),
+                        "reason": "not found",
+                        "value": str(account_id),
+                    }
+                ],
+            )
+
+
+def needs_approval(movement: Movement, terms: TenantTerms, *, pre_approved: bool) -> bool:
+    """Above the tenant's teller approval limit a movement waits for an officer (a
+    standing instruction was approved once, for every run)."""
+    return movement.amount > terms.teller_approval_limit and not pre_approved
 
 
 def _field(movement: Movement, account_id: uuid.UUID) -> str:

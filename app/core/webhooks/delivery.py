@@ -92,7 +92,6 @@ from app.settings import WebhookSettings
 log = structlog.get_logger("branchdesk.webhooks")
 
 USER_AGENT = "Branchdesk-Webhooks/1.0"
-LEASE_MARGIN = timedelta(seconds=60)  # beyond the attempt's own deadlines
 FAN_OUT_BATCH = 500  # events turned into deliveries per transaction
 PEEK_WINDOW = 1000  # due deliveries looked at to find the endpoints with work
 RECORD_BATCH = 500  # attempt results recorded per transaction
@@ -407,7 +406,11 @@ class WebhookDispatcher:
         if not wanted:
             return [], left_waiting
         token = uuid.uuid4()
-        lease_until = now + 2 * timedelta(seconds=self.settings.timeout_seconds) + LEASE_MARGIN
+        lease_until = (
+            now
+            + 2 * timedelta(seconds=self.settings.timeout_seconds)
+            + timedelta(seconds=self.settings.lease_margin_seconds)
+        )
         async with self._writing() as connection:
             ids: list[uuid.UUID] = []
             for key, subscription_ids in wanted.items():
@@ -481,7 +484,9 @@ class WebhookDispatcher:
     def _time_left(self, claimed: Claimed) -> bool:
         if claimed.lease_until is None:
             return True
-        deadline = utcnow() + timedelta(seconds=self.settings.timeout_seconds) + LEASE_MARGIN / 2
+        deadline = utcnow() + timedelta(
+            seconds=self.settings.timeout_seconds + self.settings.lease_margin_seconds / 2
+        )
         return deadline <= claimed.lease_until
 
     async def attempt(self, claimed: Claimed) -> Outcome:

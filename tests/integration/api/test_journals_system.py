@@ -1,7 +1,7 @@
-"""Reversing system journals (docs/decisions.md, "Journals"): a deposit's, a withdrawal's or a
-transfer's journal can be reversed by a manager other than its teller; funds are
-checked; the transaction is marked REVERSED with it. Closing and reversal journals
-are not reversible."""
+"""Reversing system journals (docs/decisions.md, "Journals and GL accounts"): a deposit's,
+a withdrawal's or a transfer's journal can be reversed by a manager other than its
+teller; funds are checked; the transaction is marked REVERSED with it. Closing and
+reversal journals are not reversible."""
 
 import pytest
 

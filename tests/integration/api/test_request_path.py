@@ -24,7 +24,7 @@ from app.core.errors import ApiError
 from app.core.services import CoreServices
 from app.core.unit import UnitOfWork
 from app.db import Database
-from tests.integration.api.ledger_helpers import deposit, expect, h, open_account
+from tests.integration.api.ledger_helpers import deposit, expect, h, open_account, withdraw
 from tests.support import API, TENANT, TokenCache, headers
 
 POSTGRES_ONLY = pytest.mark.skipif(
@@ -236,3 +236,148 @@ async def test_a_read_runs_a_statement_built_for_it_outside_any_transaction(core
                 assert not connection.is_in_transaction()
     finally:
         await unit.close()
+
+
+@POSTGRES_ONLY
+async def test_a_terminated_idle_connection_reruns_the_request_not_a_500(
+    own_core, api, tokens: TokenCache, monkeypatch, ledger_checked
+):
+    """Issue 13: after pg_terminate_backend an idle connection's next statement raised
+    asyncpg's InternalClientError ("another operation is in progress") and the request
+    answered 500. It is a lost connection: the request runs again on a fresh one."""
+    import asyncpg
+
+    _app, client, _label = own_core
+    account = await open_account(api, tokens)
+    teller = await signed_in(client, "teller@demo.bank")
+    connection = UnitOfWork.connection
+    broken: list[bool] = []
+
+    async def protocol_mid_error(self: UnitOfWork) -> Any:
+        if not broken:
+            broken.append(True)
+            raise asyncpg.exceptions._base.InternalClientError(
+                "cannot switch to state 15; another operation (2) is in progress"
+            )
+        return await connection(self)
+
+    monkeypatch.setattr(UnitOfWork, "connection", protocol_mid_error)
+    response = await client.post(
+        "/deposits",
+        json={"account_id": account["id"], "amount": "3.00", "currency": "NGN"},
+        headers={**teller, "Idempotency-Key": f"mid-error-{uuid.uuid4().hex}"},
+    )
+    monkeypatch.undo()
+    assert broken == [True]
+    expect(response, 201)
+    after = expect(
+        await api.get(f"/accounts/{account['id']}", headers=await tokens.headers_for("viewer")),
+        200,
+    )
+    assert after["ledger_balance"] == "3.00"
+
+
+@POSTGRES_ONLY
+@pytest.mark.parametrize("owner_alive", [False, True], ids=["owner-gone", "owner-alive"])
+async def test_a_claim_whose_session_ended_is_retaken_at_once(
+    core_app, api, tokens: TokenCache, ledger_checked, owner_alive
+):
+    """Issue 13: a core killed mid-request leaves its claim in progress. When the database
+    session that claimed it has ended, the retry runs at once (posted once); while that
+    session lives, the retry is told IDEMPOTENCY_IN_PROGRESS as before."""
+    import json
+
+    from app.core.idempotency.store import request_fingerprint
+
+    account = await open_account(api, tokens)
+    teller = await tokens.headers_for("teller")
+    key = f"stranded-{uuid.uuid4().hex}"
+    body = {"account_id": account["id"], "amount": "5.00", "currency": "NGN"}
+    fingerprint = request_fingerprint("POST", f"{API}/deposits", b"", json.dumps(body).encode())
+    engine = core_app.state.services.db.engine
+    async with engine.connect() as holder, engine.begin() as connection:
+        # A live session's name (the holder's, open throughout), or one no session has.
+        owner = (
+            await holder.execute(
+                sa.text(
+                    "SELECT a.pid || '@' || extract(epoch FROM a.backend_start)::text "
+                    "FROM pg_stat_get_activity(pg_backend_pid()) AS a"
+                )
+            )
+        ).scalar_one()
+        ids = (
+            await connection.execute(
+                sa.text(
+                    "SELECT t.id, u.id FROM tenants t JOIN staff_users u ON u.tenant_id = t.id "
+                    "WHERE t.code = :tenant AND u.email = 'teller@demo.bank'"
+                ),
+                {"tenant": TENANT},
+            )
+        ).one()
+        await connection.execute(
+            sa.text(
+                "INSERT INTO idempotency_records (id, tenant_id, principal_id, key, "
+                "request_hash, state, locked_at, claimed_by, created_at) VALUES (:id, :tenant, "
+                ":user, :key, :hash, 'in_progress', now(), :owner, now())"
+            ),
+            {
+                "id": uuid.uuid4(),
+                "tenant": ids[0],
+                "user": ids[1],
+                "key": key,
+                "hash": fingerprint,
+                "owner": owner if owner_alive else "0@1765000000.123456",
+            },
+        )
+        await connection.commit()
+        if owner_alive:
+            retry = await api.post(
+                "/deposits", json=body, headers={**teller, "Idempotency-Key": key}
+            )
+            assert expect(retry, 409)["code"] == "IDEMPOTENCY_IN_PROGRESS"
+            return
+    retry = await api.post("/deposits", json=body, headers={**teller, "Idempotency-Key": key})
+    expect(retry, 201)
+    again = await api.post("/deposits", json=body, headers={**teller, "Idempotency-Key": key})
+    expect(again, 201)
+    assert again.headers.get("idempotent-replayed") == "true"
+    after = expect(
+        await api.get(f"/accounts/{account['id']}", headers=await tokens.headers_for("viewer")),
+        200,
+    )
+    assert after["ledger_balance"] == "5.00"  # once
+
+
+@POSTGRES_ONLY
+async def test_a_rerun_that_is_refused_answers_its_refusal_not_a_500(
+    own_core, api, tokens: TokenCache, monkeypatch, ledger_checked
+):
+    """Issue 13 (soak): a request whose connection broke after its handler had answered
+    ran again, and when the rerun was refused (422 INSUFFICIENT_FUNDS: the money had gone
+    meanwhile) the answer was a 500 — Litestar's "a response has started", set by the
+    first run's answer, was still in the scope."""
+    _app, client, _label = own_core
+    account = await open_account(api, tokens)
+    expect(await deposit(api, tokens, account["id"], "10.00"), 201)
+    teller = await signed_in(client, "teller@demo.bank")
+    commit = UnitOfWork.commit
+    broken: list[bool] = []
+
+    async def lose_the_connection_after_the_money_went(self: UnitOfWork) -> None:
+        if self.uses_raw and not broken:
+            broken.append(True)
+            await self.rollback()
+            # Meanwhile another request takes the money (another core, same database).
+            expect(await withdraw(api, tokens, account["id"], "10.00"), 201)
+            raise ConnectionResetError("connection lost before COMMIT went out")
+        await commit(self)
+
+    monkeypatch.setattr(UnitOfWork, "commit", lose_the_connection_after_the_money_went)
+    response = await client.post(
+        "/withdrawals",
+        json={"account_id": account["id"], "amount": "10.00", "currency": "NGN"},
+        headers={**teller, "Idempotency-Key": f"refused-rerun-{uuid.uuid4().hex}"},
+    )
+    monkeypatch.undo()
+    assert broken == [True]
+    assert expect(response, 422)["code"] == "INSUFFICIENT_FUNDS"

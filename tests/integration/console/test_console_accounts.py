@@ -80,7 +80,8 @@ async def test_open_account_errors_are_shown_by_their_fields(browser, settings):
     wrong_currency = await browser.post("/accounts", data=fields)
     assert wrong_currency.status_code == 400
     currency = wrong_currency.text[wrong_currency.text.index('id="field-currency"') :]
-    assert currency.index("Product SAV001 is in NGN.") < 900
+    # The console's words for the core's code, never its English.
+    assert currency.index("That product is not offered in USD") < 900
     assert key_from(wrong_currency.text) == key
 
     bad_amount = await browser.post(

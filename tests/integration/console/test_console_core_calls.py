@@ -53,11 +53,15 @@ def recorded(app: Any) -> Iterator[tuple[list[str], list[str]]]:
     client, store = console.client, console.token_store
     calls: list[str] = []
     token_reads: list[str] = []
-    request = client.request
+    request, get_page = client.request, client.get_page
 
     async def counting_request(method: str, path: str, **kwargs: Any) -> Any:
         calls.append(f"{method} {REF.sub('/{ref}', UUID.sub('{id}', path))}")
         return await request(method, path, **kwargs)
+
+    async def counting_page(path: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"GET {REF.sub('/{ref}', UUID.sub('{id}', path))}")
+        return await get_page(path, *args, **kwargs)
 
     class CountingStore:
         """The token store, counting reads."""
@@ -70,11 +74,13 @@ def recorded(app: Any) -> Iterator[tuple[list[str], list[str]]]:
             return await store.get(key, *args, **kwargs)
 
     client.request = counting_request  # type: ignore[method-assign]
+    client.get_page = counting_page  # type: ignore[method-assign]
     console.token_store = CountingStore()  # type: ignore[assignment]
     try:
         yield calls, token_reads
     finally:
         client.request = request  # type: ignore[method-assign]
+        client.get_page = get_page  # type: ignore[method-assign]
         console.token_store = store
 
 

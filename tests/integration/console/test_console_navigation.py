@@ -10,7 +10,7 @@ import httpx
 from console_helpers import asgi_client, sign_in
 from money_helpers import Core
 
-from app.console.approvals.badge import forget_all_pending_counts
+from app.console.pending_count import forget_all_pending_counts
 
 BADGE = re.compile(r'<span class="nav-badge">(\d+)\+?<')
 HOME_FIGURE = re.compile(r'<p class="home-approvals__count num">(\d+)\+?</p>')

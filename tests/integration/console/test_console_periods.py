@@ -157,7 +157,9 @@ async def test_checklist_lists_what_blocks_with_links_and_the_core_decides(brows
     # Each blocker links to where it is handled.
     assert f'href="/periods/{january["id"]}">January {year}</a>' in page.text
     assert f'href="/journals/{journal["id"]}">Journal {journal["journal_number"]}' in page.text
-    assert "waiting for approval" in text and "made by teller@demo.bank" in text
+    # What the core's close-blockers read says of it: its state, its date, its amount.
+    assert "waiting for approval" in text and f"dated {_short(year, 2, 10)}" in text
+    assert "₦250.00" in text
     # The injected description is shown as text, never run.
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;rent&#34;" in page.text
     assert '<script>alert("x")' not in page.text
@@ -214,7 +216,8 @@ async def test_current_period_checklist_lists_a_pending_teller_transaction(brows
     page = await browser.get(f"/periods/{current['id']}/close")
     text = page_text(page.text)
     assert f'href="/approvals/transactions/{pending["id"]}"' in page.text
-    assert f"Deposit {pending['transaction_ref']}" in text
+    # As the core's close-blockers read names it (a teller transaction, by its reference).
+    assert f"Transaction {pending['transaction_ref']}" in text
     assert "awaiting approval, ₦1,750,000.00" in text
     assert ">Confirm close</button>" not in page.text
     # Home shows the same readiness to the admin, with the link to the checklist.

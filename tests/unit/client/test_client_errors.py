@@ -158,3 +158,36 @@ async def test_malformed_auth_answer_is_invalid_response_without_values(make_cli
     assert caught.value.code == "INVALID_RESPONSE"
     assert "secret-token" not in str(caught.value)
     assert "secret-token" not in repr(caught.value.details)
+
+
+async def test_details_carry_machine_readable_codes(make_client):
+    body = {
+        "code": "PERIOD_CLOSE_BLOCKED",
+        "message": "December 2026 cannot be closed",
+        "details": [
+            {"field": "amount", "code": "not_positive", "reason": "must be > 0", "value": 0},
+            {
+                "field": "journal",
+                "code": "journal_pending",
+                "reason": "journal awaiting approval",
+                "value": "j-1",
+                "reference": "JV1",
+            },
+            {"field": "secret", "reason": "not printable", "value": "hunter2 secret"},
+        ],
+    }
+    client = make_client(lambda r: json_response(422, body))
+    with pytest.raises(BankingAPIError) as caught:
+        await client.post("/fiscal-periods/p/close", token="t")
+    amount, journal, secret = caught.value.details
+    assert (amount.field, amount.code, amount.reason, amount.value) == (
+        "amount",
+        "not_positive",
+        "must be > 0",
+        "0",
+    )
+    # Still a mapping of everything the core sent (the console reads extra keys).
+    assert journal.code == "journal_pending" and journal["reference"] == "JV1"
+    assert journal.get("entity_type") is None and dict(journal)["value"] == "j-1"
+    assert secret.code is None  # an older core: the console falls back to the reason
+    assert "hunter2" not in repr(caught.value.details)

@@ -1,0 +1,59 @@
+"""What an admin reads of staff sign-in (``/tenant/identity-provider``,
+``/users/{id}/second-factor``)."""
+
+from .._parse import Timestamp
+from ._base import Resource
+
+__all__ = ["FactorReset", "GroupMapping", "IdentityProvider", "SecondFactor"]
+
+
+class GroupMapping(Resource, kw_only=True, frozen=True):
+    """A group of the identity provider, and the role (and branch) it gives."""
+
+    group: str
+    role: str
+    branch_id: str | None = None
+
+
+class IdentityProvider(Resource, kw_only=True, frozen=True):
+    """The bank's OpenID Connect provider; the client secret only as ``client_secret_set``."""
+
+    display_name: str
+    issuer: str
+    client_id: str
+    client_secret_set: bool
+    scopes: str
+    groups_claim: str | None = None
+    email_claim: str | None = None
+    require_verified_email: bool = True
+    create_users: bool = False
+    default_branch: str | None = None
+    group_mappings: list[GroupMapping] = []
+    enabled: bool
+    updated_at: Timestamp | None = None
+    updated_by: str | None = None
+
+
+class FactorReset(Resource, kw_only=True, frozen=True):
+    """A request to clear a staff member's second factor (a second admin decides)."""
+
+    id: str
+    user_id: str
+    status: str
+    reason: str
+    requested_by: str
+    requested_at: Timestamp
+    decided_by: str | None = None
+    decided_at: Timestamp | None = None
+
+
+class SecondFactor(Resource, kw_only=True, frozen=True):
+    """A staff member's second factor as an admin sees it."""
+
+    enrolled: bool
+    enrolled_at: Timestamp | None = None
+    required: bool
+    required_from_role: str | None = None
+    recovery_codes_left: int = 0
+    pending_reset: FactorReset | None = None
+    reset_needs_second_admin: bool = False
