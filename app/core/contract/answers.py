@@ -25,7 +25,7 @@ from app.core.admin.responses import (
     StaffSummary,
     StaffUser,
 )
-from app.core.audit.responses import AuditPage
+from app.core.audit.responses import AuditPage, AuditVerification
 from app.core.auth.responses import Caller, TokenPair
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.jobs.responses import JobRun
@@ -33,9 +33,16 @@ from app.core.journals.responses import Journal, JournalPage
 from app.core.ledger.responses import Chart, GLAccount, GLEntryPage
 from app.core.periods.responses import (
     CloseBlockers,
+    ClosedYear,
     FiscalPeriod,
     FiscalPeriodPage,
     FiscalYear,
+)
+from app.core.reports.responses import (
+    BalanceSheet,
+    IncomeStatement,
+    TellerSummary,
+    TrialBalance,
 )
 from app.core.standing.responses import (
     ExecutionPage,
@@ -44,6 +51,7 @@ from app.core.standing.responses import (
 )
 from app.core.tenants.responses import Branch, Branches, Tenant
 from app.core.transactions.responses import BatchResult, Transaction, TransactionPage
+from app.core.views.responses import AccountView, ApprovalsView, LabelledTransaction, Waiting
 from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
 
 ANSWERS: dict[tuple[str, str], type[Any]] = {
@@ -67,6 +75,7 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("GET", "/fiscal-periods/{period_id}/close-blockers"): CloseBlockers,
     ("POST", "/fiscal-periods/year/{year}"): FiscalYear,
     ("POST", "/fiscal-periods/{period_id}/close"): FiscalPeriod,
+    ("POST", "/fiscal-periods/year/{year}/close"): ClosedYear,
     ("POST", "/customers"): Customer,
     ("GET", "/customers"): CustomerPage,
     ("GET", "/customers/{customer_id}"): CustomerDetail,
@@ -116,6 +125,15 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/journals/{journal_id}/reverse"): Journal,
     ("POST", "/jobs/standing-instructions/trigger"): JobRun,
     ("GET", "/audit-logs"): AuditPage,
+    ("GET", "/audit-logs/verify"): AuditVerification,
+    ("GET", "/reports/trial-balance"): TrialBalance,
+    ("GET", "/reports/balance-sheet"): BalanceSheet,
+    ("GET", "/reports/income-statement"): IncomeStatement,
+    ("GET", "/reports/teller-summary"): TellerSummary,
+    ("GET", "/views/accounts/{account_id}"): AccountView,
+    ("GET", "/views/approvals"): ApprovalsView,
+    ("GET", "/views/approvals/waiting"): Waiting,
+    ("GET", "/views/transactions/{id_or_ref}"): LabelledTransaction,
     ("POST", "/auth/login"): TokenPair,
     ("POST", "/auth/token"): TokenPair,
     ("POST", "/auth/refresh"): TokenPair,

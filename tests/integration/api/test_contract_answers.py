@@ -373,3 +373,144 @@ async def test_sign_in_answers_are_their_models(api, tokens, core_app):
         await api.post("/auth/token", json={"api_key": key["api_key"]}, headers=tenant), 200
     )
     assert check("POST", "/auth/token", exchanged).user.email == "api-key:robot"
+
+
+def _gl_codes(chart: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+
+    def walk(nodes: list[dict]) -> None:
+        for node in nodes:
+            found[node["code"]] = node["id"]
+            walk(node["children"])
+
+    walk(chart["gl_accounts"])
+    return found
+
+
+async def test_report_and_view_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.journal_helpers import line
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens, teller_approval_limit=10_00)
+    viewer, admin = bank.h("viewer"), bank.h("admin")
+    today = expect(await api.get("/tenant", headers=viewer), 200)["business_date"]
+    expect(await api.post(f"/fiscal-periods/year/{today[:4]}", headers=admin), 201)
+    a, b = await bank.open_account(), await bank.open_account(branch="002")
+    for account, amount in ((a, "8.00"), (a, "1.00"), (b, "3.00")):
+        expect(await bank.deposit(account["id"], amount), 201)
+    pending = expect(await bank.deposit(a["id"], "40.00"), 201)
+    gl = _gl_codes(expect(await api.get("/gl/accounts", headers=viewer), 200))
+    fee = [line(gl["1400"], "2.00", "debit"), line(gl["4200"], "2.00", "credit")]
+    for _ in range(2):
+        drafted = expect(
+            await api.post(
+                "/journals",
+                json={
+                    "journal_type": "GENERAL",
+                    "description": "fee accrued",
+                    "transaction_date": today,
+                    "effective_date": today,
+                    "entries": fee,
+                },
+                headers=bank.h("teller", key=True),
+            ),
+            201,
+        )
+    approved = expect(
+        await api.post(f"/journals/{drafted['id']}/approve", headers=bank.h("officer")), 200
+    )
+    assert approved["status"] == "APPROVED"
+    expect(
+        await api.post(
+            "/standing-instructions",
+            json={
+                "source_account_id": a["id"],
+                "destination_account_id": b["id"],
+                "amount": "1.00",
+                "currency": "NGN",
+                "frequency": "MONTHLY",
+                "start_date": today,
+                "narration": "allowance",
+            },
+            headers=bank.h("officer"),
+        ),
+        201,
+    )
+
+    trial = expect(await api.get("/reports/trial-balance", headers=viewer), 200)
+    assert check("GET", "/reports/trial-balance", trial).balanced is True
+    branch = expect(
+        await api.get("/reports/trial-balance", params={"branch_code": "002"}, headers=viewer),
+        200,
+    )
+    assert check("GET", "/reports/trial-balance", branch).branch_code == "002"
+    sheet = expect(await api.get("/reports/balance-sheet", headers=viewer), 200)
+    assert check("GET", "/reports/balance-sheet", sheet).assets.lines
+    income = expect(
+        await api.get("/reports/income-statement", params={"from": today}, headers=viewer), 200
+    )
+    assert check("GET", "/reports/income-statement", income).from_ == today
+    cash = expect(await api.get("/reports/teller-summary", headers=viewer), 200)
+    summary = check("GET", "/reports/teller-summary", cash)
+    assert [t.deposits.count for t in summary.totals] == [3]
+    assert summary.tellers[0].name
+
+    page = expect(
+        await api.get(f"/views/accounts/{a['id']}", params={"limit": 1}, headers=viewer), 200
+    )
+    view = check("GET", "/views/accounts/{account_id}", page)
+    assert view.has_more is True and view.next_cursor
+    queue = expect(await api.get("/views/approvals", headers=viewer), 200)
+    approvals = check("GET", "/views/approvals", queue)
+    assert [len(approvals.journals_pending.items), len(approvals.journals_approved.items)] == [1, 1]
+    assert [t.id for t in approvals.transactions_pending.items] == [pending["id"]]
+    assert approvals.standing_instructions_pending.items[0].source_account_number
+    waiting = expect(await api.get("/views/approvals/waiting", headers=viewer), 200)
+    assert check("GET", "/views/approvals/waiting", waiting).transactions == {
+        bank.users["teller"]: 1
+    }
+    receipt = expect(await api.get(f"/views/transactions/{pending['id']}", headers=viewer), 200)
+    labelled = check("GET", "/views/transactions/{id_or_ref}", receipt)
+    assert labelled.account_number == a["account_number"]
+    assert labelled.counterparty_account_number is None
+
+
+async def test_year_close_and_audit_verification_are_their_models(api, tokens, core_app):
+    from tests.integration.api.journal_helpers import line
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    today = expect(await api.get("/tenant", headers=admin), 200)["business_date"]
+    year = int(today[:4]) - 1
+    made = expect(await api.post(f"/fiscal-periods/year/{year}", headers=admin), 201)
+    gl = _gl_codes(expect(await api.get("/gl/accounts", headers=admin), 200))
+    drafted = expect(
+        await api.post(
+            "/journals",
+            json={
+                "journal_type": "GENERAL",
+                "description": "last year's fee",
+                "transaction_date": f"{year}-06-30",
+                "effective_date": f"{year}-06-30",
+                "entries": [
+                    line(gl["1400"], "7.00", "debit"),
+                    line(gl["4200"], "7.00", "credit"),
+                ],
+            },
+            headers=bank.h("teller", key=True),
+        ),
+        201,
+    )
+    expect(await api.post(f"/journals/{drafted['id']}/approve", headers=bank.h("officer")), 200)
+    expect(await api.post(f"/journals/{drafted['id']}/post", headers=bank.h("manager")), 200)
+    for period in made["fiscal_periods"]:
+        if period["period_number"] <= 12:
+            expect(await api.post(f"/fiscal-periods/{period['id']}/close", headers=admin), 200)
+    closed = expect(await api.post(f"/fiscal-periods/year/{year}/close", headers=admin), 200)
+    typed = check("POST", "/fiscal-periods/year/{year}/close", closed)
+    assert typed.closing_journal_id and [n.amount for n in typed.net_income] == ["7.00"]
+    assert {p.status for p in typed.fiscal_periods} == {"locked"}
+
+    verified = expect(await api.get("/audit-logs/verify", headers=admin), 200)
+    assert check("GET", "/audit-logs/verify", verified).first_broken_id is None
