@@ -20,13 +20,23 @@ from app.core.accounts.responses import (
 from app.core.admin.responses import (
     ApiKey,
     ApiKeyPage,
+    FactorReset,
     Revoked,
+    SecondFactor,
     StaffPage,
     StaffSummary,
     StaffUser,
 )
 from app.core.audit.responses import AuditPage, AuditVerification
-from app.core.auth.responses import Caller, TokenPair
+from app.core.auth.responses import (
+    Caller,
+    EnrolledSession,
+    MfaEnrolment,
+    OidcProvider,
+    SsoSession,
+    TokenPair,
+    VerifiedSession,
+)
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.jobs.responses import JobRun
 from app.core.journals.responses import Journal, JournalPage
@@ -49,7 +59,7 @@ from app.core.standing.responses import (
     StandingInstruction,
     StandingInstructionPage,
 )
-from app.core.tenants.responses import Branch, Branches, Tenant
+from app.core.tenants.responses import Branch, Branches, IdentityProvider, Tenant
 from app.core.transactions.responses import BatchResult, Transaction, TransactionPage
 from app.core.views.responses import AccountView, ApprovalsView, LabelledTransaction, Waiting
 from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
@@ -138,4 +148,15 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/auth/token"): TokenPair,
     ("POST", "/auth/refresh"): TokenPair,
     ("GET", "/auth/me"): Caller,
+    ("POST", "/auth/mfa/verify"): VerifiedSession,
+    ("POST", "/auth/mfa/enrol"): MfaEnrolment,
+    ("POST", "/auth/mfa/enrol/confirm"): EnrolledSession,
+    ("GET", "/auth/oidc/provider"): OidcProvider,
+    ("POST", "/auth/oidc/token"): SsoSession,
+    ("GET", "/tenant/identity-provider"): IdentityProvider,
+    ("PUT", "/tenant/identity-provider"): IdentityProvider,
+    ("GET", "/users/{user_id}/second-factor"): SecondFactor,
+    ("POST", "/users/{user_id}/second-factor/reset"): FactorReset,
+    ("POST", "/users/{user_id}/second-factor/reset/approve"): FactorReset,
+    ("POST", "/users/{user_id}/second-factor/reset/cancel"): FactorReset,
 }

@@ -18,6 +18,10 @@ from tests.integration.api.ledger_helpers import (
     withdraw,
 )
 
+# Fixtures of their own modules: a core in production mode, a running OIDC provider.
+from tests.integration.api.test_mfa import production_api  # noqa: F401
+from tests.integration.api.test_sso import identity_provider  # noqa: F401
+
 pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 
@@ -514,3 +518,105 @@ async def test_year_close_and_audit_verification_are_their_models(api, tokens, c
 
     verified = expect(await api.get("/audit-logs/verify", headers=admin), 200)
     assert check("GET", "/audit-logs/verify", verified).first_broken_id is None
+
+
+async def test_second_factor_answers_are_their_models(
+    api,
+    tokens,
+    core_app,
+    production_api,  # noqa: F811 (the fixture imported above)
+):
+    import time
+
+    from app.core.auth import totp
+    from tests.integration.api.test_mfa import _bank, _challenge, bank_user
+    from tests.support import headers
+
+    bank = await _bank(core_app, api, tokens)
+    public = headers(None, bank.code)
+    challenge = await _challenge(api, bank, "officer", "MFA_ENROLMENT_REQUIRED")
+    started = expect(
+        await api.post("/auth/mfa/enrol", json={"challenge": challenge}, headers=public), 200
+    )
+    seed = check("POST", "/auth/mfa/enrol", started).secret
+    confirmed = expect(
+        await api.post(
+            "/auth/mfa/enrol/confirm",
+            json={"challenge": challenge, "code": totp.code_at(seed, time.time())},
+            headers=public,
+        ),
+        200,
+    )
+    enrolled = check("POST", "/auth/mfa/enrol/confirm", confirmed)
+    assert len(enrolled.recovery_codes) == 10
+    challenge = await _challenge(api, bank, "officer", "MFA_REQUIRED")
+    code = totp.code_at(seed, time.time() + totp.STEP_SECONDS)
+    verified = expect(
+        await api.post(
+            "/auth/mfa/verify", json={"challenge": challenge, "code": code}, headers=public
+        ),
+        200,
+    )
+    assert check("POST", "/auth/mfa/verify", verified).recovery_codes_left is msgspec.UNSET
+    challenge = await _challenge(api, bank, "officer", "MFA_REQUIRED")
+    recovered = expect(
+        await api.post(
+            "/auth/mfa/verify",
+            json={"challenge": challenge, "recovery_code": enrolled.recovery_codes[0]},
+            headers=public,
+        ),
+        200,
+    )
+    assert check("POST", "/auth/mfa/verify", recovered).recovery_codes_left == 9
+
+    user_id = bank_user(bank)
+    path = f"/users/{user_id}/second-factor"
+    status = expect(await production_api.get(path, headers=bank.h("admin")), 200)
+    assert check("GET", "/users/{user_id}/second-factor", status).pending_reset is None
+    for decision, who in (("cancel", "admin"), ("approve", "admin2")):
+        requested = expect(
+            await production_api.post(
+                f"{path}/reset", json={"reason": "new phone"}, headers=bank.h("admin")
+            ),
+            200,
+        )
+        pending = check("POST", "/users/{user_id}/second-factor/reset", requested)
+        assert pending.status == "PENDING_APPROVAL"
+        waiting = expect(await production_api.get(path, headers=bank.h("admin")), 200)
+        assert check("GET", "/users/{user_id}/second-factor", waiting).pending_reset == pending
+        decided = expect(
+            await production_api.post(f"{path}/reset/{decision}", json={}, headers=bank.h(who)),
+            200,
+        )
+        typed = check("POST", f"/users/{{user_id}}/second-factor/reset/{decision}", decided)
+        assert typed.decided_by == bank.users[who]
+
+
+async def test_identity_provider_and_sso_answers_are_their_models(
+    api,
+    tokens,
+    core_app,
+    identity_provider,  # noqa: F811 (the fixture imported above)
+):
+    from tests.integration.api.private_tenant import make_tenant
+    from tests.integration.api.test_sso import account, provider_settings, sign_in
+    from tests.support import headers
+
+    bank = await make_tenant(core_app, api, tokens, sign_in=("admin",))
+    admin = bank.h("admin")
+    saved = expect(
+        await api.put(
+            "/tenant/identity-provider", json=provider_settings(identity_provider), headers=admin
+        ),
+        200,
+    )
+    typed = check("PUT", "/tenant/identity-provider", saved)
+    assert typed.client_secret_set is True
+    assert [m.branch_id for m in typed.group_mappings] == [None, "001", "002"]
+    shown = expect(await api.get("/tenant/identity-provider", headers=admin), 200)
+    check("GET", "/tenant/identity-provider", shown)
+    public = expect(await api.get("/auth/oidc/provider", headers=headers(None, bank.code)), 200)
+    check("GET", "/auth/oidc/provider", public)
+    person = account(bank, "teller", "bd-tellers")
+    signed_in = expect(await sign_in(api, bank, identity_provider, person), 200)
+    assert check("POST", "/auth/oidc/token", signed_in).identity_provider.id_token_hint
