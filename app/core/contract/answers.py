@@ -1,7 +1,8 @@
 """The success answer of each operation, by model (the document's 2xx schemas).
 
-Keyed like the role matrix; an operation not listed here is documented by Litestar from
-its handler (a generic object for the handlers that still build dicts). The contract tests
+Keyed like the role matrix. The operations that answer 204 with no body are in
+``NO_BODY``; ``/metrics`` answers Prometheus text; every other operation is in ``ANSWERS``
+(the document test checks that nothing is left out). The contract tests
 convert real answers into these models (unknown members refused), and schemathesis
 checks every answer it gets against them.
 """
@@ -37,6 +38,7 @@ from app.core.auth.responses import (
     TokenPair,
     VerifiedSession,
 )
+from app.core.contract.operational import Health, Jwks, Readiness
 from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.jobs.responses import JobRun
 from app.core.journals.responses import Journal, JournalPage
@@ -65,6 +67,9 @@ from app.core.views.responses import AccountView, ApprovalsView, LabelledTransac
 from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
 
 ANSWERS: dict[tuple[str, str], type[Any]] = {
+    ("GET", "/health"): Health,
+    ("GET", "/ready"): Readiness,
+    ("GET", "/.well-known/jwks.json"): Jwks,
     ("GET", "/tenant"): Tenant,
     ("PUT", "/tenant/settings"): Tenant,
     ("GET", "/branches"): Branches,
@@ -160,3 +165,13 @@ ANSWERS: dict[tuple[str, str], type[Any]] = {
     ("POST", "/users/{user_id}/second-factor/reset/approve"): FactorReset,
     ("POST", "/users/{user_id}/second-factor/reset/cancel"): FactorReset,
 }
+
+# Done, nothing to say: 204 and no body.
+NO_BODY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/auth/logout"),
+        ("DELETE", "/api-keys/{key_id}"),
+        ("DELETE", "/webhooks/{webhook_id}"),
+        ("DELETE", "/tenant/identity-provider"),
+    }
+)

@@ -620,3 +620,42 @@ async def test_identity_provider_and_sso_answers_are_their_models(
     person = account(bank, "teller", "bd-tellers")
     signed_in = expect(await sign_in(api, bank, identity_provider, person), 200)
     assert check("POST", "/auth/oidc/token", signed_in).identity_provider.id_token_hint
+
+
+async def test_operational_answers_are_their_models(api):
+    check("GET", "/health", expect(await api.get("/health"), 200))
+    ready = await api.get("/ready")
+    # The suite's database is migrated by its fixtures; a 503 would still be the model.
+    assert check("GET", "/ready", ready.json()).status == (
+        "ready" if ready.is_success else "not_ready"
+    )
+    keys = check(
+        "GET", "/.well-known/jwks.json", expect(await api.get("/.well-known/jwks.json"), 200)
+    )
+    assert {k.kty for k in keys.keys} == {"RSA"}
+
+
+async def test_deletes_and_sign_out_answer_204_with_no_body(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    key = expect(
+        await api.post("/api-keys", json={"name": "gone", "role": "viewer"}, headers=admin), 201
+    )
+    hook = expect(
+        await api.post(
+            "/webhooks",
+            json={"name": "gone", "url": "http://127.0.0.1:9/hook", "events": ["period.closed"]},
+            headers=admin,
+        ),
+        201,
+    )
+    answers = [
+        await api.delete(f"/api-keys/{key['id']}", headers=admin),
+        await api.delete(f"/webhooks/{hook['id']}", headers=admin),
+        await api.delete("/tenant/identity-provider", headers=admin),
+        await api.post("/auth/logout", headers=bank.h("viewer")),
+    ]
+    assert [(a.status_code, a.content) for a in answers] == [(204, b"")] * 4
+    assert expect(await api.get("/auth/me", headers=bank.h("viewer")), 401)
