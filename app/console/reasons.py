@@ -111,6 +111,10 @@ WORDS: dict[tuple[str, str], str] = {
     ("start_date", "in_past"): (
         "In the past: the first payment is on the business date or a later day."
     ),
+    # Transfers.
+    ("destination_account_id", "same_branch"): (
+        "Both accounts are in the same branch; use a transfer within the branch."
+    ),
     # Staff.
     ("email", "duplicate"): "A staff user with this email already exists.",
     ("branch_id", "required"): "Choose a branch.",

@@ -182,8 +182,10 @@ _PYDANTIC: dict[str, DetailCode] = {
 def from_pydantic(error: Mapping[str, Any]) -> DetailCode:
     """The code of one item of a pydantic ``ValidationError.errors()``."""
     kind = str(error.get("type") or "")
-    if kind in _CODES:
-        return DetailCode(kind)  # a validator's refusal(...)
+    if kind in _CODES and kind not in _PYDANTIC:
+        # A validator's refusal(...); pydantic's own "too_short"/"too_long" (a list's
+        # bounds) share a name with our codes and are classified below.
+        return DetailCode(kind)
     ctx = error.get("ctx") or {}
     if kind.endswith("_type") and error.get("input", "") is None:
         return DetailCode.REQUIRED  # null where a value is due

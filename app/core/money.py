@@ -67,7 +67,7 @@ def parse_amount(value: Any, currency: str, field: str = "amount") -> int:
             f"must be a decimal string with at most {digits} decimal places, "
             "no sign, exponent or separators"
         )
-        raise _bad(field, value, _grammar_code(text, digits), reason)
+        raise _bad(field, value, grammar_code(text, digits), reason)
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -101,7 +101,7 @@ def display_amount(minor: int, currency: str) -> str:
 _PLAIN_DECIMAL = re.compile(r"^([0-9]+)(?:\.([0-9]+))?$")
 
 
-def _grammar_code(text: str, digits: int) -> DetailCode:
+def grammar_code(text: str, digits: int) -> DetailCode:
     """Why an amount's text failed the grammar: too many places, too many whole digits
     (above the largest amount), or not a plain decimal at all (a sign, exponent, ...)."""
     plain = _PLAIN_DECIMAL.match(text)

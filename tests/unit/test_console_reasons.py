@@ -52,3 +52,15 @@ def test_a_detail_is_read_under_the_name_its_form_gives_it():
     assert detail_words({"field": "phone", "code": "contact_required", "reason": "r"}) == (
         "Enter a phone number or an email address (at least one of them)."
     )
+
+
+def test_a_same_branch_inter_branch_transfer_says_which_transfer_to_use():
+    detail = {
+        "field": "destination_account_id",
+        "code": "same_branch",
+        "reason": "in the same branch",
+        "value": "001",
+    }
+    assert detail_words(detail) == (
+        "Both accounts are in the same branch; use a transfer within the branch."
+    )

@@ -52,3 +52,24 @@ class ApiKeyPage(Model):
     api_keys: list[ApiKey]
     has_more: bool
     next_cursor: Cursor | None
+
+
+class FactorReset(Model):
+    id: Id
+    user_id: Id
+    status: str  # PENDING_APPROVAL | COMPLETED | CANCELLED
+    reason: str
+    requested_by: Id
+    requested_at: Instant
+    decided_by: Id | None
+    decided_at: Instant | None
+
+
+class SecondFactor(Model):
+    enrolled: bool
+    enrolled_at: Instant | None
+    required: bool  # the staff member's roles need one to sign in with a password
+    required_from_role: str
+    recovery_codes_left: int
+    pending_reset: FactorReset | None
+    reset_needs_second_admin: bool  # production: another admin approves a reset

@@ -24,3 +24,11 @@ class AuditPage(Model):
     audit_logs: list[AuditRecord]
     has_more: bool
     next_cursor: Cursor | None
+
+
+class AuditVerification(Model):
+    valid: bool
+    records: int
+    seals: int
+    sealed_through_id: int | None  # the last record a seal covers (null: none sealed yet)
+    first_broken_id: int | None  # the first record that differs from its seal

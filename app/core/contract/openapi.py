@@ -28,7 +28,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
-from app.core.contract.answers import ANSWERS
+from app.core.contract.answers import ANSWERS, NO_BODY
 from app.core.contract.errors import ErrorBody
 from app.core.contract.refusals import ROUTE_REFUSALS, STATUS_OVERRIDES
 from app.core.contract.requests import request_schemas
@@ -201,11 +201,25 @@ def _finish(operation: dict[str, Any], handler: HTTPRouteHandler, method: str, p
     # Litestar's own 400 (``{status_code, detail}``) is not what the API sends.
     responses.pop("400", None)
     responses.update(_responses(_codes(handler, method, path)))
-    answer = ANSWERS.get((method.upper(), path[len(API_PREFIX) :]))
+    key = (method.upper(), path[len(API_PREFIX) :])
+    answer = ANSWERS.get(key)
     if answer is not None:
         success = responses[str(handler.status_code)]
         ref = {"$ref": f"#/components/schemas/{answer.__name__}"}
         success["content"] = {"application/json": {"schema": ref}}
+    if key in NO_BODY:
+        responses[str(handler.status_code)] = {"description": "Done: no body"}
+    if key == ("GET", "/ready"):
+        # Not ready answers its own body (which check failed), not the error body; a
+        # failure before the handler still answers the error body.
+        not_ready = responses["503"]
+        not_ready["description"] = "Not ready (status not_ready, the failed checks named)"
+        not_ready["content"]["application/json"]["schema"] = {
+            "anyOf": [
+                {"$ref": "#/components/schemas/Readiness"},
+                {"$ref": "#/components/schemas/ErrorBody"},
+            ]
+        }
     data = handler.parsed_fn_signature.parameters.get("data")
     if data is not None and data.has_default and "requestBody" in operation:
         operation["requestBody"]["required"] = False  # ``data: X | None = None``

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
 from app.core.context import RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.balances import gl_net
 from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
@@ -54,7 +55,11 @@ def _check_currency(code: str | None) -> None:
         raise ApiError(
             "VALIDATION_ERROR",
             f"Unsupported currency {code!r}.",
-            [{"field": "currency_code", "reason": "unsupported currency", "value": code}],
+            [
+                detail(
+                    "currency_code", DetailCode.UNSUPPORTED_CURRENCY, "unsupported currency", code
+                )
+            ],
         )
 
 

@@ -51,3 +51,17 @@ class CloseBlockers(Model):
     can_close: bool
     blocker_count: int
     close_blockers: list[CloseBlocker]
+
+
+class NetIncome(Model):
+    currency: str
+    amount: Money  # revenue less expenses (negative: a loss)
+
+
+class ClosedYear(Model):
+    fiscal_year: int
+    status: str  # locked
+    closing_journal_id: Id | None  # null when the year had no income or expense to close
+    closing_journal_number: str | None
+    net_income: list[NetIncome]
+    fiscal_periods: list[FiscalPeriod]

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from app.core.detail_codes import DetailCode, refusal
+from app.core.money import grammar_code
 
 # "Money on the wire" (api.md): no sign, exponent, spaces or separators.
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -31,9 +32,12 @@ def parse_amount(value: Any) -> Decimal:
     else:
         raise refusal(DetailCode.INVALID_FORMAT, "must be a decimal string such as 1500.00")
     if not _AMOUNT_PATTERN.match(text):
-        raise ValueError(
+        # The same codes as every amount's grammar: a sign, letters or an exponent are
+        # invalid_format, a third decimal too_many_decimals, a thirteenth digit too_large.
+        raise refusal(
+            grammar_code(text, _AMOUNT_DIGITS),
             f"must be a decimal string with at most 12 integer and "
-            f"{_AMOUNT_DIGITS} decimal digits, no sign or exponent"
+            f"{_AMOUNT_DIGITS} decimal digits, no sign or exponent",
         )
     try:
         amount = Decimal(text)

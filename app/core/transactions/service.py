@@ -20,6 +20,7 @@ from app.core.accounts.service import get_account, settle_hold
 from app.core.audit import service as audit
 from app.core.common import check_branch_scope, iso, parse_id
 from app.core.context import Principal, RequestContext
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.ledger.chart import clearing_code, teller_cash_code
 from app.core.ledger.numbers import journal_number, transaction_ref
@@ -360,14 +361,28 @@ class TransactionService:
                     "INTER_BRANCH_REQUIRED",
                     f"The accounts are in branches {source.branch_code} and "
                     f"{destination.branch_code}: use an inter-branch transfer.",
-                    [{"field": "destination_account_id", "reason": "in another branch"}],
+                    [
+                        detail(
+                            "destination_account_id",
+                            DetailCode.INTER_BRANCH_REQUIRED,
+                            "in another branch",
+                            destination.branch_code,
+                        )
+                    ],
                 )
             check_branch_scope(self.principal, source.branch_code)
         elif not crosses:
             raise ApiError(
                 "VALIDATION_ERROR",
                 "Both accounts are in one branch: use an internal transfer.",
-                [{"field": "destination_account_id", "reason": "in the same branch"}],
+                [
+                    detail(
+                        "destination_account_id",
+                        DetailCode.SAME_BRANCH,
+                        "in the same branch",
+                        destination.branch_code,
+                    )
+                ],
             )
 
     async def _check_daily_limit(self, account: LockedAccount, amount: int, today: date) -> None:

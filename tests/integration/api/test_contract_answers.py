@@ -18,6 +18,10 @@ from tests.integration.api.ledger_helpers import (
     withdraw,
 )
 
+# Fixtures of their own modules: a core in production mode, a running OIDC provider.
+from tests.integration.api.test_mfa import production_api  # noqa: F401
+from tests.integration.api.test_sso import identity_provider  # noqa: F401
+
 pytestmark = pytest.mark.usefixtures("ledger_checked")
 
 
@@ -334,3 +338,324 @@ async def test_ledger_and_journal_answers_are_their_models(api, tokens):
         await api.get(f"/gl/accounts/{chart['4200']['id']}/entries", headers=viewer), 200
     )
     assert check("GET", "/gl/accounts/{gl_account_id}/entries", lines).entries
+
+
+async def test_sign_in_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+    from tests.support import SANDBOX_PASSWORD
+
+    bank = await make_tenant(core_app, api, tokens, sign_in=("admin",))
+    tenant = {"X-Tenant-ID": bank.code}
+    signed_in = expect(
+        await api.post(
+            "/auth/login",
+            json={"email": f"viewer@{bank.code}.test", "password": SANDBOX_PASSWORD},
+            headers=tenant,
+        ),
+        200,
+    )
+    pair = check("POST", "/auth/login", signed_in)
+    me = expect(
+        await api.get(
+            "/auth/me", headers={**tenant, "Authorization": f"Bearer {pair.access_token}"}
+        ),
+        200,
+    )
+    assert check("GET", "/auth/me", me).kind == "user"
+    rotated = expect(
+        await api.post("/auth/refresh", json={"refresh_token": pair.refresh_token}, headers=tenant),
+        200,
+    )
+    check("POST", "/auth/refresh", rotated)
+    key = expect(
+        await api.post(
+            "/api-keys", json={"name": "robot", "role": "viewer"}, headers=bank.h("admin")
+        ),
+        201,
+    )
+    exchanged = expect(
+        await api.post("/auth/token", json={"api_key": key["api_key"]}, headers=tenant), 200
+    )
+    assert check("POST", "/auth/token", exchanged).user.email == "api-key:robot"
+
+
+def _gl_codes(chart: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+
+    def walk(nodes: list[dict]) -> None:
+        for node in nodes:
+            found[node["code"]] = node["id"]
+            walk(node["children"])
+
+    walk(chart["gl_accounts"])
+    return found
+
+
+async def test_report_and_view_answers_are_their_models(api, tokens, core_app):
+    from tests.integration.api.journal_helpers import line
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens, teller_approval_limit=10_00)
+    viewer, admin = bank.h("viewer"), bank.h("admin")
+    today = expect(await api.get("/tenant", headers=viewer), 200)["business_date"]
+    expect(await api.post(f"/fiscal-periods/year/{today[:4]}", headers=admin), 201)
+    a, b = await bank.open_account(), await bank.open_account(branch="002")
+    for account, amount in ((a, "8.00"), (a, "1.00"), (b, "3.00")):
+        expect(await bank.deposit(account["id"], amount), 201)
+    pending = expect(await bank.deposit(a["id"], "40.00"), 201)
+    gl = _gl_codes(expect(await api.get("/gl/accounts", headers=viewer), 200))
+    fee = [line(gl["1400"], "2.00", "debit"), line(gl["4200"], "2.00", "credit")]
+    for _ in range(2):
+        drafted = expect(
+            await api.post(
+                "/journals",
+                json={
+                    "journal_type": "GENERAL",
+                    "description": "fee accrued",
+                    "transaction_date": today,
+                    "effective_date": today,
+                    "entries": fee,
+                },
+                headers=bank.h("teller", key=True),
+            ),
+            201,
+        )
+    approved = expect(
+        await api.post(f"/journals/{drafted['id']}/approve", headers=bank.h("officer")), 200
+    )
+    assert approved["status"] == "APPROVED"
+    expect(
+        await api.post(
+            "/standing-instructions",
+            json={
+                "source_account_id": a["id"],
+                "destination_account_id": b["id"],
+                "amount": "1.00",
+                "currency": "NGN",
+                "frequency": "MONTHLY",
+                "start_date": today,
+                "narration": "allowance",
+            },
+            headers=bank.h("officer"),
+        ),
+        201,
+    )
+
+    trial = expect(await api.get("/reports/trial-balance", headers=viewer), 200)
+    assert check("GET", "/reports/trial-balance", trial).balanced is True
+    branch = expect(
+        await api.get("/reports/trial-balance", params={"branch_code": "002"}, headers=viewer),
+        200,
+    )
+    assert check("GET", "/reports/trial-balance", branch).branch_code == "002"
+    sheet = expect(await api.get("/reports/balance-sheet", headers=viewer), 200)
+    assert check("GET", "/reports/balance-sheet", sheet).assets.lines
+    income = expect(
+        await api.get("/reports/income-statement", params={"from": today}, headers=viewer), 200
+    )
+    assert check("GET", "/reports/income-statement", income).from_ == today
+    cash = expect(await api.get("/reports/teller-summary", headers=viewer), 200)
+    summary = check("GET", "/reports/teller-summary", cash)
+    assert [t.deposits.count for t in summary.totals] == [3]
+    assert summary.tellers[0].name
+
+    page = expect(
+        await api.get(f"/views/accounts/{a['id']}", params={"limit": 1}, headers=viewer), 200
+    )
+    view = check("GET", "/views/accounts/{account_id}", page)
+    assert view.has_more is True and view.next_cursor
+    queue = expect(await api.get("/views/approvals", headers=viewer), 200)
+    approvals = check("GET", "/views/approvals", queue)
+    assert [len(approvals.journals_pending.items), len(approvals.journals_approved.items)] == [1, 1]
+    assert [t.id for t in approvals.transactions_pending.items] == [pending["id"]]
+    assert approvals.standing_instructions_pending.items[0].source_account_number
+    waiting = expect(await api.get("/views/approvals/waiting", headers=viewer), 200)
+    assert check("GET", "/views/approvals/waiting", waiting).transactions == {
+        bank.users["teller"]: 1
+    }
+    receipt = expect(await api.get(f"/views/transactions/{pending['id']}", headers=viewer), 200)
+    labelled = check("GET", "/views/transactions/{id_or_ref}", receipt)
+    assert labelled.account_number == a["account_number"]
+    assert labelled.counterparty_account_number is None
+
+
+async def test_year_close_and_audit_verification_are_their_models(api, tokens, core_app):
+    from tests.integration.api.journal_helpers import line
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    today = expect(await api.get("/tenant", headers=admin), 200)["business_date"]
+    year = int(today[:4]) - 1
+    made = expect(await api.post(f"/fiscal-periods/year/{year}", headers=admin), 201)
+    gl = _gl_codes(expect(await api.get("/gl/accounts", headers=admin), 200))
+    drafted = expect(
+        await api.post(
+            "/journals",
+            json={
+                "journal_type": "GENERAL",
+                "description": "last year's fee",
+                "transaction_date": f"{year}-06-30",
+                "effective_date": f"{year}-06-30",
+                "entries": [
+                    line(gl["1400"], "7.00", "debit"),
+                    line(gl["4200"], "7.00", "credit"),
+                ],
+            },
+            headers=bank.h("teller", key=True),
+        ),
+        201,
+    )
+    expect(await api.post(f"/journals/{drafted['id']}/approve", headers=bank.h("officer")), 200)
+    expect(await api.post(f"/journals/{drafted['id']}/post", headers=bank.h("manager")), 200)
+    for period in made["fiscal_periods"]:
+        if period["period_number"] <= 12:
+            expect(await api.post(f"/fiscal-periods/{period['id']}/close", headers=admin), 200)
+    closed = expect(await api.post(f"/fiscal-periods/year/{year}/close", headers=admin), 200)
+    typed = check("POST", "/fiscal-periods/year/{year}/close", closed)
+    assert typed.closing_journal_id and [n.amount for n in typed.net_income] == ["7.00"]
+    assert {p.status for p in typed.fiscal_periods} == {"locked"}
+
+    verified = expect(await api.get("/audit-logs/verify", headers=admin), 200)
+    assert check("GET", "/audit-logs/verify", verified).first_broken_id is None
+
+
+async def test_second_factor_answers_are_their_models(
+    api,
+    tokens,
+    core_app,
+    production_api,  # noqa: F811 (the fixture imported above)
+):
+    import time
+
+    from app.core.auth import totp
+    from tests.integration.api.test_mfa import _bank, _challenge, bank_user
+    from tests.support import headers
+
+    bank = await _bank(core_app, api, tokens)
+    public = headers(None, bank.code)
+    challenge = await _challenge(api, bank, "officer", "MFA_ENROLMENT_REQUIRED")
+    started = expect(
+        await api.post("/auth/mfa/enrol", json={"challenge": challenge}, headers=public), 200
+    )
+    seed = check("POST", "/auth/mfa/enrol", started).secret
+    confirmed = expect(
+        await api.post(
+            "/auth/mfa/enrol/confirm",
+            json={"challenge": challenge, "code": totp.code_at(seed, time.time())},
+            headers=public,
+        ),
+        200,
+    )
+    enrolled = check("POST", "/auth/mfa/enrol/confirm", confirmed)
+    assert len(enrolled.recovery_codes) == 10
+    challenge = await _challenge(api, bank, "officer", "MFA_REQUIRED")
+    code = totp.code_at(seed, time.time() + totp.STEP_SECONDS)
+    verified = expect(
+        await api.post(
+            "/auth/mfa/verify", json={"challenge": challenge, "code": code}, headers=public
+        ),
+        200,
+    )
+    assert check("POST", "/auth/mfa/verify", verified).recovery_codes_left is msgspec.UNSET
+    challenge = await _challenge(api, bank, "officer", "MFA_REQUIRED")
+    recovered = expect(
+        await api.post(
+            "/auth/mfa/verify",
+            json={"challenge": challenge, "recovery_code": enrolled.recovery_codes[0]},
+            headers=public,
+        ),
+        200,
+    )
+    assert check("POST", "/auth/mfa/verify", recovered).recovery_codes_left == 9
+
+    user_id = bank_user(bank)
+    path = f"/users/{user_id}/second-factor"
+    status = expect(await production_api.get(path, headers=bank.h("admin")), 200)
+    assert check("GET", "/users/{user_id}/second-factor", status).pending_reset is None
+    for decision, who in (("cancel", "admin"), ("approve", "admin2")):
+        requested = expect(
+            await production_api.post(
+                f"{path}/reset", json={"reason": "new phone"}, headers=bank.h("admin")
+            ),
+            200,
+        )
+        pending = check("POST", "/users/{user_id}/second-factor/reset", requested)
+        assert pending.status == "PENDING_APPROVAL"
+        waiting = expect(await production_api.get(path, headers=bank.h("admin")), 200)
+        assert check("GET", "/users/{user_id}/second-factor", waiting).pending_reset == pending
+        decided = expect(
+            await production_api.post(f"{path}/reset/{decision}", json={}, headers=bank.h(who)),
+            200,
+        )
+        typed = check("POST", f"/users/{{user_id}}/second-factor/reset/{decision}", decided)
+        assert typed.decided_by == bank.users[who]
+
+
+async def test_identity_provider_and_sso_answers_are_their_models(
+    api,
+    tokens,
+    core_app,
+    identity_provider,  # noqa: F811 (the fixture imported above)
+):
+    from tests.integration.api.private_tenant import make_tenant
+    from tests.integration.api.test_sso import account, provider_settings, sign_in
+    from tests.support import headers
+
+    bank = await make_tenant(core_app, api, tokens, sign_in=("admin",))
+    admin = bank.h("admin")
+    saved = expect(
+        await api.put(
+            "/tenant/identity-provider", json=provider_settings(identity_provider), headers=admin
+        ),
+        200,
+    )
+    typed = check("PUT", "/tenant/identity-provider", saved)
+    assert typed.client_secret_set is True
+    assert [m.branch_id for m in typed.group_mappings] == [None, "001", "002"]
+    shown = expect(await api.get("/tenant/identity-provider", headers=admin), 200)
+    check("GET", "/tenant/identity-provider", shown)
+    public = expect(await api.get("/auth/oidc/provider", headers=headers(None, bank.code)), 200)
+    check("GET", "/auth/oidc/provider", public)
+    person = account(bank, "teller", "bd-tellers")
+    signed_in = expect(await sign_in(api, bank, identity_provider, person), 200)
+    assert check("POST", "/auth/oidc/token", signed_in).identity_provider.id_token_hint
+
+
+async def test_operational_answers_are_their_models(api):
+    check("GET", "/health", expect(await api.get("/health"), 200))
+    ready = await api.get("/ready")
+    # The suite's database is migrated by its fixtures; a 503 would still be the model.
+    assert check("GET", "/ready", ready.json()).status == (
+        "ready" if ready.is_success else "not_ready"
+    )
+    keys = check(
+        "GET", "/.well-known/jwks.json", expect(await api.get("/.well-known/jwks.json"), 200)
+    )
+    assert {k.kty for k in keys.keys} == {"RSA"}
+
+
+async def test_deletes_and_sign_out_answer_204_with_no_body(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens)
+    admin = bank.h("admin")
+    key = expect(
+        await api.post("/api-keys", json={"name": "gone", "role": "viewer"}, headers=admin), 201
+    )
+    hook = expect(
+        await api.post(
+            "/webhooks",
+            json={"name": "gone", "url": "http://127.0.0.1:9/hook", "events": ["period.closed"]},
+            headers=admin,
+        ),
+        201,
+    )
+    answers = [
+        await api.delete(f"/api-keys/{key['id']}", headers=admin),
+        await api.delete(f"/webhooks/{hook['id']}", headers=admin),
+        await api.delete("/tenant/identity-provider", headers=admin),
+        await api.post("/auth/logout", headers=bank.h("viewer")),
+    ]
+    assert [(a.status_code, a.content) for a in answers] == [(204, b"")] * 4
+    assert expect(await api.get("/auth/me", headers=bank.h("viewer")), 401)

@@ -201,3 +201,93 @@ async def test_the_chain_names_its_codes(api, tokens):
         headers={**await h(tokens, "officer"), "Content-Type": "application/json"},
     )
     assert codes(expect(malformed, 400)) == {"body": "malformed_json"}
+
+
+async def test_an_empty_list_is_empty_list_and_creates_nothing(api, tokens):
+    admin = await h(tokens, "admin")
+    email = f"{unique()}@demo.bank"
+    nobody = await api.post(
+        "/users",
+        json={
+            "email": email,
+            "name": "No roles",
+            "password": "Long enough #2026",
+            "roles": [],
+            "branch_id": "001",
+        },
+        headers=admin,
+    )
+    assert codes(expect(nobody, 400, "VALIDATION_ERROR")) == {"roles": "empty_list"}
+    listed = expect(await api.get("/users", params={"q": email}, headers=admin), 200)
+    assert email not in {u["email"] for u in listed["users"]}
+    me = expect(await api.get("/auth/me", headers=admin), 200)
+    emptied = await api.patch(f"/users/{me['id']}", json={"roles": []}, headers=admin)
+    assert codes(expect(emptied, 400, "VALIDATION_ERROR")) == {"roles": "empty_list"}
+    hook = await api.post(
+        "/webhooks",
+        json={"name": "nothing", "url": "https://hooks.example.com/x", "events": []},
+        headers=admin,
+    )
+    assert codes(expect(hook, 400, "VALIDATION_ERROR")) == {"events": "empty_list"}
+
+
+async def test_a_teller_approval_limit_names_what_is_wrong_with_it(api, tokens, core_app):
+    from tests.integration.api.private_tenant import make_tenant
+
+    bank = await make_tenant(core_app, api, tokens, teller_approval_limit=500_00)
+    for limit, code in (
+        ("-5.00", "invalid_format"),
+        ("+5.00", "invalid_format"),
+        ("abc", "invalid_format"),
+        ("1e5", "invalid_format"),
+        ("1.234", "too_many_decimals"),
+        ("0", "not_positive"),
+        ("0.00", "not_positive"),
+        ("1000000000000", "too_large"),
+    ):
+        refused = await api.put(
+            "/tenant/settings", json={"teller_approval_limit": limit}, headers=bank.h("admin")
+        )
+        assert codes(expect(refused, 400, "VALIDATION_ERROR")) == {"teller_approval_limit": code}, (
+            limit
+        )
+    settings = expect(await api.get("/tenant", headers=bank.h("admin")), 200)["settings"]
+    assert settings["teller_approval_limit"] == "500.00"
+
+
+async def test_gl_currency_and_same_branch_transfers_name_their_codes(api, tokens):
+    from tests.integration.api.journal_helpers import gl
+
+    officer = await h(tokens, "officer")
+    parent = (await gl(api, tokens))["5000"]
+    code = unique("59-")
+    made = await api.post(
+        "/gl/accounts",
+        json={
+            "code": code,
+            "name": "Unknown currency expenses",
+            "category": "EXPENSE",
+            "parent_id": parent["id"],
+            "currency_code": "XYZ",
+        },
+        headers=officer,
+    )
+    assert codes(expect(made, 400, "VALIDATION_ERROR")) == {"currency_code": "unsupported_currency"}
+    assert code not in (await gl(api, tokens))
+    a = await open_account(api, tokens, initial_deposit="20.00")
+    b = await open_account(api, tokens)
+    before = await balances(api, tokens, a["id"])
+    same = await api.post(
+        "/transfers/inter-branch",
+        json={
+            "source_account_id": a["id"],
+            "destination_account_id": b["id"],
+            "amount": "5.00",
+            "currency": "NGN",
+        },
+        headers=await h(tokens, "manager", key=True),
+    )
+    body = expect(same, 400, "VALIDATION_ERROR")
+    assert codes(body) == {"destination_account_id": "same_branch"}
+    assert body["details"][0]["value"] == b["branch_code"]
+    assert await balances(api, tokens, a["id"]) == before
