@@ -122,10 +122,7 @@ WORDS: dict[tuple[str, str], str] = {
     ("role", "required"): ROLES,
     ("role", "empty_list"): ROLES,
     ("role", "invalid_choice"): ROLES,
-    # A list left empty (the core names it too_short today; codes.md says empty_list).
-    ("role", "too_short"): ROLES,
-    ("events", "too_short"): "Choose at least one event.",
-    ("scopes", "too_short"): "Choose at least one scope.",
+    ("scopes", "empty_list"): "Choose at least one scope.",
     ("role", "self_demotion"): (
         "You can't take the admin role away from yourself; ask another admin."
     ),
@@ -142,8 +139,6 @@ WORDS: dict[tuple[str, str], str] = {
     ),
     ("teller_approval_limit", "invalid_format"): LIMIT_IN_FIGURES,
     ("teller_approval_limit", "too_many_decimals"): LIMIT_IN_FIGURES,
-    # The core's catch-all for the limit's grammar (a sign, letters, three decimals).
-    ("teller_approval_limit", "invalid"): LIMIT_IN_FIGURES,
     # API keys.
     ("scopes", "scope_not_in_role"): (
         "These scopes are beyond the key's role; untick them or choose a higher role."
