@@ -88,6 +88,35 @@ class CoreAPI:
         assert answer.status_code < 300, answer.text
         return answer.json() if answer.content else None
 
+    def open_account(self, opening: str, *, surname: str = "Browser") -> dict[str, Any]:
+        """A new customer's current account at branch 001 holding ``opening`` (NGN);
+        ``holder`` is the name a teller searches for."""
+        last = f"{surname}{uuid.uuid4().hex[:6]}"
+        customer = self.call(
+            "POST",
+            "/customers",
+            json={
+                "customer_type": "INDIVIDUAL",
+                "first_name": "Amaka",
+                "last_name": last,
+                "phone": f"+23481{uuid.uuid4().int % 10**8:08d}",
+            },
+        )
+        account: dict[str, Any] = self.call(
+            "POST",
+            "/accounts",
+            json={
+                "customer_id": customer["id"],
+                "account_type": "CURRENT",
+                "currency": "NGN",
+                "product_code": "CUR001",
+                "branch_code": "001",
+                "initial_deposit": opening,
+            },
+        )
+        account["holder"] = f"Amaka {last}"
+        return account
+
     def gl_id(self, code: str) -> str:
         """The ID of the GL account with ``code``."""
         stack = list(self.call("GET", "/gl/accounts")["gl_accounts"])

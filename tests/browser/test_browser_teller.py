@@ -4,10 +4,8 @@ click that posts once; an over-limit withdrawal that waits until an officer appr
 
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from browser_helpers import SHOTS, CoreAPI, expect_home, shot, sign_in
@@ -18,33 +16,6 @@ from tests.live_server import LiveServer
 
 class TellerCore(CoreAPI):
     """The live core, for setting accounts up and checking what moved."""
-
-    def open_account(self, opening: str) -> dict[str, Any]:
-        last = f"Browser{uuid.uuid4().hex[:6]}"
-        customer = self.call(
-            "POST",
-            "/customers",
-            json={
-                "customer_type": "INDIVIDUAL",
-                "first_name": "Amaka",
-                "last_name": last,
-                "phone": f"+23481{uuid.uuid4().int % 10**8:08d}",
-            },
-        )
-        account: dict[str, Any] = self.call(
-            "POST",
-            "/accounts",
-            json={
-                "customer_id": customer["id"],
-                "account_type": "CURRENT",
-                "currency": "NGN",
-                "product_code": "CUR001",
-                "branch_code": "001",
-                "initial_deposit": opening,
-            },
-        )
-        account["holder"] = f"Amaka {last}"
-        return account
 
     def balance(self, account_id: str) -> str:
         return str(self.call("GET", f"/accounts/{account_id}")["ledger_balance"])

@@ -21,7 +21,6 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,32 +43,8 @@ class Bank(CoreAPI):
         super().__init__(stack.core.api_url)
         self.stack = stack
 
-    def open_account(self, opening: str) -> dict[str, Any]:
-        last = f"Fault{uuid.uuid4().hex[:6]}"
-        customer = self.call(
-            "POST",
-            "/customers",
-            json={
-                "customer_type": "INDIVIDUAL",
-                "first_name": "Amaka",
-                "last_name": last,
-                "phone": f"+23481{uuid.uuid4().int % 10**8:08d}",
-            },
-        )
-        account: dict[str, Any] = self.call(
-            "POST",
-            "/accounts",
-            json={
-                "customer_id": customer["id"],
-                "account_type": "CURRENT",
-                "currency": "NGN",
-                "product_code": "CUR001",
-                "branch_code": "001",
-                "initial_deposit": opening,
-            },
-        )
-        account["holder"] = f"Amaka {last}"
-        return account
+    def open_account(self, opening: str, *, surname: str = "Fault") -> dict[str, Any]:
+        return super().open_account(opening, surname=surname)
 
     def sql(self, statement: str) -> str:
         return self.stack.pg.psql(statement, database=DB)
