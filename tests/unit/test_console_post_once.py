@@ -21,9 +21,12 @@ class SlowCore:
     """Answers ``409 IDEMPOTENCY_IN_PROGRESS`` ``busy`` times (each after ``delay`` s, as
     the client's own retries take), then the recorded answer."""
 
-    def __init__(self, busy: int, delay: float = 0.0) -> None:
+    def __init__(
+        self, busy: int, delay: float = 0.0, code: str = "IDEMPOTENCY_IN_PROGRESS"
+    ) -> None:
         self.busy = busy
         self.delay = delay
+        self.code = code  # the conflict it answers while busy
         self.calls = 0
 
     async def send(
@@ -38,9 +41,7 @@ class SlowCore:
         self.calls += 1
         await asyncio.sleep(self.delay)
         if self.calls <= self.busy:
-            raise BankingAPIConflict(
-                "IDEMPOTENCY_IN_PROGRESS", "still running", 409, retry_after=1.0
-            )
+            raise BankingAPIConflict(self.code, "still running", 409, retry_after=1.0)
         return {"transaction_ref": "TX1", "key": idempotency_key}
 
 
@@ -64,20 +65,7 @@ async def test_gives_up_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 async def test_other_conflicts_are_not_waited_for() -> None:
-    class Conflicting(SlowCore):
-        async def send(
-            self,
-            method: str,
-            path: str,
-            *,
-            json: dict[str, Any],
-            idempotency_key: str,
-            model: type[Any] | None = None,
-        ) -> Any:
-            self.calls += 1
-            raise BankingAPIConflict("IDEMPOTENCY_CONFLICT", "reused", 409)
-
-    core = Conflicting(busy=0)
+    core = SlowCore(busy=100, code="IDEMPOTENCY_CONFLICT")
     with pytest.raises(BankingAPIConflict):
         await writes.post_once(core, "/deposits", {}, "console-k")  # type: ignore[arg-type]
     assert core.calls == 1
