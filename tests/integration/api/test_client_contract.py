@@ -435,15 +435,10 @@ async def test_new_reads_of_issue_12_through_their_models(client):
     admin = await client.login("admin@demo.bank", SANDBOX_PASSWORD)
     token = admin.access_token
     current = await client.get("/fiscal-periods/current", model=FiscalPeriod, token=token)
-    try:
-        summary = await client.get("/users/summary", model=UsersSummary, token=token)
-        blockers = await client.get(
-            f"/fiscal-periods/{current.id}/close-blockers", model=CloseBlockers, token=token
-        )
-    except BankingAPINotFound as missing:
-        if missing.code != "RESOURCE_NOT_FOUND":
-            raise
-        pytest.skip("this core does not serve the reads of issue 12 yet (contract-core branch)")
+    summary = await client.get("/users/summary", model=UsersSummary, token=token)
+    blockers = await client.get(
+        f"/fiscal-periods/{current.id}/close-blockers", model=CloseBlockers, token=token
+    )
     assert summary.total == summary.active + summary.inactive
     assert blockers.period_id == current.id
     assert blockers.can_close == (not blockers.close_blockers)
@@ -477,6 +472,4 @@ async def test_refusals_carry_the_detail_codes_of_issue_12(client):
         )
     (detail,) = [d for d in refused.value.details if d.field == "amount"]
     assert detail.reason and detail.value == "0"
-    if detail.code is None:
-        pytest.skip("this core sends no detail codes yet (contract-core branch)")
     assert detail.code == "not_positive"
