@@ -73,6 +73,7 @@ test: install chromium oidc-provider lint typecheck
 	$(PY) -m pytest tests/load -q -p no:playwright
 	$(PY) -m pytest tests/faults -q -p no:playwright
 	$(PY) -m pytest tests/browser -q -p no:asyncio
+	$(PY) -m pytest tests/faults/browser -q -p no:asyncio
 
 bench: install
 	$(PY) -m bench
