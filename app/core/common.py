@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 from app.core.context import Principal
 from app.core.detail_codes import DetailCode, detail
@@ -44,7 +44,14 @@ def parse_date(value: str | None, field: str) -> date | None:
         ) from None
 
 
+@overload
+def iso(value: datetime | date) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+@overload
+def iso(value: datetime | date | None) -> str | None: ...
 def iso(value: datetime | date | None) -> str | None:
+    """A time as RFC 3339 in UTC (``…Z``), a day as YYYY-MM-DD (typed: a value gives text)."""
     if value is None:
         return None
     if isinstance(value, datetime):

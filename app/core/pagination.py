@@ -2,8 +2,9 @@
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +28,19 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[Item]):
+    """One page of a list: its items, and the cursor of the next page when there is one.
+    Each list's answer model wraps it (``{<plural>: items, has_more, next_cursor}``)."""
+
+    items: list[Item]
+    has_more: bool
+    next_cursor: str | None
+
+
 async def keyset_page(
     session: AsyncSession,
     query: sa.Select[Any],
@@ -38,6 +52,23 @@ async def keyset_page(
     render: Callable[[Any], dict[str, Any]],
     value_of: Callable[[Any], Sequence[Any]],
 ) -> dict[str, Any]:
+    """:func:`keyset_slice` as the list envelope's dict (for lists not yet typed)."""
+    page = await keyset_slice(
+        session, query, keys, limit=limit, cursor=cursor, render=render, value_of=value_of
+    )
+    return page_body(resource, page.items, page.has_more, page.next_cursor)
+
+
+async def keyset_slice(
+    session: AsyncSession,
+    query: sa.Select[Any],
+    keys: Sequence[tuple[Any, str]],
+    *,
+    limit: int,
+    cursor: str | None,
+    render: Callable[[Any], Item],
+    value_of: Callable[[Any], Sequence[Any]],
+) -> Slice[Item]:
     """Page ``query`` by ``keys`` (column, kind) descending; ``value_of(row)`` gives the keys."""
     after = decode_cursor(cursor, len(keys))
     if after is not None:
@@ -63,4 +94,4 @@ async def keyset_page(
                 for value in value_of(rows[-1])
             ]
         )
-    return page_body(resource, [render(row) for row in rows], has_more, next_cursor)
+    return Slice([render(row) for row in rows], has_more, next_cursor if has_more else None)

@@ -3,7 +3,8 @@ field in ``details``").
 
 msgspec decodes a body in one pass and stops at its first error — the right trade on the
 path every deposit takes. When it does stop, this module goes through the body again,
-field by field, to name every problem; it runs only for refused requests.
+field by field, to name every problem (a nested body's own rules included); it runs only
+for refused requests.
 """
 
 import typing
@@ -11,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from app.core.contract.bodies import BodyRefused
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import field_problem
 
@@ -41,6 +43,11 @@ def every_problem(struct: type[msgspec.Struct], body: bytes) -> list[dict[str, A
             msgspec.convert(document[field.encode_name], annotations[name], strict=False)
         except msgspec.ValidationError as exc:
             problems.append(field_problem(str(exc), field.encode_name))
+        except BodyRefused as refused:  # a nested body's own rules (its __post_init__)
+            problems += [
+                {**item, "field": f"{field.encode_name}.{item.get('field')}"}
+                for item in refused.details
+            ]
     if struct.__struct_config__.forbid_unknown_fields:
         problems += [
             detail(str(name), DetailCode.UNKNOWN_FIELD, "unknown field")

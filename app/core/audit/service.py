@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +18,9 @@ from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.db import utcnow
 
+# What a record keeps of an entity before and after: its answer model, or plain members.
+Snapshot = dict[str, Any] | msgspec.Struct
+
 
 def record(
     session: AsyncSession,
@@ -26,8 +30,8 @@ def record(
     entity_type: str | None = None,
     entity_id: object | None = None,
     outcome: str = "success",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: Snapshot | None = None,
+    after: Snapshot | None = None,
     tenant_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     actor_email: str | None = None,
@@ -58,8 +62,8 @@ def record_values(
     entity_type: str | None = None,
     entity_id: object | None = None,
     outcome: str = "success",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    before: Snapshot | None = None,
+    after: Snapshot | None = None,
     tenant_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     actor_email: str | None = None,
@@ -78,9 +82,17 @@ def record_values(
         "request_id": ctx.request_id,
         "ip": ctx.client_ip,
         "outcome": outcome,
-        "before": before,
-        "after": after,
+        "before": _plain(before),
+        "after": _plain(after),
     }
+
+
+def _plain(snapshot: Snapshot | None) -> dict[str, Any] | None:
+    """A snapshot as the JSON column stores it (an answer model as its wire members)."""
+    if isinstance(snapshot, msgspec.Struct):
+        plain: dict[str, Any] = msgspec.to_builtins(snapshot)
+        return plain
+    return snapshot
 
 
 # -- reading the trail ------------------------------------------------------------------

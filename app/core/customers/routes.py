@@ -1,14 +1,15 @@
 """/customers."""
 
-from typing import Any
-
+import msgspec
 from litestar import Router, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.accounts.responses import Account
 from app.core.accounts.service import accounts_of_customer
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
+from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.customers.schemas import CustomerCreate
 from app.core.customers.service import (
     create_customer,
@@ -28,7 +29,7 @@ from app.core.permissions import requires
 )
 async def post_customer(
     data: CustomerCreate, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> Customer:
     return customer_body(await create_customer(session, ctx, data))
 
 
@@ -43,7 +44,7 @@ async def list_customers(
     q: str | None = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> CustomerPage:
     return await search_customers(session, tenant.id, q, page_limit(limit), cursor)
 
 
@@ -54,13 +55,15 @@ async def list_customers(
 )
 async def get_customer_detail(
     customer_id: str, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> CustomerDetail:
     customer = await get_customer(
         session, tenant.id, parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer")
     )
-    body = customer_body(customer)
-    body["accounts"] = await accounts_of_customer(session, tenant.id, customer.id)
-    return body
+    # (until accounts answer with their model, their members are converted here)
+    accounts = msgspec.convert(
+        await accounts_of_customer(session, tenant.id, customer.id), list[Account]
+    )
+    return CustomerDetail(**msgspec.structs.asdict(customer_body(customer)), accounts=accounts)
 
 
 customer_router = Router(

@@ -1,19 +1,24 @@
 """Customer request bodies."""
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+
+from app.core.contract.bodies import Body
+
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=r"^\+?[0-9 ()-]{6,30}$")]
 
 
-class CustomerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CustomerCreate(Body):
+    """Which names are due depends on ``customer_type``; the service checks that."""
 
     customer_type: Literal["INDIVIDUAL", "CORPORATE"]
-    first_name: str | None = Field(default=None, max_length=100)
-    last_name: str | None = Field(default=None, max_length=100)
-    company_name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ()-]{6,30}$")
+    first_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    last_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    company_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     date_of_birth: date | None = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Annotated[str, msgspec.Meta(max_length=500)] | None = None

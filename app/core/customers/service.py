@@ -1,7 +1,6 @@
 """Customers: create, search, read."""
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, or_
@@ -10,30 +9,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.audit import service as audit
 from app.core.common import iso
 from app.core.context import RequestContext
+from app.core.customers import responses as answers
 from app.core.customers.models import Customer
 from app.core.customers.schemas import CustomerCreate
 from app.core.detail_codes import DetailCode
 from app.core.errors import ApiError, field_error
 from app.core.ledger.numbers import next_customer_number
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
 
 
-def customer_body(customer: Customer) -> dict[str, Any]:
-    return {
-        "id": str(customer.id),
-        "customer_number": customer.customer_number,
-        "customer_type": customer.customer_type,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "company_name": customer.company_name,
-        "display_name": customer.display_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "date_of_birth": iso(customer.date_of_birth),
-        "address": customer.address,
-        "branch_code": customer.branch_code,
-        "created_at": iso(customer.created_at),
-    }
+def customer_body(customer: Customer) -> answers.Customer:
+    return answers.Customer(
+        id=str(customer.id),
+        customer_number=customer.customer_number,
+        customer_type=customer.customer_type,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        company_name=customer.company_name,
+        display_name=customer.display_name,
+        email=customer.email,
+        phone=customer.phone,
+        date_of_birth=iso(customer.date_of_birth),
+        address=customer.address,
+        branch_code=customer.branch_code,
+        created_at=iso(customer.created_at),
+    )
 
 
 async def create_customer(
@@ -105,7 +105,7 @@ async def get_customer(
 
 async def search_customers(
     session: AsyncSession, tenant_id: uuid.UUID, q: str | None, limit: int, cursor: str | None
-) -> dict[str, Any]:
+) -> answers.CustomerPage:
     query = sa.select(Customer).where(col(Customer.tenant_id) == tenant_id)
     if q:
         term = q.strip().lower()
@@ -118,15 +118,17 @@ async def search_customers(
                 col(Customer.customer_number) == q.strip().upper(),
             )
         )
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(Customer.created_at), "datetime"), (col(Customer.id), "uuid")],
         limit=limit,
         cursor=cursor,
-        resource="customers",
         render=customer_body,
         value_of=lambda c: (c.created_at, c.id),
+    )
+    return answers.CustomerPage(
+        customers=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )
 
 
