@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_helpers import CoreAPI, expect_home, sign_in
+from browser_helpers import CoreAPI, expect_home, htmx_idle, sign_in
 from playwright.sync_api import Page, expect
 
 from tests.live_server import LiveServer
@@ -62,7 +62,8 @@ def test_an_admin_closes_a_period_behind_its_checklist(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Fiscal periods").click()
     expect(page.get_by_role("heading", name=re.compile(r"^Fiscal periods \d{4}$"))).to_be_visible()
 
-    # Create the year.
+    # Create the year (once htmx has wired the page up: see htmx_idle).
+    htmx_idle(page)
     page.get_by_label("New fiscal year").fill(str(year))
     page.get_by_role("button", name="Create year").click()
     expect(page.get_by_role("heading", name=f"Fiscal periods {year}")).to_be_visible()
@@ -86,6 +87,7 @@ def test_an_admin_closes_a_period_behind_its_checklist(
     # Follow the link and get it handled: the admin did not make it, so may reject it.
     blockers.get_by_role("link", name=re.compile(journal["journal_number"])).click()
     expect(page).to_have_url(re.compile(rf"/journals/{journal['id']}$"))
+    htmx_idle(page)
     page.get_by_label("Reason").first.fill("Belongs to another period")
     page.get_by_role("button", name="Reject").click()
     expect(page.locator(".page-head__title")).to_contain_text("Rejected")
