@@ -147,24 +147,35 @@ def field_error(
 
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN = re.compile(r"contains unknown field `([^`]+)`")
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_AT = re.compile(r" - at `\$([^`]*)`$")
+_STEP = re.compile(r"\.([^.\[]+)|\[([^\]]*)\]")
+
+
+def _dotted(path: str) -> str:
+    """msgspec's path (``.entries[1].amount``) as the API names fields (``entries.1.amount``)."""
+    return ".".join(name or index for name, index in _STEP.findall(path))
 
 
 def field_problem(message: str, field: str | None = None) -> dict[str, Any]:
     """A ``details`` entry for a body validation message (msgspec's wording): the field it
-    names and why. ``field`` is where the message was raised, when known apart."""
+    names and why. ``field`` is where the message was raised, when known apart (the path
+    in the message is then below it)."""
     at = _AT.search(message)
     if at is not None:
-        field = field or at.group(1).split("[", 1)[0] or None
+        field = ".".join(part for part in (field, _dotted(at.group(1))) if part) or None
         message = message[: at.start()]
     code = from_msgspec(message).value
     missing = _MISSING.search(message)
     if missing:
-        return {"field": missing.group(1), "code": code, "reason": "required"}
+        return {"field": _below(field, missing.group(1)), "code": code, "reason": "required"}
     unknown = _UNKNOWN.search(message)
     if unknown:
-        return {"field": unknown.group(1), "code": code, "reason": "unknown field"}
+        return {"field": _below(field, unknown.group(1)), "code": code, "reason": "unknown field"}
     return {"field": field or "body", "code": code, "reason": message or "invalid"}
+
+
+def _below(where: str | None, name: str) -> str:
+    return f"{where}.{name}" if where else name
 
 
 def timestamp() -> str:

@@ -16,6 +16,7 @@ from litestar.exceptions import (
 )
 
 from app.core.context import SCOPE_KEY, RequestContext
+from app.core.contract.bodies import BodyRefused, refusal
 from app.core.detail_codes import DetailCode, detail, from_msgspec, from_pydantic
 from app.core.errors import ApiError, error_body, field_problem
 from app.core.validation import every_problem
@@ -42,6 +43,14 @@ def _respond(request: Request[Any, Any, Any], error: ApiError) -> Response[Any]:
 
 def handle_api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
     return _respond(request, exc)
+
+
+def handle_body_refused(request: Request[Any, Any, Any], exc: BodyRefused) -> Response[Any]:
+    """A body's own rule refused it as it was decoded. A nested body's rule names its member
+    from inside (``currency_code``); going through the body again names it from the top
+    (``entries.1.currency_code``), beside every other problem."""
+    details = _every_problem(request)
+    return _respond(request, refusal(details) if details else exc)
 
 
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -192,6 +201,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ApiError: handle_api_error,
+    BodyRefused: handle_body_refused,
     ValidationException: handle_validation,
     HTTPException: handle_http,
     sa.exc.DBAPIError: handle_database,

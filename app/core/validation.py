@@ -3,10 +3,12 @@ field in ``details``").
 
 msgspec decodes a body in one pass and stops at its first error — the right trade on the
 path every deposit takes. When it does stop, this module goes through the body again,
-field by field, to name every problem (a nested body's own rules included); it runs only
-for refused requests.
+member by member and into nested bodies (``entries.1.currency_code``), to name every
+problem, the bodies' own rules (their ``__post_init__``) included; it runs only for refused
+requests.
 """
 
+import types
 import typing
 from typing import Any
 
@@ -26,36 +28,83 @@ def every_problem(struct: type[msgspec.Struct], body: bytes) -> list[dict[str, A
         return None
     if not isinstance(document, dict):
         return None
+    return _body_problems(struct, document, "") or None
+
+
+def _body_problems(
+    struct: type[msgspec.Struct], document: dict[str, Any], where: str
+) -> list[dict[str, Any]]:
+    """Each member's problems; when there are none, the body's own rules'."""
     info = msgspec.inspect.type_info(struct)
-    if not isinstance(info, msgspec.inspect.StructType):
-        return None
+    assert isinstance(info, msgspec.inspect.StructType)
+    annotations = typing.get_type_hints(struct, include_extras=True)
     problems: list[dict[str, Any]] = []
-    known: set[str] = set()
-    hints = {f.name: f for f in info.fields}
-    annotations = _annotations(struct)
-    for name, field in hints.items():
-        known.add(field.encode_name)
-        if field.encode_name not in document:
-            if field.required:
-                problems.append(detail(field.encode_name, DetailCode.REQUIRED, "required"))
-            continue
-        try:
-            msgspec.convert(document[field.encode_name], annotations[name], strict=False)
-        except msgspec.ValidationError as exc:
-            problems.append(field_problem(str(exc), field.encode_name))
-        except BodyRefused as refused:  # a nested body's own rules (its __post_init__)
-            problems += [
-                {**item, "field": f"{field.encode_name}.{item.get('field')}"}
-                for item in refused.details
-            ]
+    for field in info.fields:
+        place = f"{where}{field.encode_name}"
+        if field.encode_name in document:
+            problems += _member_problems(
+                document[field.encode_name], annotations[field.name], place
+            )
+        elif field.required:
+            problems.append(detail(place, DetailCode.REQUIRED, "required"))
     if struct.__struct_config__.forbid_unknown_fields:
+        known = {field.encode_name for field in info.fields}
         problems += [
-            detail(str(name), DetailCode.UNKNOWN_FIELD, "unknown field")
+            detail(f"{where}{name}", DetailCode.UNKNOWN_FIELD, "unknown field")
             for name in document
             if name not in known
         ]
-    return problems or None
+    return problems or _converted(document, struct, where)
 
 
-def _annotations(struct: type[msgspec.Struct]) -> dict[str, Any]:
-    return typing.get_type_hints(struct, include_extras=True)
+def _member_problems(value: Any, annotation: Any, where: str) -> list[dict[str, Any]]:
+    """A nested body member by member, a list of bodies item by item (and its own length
+    limits), anything else as msgspec converts it."""
+    inner = _bare(annotation)
+    if _is_body(inner) and isinstance(value, dict):
+        return _body_problems(inner, value, f"{where}.")
+    if typing.get_origin(inner) is list and isinstance(value, list):
+        (item_type,) = typing.get_args(inner)
+        if _is_body(_bare(item_type)):
+            problems = _length_problems(value, annotation, where)
+            for index, item in enumerate(value):
+                problems += _member_problems(item, item_type, f"{where}.{index}")
+            return problems
+    return _converted(value, annotation, where)
+
+
+def _converted(value: Any, annotation: Any, where: str) -> list[dict[str, Any]]:
+    try:
+        msgspec.convert(value, annotation, strict=False)
+    except msgspec.ValidationError as exc:
+        return [field_problem(str(exc), where.rstrip(".") or None)]
+    except BodyRefused as refused:  # the rules of a body whose members are all fine
+        return [{**item, "field": f"{where}{item.get('field')}"} for item in refused.details]
+    return []
+
+
+def _length_problems(value: list[Any], annotation: Any, where: str) -> list[dict[str, Any]]:
+    """The list's ``Meta`` length limits, checked without its items."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return []
+    for meta in typing.get_args(annotation)[1:]:
+        if isinstance(meta, msgspec.Meta):
+            problems = _converted(value, typing.Annotated[list[Any], meta], where)
+            if problems:
+                return problems
+    return []
+
+
+def _is_body(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
+
+
+def _bare(annotation: Any) -> Any:
+    """``T`` of ``Annotated[T, ...]`` and of ``T | None``."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        others = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(others) == 1:
+            return _bare(others[0])
+    return annotation
