@@ -67,8 +67,8 @@ class GLAccountCreate(Body):
 
 
 class GLAccountUpdate(Body):
-    """Only the members sent change (each may be left out, but not null, but
-    ``parent_id``: ``null`` makes the account a root)."""
+    """Only the members sent change: each may be left out but not sent null, except
+    ``parent_id``, whose ``null`` makes the account a root."""
 
     code: Annotated[str, msgspec.Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
     name: Name | msgspec.UnsetType = msgspec.UNSET
