@@ -1,4 +1,4 @@
-"""The journal body of the API: one shape for the list, the detail, actions and events.
+"""The journal answer of the API: one model for the list, the detail, actions and events.
 
 Journals are rendered in batches (a page of the list, or one journal) with a fixed
 number of queries whatever the page holds: lines, postings (system journals have no
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +21,7 @@ from app.core.accounts.models import Account
 from app.core.auth.models import StaffUser
 from app.core.common import iso
 from app.core.customers.models import Customer
+from app.core.journals import responses as answers
 from app.core.ledger.models import GLAccount, Journal, JournalLine, Posting
 from app.core.money import format_amount
 from app.core.periods.models import FiscalPeriod
@@ -124,8 +126,8 @@ async def _by_id(
 
 async def render_journals(
     session: AsyncSession, tenant_id: uuid.UUID, journals: Sequence[Journal]
-) -> list[dict[str, Any]]:
-    """The bodies of ``journals``, in their order.
+) -> list[answers.Journal]:
+    """The answers of ``journals``, in their order.
 
     Columns, not ORM objects, for everything but the journals themselves: at a page of 25
     journals with their lines, building ORM objects was most of what the list cost.
@@ -166,8 +168,8 @@ async def _emails(
 
 async def render_journal_summaries(
     session: AsyncSession, tenant_id: uuid.UUID, journals: Sequence[Journal]
-) -> list[dict[str, Any]]:
-    """``journals`` as a list shows them: the body without ``entries`` and
+) -> list[answers.Journal]:
+    """``journals`` as a list shows them: the answer without ``entries`` and
     ``fiscal_period`` (their ``totals`` summed by the database). Three or four statements
     for a page of 200, whatever their lines."""
     if not journals:
@@ -185,26 +187,20 @@ async def render_journal_summaries(
             sums[journal_id].setdefault(currency, [0, 0])[0 if side == "D" else 1] += int(total)
     emails = await _emails(session, tenant_id, journals)
     periods = await _periods(session, tenant_id)
-    bodies = []
-    for journal in journals:
-        body = _header(journal, emails)
-        period = _period_of(journal, periods)
-        body["fiscal_period_id"] = _id(period.id if period else journal.fiscal_period_id)
-        body["totals"] = [
-            {
-                "currency_code": currency,
-                "debit": format_amount(debit, currency),
-                "credit": format_amount(credit, currency),
-            }
-            for currency, (debit, credit) in sorted(sums.get(journal.id, {}).items())
-        ]
-        bodies.append(body)
-    return bodies
+    return [
+        _journal(
+            journal,
+            emails,
+            _period_of(journal, periods),
+            _totals_of(sums.get(journal.id, {})),
+        )
+        for journal in journals
+    ]
 
 
 async def render_journal(
     session: AsyncSession, tenant_id: uuid.UUID, journal: Journal
-) -> dict[str, Any]:
+) -> answers.Journal:
     return (await render_journals(session, tenant_id, [journal]))[0]
 
 
@@ -227,42 +223,47 @@ def _entry_body(
     gls: dict[uuid.UUID, Any],
     accounts: dict[uuid.UUID, Any],
     system: bool,
-) -> dict[str, Any]:
+) -> answers.JournalLine:
     gl = gls.get(entry.gl_account_id)
     account = accounts.get(entry.account_id) if entry.account_id else None
-    return {
-        "line_no": entry.line_no,
-        "account_id": str(entry.account_id or entry.gl_account_id),
-        "account_kind": "customer" if entry.account_id else "gl",
-        "account_number": account.account_number if account else None,
-        "account_name": (
+    return answers.JournalLine(
+        line_no=entry.line_no,
+        account_id=str(entry.account_id or entry.gl_account_id),
+        account_kind="customer" if entry.account_id else "gl",
+        account_number=account.account_number if account else None,
+        account_name=(
             (account.display_name if account else None)
             if entry.account_id
             else (gl.name if gl else None)
         ),
-        "gl_account_id": str(entry.gl_account_id),
-        "gl_account_code": gl.code if gl else None,
-        "gl_account_name": gl.name if gl else None,
-        "entry_type": "debit" if entry.side == "D" else "credit",
-        "amount": format_amount(entry.amount, entry.currency),
-        "currency_code": entry.currency,
-        "description": entry.description,
+        gl_account_id=str(entry.gl_account_id),
+        gl_account_code=gl.code if gl else None,
+        gl_account_name=gl.name if gl else None,
+        entry_type="debit" if entry.side == "D" else "credit",
+        amount=format_amount(entry.amount, entry.currency),
+        currency_code=entry.currency,
+        description=entry.description,
         # Lines the system adds (inter-branch clearing of a manual journal; every line of
         # a system journal), as opposed to the lines staff drafted.
-        "automatic": system or (gl is not None and gl.role == "clearing" and not entry.account_id),
-    }
+        automatic=system or (gl is not None and gl.role == "clearing" and not entry.account_id),
+    )
 
 
-def _totals(entries: list[Entry]) -> list[dict[str, Any]]:
+def _totals(entries: list[Entry]) -> list[answers.JournalTotal]:
     sums: dict[str, list[int]] = {}
     for entry in entries:
         sums.setdefault(entry.currency, [0, 0])[0 if entry.side == "D" else 1] += entry.amount
+    return _totals_of(sums)
+
+
+def _totals_of(sums: dict[str, list[int]]) -> list[answers.JournalTotal]:
+    """Debits and credits by currency (``{currency: [debit, credit]}``), by currency."""
     return [
-        {
-            "currency_code": currency,
-            "debit": format_amount(debit, currency),
-            "credit": format_amount(credit, currency),
-        }
+        answers.JournalTotal(
+            currency_code=currency,
+            debit=format_amount(debit, currency),
+            credit=format_amount(credit, currency),
+        )
         for currency, (debit, credit) in sorted(sums.items())
     ]
 
@@ -271,44 +272,55 @@ def _id(value: uuid.UUID | None) -> str | None:
     return str(value) if value is not None else None
 
 
-def _header(journal: Journal, emails: dict[uuid.UUID, str]) -> dict[str, Any]:
-    """Everything of a journal's body but its lines, totals and period."""
+def _journal(
+    journal: Journal,
+    emails: dict[uuid.UUID, str],
+    period: Any,
+    totals: list[answers.JournalTotal],
+    *,
+    fiscal_period: answers.JournalPeriod | msgspec.UnsetType | None = msgspec.UNSET,
+    entries: list[answers.JournalLine] | msgspec.UnsetType = msgspec.UNSET,
+) -> answers.Journal:
+    """A journal's answer; a journal read whole adds its period and lines."""
 
     def email(user: uuid.UUID | None) -> str | None:
         return emails.get(user) if user is not None else None
 
-    return {
-        "id": str(journal.id),
-        "journal_number": journal.journal_number,
-        "journal_type": journal.journal_type,
-        "status": journal.status,
-        "is_system": journal.journal_type in SYSTEM_TYPES,
-        "description": journal.description,
-        "transaction_date": iso(journal.transaction_date),
-        "effective_date": iso(journal.effective_date),
-        "fiscal_period_id": _id(journal.fiscal_period_id),
-        "source_reference": journal.source_reference,
-        "branch_code": journal.branch_code,
-        "created_by": str(journal.created_by),
-        "created_by_email": journal.created_by_email,
-        "created_at": iso(journal.created_at),
-        "approved_by": _id(journal.approved_by),
-        "approved_by_email": email(journal.approved_by),
-        "approved_at": iso(journal.approved_at),
-        "posted_by": _id(journal.posted_by),
-        "posted_by_email": email(journal.posted_by),
-        "posted_at": iso(journal.posted_at),
-        "rejected_by": _id(journal.rejected_by),
-        "rejected_by_email": email(journal.rejected_by),
-        "rejected_at": iso(journal.rejected_at),
-        "rejection_reason": journal.rejection_reason,
-        "reversed_by": _id(journal.reversed_by),
-        "reversed_by_email": email(journal.reversed_by),
-        "reversed_at": iso(journal.reversed_at),
-        "reversal_reason": journal.reversal_reason,
-        "reversal_journal_id": _id(journal.reversal_journal_id),
-        "reverses_journal_id": _id(journal.reverses_journal_id),
-    }
+    return answers.Journal(
+        id=str(journal.id),
+        journal_number=journal.journal_number,
+        journal_type=journal.journal_type,
+        status=journal.status,
+        is_system=journal.journal_type in SYSTEM_TYPES,
+        description=journal.description,
+        transaction_date=iso(journal.transaction_date),
+        effective_date=iso(journal.effective_date),
+        fiscal_period_id=_id(period.id if period else journal.fiscal_period_id),
+        source_reference=journal.source_reference,
+        branch_code=journal.branch_code,
+        created_by=str(journal.created_by),
+        created_by_email=journal.created_by_email,
+        created_at=iso(journal.created_at),
+        approved_by=_id(journal.approved_by),
+        approved_by_email=email(journal.approved_by),
+        approved_at=iso(journal.approved_at),
+        posted_by=_id(journal.posted_by),
+        posted_by_email=email(journal.posted_by),
+        posted_at=iso(journal.posted_at),
+        rejected_by=_id(journal.rejected_by),
+        rejected_by_email=email(journal.rejected_by),
+        rejected_at=iso(journal.rejected_at),
+        rejection_reason=journal.rejection_reason,
+        reversed_by=_id(journal.reversed_by),
+        reversed_by_email=email(journal.reversed_by),
+        reversed_at=iso(journal.reversed_at),
+        reversal_reason=journal.reversal_reason,
+        reversal_journal_id=_id(journal.reversal_journal_id),
+        reverses_journal_id=_id(journal.reverses_journal_id),
+        totals=totals,
+        fiscal_period=fiscal_period,
+        entries=entries,
+    )
 
 
 def _body(
@@ -318,37 +330,24 @@ def _body(
     accounts: dict[uuid.UUID, Any],
     emails: dict[uuid.UUID, str],
     periods: list[Any],
-) -> dict[str, Any]:
+) -> answers.Journal:
     period = _period_of(journal, periods)
     system = journal.journal_type in SYSTEM_TYPES
-    header = _header(journal, emails)
-    head, tail = _split(header, "fiscal_period_id", "created_by")
-    return {
-        **head,
-        "fiscal_period_id": _id(period.id if period else journal.fiscal_period_id),
-        "fiscal_period": (
-            {
-                "id": str(period.id),
-                "fiscal_year": period.fiscal_year,
-                "period_number": period.period_number,
-                "period_name": period.period_name,
-                "status": period.status,
-            }
+    return _journal(
+        journal,
+        emails,
+        period,
+        _totals(entries),
+        fiscal_period=(
+            answers.JournalPeriod(
+                id=str(period.id),
+                fiscal_year=period.fiscal_year,
+                period_number=period.period_number,
+                period_name=period.period_name,
+                status=period.status,
+            )
             if period
             else None
         ),
-        "source_reference": header["source_reference"],
-        "branch_code": header["branch_code"],
-        "entries": [_entry_body(e, gls, accounts, system) for e in entries],
-        "totals": _totals(entries),
-        **tail,
-    }
-
-
-def _split(body: dict[str, Any], before: str, since: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The keys of ``body`` before ``before``, and those from ``since`` on (in order)."""
-    keys = list(body)
-    return (
-        {k: body[k] for k in keys[: keys.index(before)]},
-        {k: body[k] for k in keys[keys.index(since) :]},
+        entries=[_entry_body(e, gls, accounts, system) for e in entries],
     )

@@ -15,10 +15,12 @@ from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.journals.bodies import render_journal, render_journal_summaries, render_journals
+from app.core.journals.responses import Journal as JournalAnswer
+from app.core.journals.responses import JournalPage
 from app.core.journals.schemas import JournalCreate, ReasonRequest
 from app.core.journals.service import STATES, JournalService
 from app.core.ledger.models import Journal
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
 from app.core.permissions import requires
 from app.core.services import CoreServices
 
@@ -37,7 +39,7 @@ def write(role: str, *, idempotency_required: bool = False) -> dict[str, Any]:
 )
 async def post_journal_draft(
     data: JournalCreate, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> JournalAnswer:
     service = JournalService(session, ctx)
     return await service.body(await service.create(data))
 
@@ -54,7 +56,7 @@ async def list_journals(
     limit: PageLimit = None,
     cursor: str | None = None,
     entries: bool = True,
-) -> dict[str, Any]:
+) -> JournalPage:
     """``entries=false``: each journal without its lines (its ``totals`` still there), as a
     list shows them: two or three statements for the page instead of seven."""
     start, end = parse_date(from_, "from"), parse_date(to, "to")
@@ -83,23 +85,25 @@ async def list_journals(
                 [detail("created_by", DetailCode.INVALID_FORMAT, "not a UUID", created_by[:40])],
             ) from None
         query = query.where(col(Journal.created_by) == maker)
-    page = await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(Journal.created_at), "datetime"), (col(Journal.id), "uuid")],
         limit=page_limit(limit),
         cursor=cursor,
-        resource="journals",
         render=lambda j: j,
         value_of=lambda j: (j.created_at, j.id),
     )
     render = render_journals if entries else render_journal_summaries
-    page["journals"] = await render(session, tenant.id, page["journals"])
-    return page
+    return JournalPage(
+        journals=await render(session, tenant.id, page.items),
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
+    )
 
 
 @get("/journals/{journal_id:str}", opt=READ, summary="One journal with its entries")
-async def get_journal(journal_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_journal(journal_id: str, session: AsyncSession, tenant: TenantRef) -> JournalAnswer:
     found = await session.get(Journal, parse_id(journal_id, "JOURNAL_NOT_FOUND", "journal"))
     if found is None or found.tenant_id != tenant.id:
         raise ApiError("JOURNAL_NOT_FOUND", "No such journal.")
@@ -114,7 +118,7 @@ async def get_journal(journal_id: str, session: AsyncSession, tenant: TenantRef)
 )
 async def approve_journal(
     journal_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
-) -> dict[str, Any]:
+) -> JournalAnswer:
     service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.approve(journal_id))
 
@@ -131,7 +135,7 @@ async def reject_journal(
     ctx: RequestContext,
     session: AsyncSession,
     services: CoreServices,
-) -> dict[str, Any]:
+) -> JournalAnswer:
     service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.reject(journal_id, data.reason))
 
@@ -144,7 +148,7 @@ async def reject_journal(
 )
 async def post_approved_journal(
     journal_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
-) -> dict[str, Any]:
+) -> JournalAnswer:
     service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.post(journal_id))
 
@@ -161,7 +165,7 @@ async def reverse_journal(
     ctx: RequestContext,
     session: AsyncSession,
     services: CoreServices,
-) -> dict[str, Any]:
+) -> JournalAnswer:
     service = JournalService(session, ctx, production=services.settings.server.production)
     return await service.body(await service.reverse(journal_id, data.reason))
 

@@ -1,74 +1,94 @@
 """Journal request bodies (amounts stay text until the money parser reads them)."""
 
-import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+import msgspec
 
-from app.core.detail_codes import DetailCode, refusal
+from app.core.contract.bodies import Body, trimmed
+from app.core.detail_codes import DetailCode, detail
+from app.core.ledger.schemas import refuse_body
 
 ManualJournalType = Literal["GENERAL", "ADJUSTMENT", "ACCRUAL", "REVENUE", "EXPENSE"]
 MAX_ENTRIES = 500
 
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-def _iso_date(value: Any) -> Any:
-    """Exactly YYYY-MM-DD: no timestamps, week dates or day counts (pydantic's lax mode)."""
-    if not isinstance(value, str) or not _DATE.match(value):
-        raise refusal(DetailCode.INVALID_FORMAT, "must be a date as YYYY-MM-DD")
-    return date.fromisoformat(value)  # a ValueError (2026-02-30) becomes a field error
+# A line's members every line must have. (until every_problem names a nested field's path:
+# msgspec's "missing required field" inside ``entries`` comes out as the bare member, so
+# the line's members default to UNSET and JournalCreate names a missing one as
+# ``entries.<n>.<member>``; RULES in app/core/contract/requests.py keeps them required
+# in the document.)
+ENTRY_REQUIRED = ("account_id", "amount", "entry_type", "currency_code")
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-
-def _text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise refusal(DetailCode.REQUIRED, "must not be blank")
-    return value
-
-
-class JournalEntry(BaseModel):
+class JournalEntry(Body):
     """One line: a GL account or a customer account, debited or credited."""
 
-    model_config = ConfigDict(extra="forbid")
+    account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    amount: Any = msgspec.UNSET
+    entry_type: Literal["debit", "credit"] | msgspec.UnsetType = msgspec.UNSET
+    currency_code: Annotated[str, msgspec.Meta(min_length=3, max_length=3)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    description: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
-    account_id: str = Field(min_length=1, max_length=64)
-    amount: Any
-    entry_type: Literal["debit", "credit"]
-    currency_code: str = Field(min_length=3, max_length=3)
-    description: str | None = Field(default=None, max_length=500)
+    def __post_init__(self) -> None:
+        if isinstance(self.currency_code, str):
+            self.currency_code = self.currency_code.upper()
 
-    @field_validator("currency_code")
-    @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def missing(self) -> list[str]:
+        """The members every line must have that this one lacks."""
+        return [name for name in ENTRY_REQUIRED if getattr(self, name) is msgspec.UNSET]
+
+    # What the service reads once JournalCreate has checked that nothing is missing.
+    @property
+    def account(self) -> str:
+        assert isinstance(self.account_id, str)
+        return self.account_id
+
+    @property
+    def side(self) -> str:
+        assert isinstance(self.entry_type, str)
+        return self.entry_type
+
+    @property
+    def currency(self) -> str:
+        assert isinstance(self.currency_code, str)
+        return self.currency_code
 
 
-class JournalCreate(BaseModel):
-    """The vendor's body of ``POST /journals``."""
-
-    model_config = ConfigDict(extra="forbid")
+class JournalCreate(Body):
+    """The vendor's body of ``POST /journals`` (dates exactly YYYY-MM-DD)."""
 
     journal_type: ManualJournalType
-    description: str = Field(min_length=1, max_length=500)
-    transaction_date: IsoDate
-    effective_date: IsoDate
-    fiscal_period_id: str | None = Field(default=None, max_length=64)
-    source_reference: str | None = Field(default=None, max_length=100)
-    entries: list[JournalEntry] = Field(min_length=2, max_length=MAX_ENTRIES)
+    description: Reason
+    transaction_date: date
+    effective_date: date
+    entries: Annotated[list[JournalEntry], msgspec.Meta(min_length=2, max_length=MAX_ENTRIES)]
+    fiscal_period_id: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    source_reference: Annotated[str, msgspec.Meta(max_length=100)] | None = None
 
-    _clean_description = field_validator("description")(_text)
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        self.description = trimmed("description", self.description, problems) or ""
+        for index, entry in enumerate(self.entries):
+            problems += [
+                detail(f"entries.{index}.{name}", DetailCode.REQUIRED, "required")
+                for name in entry.missing()
+            ]
+        refuse_body(problems)
 
 
-class ReasonRequest(BaseModel):
+class ReasonRequest(Body):
     """``{reason}``: required to reject or reverse a journal."""
 
-    model_config = ConfigDict(extra="forbid")
+    reason: Reason
 
-    reason: str = Field(min_length=1, max_length=500)
-
-    _clean_reason = field_validator("reason")(_text)
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        self.reason = trimmed("reason", self.reason, problems) or ""
+        refuse_body(problems)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +28,7 @@ from app.core.common import check_branch_scope, parse_id
 from app.core.context import Principal, RequestContext
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
+from app.core.journals import responses as answers
 from app.core.journals.bodies import render_journal
 from app.core.journals.schemas import JournalCreate
 from app.core.ledger.chart import clearing_code, system_account_id
@@ -225,7 +227,7 @@ class JournalService:
         assert tenant is not None
         return tenant
 
-    async def body(self, journal: Journal) -> dict[str, Any]:
+    async def body(self, journal: Journal) -> answers.Journal:
         return await render_journal(self.session, self.tenant_id, journal)
 
     # ---- create -----------------------------------------------------------------------
@@ -287,7 +289,7 @@ class JournalService:
         for index, entry in enumerate(data.entries):
             field = f"entries.{index}"
             try:
-                amount = parse_amount(entry.amount, entry.currency_code, f"{field}.amount")
+                amount = parse_amount(entry.amount, entry.currency, f"{field}.amount")
             except ApiError as exc:
                 for detail in exc.details:  # an unknown currency names the currency field
                     if detail.get("field") == "currency":
@@ -295,21 +297,21 @@ class JournalService:
                 details += exc.details
                 continue
             try:
-                ref: uuid.UUID | None = uuid.UUID(entry.account_id)
+                ref: uuid.UUID | None = uuid.UUID(entry.account)
             except ValueError:
                 ref = None  # cannot exist: a 404, once the body is known to be good
             lines.append(
                 Line(
                     field=field,
-                    side=DEBIT if entry.entry_type == "debit" else CREDIT,
+                    side=DEBIT if entry.side == "debit" else CREDIT,
                     amount=amount,
-                    currency=entry.currency_code,
+                    currency=entry.currency,
                     description=(entry.description or "").strip() or None,
                     ref=ref,
-                    raw_id=entry.account_id,
+                    raw_id=entry.account,
                 )
             )
-        sides = {entry.entry_type for entry in data.entries}
+        sides = {entry.side for entry in data.entries}
         if sides != {"debit", "credit"}:
             details.append(
                 {
@@ -814,7 +816,7 @@ class JournalService:
         )
 
     def _record(
-        self, action: str, journal: Journal, body: dict[str, Any], *, before: str | None = None
+        self, action: str, journal: Journal, body: answers.Journal, *, before: str | None = None
     ) -> None:
         """The audit record and the outbox event of a transition, in its transaction."""
         audit.record(
@@ -826,4 +828,6 @@ class JournalService:
             before={"status": before} if before else None,
             after=body,
         )
-        outbox.emit(self.session, self.tenant_id, action, body, self.ctx.request_id)
+        outbox.emit(
+            self.session, self.tenant_id, action, msgspec.to_builtins(body), self.ctx.request_id
+        )

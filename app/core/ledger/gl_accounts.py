@@ -12,8 +12,9 @@ lines: the first must equal its customer accounts, the second must sum to zero.
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +33,8 @@ from app.db import is_unique_violation
 # System roles whose accounts must never take a manual journal line.
 SYSTEM_ONLY_ROLES = {"control", "clearing"}
 OPEN_JOURNAL_STATES = ("PENDING", "APPROVED")
+
+T = TypeVar("T")
 
 
 def gl_state(account: GLAccount) -> dict[str, Any]:
@@ -300,12 +303,12 @@ async def update_gl_account(
     The rules run in the order a refusal names the first broken one: the body, the
     account and the parent sent (404), then the chart's rules, each its own check.
     """
-    _check_currency(data.currency_code)
+    _check_currency(_given(data.currency_code))
     account = await _load(session, tenant_id, raw_id, lock="update")
     change = await _read_change(session, tenant_id, account, data)
-    check_code_never_changes(account, data.code)
+    check_code_never_changes(account, _given(data.code))
     check_system_account_keeps_its_shape(change)
-    check_system_only_role_takes_no_manual_lines(account, data.allow_manual_entries)
+    check_system_only_role_takes_no_manual_lines(account, _given(data.allow_manual_entries))
     await check_parent_fits(session, tenant_id, change)
     usage = _Usage(session, account)
     children = await _children(session, account.id) if account.is_header else []
@@ -317,7 +320,7 @@ async def update_gl_account(
     check_header_takes_no_manual_entries(change.is_header, change.allow_manual_entries)
 
     before = gl_state(account)
-    _apply(change, data.name)
+    _apply(change, _given(data.name))
     after = gl_state(account)
     if after != before:
         session.add(account)
@@ -337,22 +340,32 @@ async def _read_change(
     session: AsyncSession, tenant_id: uuid.UUID, account: GLAccount, data: GLAccountUpdate
 ) -> GLChange:
     """The fields sent, over the account's own (the new parent loaded: 404 if missing)."""
-    parent_sent = "parent_id" in data.model_fields_set
+    parent_sent = data.parent_id is not msgspec.UNSET
     new_parent: GLAccount | None = None
-    if parent_sent and data.parent_id is not None:
+    if isinstance(data.parent_id, str):
         new_parent = await _load(
             session, tenant_id, data.parent_id, field="parent_id", lock="share"
         )
     return GLChange(
         account=account,
-        category=data.category or account.category,
-        is_header=account.is_header if data.is_header is None else data.is_header,
-        currency_code=data.currency_code or account.currency_code,
+        category=_given(data.category) or account.category,
+        is_header=_or(data.is_header, account.is_header),
+        currency_code=_given(data.currency_code) or account.currency_code,
         parent_changes=parent_sent and (new_parent.id if new_parent else None) != account.parent_id,
         new_parent=new_parent,
-        is_active=account.is_active if data.is_active is None else data.is_active,
-        allow_manual_entries=data.allow_manual_entries,
+        is_active=_or(data.is_active, account.is_active),
+        allow_manual_entries=_given(data.allow_manual_entries),
     )
+
+
+def _given(value: T | msgspec.UnsetType) -> T | None:
+    """A member of the update as sent, None when left out."""
+    return None if isinstance(value, msgspec.UnsetType) else value
+
+
+def _or(value: T | msgspec.UnsetType, current: T) -> T:
+    """The member sent, else the account's own."""
+    return current if isinstance(value, msgspec.UnsetType) else value
 
 
 def check_code_never_changes(account: GLAccount, code: str | None) -> None:

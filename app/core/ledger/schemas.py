@@ -3,98 +3,86 @@
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+import msgspec
 
-from app.core.detail_codes import DetailCode, refusal
+from app.core.contract.bodies import Body, BodyRefused, refuse, trimmed
+from app.core.detail_codes import DetailCode, detail
 
 Category = Literal["ASSET", "LIABILITY", "EQUITY", "REVENUE", "EXPENSE"]
 
 # Codes the chart already uses look like "2101" or "1101-001": letters, digits, . _ -
 GL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
 
-
-def _json_bool(value: Any) -> Any:
-    # Litestar validates bodies with strict=False, which would read "yes" as true.
-    if value is not None and not isinstance(value, bool):
-        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
-    return value
-
-
-JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
-    return value
+# true or false, nothing else: Litestar converts bodies with strict=False, which reads 1 or
+# "true" as a bool, but not into a literal of the two (msgspec keeps those strict).
+JsonBool = Annotated[Literal[True, False], msgspec.Meta(extra_json_schema={"type": "boolean"})]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
+Ref = Annotated[str, msgspec.Meta(max_length=64)]
+BLANK = "must not be blank"  # the reason ``trimmed`` gives
 
 
-def _name(value: str) -> str:
+def refuse_body(problems: list[dict[str, Any]]) -> None:
+    """``refuse``, but a value sent blank is a bad value (``VALIDATION_ERROR``, as the
+    pydantic bodies answered), not a missing field: only members left out are that.
+    (until app.core.contract.bodies tells a blank value from a missing member)"""
+    if any(item.get("reason") == BLANK for item in problems):
+        names = ", ".join(str(item.get("field")) for item in problems)
+        raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
+    refuse(problems)
+
+
+def _code(value: str, problems: list[dict[str, Any]]) -> str:
     value = value.strip()
-    if not value:
-        raise refusal(DetailCode.REQUIRED, "must not be blank")
-    return value
-
-
-def _currency(value: str | None) -> str | None:
-    return None if value is None else value.upper()
-
-
-class GLAccountCreate(BaseModel):
-    """A new account of the chart; ``currency_code`` defaults to the tenant's base currency."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(min_length=1, max_length=30)
-    name: str = Field(min_length=1, max_length=200)
-    category: Category
-    parent_id: str | None = Field(default=None, max_length=64)
-    is_header: JsonBool = False
-    allow_manual_entries: JsonBool | None = None
-    currency_code: str | None = Field(default=None, min_length=3, max_length=3)
-
-    _clean_name = field_validator("name")(_name)
-    _upper_currency = field_validator("currency_code")(_currency)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, value: str) -> str:
-        value = value.strip()
-        if not GL_CODE.match(value):
-            raise refusal(
+    if not GL_CODE.match(value):
+        problems.append(
+            detail(
+                "code",
                 DetailCode.INVALID_FORMAT,
                 "1-30 letters, digits, '.', '_' or '-', starting with a letter or digit",
             )
-        return value
+        )
+    return value
 
 
-class GLAccountUpdate(BaseModel):
-    """Only the fields sent change; ``parent_id: null`` makes the account a root."""
+class GLAccountCreate(Body):
+    """A new account of the chart; ``currency_code`` defaults to the tenant's base currency."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    code: str | None = Field(default=None, max_length=30)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    category: Category | None = None
-    parent_id: str | None = Field(default=None, max_length=64)
-    is_header: JsonBool | None = None
+    code: Code
+    name: Name
+    category: Category
+    parent_id: Ref | None = None
+    is_header: JsonBool = False
     allow_manual_entries: JsonBool | None = None
-    currency_code: str | None = Field(default=None, min_length=3, max_length=3)
-    is_active: JsonBool | None = None
+    currency_code: Currency | None = None
 
-    _reject_null = field_validator(
-        "code",
-        "name",
-        "category",
-        "is_header",
-        "allow_manual_entries",
-        "currency_code",
-        "is_active",
-        mode="before",
-    )(_not_null)
-    _upper_currency = field_validator("currency_code")(_currency)
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        self.code = _code(self.code, problems)
+        self.name = trimmed("name", self.name, problems) or ""
+        if self.currency_code is not None:
+            self.currency_code = self.currency_code.upper()
+        refuse_body(problems)
 
-    @field_validator("name")
-    @classmethod
-    def _clean_name(cls, value: str | None) -> str | None:
-        return None if value is None else _name(value)
+
+class GLAccountUpdate(Body):
+    """Only the members sent change: each may be left out but not sent null, except
+    ``parent_id``, whose ``null`` makes the account a root."""
+
+    code: Annotated[str, msgspec.Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    category: Category | msgspec.UnsetType = msgspec.UNSET
+    parent_id: Ref | msgspec.UnsetType | None = msgspec.UNSET
+    is_header: JsonBool | msgspec.UnsetType = msgspec.UNSET
+    allow_manual_entries: JsonBool | msgspec.UnsetType = msgspec.UNSET
+    currency_code: Currency | msgspec.UnsetType = msgspec.UNSET
+    is_active: JsonBool | msgspec.UnsetType = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        if isinstance(self.name, str):
+            self.name = trimmed("name", self.name, problems) or ""
+        if isinstance(self.currency_code, str):
+            self.currency_code = self.currency_code.upper()
+        refuse_body(problems)

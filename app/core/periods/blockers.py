@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.detail_codes import DetailCode
 from app.core.ledger.models import Journal, JournalLine
 from app.core.money import format_amount
+from app.core.periods import responses as answers
 from app.core.periods.models import FiscalPeriod
 from app.core.transactions.models import Transaction
 
@@ -70,18 +71,18 @@ class CloseBlocker:
             "date": self.date,
         }
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> answers.CloseBlocker:
         """As an item of the read endpoint's ``close_blockers``."""
-        return {
-            "kind": self.kind,
-            "id": self.id,
-            "reference": self.reference,
-            "status": self.status,
-            "description": self.description,
-            "amount": self.amount,
-            "currency": self.currency,
-            "date": self.date,
-        }
+        return answers.CloseBlocker(
+            kind=self.kind,
+            id=self.id,
+            reference=self.reference,
+            status=self.status,
+            description=self.description,
+            amount=self.amount,
+            currency=self.currency,
+            date=self.date,
+        )
 
 
 def _in_period(period: FiscalPeriod) -> sa.ColumnElement[bool]:
@@ -241,11 +242,11 @@ async def close_blockers(
 
 def close_blockers_body(
     period: FiscalPeriod, blockers: list[CloseBlocker], total: int
-) -> dict[str, Any]:
+) -> answers.CloseBlockers:
     """The read endpoint's answer: whether the close would go through, and why not."""
-    return {
-        "period_id": str(period.id),
-        "can_close": period.status == "open" and total == 0,
-        "blocker_count": total,
-        "close_blockers": [b.body() for b in blockers],
-    }
+    return answers.CloseBlockers(
+        period_id=str(period.id),
+        can_close=period.status == "open" and total == 0,
+        blocker_count=total,
+        close_blockers=[b.body() for b in blockers],
+    )

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,6 +23,7 @@ from app.core.ledger.models import GLAccount, Journal
 from app.core.ledger.numbers import journal_number
 from app.core.ledger.posting import CREDIT, DEBIT, Leg, post_journal
 from app.core.money import format_amount
+from app.core.periods import responses as answers
 from app.core.periods.blockers import CloseBlocker, close_blockers
 from app.core.periods.models import FiscalPeriod
 from app.core.periods.service import open_period_for, period_body
@@ -86,7 +88,9 @@ async def _snapshot_and_close(
         before=before,
         after=after,
     )
-    outbox.emit(session, period.tenant_id, "period.closed", after, ctx.request_id)
+    outbox.emit(
+        session, period.tenant_id, "period.closed", msgspec.to_builtins(after), ctx.request_id
+    )
 
 
 async def close_period(
@@ -169,7 +173,7 @@ def closing_legs(
 
 async def close_year(
     session: AsyncSession, ctx: RequestContext, tenant: Tenant, year: int
-) -> dict[str, Any]:
+) -> answers.ClosedYear:
     """Periods 1-12 closed: post the closing journal into 13, close 13, lock the year."""
     assert ctx.principal is not None
     periods = list(
@@ -229,24 +233,25 @@ async def close_year(
         period.locked_by = ctx.principal.user_id
         session.add(period)
     await session.flush()
-    body = {
-        "fiscal_year": year,
-        "status": "locked",
-        "closing_journal_id": str(journal.id) if journal else None,
-        "closing_journal_number": journal.journal_number if journal else None,
-        "net_income": [
-            {"currency": currency, "amount": format_amount(-net, currency)}
+    body = answers.ClosedYear(
+        fiscal_year=year,
+        status="locked",
+        closing_journal_id=str(journal.id) if journal else None,
+        closing_journal_number=journal.journal_number if journal else None,
+        net_income=[
+            answers.NetIncome(currency=currency, amount=format_amount(-net, currency))
             for currency, net in sorted(_net_income(totals, accounts).items())
         ],
-        "fiscal_periods": [period_body(p) for p in periods],
-    }
+        fiscal_periods=[period_body(p) for p in periods],
+    )
+    kept: dict[str, Any] = msgspec.to_builtins(body)
     audit.record(
         session,
         ctx,
         "period.year_closed",
         entity_type="fiscal_year",
         entity_id=year,
-        after={k: v for k, v in body.items() if k != "fiscal_periods"},
+        after={k: v for k, v in kept.items() if k != "fiscal_periods"},
     )
     return body
 

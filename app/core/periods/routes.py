@@ -1,6 +1,6 @@
 """/fiscal-periods: the vendor's calls, plus one period with its snapshot."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Router, get, post
 from litestar.params import Parameter
@@ -12,6 +12,13 @@ from app.core.context import RequestContext, TenantRef
 from app.core.http import PageLimit, one_of, page_limit
 from app.core.periods.blockers import close_blockers, close_blockers_body
 from app.core.periods.closing import close_period, close_year
+from app.core.periods.responses import (
+    CloseBlockers,
+    ClosedYear,
+    FiscalPeriod,
+    FiscalPeriodPage,
+    FiscalYear,
+)
 from app.core.periods.schemas import PeriodCreate
 from app.core.periods.service import (
     STATUSES,
@@ -41,7 +48,7 @@ async def get_periods(
     status: Annotated[str | None, one_of(*STATUSES)] = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> FiscalPeriodPage:
     year = parse_year(fiscal_year) if fiscal_year else None
     return await list_periods(
         session, tenant.id, fiscal_year=year, status=status, limit=page_limit(limit), cursor=cursor
@@ -49,12 +56,12 @@ async def get_periods(
 
 
 @get("/fiscal-periods/current", opt=READ, summary="The open period holding the business date")
-async def get_current(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_current(session: AsyncSession, tenant: TenantRef) -> FiscalPeriod:
     return period_body(await current_period(session, await load_tenant(session, tenant.id)))
 
 
 @get("/fiscal-periods/{period_id:str}", opt=READ, summary="One period (with its snapshot)")
-async def get_one(period_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_one(period_id: str, session: AsyncSession, tenant: TenantRef) -> FiscalPeriod:
     return period_body(await get_period(session, tenant.id, period_id), with_snapshot=True)
 
 
@@ -65,7 +72,7 @@ async def get_one(period_id: str, session: AsyncSession, tenant: TenantRef) -> d
 )
 async def get_close_blockers(
     period_id: str, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> CloseBlockers:
     period = await get_period(session, tenant.id, period_id)
     blockers, total = await close_blockers(session, period)
     return close_blockers_body(period, blockers, total)
@@ -74,7 +81,7 @@ async def get_close_blockers(
 @post("/fiscal-periods", status_code=HTTP_201_CREATED, opt=ADMIN, summary="Create a period")
 async def post_period(
     data: PeriodCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> FiscalPeriod:
     return period_body(await create_period(session, ctx, tenant.id, data))
 
 
@@ -89,10 +96,10 @@ async def post_year(
     ctx: RequestContext,
     session: AsyncSession,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> FiscalYear:
     fiscal_year = parse_year(year)
     periods = await create_year(session, ctx, tenant.id, fiscal_year)
-    return {"fiscal_year": fiscal_year, "fiscal_periods": [period_body(p) for p in periods]}
+    return FiscalYear(fiscal_year=fiscal_year, fiscal_periods=[period_body(p) for p in periods])
 
 
 @post(
@@ -103,7 +110,7 @@ async def post_year(
 )
 async def post_close(
     period_id: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> FiscalPeriod:
     period = await close_period(
         session, ctx, tenant.id, parse_id(period_id, "PERIOD_NOT_FOUND", "period")
     )
@@ -121,7 +128,7 @@ async def post_close_year(
     ctx: RequestContext,
     session: AsyncSession,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> ClosedYear:
     fiscal_year = parse_year(year)
     return await close_year(session, ctx, await load_tenant(session, tenant.id), fiscal_year)
 

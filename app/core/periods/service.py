@@ -4,6 +4,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +14,8 @@ from app.core.common import iso, parse_id
 from app.core.context import RequestContext
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
+from app.core.periods import responses as answers
 from app.core.periods.models import FiscalPeriod
 from app.core.periods.schemas import PeriodCreate
 from app.core.tenants.models import Tenant
@@ -150,25 +152,12 @@ def month_periods(year: int) -> list[tuple[int, str, date, date]]:
     return periods
 
 
-def period_body(period: FiscalPeriod, *, with_snapshot: bool = False) -> dict[str, Any]:
+def period_body(period: FiscalPeriod, *, with_snapshot: bool = False) -> answers.FiscalPeriod:
     """A period on the wire; ``with_snapshot`` adds its trial balance once closed."""
-    body: dict[str, Any] = {
-        "id": str(period.id),
-        "fiscal_year": period.fiscal_year,
-        "period_number": period.period_number,
-        "period_name": period.period_name,
-        "start_date": period.start_date.isoformat(),
-        "end_date": period.end_date.isoformat(),
-        "status": period.status,
-        "closed_by": str(period.closed_by) if period.closed_by else None,
-        "closed_by_email": period.closed_by_email,
-        "closed_at": iso(period.closed_at),
-        "locked_at": iso(period.locked_at),
-        "created_at": iso(period.created_at),
-    }
+    snapshot_member: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
     if with_snapshot:
         snapshot = period.trial_balance_snapshot
-        body["trial_balance_snapshot"] = (
+        snapshot_member = (
             {
                 "as_of": snapshot["as_of"],
                 "taken_at": iso(period.closed_at),
@@ -178,7 +167,21 @@ def period_body(period: FiscalPeriod, *, with_snapshot: bool = False) -> dict[st
             if snapshot
             else None
         )
-    return body
+    return answers.FiscalPeriod(
+        id=str(period.id),
+        fiscal_year=period.fiscal_year,
+        period_number=period.period_number,
+        period_name=period.period_name,
+        start_date=period.start_date.isoformat(),
+        end_date=period.end_date.isoformat(),
+        status=period.status,
+        closed_by=str(period.closed_by) if period.closed_by else None,
+        closed_by_email=period.closed_by_email,
+        closed_at=iso(period.closed_at),
+        locked_at=iso(period.locked_at),
+        created_at=iso(period.created_at),
+        trial_balance_snapshot=snapshot_member,
+    )
 
 
 async def get_period(session: AsyncSession, tenant_id: uuid.UUID, period_id: str) -> FiscalPeriod:
@@ -230,7 +233,7 @@ async def list_periods(
     status: str | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> answers.FiscalPeriodPage:
     """Newest year first, and within a year the highest period first (keyset)."""
     query = sa.select(FiscalPeriod).where(col(FiscalPeriod.tenant_id) == tenant_id)
     if fiscal_year is not None:
@@ -247,15 +250,17 @@ async def list_periods(
                 ],
             )
         query = query.where(col(FiscalPeriod.status) == status.lower())
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(FiscalPeriod.fiscal_year), "int"), (col(FiscalPeriod.period_number), "int")],
         limit=limit,
         cursor=cursor,
-        resource="fiscal_periods",
         render=period_body,
         value_of=lambda p: (p.fiscal_year, p.period_number),
+    )
+    return answers.FiscalPeriodPage(
+        fiscal_periods=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )
 
 
@@ -319,23 +324,8 @@ async def _flush_new(session: AsyncSession, year: int, number: int | None = None
 async def create_period(
     session: AsyncSession, ctx: RequestContext, tenant_id: uuid.UUID, data: PeriodCreate
 ) -> FiscalPeriod:
-    """One period; 1-12 never overlap another 1-12 period, 13 is free to (year-end)."""
-    problems = []
-    if data.end_date < data.start_date:
-        problems.append(detail("end_date", DetailCode.INVALID, "before start_date"))
-    elif (data.end_date - data.start_date).days > 366:
-        problems.append(detail("end_date", DetailCode.TOO_LONG, "a period spans at most a year"))
-    if abs(data.start_date.year - data.fiscal_year) > 1:
-        problems.append(detail("start_date", DetailCode.INVALID, "not near the fiscal year"))
-    if problems:
-        raise ApiError("VALIDATION_ERROR", "Check the period's dates.", problems)
-    name = data.period_name.strip()
-    if not name:
-        raise ApiError(
-            "VALIDATION_ERROR",
-            "period_name is required.",
-            [detail("period_name", DetailCode.REQUIRED, "required")],
-        )
+    """One period; 1-12 never overlap another 1-12 period, 13 is free to (year-end).
+    ``PeriodCreate`` has checked its own rules (its dates, its name) as it was read."""
     taken = await session.execute(
         sa.select(col(FiscalPeriod.id)).where(
             col(FiscalPeriod.tenant_id) == tenant_id,
@@ -353,7 +343,7 @@ async def create_period(
         tenant_id=tenant_id,
         fiscal_year=data.fiscal_year,
         period_number=data.period_number,
-        period_name=name,
+        period_name=data.period_name,
         start_date=data.start_date,
         end_date=data.end_date,
     )
@@ -403,6 +393,9 @@ async def create_year(
         "period.year_created",
         entity_type="fiscal_year",
         entity_id=year,
-        after={"fiscal_year": year, "periods": [period_body(p) for p in periods]},
+        after={
+            "fiscal_year": year,
+            "periods": msgspec.to_builtins([period_body(p) for p in periods]),
+        },
     )
     return periods

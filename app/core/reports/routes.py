@@ -1,6 +1,6 @@
 """/reports: trial balance, balance sheet, income statement, teller summary."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Router, get
 from litestar.params import Parameter
@@ -11,6 +11,7 @@ from app.core.context import TenantRef
 from app.core.contract.requests import CURRENCIES
 from app.core.http import DAY_FILTER
 from app.core.permissions import requires
+from app.core.reports.responses import BalanceSheet, IncomeStatement, TellerSummary, TrialBalance
 from app.core.reports.service import (
     balance_sheet,
     income_statement,
@@ -33,7 +34,7 @@ async def get_trial_balance(
     as_of: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
     currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
-) -> dict[str, Any]:
+) -> TrialBalance:
     day = parse_date(as_of, "as_of")
     return await trial_balance(
         session,
@@ -51,7 +52,7 @@ async def get_balance_sheet(
     as_of: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
     currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
-) -> dict[str, Any]:
+) -> BalanceSheet:
     day = parse_date(as_of, "as_of")
     return await balance_sheet(
         session,
@@ -70,7 +71,7 @@ async def get_income_statement(
     to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
     currency: Annotated[str | None, Parameter(schema_extra=CURRENCY_FILTER)] = None,
-) -> dict[str, Any]:
+) -> IncomeStatement:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     return await income_statement(
         session,
@@ -93,7 +94,7 @@ async def get_teller_summary(
     date_: Annotated[str | None, Parameter(query="date", schema_extra=DAY_FILTER)] = None,
     branch_code: str | None = None,
     user_id: str | None = None,
-) -> dict[str, Any]:
+) -> TellerSummary:
     day = parse_date(date_, "date")
     return await teller_summary(
         session,

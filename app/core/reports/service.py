@@ -11,7 +11,6 @@ import calendar
 import uuid
 from collections import defaultdict
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
@@ -25,6 +24,7 @@ from app.core.ledger.chart import DEBIT_NORMAL
 from app.core.ledger.models import GLAccount, Journal
 from app.core.money import digits_of, format_amount
 from app.core.periods.closing import CLOSING
+from app.core.reports import responses as answers
 from app.core.reports.balances import (
     collapse,
     gl_accounts,
@@ -66,7 +66,7 @@ async def trial_balance(
     as_of: date | None,
     branch_code: str | None,
     currency: str | None,
-) -> dict[str, Any]:
+) -> answers.TrialBalance:
     """Every leaf GL account with a balance on ``as_of``: debit or credit; totals equal."""
     day = as_of or business_date(tenant)
     code = _currency(tenant, currency)
@@ -78,48 +78,48 @@ async def trial_balance(
     debit = sum(max(line.net_debit, 0) for line in lines)
     credit = sum(max(-line.net_debit, 0) for line in lines)
     base = usable_snapshot(await tenant_periods(session, tenant.id), day)
-    return {
-        "as_of": day.isoformat(),
-        "branch_code": branch,
-        "currency": code,
-        "lines": [
-            {
-                "gl_account_id": str(line.account.id),
-                "code": line.account.code,
-                "name": line.account.name,
-                "category": line.account.category,
-                "debit": format_amount(max(line.net_debit, 0), code),
-                "credit": format_amount(max(-line.net_debit, 0), code),
-            }
+    return answers.TrialBalance(
+        as_of=day.isoformat(),
+        branch_code=branch,
+        currency=code,
+        lines=[
+            answers.TrialBalanceLine(
+                gl_account_id=str(line.account.id),
+                code=line.account.code,
+                name=line.account.name,
+                category=line.account.category,
+                debit=format_amount(max(line.net_debit, 0), code),
+                credit=format_amount(max(-line.net_debit, 0), code),
+            )
             for line in lines
         ],
-        "total_debit": format_amount(debit, code),
-        "total_credit": format_amount(credit, code),
-        "balanced": debit == credit,
-        "currencies": sorted({c for (_gl, c), net in per_account.items() if net} | {code}),
-        "from_snapshot_of": str(base.id) if base else None,
-    }
+        total_debit=format_amount(debit, code),
+        total_credit=format_amount(credit, code),
+        balanced=debit == credit,
+        currencies=sorted({c for (_gl, c), net in per_account.items() if net} | {code}),
+        from_snapshot_of=str(base.id) if base else None,
+    )
 
 
 def _normal(account: GLAccount, net_debit: int) -> int:
     return net_debit if account.category in DEBIT_NORMAL else -net_debit
 
 
-def _section(lines: list[tuple[GLAccount, int]], code: str) -> tuple[dict[str, Any], int]:
+def _section(lines: list[tuple[GLAccount, int]], code: str) -> tuple[answers.ReportSection, int]:
     total = sum(amount for _a, amount in lines)
     return (
-        {
-            "lines": [
-                {
-                    "gl_account_id": str(account.id),
-                    "code": account.code,
-                    "name": account.name,
-                    "balance": format_amount(amount, code),
-                }
+        answers.ReportSection(
+            lines=[
+                answers.ReportLine(
+                    gl_account_id=str(account.id),
+                    code=account.code,
+                    name=account.name,
+                    balance=format_amount(amount, code),
+                )
                 for account, amount in sorted(lines, key=lambda item: item[0].code)
             ],
-            "total": format_amount(total, code),
-        },
+            total=format_amount(total, code),
+        ),
         total,
     )
 
@@ -131,7 +131,7 @@ async def balance_sheet(
     as_of: date | None,
     branch_code: str | None,
     currency: str | None,
-) -> dict[str, Any]:
+) -> answers.BalanceSheet:
     """Assets = liabilities + equity + the earnings not yet closed into retained earnings."""
     day = as_of or business_date(tenant)
     code = _currency(tenant, currency)
@@ -152,20 +152,20 @@ async def balance_sheet(
     liabilities, total_liabilities = _section(by_category["LIABILITY"], code)
     equity, total_equity = _section(by_category["EQUITY"], code)
     right = total_liabilities + total_equity + earnings
-    return {
-        "as_of": day.isoformat(),
-        "branch_code": branch,
-        "currency": code,
-        "assets": assets,
-        "liabilities": liabilities,
-        "equity": equity,
-        "current_year_earnings": format_amount(earnings, code),
-        "total_assets": format_amount(total_assets, code),
-        "total_liabilities": format_amount(total_liabilities, code),
-        "total_equity": format_amount(total_equity + earnings, code),
-        "total_liabilities_and_equity": format_amount(right, code),
-        "balanced": total_assets == right,
-    }
+    return answers.BalanceSheet(
+        as_of=day.isoformat(),
+        branch_code=branch,
+        currency=code,
+        assets=assets,
+        liabilities=liabilities,
+        equity=equity,
+        current_year_earnings=format_amount(earnings, code),
+        total_assets=format_amount(total_assets, code),
+        total_liabilities=format_amount(total_liabilities, code),
+        total_equity=format_amount(total_equity + earnings, code),
+        total_liabilities_and_equity=format_amount(right, code),
+        balanced=total_assets == right,
+    )
 
 
 def _months(start: date, end: date) -> list[tuple[int, int]]:
@@ -185,7 +185,7 @@ async def income_statement(
     end: date | None,
     branch_code: str | None,
     currency: str | None,
-) -> dict[str, Any]:
+) -> answers.IncomeStatement:
     """Revenue, expenses and net income over [from, to], with a month-by-month trend.
 
     The year-end CLOSING journals are left out: they move a year's income into retained
@@ -242,27 +242,27 @@ async def income_statement(
     ]
     revenue_section, total_revenue = _section(revenue, code)
     expense_section, total_expenses = _section(expenses, code)
-    return {
-        "from": since.isoformat(),
-        "to": to.isoformat(),
-        "branch_code": branch,
-        "currency": code,
-        "revenue": revenue_section,
-        "expenses": expense_section,
-        "total_revenue": format_amount(total_revenue, code),
-        "total_expenses": format_amount(total_expenses, code),
-        "net_income": format_amount(total_revenue - total_expenses, code),
-        "months": [
-            {
-                "month": f"{year:04d}-{month:02d}",
-                "label": f"{calendar.month_abbr[month]} {year}",
-                "revenue": format_amount(rev, code),
-                "expenses": format_amount(exp, code),
-                "net": format_amount(rev - exp, code),
-            }
+    return answers.IncomeStatement(
+        from_=since.isoformat(),
+        to=to.isoformat(),
+        branch_code=branch,
+        currency=code,
+        revenue=revenue_section,
+        expenses=expense_section,
+        total_revenue=format_amount(total_revenue, code),
+        total_expenses=format_amount(total_expenses, code),
+        net_income=format_amount(total_revenue - total_expenses, code),
+        months=[
+            answers.IncomeMonth(
+                month=f"{year:04d}-{month:02d}",
+                label=f"{calendar.month_abbr[month]} {year}",
+                revenue=format_amount(rev, code),
+                expenses=format_amount(exp, code),
+                net=format_amount(rev - exp, code),
+            )
             for (year, month), (rev, exp) in per_month.items()
         ],
-    }
+    )
 
 
 async def teller_summary(
@@ -272,7 +272,7 @@ async def teller_summary(
     on: date | None,
     branch_code: str | None,
     user_id: uuid.UUID | None,
-) -> dict[str, Any]:
+) -> answers.TellerSummary:
     """Per teller and currency: completed deposits and withdrawals, and the net cash."""
     day = on or business_date(tenant)
     branch = await _branch(session, tenant, branch_code)
@@ -325,33 +325,48 @@ async def teller_summary(
         figures = [int(d_count or 0), int(d_sum or 0), int(w_count or 0), int(w_sum or 0)]
         for index, value in enumerate(figures):
             totals[cur][index] += value
+        deposits, withdrawals, count, net_cash = _cash_figures(figures, cur)
         tellers.append(
-            {
-                "user_id": str(creator),
-                "email": email,
-                "name": names.get(creator),
-                "branch_code": teller_branch,
-                "currency": cur,
-                **_cash_figures(figures, cur),
-            }
+            answers.TellerCash(
+                user_id=str(creator),
+                email=email,
+                name=names.get(creator),
+                branch_code=teller_branch,
+                currency=cur,
+                deposits=deposits,
+                withdrawals=withdrawals,
+                transaction_count=count,
+                net_cash=net_cash,
+            )
         )
-    return {
-        "date": day.isoformat(),
-        "branch_code": branch,
-        "user_id": str(user_id) if user_id else None,
-        "tellers": tellers,
-        "totals": [
-            {"currency": cur, **_cash_figures(figures, cur)}
-            for cur, figures in sorted(totals.items())
-        ],
-    }
+    return answers.TellerSummary(
+        date=day.isoformat(),
+        branch_code=branch,
+        user_id=str(user_id) if user_id else None,
+        tellers=tellers,
+        totals=[_cash_total(cur, figures) for cur, figures in sorted(totals.items())],
+    )
 
 
-def _cash_figures(figures: list[int], currency: str) -> dict[str, Any]:
+def _cash_figures(
+    figures: list[int], currency: str
+) -> tuple[answers.CashCount, answers.CashCount, int, str]:
+    """Deposits, withdrawals, how many in all, and the net cash."""
     d_count, d_sum, w_count, w_sum = figures
-    return {
-        "deposits": {"count": d_count, "amount": format_amount(d_sum, currency)},
-        "withdrawals": {"count": w_count, "amount": format_amount(w_sum, currency)},
-        "transaction_count": d_count + w_count,
-        "net_cash": format_amount(d_sum - w_sum, currency),
-    }
+    return (
+        answers.CashCount(count=d_count, amount=format_amount(d_sum, currency)),
+        answers.CashCount(count=w_count, amount=format_amount(w_sum, currency)),
+        d_count + w_count,
+        format_amount(d_sum - w_sum, currency),
+    )
+
+
+def _cash_total(currency: str, figures: list[int]) -> answers.CashTotal:
+    deposits, withdrawals, count, net_cash = _cash_figures(figures, currency)
+    return answers.CashTotal(
+        currency=currency,
+        deposits=deposits,
+        withdrawals=withdrawals,
+        transaction_count=count,
+        net_cash=net_cash,
+    )

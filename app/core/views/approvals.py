@@ -155,7 +155,7 @@ _WAITING = {
 }
 
 
-def _section(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+def _section(items: list[Any], limit: int) -> dict[str, Any]:  # journals: their models
     return {"items": items[:limit], "has_more": len(items) > limit}
 
 
