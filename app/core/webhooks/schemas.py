@@ -14,9 +14,12 @@ from app.core.webhooks.events import EVENT_TYPES, KNOWN_EVENT_TYPES
 _SECRET = re.compile(r"^[\x21-\x7e]{16,100}$")
 MAX_URL = 2000
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Url = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_URL)]
-Events = Annotated[list[str], msgspec.Meta(min_length=1, max_length=len(EVENT_TYPES) * 2)]
+# Blank names and URLs, no events: the body's rules say so, with the other rules, so that a
+# form with several bad fields hears of each (msgspec would stop at the first; the document
+# still says minLength/minItems: app/core/contract/requests.py, FIELDS).
+Name = Annotated[str, msgspec.Meta(max_length=200)]
+Url = Annotated[str, msgspec.Meta(max_length=MAX_URL)]
+Events = Annotated[list[str], msgspec.Meta(max_length=len(EVENT_TYPES) * 2)]
 
 Problems = list[dict[str, Any]]
 
@@ -35,6 +38,9 @@ def _name(value: str, problems: Problems) -> str:
 
 def _url(value: str, problems: Problems) -> str:
     """An absolute http(s) URL with a host; the deployment's policy is checked later."""
+    if not value:
+        problems.append(detail("url", DetailCode.REQUIRED, "required"))
+        return value
     value = value.strip()
     problem = _url_problem(value)
     if problem is not None:
@@ -64,6 +70,9 @@ def _url_problem(value: str) -> tuple[DetailCode, str] | None:
 
 
 def _events(value: list[str], problems: Problems) -> list[str]:
+    if not value:
+        problems.append(detail("events", DetailCode.EMPTY_LIST, "name at least one event type"))
+        return value
     unknown = sorted({e for e in value if e not in KNOWN_EVENT_TYPES})
     if unknown:
         problems.append(
