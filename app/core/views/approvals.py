@@ -185,6 +185,7 @@ async def _instructions(session: AsyncSession, tenant_id: uuid.UUID, limit: int)
     today = business_date(await load_tenant(session, tenant_id))
     items = []
     for instruction, number, name, other_number, other_name in rows:
+        # (until views answer with their model: the instruction's members as a dict)
         body: dict[str, Any] = msgspec.to_builtins(instruction_body(instruction, today))
         body["source_account_number"] = number
         body["source_account_name"] = name
