@@ -1,6 +1,6 @@
 """/audit-logs: the tenant's audit trail, and the verification of its seals."""
 
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from litestar import Router, get
@@ -9,11 +9,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit.models import AuditLog
+from app.core.audit.responses import AuditPage, AuditVerification
 from app.core.audit.sealing import verify_chain
 from app.core.audit.service import audit_log_body, parse_filters, trail_query
 from app.core.context import TenantRef
 from app.core.http import INSTANT_FILTER, PageLimit, page_limit
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
 from app.core.permissions import requires
 from app.core.tenants.service import load_tenant
 
@@ -34,7 +35,7 @@ async def get_audit_logs(
     to: Annotated[str | None, Parameter(schema_extra=INSTANT_FILTER)] = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> AuditPage:
     timezone = ZoneInfo((await load_tenant(session, tenant.id)).timezone)
     filters = parse_filters(
         actor=actor,
@@ -47,16 +48,16 @@ async def get_audit_logs(
         to=to,
         zone=timezone,
     )
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         trail_query(tenant.id, filters),
         [(col(AuditLog.id), "int")],
         limit=page_limit(limit),
         cursor=cursor,
-        resource="audit_logs",
         render=audit_log_body,
         value_of=lambda entry: (entry.id,),
     )
+    return AuditPage(audit_logs=page.items, has_more=page.has_more, next_cursor=page.next_cursor)
 
 
 @get(
@@ -64,7 +65,7 @@ async def get_audit_logs(
     opt=AUDIT_READ,
     summary="Recompute the tenant's audit seals and name the first broken record",
 )
-async def verify_audit_logs(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def verify_audit_logs(session: AsyncSession, tenant: TenantRef) -> AuditVerification:
     return (await verify_chain(session, tenant.id)).body()
 
 

@@ -28,6 +28,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit.models import AuditLog, AuditSeal
+from app.core.audit.responses import AuditVerification
 from app.core.horizon import SafeHorizon
 from app.core.tenants.models import Tenant
 from app.db import Database
@@ -214,14 +215,14 @@ class Verification:
     sealed_through_id: int | None
     first_broken_id: int | None
 
-    def body(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "records": self.records,
-            "seals": self.seals,
-            "sealed_through_id": self.sealed_through_id,
-            "first_broken_id": self.first_broken_id,
-        }
+    def body(self) -> AuditVerification:
+        return AuditVerification(
+            valid=self.valid,
+            records=self.records,
+            seals=self.seals,
+            sealed_through_id=self.sealed_through_id,
+            first_broken_id=self.first_broken_id,
+        )
 
 
 def first_difference(

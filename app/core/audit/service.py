@@ -12,6 +12,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit.models import AuditLog
+from app.core.audit.responses import AuditRecord
 from app.core.common import iso
 from app.core.context import RequestContext
 from app.core.detail_codes import DetailCode, detail
@@ -240,19 +241,20 @@ def trail_query(tenant_id: uuid.UUID, filters: AuditFilters) -> sa.Select[Any]:
     return query
 
 
-def audit_log_body(entry: AuditLog) -> dict[str, Any]:
+def audit_log_body(entry: AuditLog) -> AuditRecord:
     """One record as ``GET /audit-logs`` shows it; ``before``/``after`` are null when absent."""
-    return {
-        "id": entry.id,
-        "at": iso(entry.at),
-        "actor_id": str(entry.actor_id) if entry.actor_id else None,
-        "actor_email": entry.actor_email,
-        "action": entry.action,
-        "entity_type": entry.entity_type,
-        "entity_id": entry.entity_id,
-        "request_id": entry.request_id,
-        "ip": entry.ip,
-        "outcome": entry.outcome,
-        "before": entry.before,
-        "after": entry.after,
-    }
+    assert entry.id is not None  # a stored record
+    return AuditRecord(
+        id=entry.id,
+        at=iso(entry.at),
+        actor_id=str(entry.actor_id) if entry.actor_id else None,
+        actor_email=entry.actor_email,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+        request_id=entry.request_id,
+        ip=entry.ip,
+        outcome=entry.outcome,
+        before=entry.before,
+        after=entry.after,
+    )

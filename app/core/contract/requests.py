@@ -99,6 +99,10 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
         "minItems": 1,
         "items": {"type": "string", "enum": list(EVENT_TYPES)},
     },
+    ("WebhookCreate", "name"): {"type": "string", "minLength": 1, "maxLength": 200},
+    ("WebhookUpdate", "name"): {"type": "string", "minLength": 1, "maxLength": 200},
+    ("WebhookCreate", "is_active"): {"type": "boolean", "default": True},
+    ("WebhookUpdate", "is_active"): {"type": "boolean"},
 }
 
 

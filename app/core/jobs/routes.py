@@ -1,7 +1,5 @@
 """/jobs: running a background job on request (admin)."""
 
-from typing import Any
-
 from litestar import Router, post
 from litestar.status_codes import HTTP_200_OK
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.core.context import RequestContext
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
+from app.core.jobs.responses import JobRun
 from app.core.jobs.standing import job_body, run_standing_instructions
 from app.core.permissions import requires
 from app.core.standing.schemas import TriggerRequest
@@ -23,7 +22,7 @@ from app.core.tenants.service import business_date, load_tenant
 )
 async def trigger_standing_instructions(
     ctx: RequestContext, session: AsyncSession, data: TriggerRequest | None = None
-) -> dict[str, Any]:
+) -> JobRun:
     assert ctx.tenant is not None and ctx.principal is not None
     tenant = await load_tenant(session, ctx.tenant.id)
     today = business_date(tenant)

@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 import structlog
 from sqlmodel import col
@@ -33,6 +34,7 @@ from app.core.audit import service as audit
 from app.core.common import iso
 from app.core.context import Principal, RequestContext, TenantRef
 from app.core.errors import ApiError
+from app.core.jobs import responses as answers
 from app.core.jobs.models import JobRun
 from app.core.periods.service import open_period_for
 from app.core.standing.models import StandingInstruction, StandingInstructionExecution
@@ -76,21 +78,21 @@ def system_principal(tenant_id: uuid.UUID, branch_code: str) -> Principal:
     )
 
 
-def job_body(job: JobRun) -> dict[str, Any]:
-    return {
-        "job_id": str(job.id),
-        "job_type": job.job_type,
-        "status": job.status,
-        "business_date": job.business_date.isoformat(),
-        "instructions_executed": job.instructions_executed,
-        "instructions_failed": job.instructions_failed,
-        "instructions_skipped": job.instructions_skipped,
-        "error": job.error,
-        "triggered_by": str(job.triggered_by) if job.triggered_by else None,
-        "triggered_by_email": job.triggered_by_email,
-        "started_at": iso(job.started_at),
-        "completed_at": iso(job.completed_at),
-    }
+def job_body(job: JobRun) -> answers.JobRun:
+    return answers.JobRun(
+        job_id=str(job.id),
+        job_type=job.job_type,
+        status=job.status,
+        business_date=iso(job.business_date),
+        instructions_executed=job.instructions_executed,
+        instructions_failed=job.instructions_failed,
+        instructions_skipped=job.instructions_skipped,
+        error=job.error,
+        triggered_by=str(job.triggered_by) if job.triggered_by else None,
+        triggered_by_email=job.triggered_by_email,
+        started_at=iso(job.started_at),
+        completed_at=iso(job.completed_at),
+    )
 
 
 async def run_standing_instructions(
@@ -222,9 +224,11 @@ async def _run_one(
     si.updated_at = utcnow()
     session.add(si)
     await session.flush()
-    body = execution_body(execution)
+    # The event's payload is plain JSON (api.md, "Webhooks"): the execution, and the
+    # transaction it made when it ran.
+    body: dict[str, Any] = msgspec.to_builtins(execution_body(execution))
     if execution.status == "COMPLETED":
-        body["transaction"] = transaction_body(transaction)
+        body["transaction"] = msgspec.to_builtins(transaction_body(transaction))
         outbox.emit(session, tenant.id, "standing_instruction.executed", body, ctx.request_id)
     else:
         outbox.emit(session, tenant.id, "standing_instruction.failed", body, ctx.request_id)
@@ -252,7 +256,13 @@ async def _run_one(
             before=before,
             after=after,
         )
-        outbox.emit(session, tenant.id, "standing_instruction.suspended", after, ctx.request_id)
+        outbox.emit(
+            session,
+            tenant.id,
+            "standing_instruction.suspended",
+            msgspec.to_builtins(after),
+            ctx.request_id,
+        )
     elif (
         si.end_date is not None
         and next_due(si.frequency, si.start_date, si.end_date, date.fromordinal(on.toordinal() + 1))

@@ -1,7 +1,5 @@
 """/standing-instructions: create, approve, cancel, read, and their executions."""
 
-from typing import Any
-
 from litestar import Router, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +9,11 @@ from app.core.context import RequestContext, TenantRef
 from app.core.http import PageLimit, page_limit
 from app.core.permissions import requires
 from app.core.services import CoreServices
+from app.core.standing.responses import (
+    ExecutionPage,
+    StandingInstruction,
+    StandingInstructionPage,
+)
 from app.core.standing.schemas import CancelRequest, StandingInstructionCreate
 from app.core.standing.service import (
     approve_instruction,
@@ -34,7 +37,7 @@ READ = requires("viewer", "transactions:read")
 )
 async def post_instruction(
     data: StandingInstructionCreate, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> StandingInstruction:
     instruction, today = await create_instruction(session, ctx, data)
     return instruction_body(instruction, today)
 
@@ -47,7 +50,7 @@ async def post_instruction(
 )
 async def post_approve(
     instruction_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
-) -> dict[str, Any]:
+) -> StandingInstruction:
     instruction, today = await approve_instruction(
         session, ctx, instruction_id, production=services.settings.server.production
     )
@@ -65,7 +68,7 @@ async def post_cancel(
     ctx: RequestContext,
     session: AsyncSession,
     data: CancelRequest | None = None,
-) -> dict[str, Any]:
+) -> StandingInstruction:
     instruction, today = await cancel_instruction(
         session, ctx, instruction_id, data.reason if data else None
     )
@@ -82,7 +85,7 @@ async def get_instructions(
     created_by: str | None = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> StandingInstructionPage:
     return await list_instructions(
         session,
         await load_tenant(session, tenant.id),
@@ -96,7 +99,9 @@ async def get_instructions(
 
 
 @get("/standing-instructions/{instruction_id:str}", opt=READ, summary="One standing instruction")
-async def get_one(instruction_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_one(
+    instruction_id: str, session: AsyncSession, tenant: TenantRef
+) -> StandingInstruction:
     instruction = await get_instruction(session, tenant.id, instruction_id)
     return instruction_body(instruction, business_date(await load_tenant(session, tenant.id)))
 
@@ -113,7 +118,7 @@ async def get_executions(
     status: str | None = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> ExecutionPage:
     instruction = await get_instruction(session, tenant.id, instruction_id)
     return await list_executions(
         session, instruction, status=status, limit=page_limit(limit), cursor=cursor

@@ -1,31 +1,47 @@
 """Standing-instruction bodies (amounts stay text until the money parser reads them)."""
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+
+from app.core.contract.bodies import Body, BodyRefused
+from app.core.detail_codes import DetailCode, detail
 
 
-class StandingInstructionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StandingInstructionCreate(Body):
+    """The dates against the business date, the accounts and the currency: the service."""
 
-    source_account_id: str = Field(min_length=1, max_length=64)
-    destination_account_id: str = Field(min_length=1, max_length=64)
+    source_account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    destination_account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     amount: Any
-    currency: str = Field(min_length=3, max_length=3)
+    currency: Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
     frequency: Literal["DAILY", "WEEKLY", "MONTHLY"]
     start_date: date
+    narration: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
     end_date: date | None = None
-    narration: str = Field(min_length=1, max_length=500)
+
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        if self.end_date is not None and self.end_date < self.start_date:
+            problems.append(
+                detail(
+                    "end_date", DetailCode.INVALID, "before start_date", self.end_date.isoformat()
+                )
+            )
+        self.narration = self.narration.strip()
+        if not self.narration:
+            problems.append(detail("narration", DetailCode.REQUIRED, "required"))
+        if problems:
+            # A blank narration was sent: VALIDATION_ERROR, as before (``refuse`` would say
+            # MISSING_FIELD when every problem is ``required``).
+            names = ", ".join(str(p["field"]) for p in problems)
+            raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
 
 
-class CancelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str | None = Field(default=None, max_length=500)
+class CancelRequest(Body):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
-class TriggerRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TriggerRequest(Body):
     business_date: date | None = None

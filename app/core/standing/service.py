@@ -8,6 +8,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,7 +22,8 @@ from app.core.errors import ApiError
 from app.core.ledger.numbers import next_value
 from app.core.maker_checker import check_not_maker, same_person_may_check
 from app.core.money import format_amount, parse_amount
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
+from app.core.standing import responses as answers
 from app.core.standing.models import StandingInstruction, StandingInstructionExecution
 from app.core.standing.schedule import next_due
 from app.core.standing.schemas import StandingInstructionCreate
@@ -35,55 +37,57 @@ CANCELLABLE = {"PENDING_APPROVAL", "ACTIVE", "SUSPENDED"}
 CLOSED_STATUSES = {"CLOSED", "BLOCKED"}
 
 
-def instruction_body(si: StandingInstruction, today: date | None = None) -> dict[str, Any]:
+def instruction_body(
+    si: StandingInstruction, today: date | None = None
+) -> answers.StandingInstruction:
     """An instruction on the wire; ``next_execution_date`` when it will still run."""
     upcoming = None
     if si.status in {"PENDING_APPROVAL", "ACTIVE"}:
         since = si.last_executed_on + timedelta(days=1) if si.last_executed_on else si.start_date
         upcoming = next_due(si.frequency, si.start_date, si.end_date, max(since, today or since))
-    return {
-        "id": str(si.id),
-        "reference": si.reference,
-        "source_account_id": str(si.source_account_id),
-        "destination_account_id": str(si.destination_account_id),
-        "amount": format_amount(si.amount, si.currency),
-        "currency": si.currency,
-        "frequency": si.frequency,
-        "start_date": si.start_date.isoformat(),
-        "end_date": iso(si.end_date),
-        "narration": si.narration,
-        "status": si.status,
-        "consecutive_failures": si.consecutive_failures,
-        "last_executed_on": iso(si.last_executed_on),
-        "next_execution_date": iso(upcoming),
-        "created_by": str(si.created_by),
-        "created_by_email": si.created_by_email,
-        "created_at": iso(si.created_at),
-        "approved_by": str(si.approved_by) if si.approved_by else None,
-        "approved_by_email": si.approved_by_email,
-        "approved_at": iso(si.approved_at),
-        "cancelled_by": str(si.cancelled_by) if si.cancelled_by else None,
-        "cancelled_at": iso(si.cancelled_at),
-        "cancel_reason": si.cancel_reason,
-        "suspended_at": iso(si.suspended_at),
-        "completed_at": iso(si.completed_at),
-    }
+    return answers.StandingInstruction(
+        id=str(si.id),
+        reference=si.reference,
+        source_account_id=str(si.source_account_id),
+        destination_account_id=str(si.destination_account_id),
+        amount=format_amount(si.amount, si.currency),
+        currency=si.currency,
+        frequency=si.frequency,
+        start_date=iso(si.start_date),
+        end_date=iso(si.end_date),
+        narration=si.narration,
+        status=si.status,
+        consecutive_failures=si.consecutive_failures,
+        last_executed_on=iso(si.last_executed_on),
+        next_execution_date=iso(upcoming),
+        created_by=str(si.created_by),
+        created_by_email=si.created_by_email,
+        created_at=iso(si.created_at),
+        approved_by=str(si.approved_by) if si.approved_by else None,
+        approved_by_email=si.approved_by_email,
+        approved_at=iso(si.approved_at),
+        cancelled_by=str(si.cancelled_by) if si.cancelled_by else None,
+        cancelled_at=iso(si.cancelled_at),
+        cancel_reason=si.cancel_reason,
+        suspended_at=iso(si.suspended_at),
+        completed_at=iso(si.completed_at),
+    )
 
 
-def execution_body(e: StandingInstructionExecution) -> dict[str, Any]:
-    return {
-        "id": str(e.id),
-        "instruction_id": str(e.instruction_id),
-        "business_date": e.business_date.isoformat(),
-        "status": e.status,
-        "amount": format_amount(e.amount, e.currency),
-        "currency": e.currency,
-        "transaction_id": str(e.transaction_id) if e.transaction_id else None,
-        "failure_code": e.failure_code,
-        "failure_reason": e.failure_reason,
-        "job_id": str(e.job_id) if e.job_id else None,
-        "executed_at": iso(e.created_at),
-    }
+def execution_body(e: StandingInstructionExecution) -> answers.Execution:
+    return answers.Execution(
+        id=str(e.id),
+        instruction_id=str(e.instruction_id),
+        business_date=iso(e.business_date),
+        status=e.status,
+        amount=format_amount(e.amount, e.currency),
+        currency=e.currency,
+        transaction_id=str(e.transaction_id) if e.transaction_id else None,
+        failure_code=e.failure_code,
+        failure_reason=e.failure_reason,
+        job_id=str(e.job_id) if e.job_id else None,
+        executed_at=iso(e.created_at),
+    )
 
 
 def _bad(field: str, code: DetailCode, reason: str, value: Any = None) -> ApiError:
@@ -122,11 +126,6 @@ async def create_instruction(
             f"in the past (the business date is {today})",
             data.start_date,
         )
-    if data.end_date is not None and data.end_date < data.start_date:
-        raise _bad("end_date", DetailCode.INVALID, "before start_date", data.end_date)
-    narration = data.narration.strip()
-    if not narration:
-        raise _bad("narration", DetailCode.REQUIRED, "required")
     source_id = parse_id(data.source_account_id, "ACCOUNT_NOT_FOUND", "account")
     target_id = parse_id(data.destination_account_id, "ACCOUNT_NOT_FOUND", "account")
     if source_id == target_id:
@@ -167,7 +166,7 @@ async def create_instruction(
         frequency=data.frequency,
         start_date=data.start_date,
         end_date=data.end_date,
-        narration=narration,
+        narration=data.narration,  # trimmed by the body
         created_by=ctx.principal.user_id,
         created_by_email=ctx.principal.email,
     )
@@ -183,7 +182,13 @@ async def create_instruction(
         after=body,
     )
     # Waiting for a manager: the approvals queues of every console update on this event.
-    outbox.emit(session, ctx.tenant.id, "standing_instruction.created", body, ctx.request_id)
+    outbox.emit(
+        session,
+        ctx.tenant.id,
+        "standing_instruction.created",
+        msgspec.to_builtins(body),
+        ctx.request_id,
+    )
     return instruction, today
 
 
@@ -239,7 +244,13 @@ async def approve_instruction(
         before=before,
         after=after,
     )
-    outbox.emit(session, tenant.id, "standing_instruction.approved", after, ctx.request_id)
+    outbox.emit(
+        session,
+        tenant.id,
+        "standing_instruction.approved",
+        msgspec.to_builtins(after),
+        ctx.request_id,
+    )
     return si, today
 
 
@@ -272,7 +283,13 @@ async def cancel_instruction(
         before=before,
         after=after,
     )
-    outbox.emit(session, tenant.id, "standing_instruction.cancelled", after, ctx.request_id)
+    outbox.emit(
+        session,
+        tenant.id,
+        "standing_instruction.cancelled",
+        msgspec.to_builtins(after),
+        ctx.request_id,
+    )
     return si, today
 
 
@@ -286,7 +303,7 @@ async def list_instructions(
     created_by: uuid.UUID | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> answers.StandingInstructionPage:
     query = sa.select(StandingInstruction).where(col(StandingInstruction.tenant_id) == tenant.id)
     if status:
         if status.upper() not in STATUSES:
@@ -310,15 +327,17 @@ async def list_instructions(
     if created_by:
         query = query.where(col(StandingInstruction.created_by) == created_by)
     today = business_date(tenant)
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(StandingInstruction.created_at), "datetime"), (col(StandingInstruction.id), "uuid")],
         limit=limit,
         cursor=cursor,
-        resource="standing_instructions",
         render=lambda si: instruction_body(si, today),
         value_of=lambda si: (si.created_at, si.id),
+    )
+    return answers.StandingInstructionPage(
+        standing_instructions=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )
 
 
@@ -329,7 +348,7 @@ async def list_executions(
     status: str | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> answers.ExecutionPage:
     query = sa.select(StandingInstructionExecution).where(
         col(StandingInstructionExecution.instruction_id) == instruction.id
     )
@@ -337,7 +356,7 @@ async def list_executions(
         if status.upper() not in ("COMPLETED", "FAILED"):
             raise _bad("status", DetailCode.INVALID_CHOICE, "COMPLETED or FAILED", status[:30])
         query = query.where(col(StandingInstructionExecution.status) == status.upper())
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [
@@ -346,7 +365,9 @@ async def list_executions(
         ],
         limit=limit,
         cursor=cursor,
-        resource="executions",
         render=execution_body,
         value_of=lambda e: (e.created_at, e.id),
+    )
+    return answers.ExecutionPage(
+        executions=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )

@@ -1,6 +1,6 @@
 """/webhooks: the tenant's subscriptions and their delivery log (admins only)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Router, delete, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -12,6 +12,7 @@ from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
 from app.core.webhooks import service
+from app.core.webhooks.responses import Delivery, DeliveryPage, Webhook, WebhookPage
 from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.core.webhooks.service import DELIVERY_STATUSES
 
@@ -31,23 +32,23 @@ async def post_webhook(
     services: CoreServices,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> Webhook:
     subscription, secret = await service.create_webhook(
         session, ctx, principal, tenant.id, data, services.settings.webhooks
     )
     shown_once(ctx, "secret")  # never kept for an idempotent replay
-    return {**service.webhook_body(subscription), "secret": secret}
+    return service.webhook_body(subscription, secret)
 
 
 @get("/webhooks", opt=ADMIN, summary="The tenant's webhook subscriptions")
 async def get_webhooks(
     session: AsyncSession, tenant: TenantRef, limit: PageLimit = None, cursor: str | None = None
-) -> dict[str, Any]:
+) -> WebhookPage:
     return await service.list_webhooks(session, tenant.id, limit=page_limit(limit), cursor=cursor)
 
 
 @get("/webhooks/{webhook_id:str}", opt=ADMIN, summary="One webhook subscription")
-async def get_webhook(webhook_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_webhook(webhook_id: str, session: AsyncSession, tenant: TenantRef) -> Webhook:
     return service.webhook_body(await service.get_webhook(session, tenant.id, webhook_id))
 
 
@@ -63,7 +64,7 @@ async def patch_webhook(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> Webhook:
     subscription = await service.update_webhook(
         session, ctx, tenant.id, webhook_id, data, services.settings.webhooks
     )
@@ -94,7 +95,7 @@ async def get_deliveries(
     status: Annotated[str | None, one_of(*DELIVERY_STATUSES)] = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> DeliveryPage:
     return await service.list_deliveries(
         session, tenant.id, webhook_id, limit=page_limit(limit), cursor=cursor, status=status
     )
@@ -112,7 +113,7 @@ async def retry_delivery(
     ctx: RequestContext,
     session: AsyncSession,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> Delivery:
     return await service.retry_delivery(session, ctx, tenant.id, webhook_id, delivery_id)
 
 

@@ -2,9 +2,10 @@
 
 import secrets
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +15,8 @@ from app.core.common import iso, parse_id
 from app.core.context import Principal, RequestContext
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
+from app.core.webhooks import responses as answers
 from app.core.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from app.core.webhooks.schemas import WebhookCreate, WebhookUpdate
 from app.core.webhooks.sealing import SecretUnreadable as SealedElsewhere
@@ -31,6 +33,8 @@ from app.core.webhooks.targets import (
 )
 from app.db import new_id, utcnow
 from app.settings import WebhookSettings
+
+Sent = TypeVar("Sent")
 
 SECRET_PREFIX = "whsec_"
 PENDING, DELIVERED, FAILED, CANCELLED = "PENDING", "DELIVERED", "FAILED", "CANCELLED"
@@ -114,18 +118,21 @@ def _refused(
 # -- subscriptions ------------------------------------------------------------------------
 
 
-def webhook_body(subscription: WebhookSubscription) -> dict[str, Any]:
-    """A subscription as the API shows it: never its secret (only at creation)."""
-    return {
-        "id": str(subscription.id),
-        "name": subscription.name,
-        "url": subscription.url,
-        "events": list(subscription.events),
-        "is_active": subscription.is_active,
-        "created_by": str(subscription.created_by) if subscription.created_by else None,
-        "created_at": iso(subscription.created_at),
-        "updated_at": iso(subscription.updated_at),
-    }
+def webhook_body(
+    subscription: WebhookSubscription, secret: str | msgspec.UnsetType = msgspec.UNSET
+) -> answers.Webhook:
+    """A subscription as the API shows it: its secret only in the creation's answer."""
+    return answers.Webhook(
+        id=str(subscription.id),
+        name=subscription.name,
+        url=subscription.url,
+        events=list(subscription.events),
+        is_active=subscription.is_active,
+        created_by=str(subscription.created_by) if subscription.created_by else None,
+        created_at=iso(subscription.created_at),
+        updated_at=iso(subscription.updated_at),
+        secret=secret,
+    )
 
 
 def _state(subscription: WebhookSubscription) -> dict[str, Any]:
@@ -140,21 +147,23 @@ def _state(subscription: WebhookSubscription) -> dict[str, Any]:
 
 async def list_webhooks(
     session: AsyncSession, tenant_id: uuid.UUID, *, limit: int, cursor: str | None
-) -> dict[str, Any]:
+) -> answers.WebhookPage:
     """One page of the tenant's subscriptions, newest first."""
     query = sa.select(WebhookSubscription).where(
         col(WebhookSubscription.tenant_id) == tenant_id,
         col(WebhookSubscription.deleted_at).is_(None),
     )
-    return await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(WebhookSubscription.created_at), "datetime"), (col(WebhookSubscription.id), "uuid")],
         limit=limit,
         cursor=cursor,
-        resource="webhooks",
         render=webhook_body,
         value_of=lambda s: (s.created_at, s.id),
+    )
+    return answers.WebhookPage(
+        webhooks=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )
 
 
@@ -221,23 +230,28 @@ async def update_webhook(
     settings: WebhookSettings,
 ) -> WebhookSubscription:
     """Change what was sent; a new secret takes effect from the next attempt."""
-    if data.url is not None:
-        await check_url_policy(data.url, settings)
+    name, url, events, is_active, secret = (
+        _sent(data.name),
+        _sent(data.url),
+        _sent(data.events),
+        _sent(data.is_active),
+        _sent(data.secret),
+    )
+    if url is not None:
+        await check_url_policy(url, settings)
     subscription = await get_webhook(session, tenant_id, raw_id, for_update=True)
     before = _state(subscription)
-    if data.name is not None:
-        subscription.name = data.name
-    if data.url is not None:
-        subscription.url = data.url
-    if data.events is not None:
-        subscription.events = list(data.events)
-    if data.is_active is not None:
-        subscription.is_active = data.is_active
-    secret_rotated = data.secret is not None and data.secret != _current_secret(
-        subscription, settings
-    )
-    if data.secret is not None and secret_rotated:
-        subscription.secret = seal_secret(data.secret, settings.secrets_key, subscription.id)
+    if name is not None:
+        subscription.name = name
+    if url is not None:
+        subscription.url = url
+    if events is not None:
+        subscription.events = list(events)
+    if is_active is not None:
+        subscription.is_active = is_active
+    secret_rotated = secret is not None and secret != _current_secret(subscription, settings)
+    if secret is not None and secret_rotated:
+        subscription.secret = seal_secret(secret, settings.secrets_key, subscription.id)
     after = _state(subscription)
     if after == before and not secret_rotated:
         return subscription
@@ -253,6 +267,11 @@ async def update_webhook(
         after={**after, "secret_rotated": secret_rotated},
     )
     return subscription
+
+
+def _sent(value: Sent | msgspec.UnsetType) -> Sent | None:
+    """A member of a PATCH body, or None when it was left out (none may be null)."""
+    return None if isinstance(value, msgspec.UnsetType) else value
 
 
 def _current_secret(subscription: WebhookSubscription, settings: WebhookSettings) -> str | None:
@@ -295,35 +314,35 @@ async def delete_webhook(
 # -- deliveries ---------------------------------------------------------------------------
 
 
-def attempt_body(attempt: WebhookAttempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "attempted_at": iso(attempt.attempted_at),
-        "status_code": attempt.status_code,
-        "error": attempt.error,
-        "duration_ms": attempt.duration_ms,
-    }
+def attempt_body(attempt: WebhookAttempt) -> answers.Attempt:
+    return answers.Attempt(
+        number=attempt.number,
+        attempted_at=iso(attempt.attempted_at),
+        status_code=attempt.status_code,
+        error=attempt.error,
+        duration_ms=attempt.duration_ms,
+    )
 
 
 def delivery_body(
     delivery: WebhookDelivery, attempts: list[WebhookAttempt] | None = None
-) -> dict[str, Any]:
+) -> answers.Delivery:
     """A delivery with its attempts, oldest first."""
-    return {
-        "id": str(delivery.id),
-        "webhook_id": str(delivery.subscription_id),
-        "event_id": delivery.event_id,
-        "event_type": delivery.event_type,
-        "status": delivery.status,
-        "attempt_count": delivery.attempt_count,
-        "next_attempt_at": iso(delivery.next_attempt_at) if delivery.status == PENDING else None,
-        "last_attempt_at": iso(delivery.last_attempt_at),
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "delivered_at": iso(delivery.delivered_at),
-        "created_at": iso(delivery.created_at),
-        "attempts": [attempt_body(a) for a in attempts or []],
-    }
+    return answers.Delivery(
+        id=str(delivery.id),
+        webhook_id=str(delivery.subscription_id),
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        status=delivery.status,
+        attempt_count=delivery.attempt_count,
+        next_attempt_at=iso(delivery.next_attempt_at) if delivery.status == PENDING else None,
+        last_attempt_at=iso(delivery.last_attempt_at),
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        delivered_at=iso(delivery.delivered_at),
+        created_at=iso(delivery.created_at),
+        attempts=[attempt_body(a) for a in attempts or []],
+    )
 
 
 async def attempts_of(
@@ -353,7 +372,7 @@ async def list_deliveries(
     limit: int,
     cursor: str | None,
     status: str | None = None,
-) -> dict[str, Any]:
+) -> answers.DeliveryPage:
     """One page of a subscription's deliveries, newest first, each with its attempts."""
     if status and status.upper() not in DELIVERY_STATUSES:  # empty: no filter
         raise ApiError(
@@ -367,20 +386,22 @@ async def list_deliveries(
     )
     if status:
         query = query.where(col(WebhookDelivery.status) == status.upper())
-    page = await keyset_page(
+    page = await keyset_slice(
         session,
         query,
         [(col(WebhookDelivery.created_at), "datetime"), (col(WebhookDelivery.id), "uuid")],
         limit=limit,
         cursor=cursor,
-        resource="deliveries",
         render=lambda d: d,
         value_of=lambda d: (d.created_at, d.id),
     )
-    deliveries: list[WebhookDelivery] = page["deliveries"]
+    deliveries: list[WebhookDelivery] = page.items
     attempts = await attempts_of(session, [d.id for d in deliveries])
-    page["deliveries"] = [delivery_body(d, attempts[d.id]) for d in deliveries]
-    return page
+    return answers.DeliveryPage(
+        deliveries=[delivery_body(d, attempts[d.id]) for d in deliveries],
+        has_more=page.has_more,
+        next_cursor=page.next_cursor,
+    )
 
 
 async def retry_delivery(
@@ -389,7 +410,7 @@ async def retry_delivery(
     tenant_id: uuid.UUID,
     raw_id: str,
     raw_delivery_id: str,
-) -> dict[str, Any]:
+) -> answers.Delivery:
     """Make the delivery due now (delivered, failed or waiting alike): one more attempt.
 
     An attempt that is running right now is left to finish (409), so one delivery is
