@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.auth import responses as answers
 from app.core.auth import sealing, totp
 from app.core.auth.identity_models import MfaChallenge, RecoveryCode, SecondFactor
 from app.core.auth.models import StaffUser
@@ -238,7 +239,7 @@ class SecondFactors:
 
     # -- enrolment ----------------------------------------------------------------------
 
-    async def start_enrolment(self, tenant_id: uuid.UUID, user: StaffUser) -> dict[str, Any]:
+    async def start_enrolment(self, tenant_id: uuid.UUID, user: StaffUser) -> answers.MfaEnrolment:
         """A new pending seed for the user (replacing a pending one), and how to add it.
 
         Raises:
@@ -260,14 +261,14 @@ class SecondFactors:
             factor.created_at = utcnow()
             factor.last_used_step = None
         self.session.add(factor)
-        return {
-            "secret": seed,
-            "otpauth_uri": totp.provisioning_uri(seed, user.email, self.settings.totp_issuer),
-            "issuer": self.settings.totp_issuer,
-            "account": user.email,
-            "digits": totp.DIGITS,
-            "period": totp.STEP_SECONDS,
-        }
+        return answers.MfaEnrolment(
+            secret=seed,
+            otpauth_uri=totp.provisioning_uri(seed, user.email, self.settings.totp_issuer),
+            issuer=self.settings.totp_issuer,
+            account=user.email,
+            digits=totp.DIGITS,
+            period=totp.STEP_SECONDS,
+        )
 
     async def confirm_enrolment(self, user_id: uuid.UUID, code: str) -> CodeCheck:
         """The first code from the new factor confirms it (and counts as used)."""
