@@ -88,7 +88,6 @@ async def factor_status(
 ) -> answers.SecondFactor:
     user = await get_user(session, tenant_id, raw_id)
     tenant = await load_tenant(session, tenant_id)
-    status = await SecondFactors(session, services.settings.identity).status(tenant, user)
     pending = (
         await session.execute(
             sa.select(FactorReset).where(
@@ -96,8 +95,9 @@ async def factor_status(
             )
         )
     ).scalar_one_or_none()
-    return answers.SecondFactor(
-        **status,
+    return await SecondFactors(session, services.settings.identity).status(
+        tenant,
+        user,
         pending_reset=reset_body(pending) if pending is not None else None,
         reset_needs_second_admin=services.settings.server.production,
     )
