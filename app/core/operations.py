@@ -3,22 +3,24 @@
 import time
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from litestar import MediaType, Response, get
 from litestar.datastructures import State
 
+from app.core.contract.operational import Health, Jwks, Readiness
 from app.core.services import CoreServices
 
 STARTED = time.time()
 
 
 @get("/health", summary="Process is up", tags=["operations"])
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health() -> Health:
+    return Health(status="ok")
 
 
 @get("/ready", summary="Database, Redis and migrations ready", tags=["operations"])
-async def ready(state: State) -> Response[dict[str, Any]]:
+async def ready(state: State) -> Response[Readiness]:
     services: CoreServices = state.services
     checks: dict[str, str] = {}
     try:
@@ -36,7 +38,7 @@ async def ready(state: State) -> Response[dict[str, Any]]:
             checks["redis"] = "unreachable"
     ok = all(v == "ok" for v in checks.values())
     return Response(
-        {"status": "ready" if ok else "not_ready", "checks": checks},
+        Readiness(status="ready" if ok else "not_ready", checks=checks),
         status_code=200 if ok else 503,
         headers={} if ok else {"Retry-After": "5"},
     )
@@ -59,9 +61,10 @@ async def metrics() -> str:
 
 
 @get("/.well-known/jwks.json", summary="Public signing keys (RFC 7517)", tags=["operations"])
-async def jwks(state: State) -> dict[str, Any]:
+async def jwks(state: State) -> Jwks:
     services: CoreServices = state.services
-    return services.keys.jwks()
+    # The key set as joserfc writes it (RFC 7517 members), read into its model.
+    return msgspec.convert(services.keys.jwks(), Jwks)
 
 
 OPERATION_HANDLERS = [health, ready, metrics, jwks]

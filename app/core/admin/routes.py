@@ -1,16 +1,22 @@
 """/users and /api-keys: staff and machine clients, administered by the tenant's admins."""
 
-from typing import Any
-
 from litestar import Router, delete, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.admin import service
+from app.core.admin.responses import (
+    ApiKey,
+    ApiKeyPage,
+    Revoked,
+    StaffPage,
+    StaffSummary,
+    StaffUser,
+)
 from app.core.admin.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from app.core.admin.second_factor import SECOND_FACTOR_HANDLERS
 from app.core.context import Principal, RequestContext, TenantRef
-from app.core.http import PageLimit, page_body, page_limit
+from app.core.http import PageLimit, page_limit
 from app.core.idempotency.shown_once import shown_once
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -28,7 +34,7 @@ async def get_users(
     role: str | None = None,
     branch_id: str | None = None,
     active: bool | None = None,
-) -> dict[str, Any]:
+) -> StaffPage:
     users, has_more, next_cursor = await service.list_users(
         session,
         tenant.id,
@@ -39,23 +45,25 @@ async def get_users(
         branch_id=branch_id,
         active=active,
     )
-    return page_body("users", [service.user_body(u) for u in users], has_more, next_cursor)
+    return StaffPage(
+        users=[service.user_body(u) for u in users], has_more=has_more, next_cursor=next_cursor
+    )
 
 
 @get("/users/summary", opt=ADMIN, summary="How many staff are active, inactive and locked")
-async def get_users_summary(session: AsyncSession, tenant: TenantRef) -> dict[str, int]:
+async def get_users_summary(session: AsyncSession, tenant: TenantRef) -> StaffSummary:
     return await service.users_summary(session, tenant.id)
 
 
 @post("/users", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Create a staff user")
 async def post_user(
     data: UserCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> StaffUser:
     return service.user_body(await service.create_user(session, ctx, tenant.id, data))
 
 
 @get("/users/{user_id:str}", opt=ADMIN, summary="One staff user")
-async def get_user(user_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_user(user_id: str, session: AsyncSession, tenant: TenantRef) -> StaffUser:
     return service.user_body(await service.get_user(session, tenant.id, user_id))
 
 
@@ -68,7 +76,7 @@ async def patch_user(
     services: CoreServices,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> StaffUser:
     user = await service.update_user(services, session, ctx, principal, tenant.id, user_id, data)
     return service.user_body(user)
 
@@ -81,7 +89,7 @@ async def patch_user(
 )
 async def unlock_user(
     user_id: str, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> StaffUser:
     return service.user_body(await service.unlock_user(session, ctx, tenant.id, user_id))
 
 
@@ -97,8 +105,10 @@ async def revoke_user_sessions(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
-    return {"revoked": await service.revoke_sessions(services, session, ctx, tenant.id, user_id)}
+) -> Revoked:
+    return Revoked(
+        revoked=await service.revoke_sessions(services, session, ctx, tenant.id, user_id)
+    )
 
 
 @get("/api-keys", opt=ADMIN, summary="The tenant's API keys")
@@ -107,11 +117,13 @@ async def get_api_keys(
     tenant: TenantRef,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> ApiKeyPage:
     keys, has_more, next_cursor = await service.list_api_keys(
         session, tenant.id, limit=page_limit(limit), cursor=cursor
     )
-    return page_body("api_keys", [service.api_key_body(k) for k in keys], has_more, next_cursor)
+    return ApiKeyPage(
+        api_keys=[service.api_key_body(k) for k in keys], has_more=has_more, next_cursor=next_cursor
+    )
 
 
 @post(
@@ -126,10 +138,10 @@ async def post_api_key(
     session: AsyncSession,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> ApiKey:
     key, secret = await service.create_api_key(session, ctx, principal, tenant.id, data)
     shown_once(ctx, "api_key")  # never kept for an idempotent replay
-    return {**service.api_key_body(key), "api_key": secret}
+    return service.api_key_body(key, secret)
 
 
 @delete(

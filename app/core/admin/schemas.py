@@ -1,22 +1,54 @@
 """Request bodies of /users and /api-keys."""
 
-import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+import msgspec
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from app.core.detail_codes import DetailCode, refusal
+from app.core.contract.bodies import Body, refuse
+from app.core.detail_codes import DetailCode, detail, refusal
 from app.core.permissions import ROLE_RANK, scopes_for_role
 
 Role = Literal["viewer", "teller", "officer", "manager", "admin"]
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
 
+# A name: not blank (the type says so, so every bad field is named at once); kept trimmed.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Roles = Annotated[list[Role], msgspec.Meta(min_length=1, max_length=5)]
+BranchCode = Annotated[str, msgspec.Meta(min_length=1, max_length=10)]
 
-def _roles(value: list[str]) -> list[str]:
+
+def _roles(value: list[Role]) -> list[Role]:
     """Each role once, lowest first (the order the token lists them)."""
     return sorted(set(value), key=ROLE_RANK.__getitem__)
+
+
+class UserCreate(Body):
+    """`POST /users`: a staff member; ``branch_id`` is a branch code."""
+
+    email: Email
+    name: Name
+    password: Annotated[str, msgspec.Meta(min_length=MIN_PASSWORD, max_length=1024)]
+    roles: Roles
+    branch_id: BranchCode
+
+    def __post_init__(self) -> None:
+        self.email = self.email.lower()
+        self.name = self.name.strip()
+        self.roles = _roles(self.roles)
+
+
+def _json_bool(value: Any) -> Any:
+    if value is not None and not isinstance(value, bool):
+        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
+    return value
 
 
 def _name(value: str) -> str:
@@ -26,54 +58,20 @@ def _name(value: str) -> str:
     return value
 
 
-def _json_bool(value: Any) -> Any:
-    # Litestar validates bodies with strict=False, which overrides StrictBool: check here.
-    if value is not None and not isinstance(value, bool):
-        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
-    return value
-
-
-JsonBool = Annotated[bool, BeforeValidator(_json_bool)]
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
-    return value
-
-
-class UserCreate(BaseModel):
-    """`POST /users`: a staff member; ``branch_id`` is a branch code."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=254)
-    name: str = Field(min_length=1, max_length=200)
-    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
-    roles: list[Role] = Field(min_length=1, max_length=5)
-    branch_id: str = Field(min_length=1, max_length=10)
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        value = value.strip().lower()
-        if not _EMAIL.match(value):
-            raise refusal(DetailCode.INVALID_FORMAT, "must be an email address")
-        return value
-
-    _clean_name = field_validator("name")(_name)
-    _clean_roles = field_validator("roles")(_roles)
-
-
 class UserUpdate(BaseModel):
-    """`PATCH /users/{id}`: only the fields sent change."""
+    """`PATCH /users/{id}`: only the fields sent change.
+
+    (pydantic until a Body can refuse a JSON boolean's look-alikes: Litestar converts
+    bodies with ``strict=False``, which reads ``0``, ``1`` and ``"true"`` as booleans, and
+    ``is_active`` must be ``true`` or ``false`` while every bad field is still named.)
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=5)
     branch_id: str | None = Field(default=None, min_length=1, max_length=10)
-    is_active: JsonBool | None = None
+    is_active: Annotated[bool, BeforeValidator(_json_bool)] | None = None
 
     _reject_null = field_validator("name", "roles", "branch_id", "is_active", mode="before")(
         _not_null
@@ -86,33 +84,33 @@ class UserUpdate(BaseModel):
 
     @field_validator("roles")
     @classmethod
-    def _clean_roles(cls, value: list[str] | None) -> list[str] | None:
+    def _clean_roles(cls, value: list[Role] | None) -> list[Role] | None:
         return None if value is None else _roles(value)
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(Body):
     """`POST /api-keys`: ``scopes`` default to every scope of ``role``."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     role: Role
-    scopes: list[str] | None = Field(default=None, min_length=1, max_length=64)
+    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=64)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
-    _clean_name = field_validator("name")(_name)
-    _reject_null = field_validator("scopes", mode="before")(_not_null)
-
-    @field_validator("scopes")
-    @classmethod
-    def _within_role(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        role = info.data.get("role")
-        if value is None or role is None:
-            return value
-        allowed = scopes_for_role(role)
-        outside = sorted(set(value) - set(allowed))
+    def __post_init__(self) -> None:
+        self.name = self.name.strip()
+        if isinstance(self.scopes, msgspec.UnsetType):
+            return
+        problems: list[dict[str, Any]] = []
+        allowed = scopes_for_role(self.role)
+        outside = sorted(set(self.scopes) - set(allowed))
         if outside:
-            raise refusal(
-                DetailCode.SCOPE_NOT_IN_ROLE,
-                f"not scopes of the {role} role: {', '.join(outside)}",
+            problems.append(
+                detail(
+                    "scopes",
+                    DetailCode.SCOPE_NOT_IN_ROLE,
+                    f"not scopes of the {self.role} role: {', '.join(outside)}",
+                )
             )
-        return [s for s in allowed if s in value]
+        refuse(problems)
+        self.scopes = [s for s in allowed if s in self.scopes]

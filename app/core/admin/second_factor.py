@@ -9,15 +9,16 @@ approvals and cancellations are all audited.
 """
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 import sqlalchemy as sa
 from litestar import get, post
 from litestar.status_codes import HTTP_200_OK
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.admin import responses as answers
 from app.core.admin.service import get_user
 from app.core.audit import service as audit
 from app.core.auth.identity_models import FactorReset
@@ -25,7 +26,8 @@ from app.core.auth.mfa import SecondFactors
 from app.core.auth.service import revoke_user_sessions
 from app.core.common import iso
 from app.core.context import Principal, RequestContext, TenantRef
-from app.core.detail_codes import DetailCode, refusal
+from app.core.contract.bodies import Body, refuse
+from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.maker_checker import answerable_caller
 from app.core.permissions import requires
@@ -37,31 +39,28 @@ ADMIN = {**requires("admin", "admin:full"), "idempotency_required": False}
 PENDING = "PENDING_APPROVAL"
 
 
-class FactorResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FactorResetRequest(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=500)]
 
-    reason: str = Field(min_length=3, max_length=500)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, value: str) -> str:
-        value = value.strip()
-        if len(value) < 3:
-            raise refusal(DetailCode.TOO_SHORT, "say why, in a few words")
-        return value
+    def __post_init__(self) -> None:
+        problems: list[dict[str, Any]] = []
+        self.reason = self.reason.strip()
+        if len(self.reason) < 3:
+            problems.append(detail("reason", DetailCode.TOO_SHORT, "say why, in a few words"))
+        refuse(problems)
 
 
-def reset_body(reset: FactorReset) -> dict[str, Any]:
-    return {
-        "id": str(reset.id),
-        "user_id": str(reset.user_id),
-        "status": reset.status,
-        "reason": reset.reason,
-        "requested_by": str(reset.requested_by),
-        "requested_at": iso(reset.requested_at),
-        "decided_by": str(reset.decided_by) if reset.decided_by else None,
-        "decided_at": iso(reset.decided_at),
-    }
+def reset_body(reset: FactorReset) -> answers.FactorReset:
+    return answers.FactorReset(
+        id=str(reset.id),
+        user_id=str(reset.user_id),
+        status=reset.status,
+        reason=reset.reason,
+        requested_by=str(reset.requested_by),
+        requested_at=iso(reset.requested_at),
+        decided_by=str(reset.decided_by) if reset.decided_by else None,
+        decided_at=iso(reset.decided_at),
+    )
 
 
 async def _pending(session: AsyncSession, user_id: uuid.UUID) -> FactorReset | None:
@@ -86,10 +85,9 @@ async def _caller(session: AsyncSession, principal: Principal) -> uuid.UUID:
 
 async def factor_status(
     services: CoreServices, session: AsyncSession, tenant_id: uuid.UUID, raw_id: str
-) -> dict[str, Any]:
+) -> answers.SecondFactor:
     user = await get_user(session, tenant_id, raw_id)
     tenant = await load_tenant(session, tenant_id)
-    status = await SecondFactors(session, services.settings.identity).status(tenant, user)
     pending = (
         await session.execute(
             sa.select(FactorReset).where(
@@ -97,11 +95,12 @@ async def factor_status(
             )
         )
     ).scalar_one_or_none()
-    return {
-        **status,
-        "pending_reset": reset_body(pending) if pending is not None else None,
-        "reset_needs_second_admin": services.settings.server.production,
-    }
+    return await SecondFactors(session, services.settings.identity).status(
+        tenant,
+        user,
+        pending_reset=reset_body(pending) if pending is not None else None,
+        reset_needs_second_admin=services.settings.server.production,
+    )
 
 
 async def _complete(
@@ -216,7 +215,7 @@ async def decide_reset(
 @get("/users/{user_id:str}/second-factor", opt=ADMIN, summary="A user's second factor")
 async def get_second_factor(
     user_id: str, session: AsyncSession, services: CoreServices, tenant: TenantRef
-) -> dict[str, Any]:
+) -> answers.SecondFactor:
     return await factor_status(services, session, tenant.id, user_id)
 
 
@@ -234,7 +233,7 @@ async def post_reset(
     services: CoreServices,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> answers.FactorReset:
     reset = await request_reset(services, session, ctx, principal, tenant.id, user_id, data.reason)
     return reset_body(reset)
 
@@ -252,7 +251,7 @@ async def post_reset_approve(
     services: CoreServices,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> answers.FactorReset:
     reset = await decide_reset(services, session, ctx, principal, tenant.id, user_id, approve=True)
     return reset_body(reset)
 
@@ -270,7 +269,7 @@ async def post_reset_cancel(
     services: CoreServices,
     principal: Principal,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> answers.FactorReset:
     reset = await decide_reset(services, session, ctx, principal, tenant.id, user_id, approve=False)
     return reset_body(reset)
 

@@ -3,12 +3,14 @@
 import asyncio
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.admin import responses as answers
 from app.core.admin.schemas import ApiKeyCreate, UserCreate, UserUpdate
 from app.core.audit import service as audit
 from app.core.auth.models import ApiKey, AuthSession, StaffUser
@@ -29,7 +31,12 @@ API_KEY_PREFIX = "bdk"
 _PREFIX_CHARS = 12  # "bdk_" and 8 characters of the secret: enough to tell keys apart
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
+    """A time as its ISO text in UTC (``…Z``), to the microsecond the row keeps."""
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -75,20 +82,20 @@ def _cursor_of(row: StaffUser | ApiKey) -> str:
 # -- users ------------------------------------------------------------------------------
 
 
-def user_body(user: StaffUser) -> dict[str, Any]:
+def user_body(user: StaffUser) -> answers.StaffUser:
     """A staff user as the API shows it (never the password hash)."""
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "name": user.name,
-        "roles": list(user.roles),
-        "branch_id": user.branch_code,
-        "is_active": user.is_active,
-        "locked_until": iso(user.locked_until),
-        "failed_login_count": user.failed_login_count,
-        "last_login_at": iso(user.last_login_at),
-        "created_at": iso(user.created_at),
-    }
+    return answers.StaffUser(
+        id=str(user.id),
+        email=user.email,
+        name=user.name,
+        roles=list(user.roles),
+        branch_id=user.branch_code,
+        is_active=user.is_active,
+        locked_until=iso(user.locked_until),
+        failed_login_count=user.failed_login_count,
+        last_login_at=iso(user.last_login_at),
+        created_at=iso(user.created_at),
+    )
 
 
 def _user_state(user: StaffUser) -> dict[str, Any]:
@@ -174,7 +181,7 @@ async def list_users(
     return users, has_more, _cursor_of(users[-1]) if has_more else None
 
 
-async def users_summary(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+async def users_summary(session: AsyncSession, tenant_id: uuid.UUID) -> answers.StaffSummary:
     """The tenant's staff by state, in one statement (``locked``: a lock still running,
     whether or not the user is active; it overlaps the other two)."""
     active = col(StaffUser.is_active).is_(True)
@@ -189,12 +196,9 @@ async def users_summary(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str
         )
     ).one()
     total, active_count, locked_count = (int(v or 0) for v in row)
-    return {
-        "active": active_count,
-        "inactive": total - active_count,
-        "locked": locked_count,
-        "total": total,
-    }
+    return answers.StaffSummary(
+        active=active_count, inactive=total - active_count, locked=locked_count, total=total
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -373,19 +377,20 @@ async def revoke_sessions(
 # -- API keys ---------------------------------------------------------------------------
 
 
-def api_key_body(key: ApiKey) -> dict[str, Any]:
+def api_key_body(key: ApiKey, secret: str | None = None) -> answers.ApiKey:
     """An API key as the API shows it: never its hash; the secret only at creation."""
-    return {
-        "id": str(key.id),
-        "name": key.name,
-        "role": key.role,
-        "scopes": list(key.scopes),
-        "prefix": key.prefix,
-        "branch_id": key.branch_code,
-        "created_by": str(key.created_by) if key.created_by else None,
-        "created_at": iso(key.created_at),
-        "revoked_at": iso(key.revoked_at),
-    }
+    return answers.ApiKey(
+        id=str(key.id),
+        name=key.name,
+        role=key.role,
+        scopes=list(key.scopes),
+        prefix=key.prefix,
+        branch_id=key.branch_code,
+        created_by=str(key.created_by) if key.created_by else None,
+        created_at=iso(key.created_at),
+        revoked_at=iso(key.revoked_at),
+        api_key=secret if secret is not None else msgspec.UNSET,
+    )
 
 
 async def list_api_keys(
@@ -422,7 +427,11 @@ async def create_api_key(
         tenant_id=tenant_id,
         name=data.name,
         role=data.role,
-        scopes=data.scopes if data.scopes is not None else scopes_for_role(data.role),
+        scopes=(
+            scopes_for_role(data.role)
+            if isinstance(data.scopes, msgspec.UnsetType)
+            else data.scopes
+        ),
         prefix=secret[:_PREFIX_CHARS],
         key_hash=hash_secret(secret),
         branch_code=principal.branch_code,

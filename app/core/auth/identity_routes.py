@@ -5,8 +5,6 @@ sign-on and code routes are sign-in routes for the rate limiter (failures count 
 address) and take the writer only around their writes.
 """
 
-from typing import Any
-
 from litestar import get, post
 from litestar.status_codes import HTTP_200_OK
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +16,13 @@ from app.core.auth.identity_schemas import (
     OidcTokenRequest,
 )
 from app.core.auth.mfa_sign_in import MfaSignIn
+from app.core.auth.responses import (
+    EnrolledSession,
+    MfaEnrolment,
+    OidcProvider,
+    SsoSession,
+    VerifiedSession,
+)
 from app.core.auth.sso import SingleSignOn
 from app.core.context import RequestContext, TenantRef
 from app.core.idempotency.shown_once import shown_once
@@ -27,7 +32,7 @@ from app.core.services import CoreServices
 @get("/oidc/provider", summary="The tenant's identity provider, to start single sign-on")
 async def oidc_provider(
     ctx: RequestContext, session: AsyncSession, services: CoreServices, tenant: TenantRef
-) -> dict[str, Any]:
+) -> OidcProvider:
     return await SingleSignOn(services, session, ctx).provider_config(tenant)
 
 
@@ -42,7 +47,7 @@ async def oidc_token(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> SsoSession:
     result = await SingleSignOn(services, session, ctx).sign_in(
         tenant,
         nonce=data.nonce,
@@ -63,7 +68,7 @@ async def mfa_verify(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> VerifiedSession:
     return await MfaSignIn(services, session, ctx).verify(
         tenant, data.challenge, data.code, data.recovery_code
     )
@@ -76,7 +81,7 @@ async def mfa_enrol(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> MfaEnrolment:
     return await MfaSignIn(services, session, ctx).start_enrolment(tenant, data.challenge)
 
 
@@ -91,7 +96,7 @@ async def mfa_enrol_confirm(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> EnrolledSession:
     return await MfaSignIn(services, session, ctx).confirm_enrolment(
         tenant, data.challenge, data.code
     )

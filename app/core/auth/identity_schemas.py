@@ -1,17 +1,42 @@
-"""Request bodies of the single sign-on and second-factor sign-in steps."""
+"""Request bodies of the single sign-on and second-factor sign-in steps.
 
-import re
-from typing import Self
+Each sign-in form is one of two; sending both or neither is refused by the body's rule
+(``VALIDATION_ERROR``, the fields named). The document says the same as a ``oneOf``
+(``RULES`` in app/core/contract/requests.py).
+"""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from collections.abc import Iterable
+from typing import Annotated, Any
 
-from app.core.detail_codes import DetailCode, refusal
+import msgspec
 
+from app.core.contract.bodies import Body, BodyRefused
+from app.core.detail_codes import DetailCode, detail
+
+Challenge = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
 # RFC 7636, 4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
-_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+Verifier = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9\-._~]{43,128}$",
+        description="43-128 characters of letters, digits and -._~ (RFC 7636)",
+    ),
+]
+# The http(s) URL the provider redirected to.
+RedirectUri = Annotated[str, msgspec.Meta(min_length=8, max_length=2_000, pattern=r"^https?://")]
 
 
-class OidcTokenRequest(BaseModel):
+def _one_form(items: Iterable[dict[str, Any]]) -> None:
+    """Refuse a body that is neither form (or both): a ``VALIDATION_ERROR`` even when what
+    is wrong is a member left out, since which members are due depends on the form."""
+    problems = list(items)
+    if problems:
+        names = ", ".join(str(item["field"]) for item in problems)
+        raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
+
+
+class OidcTokenRequest(Body):
     """`POST /auth/oidc/token`: the provider's answer, one of two forms.
 
     * ``{code, code_verifier, redirect_uri, nonce, iss?}``: the authorization code with
@@ -19,74 +44,67 @@ class OidcTokenRequest(BaseModel):
     * ``{id_token, nonce}``: an ID token the caller redeemed itself.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    nonce: Annotated[str, msgspec.Meta(min_length=16, max_length=255)]
+    id_token: Annotated[str, msgspec.Meta(min_length=20, max_length=16_000)] | None = None
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=2_048)] | None = None
+    code_verifier: Verifier | None = None
+    redirect_uri: RedirectUri | None = None
+    iss: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
 
-    nonce: str = Field(min_length=16, max_length=255)
-    id_token: str | None = Field(default=None, min_length=20, max_length=16_000)
-    code: str | None = Field(default=None, min_length=1, max_length=2_048)
-    code_verifier: str | None = None
-    redirect_uri: str | None = Field(default=None, min_length=8, max_length=2_000)
-    iss: str | None = Field(default=None, min_length=1, max_length=500)
-
-    @field_validator("code_verifier")
-    @classmethod
-    def _verifier(cls, value: str | None) -> str | None:
-        if value is not None and not _VERIFIER.match(value):
-            raise refusal(
-                DetailCode.INVALID_FORMAT,
-                "must be 43-128 characters of letters, digits and -._~ (RFC 7636)",
+    def __post_init__(self) -> None:
+        if self.id_token is not None and self.code is not None:
+            _one_form([detail("code", DetailCode.INVALID, "send id_token or code, not both")])
+        if self.id_token is None and self.code is None:
+            _one_form(
+                [
+                    detail(
+                        "id_token",
+                        DetailCode.REQUIRED,
+                        "send either id_token, or code with code_verifier and redirect_uri",
+                    )
+                ]
             )
-        return value
-
-    @field_validator("redirect_uri")
-    @classmethod
-    def _redirect(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise refusal(
-                DetailCode.INVALID_FORMAT, "must be the http(s) URL the provider redirected to"
+        if self.code is not None:
+            _one_form(
+                detail(
+                    field, DetailCode.REQUIRED, "a code needs its code_verifier and redirect_uri"
+                )
+                for field, value in (
+                    ("code_verifier", self.code_verifier),
+                    ("redirect_uri", self.redirect_uri),
+                )
+                if value is None
             )
-        return value
-
-    @model_validator(mode="after")
-    def _one_form(self) -> Self:
-        if (self.id_token is None) == (self.code is None):
-            raise refusal(
-                DetailCode.REQUIRED,
-                "send either id_token, or code with code_verifier and redirect_uri",
-            )
-        if self.code is not None and (self.code_verifier is None or self.redirect_uri is None):
-            raise refusal(DetailCode.REQUIRED, "a code needs its code_verifier and redirect_uri")
-        return self
 
 
-class MfaVerifyRequest(BaseModel):
+class MfaVerifyRequest(Body):
     """`POST /auth/mfa/verify`: the challenge and a code, or a recovery code."""
 
-    model_config = ConfigDict(extra="forbid")
+    challenge: Challenge
+    code: Code | None = None
+    recovery_code: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
 
-    challenge: str = Field(min_length=8, max_length=200)
-    code: str | None = Field(default=None, min_length=1, max_length=20)
-    recovery_code: str | None = Field(default=None, min_length=1, max_length=40)
+    def __post_init__(self) -> None:
+        if self.code is not None and self.recovery_code is not None:
+            _one_form(
+                [
+                    detail(
+                        "recovery_code", DetailCode.INVALID, "send code or recovery_code, not both"
+                    )
+                ]
+            )
+        if self.code is None and self.recovery_code is None:
+            _one_form([detail("code", DetailCode.REQUIRED, "send either code or recovery_code")])
 
-    @model_validator(mode="after")
-    def _one_code(self) -> Self:
-        if (self.code is None) == (self.recovery_code is None):
-            raise refusal(DetailCode.REQUIRED, "send either code or recovery_code")
-        return self
 
-
-class MfaEnrolRequest(BaseModel):
+class MfaEnrolRequest(Body):
     """`POST /auth/mfa/enrol`."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    challenge: str = Field(min_length=8, max_length=200)
+    challenge: Challenge
 
 
-class MfaEnrolConfirmRequest(BaseModel):
+class MfaEnrolConfirmRequest(Body):
     """`POST /auth/mfa/enrol/confirm`."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    challenge: str = Field(min_length=8, max_length=200)
-    code: str = Field(min_length=1, max_length=20)
+    challenge: Challenge
+    code: Code

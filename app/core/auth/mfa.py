@@ -19,12 +19,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core.admin.responses import FactorReset
+from app.core.admin.responses import SecondFactor as SecondFactorStatus
+from app.core.auth import responses as answers
 from app.core.auth import sealing, totp
 from app.core.auth.identity_models import MfaChallenge, RecoveryCode, SecondFactor
 from app.core.auth.models import StaffUser
@@ -238,7 +240,7 @@ class SecondFactors:
 
     # -- enrolment ----------------------------------------------------------------------
 
-    async def start_enrolment(self, tenant_id: uuid.UUID, user: StaffUser) -> dict[str, Any]:
+    async def start_enrolment(self, tenant_id: uuid.UUID, user: StaffUser) -> answers.MfaEnrolment:
         """A new pending seed for the user (replacing a pending one), and how to add it.
 
         Raises:
@@ -260,14 +262,14 @@ class SecondFactors:
             factor.created_at = utcnow()
             factor.last_used_step = None
         self.session.add(factor)
-        return {
-            "secret": seed,
-            "otpauth_uri": totp.provisioning_uri(seed, user.email, self.settings.totp_issuer),
-            "issuer": self.settings.totp_issuer,
-            "account": user.email,
-            "digits": totp.DIGITS,
-            "period": totp.STEP_SECONDS,
-        }
+        return answers.MfaEnrolment(
+            secret=seed,
+            otpauth_uri=totp.provisioning_uri(seed, user.email, self.settings.totp_issuer),
+            issuer=self.settings.totp_issuer,
+            account=user.email,
+            digits=totp.DIGITS,
+            period=totp.STEP_SECONDS,
+        )
 
     async def confirm_enrolment(self, user_id: uuid.UUID, code: str) -> CodeCheck:
         """The first code from the new factor confirms it (and counts as used)."""
@@ -307,16 +309,25 @@ class SecondFactors:
         await self.session.delete(factor)
         return True
 
-    async def status(self, tenant: Tenant, user: StaffUser) -> dict[str, Any]:
-        """What the staff member (or an admin) sees of the factor."""
+    async def status(
+        self,
+        tenant: Tenant,
+        user: StaffUser,
+        *,
+        pending_reset: FactorReset | None,
+        reset_needs_second_admin: bool,
+    ) -> SecondFactorStatus:
+        """What an admin sees of the factor (and of a reset waiting for approval)."""
         factor = await self.factor(user.id)
         confirmed = factor is not None and factor.confirmed_at is not None
-        return {
-            "enrolled": confirmed,
-            "enrolled_at": factor.confirmed_at.isoformat().replace("+00:00", "Z")
+        return SecondFactorStatus(
+            enrolled=confirmed,
+            enrolled_at=factor.confirmed_at.isoformat().replace("+00:00", "Z")
             if factor is not None and factor.confirmed_at is not None
             else None,
-            "required": required_for(tenant, user.roles),
-            "required_from_role": tenant.mfa_required_role,
-            "recovery_codes_left": await self.recovery_codes_left(user.id) if confirmed else 0,
-        }
+            required=required_for(tenant, user.roles),
+            required_from_role=tenant.mfa_required_role,
+            recovery_codes_left=await self.recovery_codes_left(user.id) if confirmed else 0,
+            pending_reset=pending_reset,
+            reset_needs_second_admin=reset_needs_second_admin,
+        )

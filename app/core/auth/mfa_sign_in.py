@@ -8,11 +8,13 @@ challenge's attempts, the audit record) are committed before the refusal is answ
 import uuid
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
+from app.core.auth import responses as answers
 from app.core.auth.mfa import ENROL, VERIFY, CodeCheck, SecondFactors, invalid_challenge
 from app.core.auth.models import StaffUser
 from app.core.auth.service import AuthService
@@ -102,10 +104,10 @@ class MfaSignIn:
 
     async def verify(
         self, tenant: TenantRef, token: str, code: str | None, recovery_code: str | None
-    ) -> dict[str, Any]:
+    ) -> answers.VerifiedSession:
         """A code (or a recovery code) for a ``MFA_REQUIRED`` challenge: the session."""
 
-        async def step(auth: AuthService) -> dict[str, Any] | ApiError:
+        async def step(auth: AuthService) -> answers.VerifiedSession | ApiError:
             opened = await self._opened(auth, tenant, token, VERIFY)
             if isinstance(opened, ApiError):
                 return opened
@@ -122,9 +124,10 @@ class MfaSignIn:
             if not await factors.spend(challenge):
                 return invalid_challenge()
             pair = await auth._open_session(tenant, user, method=f"password+{check.reason}")
+            session = answers.VerifiedSession(**msgspec.structs.asdict(pair))
             if check.reason == "recovery_code":
                 left = await factors.recovery_codes_left(user.id)
-                pair["recovery_codes_left"] = left
+                session.recovery_codes_left = left
                 audit.record(
                     auth.session,
                     auth.ctx,
@@ -136,15 +139,15 @@ class MfaSignIn:
                     actor_email=user.email,
                     tenant_id=tenant.id,
                 )
-            return pair
+            return session
 
-        result: dict[str, Any] = await self._run(step)
+        result: answers.VerifiedSession = await self._run(step)
         return result
 
-    async def start_enrolment(self, tenant: TenantRef, token: str) -> dict[str, Any]:
+    async def start_enrolment(self, tenant: TenantRef, token: str) -> answers.MfaEnrolment:
         """For a ``MFA_ENROLMENT_REQUIRED`` challenge: a new TOTP seed to add to an app."""
 
-        async def step(auth: AuthService) -> dict[str, Any] | ApiError:
+        async def step(auth: AuthService) -> answers.MfaEnrolment | ApiError:
             opened = await self._opened(auth, tenant, token, ENROL)
             if isinstance(opened, ApiError):
                 return opened
@@ -165,15 +168,17 @@ class MfaSignIn:
             )
             return enrolment
 
-        result: dict[str, Any] = await self._run(step)
+        result: answers.MfaEnrolment = await self._run(step)
         shown_once(self.auth.ctx, "secret", "otpauth_uri")
         return result
 
-    async def confirm_enrolment(self, tenant: TenantRef, token: str, code: str) -> dict[str, Any]:
+    async def confirm_enrolment(
+        self, tenant: TenantRef, token: str, code: str
+    ) -> answers.EnrolledSession:
         """The new factor's first code: the factor is on, the recovery codes are shown
         (this once), and the sign-in finishes with the session."""
 
-        async def step(auth: AuthService) -> dict[str, Any] | ApiError:
+        async def step(auth: AuthService) -> answers.EnrolledSession | ApiError:
             opened = await self._opened(auth, tenant, token, ENROL)
             if isinstance(opened, ApiError):
                 return opened
@@ -199,9 +204,8 @@ class MfaSignIn:
                 tenant_id=tenant.id,
             )
             pair = await auth._open_session(tenant, user, method="password+totp")
-            pair["recovery_codes"] = codes
-            return pair
+            return answers.EnrolledSession(**msgspec.structs.asdict(pair), recovery_codes=codes)
 
-        result: dict[str, Any] = await self._run(step)
+        result: answers.EnrolledSession = await self._run(step)
         shown_once(self.auth.ctx, "recovery_codes", "access_token", "refresh_token")
         return result

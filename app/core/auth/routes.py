@@ -1,14 +1,13 @@
 """/auth: login, API-key token, refresh, logout, me."""
 
-from typing import Any
-
 from litestar import Router, get, post
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.auth.identity_routes import IDENTITY_HANDLERS
+from app.core.auth.responses import Caller, TokenPair
 from app.core.auth.schemas import ApiKeyTokenRequest, LoginRequest, RefreshRequest
-from app.core.auth.service import AuthService
+from app.core.auth.service import AuthService, tenant_ref_body
 from app.core.context import Principal, RequestContext, TenantRef
 from app.core.permissions import requires
 from app.core.services import CoreServices
@@ -21,7 +20,7 @@ async def login(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> TokenPair:
     return await AuthService(services, session, ctx).login(tenant, data.email, data.password)
 
 
@@ -32,7 +31,7 @@ async def api_key_token(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> TokenPair:
     return await AuthService(services, session, ctx).api_key_token(tenant, data.api_key)
 
 
@@ -43,7 +42,7 @@ async def refresh(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> TokenPair:
     return await AuthService(services, session, ctx).refresh(tenant, data.refresh_token)
 
 
@@ -53,18 +52,18 @@ async def logout(ctx: RequestContext, session: AsyncSession, services: CoreServi
 
 
 @get("/me", opt=requires(), summary="The caller")
-async def me(principal: Principal, tenant: TenantRef) -> dict[str, Any]:
-    return {
-        "id": str(principal.user_id),
-        "email": principal.email,
-        "name": principal.name,
-        "roles": list(principal.roles),
-        "scopes": sorted(principal.scopes),
-        "branch_id": principal.branch_code,
-        "session_id": str(principal.session_id),
-        "kind": principal.kind,
-        "tenant": {"id": str(tenant.id), "code": tenant.code, "name": tenant.name},
-    }
+async def me(principal: Principal, tenant: TenantRef) -> Caller:
+    return Caller(
+        id=str(principal.user_id),
+        email=principal.email,
+        name=principal.name,
+        roles=list(principal.roles),
+        scopes=sorted(principal.scopes),
+        branch_id=principal.branch_code,
+        session_id=str(principal.session_id),
+        kind=principal.kind,
+        tenant=tenant_ref_body(tenant),
+    )
 
 
 auth_router = Router(

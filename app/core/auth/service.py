@@ -3,13 +3,14 @@
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
+from app.core.auth import responses as answers
 from app.core.auth.models import ApiKey, AuthSession, RefreshToken, StaffUser
 from app.core.auth.passwords import hash_secret, new_secret, verify_password
 from app.core.context import RequestContext, TenantRef
@@ -40,18 +41,18 @@ def _at(moment: datetime) -> sa.BindParameter[datetime]:
     return sa.literal(moment, UtcDateTime())
 
 
-def _user_body(user: StaffUser) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "name": user.name,
-        "roles": list(user.roles),
-        "branch_id": user.branch_code,
-    }
+def _user_body(user: StaffUser) -> answers.SignedInAs:
+    return answers.SignedInAs(
+        id=str(user.id),
+        email=user.email,
+        name=user.name,
+        roles=list(user.roles),
+        branch_id=user.branch_code,
+    )
 
 
-def _tenant_body(tenant: TenantRef) -> dict[str, Any]:
-    return {"id": str(tenant.id), "code": tenant.code, "name": tenant.name}
+def tenant_ref_body(tenant: TenantRef) -> answers.TenantRef:
+    return answers.TenantRef(id=str(tenant.id), code=tenant.code, name=tenant.name)
 
 
 class AuthService:
@@ -61,7 +62,7 @@ class AuthService:
         self.ctx = ctx
         self.settings = services.settings.auth
 
-    async def login(self, tenant: TenantRef, email: str, password: str) -> dict[str, Any]:
+    async def login(self, tenant: TenantRef, email: str, password: str) -> answers.TokenPair:
         """Check the password outside any write, then write the outcome in one transaction.
 
         The password check (Argon2) is the slow part; on the embedded database holding the
@@ -132,7 +133,7 @@ class AuthService:
 
     async def _sign_in(
         self, tenant: TenantRef, email: str, user_id: uuid.UUID
-    ) -> dict[str, Any] | ApiError:
+    ) -> answers.TokenPair | ApiError:
         """The right password: decide on the row as it is now (locked by the writer, or by
         ``FOR UPDATE``), since guesses checked alongside may have locked the account."""
         user = (
@@ -173,7 +174,7 @@ class AuthService:
 
     async def _open_session(
         self, tenant: TenantRef, user: StaffUser, *, method: str
-    ) -> dict[str, Any]:
+    ) -> answers.TokenPair:
         """The staff member proved who they are (``method``): a fresh session and pair."""
         now = utcnow()
         user.failed_login_count = 0
@@ -294,7 +295,7 @@ class AuthService:
             self.ctx.request_id,
         )
 
-    async def api_key_token(self, tenant: TenantRef, api_key: str) -> dict[str, Any]:
+    async def api_key_token(self, tenant: TenantRef, api_key: str) -> answers.TokenPair:
         key = (
             await self.session.execute(
                 sa.select(ApiKey).where(ApiKey.key_hash == hash_secret(api_key))  # type: ignore[arg-type]
@@ -359,7 +360,7 @@ class AuthService:
         owner = await self.session.get(StaffUser, key.created_by)
         return owner is None or owner.is_active
 
-    async def refresh(self, tenant: TenantRef, refresh_token: str) -> dict[str, Any]:
+    async def refresh(self, tenant: TenantRef, refresh_token: str) -> answers.TokenPair:
         row = (
             await self.session.execute(
                 sa.select(RefreshToken).where(
@@ -481,7 +482,7 @@ class AuthService:
         *,
         user: StaffUser | None = None,
         api_key: ApiKey | None = None,
-    ) -> dict[str, Any]:
+    ) -> answers.TokenPair:
         issued_at = int(utcnow().timestamp())
         session_ends_at = int(auth_session.absolute_expires_at.timestamp())
         if user is not None:
@@ -515,13 +516,13 @@ class AuthService:
                 now=issued_at,
                 session_ends_at=session_ends_at,
             )
-            user_body = {
-                "id": str(api_key.id),
-                "email": f"api-key:{api_key.name}",
-                "name": api_key.name,
-                "roles": [api_key.role],
-                "branch_id": api_key.branch_code,
-            }
+            user_body = answers.SignedInAs(
+                id=str(api_key.id),
+                email=f"api-key:{api_key.name}",
+                name=api_key.name,
+                roles=[api_key.role],
+                branch_id=api_key.branch_code,
+            )
         refresh_token = new_secret("rt")
         self.session.add(
             RefreshToken(
@@ -530,14 +531,14 @@ class AuthService:
                 expires_at=auth_session.expires_at,  # the session's sliding expiry
             )
         )
-        return {
-            "access_token": issued.token,
-            "refresh_token": refresh_token,
-            "token_type": "Bearer",
-            "expires_in": issued.expires_at - issued_at,
-            "user": user_body,
-            "tenant": _tenant_body(tenant),
-        }
+        return answers.TokenPair(
+            access_token=issued.token,
+            refresh_token=refresh_token,
+            token_type="Bearer",
+            expires_in=issued.expires_at - issued_at,
+            user=user_body,
+            tenant=tenant_ref_body(tenant),
+        )
 
 
 async def revoke_user_sessions(

@@ -22,6 +22,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -29,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
 from app.core.auth import oidc, sealing
+from app.core.auth import responses as answers
 from app.core.auth.identity_models import IdentityProvider
 from app.core.auth.models import RevokedToken, StaffUser
 from app.core.auth.service import AuthService, revoke_user_sessions
@@ -107,20 +109,20 @@ class SingleSignOn:
         self.ctx = ctx
         self.settings = services.settings.identity
 
-    async def provider_config(self, tenant: TenantRef) -> dict[str, Any]:
+    async def provider_config(self, tenant: TenantRef) -> answers.OidcProvider:
         """What the console needs to send staff to the provider (nothing secret)."""
         provider = await load_provider(self.session, tenant.id)
         if provider is None:
             raise not_configured()
         metadata = await oidc.DIRECTORY.metadata(provider.issuer, self.settings)
-        return {
-            "display_name": provider.display_name,
-            "issuer": provider.issuer,
-            "client_id": provider.client_id,
-            "scopes": provider.scopes,
-            "authorization_endpoint": metadata.authorization_endpoint,
-            "end_session_endpoint": metadata.end_session_endpoint,
-        }
+        return answers.OidcProvider(
+            display_name=provider.display_name,
+            issuer=provider.issuer,
+            client_id=provider.client_id,
+            scopes=provider.scopes,
+            authorization_endpoint=metadata.authorization_endpoint,
+            end_session_endpoint=metadata.end_session_endpoint,
+        )
 
     async def sign_in(
         self,
@@ -132,7 +134,7 @@ class SingleSignOn:
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         issuer: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> answers.SsoSession:
         """Check what the provider said and issue the usual session (see the module).
 
         The provider is called (discovery, keys, token endpoint) before any write, and the
@@ -196,12 +198,14 @@ class SingleSignOn:
         )
         if isinstance(outcome, ApiError):
             raise outcome
-        outcome["identity_provider"] = {
-            "display_name": provider.display_name,
-            "end_session_endpoint": metadata.end_session_endpoint,
-            "id_token_hint": id_token,  # spent here; the console's sign-out names it
-        }
-        return outcome
+        return answers.SsoSession(
+            **msgspec.structs.asdict(outcome),
+            identity_provider=answers.ProviderSession(
+                display_name=provider.display_name,
+                end_session_endpoint=metadata.end_session_endpoint,
+                id_token_hint=id_token,  # spent here; the console's sign-out names it
+            ),
+        )
 
     async def _refuse(
         self,
@@ -243,7 +247,7 @@ class SingleSignOn:
         provider: IdentityProvider,
         claims: dict[str, Any],
         token_id: str,
-    ) -> dict[str, Any] | ApiError:
+    ) -> answers.TokenPair | ApiError:
         session = auth.session
 
         async def refuse(reason: str, error: ApiError, user: StaffUser | None = None) -> ApiError:

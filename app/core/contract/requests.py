@@ -16,6 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from pydantic import BaseModel
 
 from app.core.money import CURRENCY_DIGITS
+from app.core.permissions import ROLES
 from app.core.webhooks.events import EVENT_TYPES
 
 REF = "#/components/schemas/{model}"  # pydantic's placeholder
@@ -72,6 +73,7 @@ SECRET = {"type": "string", "pattern": "^[\\x21-\\x7e]{16,100}$"}
 # What a validator checks by hand, stated for the document: (model, field) -> schema.
 FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     ("BranchCreate", "code"): {"type": "string", "pattern": "^[A-Za-z0-9]{1,10}$"},
+    ("GroupMapping", "role"): {"type": "string", "enum": list(ROLES)},
     ("UserCreate", "email"): {
         "type": "string",
         "maxLength": 254,

@@ -7,13 +7,12 @@ keeps the one already set. Every change is audited with the settings before and 
 provider.
 """
 
-import re
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import delete, get, put
 from litestar.status_codes import HTTP_204_NO_CONTENT
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.audit import service as audit
@@ -22,107 +21,93 @@ from app.core.auth.identity_models import IdentityProvider
 from app.core.auth.sso import CLIENT_SECRET_PURPOSE
 from app.core.common import iso
 from app.core.context import RequestContext, TenantRef
+from app.core.contract.bodies import Body, refuse
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
 from app.core.permissions import ROLES, requires
 from app.core.services import CoreServices
+from app.core.tenants import responses as answers
 from app.core.tenants.service import find_branch
 from app.db import utcnow
 
 ADMIN = {**requires("admin", "admin:full"), "idempotency_required": False}
-_CLAIM = re.compile(r"^[A-Za-z0-9_:./\-]{1,100}$")
-_PRINTABLE = re.compile(r"^[\x21-\x7e]+$")
 
 
-class GroupMapping(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+Claim = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_:./\-]{1,100}$")]
+BranchCode = Annotated[str, msgspec.Meta(min_length=1, max_length=10)]
 
-    group: str = Field(min_length=1, max_length=255)
+
+class GroupMapping(Body):
+    group: Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+    # One of permissions.ROLES: checked by IdentityProviderUpdate, which names the mapping
+    # (``group_mappings.<n>.role``); the document says the choices (contract/requests.py).
     role: str
-    branch_id: str | None = Field(default=None, min_length=1, max_length=10)
-
-    @field_validator("role")
-    @classmethod
-    def _role(cls, value: str) -> str:
-        if value not in ROLES:
-            raise ValueError(f"must be one of {', '.join(ROLES)}")
-        return value
+    branch_id: BranchCode | None = None
 
 
-class IdentityProviderUpdate(BaseModel):
+class IdentityProviderUpdate(Body):
     """`PUT /tenant/identity-provider`: the whole configuration (the secret may be left
     out to keep the one set)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    display_name: str = Field(min_length=1, max_length=80)
-    issuer: str = Field(min_length=8, max_length=500)
-    client_id: str = Field(min_length=1, max_length=255)
-    client_secret: str | None = Field(default=None, min_length=1, max_length=400)
-    scopes: str = Field(default="openid email profile", min_length=6, max_length=255)
-    groups_claim: str = "groups"
-    email_claim: str = "email"
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=80, pattern=r"\S")]
+    issuer: Annotated[str, msgspec.Meta(min_length=8, max_length=500)]
+    client_id: Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"\S")]
+    group_mappings: Annotated[list[GroupMapping], msgspec.Meta(min_length=1, max_length=200)]
+    # Printable characters without spaces.
+    client_secret: (
+        Annotated[str, msgspec.Meta(min_length=1, max_length=400, pattern=r"^[\x21-\x7e]+$")] | None
+    ) = None
+    # Space-separated, openid among them.
+    scopes: Annotated[
+        str, msgspec.Meta(min_length=6, max_length=255, pattern=r"(^|\s)openid(\s|$)")
+    ] = "openid email profile"
+    groups_claim: Claim = "groups"
+    email_claim: Claim = "email"
     require_verified_email: bool = True
     create_users: bool = False
-    default_branch: str | None = Field(default=None, min_length=1, max_length=10)
-    group_mappings: list[GroupMapping] = Field(min_length=1, max_length=200)
+    default_branch: BranchCode | None = None
     enabled: bool = True
 
-    @field_validator("display_name", "client_id")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        return value
-
-    @field_validator("client_secret")
-    @classmethod
-    def _secret(cls, value: str | None) -> str | None:
-        if value is not None and not _PRINTABLE.match(value):
-            raise ValueError("must be printable characters without spaces")
-        return value
-
-    @field_validator("groups_claim", "email_claim")
-    @classmethod
-    def _claim(cls, value: str) -> str:
-        if not _CLAIM.match(value):
-            raise ValueError("must be a claim name (letters, digits and _:./-)")
-        return value
-
-    @field_validator("scopes")
-    @classmethod
-    def _scopes(cls, value: str) -> str:
-        scopes = value.split()
-        if "openid" not in scopes:
-            raise ValueError("must include openid")
-        return " ".join(dict.fromkeys(scopes))
+    def __post_init__(self) -> None:
+        refuse(
+            detail(
+                f"group_mappings.{index}.role",
+                DetailCode.INVALID_CHOICE,
+                f"must be one of {', '.join(ROLES)}",
+                mapping.role,
+            )
+            for index, mapping in enumerate(self.group_mappings)
+            if mapping.role not in ROLES
+        )
+        self.display_name = self.display_name.strip()
+        self.client_id = self.client_id.strip()
+        self.scopes = " ".join(dict.fromkeys(self.scopes.split()))
 
 
-def provider_body(provider: IdentityProvider) -> dict[str, Any]:
+def provider_body(provider: IdentityProvider) -> answers.IdentityProvider:
     """The configuration as the API shows it: never the client secret."""
-    return {
-        "display_name": provider.display_name,
-        "issuer": provider.issuer,
-        "client_id": provider.client_id,
-        "client_secret_set": bool(provider.client_secret),
-        "scopes": provider.scopes,
-        "groups_claim": provider.groups_claim,
-        "email_claim": provider.email_claim,
-        "require_verified_email": provider.require_verified_email,
-        "create_users": provider.create_users,
-        "default_branch": provider.default_branch,
-        "group_mappings": list(provider.group_mappings),
-        "enabled": provider.enabled,
-        "updated_at": iso(provider.updated_at),
-        "updated_by": str(provider.updated_by) if provider.updated_by else None,
-    }
+    return answers.IdentityProvider(
+        display_name=provider.display_name,
+        issuer=provider.issuer,
+        client_id=provider.client_id,
+        client_secret_set=bool(provider.client_secret),
+        scopes=provider.scopes,
+        groups_claim=provider.groups_claim,
+        email_claim=provider.email_claim,
+        require_verified_email=provider.require_verified_email,
+        create_users=provider.create_users,
+        default_branch=provider.default_branch,
+        group_mappings=msgspec.convert(provider.group_mappings, list[answers.MappedGroup]),
+        enabled=provider.enabled,
+        updated_at=iso(provider.updated_at),
+        updated_by=str(provider.updated_by) if provider.updated_by else None,
+    )
 
 
-def _audited(body: dict[str, Any] | None) -> dict[str, Any] | None:
-    if body is None:
-        return None
-    return {k: v for k, v in body.items() if k not in {"updated_at", "updated_by"}}
+def _audited(body: answers.IdentityProvider) -> dict[str, Any]:
+    """What the audit record keeps of the configuration (not who changed it when)."""
+    plain: dict[str, Any] = msgspec.to_builtins(body)
+    return {k: v for k, v in plain.items() if k not in {"updated_at", "updated_by"}}
 
 
 async def _branch(
@@ -201,7 +186,6 @@ async def save_provider(
     provider.updated_by = ctx.principal.user_id if ctx.principal else None
     session.add(provider)
     after = _audited(provider_body(provider))
-    assert after is not None
     if data.client_secret is not None:
         after["client_secret"] = "(changed)"
     if after != before:
@@ -221,7 +205,9 @@ async def save_provider(
 
 
 @get("/tenant/identity-provider", opt=ADMIN, summary="The bank's identity provider")
-async def get_identity_provider(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_identity_provider(
+    session: AsyncSession, tenant: TenantRef
+) -> answers.IdentityProvider:
     provider = await session.get(IdentityProvider, tenant.id)
     if provider is None:
         raise ApiError("RESOURCE_NOT_FOUND", "This bank has no identity provider configured.")
@@ -239,7 +225,7 @@ async def put_identity_provider(
     session: AsyncSession,
     services: CoreServices,
     tenant: TenantRef,
-) -> dict[str, Any]:
+) -> answers.IdentityProvider:
     return provider_body(await save_provider(session, ctx, tenant.id, data, services))
 
 

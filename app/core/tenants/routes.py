@@ -1,7 +1,5 @@
 """/tenant and /branches."""
 
-from typing import Any
-
 from litestar import Router, get, post, put
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,6 +8,7 @@ from app.core.context import RequestContext, TenantRef
 from app.core.permissions import requires
 from app.core.services import CoreServices
 from app.core.tenants.identity_provider import IDENTITY_PROVIDER_HANDLERS
+from app.core.tenants.responses import Branch, Branches, Tenant
 from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
 from app.core.tenants.service import (
     branch_body,
@@ -26,7 +25,7 @@ ANY_SIGNED_IN = {**requires(), "idempotency_required": False}
 
 
 @get("/tenant", opt=ANY_SIGNED_IN, summary="This tenant, its business date and settings")
-async def get_tenant(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_tenant(session: AsyncSession, tenant: TenantRef) -> Tenant:
     return tenant_body(await load_tenant(session, tenant.id))
 
 
@@ -37,7 +36,7 @@ async def put_tenant_settings(
     session: AsyncSession,
     tenant: TenantRef,
     services: CoreServices,
-) -> dict[str, Any]:
+) -> Tenant:
     return tenant_body(
         await update_settings(
             session, ctx, tenant.id, data, production=services.settings.server.production
@@ -46,18 +45,18 @@ async def put_tenant_settings(
 
 
 @get("/branches", opt=ANY_SIGNED_IN, summary="The tenant's branches")
-async def get_branches(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_branches(session: AsyncSession, tenant: TenantRef) -> Branches:
     branches = await list_branches(session, tenant.id)
     staff = await staff_counts(session, tenant.id)
-    return {"branches": [{**branch_body(b), "staff_count": staff.get(b.code, 0)} for b in branches]}
+    return Branches(branches=[branch_body(b, staff.get(b.code, 0)) for b in branches])
 
 
 @post("/branches", opt=ADMIN, status_code=HTTP_201_CREATED, summary="Open a branch")
 async def post_branch(
     data: BranchCreate, ctx: RequestContext, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> Branch:
     # A new branch has no staff yet; the item has the shape of the list's.
-    return {**branch_body(await create_branch(session, ctx, tenant.id, data)), "staff_count": 0}
+    return branch_body(await create_branch(session, ctx, tenant.id, data), 0)
 
 
 tenant_routers = [

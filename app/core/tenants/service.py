@@ -15,6 +15,7 @@ from app.core.auth.models import StaffUser
 from app.core.context import RequestContext
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
+from app.core.tenants import responses as answers
 from app.core.tenants.models import Branch, Tenant
 from app.core.tenants.schemas import BranchCreate, TenantSettingsUpdate
 from app.db import is_unique_violation, utcnow
@@ -43,25 +44,25 @@ async def load_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
     return tenant
 
 
-def tenant_settings(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "teller_approval_limit": minor_to_str(tenant.teller_approval_limit),
-        "allow_same_maker_checker": tenant.allow_same_maker_checker,
-        "mfa_required_role": tenant.mfa_required_role,
-    }
+def tenant_settings(tenant: Tenant) -> answers.TenantSettings:
+    return answers.TenantSettings(
+        teller_approval_limit=minor_to_str(tenant.teller_approval_limit),
+        allow_same_maker_checker=tenant.allow_same_maker_checker,
+        mfa_required_role=tenant.mfa_required_role,
+    )
 
 
-def tenant_body(tenant: Tenant) -> dict[str, Any]:
-    return {
-        "id": str(tenant.id),
-        "code": tenant.code,
-        "name": tenant.name,
-        "base_currency": tenant.base_currency,
-        "timezone": tenant.timezone,
-        "is_active": tenant.is_active,
-        "business_date": business_date(tenant).isoformat(),
-        "settings": tenant_settings(tenant),
-    }
+def tenant_body(tenant: Tenant) -> answers.Tenant:
+    return answers.Tenant(
+        id=str(tenant.id),
+        code=tenant.code,
+        name=tenant.name,
+        base_currency=tenant.base_currency,
+        timezone=tenant.timezone,
+        is_active=tenant.is_active,
+        business_date=business_date(tenant).isoformat(),
+        settings=tenant_settings(tenant),
+    )
 
 
 async def update_settings(
@@ -151,7 +152,15 @@ async def find_branch(session: AsyncSession, tenant_id: uuid.UUID, code: str) ->
     return row.scalars().first()
 
 
-def branch_body(branch: Branch) -> dict[str, Any]:
+def branch_body(branch: Branch, staff_count: int) -> answers.Branch:
+    """A branch with its active staff (counted when read: see :func:`staff_counts`)."""
+    return answers.Branch(
+        id=str(branch.id), code=branch.code, name=branch.name, staff_count=staff_count
+    )
+
+
+def branch_record(branch: Branch) -> dict[str, Any]:
+    """What the audit record keeps of a branch (its state, without the staff count)."""
     return {"id": str(branch.id), "code": branch.code, "name": branch.name}
 
 
@@ -194,7 +203,7 @@ async def create_branch(
         "branch.created",
         entity_type="branch",
         entity_id=branch.id,
-        after=branch_body(branch),
+        after=branch_record(branch),
     )
     return branch
 
