@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from app.core.contract.bodies import BodyRefused
+from app.core.contract.bodies import Body, BodyRefused
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import field_problem
 
@@ -39,14 +39,22 @@ def _body_problems(
     assert isinstance(info, msgspec.inspect.StructType)
     annotations = typing.get_type_hints(struct, include_extras=True)
     problems: list[dict[str, Any]] = []
+    fine: dict[str, Any] = {}  # the members that decoded, as sent
     for field in info.fields:
         place = f"{where}{field.encode_name}"
         if field.encode_name in document:
-            problems += _member_problems(
-                document[field.encode_name], annotations[field.name], place
-            )
+            found = _member_problems(document[field.encode_name], annotations[field.name], place)
+            if found:
+                problems += found
+            else:
+                fine[field.name] = document[field.encode_name]
         elif field.required:
             problems.append(detail(place, DetailCode.REQUIRED, "required"))
+    if problems and issubclass(struct, Body):
+        problems += [
+            {**item, "field": f"{where}{item.get('field')}"}
+            for item in struct.member_problems(fine)
+        ]
     if struct.__struct_config__.forbid_unknown_fields:
         known = {field.encode_name for field in info.fields}
         problems += [

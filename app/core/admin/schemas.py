@@ -3,10 +3,9 @@
 from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from app.core.contract.bodies import Body, refuse
-from app.core.detail_codes import DetailCode, detail, refusal
+from app.core.contract.bodies import Body, Flag, refuse
+from app.core.detail_codes import DetailCode, detail
 from app.core.permissions import ROLE_RANK, scopes_for_role
 
 Role = Literal["viewer", "teller", "officer", "manager", "admin"]
@@ -39,53 +38,19 @@ class UserCreate(Body):
         self.roles = _roles(self.roles)
 
 
-def _json_bool(value: Any) -> Any:
-    if value is not None and not isinstance(value, bool):
-        raise refusal(DetailCode.INVALID_FORMAT, "must be true or false")
-    return value
+class UserUpdate(Body):
+    """`PATCH /users/{id}`: only the members sent change (each may be left out, not null)."""
 
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    roles: Roles | msgspec.UnsetType = msgspec.UNSET
+    branch_id: BranchCode | msgspec.UnsetType = msgspec.UNSET
+    is_active: Flag | msgspec.UnsetType = msgspec.UNSET
 
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise refusal(DetailCode.REQUIRED, "may be left out but not null")
-    return value
-
-
-def _name(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise refusal(DetailCode.REQUIRED, "must not be blank")
-    return value
-
-
-class UserUpdate(BaseModel):
-    """`PATCH /users/{id}`: only the fields sent change.
-
-    (pydantic until a Body can refuse a JSON boolean's look-alikes: Litestar converts
-    bodies with ``strict=False``, which reads ``0``, ``1`` and ``"true"`` as booleans, and
-    ``is_active`` must be ``true`` or ``false`` while every bad field is still named.)
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    roles: list[Role] | None = Field(default=None, min_length=1, max_length=5)
-    branch_id: str | None = Field(default=None, min_length=1, max_length=10)
-    is_active: Annotated[bool, BeforeValidator(_json_bool)] | None = None
-
-    _reject_null = field_validator("name", "roles", "branch_id", "is_active", mode="before")(
-        _not_null
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _clean_name(cls, value: str | None) -> str | None:
-        return None if value is None else _name(value)
-
-    @field_validator("roles")
-    @classmethod
-    def _clean_roles(cls, value: list[Role] | None) -> list[Role] | None:
-        return None if value is None else _roles(value)
+    def __post_init__(self) -> None:
+        if isinstance(self.name, str):
+            self.name = self.name.strip()
+        if isinstance(self.roles, list):
+            self.roles = _roles(self.roles)
 
 
 class ApiKeyCreate(Body):

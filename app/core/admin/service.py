@@ -270,7 +270,7 @@ async def update_user(
     # The order of api.md: the body (its branch) before existence, existence before rules.
     branch_code = (
         await _branch_code(session, tenant_id, data.branch_id)
-        if data.branch_id is not None
+        if isinstance(data.branch_id, str)
         else None
     )
     user = await get_user(session, tenant_id, raw_id)
@@ -281,20 +281,20 @@ async def update_user(
             "You cannot deactivate your own account; ask another admin.",
             [detail("is_active", DetailCode.SELF_DEACTIVATION, "cannot deactivate yourself")],
         )
-    if is_self and data.roles is not None and "admin" not in data.roles:
+    if is_self and isinstance(data.roles, list) and "admin" not in data.roles:
         raise ApiError(
             "INVALID_STATE",
             "You cannot remove the admin role from yourself; ask another admin.",
             [detail("roles", DetailCode.SELF_DEMOTION, "cannot demote yourself")],
         )
     before = _user_state(user)
-    if data.name is not None:
+    if isinstance(data.name, str):
         user.name = data.name
-    if data.roles is not None:
+    if isinstance(data.roles, list):
         user.roles = list(data.roles)
     if branch_code is not None:
         user.branch_code = branch_code
-    if data.is_active is not None:
+    if not isinstance(data.is_active, msgspec.UnsetType):
         user.is_active = data.is_active
     after = _user_state(user)
     if after == before:

@@ -10,8 +10,8 @@ problem a ``details`` item with its code. When msgspec itself stops at a bad fie
 these rules included.
 """
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -21,6 +21,19 @@ from app.core.errors import ApiError
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A request body: exactly these members (an unknown one is refused by name)."""
+
+    @classmethod
+    def member_problems(cls, members: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The problems of members that a type cannot state, each member judged alone (an
+        amount's grammar and its codes). A body with such rules calls this from its
+        ``__post_init__``; ``every_problem`` calls it with the members that did decode when
+        another was refused, so the refusal still names every bad field. None by default."""
+        return []
+
+
+# JSON true or false, nothing else. Litestar converts a body with ``strict=False``, which
+# reads 1, 0 or "true" as a bool; msgspec keeps a literal of the two strict.
+Flag = Annotated[Literal[True, False], msgspec.Meta(extra_json_schema={"type": "boolean"})]
 
 
 class BodyRefused(ApiError):

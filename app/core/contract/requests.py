@@ -48,9 +48,6 @@ def _absent_or_null(field: str) -> dict[str, Any]:
 
 # Rules across fields, by model: one of the sign-in forms, never both.
 RULES: dict[str, dict[str, Any]] = {
-    # A journal line's members are required (the model defaults them to UNSET only to name
-    # a missing one by its path: see app/core/journals/schemas.py).
-    "JournalEntry": {"required": ["account_id", "amount", "entry_type", "currency_code"]},
     "MfaVerifyRequest": {
         "oneOf": [
             {**_given("code"), "allOf": [_absent_or_null("recovery_code")]},
@@ -103,8 +100,6 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("WebhookCreate", "name"): {"type": "string", "minLength": 1, "maxLength": 200},
     ("WebhookUpdate", "name"): {"type": "string", "minLength": 1, "maxLength": 200},
-    ("WebhookCreate", "is_active"): {"type": "boolean", "default": True},
-    ("WebhookUpdate", "is_active"): {"type": "boolean"},
 }
 
 

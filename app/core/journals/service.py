@@ -289,7 +289,7 @@ class JournalService:
         for index, entry in enumerate(data.entries):
             field = f"entries.{index}"
             try:
-                amount = parse_amount(entry.amount, entry.currency, f"{field}.amount")
+                amount = parse_amount(entry.amount, entry.currency_code, f"{field}.amount")
             except ApiError as exc:
                 for detail in exc.details:  # an unknown currency names the currency field
                     if detail.get("field") == "currency":
@@ -297,21 +297,21 @@ class JournalService:
                 details += exc.details
                 continue
             try:
-                ref: uuid.UUID | None = uuid.UUID(entry.account)
+                ref: uuid.UUID | None = uuid.UUID(entry.account_id)
             except ValueError:
                 ref = None  # cannot exist: a 404, once the body is known to be good
             lines.append(
                 Line(
                     field=field,
-                    side=DEBIT if entry.side == "debit" else CREDIT,
+                    side=DEBIT if entry.entry_type == "debit" else CREDIT,
                     amount=amount,
-                    currency=entry.currency,
+                    currency=entry.currency_code,
                     description=(entry.description or "").strip() or None,
                     ref=ref,
-                    raw_id=entry.account,
+                    raw_id=entry.account_id,
                 )
             )
-        sides = {entry.side for entry in data.entries}
+        sides = {entry.entry_type for entry in data.entries}
         if sides != {"debit", "credit"}:
             details.append(
                 {

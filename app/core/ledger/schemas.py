@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.core.contract.bodies import Body, BodyRefused, refuse, trimmed
+from app.core.contract.bodies import Body, Flag, refuse, trimmed
 from app.core.detail_codes import DetailCode, detail
 
 Category = Literal["ASSET", "LIABILITY", "EQUITY", "REVENUE", "EXPENSE"]
@@ -13,24 +13,10 @@ Category = Literal["ASSET", "LIABILITY", "EQUITY", "REVENUE", "EXPENSE"]
 # Codes the chart already uses look like "2101" or "1101-001": letters, digits, . _ -
 GL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$")
 
-# true or false, nothing else: Litestar converts bodies with strict=False, which reads 1 or
-# "true" as a bool, but not into a literal of the two (msgspec keeps those strict).
-JsonBool = Annotated[Literal[True, False], msgspec.Meta(extra_json_schema={"type": "boolean"})]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]
 Ref = Annotated[str, msgspec.Meta(max_length=64)]
-BLANK = "must not be blank"  # the reason ``trimmed`` gives
-
-
-def refuse_body(problems: list[dict[str, Any]]) -> None:
-    """``refuse``, but a value sent blank is a bad value (``VALIDATION_ERROR``, as the
-    pydantic bodies answered), not a missing field: only members left out are that.
-    (until app.core.contract.bodies tells a blank value from a missing member)"""
-    if any(item.get("reason") == BLANK for item in problems):
-        names = ", ".join(str(item.get("field")) for item in problems)
-        raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
-    refuse(problems)
 
 
 def _code(value: str, problems: list[dict[str, Any]]) -> str:
@@ -53,8 +39,8 @@ class GLAccountCreate(Body):
     name: Name
     category: Category
     parent_id: Ref | None = None
-    is_header: JsonBool = False
-    allow_manual_entries: JsonBool | None = None
+    is_header: Flag = False
+    allow_manual_entries: Flag | None = None
     currency_code: Currency | None = None
 
     def __post_init__(self) -> None:
@@ -63,7 +49,7 @@ class GLAccountCreate(Body):
         self.name = trimmed("name", self.name, problems) or ""
         if self.currency_code is not None:
             self.currency_code = self.currency_code.upper()
-        refuse_body(problems)
+        refuse(problems)
 
 
 class GLAccountUpdate(Body):
@@ -74,10 +60,10 @@ class GLAccountUpdate(Body):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     category: Category | msgspec.UnsetType = msgspec.UNSET
     parent_id: Ref | msgspec.UnsetType | None = msgspec.UNSET
-    is_header: JsonBool | msgspec.UnsetType = msgspec.UNSET
-    allow_manual_entries: JsonBool | msgspec.UnsetType = msgspec.UNSET
+    is_header: Flag | msgspec.UnsetType = msgspec.UNSET
+    allow_manual_entries: Flag | msgspec.UnsetType = msgspec.UNSET
     currency_code: Currency | msgspec.UnsetType = msgspec.UNSET
-    is_active: JsonBool | msgspec.UnsetType = msgspec.UNSET
+    is_active: Flag | msgspec.UnsetType = msgspec.UNSET
 
     def __post_init__(self) -> None:
         problems: list[dict[str, Any]] = []
@@ -85,4 +71,4 @@ class GLAccountUpdate(Body):
             self.name = trimmed("name", self.name, problems) or ""
         if isinstance(self.currency_code, str):
             self.currency_code = self.currency_code.upper()
-        refuse_body(problems)
+        refuse(problems)

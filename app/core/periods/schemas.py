@@ -5,9 +5,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from app.core.contract.bodies import Body, trimmed
+from app.core.contract.bodies import Body, refuse, trimmed
 from app.core.detail_codes import DetailCode, detail
-from app.core.ledger.schemas import refuse_body
 
 
 class PeriodCreate(Body):
@@ -30,4 +29,4 @@ class PeriodCreate(Body):
         if abs(self.start_date.year - self.fiscal_year) > 1:
             problems.append(detail("start_date", DetailCode.INVALID, "not near the fiscal year"))
         self.period_name = trimmed("period_name", self.period_name, problems) or ""
-        refuse_body(problems)
+        refuse(problems)

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from app.core.contract.bodies import Body, BodyRefused
+from app.core.contract.bodies import Body, refuse, trimmed
 from app.core.detail_codes import DetailCode, detail
 
 
@@ -29,14 +29,8 @@ class StandingInstructionCreate(Body):
                     "end_date", DetailCode.INVALID, "before start_date", self.end_date.isoformat()
                 )
             )
-        self.narration = self.narration.strip()
-        if not self.narration:
-            problems.append(detail("narration", DetailCode.REQUIRED, "required"))
-        if problems:
-            # A blank narration was sent: VALIDATION_ERROR, as before (``refuse`` would say
-            # MISSING_FIELD when every problem is ``required``).
-            names = ", ".join(str(p["field"]) for p in problems)
-            raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
+        self.narration = trimmed("narration", self.narration, problems) or ""
+        refuse(problems)
 
 
 class CancelRequest(Body):

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,11 +84,12 @@ async def update_settings(
     if production and change.allow_same_maker_checker:
         await _refuse_same_maker_checker(session, ctx, tenant)
     before = tenant_settings(tenant)
-    if change.teller_approval_limit is not None:
-        tenant.teller_approval_limit = to_minor(change.teller_approval_limit)
-    if change.allow_same_maker_checker is not None:
+    limit = change.approval_limit
+    if limit is not None:
+        tenant.teller_approval_limit = to_minor(limit)
+    if not isinstance(change.allow_same_maker_checker, msgspec.UnsetType):
         tenant.allow_same_maker_checker = change.allow_same_maker_checker
-    if change.mfa_required_role is not None:
+    if not isinstance(change.mfa_required_role, msgspec.UnsetType):
         tenant.mfa_required_role = change.mfa_required_role
     after = tenant_settings(tenant)
     if after != before:

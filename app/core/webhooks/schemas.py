@@ -1,12 +1,13 @@
 """Request bodies of /webhooks."""
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import msgspec
 
-from app.core.contract.bodies import Body, BodyRefused
+from app.core.contract.bodies import Body, Flag, refuse
 from app.core.detail_codes import DetailCode, detail
 from app.core.webhooks.events import EVENT_TYPES, KNOWN_EVENT_TYPES
 
@@ -14,7 +15,7 @@ from app.core.webhooks.events import EVENT_TYPES, KNOWN_EVENT_TYPES
 _SECRET = re.compile(r"^[\x21-\x7e]{16,100}$")
 MAX_URL = 2000
 
-# Blank names and URLs, no events: the body's rules say so, with the other rules, so that a
+# Blank names and URLs, no events: the body's rules say so (``member_problems``), so that a
 # form with several bad fields hears of each (msgspec would stop at the first; the document
 # still says minLength/minItems: app/core/contract/requests.py, FIELDS).
 Name = Annotated[str, msgspec.Meta(max_length=200)]
@@ -22,11 +23,6 @@ Url = Annotated[str, msgspec.Meta(max_length=MAX_URL)]
 Events = Annotated[list[str], msgspec.Meta(max_length=len(EVENT_TYPES) * 2)]
 
 Problems = list[dict[str, Any]]
-
-# A JSON true or false, nothing else. Litestar decodes bodies leniently (``strict=False``),
-# which would read "true", "1" or 1 as true: the member comes as sent and ``_flag`` checks
-# it (the document says boolean: app/core/contract/requests.py, FIELDS).
-JsonBool = Any
 
 
 def _name(value: str, problems: Problems) -> str:
@@ -39,7 +35,7 @@ def _name(value: str, problems: Problems) -> str:
 def _url(value: str, problems: Problems) -> str:
     """An absolute http(s) URL with a host; the deployment's policy is checked later."""
     if not value:
-        problems.append(detail("url", DetailCode.REQUIRED, "required"))
+        problems.append(detail("url", DetailCode.REQUIRED, "must not be blank"))
         return value
     value = value.strip()
     problem = _url_problem(value)
@@ -98,20 +94,18 @@ def _secret(value: str, problems: Problems) -> None:
         )
 
 
-def _flag(value: Any, problems: Problems) -> None:
-    if value is None:
-        problems.append(detail("is_active", DetailCode.REQUIRED, "may be left out but not null"))
-    elif not isinstance(value, bool):
-        problems.append(detail("is_active", DetailCode.INVALID_FORMAT, "must be true or false"))
-
-
-def _refuse(problems: Problems) -> None:
-    """Refuse the body for what the rules found. Every field here was sent, so a blank one
-    is a VALIDATION_ERROR, as the tests and clients expect (``bodies.refuse`` would say
-    MISSING_FIELD when the only problem is a blank name)."""
-    if problems:
-        names = ", ".join(str(p["field"]) for p in problems)
-        raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
+def _rules(members: Mapping[str, Any]) -> Problems:
+    """The rules each member sent is judged by alone (they clean nothing)."""
+    problems: Problems = []
+    if isinstance(members.get("name"), str):
+        _name(members["name"], problems)
+    if isinstance(members.get("url"), str):
+        _url(members["url"], problems)
+    if isinstance(members.get("events"), list):
+        _events(members["events"], problems)
+    if isinstance(members.get("secret"), str):
+        _secret(members["secret"], problems)
+    return problems
 
 
 class WebhookCreate(Body):
@@ -121,7 +115,11 @@ class WebhookCreate(Body):
     url: Url
     events: Events
     secret: str | None = None
-    is_active: JsonBool = True
+    is_active: Flag = True
+
+    @classmethod
+    def member_problems(cls, members: Mapping[str, Any]) -> Problems:
+        return _rules(members)
 
     def __post_init__(self) -> None:
         problems: Problems = []
@@ -130,8 +128,7 @@ class WebhookCreate(Body):
         self.events = _events(self.events, problems)
         if self.secret is not None:
             _secret(self.secret, problems)
-        _flag(self.is_active, problems)
-        _refuse(problems)
+        refuse(problems)
 
 
 class WebhookUpdate(Body):
@@ -142,7 +139,11 @@ class WebhookUpdate(Body):
     url: Url | msgspec.UnsetType = msgspec.UNSET
     secret: str | msgspec.UnsetType = msgspec.UNSET
     events: Events | msgspec.UnsetType = msgspec.UNSET
-    is_active: JsonBool | msgspec.UnsetType = msgspec.UNSET
+    is_active: Flag | msgspec.UnsetType = msgspec.UNSET
+
+    @classmethod
+    def member_problems(cls, members: Mapping[str, Any]) -> Problems:
+        return _rules(members)
 
     def __post_init__(self) -> None:
         problems: Problems = []
@@ -154,6 +155,4 @@ class WebhookUpdate(Body):
             self.events = _events(self.events, problems)
         if not isinstance(self.secret, msgspec.UnsetType):
             _secret(self.secret, problems)
-        if not isinstance(self.is_active, msgspec.UnsetType):
-            _flag(self.is_active, problems)
-        _refuse(problems)
+        refuse(problems)
