@@ -20,6 +20,7 @@ creating an app costs nothing more.
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -28,7 +29,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
-from app.core.contract.answers import ANSWERS, NO_BODY
+from app.core.contract.answers import answer_model, answers_no_body
 from app.core.contract.errors import ErrorBody
 from app.core.contract.refusals import ROUTE_REFUSALS, STATUS_OVERRIDES
 from app.core.contract.requests import request_schemas
@@ -147,10 +148,12 @@ def _handlers(app: Litestar) -> dict[tuple[str, str], HTTPRouteHandler]:
     return found
 
 
-def _components() -> dict[str, Any]:
+def _components(handlers: Iterable[HTTPRouteHandler]) -> dict[str, Any]:
     """The error body and every answer model, as component schemas."""
+    models = {model for handler in handlers if (model := answer_model(handler)) is not None}
     _, components = msgspec.json.schema_components(
-        [ErrorBody, *set(ANSWERS.values())], ref_template="#/components/schemas/{name}"
+        [ErrorBody, *sorted(models, key=lambda model: model.__name__)],
+        ref_template="#/components/schemas/{name}",
     )
     return components
 
@@ -183,7 +186,7 @@ def finish(app: Litestar, schema: dict[str, Any]) -> None:
     describe each request body as its model validates it."""
     handlers = _handlers(app)
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {}).update(_components())
+    components.setdefault("schemas", {}).update(_components(handlers.values()))
     components["schemas"].update(request_schemas(handlers.values()))
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -202,12 +205,12 @@ def _finish(operation: dict[str, Any], handler: HTTPRouteHandler, method: str, p
     responses.pop("400", None)
     responses.update(_responses(_codes(handler, method, path)))
     key = (method.upper(), path[len(API_PREFIX) :])
-    answer = ANSWERS.get(key)
+    answer = answer_model(handler)
     if answer is not None:
         success = responses[str(handler.status_code)]
         ref = {"$ref": f"#/components/schemas/{answer.__name__}"}
         success["content"] = {"application/json": {"schema": ref}}
-    if key in NO_BODY:
+    if answers_no_body(handler):
         responses[str(handler.status_code)] = {"description": "Done: no body"}
     if key == ("GET", "/ready"):
         # Not ready answers its own body (which check failed), not the error body; a

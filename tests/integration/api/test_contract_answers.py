@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from app.core.contract.answers import ANSWERS
+from app.core.contract.answers import Operation, answers
 from tests.integration.api.ledger_helpers import (
     deposit,
     expect,
@@ -22,7 +22,16 @@ from tests.integration.api.ledger_helpers import (
 from tests.integration.api.test_mfa import production_api  # noqa: F401
 from tests.integration.api.test_sso import identity_provider  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("ledger_checked")
+pytestmark = pytest.mark.usefixtures("ledger_checked", "answer_models")
+
+# Each operation's model, as its handler states it (filled once from the app under test).
+ANSWERS: dict[Operation, type[msgspec.Struct]] = {}
+
+
+@pytest.fixture
+def answer_models(core_app: Any) -> None:
+    if not ANSWERS:
+        ANSWERS.update(answers(core_app))
 
 
 def check(method: str, path: str, body: Any) -> Any:
