@@ -5,7 +5,6 @@ from litestar import Router, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.accounts.responses import Account
 from app.core.accounts.service import accounts_of_customer
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
@@ -59,10 +58,7 @@ async def get_customer_detail(
     customer = await get_customer(
         session, tenant.id, parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer")
     )
-    # (until accounts answer with their model, their members are converted here)
-    accounts = msgspec.convert(
-        await accounts_of_customer(session, tenant.id, customer.id), list[Account]
-    )
+    accounts = await accounts_of_customer(session, tenant.id, customer.id)
     return CustomerDetail(**msgspec.structs.asdict(customer_body(customer)), accounts=accounts)
 
 

@@ -17,6 +17,7 @@ also finds its compiled form in SQLAlchemy's cache every time.
 import uuid
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -26,12 +27,22 @@ from app.core.accounts.models import Account
 from app.core.customers.models import Customer
 from app.core.errors import ApiError
 from app.core.journals.bodies import render_journal_summaries
+from app.core.journals.responses import Journal as JournalAnswer
 from app.core.ledger.models import Journal
 from app.core.standing.models import StandingInstruction
 from app.core.standing.service import instruction_body
 from app.core.tenants.service import business_date, load_tenant
 from app.core.transactions.models import Transaction
 from app.core.transactions.service import transaction_body
+from app.core.views.responses import (
+    ApprovalsView,
+    InstructionSection,
+    JournalSection,
+    LabelledInstruction,
+    LabelledTransaction,
+    TransactionSection,
+    Waiting,
+)
 
 JOURNAL_WAITING = "PENDING"
 JOURNAL_TO_POST = "APPROVED"
@@ -114,19 +125,20 @@ _TRANSACTION_BY_REF = _one_with_holders().where(
 )
 
 
-def _labelled(row: Any) -> dict[str, Any]:
+def _labelled(row: Any) -> LabelledTransaction:
     t, number, name, other_number, other_name = row
-    body = transaction_body(t)
-    body["account_number"] = number
-    body["customer_name"] = name
-    body["counterparty_account_number"] = other_number
-    body["counterparty_customer_name"] = other_name
-    return body
+    return LabelledTransaction(
+        **msgspec.structs.asdict(transaction_body(t)),
+        account_number=number,
+        customer_name=name,
+        counterparty_account_number=other_number,
+        counterparty_customer_name=other_name,
+    )
 
 
 async def transaction_view(
     session: AsyncSession, tenant_id: uuid.UUID, id_or_ref: str
-) -> dict[str, Any]:
+) -> LabelledTransaction:
     """A transaction as ``GET /transactions/{id_or_ref}`` has it, with the numbers and
     holders of its account and counterparty (what a receipt prints)."""
     params: dict[str, Any]
@@ -155,61 +167,81 @@ _WAITING = {
 }
 
 
-def _section(items: list[dict[str, Any]], limit: int) -> dict[str, Any]:
-    return {"items": items[:limit], "has_more": len(items) > limit}
-
-
 async def _journals(
     session: AsyncSession, tenant_id: uuid.UUID, status: str, limit: int
-) -> dict[str, Any]:
+) -> JournalSection:
     found = (
         await session.execute(
             _JOURNALS, {"tenant_id": tenant_id, "status": status, "limit": limit + 1}
         )
     ).scalars()
-    return _section(await render_journal_summaries(session, tenant_id, found.all()), limit)
+    summaries = await render_journal_summaries(session, tenant_id, found.all())
+    # (until journals answer with their model, their members are converted here)
+    items = msgspec.convert(msgspec.to_builtins(summaries[:limit]), list[JournalAnswer])
+    return JournalSection(items=items, has_more=len(summaries) > limit)
 
 
-async def _transactions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:
-    rows = await session.execute(_TRANSACTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
-    return _section([_labelled(row) for row in rows.all()], limit)
+async def _transactions(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> TransactionSection:
+    rows = (
+        await session.execute(_TRANSACTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
+    ).all()
+    return TransactionSection(
+        items=[_labelled(row) for row in rows[:limit]], has_more=len(rows) > limit
+    )
 
 
-async def _instructions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:
+async def _instructions(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> InstructionSection:
     rows = (
         await session.execute(_INSTRUCTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
     ).all()
     if not rows:
-        return _section([], limit)
+        return InstructionSection(items=[], has_more=False)
     today = business_date(await load_tenant(session, tenant_id))
     items = []
-    for instruction, number, name, other_number, other_name in rows:
-        body = instruction_body(instruction, today)
-        body["source_account_number"] = number
-        body["source_account_name"] = name
-        body["destination_account_number"] = other_number
-        body["destination_account_name"] = other_name
-        items.append(body)
-    return _section(items, limit)
+    for instruction, number, name, other_number, other_name in rows[:limit]:
+        # (until standing instructions answer with their model, their members are
+        # converted here)
+        members = msgspec.to_builtins(instruction_body(instruction, today))
+        items.append(
+            msgspec.convert(
+                {
+                    **members,
+                    "source_account_number": number,
+                    "source_account_name": name,
+                    "destination_account_number": other_number,
+                    "destination_account_name": other_name,
+                },
+                LabelledInstruction,
+            )
+        )
+    return InstructionSection(items=items, has_more=len(rows) > limit)
 
 
 async def approvals_queue(
     session: AsyncSession, tenant_id: uuid.UUID, *, limit: int
-) -> dict[str, Any]:
+) -> ApprovalsView:
     """Every section of the approvals queue, each newest first, at most ``limit`` items."""
-    return {
-        "journals_pending": await _journals(session, tenant_id, JOURNAL_WAITING, limit),
-        "journals_approved": await _journals(session, tenant_id, JOURNAL_TO_POST, limit),
-        "transactions_pending": await _transactions(session, tenant_id, limit),
-        "standing_instructions_pending": await _instructions(session, tenant_id, limit),
-        "waiting": await waiting_by_maker(session, tenant_id),
-    }
+    return ApprovalsView(
+        journals_pending=await _journals(session, tenant_id, JOURNAL_WAITING, limit),
+        journals_approved=await _journals(session, tenant_id, JOURNAL_TO_POST, limit),
+        transactions_pending=await _transactions(session, tenant_id, limit),
+        standing_instructions_pending=await _instructions(session, tenant_id, limit),
+        waiting=await waiting_by_maker(session, tenant_id),
+    )
 
 
-async def waiting_by_maker(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, Any]:
+async def waiting_by_maker(session: AsyncSession, tenant_id: uuid.UUID) -> Waiting:
     """How many items of each kind wait for a checker, by the user who made them."""
-    waiting: dict[str, Any] = {}
+    waiting: dict[str, dict[str, int]] = {}
     for kind, statement in _WAITING.items():
         rows = await session.execute(statement, {"tenant_id": tenant_id})
         waiting[kind] = {str(maker): int(count) for maker, count in rows.all()}
-    return waiting
+    return Waiting(
+        journals=waiting["journals"],
+        transactions=waiting["transactions"],
+        standing_instructions=waiting["standing_instructions"],
+    )
