@@ -8,7 +8,7 @@ approves (posts) or rejects (releases) it.
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -88,7 +88,18 @@ class TransactionRecord:
 
 
 def transaction_body(t: Transaction | TransactionRecord) -> answers.Transaction:
-    return answers.Transaction(
+    return transaction_as(answers.Transaction, t)
+
+
+ATransaction = TypeVar("ATransaction", bound=answers.Transaction)
+
+
+def transaction_as(
+    model: type[ATransaction], t: Transaction | TransactionRecord, **more: Any
+) -> ATransaction:
+    """``t`` as ``model`` (the Transaction answer or one that extends it, ``more`` its
+    further members)."""
+    return model(
         id=str(t.id),
         transaction_ref=t.transaction_ref,
         type=t.type,
@@ -115,6 +126,7 @@ def transaction_body(t: Transaction | TransactionRecord) -> answers.Transaction:
         rejected_by=str(t.rejected_by) if t.rejected_by else None,
         rejected_at=iso(t.rejected_at),
         rejection_reason=t.rejection_reason,
+        **more,
     )
 
 

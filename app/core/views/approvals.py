@@ -33,7 +33,7 @@ from app.core.standing.models import StandingInstruction
 from app.core.standing.service import instruction_body
 from app.core.tenants.service import business_date, load_tenant
 from app.core.transactions.models import Transaction
-from app.core.transactions.service import transaction_body
+from app.core.transactions.service import transaction_as
 from app.core.views.responses import (
     ApprovalsView,
     InstructionSection,
@@ -127,8 +127,9 @@ _TRANSACTION_BY_REF = _one_with_holders().where(
 
 def _labelled(row: Any) -> LabelledTransaction:
     t, number, name, other_number, other_name = row
-    return LabelledTransaction(
-        **msgspec.structs.asdict(transaction_body(t)),
+    return transaction_as(
+        LabelledTransaction,
+        t,
         account_number=number,
         customer_name=name,
         counterparty_account_number=other_number,
