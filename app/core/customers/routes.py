@@ -1,6 +1,5 @@
 """/customers."""
 
-import msgspec
 from litestar import Router, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,6 +11,7 @@ from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.customers.schemas import CustomerCreate
 from app.core.customers.service import (
     create_customer,
+    customer_as,
     customer_body,
     get_customer,
     search_customers,
@@ -59,7 +59,7 @@ async def get_customer_detail(
         session, tenant.id, parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer")
     )
     accounts = await accounts_of_customer(session, tenant.id, customer.id)
-    return CustomerDetail(**msgspec.structs.asdict(customer_body(customer)), accounts=accounts)
+    return customer_as(CustomerDetail, customer, accounts=accounts)
 
 
 customer_router = Router(
