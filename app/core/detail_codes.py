@@ -8,8 +8,8 @@ back to the ``reason`` for a code it does not know.
 Codes come from three places:
 
 - a hand check names its code (``detail(field, DetailCode.REQUIRED, "required")``);
-- a msgspec or pydantic refusal is classified by its kind (``from_msgspec``,
-  ``from_pydantic``); a pydantic validator that knows better raises ``refusal(code, ...)``;
+- a msgspec refusal is classified from its message (``from_msgspec``); a body's own rule
+  names its code (``app.core.contract.bodies``);
 - an item built without one gets the code its error implies (``with_codes``), so no item
   ever leaves without a code.
 """
@@ -18,8 +18,6 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any
-
-from pydantic_core import PydanticCustomError
 
 
 class DetailCode(StrEnum):
@@ -149,59 +147,6 @@ def with_codes(details: Iterable[Mapping[str, Any]], error_code: str) -> list[di
         ordered.update(item)
         coded.append(ordered)
     return coded
-
-
-def refusal(code: DetailCode, reason: str) -> PydanticCustomError:
-    """For a pydantic validator: raise this instead of ``ValueError`` to name the code
-    (its ``reason`` is the text as is, without pydantic's "Value error, " prefix)."""
-    return PydanticCustomError(code.value, reason)
-
-
-_CODES = frozenset(c.value for c in DetailCode)
-
-# pydantic error types (pydantic_core's ErrorType) by the code they mean.
-_PYDANTIC: dict[str, DetailCode] = {
-    "missing": DetailCode.REQUIRED,
-    "none_required": DetailCode.INVALID_FORMAT,
-    "string_too_long": DetailCode.TOO_LONG,
-    "too_long": DetailCode.TOO_LONG,
-    "string_too_short": DetailCode.TOO_SHORT,
-    "too_short": DetailCode.TOO_SHORT,
-    "literal_error": DetailCode.INVALID_CHOICE,
-    "enum": DetailCode.INVALID_CHOICE,
-    "extra_forbidden": DetailCode.UNKNOWN_FIELD,
-    "greater_than": DetailCode.TOO_SMALL,
-    "greater_than_equal": DetailCode.TOO_SMALL,
-    "less_than": DetailCode.TOO_LARGE,
-    "less_than_equal": DetailCode.TOO_LARGE,
-    "decimal_max_places": DetailCode.TOO_MANY_DECIMALS,
-    "json_invalid": DetailCode.MALFORMED_JSON,
-}
-
-
-def from_pydantic(error: Mapping[str, Any]) -> DetailCode:
-    """The code of one item of a pydantic ``ValidationError.errors()``."""
-    kind = str(error.get("type") or "")
-    if kind in _CODES and kind not in _PYDANTIC:
-        # A validator's refusal(...); pydantic's own "too_short"/"too_long" (a list's
-        # bounds) share a name with our codes and are classified below.
-        return DetailCode(kind)
-    ctx = error.get("ctx") or {}
-    if kind.endswith("_type") and error.get("input", "") is None:
-        return DetailCode.REQUIRED  # null where a value is due
-    if kind in {"string_too_short", "too_short"} and ctx.get("min_length") == 1:
-        # A blank text or an empty list where one is due.
-        return DetailCode.REQUIRED if kind == "string_too_short" else DetailCode.EMPTY_LIST
-    if kind in {"greater_than", "greater_than_equal"} and str(ctx.get("gt", ctx.get("ge"))) in {
-        "0",
-        "1",
-    }:
-        return DetailCode.NOT_POSITIVE
-    if kind in _PYDANTIC:
-        return _PYDANTIC[kind]
-    if kind == "value_error":
-        return DetailCode.INVALID
-    return DetailCode.INVALID_FORMAT  # the type/parsing/pattern family
 
 
 _LENGTH = re.compile(r"of length (<|>)=? ?(\d+)")

@@ -17,7 +17,7 @@ from litestar.exceptions import (
 
 from app.core.context import SCOPE_KEY, RequestContext
 from app.core.contract.bodies import BodyRefused, refusal
-from app.core.detail_codes import DetailCode, detail, from_msgspec, from_pydantic
+from app.core.detail_codes import DetailCode, detail, from_msgspec
 from app.core.errors import ApiError, error_body, field_problem
 from app.core.validation import every_problem
 from app.db import is_connection_lost, is_retryable_conflict
@@ -65,9 +65,7 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
                 [detail("body", DetailCode.MALFORMED_JSON, "malformed JSON")],
             ),
         )
-    kinds = _pydantic_kinds(exc)
     details: list[dict[str, Any]] = _every_problem(request) or []
-    missing_only = True
     for item in exc.extra if isinstance(exc.extra, list) and not details else []:
         if not isinstance(item, dict):
             continue
@@ -78,38 +76,12 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
             no_body = "got `null`" in reason or not reason.startswith(("Expected", "Object"))
             if problem["field"] == "body" and no_body:
                 problem = detail("body", DetailCode.REQUIRED, "required")  # no body where due
-        else:
-            kind = kinds.get((field, reason))
-            coded = from_pydantic(kind) if kind is not None else from_msgspec(reason)
-            problem = detail(field, coded, reason)
+        else:  # a query or path parameter
+            problem = detail(field, from_msgspec(reason), reason)
         details.append(problem)
-    for problem in details:
-        reason = problem["reason"].lower()
-        if "required" not in reason and "missing" not in reason:
-            missing_only = False
     if not details:
         details = [detail("body", DetailCode.INVALID, detail_text or "invalid")]
-        missing_only = False
-    code = "MISSING_FIELD" if missing_only else "VALIDATION_ERROR"
-    names = ", ".join(d["field"] for d in details)
-    return _respond(request, ApiError(code, f"Check these fields: {names}.", details))
-
-
-def _pydantic_kinds(exc: ValidationException) -> dict[tuple[str, str], dict[str, Any]]:
-    """pydantic's own errors behind Litestar's (key, message) items, by that pair: their
-    ``type`` names the code that Litestar's English message only describes."""
-    errors = getattr(exc.__cause__, "errors", None)
-    if not isinstance(errors, list):
-        return {}
-    kinds: dict[tuple[str, str], dict[str, Any]] = {}
-    for error in errors:
-        if not isinstance(error, dict) or "type" not in error:
-            continue
-        key = ".".join(str(part) for part in error.get("loc") or ())
-        key = key.replace("data.", "", 1) if key.startswith("data.") else key
-        message = str(error.get("msg") or "").split(" - ", maxsplit=1)[0]
-        kinds[(key, message)] = error
-    return kinds
+    return _respond(request, refusal(details))
 
 
 def _every_problem(request: Request[Any, Any, Any]) -> list[dict[str, Any]] | None:

@@ -1,7 +1,6 @@
 """Opening an account (with its optional initial cash deposit)."""
 
-from typing import Any
-
+import msgspec
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account
@@ -16,13 +15,14 @@ from app.core.errors import ApiError, field_error
 from app.core.ledger.numbers import next_account_number
 from app.core.money import digits_of, parse_amount
 from app.core.tenants.service import list_branches
+from app.core.transactions.responses import Transaction
 from app.core.transactions.service import DEPOSIT, Movement, TransactionService
 from app.core.webhooks import outbox
 
 
 async def open_account(
     session: AsyncSession, ctx: RequestContext, data: AccountOpen
-) -> tuple[Account, dict[str, Any] | None]:
+) -> tuple[Account, Transaction | None]:
     assert ctx.principal is not None and ctx.tenant is not None
     tenant_id = ctx.tenant.id
     currency = data.currency.upper()
@@ -93,7 +93,7 @@ async def open_account(
     audit.record(
         session, ctx, "account.opened", entity_type="account", entity_id=account.id, after=body
     )
-    outbox.emit(session, tenant_id, "account.opened", body, ctx.request_id)
+    outbox.emit(session, tenant_id, "account.opened", msgspec.to_builtins(body), ctx.request_id)
     deposit = None
     if initial is not None:
         transaction = await TransactionService(session, ctx).execute(

@@ -8,6 +8,15 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.opening import open_account
+from app.core.accounts.responses import (
+    Account,
+    AccountDetail,
+    AccountPage,
+    Hold,
+    OpenedAccount,
+    Products,
+    Statement,
+)
 from app.core.accounts.schemas import AccountOpen, HoldCreate, StatusChange
 from app.core.accounts.service import (
     account_body,
@@ -18,6 +27,7 @@ from app.core.accounts.service import (
     hold_body,
     list_accounts,
     list_products,
+    opened_account_body,
     place_hold,
     release_hold,
     statement,
@@ -38,12 +48,9 @@ def _account_id(value: str) -> Any:
 @post("/accounts", status_code=HTTP_201_CREATED, opt=WRITE, summary="Open an account")
 async def post_account(
     data: AccountOpen, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> OpenedAccount:
     account, deposit = await open_account(session, ctx, data)
-    body = account_body(account)
-    if deposit is not None:
-        body["initial_deposit_transaction"] = deposit
-    return body
+    return opened_account_body(account, deposit)
 
 
 @get("/accounts", opt=READ, summary="Accounts, filtered")
@@ -57,7 +64,7 @@ async def get_accounts(
     q: str | None = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> AccountPage:
     customer = parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer") if customer_id else None
     return await list_accounts(
         session,
@@ -75,12 +82,12 @@ async def get_accounts(
 @get("/accounts/by-number/{account_number:str}", opt=READ, summary="An account by its number")
 async def get_by_number(
     account_number: str, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> AccountDetail:
     return await account_by_number_detail(session, tenant.id, account_number)
 
 
 @get("/accounts/{account_id:str}", opt=READ, summary="An account with balances and holds")
-async def get_one(account_id: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_one(account_id: str, session: AsyncSession, tenant: TenantRef) -> AccountDetail:
     return await account_detail(
         session, await get_account(session, tenant.id, _account_id(account_id))
     )
@@ -99,14 +106,12 @@ async def get_statement(
     to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> Statement:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     account = await get_account(session, tenant.id, _account_id(account_id))
-    page = await statement(
+    return await statement(
         session, account, start=start, end=end, limit=page_limit(limit), cursor=cursor
     )
-    page["account"] = account_body(account)
-    return page
 
 
 def _status_route(action: str) -> Any:
@@ -119,7 +124,7 @@ def _status_route(action: str) -> Any:
     )
     async def handler(
         account_id: str, data: StatusChange, ctx: RequestContext, session: AsyncSession
-    ) -> dict[str, Any]:
+    ) -> Account:
         account = await change_status(
             session, ctx, _account_id(account_id), action, data.reason.strip()
         )
@@ -136,7 +141,7 @@ def _status_route(action: str) -> Any:
 )
 async def post_hold(
     account_id: str, data: HoldCreate, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> Hold:
     hold = await place_hold(
         session, ctx, _account_id(account_id), data.amount, data.reason.strip(), data.expires_at
     )
@@ -152,7 +157,7 @@ async def post_hold(
 )
 async def delete_hold(
     account_id: str, hold_id: str, ctx: RequestContext, session: AsyncSession
-) -> dict[str, Any]:
+) -> Hold:
     hold, account = await release_hold(
         session, ctx, _account_id(account_id), parse_id(hold_id, what="hold")
     )
@@ -160,8 +165,8 @@ async def delete_hold(
 
 
 @get("/products", opt=READ, summary="The tenant's account products")
-async def get_products(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
-    return {"products": await list_products(session, tenant.id)}
+async def get_products(session: AsyncSession, tenant: TenantRef) -> Products:
+    return await list_products(session, tenant.id)
 
 
 account_router = Router(

@@ -1,11 +1,10 @@
 """Request bodies as the document describes them: each model's own JSON Schema.
 
-Litestar derives a body's schema itself and loses part of what the model checks (a
-pydantic ``pattern`` on an optional field, ``extra="forbid"``, the unknown-field rule of a
-msgspec Struct). The validating library says it exactly: pydantic's ``model_json_schema``
-and msgspec's ``schema_components`` replace Litestar's components of the same name. What
-neither can say (a validator's rule across fields, a closed set checked by hand) is added
-from ``RULES``.
+Litestar derives a body's schema itself and loses part of what the model checks (the
+unknown-field rule of a Struct). msgspec, which validates the bodies, says it exactly: its
+``schema_components`` replace Litestar's components of the same name. What it cannot say
+(a body's own rule across fields, a closed set checked by hand) is added from ``RULES`` and
+``FIELDS``.
 """
 
 from collections.abc import Iterable
@@ -13,14 +12,12 @@ from typing import Any
 
 import msgspec
 from litestar.handlers import HTTPRouteHandler
-from pydantic import BaseModel
 
 from app.core.money import CURRENCY_DIGITS
 from app.core.permissions import ROLES
 from app.core.webhooks.events import EVENT_TYPES
 
-REF = "#/components/schemas/{model}"  # pydantic's placeholder
-STRUCT_REF = "#/components/schemas/{name}"  # msgspec's
+STRUCT_REF = "#/components/schemas/{name}"
 CURRENCIES = sorted(CURRENCY_DIGITS)
 CURRENCY_FIELDS = {"currency", "currency_code", "base_currency"}
 
@@ -103,30 +100,19 @@ FIELDS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def _models(handlers: Iterable[HTTPRouteHandler]) -> set[type]:
-    found: set[type] = set()
+def _models(handlers: Iterable[HTTPRouteHandler]) -> list[type[msgspec.Struct]]:
+    found: set[type[msgspec.Struct]] = set()
     for handler in handlers:
         data = handler.parsed_fn_signature.parameters.get("data")
         annotation = data.annotation if data is not None else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel | msgspec.Struct):
+        if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
             found.add(annotation)
-    return found
+    return sorted(found, key=lambda model: model.__name__)
 
 
 def request_schemas(handlers: Iterable[HTTPRouteHandler]) -> dict[str, Any]:
     """Component schemas of every request body model (and the models they nest)."""
-    schemas: dict[str, Any] = {}
-    models = _models(handlers)
-    structs = [m for m in models if issubclass(m, msgspec.Struct)]
-    if structs:
-        _, components = msgspec.json.schema_components(structs, ref_template=STRUCT_REF)
-        schemas.update(components)
-    for model in models:
-        if issubclass(model, BaseModel):
-            schema = model.model_json_schema(ref_template=REF, mode="validation")
-            schemas.update(schema.pop("$defs", {}))
-            schemas[model.__name__] = schema
-            _not_null(model, schema)
+    _, schemas = msgspec.json.schema_components(_models(handlers), ref_template=STRUCT_REF)
     for name, schema in schemas.items():
         _close_currencies(schema)
         schema.update(RULES.get(name, {}))
@@ -135,26 +121,6 @@ def request_schemas(handlers: Iterable[HTTPRouteHandler]) -> dict[str, Any]:
                 prop.clear()
                 prop.update(FIELDS[(name, field)])
     return schemas
-
-
-def _not_null(model: type[BaseModel], schema: dict[str, Any]) -> None:
-    """Fields a ``_reject_null`` validator guards may be left out but are never null."""
-    guarded: set[str] = set()
-    for name, decorator in model.__pydantic_decorators__.field_validators.items():
-        if name == "_reject_null":
-            guarded.update(decorator.info.fields)
-    for field in guarded:
-        prop = schema.get("properties", {}).get(field)
-        options = prop.get("anyOf") if isinstance(prop, dict) else None
-        if prop is None or not options:
-            continue
-        kept = [o for o in options if o != {"type": "null"}]
-        del prop["anyOf"]
-        prop.pop("default", None)
-        if len(kept) == 1:
-            prop.update(kept[0])
-        else:
-            prop["anyOf"] = kept
 
 
 def _close_currencies(schema: dict[str, Any]) -> None:

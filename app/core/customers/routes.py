@@ -1,11 +1,9 @@
 """/customers."""
 
-import msgspec
 from litestar import Router, get, post
 from litestar.status_codes import HTTP_201_CREATED
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.accounts.responses import Account
 from app.core.accounts.service import accounts_of_customer
 from app.core.common import parse_id
 from app.core.context import RequestContext, TenantRef
@@ -13,6 +11,7 @@ from app.core.customers.responses import Customer, CustomerDetail, CustomerPage
 from app.core.customers.schemas import CustomerCreate
 from app.core.customers.service import (
     create_customer,
+    customer_as,
     customer_body,
     get_customer,
     search_customers,
@@ -59,11 +58,8 @@ async def get_customer_detail(
     customer = await get_customer(
         session, tenant.id, parse_id(customer_id, "CUSTOMER_NOT_FOUND", "customer")
     )
-    # (until accounts answer with their model, their members are converted here)
-    accounts = msgspec.convert(
-        await accounts_of_customer(session, tenant.id, customer.id), list[Account]
-    )
-    return CustomerDetail(**msgspec.structs.asdict(customer_body(customer)), accounts=accounts)
+    accounts = await accounts_of_customer(session, tenant.id, customer.id)
+    return customer_as(CustomerDetail, customer, accounts=accounts)
 
 
 customer_router = Router(

@@ -1,6 +1,7 @@
 """Customers: create, search, read."""
 
 import uuid
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, or_
@@ -19,7 +20,16 @@ from app.core.pagination import keyset_slice
 
 
 def customer_body(customer: Customer) -> answers.Customer:
-    return answers.Customer(
+    return customer_as(answers.Customer, customer)
+
+
+ACustomer = TypeVar("ACustomer", bound=answers.Customer)
+
+
+def customer_as(model: type[ACustomer], customer: Customer, **more: Any) -> ACustomer:
+    """``customer`` as ``model`` (the Customer answer or its detail, ``more`` its further
+    members)."""
+    return model(
         id=str(customer.id),
         customer_number=customer.customer_number,
         customer_type=customer.customer_type,
@@ -33,6 +43,7 @@ def customer_body(customer: Customer) -> answers.Customer:
         address=customer.address,
         branch_code=customer.branch_code,
         created_at=iso(customer.created_at),
+        **more,
     )
 
 

@@ -1,6 +1,6 @@
 """/deposits, /withdrawals, /transfers/*, /transactions."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
 import sqlalchemy as sa
@@ -13,13 +13,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.common import parse_date, parse_id
 from app.core.context import RequestContext, TenantRef
+from app.core.contract.errors import ErrorDetail
 from app.core.errors import ApiError, field_problem
 from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.ledger.store import PgLedger
-from app.core.pagination import keyset_page
+from app.core.pagination import keyset_slice
 from app.core.permissions import requires
 from app.core.services import CoreServices
-from app.core.transactions.models import Transaction
+from app.core.transactions.models import Transaction as TransactionRow
+from app.core.transactions.responses import (
+    BatchItem,
+    BatchResult,
+    ItemError,
+    Transaction,
+    TransactionPage,
+)
 from app.core.transactions.schemas import BatchRequest, CashRequest, RejectRequest, TransferRequest
 from app.core.transactions.service import (
     DEPOSIT,
@@ -51,16 +59,14 @@ async def movement_service(unit: UnitOfWork, ctx: RequestContext) -> Transaction
 
 
 @post("/deposits", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash deposit")
-async def post_deposit(data: CashRequest, ctx: RequestContext, unit: UnitOfWork) -> dict[str, Any]:
+async def post_deposit(data: CashRequest, ctx: RequestContext, unit: UnitOfWork) -> Transaction:
     movement = cash_movement(DEPOSIT, data)
     service = await movement_service(unit, ctx)
     return transaction_body(await service.execute(movement))
 
 
 @post("/withdrawals", status_code=HTTP_201_CREATED, opt=money("teller"), summary="Cash withdrawal")
-async def post_withdrawal(
-    data: CashRequest, ctx: RequestContext, unit: UnitOfWork
-) -> dict[str, Any]:
+async def post_withdrawal(data: CashRequest, ctx: RequestContext, unit: UnitOfWork) -> Transaction:
     movement = cash_movement(WITHDRAWAL, data)
     service = await movement_service(unit, ctx)
     return transaction_body(await service.execute(movement))
@@ -74,7 +80,7 @@ async def post_withdrawal(
 )
 async def post_internal(
     data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
-) -> dict[str, Any]:
+) -> Transaction:
     movement = transfer_movement(TRANSFER, data)
     service = await movement_service(unit, ctx)
     return transaction_body(await service.execute(movement))
@@ -88,7 +94,7 @@ async def post_internal(
 )
 async def post_inter_branch(
     data: TransferRequest, ctx: RequestContext, unit: UnitOfWork
-) -> dict[str, Any]:
+) -> Transaction:
     movement = transfer_movement(INTER_BRANCH, data)
     service = await movement_service(unit, ctx)
     return transaction_body(await service.execute(movement))
@@ -102,7 +108,7 @@ async def post_inter_branch(
 )
 async def post_batch(
     data: BatchRequest, ctx: RequestContext, unit: UnitOfWork
-) -> Response[dict[str, Any]]:
+) -> Response[BatchResult]:
     """Every account is locked in one query; items are checked (in memory) before anything
     of them changes, so a failing item leaves no trace and needs no savepoint; the rows of
     every item go out together, one statement per table. The round trips do not grow with
@@ -128,7 +134,7 @@ async def post_batch(
     }
     service = await movement_service(unit, ctx)
     await service.preload(sorted(ids))
-    results: list[dict[str, Any]] = []
+    results: list[BatchItem] = []
     for index, item in enumerate(parsed):
         try:
             if not isinstance(item, Movement):
@@ -141,30 +147,32 @@ async def post_batch(
                 item.type = INTER_BRANCH
             transaction = await service.execute(item)
             results.append(
-                {
-                    "index": index,
-                    "status": "COMPLETED",
-                    "transaction": transaction_body(transaction),
-                }
+                BatchItem(
+                    index=index, status="COMPLETED", transaction=transaction_body(transaction)
+                )
             )
         except ApiError as exc:
-            results.append({"index": index, "status": "FAILED", "error": _item_error(exc)})
-    if data.mode == "atomic" and any(r["status"] == "FAILED" for r in results):
+            results.append(BatchItem(index=index, status="FAILED", error=_item_error(exc)))
+    if data.mode == "atomic" and any(r.status == "FAILED" for r in results):
         results = [
-            r if r["status"] == "FAILED" else {"index": r["index"], "status": "NOT_EXECUTED"}
+            r if r.status == "FAILED" else BatchItem(index=r.index, status="NOT_EXECUTED")
             for r in results
         ]
         raise ApiError(
             "BATCH_REJECTED",
             "An item of this atomic batch failed: nothing was posted.",
-            extra={"results": results},
+            extra={"results": msgspec.to_builtins(results)},  # the error body is plain JSON
         )
     await service.flush()
-    return Response({"results": results}, status_code=HTTP_200_OK)
+    return Response(BatchResult(results=results), status_code=HTTP_200_OK)
 
 
-def _item_error(exc: ApiError) -> dict[str, Any]:
-    return {"code": exc.code, "message": exc.message, "details": exc.details}
+def _item_error(exc: ApiError) -> ItemError:
+    # The details as every refusal writes them (app.core.errors.error_body): ErrorDetail's
+    # members and any a refusal adds (INSUFFICIENT_FUNDS' available_balance), which the
+    # Struct cannot carry; the document allows them, so they go out as they are.
+    details = cast(list[ErrorDetail], exc.details)
+    return ItemError(code=exc.code, message=exc.message, details=details)
 
 
 @post(
@@ -175,7 +183,7 @@ def _item_error(exc: ApiError) -> dict[str, Any]:
 )
 async def approve(
     transaction_id: str, ctx: RequestContext, session: AsyncSession, services: CoreServices
-) -> dict[str, Any]:
+) -> Transaction:
     service = TransactionService(session, ctx, production=services.settings.server.production)
     return transaction_body(await service.approve(parse_id(transaction_id, what="transaction")))
 
@@ -192,7 +200,7 @@ async def reject(
     ctx: RequestContext,
     session: AsyncSession,
     services: CoreServices,
-) -> dict[str, Any]:
+) -> Transaction:
     service = TransactionService(session, ctx, production=services.settings.server.production)
     return transaction_body(
         await service.reject(parse_id(transaction_id, what="transaction"), data.reason.strip())
@@ -211,36 +219,38 @@ async def list_transactions(
     created_by: str | None = None,
     limit: PageLimit = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> TransactionPage:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
-    query = sa.select(Transaction).where(col(Transaction.tenant_id) == tenant.id)
+    query = sa.select(TransactionRow).where(col(TransactionRow.tenant_id) == tenant.id)
     if account_id:
         account = parse_id(account_id, "ACCOUNT_NOT_FOUND", "account")
         query = query.where(
             sa.or_(
-                col(Transaction.account_id) == account,
-                col(Transaction.counterparty_account_id) == account,
+                col(TransactionRow.account_id) == account,
+                col(TransactionRow.counterparty_account_id) == account,
             )
         )
     if type_:
-        query = query.where(col(Transaction.type) == type_.upper())
+        query = query.where(col(TransactionRow.type) == type_.upper())
     if status:
-        query = query.where(col(Transaction.status) == status.upper())
+        query = query.where(col(TransactionRow.status) == status.upper())
     if start:
-        query = query.where(col(Transaction.business_date) >= start)
+        query = query.where(col(TransactionRow.business_date) >= start)
     if end:
-        query = query.where(col(Transaction.business_date) <= end)
+        query = query.where(col(TransactionRow.business_date) <= end)
     if created_by:
-        query = query.where(col(Transaction.created_by) == parse_id(created_by, what="user"))
-    return await keyset_page(
+        query = query.where(col(TransactionRow.created_by) == parse_id(created_by, what="user"))
+    page = await keyset_slice(
         session,
         query,
-        [(col(Transaction.created_at), "datetime"), (col(Transaction.id), "uuid")],
+        [(col(TransactionRow.created_at), "datetime"), (col(TransactionRow.id), "uuid")],
         limit=page_limit(limit),
         cursor=cursor,
-        resource="transactions",
         render=transaction_body,
         value_of=lambda t: (t.created_at, t.id),
+    )
+    return TransactionPage(
+        transactions=page.items, has_more=page.has_more, next_cursor=page.next_cursor
     )
 
 
@@ -249,7 +259,7 @@ async def list_transactions(
     opt=requires("viewer", "transactions:read"),
     summary="One transaction by ID or reference",
 )
-async def get_one(id_or_ref: str, session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_one(id_or_ref: str, session: AsyncSession, tenant: TenantRef) -> Transaction:
     return transaction_body(await get_transaction(session, tenant.id, id_or_ref))
 
 

@@ -3,10 +3,11 @@
 from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.contract.bodies import Body
 
 
-class CashRequest(msgspec.Struct, forbid_unknown_fields=True):
+class CashRequest(Body):
     """A deposit or withdrawal (msgspec: every deposit and transfer is decoded here)."""
 
     account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -16,7 +17,7 @@ class CashRequest(msgspec.Struct, forbid_unknown_fields=True):
     depositor_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
-class TransferRequest(msgspec.Struct, forbid_unknown_fields=True):
+class TransferRequest(Body):
     source_account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     destination_account_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     amount: Any
@@ -24,14 +25,11 @@ class TransferRequest(msgspec.Struct, forbid_unknown_fields=True):
     narration: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BatchRequest(Body):
     mode: Literal["independent", "atomic"]
-    transfers: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    # Each item is read as a TransferRequest on its own: a bad one fails alone.
+    transfers: Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1, max_length=1000)]
 
 
-class RejectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=500)
+class RejectRequest(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]

@@ -8,9 +8,10 @@ approves (posts) or rejects (releases) it.
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,6 +46,7 @@ from app.core.money import display_amount, format_amount, parse_amount
 from app.core.periods.service import check_period_row, open_period_for
 from app.core.permissions import has_role
 from app.core.tenants.models import Tenant
+from app.core.transactions import responses as answers
 from app.core.transactions.models import Transaction
 from app.core.webhooks import outbox
 from app.db import new_id, utcnow
@@ -85,35 +87,53 @@ class TransactionRecord:
     rejection_reason: str | None = None
 
 
-def transaction_body(t: Transaction | TransactionRecord) -> dict[str, Any]:
-    return {
-        "id": str(t.id),
-        "transaction_ref": t.transaction_ref,
-        "type": t.type,
-        "status": t.status,
-        "amount": format_amount(t.amount, t.currency),
-        "currency": t.currency,
-        "account_id": str(t.account_id),
-        "counterparty_account_id": (
+def transaction_body(t: Transaction | TransactionRecord) -> answers.Transaction:
+    return transaction_as(answers.Transaction, t)
+
+
+ATransaction = TypeVar("ATransaction", bound=answers.Transaction)
+
+
+def transaction_as(
+    model: type[ATransaction], t: Transaction | TransactionRecord, **more: Any
+) -> ATransaction:
+    """``t`` as ``model`` (the Transaction answer or one that extends it, ``more`` its
+    further members)."""
+    return model(
+        id=str(t.id),
+        transaction_ref=t.transaction_ref,
+        type=t.type,
+        status=t.status,
+        amount=format_amount(t.amount, t.currency),
+        currency=t.currency,
+        account_id=str(t.account_id),
+        counterparty_account_id=(
             str(t.counterparty_account_id) if t.counterparty_account_id else None
         ),
-        "narration": t.narration,
-        "depositor_name": t.depositor_name,
-        "balance_after": (
+        narration=t.narration,
+        depositor_name=t.depositor_name,
+        balance_after=(
             format_amount(t.balance_after, t.currency) if t.balance_after is not None else None
         ),
-        "journal_id": str(t.journal_id) if t.journal_id else None,
-        "branch_code": t.branch_code,
-        "business_date": iso(t.business_date),
-        "created_at": iso(t.created_at),
-        "created_by": str(t.created_by),
-        "created_by_email": t.created_by_email,
-        "approved_by": str(t.approved_by) if t.approved_by else None,
-        "approved_at": iso(t.approved_at),
-        "rejected_by": str(t.rejected_by) if t.rejected_by else None,
-        "rejected_at": iso(t.rejected_at),
-        "rejection_reason": t.rejection_reason,
-    }
+        journal_id=str(t.journal_id) if t.journal_id else None,
+        branch_code=t.branch_code,
+        business_date=iso(t.business_date),
+        created_at=iso(t.created_at),
+        created_by=str(t.created_by),
+        created_by_email=t.created_by_email,
+        approved_by=str(t.approved_by) if t.approved_by else None,
+        approved_at=iso(t.approved_at),
+        rejected_by=str(t.rejected_by) if t.rejected_by else None,
+        rejected_at=iso(t.rejected_at),
+        rejection_reason=t.rejection_reason,
+        **more,
+    )
+
+
+def transaction_event(t: Transaction | TransactionRecord) -> dict[str, Any]:
+    """A transaction as a webhook event's (and an audit record's) plain JSON members."""
+    plain: dict[str, Any] = msgspec.to_builtins(transaction_body(t))
+    return plain
 
 
 @dataclass
@@ -436,7 +456,7 @@ class TransactionService:
             outbox.event_values(
                 self.tenant_id,
                 "transaction.pending_approval",
-                transaction_body(transaction),
+                transaction_event(transaction),
                 self.ctx.request_id,
             )
         )
@@ -555,7 +575,7 @@ class TransactionService:
         ]
 
     def _record(self, transaction: TransactionRecord) -> None:
-        body = transaction_body(transaction)
+        body = transaction_event(transaction)  # the audit record's and the event's
         verb = {DEPOSIT: "deposit", WITHDRAWAL: "withdrawal"}.get(transaction.type, "transfer")
         self.writes.audit_logs.append(
             audit.record_values(
@@ -630,7 +650,7 @@ class TransactionService:
         transaction.approved_by = self.principal.user_id
         transaction.approved_at = utcnow()
         self.session.add(transaction)
-        body = transaction_body(transaction)
+        body = transaction_event(transaction)
         audit.record(
             self.session,
             self.ctx,
@@ -678,7 +698,7 @@ class TransactionService:
                 self.session,
                 self.tenant_id,
                 "transfer.failed",
-                transaction_body(transaction),
+                transaction_event(transaction),
                 self.ctx.request_id,
             )
         return transaction

@@ -22,13 +22,14 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.accounts.models import Account, Hold
-from app.core.accounts.service import account_body, hold_body
+from app.core.accounts.service import account_detail_body, statement_line
 from app.core.common import iso
 from app.core.customers.models import Customer
 from app.core.errors import ApiError
 from app.core.http import encode_cursor
 from app.core.ledger.models import Posting
 from app.core.money import format_amount
+from app.core.views.responses import AccountView, BalancePoint, RangeTotals
 
 # The most postings a balance chart draws (newest first); the console's CHART_MAX_POSTINGS.
 CHART_POINTS = 2000
@@ -87,22 +88,6 @@ def _signed(side: str, amount: int) -> int:
     return amount if side == "C" else -amount
 
 
-def statement_line(row: Any, currency: str) -> dict[str, Any]:
-    """A posting as ``GET /accounts/{id}/transactions`` shows it."""
-    return {
-        "id": row.id,
-        "journal_id": str(row.journal_id),
-        "posted_at": iso(row.posted_at),
-        "effective_date": iso(row.effective_date),
-        "entry_type": "credit" if row.side == "C" else "debit",
-        "amount": format_amount(row.amount, currency),
-        "signed_amount": format_amount(_signed(row.side, row.amount), currency),
-        "currency": currency,
-        "balance_after": format_amount(row.balance_after or 0, currency),
-        "description": row.description,
-    }
-
-
 async def account_view(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -111,7 +96,7 @@ async def account_view(
     start: date | None,
     end: date | None,
     limit: int,
-) -> dict[str, Any]:
+) -> AccountView:
     """The account (with holds and holder), the first ``limit`` postings of the range, the
     range's totals and the balance chart's points."""
     found = (
@@ -123,9 +108,8 @@ async def account_view(
         raise ApiError("ACCOUNT_NOT_FOUND", "No such account.")
     account, customer_name = found
     currency = account.currency
-    body = account_body(account, customer_name or "")
     holds = await session.execute(_ACTIVE_HOLDS, {"account_id": account.id})
-    body["holds"] = [hold_body(h, currency) for h in holds.scalars().all()]
+    body = account_detail_body(account, customer_name or "", holds.scalars().all())
 
     span = {"account_id": account.id, "start": start or EARLIEST, "end": end or LATEST}
     rows = (await session.execute(_POSTINGS, {**span, "limit": max(limit, CHART_POINTS) + 1})).all()
@@ -137,28 +121,28 @@ async def account_view(
         totals = _totals_of(points)
     else:
         totals = await _range_totals(session, span, newest=rows[0])
-    return {
-        "account": body,
-        "transactions": [statement_line(r, currency) for r in page],
-        "has_more": has_more,
-        "next_cursor": encode_cursor([str(page[-1].id)]) if has_more and page else None,
-        "totals": {
-            "count": totals["count"],
-            "credits": format_amount(totals["credits"], currency),
-            "debits": format_amount(totals["debits"], currency),
-            "opening_balance": format_amount(totals["opening"], currency),
-            "closing_balance": format_amount(totals["closing"], currency),
-        },
-        "balance_points": [
-            {
-                "posted_at": iso(r.posted_at),
-                "balance_after": format_amount(r.balance_after or 0, currency),
-                "signed_amount": format_amount(_signed(r.side, r.amount), currency),
-            }
+    return AccountView(
+        account=body,
+        transactions=[statement_line(r, currency) for r in page],
+        has_more=has_more,
+        next_cursor=encode_cursor([str(page[-1].id)]) if has_more and page else None,
+        totals=RangeTotals(
+            count=totals["count"],
+            credits=format_amount(totals["credits"], currency),
+            debits=format_amount(totals["debits"], currency),
+            opening_balance=format_amount(totals["opening"], currency),
+            closing_balance=format_amount(totals["closing"], currency),
+        ),
+        balance_points=[
+            BalancePoint(
+                posted_at=iso(r.posted_at),
+                balance_after=format_amount(r.balance_after or 0, currency),
+                signed_amount=format_amount(_signed(r.side, r.amount), currency),
+            )
             for r in points
         ],
-        "balance_points_complete": complete,
-    }
+        balance_points_complete=complete,
+    )
 
 
 def _totals_of(rows: Sequence[Any]) -> dict[str, int]:

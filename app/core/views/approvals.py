@@ -32,7 +32,16 @@ from app.core.standing.models import StandingInstruction
 from app.core.standing.service import instruction_body
 from app.core.tenants.service import business_date, load_tenant
 from app.core.transactions.models import Transaction
-from app.core.transactions.service import transaction_body
+from app.core.transactions.service import transaction_as
+from app.core.views.responses import (
+    ApprovalsView,
+    InstructionSection,
+    JournalSection,
+    LabelledInstruction,
+    LabelledTransaction,
+    TransactionSection,
+    Waiting,
+)
 
 JOURNAL_WAITING = "PENDING"
 JOURNAL_TO_POST = "APPROVED"
@@ -115,19 +124,21 @@ _TRANSACTION_BY_REF = _one_with_holders().where(
 )
 
 
-def _labelled(row: Any) -> dict[str, Any]:
+def _labelled(row: Any) -> LabelledTransaction:
     t, number, name, other_number, other_name = row
-    body = transaction_body(t)
-    body["account_number"] = number
-    body["customer_name"] = name
-    body["counterparty_account_number"] = other_number
-    body["counterparty_customer_name"] = other_name
-    return body
+    return transaction_as(
+        LabelledTransaction,
+        t,
+        account_number=number,
+        customer_name=name,
+        counterparty_account_number=other_number,
+        counterparty_customer_name=other_name,
+    )
 
 
 async def transaction_view(
     session: AsyncSession, tenant_id: uuid.UUID, id_or_ref: str
-) -> dict[str, Any]:
+) -> LabelledTransaction:
     """A transaction as ``GET /transactions/{id_or_ref}`` has it, with the numbers and
     holders of its account and counterparty (what a receipt prints)."""
     params: dict[str, Any]
@@ -156,62 +167,73 @@ _WAITING = {
 }
 
 
-def _section(items: list[Any], limit: int) -> dict[str, Any]:  # journals: their models
-    return {"items": items[:limit], "has_more": len(items) > limit}
-
-
 async def _journals(
     session: AsyncSession, tenant_id: uuid.UUID, status: str, limit: int
-) -> dict[str, Any]:
+) -> JournalSection:
     found = (
         await session.execute(
             _JOURNALS, {"tenant_id": tenant_id, "status": status, "limit": limit + 1}
         )
     ).scalars()
-    return _section(await render_journal_summaries(session, tenant_id, found.all()), limit)
+    summaries = await render_journal_summaries(session, tenant_id, found.all())
+    return JournalSection(items=summaries[:limit], has_more=len(summaries) > limit)
 
 
-async def _transactions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:
-    rows = await session.execute(_TRANSACTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
-    return _section([_labelled(row) for row in rows.all()], limit)
+async def _transactions(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> TransactionSection:
+    rows = (
+        await session.execute(_TRANSACTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
+    ).all()
+    return TransactionSection(
+        items=[_labelled(row) for row in rows[:limit]], has_more=len(rows) > limit
+    )
 
 
-async def _instructions(session: AsyncSession, tenant_id: uuid.UUID, limit: int) -> dict[str, Any]:
+async def _instructions(
+    session: AsyncSession, tenant_id: uuid.UUID, limit: int
+) -> InstructionSection:
     rows = (
         await session.execute(_INSTRUCTIONS, {"tenant_id": tenant_id, "limit": limit + 1})
     ).all()
     if not rows:
-        return _section([], limit)
+        return InstructionSection(items=[], has_more=False)
     today = business_date(await load_tenant(session, tenant_id))
     items = []
-    for instruction, number, name, other_number, other_name in rows:
-        # (until views answer with their model: the instruction's members as a dict)
-        body: dict[str, Any] = msgspec.to_builtins(instruction_body(instruction, today))
-        body["source_account_number"] = number
-        body["source_account_name"] = name
-        body["destination_account_number"] = other_number
-        body["destination_account_name"] = other_name
-        items.append(body)
-    return _section(items, limit)
+    for instruction, number, name, other_number, other_name in rows[:limit]:
+        items.append(
+            LabelledInstruction(
+                **msgspec.structs.asdict(instruction_body(instruction, today)),
+                source_account_number=number,
+                source_account_name=name,
+                destination_account_number=other_number,
+                destination_account_name=other_name,
+            )
+        )
+    return InstructionSection(items=items, has_more=len(rows) > limit)
 
 
 async def approvals_queue(
     session: AsyncSession, tenant_id: uuid.UUID, *, limit: int
-) -> dict[str, Any]:
+) -> ApprovalsView:
     """Every section of the approvals queue, each newest first, at most ``limit`` items."""
-    return {
-        "journals_pending": await _journals(session, tenant_id, JOURNAL_WAITING, limit),
-        "journals_approved": await _journals(session, tenant_id, JOURNAL_TO_POST, limit),
-        "transactions_pending": await _transactions(session, tenant_id, limit),
-        "standing_instructions_pending": await _instructions(session, tenant_id, limit),
-        "waiting": await waiting_by_maker(session, tenant_id),
-    }
+    return ApprovalsView(
+        journals_pending=await _journals(session, tenant_id, JOURNAL_WAITING, limit),
+        journals_approved=await _journals(session, tenant_id, JOURNAL_TO_POST, limit),
+        transactions_pending=await _transactions(session, tenant_id, limit),
+        standing_instructions_pending=await _instructions(session, tenant_id, limit),
+        waiting=await waiting_by_maker(session, tenant_id),
+    )
 
 
-async def waiting_by_maker(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, Any]:
+async def waiting_by_maker(session: AsyncSession, tenant_id: uuid.UUID) -> Waiting:
     """How many items of each kind wait for a checker, by the user who made them."""
-    waiting: dict[str, Any] = {}
+    waiting: dict[str, dict[str, int]] = {}
     for kind, statement in _WAITING.items():
         rows = await session.execute(statement, {"tenant_id": tenant_id})
         waiting[kind] = {str(maker): int(count) for maker, count in rows.all()}
-    return waiting
+    return Waiting(
+        journals=waiting["journals"],
+        transactions=waiting["transactions"],
+        standing_instructions=waiting["standing_instructions"],
+    )

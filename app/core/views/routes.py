@@ -4,7 +4,7 @@ Each shows nothing its parts do not: the same role minimum, and every scope of t
 (``requires``' further scopes), so an API key limited to one scope reads no more here.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Router, get
 from litestar.params import Parameter
@@ -16,6 +16,7 @@ from app.core.http import DAY_FILTER, PageLimit, page_limit
 from app.core.permissions import requires
 from app.core.views.accounts import account_view
 from app.core.views.approvals import approvals_queue, transaction_view, waiting_by_maker
+from app.core.views.responses import AccountView, ApprovalsView, LabelledTransaction, Waiting
 
 ACCOUNT = requires("viewer", "transactions:read", "accounts:read")
 APPROVALS = requires("viewer", "transactions:read", "gl:read")
@@ -34,7 +35,7 @@ async def get_account_view(
     from_: Annotated[str | None, Parameter(query="from", schema_extra=DAY_FILTER)] = None,
     to: Annotated[str | None, Parameter(schema_extra=DAY_FILTER)] = None,
     limit: PageLimit = None,
-) -> dict[str, Any]:
+) -> AccountView:
     start, end = parse_date(from_, "from"), parse_date(to, "to")
     return await account_view(
         session,
@@ -53,7 +54,7 @@ async def get_account_view(
 )
 async def get_approvals_view(
     session: AsyncSession, tenant: TenantRef, limit: PageLimit = None
-) -> dict[str, Any]:
+) -> ApprovalsView:
     return await approvals_queue(session, tenant.id, limit=page_limit(limit or 200))
 
 
@@ -62,7 +63,7 @@ async def get_approvals_view(
     opt=APPROVALS,
     summary="How many items wait for a checker, by maker",
 )
-async def get_waiting(session: AsyncSession, tenant: TenantRef) -> dict[str, Any]:
+async def get_waiting(session: AsyncSession, tenant: TenantRef) -> Waiting:
     return await waiting_by_maker(session, tenant.id)
 
 
@@ -73,7 +74,7 @@ async def get_waiting(session: AsyncSession, tenant: TenantRef) -> dict[str, Any
 )
 async def get_transaction_view(
     id_or_ref: str, session: AsyncSession, tenant: TenantRef
-) -> dict[str, Any]:
+) -> LabelledTransaction:
     return await transaction_view(session, tenant.id, id_or_ref[:64])
 
 
