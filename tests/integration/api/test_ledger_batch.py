@@ -57,6 +57,8 @@ async def test_independent_batch_reports_each_item(api, tokens):
         "SAME_ACCOUNT",
     ]
     assert results[0]["transaction"]["balance_after"] == "70.00"
+    # An item's error has its refusal's details as they are, their extra members too.
+    assert results[1]["error"]["details"][0]["available_balance"] == "₦70.00"
     assert results[4]["transaction"]["balance_after"] == "20.00"
     assert await ledgers(api, tokens, a, b, far) == [80_00, 20_00, 0]
     replay = await api.post("/transfers/batch", json=body, headers=headers)
