@@ -117,13 +117,14 @@ def admin_context(
 
 
 def form_values(
-    values: Mapping[str, Any] | None,
+    values: object,
     key: str,
     errors: Mapping[str, str] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
-    """What a form page's template reads: the values typed, the form's idempotency key,
-    the messages by control and the sentence above the form."""
+    """What a form page's template reads: the values typed (a mapping, or the form's own
+    dataclass), the form's idempotency key, the messages by control and the sentence above
+    the form."""
     return {"values": values, "key": key, "errors": FormErrors(errors or {}), "error": error}
 
 
