@@ -4,7 +4,15 @@
 from .._parse import Timestamp
 from ._base import Resource
 
-__all__ = ["FactorReset", "GroupMapping", "IdentityProvider", "SecondFactor"]
+__all__ = [
+    "FactorReset",
+    "GroupMapping",
+    "IdentityProvider",
+    "OidcProvider",
+    "ProviderSession",
+    "SecondFactor",
+    "SsoSignIn",
+]
 
 
 class GroupMapping(Resource, kw_only=True, frozen=True):
@@ -57,3 +65,28 @@ class SecondFactor(Resource, kw_only=True, frozen=True):
     recovery_codes_left: int = 0
     pending_reset: FactorReset | None = None
     reset_needs_second_admin: bool = False
+
+
+class OidcProvider(Resource, kw_only=True, frozen=True):
+    """``GET /auth/oidc/provider``: where to send staff to sign in (nothing secret)."""
+
+    display_name: str
+    issuer: str
+    client_id: str
+    scopes: str
+    authorization_endpoint: str
+    end_session_endpoint: str | None = None
+
+
+class ProviderSession(Resource, kw_only=True, frozen=True):
+    """Of a single sign-on: what the console needs to sign out at the provider too."""
+
+    display_name: str
+    end_session_endpoint: str | None = None
+    id_token_hint: str | None = None
+
+
+class SsoSignIn(Resource, kw_only=True, frozen=True):
+    """``POST /auth/oidc/token``'s part beside the token pair: the provider's session."""
+
+    identity_provider: ProviderSession | None = None

@@ -127,7 +127,7 @@ async def sign_in_form(
             "next_path": next_value,
             "error": error,
             "notice": notice,
-            "sso_name": provider.get("display_name") if provider else None,
+            "sso_name": provider.display_name if provider else None,
             "sso_url": "/login/sso?" + urlencode(sso_query),
         },
         block=None,
