@@ -69,9 +69,11 @@ from .reports import (
     TrialBalanceLine,
 )
 from .signin import (
+    EnrolledSignIn,
     FactorReset,
     GroupMapping,
     IdentityProvider,
+    MfaEnrolment,
     OidcProvider,
     ProviderSession,
     SecondFactor,
@@ -120,6 +122,7 @@ __all__ = [
     "CloseBlocker",
     "CloseBlockers",
     "Customer",
+    "EnrolledSignIn",
     "FactorReset",
     "FiscalPeriod",
     "GLAccount",
@@ -134,6 +137,7 @@ __all__ = [
     "JournalLine",
     "JournalPeriod",
     "JournalTotal",
+    "MfaEnrolment",
     "OidcProvider",
     "Page",
     "PeriodSnapshot",

@@ -5,9 +5,11 @@ from .._parse import Timestamp
 from ._base import Resource
 
 __all__ = [
+    "EnrolledSignIn",
     "FactorReset",
     "GroupMapping",
     "IdentityProvider",
+    "MfaEnrolment",
     "OidcProvider",
     "ProviderSession",
     "SecondFactor",
@@ -90,3 +92,17 @@ class SsoSignIn(Resource, kw_only=True, frozen=True):
     """``POST /auth/oidc/token``'s part beside the token pair: the provider's session."""
 
     identity_provider: ProviderSession | None = None
+
+
+class MfaEnrolment(Resource, kw_only=True, frozen=True):
+    """``POST /auth/mfa/enrol``: a new authenticator's seed, shown this once."""
+
+    secret: str  # base32
+    otpauth_uri: str
+
+
+class EnrolledSignIn(Resource, kw_only=True, frozen=True):
+    """``POST /auth/mfa/enrol/confirm``'s part beside the token pair: the recovery codes,
+    shown this once."""
+
+    recovery_codes: list[str] = []
