@@ -5,13 +5,13 @@ Every Admin page and action is for admins only (``admin.view`` to look, ``admin.
 to change); the core checks ``admin:full`` again on every call.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import msgspec
 from litestar import Request, Response
 
 from app.client import BankingAPIError, Tenant
@@ -171,6 +171,7 @@ def admin_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErro
 # -- secrets shown once -----------------------------------------------------------------------
 
 SECRET_SECONDS = 10 * 60
+_KeptT = TypeVar("_KeptT", bound=msgspec.Struct)
 
 
 class OneTimeSecrets:
@@ -185,14 +186,14 @@ class OneTimeSecrets:
         self._store = console_state(request.app).session_store
         self._prefix = f"admin-secret:{core.signed_in.session_id}:"
 
-    async def keep(self, kind: str, resource_id: str, value: dict[str, Any]) -> None:
+    async def keep(self, kind: str, resource_id: str, value: msgspec.Struct) -> None:
         await self._store.set(
             f"{self._prefix}{kind}:{resource_id}",
-            json.dumps(value).encode(),
+            msgspec.json.encode(value),
             expires_in=SECRET_SECONDS,
         )
 
-    async def take(self, kind: str, resource_id: str) -> dict[str, Any] | None:
+    async def take(self, kind: str, resource_id: str, model: type[_KeptT]) -> _KeptT | None:
         """The kept value, removed from the store as it is read (so it is shown once)."""
         key = f"{self._prefix}{kind}:{resource_id}"
         raw = await self._store.get(key)
@@ -200,10 +201,9 @@ class OneTimeSecrets:
             return None
         await self._store.delete(key)
         try:
-            value = json.loads(raw)
-        except ValueError:
+            return msgspec.json.decode(raw, type=model)
+        except msgspec.DecodeError:
             return None
-        return value if isinstance(value, dict) else None
 
 
 def forget_tenant(core: CoreSession) -> None:
