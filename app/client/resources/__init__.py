@@ -15,6 +15,7 @@ from .accounts import (
 )
 from .admin import (
     ApiKey,
+    RevokedSessions,
     User,
     UsersSummary,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "ProviderSession",
     "ReportLine",
     "ReportSection",
+    "RevokedSessions",
     "SecondFactor",
     "SnapshotLine",
     "SnapshotTotal",
