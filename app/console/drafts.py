@@ -9,12 +9,13 @@ another session cannot read or replay it, and it expires on its own.
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import msgspec
 from litestar import Request
 
 from app.console.banking import CoreSession
+from app.console.lookup import AccountSummary
 from app.console.state import console_state
 
 DRAFT_SECONDS = 2 * 60 * 60
@@ -27,16 +28,15 @@ def valid_key(value: object) -> str | None:
     return text if _KEY.match(text) else None
 
 
-@dataclass
-class Draft:
+class Draft(msgspec.Struct, kw_only=True):
     """One money form: what was typed, what was checked, and how it ended."""
 
     kind: str
     key: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = msgspec.field(default_factory=dict)
     # Chosen accounts per picker field ("account", "source", "destination"): the core's body.
-    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, AccountSummary] = msgspec.field(default_factory=dict)
+    errors: dict[str, str] = msgspec.field(default_factory=dict)
     summary: str | None = None
     # "editing" (the form), "ready" (the confirm step), "done" (posted: see ``result_ref``).
     status: str = "editing"
@@ -46,15 +46,17 @@ class Draft:
     result_ref: str | None = None
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        return msgspec.json.encode(self)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> "Draft | None":
         try:
-            data = json.loads(raw)
-            return cls(**data)
-        except (TypeError, ValueError):
+            return _DRAFT.decode(raw)
+        except msgspec.DecodeError:  # a draft of an older console: the form starts again
             return None
+
+
+_DRAFT = msgspec.json.Decoder(Draft)
 
 
 class DraftStore:

@@ -41,7 +41,7 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.lookup import fetch_account, looks_like_id
+from app.console.lookup import AccountSummary, fetch_account, looks_like_id
 from app.console.pending_count import forget_pending_count, remember_pending, waiting_of
 from app.console.permissions import can
 from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
@@ -75,11 +75,11 @@ DECISION_ERRORS: dict[str, str] = {
 }
 
 
-async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
+async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, AccountSummary]:
     """The accounts named by ``ids`` (looked up side by side)."""
     wanted = sorted(i for i in ids if i)
     found = await asyncio.gather(*(fetch_account(core, i) for i in wanted), return_exceptions=True)
-    return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
+    return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, AccountSummary)}
 
 
 def _item(t: TransactionView, me: str, timezone: str) -> dict[str, Any]:

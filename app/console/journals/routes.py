@@ -41,7 +41,7 @@ from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
 from app.console.htmx import render, render_fragments, wants_fragment
-from app.console.journals.accounts import line_accounts, search_line_accounts
+from app.console.journals.accounts import LineAccount, line_accounts, search_line_accounts
 from app.console.journals.actions import (
     ACTION_LOG,
     DONE,
@@ -239,29 +239,29 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _resolve_lines(
     core: CoreSession, draft: JournalDraft, *, search: bool
-) -> tuple[dict[int, dict[str, Any] | None], dict[int, list[dict[str, Any]]]]:
+) -> tuple[dict[int, LineAccount | None], dict[int, list[LineAccount]]]:
     """Each line's account (``None`` when not settled) and the matches to show under it.
 
     A chosen account stands unless the text was changed to something else since; typed
     text with exactly one match picks that account (``search``: look the text up).
     """
     known = await line_accounts(core, [line.account_id for line in draft.lines])
-    chosen: dict[int, dict[str, Any] | None] = {}
-    matches: dict[int, list[dict[str, Any]]] = {}
+    chosen: dict[int, LineAccount | None] = {}
+    matches: dict[int, list[LineAccount]] = {}
     lookups: dict[int, str] = {}
     for index, line in enumerate(draft.lines):
         account = known.get(line.account_id)
         typed = line.account.strip()
         chosen[index] = account
         matches[index] = [account] if account is not None else []
-        if account is not None and (not typed or typed.lower() == account["number"].lower()):
+        if account is not None and (not typed or typed.lower() == account.number.lower()):
             continue
         if search and typed:
             lookups[index] = typed
     found = await asyncio.gather(*(search_line_accounts(core, t) for t in lookups.values()))
     for index, results in zip(lookups, found, strict=True):
         current = chosen[index]
-        if current is not None and any(r["id"] == current["id"] for r in results):
+        if current is not None and any(r.id == current.id for r in results):
             pass  # the chosen one is among the matches: keep it
         elif len(results) == 1:
             chosen[index] = results[0]
@@ -271,15 +271,15 @@ async def _resolve_lines(
     for index, account in chosen.items():
         line = draft.lines[index]
         if account is not None:
-            line.account_id = account["id"]
-            line.account = account["number"]
+            line.account_id = account.id
+            line.account = account.number
     return chosen, matches
 
 
 def _account_problems(
     draft: JournalDraft,
-    chosen: dict[int, dict[str, Any] | None],
-    matches: dict[int, list[dict[str, Any]]],
+    chosen: dict[int, LineAccount | None],
+    matches: dict[int, list[LineAccount]],
 ) -> None:
     for index, line in enumerate(draft.lines):
         if line.blank or chosen.get(index) is not None:
@@ -295,8 +295,8 @@ def _account_problems(
         draft.errors[f"lines-{index}-account"] = message
 
 
-def _currencies(chosen: dict[int, dict[str, Any] | None]) -> dict[int, str]:
-    return {i: a["currency"] for i, a in chosen.items() if a is not None}
+def _currencies(chosen: dict[int, LineAccount | None]) -> dict[int, str]:
+    return {i: a.currency for i, a in chosen.items() if a is not None}
 
 
 async def _composer_context(
@@ -405,7 +405,7 @@ async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "index": index,
             "query": query,
             "found": found,
-            "picked": found[0]["id"] if len(found) == 1 else None,
+            "picked": found[0].id if len(found) == 1 else None,
             "account_status": ACCOUNT_STATUS,
         },
         block="matches",

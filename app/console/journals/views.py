@@ -14,6 +14,7 @@ from app.client import BankingAPIError, FiscalPeriod, Journal, JournalLine
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.formatting import local_time, money
+from app.console.journals.accounts import LineAccount
 from app.console.journals.composer import JOURNAL_TYPES, SYSTEM_TYPES, CurrencyTotal
 from app.console.permissions import can
 
@@ -104,9 +105,7 @@ def amount_shown(journal: Journal) -> str:
     return " + ".join(money(t.debit, t.currency) for t in totals)
 
 
-def lines_of(
-    journal: Journal, accounts: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[Line]:
+def lines_of(journal: Journal, accounts: Mapping[str, LineAccount] | None = None) -> list[Line]:
     """The journal's lines with their accounts' numbers and names, amounts formatted.
 
     The core names each line's account (``account_number`` / ``gl_account_code`` and
@@ -114,15 +113,15 @@ def lines_of(
     """
     lines = []
     for entry in journal.entries:
-        known = (accounts or {}).get(entry.account_id) or {}
+        known = (accounts or {}).get(entry.account_id)
         customer = entry.account_kind == "customer"
         amount = money(entry.amount, entry.currency_code)
         debit = entry.entry_type == "debit"
         number = entry.account_number if customer else entry.gl_account_code
         lines.append(
             Line(
-                number=number or str(known.get("number") or ""),
-                name=entry.account_name or str(known.get("name") or ""),
+                number=number or (known.number if known else ""),
+                name=entry.account_name or (known.name if known else ""),
                 kind=entry.account_kind,
                 account_id=entry.account_id,
                 gl=(entry.gl_account_code or "") if customer else "",

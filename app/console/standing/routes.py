@@ -22,7 +22,7 @@ from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
 from app.console.htmx import render, wants_fragment
 from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.lookup import looks_like_id
+from app.console.lookup import AccountSummary, looks_like_id
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.reasons import detail_words
@@ -46,6 +46,7 @@ from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
     Refusal,
+    WriteBody,
     amount_problem,
     canonical_amount,
     error_code_of,
@@ -226,7 +227,7 @@ async def _form_page(
     *,
     values: dict[str, str],
     key: str,
-    matches: dict[str, list[dict[str, Any]]] | None = None,
+    matches: dict[str, list[AccountSummary]] | None = None,
     chosen: dict[str, str | None] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -271,9 +272,9 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     errors: dict[str, str] = {}
-    matches: dict[str, list[dict[str, Any]]] = {}
+    matches: dict[str, list[AccountSummary]] = {}
     chosen: dict[str, str | None] = {}
-    accounts: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, AccountSummary] = {}
     for name, _, _ in PICKERS:
         account, found, problem = await resolve_account(
             core, values[name], text(form, f"{name}_id", 64)
@@ -281,14 +282,14 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
         matches[name] = found
         if account is not None:
             accounts[name] = account
-            chosen[name] = str(account["id"])
-            values[name] = str(account["account_number"])
+            chosen[name] = account.id
+            values[name] = account.account_number
         if problem:
             errors[name] = problem
     if (
         "source" in accounts
         and "destination" in accounts
-        and accounts["source"]["id"] == accounts["destination"]["id"]
+        and accounts["source"].id == accounts["destination"].id
     ):
         errors["destination"] = "Choose a different account from the source."
     amount = normalise_amount(values["amount"])
@@ -322,11 +323,11 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
             status_code=400,
         )
     assert key is not None
-    body: dict[str, Any] = {
-        "source_account_id": accounts["source"]["id"],
-        "destination_account_id": accounts["destination"]["id"],
+    body: WriteBody = {
+        "source_account_id": accounts["source"].id,
+        "destination_account_id": accounts["destination"].id,
         "amount": values["amount"],
-        "currency": accounts["source"]["currency"],
+        "currency": accounts["source"].currency,
         "frequency": values["frequency"],
         "start_date": values["start_date"],
         "narration": values["narration"],

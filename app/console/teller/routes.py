@@ -109,7 +109,7 @@ async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "field": field,
             "query": query,
             "matches": matches,
-            "chosen_id": matches[0]["id"] if len(matches) == 1 else None,
+            "chosen_id": matches[0].id if len(matches) == 1 else None,
             "status_labels": ACCOUNT_STATUS,
         },
         block="matches",
