@@ -18,6 +18,7 @@ rendered and travels with its draft, so a double click submits one journal.
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -158,20 +159,37 @@ def _date_filter(value: str) -> tuple[str, str | None]:
         return "", "Enter dates like 2026-11-23."
 
 
-def _list_row(journal: Journal, timezone: str) -> dict[str, Any]:
-    return {
-        "id": journal.id,
-        "number": journal.journal_number,
-        "type": type_label(journal.journal_type),
-        "description": journal.description,
-        "effective_date": journal.effective_date.isoformat(),
-        "maker": person(journal, "created"),
-        "made": local_time(journal.created_at, timezone),
-        "status": journal.status,
-        "status_label": status_label(journal.status),
-        "amount": amount_shown(journal),
-        "reversal": bool(journal.reverses_journal_id),
-    }
+@dataclass(frozen=True)
+class JournalRow:
+    """A journal as the list shows it (its totals, not its lines)."""
+
+    id: str
+    number: str
+    type: str
+    description: str
+    effective_date: str
+    maker: str
+    made: str
+    status: str
+    status_label: str
+    amount: str
+    reversal: bool
+
+
+def _list_row(journal: Journal, timezone: str) -> JournalRow:
+    return JournalRow(
+        id=journal.id,
+        number=journal.journal_number,
+        type=type_label(journal.journal_type),
+        description=journal.description,
+        effective_date=journal.effective_date.isoformat(),
+        maker=person(journal, "created"),
+        made=local_time(journal.created_at, timezone),
+        status=journal.status,
+        status_label=status_label(journal.status),
+        amount=amount_shown(journal),
+        reversal=bool(journal.reverses_journal_id),
+    )
 
 
 @get("/journals", opt=VIEW, name="journals")
@@ -628,14 +646,15 @@ async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
     journal = await core.get(f"/journals/{journal_id}", model=Journal)
     context = await journal_page_context(core, journal)
     number = context["number"]
-    actions = context["actions"]
+    actions = actions_for(journal, core.signed_in)
+    notice: str | None
     if context["status"] != "POSTED":
         state = context["status_label"].lower()
         notice = f"This journal is {state}: only a posted journal can be reversed."
-    elif not actions["reverse"] and actions["reverse_blocked"]:
-        notice = actions["reverse_blocked"]
+    elif not actions.reverse and actions.reverse_blocked:
+        notice = actions.reverse_blocked
     else:
-        notice = actions["not_reversible"]
+        notice = actions.not_reversible
     totals = context["totals"]
     amount = f"for {totals[0].shown('debit')}" if totals else ""
     page = ConfirmPage(

@@ -139,10 +139,36 @@ def missing_accounts(journal: Journal) -> list[str]:
     return [e.account_id for e in journal.entries if not e.account_name and e.account_id]
 
 
-def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One step of a journal's life: who, when, and why (a rejection or reversal)."""
+
+    kind: str  # "created" | "approved" | "rejected" | "posted" | "reversed"
+    label: str
+    who: str
+    when: str  # on the bank's clock
+    at: str  # ISO 8601, for <time datetime>
+    reason: str
+    link: str | None  # the reversing journal's ID
+
+
+@dataclass(frozen=True)
+class JournalActions:
+    """What the signed-in user may do with a journal now, and why not when they can't."""
+
+    approve: bool
+    own_pending: bool  # the maker is told why there is nothing to decide
+    post: bool
+    own_post: bool
+    reverse: bool
+    reverse_blocked: str | None
+    not_reversible: str | None
+
+
+def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> list[TimelineEvent]:
     """What happened to the journal, in the order of its states: made, then approved or
     rejected, posted, reversed (a reversal's steps share one moment, so not by time)."""
-    events: list[dict[str, Any]] = []
+    events: list[TimelineEvent] = []
     steps = (
         ("created", "Made", None),
         ("approved", "Approved", None),
@@ -155,20 +181,20 @@ def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> lis
         if at is None:
             continue
         events.append(
-            {
-                "kind": verb,
-                "label": label,
-                "who": person(journal, verb, me),
-                "when": local_time(at, timezone),
-                "at": at.isoformat(),
-                "reason": reason or "",
-                "link": journal.reversal_journal_id if verb == "reversed" else None,
-            }
+            TimelineEvent(
+                kind=verb,
+                label=label,
+                who=person(journal, verb, me),
+                when=local_time(at, timezone),
+                at=at.isoformat(),
+                reason=reason or "",
+                link=journal.reversal_journal_id if verb == "reversed" else None,
+            )
         )
     return events
 
 
-def actions_for(journal: Journal, signed_in: SignedIn) -> dict[str, Any]:
+def actions_for(journal: Journal, signed_in: SignedIn) -> JournalActions:
     """What the signed-in user may do with the journal now, and why not when they can't.
 
     Maker and checker are two people for every step (the core refuses the maker's
@@ -181,16 +207,16 @@ def actions_for(journal: Journal, signed_in: SignedIn) -> dict[str, Any]:
     decide = status == "PENDING" and can(signed_in, "approvals.decide")
     post = status == "APPROVED" and can(signed_in, "journals.post")
     reverse = status == "POSTED" and can(signed_in, "journals.reverse") and not not_reversible
-    return {
-        "approve": decide and not own,
+    return JournalActions(
+        approve=decide and not own,
         # The maker is told why there is nothing to decide, whatever their role.
-        "own_pending": status == "PENDING" and own,
-        "post": post and not own,
-        "own_post": post and own,
-        "reverse": reverse and not own,
-        "reverse_blocked": (OWN_REVERSAL if own else None) if reverse else None,
-        "not_reversible": not_reversible,
-    }
+        own_pending=status == "PENDING" and own,
+        post=post and not own,
+        own_post=post and own,
+        reverse=reverse and not own,
+        reverse_blocked=(OWN_REVERSAL if own else None) if reverse else None,
+        not_reversible=not_reversible,
+    )
 
 
 async def period_name(core: CoreSession, journal: Journal) -> str:
