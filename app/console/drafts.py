@@ -7,9 +7,8 @@ never lose it. It is keyed by the signed-in session *and* the form's idempotency
 another session cannot read or replay it, and it expires on its own.
 """
 
-import json
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
@@ -19,6 +18,7 @@ from app.console.lookup import AccountSummary
 from app.console.state import console_state
 
 DRAFT_SECONDS = 2 * 60 * 60
+_BlobT = TypeVar("_BlobT", bound=msgspec.Struct)
 _KEY = re.compile(r"^console-[0-9a-f]{32}$")
 
 
@@ -75,18 +75,18 @@ class DraftStore:
     async def save(self, draft: Draft) -> None:
         await self._store.set(self._prefix + draft.key, draft.to_json(), expires_in=DRAFT_SECONDS)
 
-    async def load_blob(self, key: str | None) -> dict[str, Any] | None:
-        """Any other short-lived page state (bulk approval results)."""
+    async def load_blob(self, key: str | None, model: type[_BlobT]) -> _BlobT | None:
+        """Any other short-lived page state (a decision's results, a job's run), as
+        ``model``."""
         if not key or not valid_key(key):
             return None
         raw = await self._store.get(self._prefix + key)
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-        except ValueError:
+            return msgspec.json.decode(raw, type=model)
+        except msgspec.DecodeError:
             return None
-        return value if isinstance(value, dict) else None
 
-    async def save_blob(self, key: str, value: dict[str, Any]) -> None:
-        await self._store.set(self._prefix + key, json.dumps(value).encode(), expires_in=600)
+    async def save_blob(self, key: str, value: msgspec.Struct) -> None:
+        await self._store.set(self._prefix + key, msgspec.json.encode(value), expires_in=600)

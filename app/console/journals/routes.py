@@ -35,7 +35,7 @@ from app.client import (
     Journal,
 )
 from app.console.banking import CoreSession
-from app.console.bulk_approval import show_results
+from app.console.bulk_approval import Decided, show_results
 from app.console.concurrent import together
 from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.drafts import valid_key
@@ -616,7 +616,7 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
         return await show_results(
             request,
             core,
-            [{"ref": number, "href": journal_url(journal_id), "ok": True, "outcome": outcome}],
+            [Decided(ref=number, href=journal_url(journal_id), ok=True, outcome=outcome)],
         )
     return redirect(journal_url(journal_id, done=done))
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
@@ -117,11 +118,24 @@ async def _timezone(core: CoreSession) -> str:
 # -- the list -------------------------------------------------------------------------------
 
 
+class JobRun(msgspec.Struct, kw_only=True, frozen=True):
+    """Today's run of the daily job as the list shows it after "Run": its counts, or why
+    it did not run (``error``)."""
+
+    error: str | None = None
+    business_date: str = ""
+    status: str = ""
+    executed: int = 0
+    failed: int = 0
+    job_id: str = ""
+    completed_at: str = ""
+
+
 async def _list_page(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    job: dict[str, Any] | None = None,
+    job: JobRun | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
     status = request.query_params.get("status") or None
@@ -132,7 +146,7 @@ async def _list_page(
     accounts = await accounts_of(core, items)
     instructions = [instruction_of(i, accounts) for i in items]
     if job is None:
-        job = await DraftStore(request, core).load_blob(request.query_params.get("job"))
+        job = await DraftStore(request, core).load_blob(request.query_params.get("job"), JobRun)
     base = {"status": status} if status else {}
     next_url = f"/standing?{urlencode({**base, 'cursor': following})}" if following else None
     fragment = cursor is not None and wants_fragment(request)
@@ -175,7 +189,7 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _list_page(request, core, job={"error": FORM_EXPIRED}, status_code=400)
+        return await _list_page(request, core, job=JobRun(error=FORM_EXPIRED), status_code=400)
     store = DraftStore(request, core)
     result_key = mint_key()
     tenant = await core.tenant()
@@ -191,18 +205,18 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
         done_target=lambda job: f"job:{job.job_id}",
     )
     if isinstance(job, Refusal):
-        await store.save_blob(result_key, {"error": job.error})
+        await store.save_blob(result_key, JobRun(error=job.error or ""))
         return redirect(f"/standing?{urlencode({'job': result_key})}")
     await store.save_blob(
         result_key,
-        {
-            "business_date": job.business_date.isoformat(),
-            "status": job.status,
-            "executed": job.instructions_executed,
-            "failed": job.instructions_failed,
-            "job_id": job.job_id,
-            "completed_at": local_time(job.completed_at, tenant.timezone),
-        },
+        JobRun(
+            business_date=job.business_date.isoformat(),
+            status=job.status,
+            executed=job.instructions_executed,
+            failed=job.instructions_failed,
+            job_id=job.job_id,
+            completed_at=local_time(job.completed_at, tenant.timezone),
+        ),
     )
     return redirect(f"/standing?{urlencode({'job': result_key})}")
 
