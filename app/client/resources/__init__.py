@@ -51,6 +51,7 @@ from .page import (
 from .periods import (
     CloseBlocker,
     CloseBlockers,
+    ClosedYear,
     FiscalPeriod,
     PeriodSnapshot,
     SnapshotLine,
@@ -122,6 +123,7 @@ __all__ = [
     "Chart",
     "CloseBlocker",
     "CloseBlockers",
+    "ClosedYear",
     "Customer",
     "EnrolledSignIn",
     "FactorReset",
