@@ -18,7 +18,7 @@ from app.client import BankingAPIError, Tenant
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
-from app.console.htmx import render
+from app.console.htmx import Context, render
 from app.console.reasons import detail_words
 from app.console.state import console_state
 from app.console.writes import FormErrors
@@ -101,9 +101,7 @@ def render_admin(
     )
 
 
-def admin_context(
-    section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str
-) -> dict[str, Any]:
+def admin_context(section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str) -> Context:
     """What an Admin action's confirm page (``admin/_confirm_head.html``) reads: its tab of
     the Admin sub-navigation, the bank, and its heading."""
     return {
@@ -121,7 +119,7 @@ def form_values(
     key: str,
     errors: Mapping[str, str] | None = None,
     error: str | None = None,
-) -> dict[str, Any]:
+) -> Context:
     """What a form page's template reads: the values typed (a mapping, or the form's own
     dataclass), the form's idempotency key, the messages by control and the sentence above
     the form."""

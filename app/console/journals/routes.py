@@ -41,7 +41,7 @@ from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, c
 from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
-from app.console.htmx import render, render_fragments, wants_fragment
+from app.console.htmx import Context, render, render_fragments, wants_fragment
 from app.console.journals.accounts import LineAccount, line_accounts, search_line_accounts
 from app.console.journals.actions import (
     ACTION_LOG,
@@ -319,7 +319,7 @@ def _currencies(chosen: dict[int, LineAccount | None]) -> dict[int, str]:
 
 async def _composer_context(
     core: CoreSession, draft: JournalDraft, *, search: bool = True
-) -> dict[str, Any]:
+) -> Context:
     tenant = await core.tenant()
     chosen, matches = await _resolve_lines(core, draft, search=search)
     totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
@@ -510,9 +510,7 @@ async def _linked(core: CoreSession, journal_id: str | None) -> Journal | None:
         return None
 
 
-async def journal_page_context(
-    core: CoreSession, journal: Journal, came_from: str = ""
-) -> dict[str, Any]:
+async def journal_page_context(core: CoreSession, journal: Journal, came_from: str = "") -> Context:
     """Everything a journal's page (or its approval view) shows."""
     tenant = await core.tenant()
     timezone = tenant.timezone

@@ -35,7 +35,7 @@ from app.console.banking import CoreSession
 from app.console.drafts import Draft, DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
-from app.console.htmx import render
+from app.console.htmx import Context, render
 from app.console.lookup import STATUS_LABELS, AccountSummary, fetch_account, search_accounts
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
@@ -249,7 +249,7 @@ async def _matches_for(
         return []
 
 
-def _context(spec: MoneyForm, request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
+def _context(spec: MoneyForm, request: Request[Any, Any, Any], **values: Any) -> Context:
     core_user = values.pop("core")
     return {
         "spec": spec,

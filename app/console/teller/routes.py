@@ -49,7 +49,7 @@ WITHDRAWAL = MoneyForm(
 )
 
 
-def _opt(permission: str) -> dict[str, Any]:
+def _opt(permission: str) -> dict[str, str]:
     return {"permission": permission}
 
 
