@@ -347,14 +347,21 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     return _see_other(flow.next or "/", cookies=[forget, fresh_csrf(console)])
 
 
-def provider_logout_url(request: Request[Any, Any, Any], sso: Any) -> str | None:
+def provider_session(kept: Any) -> ProviderSession | None:
+    """The provider's session kept in the console's session at a single sign-on, or
+    ``None`` (a password sign-in, or a session of an older console)."""
+    try:
+        return msgspec.convert(kept, ProviderSession)
+    except msgspec.ValidationError:
+        return None
+
+
+def provider_logout_url(
+    request: Request[Any, Any, Any], provider: ProviderSession | None
+) -> str | None:
     """The provider's sign-out address for a session that began there (RP-initiated
     logout), or ``None``."""
-    try:
-        provider = msgspec.convert(sso, ProviderSession)
-    except msgspec.ValidationError:  # no single sign-on (or a session of an older console)
-        return None
-    if not provider.end_session_endpoint:
+    if provider is None or not provider.end_session_endpoint:
         return None
     query = {"post_logout_redirect_uri": post_logout_uri(request)}
     if provider.id_token_hint:
