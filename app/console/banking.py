@@ -78,6 +78,10 @@ def _remember(cache: dict[str, tuple[float, Any]], key: str, value: Any, now: fl
     cache[key] = (now, value)
 
 
+# A value of a core list's query string (None: the parameter is left out).
+QueryValue = str | int | float | bool | list[str] | None
+
+
 class CoreSession:
     """The core, as the signed-in staff member of ``request`` sees it."""
 
@@ -166,7 +170,7 @@ class CoreSession:
             query.pop("cursor")
             return await self._page(path, model, query)
 
-    async def _page(self, path: str, model: type[_T], query: dict[str, Any]) -> Page[_T]:
+    async def _page(self, path: str, model: type[_T], query: Mapping[str, QueryValue]) -> Page[_T]:
         try:
             token = await self._token()
             return await self.console.client.get_page(

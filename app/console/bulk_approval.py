@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response
 
 from app.client import BankingAPIError
@@ -25,12 +26,27 @@ MAX_BULK = 100
 NOTHING_SELECTED = "Nothing was selected."
 
 
+class Decided(msgspec.Struct, kw_only=True, frozen=True):
+    """One item's result after a decision, as the queue shows it."""
+
+    ref: str
+    ok: bool
+    outcome: str
+    href: str = ""
+
+
+class Decisions(msgspec.Struct, kw_only=True, frozen=True):
+    """The results of a decision (one item or many), kept for the queue to show."""
+
+    items: list[Decided]
+
+
 async def show_results(
-    request: Request[Any, Any, Any], core: CoreSession, items: list[dict[str, Any]]
+    request: Request[Any, Any, Any], core: CoreSession, items: list[Decided]
 ) -> Response[Any]:
     """Keep the results of a decision (one item or many) and show them on the queue."""
     key = mint_key()
-    await DraftStore(request, core).save_blob(key, {"items": items})
+    await DraftStore(request, core).save_blob(key, Decisions(items=items))
     return redirect(f"/approvals?{urlencode({'result': key})}")
 
 
@@ -78,13 +94,13 @@ async def approve_selected(request: Request[Any, Any, Any], kind: BulkApproval) 
     chosen = [str(i) for i in dict.fromkeys(form.getall("ids", [])) if looks_like_id(str(i))]
     if not chosen:
         return await show_results(
-            request, core, [{"ref": "", "ok": False, "outcome": NOTHING_SELECTED}]
+            request, core, [Decided(ref="", ok=False, outcome=NOTHING_SELECTED)]
         )
     try:
         refs = await kind.known_refs(core)
     except BankingAPIError:
         refs = {}  # each item's own call says what is wrong
-    results: list[dict[str, Any]] = []
+    results: list[Decided] = []
     for item_id in chosen[:MAX_BULK]:
         key = f"{bulk_key}:{item_id}"
         ref = refs.get(item_id, "")
@@ -103,16 +119,14 @@ async def approve_selected(request: Request[Any, Any, Any], kind: BulkApproval) 
             done_target=partial(_approved_target, kind, item_id, ref),
         )
         if isinstance(answer, Refusal):
-            outcome = {"ref": ref, "href": kind.href(item_id, ref), "ok": False}
-            results.append({**outcome, "outcome": answer.error})
+            href = kind.href(item_id, ref)
+            results.append(Decided(ref=ref, href=href, ok=False, outcome=answer.error or ""))
             continue
         ref = kind.ref_of(answer) or ref
-        results.append(
-            {"ref": ref, "href": kind.href(item_id, ref), "ok": True, "outcome": kind.done}
-        )
+        results.append(Decided(ref=ref, href=kind.href(item_id, ref), ok=True, outcome=kind.done))
     if len(chosen) > MAX_BULK:
         results.append(
-            {"ref": "", "ok": False, "outcome": f"Only {MAX_BULK} items are approved at once."}
+            Decided(ref="", ok=False, outcome=f"Only {MAX_BULK} items are approved at once.")
         )
     forget_pending_count(core.signed_in.tenant.code)
     return await show_results(request, core, results)

@@ -7,17 +7,18 @@ never lose it. It is keyed by the signed-in session *and* the form's idempotency
 another session cannot read or replay it, and it expires on its own.
 """
 
-import json
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request
 
 from app.console.banking import CoreSession
+from app.console.lookup import AccountSummary
 from app.console.state import console_state
 
 DRAFT_SECONDS = 2 * 60 * 60
+_BlobT = TypeVar("_BlobT", bound=msgspec.Struct)
 _KEY = re.compile(r"^console-[0-9a-f]{32}$")
 
 
@@ -27,16 +28,15 @@ def valid_key(value: object) -> str | None:
     return text if _KEY.match(text) else None
 
 
-@dataclass
-class Draft:
+class Draft(msgspec.Struct, kw_only=True):
     """One money form: what was typed, what was checked, and how it ended."""
 
     kind: str
     key: str
-    values: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = msgspec.field(default_factory=dict)
     # Chosen accounts per picker field ("account", "source", "destination"): the core's body.
-    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, AccountSummary] = msgspec.field(default_factory=dict)
+    errors: dict[str, str] = msgspec.field(default_factory=dict)
     summary: str | None = None
     # "editing" (the form), "ready" (the confirm step), "done" (posted: see ``result_ref``).
     status: str = "editing"
@@ -46,15 +46,17 @@ class Draft:
     result_ref: str | None = None
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        return msgspec.json.encode(self)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> "Draft | None":
         try:
-            data = json.loads(raw)
-            return cls(**data)
-        except (TypeError, ValueError):
+            return _DRAFT.decode(raw)
+        except msgspec.DecodeError:  # a draft of an older console: the form starts again
             return None
+
+
+_DRAFT = msgspec.json.Decoder(Draft)
 
 
 class DraftStore:
@@ -73,18 +75,18 @@ class DraftStore:
     async def save(self, draft: Draft) -> None:
         await self._store.set(self._prefix + draft.key, draft.to_json(), expires_in=DRAFT_SECONDS)
 
-    async def load_blob(self, key: str | None) -> dict[str, Any] | None:
-        """Any other short-lived page state (bulk approval results)."""
+    async def load_blob(self, key: str | None, model: type[_BlobT]) -> _BlobT | None:
+        """Any other short-lived page state (a decision's results, a job's run), as
+        ``model``."""
         if not key or not valid_key(key):
             return None
         raw = await self._store.get(self._prefix + key)
         if raw is None:
             return None
         try:
-            value = json.loads(raw)
-        except ValueError:
+            return msgspec.json.decode(raw, type=model)
+        except msgspec.DecodeError:
             return None
-        return value if isinstance(value, dict) else None
 
-    async def save_blob(self, key: str, value: dict[str, Any]) -> None:
-        await self._store.set(self._prefix + key, json.dumps(value).encode(), expires_in=600)
+    async def save_blob(self, key: str, value: msgspec.Struct) -> None:
+        await self._store.set(self._prefix + key, msgspec.json.encode(value), expires_in=600)

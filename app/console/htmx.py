@@ -7,7 +7,7 @@ keep the two apart.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 from jinja2 import Environment
 from litestar import Request, Response
@@ -19,6 +19,10 @@ from app.console.permissions import NAV_ITEMS, can, nav_sections
 from app.console.security import request_id
 
 VARY = {"Vary": "HX-Request"}
+
+# What a template reads, by name. Jinja looks each name up in a mapping, and a page's names
+# differ from page to page; the values in it are the typed view models and client models.
+Context: TypeAlias = dict[str, Any]
 
 
 def header_true(request: Request[Any, Any, Any], name: str) -> bool:
@@ -55,7 +59,7 @@ def nav_area(path: str) -> str | None:
     return found
 
 
-def base_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+def base_context(request: Request[Any, Any, Any]) -> Context:
     """What every console template may use: the user, their navigation, the CSRF token."""
     signed_in = current_session(request)
     return {

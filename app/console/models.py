@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -35,6 +35,12 @@ class ConsoleActionLog(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=255)
 
 
+# A webhook event's JSON as the core signed and sent it, kept whole in a JSON column (any
+# event type, any version of its data). The console reads only its envelope from it: the
+# ID, the type and the tenant (app/console/live/receiver.py, LiveEvent).
+EventPayload: TypeAlias = dict[str, Any]
+
+
 class ConsoleWebhookEvent(SQLModel, table=True):
     """One event the core delivered to ``POST /webhooks/cba``, stored once.
 
@@ -53,5 +59,5 @@ class ConsoleWebhookEvent(SQLModel, table=True):
     type: str = Field(max_length=80)
     tenant_id: str | None = Field(default=None, max_length=64)
     tenant_code: str | None = Field(default=None, max_length=64)
-    payload: dict[str, Any] = Field(sa_type=sa.JSON)
+    payload: EventPayload = Field(sa_type=sa.JSON)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

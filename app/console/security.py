@@ -59,6 +59,7 @@ def request_id(scope: Scope) -> str:
     The same ID goes to the core as ``X-Request-ID`` on every call this request makes, and
     into the console action log, so the two trails join.
     """
+    # The ASGI scope's per-request state: the server's untyped mapping, shared by every layer.
     state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     existing = state.get(REQUEST_ID_KEY)
     if isinstance(existing, str):
@@ -77,6 +78,7 @@ def client_ip(scope: Scope) -> str | None:
     this address as ``X-Forwarded-For`` and believes it because the console is a trusted
     proxy of its own.
     """
+    # The ASGI scope's per-request state: the server's untyped mapping, shared by every layer.
     state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
     if CLIENT_IP_KEY in state:
         cached: str | None = state[CLIENT_IP_KEY]

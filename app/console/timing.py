@@ -34,6 +34,7 @@ class ServerTimingMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        # The ASGI scope's per-request state: the server's untyped mapping.
         state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
         state[STARTED_KEY] = time.perf_counter()
         await next_app(scope, receive, send)

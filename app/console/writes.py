@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeAlias, TypedDict
 
 from litestar import Request, Response
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -40,6 +40,11 @@ _STORED_STATUSES = {409, 422}
 # ten such calls (about 40 s of a spinning button).
 IN_PROGRESS_WAITS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0)
 IN_PROGRESS_BUDGET_SECONDS = 4.0
+
+# A write's JSON body, as api.md's request schema for it says. The client has models of what
+# the core answers, not of what it is sent (the core checks a body and refuses it in words),
+# so a body is a plain mapping, named once here.
+WriteBody: TypeAlias = dict[str, Any]
 
 FORM_EXPIRED = "This form was out of date, so nothing was sent. Check it and send it again."
 
@@ -174,7 +179,7 @@ async def log_write(
 async def post_once(
     core: CoreSession,
     path: str,
-    body: dict[str, Any],
+    body: WriteBody,
     key: str,
     *,
     model: type[Any] | None = None,
@@ -196,6 +201,20 @@ async def post_once(
     raise AssertionError("unreachable")
 
 
+class Notice(TypedDict):
+    """A refusal as keyword arguments for a page with one message and no fields."""
+
+    key: str
+    error: str | None
+    status_code: int
+
+
+class FormNotice(Notice):
+    """The same for a form page, with the messages beside its controls."""
+
+    errors: FormErrors
+
+
 @dataclass(frozen=True)
 class Refusal:
     """A write that did not go through, as its form shows it again: under which key, with
@@ -210,11 +229,11 @@ class Refusal:
     # blockers, a draft kept for the retry); None for a form that was out of date.
     cause: BankingAPIError | None = None
 
-    def as_form(self) -> dict[str, Any]:
+    def as_form(self) -> FormNotice:
         """Keyword arguments for a form page: ``key``, ``error``, ``errors``, ``status_code``."""
         return {**self.as_notice(), "errors": self.errors}
 
-    def as_notice(self) -> dict[str, Any]:
+    def as_notice(self) -> Notice:
         """The same for a page with one message and no fields: ``key``, ``error``,
         ``status_code``."""
         return {"key": self.key, "error": self.error, "status_code": self.status_code}

@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from app.client import BankingAPIBusinessRuleError, BankingAPIValidationError
+from app.console.journals.accounts import LineAccount
 from app.console.journals.composer import (
     MAX_LINES,
     JournalDraft,
@@ -25,8 +26,17 @@ GL_B = "22222222-2222-4222-8222-222222222222"
 USD = "33333333-3333-4333-8333-333333333333"
 
 
-def account(account_id: str, currency: str = "NGN") -> dict[str, str]:
-    return {"id": account_id, "currency": currency, "number": "5200", "name": "Operating"}
+def account(account_id: str, currency: str = "NGN") -> LineAccount:
+    return LineAccount(
+        id=account_id,
+        kind="gl",
+        number="5200",
+        name="Operating",
+        currency=currency,
+        status="",
+        category="EXPENSE",
+        postable=True,
+    )
 
 
 def test_lines_come_in_index_order_and_ignore_strangers():

@@ -15,6 +15,7 @@ from .accounts import (
 )
 from .admin import (
     ApiKey,
+    RevokedSessions,
     User,
     UsersSummary,
 )
@@ -50,6 +51,7 @@ from .page import (
 from .periods import (
     CloseBlocker,
     CloseBlockers,
+    ClosedYear,
     FiscalPeriod,
     PeriodSnapshot,
     SnapshotLine,
@@ -69,10 +71,15 @@ from .reports import (
     TrialBalanceLine,
 )
 from .signin import (
+    EnrolledSignIn,
     FactorReset,
     GroupMapping,
     IdentityProvider,
+    MfaEnrolment,
+    OidcProvider,
+    ProviderSession,
     SecondFactor,
+    SsoSignIn,
 )
 from .standing import (
     StandingExecution,
@@ -116,7 +123,9 @@ __all__ = [
     "Chart",
     "CloseBlocker",
     "CloseBlockers",
+    "ClosedYear",
     "Customer",
+    "EnrolledSignIn",
     "FactorReset",
     "FiscalPeriod",
     "GLAccount",
@@ -131,14 +140,19 @@ __all__ = [
     "JournalLine",
     "JournalPeriod",
     "JournalTotal",
+    "MfaEnrolment",
+    "OidcProvider",
     "Page",
     "PeriodSnapshot",
     "Product",
+    "ProviderSession",
     "ReportLine",
     "ReportSection",
+    "RevokedSessions",
     "SecondFactor",
     "SnapshotLine",
     "SnapshotTotal",
+    "SsoSignIn",
     "StandingExecution",
     "StandingInstruction",
     "StandingInstructionView",

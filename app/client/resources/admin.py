@@ -3,7 +3,7 @@
 from .._parse import Timestamp
 from ._base import Resource
 
-__all__ = ["ApiKey", "User", "UsersSummary"]
+__all__ = ["ApiKey", "RevokedSessions", "User", "UsersSummary"]
 
 
 class User(Resource, kw_only=True, frozen=True):
@@ -51,3 +51,9 @@ class ApiKey(Resource, kw_only=True, frozen=True):
     def __repr__(self) -> str:
         # The key itself never reaches a log line.
         return f"ApiKey(id={self.id!r}, name={self.name!r}, role={self.role!r})"
+
+
+class RevokedSessions(Resource, kw_only=True, frozen=True):
+    """``POST /users/{id}/revoke-sessions``: how many sessions were ended."""
+
+    revoked: int

@@ -9,6 +9,7 @@ from ._base import Resource
 __all__ = [
     "CloseBlocker",
     "CloseBlockers",
+    "ClosedYear",
     "FiscalPeriod",
     "PeriodSnapshot",
     "SnapshotLine",
@@ -89,3 +90,14 @@ class CloseBlockers(Resource, kw_only=True, frozen=True):
     can_close: bool
     blocker_count: int | None = None
     close_blockers: list[CloseBlocker] = []
+
+
+class ClosedYear(Resource, kw_only=True, frozen=True):
+    """``POST /fiscal-periods/year/{year}/close``: the year locked, and its closing journal
+    (``None`` when the year had no income or expense to close)."""
+
+    fiscal_year: int
+    status: str
+    closing_journal_id: str | None = None
+    closing_journal_number: str | None = None
+    fiscal_periods: list[FiscalPeriod] = []

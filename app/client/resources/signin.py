@@ -4,7 +4,17 @@
 from .._parse import Timestamp
 from ._base import Resource
 
-__all__ = ["FactorReset", "GroupMapping", "IdentityProvider", "SecondFactor"]
+__all__ = [
+    "EnrolledSignIn",
+    "FactorReset",
+    "GroupMapping",
+    "IdentityProvider",
+    "MfaEnrolment",
+    "OidcProvider",
+    "ProviderSession",
+    "SecondFactor",
+    "SsoSignIn",
+]
 
 
 class GroupMapping(Resource, kw_only=True, frozen=True):
@@ -57,3 +67,42 @@ class SecondFactor(Resource, kw_only=True, frozen=True):
     recovery_codes_left: int = 0
     pending_reset: FactorReset | None = None
     reset_needs_second_admin: bool = False
+
+
+class OidcProvider(Resource, kw_only=True, frozen=True):
+    """``GET /auth/oidc/provider``: where to send staff to sign in (nothing secret)."""
+
+    display_name: str
+    issuer: str
+    client_id: str
+    scopes: str
+    authorization_endpoint: str
+    end_session_endpoint: str | None = None
+
+
+class ProviderSession(Resource, kw_only=True, frozen=True):
+    """Of a single sign-on: what the console needs to sign out at the provider too."""
+
+    display_name: str
+    end_session_endpoint: str | None = None
+    id_token_hint: str | None = None
+
+
+class SsoSignIn(Resource, kw_only=True, frozen=True):
+    """``POST /auth/oidc/token``'s part beside the token pair: the provider's session."""
+
+    identity_provider: ProviderSession | None = None
+
+
+class MfaEnrolment(Resource, kw_only=True, frozen=True):
+    """``POST /auth/mfa/enrol``: a new authenticator's seed, shown this once."""
+
+    secret: str  # base32
+    otpauth_uri: str
+
+
+class EnrolledSignIn(Resource, kw_only=True, frozen=True):
+    """``POST /auth/mfa/enrol/confirm``'s part beside the token pair: the recovery codes,
+    shown this once."""
+
+    recovery_codes: list[str] = []

@@ -9,6 +9,7 @@ amounts); its refusals are shown in plain words next to the action.
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -17,7 +18,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.response import Stream
 from markupsafe import Markup
 
-from app.client import Account, AccountView, BankingAPIError, Statement
+from app.client import Account, AccountView, BankingAPIError, Customer, Product, Statement
 from app.console.accounts.statement import (
     CSV_HEADER,
     DateRange,
@@ -37,6 +38,7 @@ from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
     Refusal,
+    WriteBody,
     key_from_form,
     mint_key,
     normalise_amount,
@@ -56,32 +58,44 @@ CORE_PAGE_MAX = 200
 STATUSES = ("ACTIVE", "DORMANT", "FROZEN", "CLOSED", "PENDING", "BLOCKED")
 CURRENCIES = ("NGN", "USD", "EUR", "GBP")
 
-# What each status action is called, which states allow it, and what staff are told.
-STATUS_ACTIONS: dict[str, dict[str, Any]] = {
-    "freeze": {
-        "label": "Freeze",
-        "title": "Freeze account",
-        "allowed": {"ACTIVE", "DORMANT"},
-        "done": "frozen",
-        "effect": "Nothing can be paid out of a frozen account; money can still come in.",
-    },
-    "unfreeze": {
-        "label": "Unfreeze",
-        "title": "Unfreeze account",
-        "allowed": {"FROZEN"},
-        "done": "unfrozen",
-        "effect": "The account becomes active again: payments out are allowed once more.",
-    },
-    "close": {
-        "label": "Close account",
-        "title": "Close account",
-        "allowed": {"ACTIVE", "DORMANT", "FROZEN"},
-        "done": "closed",
-        "effect": (
+
+@dataclass(frozen=True)
+class StatusAction:
+    """Freeze, unfreeze or close: what it is called, which states allow it, what staff are
+    told."""
+
+    label: str
+    title: str
+    allowed: frozenset[str]
+    done: str
+    effect: str
+
+
+STATUS_ACTIONS: dict[str, StatusAction] = {
+    "freeze": StatusAction(
+        label="Freeze",
+        title="Freeze account",
+        allowed=frozenset({"ACTIVE", "DORMANT"}),
+        done="frozen",
+        effect="Nothing can be paid out of a frozen account; money can still come in.",
+    ),
+    "unfreeze": StatusAction(
+        label="Unfreeze",
+        title="Unfreeze account",
+        allowed=frozenset({"FROZEN"}),
+        done="unfrozen",
+        effect="The account becomes active again: payments out are allowed once more.",
+    ),
+    "close": StatusAction(
+        label="Close account",
+        title="Close account",
+        allowed=frozenset({"ACTIVE", "DORMANT", "FROZEN"}),
+        done="closed",
+        effect=(
             "A closed account takes no money in or out and cannot be reopened. "
             "Only an account with a zero balance and no holds can be closed."
         ),
-    },
+    ),
 }
 
 DONE_MESSAGES = {
@@ -216,7 +230,7 @@ async def _detail_page(
             "actions": [
                 (name, spec)
                 for name, spec in STATUS_ACTIONS.items()
-                if account.status in spec["allowed"]
+                if account.status in spec.allowed
             ],
             "done": DONE_MESSAGES.get(done),
             "hold_error": hold_error,
@@ -349,25 +363,25 @@ async def account_statement_csv(request: Request[Any, Any, Any], account_id: str
 # -- opening an account ---------------------------------------------------------------------
 
 
-async def _customer_by_ref(core: CoreSession, ref: str) -> dict[str, Any] | None:
+async def _customer_by_ref(core: CoreSession, ref: str) -> Customer | None:
     """A customer by customer number (``CUS0000001``) or ID."""
     ref = ref.strip()
     if not ref:
         return None
     if len(ref) == 36 and ref.count("-") == 4:
         try:
-            customer: dict[str, Any] = await core.get(customer_path(ref))
-            return customer
+            return await core.get(customer_path(ref), model=Customer)
         except BankingAPIError as exc:
             if exc.status != 404:
                 raise
             return None
-    body = await core.get("/customers", params={"q": ref, "limit": 10})
-    for item in body.get("customers") or []:
-        if str(item.get("customer_number", "")).upper() == ref.upper():
-            found: dict[str, Any] = item
-            return found
-    return None
+    page = await core.get_page("/customers", Customer, params={"q": ref, "limit": 10})
+    return next((c for c in page.items if c.customer_number.upper() == ref.upper()), None)
+
+
+async def _products(core: CoreSession) -> list[Product]:
+    """The bank's account products (every one fits a page)."""
+    return (await core.get_page("/products", Product)).items
 
 
 OPEN_FIELDS = ("customer", "product_code", "currency", "branch_code", "alias", "initial_deposit")
@@ -379,14 +393,13 @@ async def _open_form(
     *,
     values: dict[str, str],
     key: str,
-    customer: dict[str, Any] | None,
+    customer: Customer | None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
-    products_body, branches = await asyncio.gather(core.get("/products"), core.branch_choices())
-    products = list(products_body.get("products") or [])
-    currencies = sorted({c for p in products for c in p.get("currencies") or []})
+    products, branches = await asyncio.gather(_products(core), core.branch_choices())
+    currencies = sorted({c for p in products for c in p.currencies})
     return render(
         request,
         "accounts/new.html",
@@ -399,11 +412,7 @@ async def _open_form(
             "error": error,
             "key": key,
             "product_options": [
-                (
-                    str(p["code"]),
-                    f"{p['name']} ({p['code']}) — {', '.join(p.get('currencies') or [])}",
-                )
-                for p in products
+                (p.code, f"{p.name} ({p.code}) — {', '.join(p.currencies)}") for p in products
             ],
             "currency_options": [(c, c) for c in currencies],
             "branch_options": branches,
@@ -420,7 +429,7 @@ async def account_new(request: Request[Any, Any, Any]) -> Response[Any]:
     customer = await _customer_by_ref(core, request.query_params.get("customer_id", ""))
     tenant = await core.tenant()
     values = {name: "" for name in OPEN_FIELDS}
-    values["customer"] = str(customer.get("customer_number")) if customer else ""
+    values["customer"] = customer.customer_number if customer else ""
     values["currency"] = tenant.base_currency
     values["branch_code"] = core.signed_in.user.branch_id
     values["product_code"] = "SAV001"
@@ -454,14 +463,10 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
             status_code=400,
         )
     assert customer is not None
-    products_body = await core.get("/products")
-    product = next(
-        (p for p in products_body.get("products") or [] if p.get("code") == values["product_code"]),
-        None,
-    )
-    body: dict[str, Any] = {
-        "customer_id": str(customer["id"]),
-        "account_type": str(product["account_type"]) if product else "SAVINGS",
+    product = next((p for p in await _products(core) if p.code == values["product_code"]), None)
+    body: WriteBody = {
+        "customer_id": customer.id,
+        "account_type": product.account_type if product else "SAVINGS",
         "currency": values["currency"],
         "product_code": values["product_code"],
         "branch_code": values["branch_code"],
@@ -475,7 +480,7 @@ async def account_open(request: Request[Any, Any, Any]) -> Response[Any]:
         core,
         core.post("/accounts", body, idempotency_key=key, model=Account),
         action="account.open",
-        target=f"customer:{customer['id']}",
+        target=f"customer:{customer.id}",
         key=key,
         done_target=lambda opened: f"account:{opened.id}",
     )
@@ -495,20 +500,20 @@ def _status_action(action: str) -> ConfirmedAction:
         account = await core.get(account_path(account_id), model=Account)
         status, number = account.status, account.account_number
         page = ConfirmPage(
-            title=f"{spec['title']} {number}",
-            heading=spec["title"],
+            title=f"{spec.title} {number}",
+            heading=spec.title,
             question=Markup('{} account <span class="mono">{}</span> of {}?').format(
-                spec["label"], number, account.customer_name or ""
+                spec.label, number, account.customer_name or ""
             ),
             button=f"Confirm {action}",
             cancel_url=page_url(account_id),
-            effect=spec["effect"],
+            effect=spec.effect,
             danger=action == "close",
             notice=None
-            if status in spec["allowed"]
-            else f"This account is {status.lower()}, so it can't be {spec['done']} now.",
+            if status in spec.allowed
+            else f"This account is {status.lower()}, so it can't be {spec.done} now.",
         )
-        context = {"tenant": await core.tenant(), "account": account, "heading": spec["title"]}
+        context = {"tenant": await core.tenant(), "account": account, "heading": spec.title}
         return Subject(context=context, page=page)
 
     async def send(core: CoreSession, account_id: str, reason: str, key: str) -> Any:
@@ -529,7 +534,7 @@ def _status_action(action: str) -> ConfirmedAction:
         load=load,
         send=send,
         target=target,
-        done=lambda account_id, _answer: f"{page_url(account_id)}?done={spec['done']}",
+        done=lambda account_id, _answer: f"{page_url(account_id)}?done={spec.done}",
         reason=Reason(
             hint="Kept with the account and in the audit trail",
             required="Give a reason; it is kept with the account.",
@@ -627,7 +632,7 @@ async def hold_place(request: Request[Any, Any, Any], account_id: str) -> Respon
             status_code=400,
         )
     assert key is not None
-    body: dict[str, Any] = {
+    body: WriteBody = {
         "amount": normalise_amount(values["amount"]),
         "reason": values["reason"],
     }

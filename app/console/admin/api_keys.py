@@ -5,8 +5,10 @@ The secret comes back from ``POST /api-keys`` only. It is kept server-side for t
 page that shows it (POST → redirect → GET) and forgotten as that page is rendered.
 """
 
+from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from markupsafe import Markup
@@ -31,6 +33,7 @@ from app.console.permissions import ROLE_LABELS, ROLES
 from app.console.writes import (
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -83,20 +86,55 @@ def beyond_role(role: str, scopes: list[str]) -> list[str]:
     return [s for s in scopes if s not in allowed]
 
 
-def key_row(key: ApiKey, zone: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KeyRow:
     """An API key as the list shows it."""
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role,
-        "role_label": ROLE_LABELS.get(key.role, key.role),
-        "scopes": key.scopes,
-        "prefix": key.prefix,
-        "branch_id": key.branch_id or "",
-        "created": local_time(key.created_at, zone),
-        "revoked": key.revoked_at is not None,
-        "revoked_at": local_time(key.revoked_at, zone),
-    }
+
+    id: str
+    name: str
+    role: str
+    role_label: str
+    scopes: list[str]
+    prefix: str
+    branch_id: str
+    created: str
+    revoked: bool
+    revoked_at: str
+
+
+@dataclass(frozen=True)
+class KeyForm:
+    """The new-key form as typed."""
+
+    name: str = ""
+    role: str = ""
+    scopes: list[str] = field(default_factory=list)
+
+
+class CreatedKey(msgspec.Struct, kw_only=True, frozen=True):
+    """A new key as its one page shows it (the secret only straight after)."""
+
+    name: str
+    role: str
+    scopes: list[str]
+    prefix: str
+    api_key: str | None = None
+
+
+def key_row(key: ApiKey, zone: Any) -> KeyRow:
+    """An API key as the list shows it."""
+    return KeyRow(
+        id=key.id,
+        name=key.name,
+        role=key.role,
+        role_label=ROLE_LABELS.get(key.role, key.role),
+        scopes=key.scopes,
+        prefix=key.prefix,
+        branch_id=key.branch_id or "",
+        created=local_time(key.created_at, zone),
+        revoked=key.revoked_at is not None,
+        revoked_at=local_time(key.revoked_at, zone),
+    )
 
 
 async def all_keys(core: CoreSession) -> list[ApiKey]:
@@ -135,8 +173,8 @@ async def key_list(request: Request[Any, Any, Any]) -> Response[Any]:
         request,
         "admin/api_keys/index.html",
         {
-            "active": [r for r in rows if not r["revoked"]],
-            "revoked": [r for r in rows if r["revoked"]],
+            "active": [r for r in rows if not r.revoked],
+            "revoked": [r for r in rows if r.revoked],
             "done": request.query_params.get("done") == "revoked",
         },
         title="API keys",
@@ -149,7 +187,7 @@ async def _create_form(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    values: dict[str, Any],
+    values: KeyForm,
     key: str,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -171,15 +209,15 @@ async def _create_form(
 
 
 def _create_refusal(
-    error: BankingAPIError, signed_in: SignedIn, values: dict[str, Any]
+    error: BankingAPIError, signed_in: SignedIn, values: KeyForm
 ) -> tuple[FormErrors, str | None]:
     """The Admin words, with the scopes a refused role may not carry named."""
     errors, summary = admin_refusal(error, signed_in)
     if any(d.get("code") == "scope_not_in_role" for d in error.details):
-        wide = beyond_role(values["role"], values["scopes"])
+        wide = beyond_role(values.role, values.scopes)
         if wide:
             errors["scopes"] = (
-                f"A key with the {values['role']} role can't carry {', '.join(wide)}; "
+                f"A key with the {values.role} role can't carry {', '.join(wide)}; "
                 "untick them or choose a higher role."
             )
     return errors, summary
@@ -188,8 +226,7 @@ def _create_refusal(
 @get("/admin/api-keys/new", opt=MANAGE, name="admin_api_key_new")
 async def key_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The new-key form."""
-    values: dict[str, Any] = {"name": "", "role": "", "scopes": []}
-    return await _create_form(request, CoreSession(request), values=values, key=mint_key())
+    return await _create_form(request, CoreSession(request), values=KeyForm(), key=mint_key())
 
 
 @post("/admin/api-keys", opt=MANAGE, name="admin_api_key_create")
@@ -197,16 +234,12 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
     """Create the key, keep its secret for the one page that shows it, and go there."""
     form = await request.form()
     scopes = [str(s) for s in form.getall("scopes", []) if str(s) in ALL_SCOPES]
-    values: dict[str, Any] = {
-        "name": text(form, "name", 200),
-        "role": text(form, "role", 20),
-        "scopes": scopes,
-    }
+    values = KeyForm(name=text(form, "name", 200), role=text(form, "role", 20), scopes=scopes)
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
         return await _create_form(request, core, values=values, **form_expired().as_form())
-    body: dict[str, Any] = {"name": values["name"], "role": values["role"]}
+    body: WriteBody = {"name": values.name, "role": values.role}
     if scopes:
         body["scopes"] = scopes
     created = await send_write(
@@ -225,13 +258,13 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND,
         key_id,
-        {
-            "api_key": created.api_key,
-            "name": created.name,
-            "role": created.role,
-            "scopes": created.scopes,
-            "prefix": created.prefix,
-        },
+        CreatedKey(
+            api_key=created.api_key,
+            name=created.name,
+            role=created.role,
+            scopes=created.scopes,
+            prefix=created.prefix,
+        ),
     )
     return redirect(f"/admin/api-keys/{quoted(key_id)}/created")
 
@@ -240,22 +273,19 @@ async def key_create(request: Request[Any, Any, Any]) -> Response[Any]:
 async def key_created(request: Request[Any, Any, Any], key_id: str) -> Response[Any]:
     """The new key's secret, this once; reloading says it can't be shown again."""
     core = CoreSession(request)
-    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, key_id)
+    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, key_id, CreatedKey)
     if kept is None:
         found = await find_key(core, key_id)
-        kept = {
-            "name": found.name,
-            "role": found.role,
-            "scopes": found.scopes,
-            "prefix": found.prefix,
-        }
-    role = str(kept.get("role") or "")
+        kept = CreatedKey(
+            name=found.name, role=found.role, scopes=found.scopes, prefix=found.prefix
+        )
+    role = kept.role
     return render_admin(
         request,
         "admin/api_keys/created.html",
         {
             "created": kept,
-            "secret": kept.get("api_key"),
+            "secret": kept.api_key,
             "role_label": ROLE_LABELS.get(role, role),
         },
         title="API key created",
@@ -270,22 +300,22 @@ async def _revoke_subject(core: CoreSession, key_id: str) -> Subject:
     tenant = await core.tenant()
     row = key_row(found, bank_zone(tenant))
     page = ConfirmPage(
-        title=f"Revoke API key {row['name']}",
-        question=Markup("Revoke API key {}?").format(row["name"]),
+        title=f"Revoke API key {row.name}",
+        question=Markup("Revoke API key {}?").format(row.name),
         button="Revoke",
         cancel_url="/admin/api-keys",
         effect=None
-        if row["revoked"]
+        if row.revoked
         else (
             "The client using this key is cut off at once: every token issued for it stops "
             "working, and the key can't be used again."
         ),
         danger=True,
-        blocked=f"This key was already revoked on {row['revoked_at']}." if row["revoked"] else None,
+        blocked=f"This key was already revoked on {row.revoked_at}." if row.revoked else None,
         back_label="Back to API keys",
     )
     context = admin_context(
-        "api_keys", tenant, title="Revoke API key", lede=row["name"], eyebrow="API keys"
+        "api_keys", tenant, title="Revoke API key", lede=row.name, eyebrow="API keys"
     )
     return Subject(context={**context, "api_key": row}, page=page)
 

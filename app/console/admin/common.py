@@ -5,20 +5,20 @@ Every Admin page and action is for admins only (``admin.view`` to look, ``admin.
 to change); the core checks ``admin:full`` again on every call.
 """
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import msgspec
 from litestar import Request, Response
 
 from app.client import BankingAPIError, Tenant
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.errors import core_message
-from app.console.htmx import render
+from app.console.htmx import Context, render
 from app.console.reasons import detail_words
 from app.console.state import console_state
 from app.console.writes import FormErrors
@@ -101,9 +101,7 @@ def render_admin(
     )
 
 
-def admin_context(
-    section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str
-) -> dict[str, Any]:
+def admin_context(section: str, tenant: Tenant, *, title: str, lede: str, eyebrow: str) -> Context:
     """What an Admin action's confirm page (``admin/_confirm_head.html``) reads: its tab of
     the Admin sub-navigation, the bank, and its heading."""
     return {
@@ -117,13 +115,14 @@ def admin_context(
 
 
 def form_values(
-    values: Mapping[str, Any] | None,
+    values: object,
     key: str,
     errors: Mapping[str, str] | None = None,
     error: str | None = None,
-) -> dict[str, Any]:
-    """What a form page's template reads: the values typed, the form's idempotency key,
-    the messages by control and the sentence above the form."""
+) -> Context:
+    """What a form page's template reads: the values typed (a mapping, or the form's own
+    dataclass), the form's idempotency key, the messages by control and the sentence above
+    the form."""
     return {"values": values, "key": key, "errors": FormErrors(errors or {}), "error": error}
 
 
@@ -170,6 +169,7 @@ def admin_refusal(error: BankingAPIError, signed_in: SignedIn) -> tuple[FormErro
 # -- secrets shown once -----------------------------------------------------------------------
 
 SECRET_SECONDS = 10 * 60
+_KeptT = TypeVar("_KeptT", bound=msgspec.Struct)
 
 
 class OneTimeSecrets:
@@ -184,14 +184,14 @@ class OneTimeSecrets:
         self._store = console_state(request.app).session_store
         self._prefix = f"admin-secret:{core.signed_in.session_id}:"
 
-    async def keep(self, kind: str, resource_id: str, value: dict[str, Any]) -> None:
+    async def keep(self, kind: str, resource_id: str, value: msgspec.Struct) -> None:
         await self._store.set(
             f"{self._prefix}{kind}:{resource_id}",
-            json.dumps(value).encode(),
+            msgspec.json.encode(value),
             expires_in=SECRET_SECONDS,
         )
 
-    async def take(self, kind: str, resource_id: str) -> dict[str, Any] | None:
+    async def take(self, kind: str, resource_id: str, model: type[_KeptT]) -> _KeptT | None:
         """The kept value, removed from the store as it is read (so it is shown once)."""
         key = f"{self._prefix}{kind}:{resource_id}"
         raw = await self._store.get(key)
@@ -199,10 +199,9 @@ class OneTimeSecrets:
             return None
         await self._store.delete(key)
         try:
-            value = json.loads(raw)
-        except ValueError:
+            return msgspec.json.decode(raw, type=model)
+        except msgspec.DecodeError:
             return None
-        return value if isinstance(value, dict) else None
 
 
 def forget_tenant(core: CoreSession) -> None:

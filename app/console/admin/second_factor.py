@@ -6,6 +6,7 @@ core keeps the reset waiting until a second admin approves it: the page then sho
 asked and why, an "Approve reset" button to any other admin, and "Cancel" to everyone.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, post
@@ -14,7 +15,14 @@ from app.client import BankingAPIError, FactorReset, SecondFactor, User
 from app.console.admin.common import MANAGE, admin_refusal, quoted
 from app.console.banking import CoreSession
 from app.console.formatting import bank_zone, local_time
-from app.console.writes import FORM_EXPIRED, Refusal, key_from_form, redirect, send_write
+from app.console.writes import (
+    FORM_EXPIRED,
+    Refusal,
+    WriteBody,
+    key_from_form,
+    redirect,
+    send_write,
+)
 
 DONE_MESSAGES = {
     "factor_reset": (
@@ -32,12 +40,34 @@ def _path(user_id: str) -> str:
     return f"/users/{quoted(user_id)}/second-factor"
 
 
-async def factor_context(core: CoreSession, user_id: str, tenant: Any) -> dict[str, Any]:
-    """What the staff page shows of the factor (``{}`` when the core says nothing)."""
+@dataclass(frozen=True)
+class PendingReset:
+    """A reset waiting for a second admin."""
+
+    reason: str
+    requested_by: str  # "Name (email)"
+    requested_by_id: str
+    requested_at: str
+
+
+@dataclass(frozen=True)
+class FactorView:
+    """What the staff page shows of someone's second factor."""
+
+    enrolled: bool
+    enrolled_at: str
+    required: bool
+    recovery_codes_left: int
+    needs_second_admin: bool
+    pending: PendingReset | None
+
+
+async def factor_context(core: CoreSession, user_id: str, tenant: Any) -> FactorView | None:
+    """What the staff page shows of the factor (``None`` when the core says nothing)."""
     try:
         status = await core.get(_path(user_id), model=SecondFactor)
     except BankingAPIError:
-        return {}
+        return None
     pending = status.pending_reset
     requested_by = ""
     if pending is not None:
@@ -47,27 +77,27 @@ async def factor_context(core: CoreSession, user_id: str, tenant: Any) -> dict[s
         except BankingAPIError:
             requested_by = "another admin"
     zone = bank_zone(tenant)
-    return {
-        "enrolled": status.enrolled,
-        "enrolled_at": local_time(status.enrolled_at, zone),
-        "required": status.required,
-        "recovery_codes_left": status.recovery_codes_left,
-        "needs_second_admin": status.reset_needs_second_admin,
-        "pending": (
-            {
-                "reason": pending.reason,
-                "requested_by": requested_by,
-                "requested_by_id": pending.requested_by,
-                "requested_at": local_time(pending.requested_at, zone),
-            }
+    return FactorView(
+        enrolled=status.enrolled,
+        enrolled_at=local_time(status.enrolled_at, zone),
+        required=status.required,
+        recovery_codes_left=status.recovery_codes_left,
+        needs_second_admin=status.reset_needs_second_admin,
+        pending=(
+            PendingReset(
+                reason=pending.reason,
+                requested_by=requested_by,
+                requested_by_id=pending.requested_by,
+                requested_at=local_time(pending.requested_at, zone),
+            )
             if pending is not None
             else None
         ),
-    }
+    )
 
 
 async def _send(
-    request: Request[Any, Any, Any], user_id: str, step: str, body: dict[str, Any]
+    request: Request[Any, Any, Any], user_id: str, step: str, body: WriteBody
 ) -> Response[Any]:
     from app.console.admin.staff import _detail_page, page_url
 

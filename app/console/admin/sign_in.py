@@ -6,17 +6,19 @@ and an empty secret field keeps the one the core holds. Groups map to roles one 
 ``group = role`` or ``group = role @ branch``.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, get, post
 
-from app.client import BankingAPIError, BankingAPINotFound
+from app.client import BankingAPIError, BankingAPINotFound, GroupMapping, IdentityProvider
 from app.console.admin.common import MANAGE, VIEW, admin_refusal, form_values, render_admin
 from app.console.auth.sso import forget_provider, post_logout_uri, redirect_uri
 from app.console.banking import CoreSession
 from app.console.writes import (
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -39,22 +41,17 @@ FIELDS = (
     "default_branch",
     "group_mappings",
 )
-CHECKS = ("require_verified_email", "create_users", "enabled")
 
 
-def mappings_text(mappings: list[dict[str, Any]]) -> str:
-    lines = []
-    for m in mappings:
-        line = f"{m.get('group')} = {m.get('role')}"
-        if m.get("branch_id"):
-            line += f" @ {m['branch_id']}"
-        lines.append(line)
-    return "\n".join(lines)
+def mappings_text(mappings: list[GroupMapping]) -> str:
+    return "\n".join(
+        f"{m.group} = {m.role}" + (f" @ {m.branch_id}" if m.branch_id else "") for m in mappings
+    )
 
 
-def parse_mappings(text: str) -> tuple[list[dict[str, Any]], str | None]:
+def parse_mappings(text: str) -> tuple[list[GroupMapping], str | None]:
     """``group = role [@ branch]`` lines, or the first problem in words."""
-    found: list[dict[str, Any]] = []
+    found: list[GroupMapping] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -67,20 +64,58 @@ def parse_mappings(text: str) -> tuple[list[dict[str, Any]], str | None]:
             return [], f"Line {number}: name the group before “=”."
         if role.lower() not in ROLES:
             return [], f"Line {number}: “{role}” is not a role; use one of {', '.join(ROLES)}."
-        entry: dict[str, Any] = {"group": group, "role": role.lower()}
-        if branch:
-            entry["branch_id"] = branch
-        found.append(entry)
+        found.append(GroupMapping(group=group, role=role.lower(), branch_id=branch or None))
     if not found:
         return [], "Map at least one group to a role, or nobody can sign in through it."
     return found, None
+
+
+def mapping_body(mapping: GroupMapping) -> WriteBody:
+    """One mapping as the core takes it (a branch only when one is named)."""
+    body: WriteBody = {"group": mapping.group, "role": mapping.role}
+    if mapping.branch_id:
+        body["branch_id"] = mapping.branch_id
+    return body
+
+
+@dataclass(frozen=True)
+class ProviderForm:
+    """The sign-in settings form as typed (or as the core holds them)."""
+
+    display_name: str = ""
+    issuer: str = ""
+    client_id: str = ""
+    scopes: str = "openid email profile"
+    groups_claim: str = "groups"
+    email_claim: str = "email"
+    default_branch: str = ""
+    group_mappings: str = ""
+    require_verified_email: bool = True
+    create_users: bool = False
+    enabled: bool = True
+
+    @classmethod
+    def of(cls, current: IdentityProvider) -> "ProviderForm":
+        return cls(
+            display_name=current.display_name,
+            issuer=current.issuer,
+            client_id=current.client_id,
+            scopes=current.scopes,
+            groups_claim=current.groups_claim or "",
+            email_claim=current.email_claim or "",
+            default_branch=current.default_branch or "",
+            group_mappings=mappings_text(current.group_mappings),
+            require_verified_email=current.require_verified_email,
+            create_users=current.create_users,
+            enabled=current.enabled,
+        )
 
 
 async def _page(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    values: dict[str, Any] | None = None,
+    values: ProviderForm | None = None,
     key: str | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -88,27 +123,13 @@ async def _page(
 ) -> Response[Any]:
     tenant = await core.tenant()
     try:
-        current: dict[str, Any] | None = await core.get("/tenant/identity-provider")
+        current: IdentityProvider | None = await core.get(
+            "/tenant/identity-provider", model=IdentityProvider
+        )
     except BankingAPINotFound:
         current = None
     branches = await core.branches()
-    shown = values or (
-        {
-            **{f: current.get(f) or "" for f in FIELDS if f != "group_mappings"},
-            "group_mappings": mappings_text(current.get("group_mappings") or []),
-            **{c: bool(current.get(c)) for c in CHECKS},
-        }
-        if current
-        else {
-            **dict.fromkeys(FIELDS, ""),
-            "scopes": "openid email profile",
-            "groups_claim": "groups",
-            "email_claim": "email",
-            "require_verified_email": True,
-            "create_users": False,
-            "enabled": True,
-        }
-    )
+    shown = values or (ProviderForm.of(current) if current else ProviderForm())
     return render_admin(
         request,
         "admin/sign_in.html",
@@ -148,9 +169,23 @@ def _refusal_errors(error: BankingAPIError) -> FormErrors:
 @post("/admin/sign-in", opt=MANAGE, name="admin_sign_in_save")
 async def save_sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     form = await request.form()
-    values: dict[str, Any] = {f: str(form.get(f) or "").strip() for f in FIELDS}
-    values["group_mappings"] = str(form.get("group_mappings") or "")[:20_000]
-    values.update({c: form.get(c) == "on" for c in CHECKS})
+
+    def typed(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    values = ProviderForm(
+        display_name=typed("display_name"),
+        issuer=typed("issuer"),
+        client_id=typed("client_id"),
+        scopes=typed("scopes"),
+        groups_claim=typed("groups_claim"),
+        email_claim=typed("email_claim"),
+        default_branch=typed("default_branch"),
+        group_mappings=str(form.get("group_mappings") or "")[:20_000],
+        require_verified_email=form.get("require_verified_email") == "on",
+        create_users=form.get("create_users") == "on",
+        enabled=form.get("enabled") == "on",
+    )
     secret = str(form.get("client_secret") or "").strip()
     key = key_from_form(form)
     core = CoreSession(request)
@@ -162,9 +197,9 @@ async def save_sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
         ("issuer", "the issuer URL"),
         ("client_id", "the client ID"),
     ):
-        if not values[field]:
+        if not getattr(values, field):
             errors[field] = f"Enter {label}."
-    mappings, problem = parse_mappings(values["group_mappings"])
+    mappings, problem = parse_mappings(values.group_mappings)
     if problem:
         errors["group_mappings"] = problem
     if errors:
@@ -177,18 +212,18 @@ async def save_sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
             error="Some details need attention; see the messages by each field.",
             status_code=400,
         )
-    body: dict[str, Any] = {
-        "display_name": values["display_name"],
-        "issuer": values["issuer"],
-        "client_id": values["client_id"],
-        "scopes": values["scopes"] or "openid email profile",
-        "groups_claim": values["groups_claim"] or "groups",
-        "email_claim": values["email_claim"] or "email",
-        "require_verified_email": values["require_verified_email"],
-        "create_users": values["create_users"],
-        "default_branch": values["default_branch"] or None,
-        "group_mappings": mappings,
-        "enabled": values["enabled"],
+    body: WriteBody = {
+        "display_name": values.display_name,
+        "issuer": values.issuer,
+        "client_id": values.client_id,
+        "scopes": values.scopes or "openid email profile",
+        "groups_claim": values.groups_claim or "groups",
+        "email_claim": values.email_claim or "email",
+        "require_verified_email": values.require_verified_email,
+        "create_users": values.create_users,
+        "default_branch": values.default_branch or None,
+        "group_mappings": [mapping_body(m) for m in mappings],
+        "enabled": values.enabled,
     }
     if secret:
         body["client_secret"] = secret

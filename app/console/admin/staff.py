@@ -10,6 +10,7 @@ sessions, so their console sessions stop on their next request.
 """
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +18,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from markupsafe import Markup
 
-from app.client import BankingAPIError, User
+from app.client import BankingAPIError, RevokedSessions, User
 from app.console.admin.common import (
     MANAGE,
     ROLE_CHOICES,
@@ -41,6 +42,7 @@ from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -68,39 +70,73 @@ DONE_MESSAGES = {
     "revoked": "Sessions revoked. They must sign in again.",
 }
 
-# The confirmed actions: what the button says, what happens, and what the core is sent.
-STAFF_ACTIONS: dict[str, dict[str, Any]] = {
-    "deactivate": {
-        "title": "Deactivate staff user",
-        "button": "Deactivate",
-        "danger": True,
-        "effect": (
+
+@dataclass(frozen=True)
+class StaffAction:
+    """A confirmed action on a staff user: what the button says, what happens, its done
+    message and its log action."""
+
+    title: str
+    button: str
+    danger: bool
+    effect: str
+    done: str
+    log: str
+
+
+STAFF_ACTIONS: dict[str, StaffAction] = {
+    "deactivate": StaffAction(
+        title="Deactivate staff user",
+        button="Deactivate",
+        danger=True,
+        effect=(
             "They will not be able to sign in, and every session they have open ends at "
             "once. Their history stays; you can reactivate them later."
         ),
-        "done": "deactivated",
-        "log": "user.deactivate",
-    },
-    "reactivate": {
-        "title": "Reactivate staff user",
-        "button": "Reactivate",
-        "danger": False,
-        "effect": "They can sign in again with their password, with the role and branch shown.",
-        "done": "reactivated",
-        "log": "user.reactivate",
-    },
-    "revoke-sessions": {
-        "title": "Revoke sessions",
-        "button": "Revoke sessions",
-        "danger": True,
-        "effect": (
+        done="deactivated",
+        log="user.deactivate",
+    ),
+    "reactivate": StaffAction(
+        title="Reactivate staff user",
+        button="Reactivate",
+        danger=False,
+        effect="They can sign in again with their password, with the role and branch shown.",
+        done="reactivated",
+        log="user.reactivate",
+    ),
+    "revoke-sessions": StaffAction(
+        title="Revoke sessions",
+        button="Revoke sessions",
+        danger=True,
+        effect=(
             "Every session they have open, in the console or anywhere else, stops working on "
             "its next request and they must sign in again. Their account stays active."
         ),
-        "done": "revoked",
-        "log": "user.revoke_sessions",
-    },
+        done="revoked",
+        log="user.revoke_sessions",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """A staff user as the pages show them: role badges, status, times in the bank's zone."""
+
+    id: str
+    email: str
+    name: str
+    roles: list[tuple[str, str]]
+    role: str
+    branch_id: str
+    active: bool
+    locked: bool
+    status: str
+    status_label: str
+    locked_until: str
+    failed_logins: int
+    last_login: str
+    created: str
+    is_me: bool
 
 
 def user_path(user_id: str) -> str:
@@ -112,28 +148,28 @@ def page_url(user_id: str) -> str:
     return f"/admin/staff/{quoted(user_id)}"
 
 
-def staff_row(user: User, me: str, zone: Any, now: datetime) -> dict[str, Any]:
+def staff_row(user: User, me: str, zone: Any, now: datetime) -> StaffRow:
     """A staff user as the pages show them: role badges, status, times in the bank's zone."""
     locked = user.locked_until is not None and user.locked_until > now
     active = user.is_active
     status = "locked" if locked and active else ("active" if active else "inactive")
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "roles": [(r, ROLE_LABELS.get(r, r)) for r in user.roles],
-        "role": highest_role(user.roles) or "",
-        "branch_id": user.branch_id,
-        "active": active,
-        "locked": locked,
-        "status": status,
-        "status_label": {"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
-        "locked_until": clock_time(user.locked_until, zone) if locked else "",
-        "failed_logins": user.failed_login_count,
-        "last_login": local_time(user.last_login_at, zone),
-        "created": local_time(user.created_at, zone),
-        "is_me": user.id == me,
-    }
+    return StaffRow(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        roles=[(r, ROLE_LABELS.get(r, r)) for r in user.roles],
+        role=highest_role(user.roles) or "",
+        branch_id=user.branch_id,
+        active=active,
+        locked=locked,
+        status=status,
+        status_label={"active": "Active", "inactive": "Inactive", "locked": "Locked"}[status],
+        locked_until=clock_time(user.locked_until, zone) if locked else "",
+        failed_logins=user.failed_login_count,
+        last_login=local_time(user.last_login_at, zone),
+        created=local_time(user.created_at, zone),
+        is_me=user.id == me,
+    )
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -290,8 +326,7 @@ async def _detail_page(
         "admin/staff/detail.html",
         {
             "staff": row,
-            "values": values
-            or {"name": row["name"], "role": row["role"], "branch_id": row["branch_id"]},
+            "values": values or {"name": row.name, "role": row.role, "branch_id": row.branch_id},
             "key": key or mint_key(),
             "unlock_key": mint_key(),
             "errors": FormErrors(errors or {}),
@@ -304,7 +339,7 @@ async def _detail_page(
             "role_options": list(ROLE_CHOICES),
             "branch_options": branches,
         },
-        title=f"Staff user {row['name']}",
+        title=f"Staff user {row.name}",
         section="staff",
         tenant=tenant,
         status_code=status_code,
@@ -333,7 +368,7 @@ async def staff_update(request: Request[Any, Any, Any], user_id: str) -> Respons
     if key is None:
         return await _detail_page(request, core, user_id, values=values, **form_expired().as_form())
     roles = user.roles
-    change: dict[str, Any] = {}
+    change: WriteBody = {}
     if values["name"] != user.name:
         change["name"] = values["name"]
     if values["role"] != (highest_role(roles) or ""):
@@ -387,13 +422,13 @@ async def staff_unlock(request: Request[Any, Any, Any], user_id: str) -> Respons
 # -- deactivate, reactivate, revoke sessions (confirmed) -----------------------------------
 
 
-def _allowed(action: str, row: dict[str, Any]) -> tuple[bool, str]:
+def _allowed(action: str, row: StaffRow) -> tuple[bool, str]:
     """Whether ``action`` makes sense for the user now, and why not when it doesn't."""
-    if action == "deactivate" and row["is_me"]:
+    if action == "deactivate" and row.is_me:
         return False, "You can't deactivate your own account; ask another admin."
-    if action == "deactivate" and not row["active"]:
+    if action == "deactivate" and not row.active:
         return False, "This staff user is already inactive."
-    if action == "reactivate" and row["active"]:
+    if action == "reactivate" and row.active:
         return False, "This staff user is already active."
     return True, ""
 
@@ -406,28 +441,29 @@ def _staff_action(action: str) -> ConfirmedAction:
         user, tenant = await together(core.get(user_path(user_id), model=User), core.tenant())
         row = staff_row(user, core.signed_in.user.id, bank_zone(tenant), datetime.now(UTC))
         allowed, why_not = _allowed(action, row)
-        effect = spec["effect"]
-        if action == "revoke-sessions" and row["is_me"]:
+        effect = spec.effect
+        if action == "revoke-sessions" and row.is_me:
             effect += " This includes your own session: you will be asked to sign in again."
         page = ConfirmPage(
-            title=f"{spec['title']} {row['name']}",
-            question=Markup("{} {}?").format(spec["button"], row["name"]),
-            button=spec["button"],
+            title=f"{spec.title} {row.name}",
+            question=Markup("{} {}?").format(spec.button, row.name),
+            button=spec.button,
             cancel_url=page_url(user_id),
             effect=effect,
-            danger=spec["danger"],
+            danger=spec.danger,
             blocked=None if allowed else why_not,
-            back_label=f"Back to {row['name']}",
+            back_label=f"Back to {row.name}",
         )
         context = admin_context(
-            "staff", tenant, title=spec["title"], lede=f"{row['name']} · {row['email']}",
+            "staff", tenant, title=spec.title, lede=f"{row.name} · {row.email}",
             eyebrow="Staff",
         )  # fmt: skip
         return Subject(context={**context, "staff": row}, page=page)
 
     async def send(core: CoreSession, user_id: str, _reason: str, key: str) -> Any:
         if action == "revoke-sessions":
-            return await core.post(user_path(user_id) + "/revoke-sessions", {}, idempotency_key=key)
+            path = user_path(user_id) + "/revoke-sessions"
+            return await core.post(path, {}, idempotency_key=key, model=RevokedSessions)
         change = {"is_active": action == "reactivate"}
         return await core.send("PATCH", user_path(user_id), json=change, idempotency_key=key)
 
@@ -435,10 +471,9 @@ def _staff_action(action: str) -> ConfirmedAction:
         return f"user:{user_id[:40]}"
 
     def done(user_id: str, answer: Any) -> str:
-        query = {"done": spec["done"]}
-        revoked = answer.get("revoked") if isinstance(answer, dict) else None
-        if action == "revoke-sessions" and isinstance(revoked, int):
-            query["n"] = str(revoked)
+        query = {"done": spec.done}
+        if isinstance(answer, RevokedSessions):
+            query["n"] = str(answer.revoked)
         return f"{page_url(user_id)}?{urlencode(query)}"
 
     return ConfirmedAction(
@@ -446,7 +481,7 @@ def _staff_action(action: str) -> ConfirmedAction:
         path=f"/admin/staff/{{user_id:str}}/{action}",
         param="user_id",
         opt=MANAGE,
-        log=spec["log"],
+        log=spec.log,
         head="admin/_confirm_head.html",
         facts="admin/staff/_confirm_facts.html",
         load=load,

@@ -7,6 +7,7 @@ off, or changing the limit, does not. A core in production mode refuses turning 
 all (a sandbox's convenience only): the page says so by the switch.
 """
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -27,6 +28,7 @@ from app.console.formatting import money
 from app.console.writes import (
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -84,11 +86,20 @@ def limit_for_input(amount: Any, currency: str) -> str:
     return shown.lstrip("₦$€£").removesuffix(f" {currency}").strip()
 
 
+@dataclass(frozen=True)
+class SettingsForm:
+    """The settings form as typed (or as the bank has them)."""
+
+    teller_approval_limit: str
+    allow_same_maker_checker: bool
+    mfa_required_role: str
+
+
 async def _settings_page(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    values: dict[str, Any] | None = None,
+    values: SettingsForm | None = None,
     key: str | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -100,11 +111,11 @@ async def _settings_page(
     )  # fresh, not the page cache: this page edits it
     settings = tenant.settings
     currency = tenant.base_currency
-    current = {
-        "teller_approval_limit": limit_for_input(settings.teller_approval_limit, currency),
-        "allow_same_maker_checker": settings.allow_same_maker_checker,
-        "mfa_required_role": settings.mfa_required_role,
-    }
+    current = SettingsForm(
+        teller_approval_limit=limit_for_input(settings.teller_approval_limit, currency),
+        allow_same_maker_checker=settings.allow_same_maker_checker,
+        mfa_required_role=settings.mfa_required_role,
+    )
     return render_admin(
         request,
         "admin/settings.html",
@@ -138,11 +149,11 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
     typed_limit = str(form.get("teller_approval_limit") or "").strip()[:40]
     same_person = form.get("allow_same_maker_checker") == "on"
     typed_mfa = str(form.get("mfa_required_role") or "")
-    values = {
-        "teller_approval_limit": typed_limit,
-        "allow_same_maker_checker": same_person,
-        "mfa_required_role": typed_mfa,
-    }
+    values = SettingsForm(
+        teller_approval_limit=typed_limit,
+        allow_same_maker_checker=same_person,
+        mfa_required_role=typed_mfa,
+    )
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
@@ -162,7 +173,7 @@ async def settings_save(request: Request[Any, Any, Any]) -> Response[Any]:
         return await _settings_page(
             request, core, values=values, key=key, confirm_weaken=True, status_code=200
         )
-    change: dict[str, Any] = {"allow_same_maker_checker": same_person}
+    change: WriteBody = {"allow_same_maker_checker": same_person}
     if not unchanged_limit:
         change["teller_approval_limit"] = limit
     if new_mfa != was_mfa:

@@ -8,9 +8,11 @@ refusals are shown next to the field or the delivery they concern.
 """
 
 import asyncio
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response, get, post
 from markupsafe import Markup
 
@@ -34,6 +36,7 @@ from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -98,7 +101,6 @@ DELIVERY_STATUSES = (
     ("CANCELLED", "Cancelled"),
 )
 STATUS_LABELS = dict(DELIVERY_STATUSES)
-FIELDS = ("name", "url", "secret")
 
 DONE_MESSAGES = {
     "saved": "Changes saved. They apply to the next event.",
@@ -115,46 +117,108 @@ def page_url(webhook_id: str) -> str:
     return f"/admin/webhooks/{quoted(webhook_id)}"
 
 
-def webhook_row(hook: Webhook, zone: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WebhookRow:
     """A subscription as the pages show it."""
-    return {
-        "id": hook.id,
-        "name": hook.name,
-        "url": hook.url,
-        "events": hook.events,
-        "all_events": set(hook.events) >= set(EVENT_TYPES),
-        "active": hook.is_active,
-        "created": local_time(hook.created_at, zone),
-        "updated": local_time(hook.updated_at, zone),
-    }
+
+    id: str
+    name: str
+    url: str
+    events: list[str]
+    all_events: bool
+    active: bool
+    created: str
+    updated: str
 
 
-def delivery_row(delivery: WebhookDelivery, zone: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AttemptRow:
+    """One attempt of a delivery."""
+
+    number: int
+    at: str
+    status_code: int | None
+    error: str
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery with its attempts (oldest first), times in the bank's timezone."""
+
+    id: str
+    event_id: str
+    event_type: str
+    status: str
+    status_label: str
+    attempt_count: int
+    created: str
+    next_attempt: str
+    delivered: str
+    last_status_code: int | None
+    last_error: str
+    attempts: list[AttemptRow]
+
+
+@dataclass(frozen=True)
+class WebhookForm:
+    """The create / edit form as typed."""
+
+    name: str = ""
+    url: str = ""
+    secret: str = ""
+    events: list[str] = field(default_factory=list)
+    active: bool = True
+
+
+class CreatedWebhook(msgspec.Struct, kw_only=True, frozen=True):
+    """A new subscription as its one page shows it (the secret only straight after)."""
+
+    name: str
+    url: str
+    secret: str | None = None
+
+
+def webhook_row(hook: Webhook, zone: Any) -> WebhookRow:
+    """A subscription as the pages show it."""
+    return WebhookRow(
+        id=hook.id,
+        name=hook.name,
+        url=hook.url,
+        events=hook.events,
+        all_events=set(hook.events) >= set(EVENT_TYPES),
+        active=hook.is_active,
+        created=local_time(hook.created_at, zone),
+        updated=local_time(hook.updated_at, zone),
+    )
+
+
+def delivery_row(delivery: WebhookDelivery, zone: Any) -> DeliveryRow:
     """A delivery with its attempts (oldest first), times in the bank's timezone."""
     status = delivery.status
-    return {
-        "id": delivery.id,
-        "event_id": delivery.event_id,
-        "event_type": delivery.event_type,
-        "status": status.lower(),
-        "status_label": STATUS_LABELS.get(status, status.capitalize()),
-        "attempt_count": delivery.attempt_count,
-        "created": local_time(delivery.created_at, zone),
-        "next_attempt": local_time(delivery.next_attempt_at, zone),
-        "delivered": local_time(delivery.delivered_at, zone),
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error or "",
-        "attempts": [
-            {
-                "number": a.number,
-                "at": local_time(a.attempted_at, zone),
-                "status_code": a.status_code,
-                "error": a.error or "",
-                "duration_ms": a.duration_ms,
-            }
+    return DeliveryRow(
+        id=delivery.id,
+        event_id=delivery.event_id,
+        event_type=delivery.event_type,
+        status=status.lower(),
+        status_label=STATUS_LABELS.get(status, status.capitalize()),
+        attempt_count=delivery.attempt_count,
+        created=local_time(delivery.created_at, zone),
+        next_attempt=local_time(delivery.next_attempt_at, zone),
+        delivered=local_time(delivery.delivered_at, zone),
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error or "",
+        attempts=[
+            AttemptRow(
+                number=a.number,
+                at=local_time(a.attempted_at, zone),
+                status_code=a.status_code,
+                error=a.error or "",
+                duration_ms=a.duration_ms,
+            )
             for a in delivery.attempts
         ],
-    }
+    )
 
 
 def chosen_events(form: Any) -> list[str]:
@@ -203,7 +267,7 @@ async def _create_form(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    values: dict[str, Any],
+    values: WebhookForm,
     key: str,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -226,29 +290,32 @@ async def _create_form(
 @get("/admin/webhooks/new", opt=MANAGE, name="admin_webhook_new")
 async def webhook_new(request: Request[Any, Any, Any]) -> Response[Any]:
     """The new-webhook form."""
-    values: dict[str, Any] = {"name": "", "url": "", "secret": "", "events": [], "active": True}
-    return await _create_form(request, CoreSession(request), values=values, key=mint_key())
+    return await _create_form(request, CoreSession(request), values=WebhookForm(), key=mint_key())
 
 
 @post("/admin/webhooks", opt=MANAGE, name="admin_webhook_create")
 async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     """Subscribe, keep the secret for the one page that shows it, and go there."""
     form = await request.form()
-    values: dict[str, Any] = {name: text(form, name, 2000) for name in FIELDS}
-    values["events"] = chosen_events(form)
-    values["active"] = form.get("is_active") == "on"
+    values = WebhookForm(
+        name=text(form, "name", 2000),
+        url=text(form, "url", 2000),
+        secret=text(form, "secret", 2000),
+        events=chosen_events(form),
+        active=form.get("is_active") == "on",
+    )
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
         return await _create_form(request, core, values=values, **form_expired().as_form())
-    body: dict[str, Any] = {
-        "name": values["name"],
-        "url": values["url"],
-        "events": values["events"],
-        "is_active": values["active"],
+    body: WriteBody = {
+        "name": values.name,
+        "url": values.url,
+        "events": values.events,
+        "is_active": values.active,
     }
-    if values["secret"]:
-        body["secret"] = values["secret"]
+    if values.secret:
+        body["secret"] = values.secret
     created = await send_write(
         request,
         core,
@@ -262,13 +329,13 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
     if isinstance(created, Refusal):
         # A refused secret is not written back into the page.
         return await _create_form(
-            request, core, values={**values, "secret": ""}, **created.as_form()
+            request, core, values=replace(values, secret=""), **created.as_form()
         )
     webhook_id = created.id
     await OneTimeSecrets(request, core).keep(
         SECRET_KIND,
         webhook_id,
-        {"secret": created.secret, "name": created.name, "url": created.url},
+        CreatedWebhook(secret=created.secret, name=created.name, url=created.url),
     )
     return redirect(f"{page_url(webhook_id)}/created")
 
@@ -277,18 +344,18 @@ async def webhook_create(request: Request[Any, Any, Any]) -> Response[Any]:
 async def webhook_created(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
     """The new subscription's signing secret, this once."""
     core = CoreSession(request)
-    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, webhook_id)
+    kept = await OneTimeSecrets(request, core).take(SECRET_KIND, webhook_id, CreatedWebhook)
     if kept is None:
         # A 404 page for an unknown ID.
         hook = await core.get(webhook_path(webhook_id), model=Webhook)
-        kept = {"name": hook.name, "url": hook.url}
+        kept = CreatedWebhook(name=hook.name, url=hook.url)
     return render_admin(
         request,
         "admin/webhooks/created.html",
         {
             "webhook_id": webhook_id,
             "created": kept,
-            "secret": kept.get("secret"),
+            "secret": kept.secret,
         },
         title="Webhook created",
         section="webhooks",
@@ -305,7 +372,7 @@ async def _detail_page(
     core: CoreSession,
     webhook_id: str,
     *,
-    values: dict[str, Any] | None = None,
+    values: WebhookForm | None = None,
     key: str | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -319,19 +386,14 @@ async def _detail_page(
         {
             "webhook": row,
             "values": values
-            or {
-                "name": row["name"],
-                "url": row["url"],
-                "events": row["events"],
-                "active": row["active"],
-            },
+            or WebhookForm(name=row.name, url=row.url, events=row.events, active=row.active),
             "key": key or mint_key(),
             "errors": FormErrors(errors or {}),
             "error": error,
             "event_groups": EVENT_GROUPS,
             "done": DONE_MESSAGES.get(request.query_params.get("done", "")),
         },
-        title=f"Webhook {row['name']}",
+        title=f"Webhook {row.name}",
         section="webhooks",
         tenant=tenant,
         status_code=status_code,
@@ -348,12 +410,12 @@ async def webhook_detail(request: Request[Any, Any, Any], webhook_id: str) -> Re
 async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Response[Any]:
     """Send what changed (name, URL, events, active) to the core."""
     form = await request.form()
-    values: dict[str, Any] = {
-        "name": text(form, "name", 200),
-        "url": text(form, "url", 2000),
-        "events": chosen_events(form),
-        "active": form.get("is_active") == "on",
-    }
+    values = WebhookForm(
+        name=text(form, "name", 200),
+        url=text(form, "url", 2000),
+        events=chosen_events(form),
+        active=form.get("is_active") == "on",
+    )
     key = key_from_form(form)
     core = CoreSession(request)
     # A missing webhook is a 404 page.
@@ -362,15 +424,15 @@ async def webhook_update(request: Request[Any, Any, Any], webhook_id: str) -> Re
         return await _detail_page(
             request, core, webhook_id, values=values, **form_expired().as_form()
         )
-    change: dict[str, Any] = {}
-    if values["name"] != hook.name:
-        change["name"] = values["name"]
-    if values["url"] != hook.url:
-        change["url"] = values["url"]
-    if set(values["events"]) != set(hook.events) or not values["events"]:
-        change["events"] = values["events"]
-    if values["active"] != hook.is_active:
-        change["is_active"] = values["active"]
+    change: WriteBody = {}
+    if values.name != hook.name:
+        change["name"] = values.name
+    if values.url != hook.url:
+        change["url"] = values.url
+    if set(values.events) != set(hook.events) or not values.events:
+        change["events"] = values.events
+    if values.active != hook.is_active:
+        change["is_active"] = values.active
     if not change:
         return redirect(f"{page_url(webhook_id)}?done=unchanged")
     updated = await send_write(
@@ -394,10 +456,10 @@ async def _delete_subject(core: CoreSession, webhook_id: str) -> Subject:
     hook, tenant = await together(core.get(webhook_path(webhook_id), model=Webhook), core.tenant())
     row = webhook_row(hook, bank_zone(tenant))
     page = ConfirmPage(
-        title=f"Delete webhook {row['name']}",
-        question=Markup("Delete webhook {}?").format(row["name"]),
+        title=f"Delete webhook {row.name}",
+        question=Markup("Delete webhook {}?").format(row.name),
         button="Delete webhook",
-        cancel_url=f"/admin/webhooks/{row['id']}",
+        cancel_url=f"/admin/webhooks/{row.id}",
         effect=(
             "The receiver gets no more events from this subscription, and deliveries still "
             "waiting are cancelled. This can't be undone; to stop events for a while, pause "
@@ -406,7 +468,7 @@ async def _delete_subject(core: CoreSession, webhook_id: str) -> Subject:
         danger=True,
     )
     context = admin_context(
-        "webhooks", tenant, title="Delete webhook", lede=row["name"], eyebrow="Webhooks"
+        "webhooks", tenant, title="Delete webhook", lede=row.name, eyebrow="Webhooks"
     )
     return Subject(context={**context, "webhook": row}, page=page)
 
@@ -474,7 +536,7 @@ async def _deliveries_page(
         {
             "webhook": webhook_row(hook, zone),
             "deliveries": deliveries,
-            "retry_keys": {d["id"]: mint_key() for d in deliveries},
+            "retry_keys": {d.id: mint_key() for d in deliveries},
             "retry_error": retry_error,
             "status": status,
             "status_options": list(DELIVERY_STATUSES),

@@ -13,7 +13,7 @@ from "Post".
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +24,13 @@ from litestar.exceptions import NotFoundException
 from app.client import ApprovalsView, BankingAPIError, Journal, Transaction, TransactionView
 from app.console.amount_words import amount_in_words
 from app.console.banking import CoreSession
-from app.console.bulk_approval import BulkApproval, approve_selected, show_results
+from app.console.bulk_approval import (
+    BulkApproval,
+    Decided,
+    Decisions,
+    approve_selected,
+    show_results,
+)
 from app.console.concurrent import together
 from app.console.drafts import DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
@@ -41,10 +47,10 @@ from app.console.journals.views import (
     type_label,
 )
 from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.lookup import fetch_account, looks_like_id
+from app.console.lookup import AccountSummary, fetch_account, looks_like_id
 from app.console.pending_count import forget_pending_count, remember_pending, waiting_of
 from app.console.permissions import can
-from app.console.standing.queue import OWN_INSTRUCTION, standing_rows
+from app.console.standing.queue import OWN_INSTRUCTION, StandingItem, standing_rows
 from app.console.teller.day import STATUS_LABELS, TYPE_LABELS
 from app.console.writes import (
     KEY_FIELD,
@@ -75,29 +81,65 @@ DECISION_ERRORS: dict[str, str] = {
 }
 
 
-async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, dict[str, Any]]:
+async def _accounts(core: CoreSession, ids: set[str]) -> dict[str, AccountSummary]:
     """The accounts named by ``ids`` (looked up side by side)."""
     wanted = sorted(i for i in ids if i)
     found = await asyncio.gather(*(fetch_account(core, i) for i in wanted), return_exceptions=True)
-    return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, dict)}
+    return {i: a for i, a in zip(wanted, found, strict=True) if isinstance(a, AccountSummary)}
 
 
-def _item(t: TransactionView, me: str, timezone: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TransactionItem:
+    """A pending teller transaction as the queue's table draws it."""
+
+    id: str
+    ref: str
+    type: str
+    account_number: str
+    holder: str
+    to_account_number: str
+    amount: str
+    maker: str
+    made_by_me: bool
+    branch: str
+    time: str
+
+
+@dataclass(frozen=True)
+class JournalItem:
+    """A journal waiting for approval (or to be posted) as the queue's table draws it."""
+
+    id: str
+    ref: str
+    type: str
+    description: str
+    amount: str
+    effective_date: str
+    maker: str
+    made_by_me: bool
+    time: str
+    approved_by: str
+
+
+QueueItem = TransactionItem | JournalItem | StandingItem
+
+
+def _item(t: TransactionView, me: str, timezone: str) -> TransactionItem:
     """A pending teller transaction as the queue's table draws it (the core's view names
     its accounts)."""
-    return {
-        "id": t.id,
-        "ref": t.transaction_ref,
-        "type": TYPE_LABELS.get(t.type, t.type),
-        "account_number": t.account_number or "",
-        "holder": t.customer_name or "",
-        "to_account_number": t.counterparty_account_number or "",
-        "amount": money(t.amount, t.currency),
-        "maker": t.created_by_email or "",
-        "made_by_me": t.created_by == me,
-        "branch": t.branch_code or "",
-        "time": local_time(t.created_at, timezone),
-    }
+    return TransactionItem(
+        id=t.id,
+        ref=t.transaction_ref,
+        type=TYPE_LABELS.get(t.type, t.type),
+        account_number=t.account_number or "",
+        holder=t.customer_name or "",
+        to_account_number=t.counterparty_account_number or "",
+        amount=money(t.amount, t.currency),
+        maker=t.created_by_email or "",
+        made_by_me=t.created_by == me,
+        branch=t.branch_code or "",
+        time=local_time(t.created_at, timezone),
+    )
 
 
 @dataclass(frozen=True)
@@ -119,7 +161,7 @@ class Section:
     """One section of the queue as shown: its items, or why they could not be listed."""
 
     spec: SectionSpec
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: Sequence[QueueItem] = field(default_factory=list)
     more: bool = False
     error: str | None = None  # the core could not list it; the other sections still show
 
@@ -132,20 +174,20 @@ class QueueContext:
     view: ApprovalsView  # GET /views/approvals: every section at once
 
 
-def _journal_rows(q: QueueContext, found: list[Journal]) -> list[dict[str, Any]]:
+def _journal_rows(q: QueueContext, found: list[Journal]) -> list[JournalItem]:
     return [
-        {
-            "id": j.id,
-            "ref": j.journal_number,
-            "type": type_label(j.journal_type),
-            "description": j.description,
-            "amount": amount_shown(j),
-            "effective_date": j.effective_date.isoformat(),
-            "maker": person(j, "created"),
-            "made_by_me": made_by(j, q.me),
-            "time": local_time(j.created_at, q.timezone),
-            "approved_by": person(j, "approved") if j.approved_at else "",
-        }
+        JournalItem(
+            id=j.id,
+            ref=j.journal_number,
+            type=type_label(j.journal_type),
+            description=j.description,
+            amount=amount_shown(j),
+            effective_date=j.effective_date.isoformat(),
+            maker=person(j, "created"),
+            made_by_me=made_by(j, q.me),
+            time=local_time(j.created_at, q.timezone),
+            approved_by=person(j, "approved") if j.approved_at else "",
+        )
         for j in found
     ]
 
@@ -244,7 +286,7 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
     tenant, view, results = await together(
         core.tenant(),
         _queue_view(core),
-        DraftStore(request, core).load_blob(request.query_params.get("result")),
+        DraftStore(request, core).load_blob(request.query_params.get("result"), Decisions),
     )
     if isinstance(view, BankingAPIError):
         refused = f"These could not be listed just now. {core_message(view)}"
@@ -265,9 +307,9 @@ async def queue(request: Request[Any, Any, Any]) -> Response[Any]:
                 for s in sections
                 if s.spec.bulk_action and can(core.signed_in, s.spec.decide_permission)
                 for i in s.items
-                if not i["made_by_me"]
+                if not i.made_by_me
             ),
-            "results": (results or {}).get("items"),
+            "results": results.items if results else None,
             "bulk_key": mint_key(),
             "own_item": OWN_ITEM,
             "own_journal": OWN_JOURNAL,
@@ -369,7 +411,7 @@ async def _single(request: Request[Any, Any, Any], transaction_id: str, verb: st
     forget_pending_count(core.signed_in.tenant.code)
     outcome = "Approved: the money has moved." if verb == "approve" else "Rejected."
     return await show_results(
-        request, core, [{"ref": ref, "href": _receipt(ref), "ok": True, "outcome": outcome}]
+        request, core, [Decided(ref=ref, href=_receipt(ref), ok=True, outcome=outcome)]
     )
 
 

@@ -13,6 +13,7 @@ the action log is read for the session's tenant alone.
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,7 @@ from litestar import Request, Response, Router, get
 from litestar.response import Stream
 
 from app.client import AuditEvent, AuditVerification, BankingAPIValidationError, Page, Tenant
-from app.console.audit.changes import change_kind, changes
+from app.console.audit.changes import FieldChange, change_kind, changes
 from app.console.audit.consolelog import (
     PAGE_SIZE,
     every_row,
@@ -62,48 +63,93 @@ CONSOLE_CSV_HEADER = (
 )  # fmt: skip
 
 
-def _outcome(value: str | None) -> dict[str, str]:
+@dataclass(frozen=True)
+class Outcome:
+    """An outcome as its badge shows it."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TrailRow:
+    """One core audit record, ready for the page."""
+
+    id: int
+    at: str
+    at_iso: str
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    request_id: str
+    ip: str
+    outcome: Outcome
+    changes: list[FieldChange]
+    change_kind: str
+    from_console: bool  # the console logged this request too
+
+
+@dataclass(frozen=True)
+class ConsoleRow:
+    """One console action-log row, ready for the page."""
+
+    at: str
+    at_iso: str
+    user: str
+    role: str
+    action: str
+    target: str
+    request_id: str
+    idempotency_key: str
+    outcome: Outcome
+    error_code: str
+    ip: str
+    user_agent: str
+
+
+def _outcome(value: str | None) -> Outcome:
     value = value or ""
-    return {"value": value, "label": OUTCOME_LABELS.get(value, value.capitalize() or "—")}
+    return Outcome(value=value, label=OUTCOME_LABELS.get(value, value.capitalize() or "—"))
 
 
-def trail_row(entry: AuditEvent, timezone: str, logged: set[str]) -> dict[str, Any]:
+def trail_row(entry: AuditEvent, timezone: str, logged: set[str]) -> TrailRow:
     """One core audit record, ready for the page (a record without an actor is the
     system's own: the worker, the daily job)."""
     request_id = entry.request_id or ""
-    return {
-        "id": entry.id,
-        "at": local_time(entry.at, timezone),
-        "at_iso": entry.at.isoformat(),
-        "actor": entry.actor_email or entry.actor_id or "System",
-        "action": entry.action,
-        "entity_type": entry.entity_type or "",
-        "entity_id": entry.entity_id or "",
-        "request_id": request_id,
-        "ip": entry.ip or "",
-        "outcome": _outcome(entry.outcome),
-        "changes": changes(entry.before, entry.after),
-        "change_kind": change_kind(entry.before, entry.after),
-        "from_console": request_id in logged,
-    }
+    return TrailRow(
+        id=entry.id,
+        at=local_time(entry.at, timezone),
+        at_iso=entry.at.isoformat(),
+        actor=entry.actor_email or entry.actor_id or "System",
+        action=entry.action,
+        entity_type=entry.entity_type or "",
+        entity_id=entry.entity_id or "",
+        request_id=request_id,
+        ip=entry.ip or "",
+        outcome=_outcome(entry.outcome),
+        changes=changes(entry.before, entry.after),
+        change_kind=change_kind(entry.before, entry.after),
+        from_console=request_id in logged,
+    )
 
 
-def console_row(row: ConsoleActionLog, timezone: str) -> dict[str, Any]:
+def console_row(row: ConsoleActionLog, timezone: str) -> ConsoleRow:
     """One console action-log row, ready for the page."""
-    return {
-        "at": local_time(row.at.isoformat(), timezone),
-        "at_iso": row.at.isoformat(),
-        "user": row.user_email or "—",
-        "role": ROLE_LABELS.get(row.role or "", ""),
-        "action": row.action,
-        "target": row.target or "",
-        "request_id": row.request_id or "",
-        "idempotency_key": row.idempotency_key or "",
-        "outcome": _outcome(row.outcome),
-        "error_code": row.error_code or "",
-        "ip": row.ip or "",
-        "user_agent": row.user_agent or "",
-    }
+    return ConsoleRow(
+        at=local_time(row.at.isoformat(), timezone),
+        at_iso=row.at.isoformat(),
+        user=row.user_email or "—",
+        role=ROLE_LABELS.get(row.role or "", ""),
+        action=row.action,
+        target=row.target or "",
+        request_id=row.request_id or "",
+        idempotency_key=row.idempotency_key or "",
+        outcome=_outcome(row.outcome),
+        error_code=row.error_code or "",
+        ip=row.ip or "",
+        user_agent=row.user_agent or "",
+    )
 
 
 def _timezone(tenant: Tenant) -> str:
@@ -114,7 +160,7 @@ async def _trail_page(
     core: CoreSession, filters: TrailFilters, timezone: str, cursor: str | None, limit: int
 ) -> Page[AuditEvent]:
     """One page of the trail; a core refusal of a filter lands next to that filter."""
-    params: dict[str, Any] = {**filters.core_params(timezone), "limit": limit}
+    params: dict[str, str | int] = {**filters.core_params(timezone), "limit": limit}
     if cursor:
         params["cursor"] = cursor
     try:
@@ -186,7 +232,7 @@ async def audit_console_log(request: Request[Any, Any, Any]) -> Response[Any]:
     timezone = _timezone(tenant)
     filters = ConsoleLogFilters.read(request.query_params)
     cursor = request.query_params.get("cursor") or None
-    rows: list[dict[str, Any]] = []
+    rows: list[ConsoleRow] = []
     next_url = None
     if not filters.errors:
         page = await log_page(
@@ -228,8 +274,8 @@ async def audit_request(request: Request[Any, Any, Any], request_id: str) -> Res
     tenant = await core.tenant()
     timezone = _timezone(tenant)
     valid = bool(REQUEST_ID.match(request_id))
-    console_rows: list[dict[str, Any]] = []
-    trail_rows: list[dict[str, Any]] = []
+    console_rows: list[ConsoleRow] = []
+    trail_rows: list[TrailRow] = []
     if valid:
         rows = await rows_for_request(
             console_state(request.app).database, core.signed_in.tenant.code, request_id

@@ -12,17 +12,23 @@ The QR code is drawn as inline SVG by segno (the console's CSP forbids inline sc
 inline SVG), with the seed also written out for typing into an app by hand.
 """
 
-import json
 import secrets
 from typing import Any
 
+import msgspec
 import segno
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_303_SEE_OTHER
 from markupsafe import Markup
 
-from app.client import AuthResult, BankingAPIError, BankingAPIUnavailable
+from app.client import (
+    AuthResult,
+    BankingAPIError,
+    BankingAPIUnavailable,
+    EnrolledSignIn,
+    MfaEnrolment,
+)
 from app.console.actionlog import SIGN_IN, SIGN_IN_FAILED, ActionLog, Actor
 from app.console.auth.session import SignedIn, cookie_is_secure, current_session, start_session
 from app.console.htmx import VARY, render
@@ -42,6 +48,33 @@ CODE_FAILURES: dict[str, str] = {
     ),
 }
 RECOVERY_FAILURE = "That recovery code is not right, or was already used. Check it and try again."
+
+
+class MfaStep(msgspec.Struct, kw_only=True, frozen=True):
+    """A sign-in waiting for its second factor, kept server-side under the step's ID: the
+    core's challenge, whose sign-in it is, and (during an enrolment) the seed shown."""
+
+    challenge: str
+    tenant: str
+    email: str
+    next: str
+    enrol: bool
+    secret: str | None = None
+    otpauth_uri: str | None = None
+
+
+class _Challenge(msgspec.Struct, kw_only=True, frozen=True):
+    challenge: str = ""
+    expires_in: int = 300
+
+
+class _ChallengeRefusal(msgspec.Struct, kw_only=True, frozen=True):
+    """The body of the core's ``MFA_REQUIRED`` (or ``MFA_ENROLMENT_REQUIRED``) refusal."""
+
+    mfa: _Challenge = msgspec.field(default_factory=_Challenge)
+
+
+_STEP = msgspec.json.Decoder(MfaStep)
 
 
 def step_cookie_name(secure: bool) -> str:
@@ -85,30 +118,27 @@ async def begin_step(
     """After a right password: keep the core's challenge and go to the code (or enrolment)
     page."""
     console = console_state(request.app)
-    body = error.body or {}
-    mfa = body.get("mfa") if isinstance(body.get("mfa"), dict) else {}
-    challenge = str((mfa or {}).get("challenge") or "")
-    seconds = int((mfa or {}).get("expires_in") or 300)
+    try:
+        mfa = msgspec.convert(error.body or {}, _ChallengeRefusal).mfa
+    except msgspec.ValidationError:
+        mfa = _Challenge()
     step_id = secrets.token_urlsafe(32)
     enrol = error.code == "MFA_ENROLMENT_REQUIRED"
+    step = MfaStep(
+        challenge=mfa.challenge,
+        tenant=tenant,
+        email=email,
+        next=safe_next(next_path),
+        enrol=enrol,
+    )
     await console.session_store.set(
-        STEP_PREFIX + step_id,
-        json.dumps(
-            {
-                "challenge": challenge,
-                "tenant": tenant,
-                "email": email,
-                "next": safe_next(next_path),
-                "enrol": enrol,
-            }
-        ).encode(),
-        expires_in=seconds,
+        STEP_PREFIX + step_id, msgspec.json.encode(step), expires_in=mfa.expires_in or 300
     )
     target = "/login/mfa/enrol" if enrol else "/login/mfa"
-    return _see_other(target, cookies=[_cookie(console, step_id, seconds)])
+    return _see_other(target, cookies=[_cookie(console, step_id, mfa.expires_in or 300)])
 
 
-async def _step(request: Request[Any, Any, Any]) -> tuple[str, dict[str, Any]] | None:
+async def _step(request: Request[Any, Any, Any]) -> tuple[str, MfaStep] | None:
     console = console_state(request.app)
     step_id = request.cookies.get(step_cookie_name(_secure(console)), "")
     if not step_id:
@@ -117,16 +147,15 @@ async def _step(request: Request[Any, Any, Any]) -> tuple[str, dict[str, Any]] |
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
-    except ValueError:
+        return step_id, _STEP.decode(raw)
+    except msgspec.DecodeError:  # a step of an older console: sign in again
         return None
-    return (step_id, value) if isinstance(value, dict) else None
 
 
-async def _save(request: Request[Any, Any, Any], step_id: str, step: dict[str, Any]) -> None:
+async def _save(request: Request[Any, Any, Any], step_id: str, step: MfaStep) -> None:
     console = console_state(request.app)
     await console.session_store.set(
-        STEP_PREFIX + step_id, json.dumps(step).encode(), expires_in=300
+        STEP_PREFIX + step_id, msgspec.json.encode(step), expires_in=300
     )
 
 
@@ -154,7 +183,7 @@ def grouped(secret: str) -> str:
 
 
 async def _signed_in(
-    request: Request[Any, Any, Any], step_id: str, step: dict[str, Any], answer: Any
+    request: Request[Any, Any, Any], step_id: str, step: MfaStep, answer: Any
 ) -> tuple[SignedIn, Cookie]:
     result = AuthResult.model_validate(answer)
     signed_in = await start_session(request, result)
@@ -173,20 +202,20 @@ async def _signed_in(
     return signed_in, await _forget(request, step_id)
 
 
-async def _failed(request: Request[Any, Any, Any], step: dict[str, Any], code: str) -> None:
+async def _failed(request: Request[Any, Any, Any], step: MfaStep, code: str) -> None:
     await ActionLog(console_state(request.app).database).record(
         request,
         action=SIGN_IN_FAILED,
-        actor=Actor(email=str(step.get("email") or "") or None, tenant=str(step.get("tenant"))),
+        actor=Actor(email=step.email or None, tenant=step.tenant),
         outcome="failure",
-        target=f"staff:{step.get('email')}",
+        target=f"staff:{step.email}",
         error_code=code,
     )
 
 
 def _code_page(
     request: Request[Any, Any, Any],
-    step: dict[str, Any],
+    step: MfaStep,
     *,
     recovery: bool,
     error: str | None = None,
@@ -195,7 +224,7 @@ def _code_page(
     return render(
         request,
         "auth/mfa.html",
-        {"email": step.get("email"), "recovery": recovery, "error": error},
+        {"email": step.email, "recovery": recovery, "error": error},
         block=None,
         status_code=status_code,
     )
@@ -205,7 +234,7 @@ def _code_page(
 async def code_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """Ask for the authenticator's code (or a recovery code)."""
     found = await _step(request)
-    if found is None or found[1].get("enrol"):
+    if found is None or found[1].enrol:
         return _lost(request)
     recovery = request.query_params.get("recovery") == "1"
     return _code_page(request, found[1], recovery=recovery)
@@ -217,7 +246,7 @@ async def check_code(request: Request[Any, Any, Any]) -> Response[Any]:
     from app.console.auth.routes import fresh_csrf
 
     found = await _step(request)
-    if found is None or found[1].get("enrol"):
+    if found is None or found[1].enrol:
         return _lost(request)
     step_id, step = found
     form = await request.form()
@@ -227,14 +256,17 @@ async def check_code(request: Request[Any, Any, Any]) -> Response[Any]:
     if not code and not recovery_code:
         message = "Enter your recovery code." if recovery else "Enter the 6-digit code."
         return _code_page(request, step, recovery=recovery, error=message, status_code=400)
-    body: dict[str, Any] = {"challenge": step["challenge"]}
-    body["recovery_code" if recovery_code else "code"] = recovery_code or code
+    # The check's JSON body (the client has models of answers only).
+    body = {
+        "challenge": step.challenge,
+        "recovery_code" if recovery_code else "code": recovery_code or code,
+    }
     console = console_state(request.app)
     try:
         answer = await console.client.post(
             "/auth/mfa/verify",
             json=body,
-            tenant=str(step["tenant"]),
+            tenant=step.tenant,
             request_id=request_id(request.scope),
             forwarded_for=client_ip(request.scope),
         )
@@ -250,35 +282,35 @@ async def check_code(request: Request[Any, Any, Any]) -> Response[Any]:
         flag = "locked" if exc.code == "ACCOUNT_LOCKED" else "step_expired"
         return _see_other(f"/login?{flag}=1", cookies=[forget])
     _signed, forget = await _signed_in(request, step_id, step, answer)
-    return _see_other(str(step.get("next") or "/"), cookies=[forget, fresh_csrf(console)])
+    return _see_other(step.next or "/", cookies=[forget, fresh_csrf(console)])
 
 
 async def _enrolment(
-    request: Request[Any, Any, Any], step_id: str, step: dict[str, Any]
-) -> dict[str, Any] | BankingAPIError:
+    request: Request[Any, Any, Any], step_id: str, step: MfaStep
+) -> MfaStep | BankingAPIError:
     """The seed to show: asked of the core once per challenge, then kept with the step."""
-    if step.get("secret") and step.get("otpauth_uri"):
+    if step.secret and step.otpauth_uri:
         return step
     console = console_state(request.app)
     try:
         started = await console.client.post(
             "/auth/mfa/enrol",
-            json={"challenge": step["challenge"]},
-            tenant=str(step["tenant"]),
+            model=MfaEnrolment,
+            json={"challenge": step.challenge},
+            tenant=step.tenant,
             request_id=request_id(request.scope),
             forwarded_for=client_ip(request.scope),
         )
     except BankingAPIError as exc:
         return exc
-    step["secret"] = started["secret"]
-    step["otpauth_uri"] = started["otpauth_uri"]
+    step = msgspec.structs.replace(step, secret=started.secret, otpauth_uri=started.otpauth_uri)
     await _save(request, step_id, step)
     return step
 
 
 def _enrol_page(
     request: Request[Any, Any, Any],
-    step: dict[str, Any],
+    step: MfaStep,
     *,
     error: str | None = None,
     status_code: int = 200,
@@ -287,9 +319,9 @@ def _enrol_page(
         request,
         "auth/mfa_enrol.html",
         {
-            "email": step.get("email"),
-            "qr": qr_svg(str(step["otpauth_uri"])),
-            "secret": grouped(str(step["secret"])),
+            "email": step.email,
+            "qr": qr_svg(step.otpauth_uri or ""),
+            "secret": grouped(step.secret or ""),
             "error": error,
         },
         block=None,
@@ -301,7 +333,7 @@ def _enrol_page(
 async def enrol_page(request: Request[Any, Any, Any]) -> Response[Any]:
     """Add an authenticator app: the QR code, the key written out, and the first code."""
     found = await _step(request)
-    if found is None or not found[1].get("enrol"):
+    if found is None or not found[1].enrol:
         return _lost(request)
     step_id, step = found
     enrolment = await _enrolment(request, step_id, step)
@@ -315,7 +347,7 @@ async def enrol_page(request: Request[Any, Any, Any]) -> Response[Any]:
 async def confirm_enrolment(request: Request[Any, Any, Any]) -> Response[Any]:
     """The app's first code turns the factor on; the recovery codes are shown this once."""
     found = await _step(request)
-    if found is None or not found[1].get("enrol") or not found[1].get("secret"):
+    if found is None or not found[1].enrol or not found[1].secret:
         return _lost(request)
     step_id, step = found
     form = await request.form()
@@ -328,8 +360,8 @@ async def confirm_enrolment(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         answer = await console.client.post(
             "/auth/mfa/enrol/confirm",
-            json={"challenge": step["challenge"], "code": code},
-            tenant=str(step["tenant"]),
+            json={"challenge": step.challenge, "code": code},
+            tenant=step.tenant,
             request_id=request_id(request.scope),
             forwarded_for=client_ip(request.scope),
         )
@@ -346,12 +378,12 @@ async def confirm_enrolment(request: Request[Any, Any, Any]) -> Response[Any]:
     from app.console.auth.routes import fresh_csrf
 
     _signed, forget = await _signed_in(request, step_id, step, answer)
-    codes = [str(c) for c in (answer.get("recovery_codes") or [])]
+    codes = msgspec.convert(answer, EnrolledSignIn).recovery_codes
     # Shown in this answer only: never stored by the console, never shown again.
     page = render(
         request,
         "auth/recovery_codes.html",
-        {"codes": codes, "next_path": str(step.get("next") or "/")},
+        {"codes": codes, "next_path": step.next or "/"},
         block=None,
     )
     page.cookies.extend([forget, fresh_csrf(console)])

@@ -127,7 +127,7 @@ async def sign_in_form(
             "next_path": next_value,
             "error": error,
             "notice": notice,
-            "sso_name": provider.get("display_name") if provider else None,
+            "sso_name": provider.display_name if provider else None,
             "sso_url": "/login/sso?" + urlencode(sso_query),
         },
         block=None,
@@ -225,11 +225,11 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
     rid = request_id(request.scope)
     # A session that began at the bank's identity provider ends there too (RP-initiated
     # logout): read before the console's session is cleared.
-    from app.console.auth.sso import provider_logout_url
+    from app.console.auth.sso import provider_logout_url, provider_session
 
     session_data = request.scope.get("session")
-    sso = session_data.get("sso") if isinstance(session_data, dict) else None
-    provider_url = provider_logout_url(request, sso)
+    provider = provider_session(session_data.get("sso") if isinstance(session_data, dict) else None)
+    provider_url = provider_logout_url(request, provider)
     await end_session(request, revoke=True, request_id=rid)
     await ActionLog(console.database).record(
         request,
@@ -251,7 +251,8 @@ async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
             "auth/signed_out.html",
             {
                 "provider_url": provider_url,
-                "provider_name": (sso or {}).get("display_name") or "your bank's sign-in service",
+                "provider_name": (provider.display_name if provider else "")
+                or "your bank's sign-in service",
             },
             block=None,
         )

@@ -120,7 +120,7 @@ class ConsoleSessionBackend(ServerSideSessionBackend):
 
     async def load_from_connection(
         self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any]:  # Litestar's signature: the session as the middleware keeps it
         data = await super().load_from_connection(connection)
         if data:
             # A copy to compare with at the end: most requests change nothing.

@@ -14,19 +14,26 @@ Connect (authorization code with PKCE, ``state`` and ``nonce``), and RP-initiate
   provider's ``end_session_endpoint`` (when it has one) with the spent ID token as hint.
 """
 
-import json
 import secrets
 import time
 import warnings
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import structlog
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from app.client import AuthResult, BankingAPIError, BankingAPIUnavailable
+from app.client import (
+    AuthResult,
+    BankingAPIError,
+    BankingAPIUnavailable,
+    OidcProvider,
+    ProviderSession,
+    SsoSignIn,
+)
 from app.console.actionlog import SIGN_IN, SIGN_IN_FAILED, ActionLog, Actor
 from app.console.auth.session import cookie_is_secure, current_session, start_session
 from app.console.htmx import VARY
@@ -86,7 +93,32 @@ STATE_MISMATCH = (
     "Start again with the button below."
 )
 
-_providers: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_providers: dict[str, tuple[float, OidcProvider | None]] = {}
+
+
+class SsoFlow(msgspec.Struct, kw_only=True, frozen=True):
+    """A started sign-in, kept server-side (single use) until the provider sends the browser
+    back: what to check its answer against and where to go after."""
+
+    tenant: str
+    state: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    next: str
+    issuer: str
+
+
+_FLOW = msgspec.json.Decoder(SsoFlow)
+
+
+def _flow_of(raw: bytes | None) -> SsoFlow | None:
+    if not raw:
+        return None
+    try:
+        return _FLOW.decode(raw)
+    except msgspec.ValidationError:  # a record of an older console: start again
+        return None
 
 
 def flow_cookie_name(secure: bool) -> str:
@@ -110,7 +142,7 @@ def _cookie(console: ConsoleState, value: str, max_age: int) -> Cookie:
 
 async def provider_for(
     request: Request[Any, Any, Any], tenant: str, *, fresh: bool = False
-) -> dict[str, Any] | None:
+) -> OidcProvider | None:
     """The tenant's identity provider as the core describes it, or ``None`` (kept a minute
     per process: the sign-in page asks on every visit)."""
     console = console_state(request.app)
@@ -119,8 +151,9 @@ async def provider_for(
     if not fresh and kept is not None and time.monotonic() - kept[0] < PROVIDER_CACHE_SECONDS:
         return kept[1]
     try:
-        found = await console.client.get(
+        found: OidcProvider | None = await console.client.get(
             "/auth/oidc/provider",
+            model=OidcProvider,
             tenant=tenant,
             request_id=request_id(request.scope),
             forwarded_for=client_ip(request.scope),
@@ -133,9 +166,8 @@ async def provider_for(
         return None
     except BankingAPIError:
         found = None
-    value = found if isinstance(found, dict) else None
-    _providers[key] = (time.monotonic(), value)
-    return value
+    _providers[key] = (time.monotonic(), found)
+    return found
 
 
 def forget_provider(request: Request[Any, Any, Any], tenant: str) -> None:
@@ -194,27 +226,27 @@ async def start_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     callback = redirect_uri(request)
     await console.session_store.set(
         FLOW_PREFIX + flow_id,
-        json.dumps(
-            {
-                "tenant": tenant,
-                "state": state,
-                "nonce": nonce,
-                "code_verifier": verifier,
-                "redirect_uri": callback,
-                "next": safe_next(wanted),
-                "issuer": provider["issuer"],
-            }
-        ).encode(),
+        msgspec.json.encode(
+            SsoFlow(
+                tenant=tenant,
+                state=state,
+                nonce=nonce,
+                code_verifier=verifier,
+                redirect_uri=callback,
+                next=safe_next(wanted),
+                issuer=provider.issuer,
+            )
+        ),
         expires_in=FLOW_SECONDS,
     )
     client = AsyncOAuth2Client(
-        client_id=provider["client_id"],
-        scope=provider.get("scopes") or "openid email profile",
+        client_id=provider.client_id,
+        scope=provider.scopes or "openid email profile",
         redirect_uri=callback,
         code_challenge_method="S256",
     )
     url, _state = client.create_authorization_url(
-        provider["authorization_endpoint"], state=state, code_verifier=verifier, nonce=nonce
+        provider.authorization_endpoint, state=state, code_verifier=verifier, nonce=nonce
     )
     return _see_other(url, cookies=[_cookie(console, flow_id, FLOW_SECONDS)])
 
@@ -227,14 +259,14 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     console = console_state(request.app)
     secure = cookie_is_secure(console.settings.server.host, console.settings.server.production)
     flow_id = request.cookies.get(flow_cookie_name(secure), "")
-    flow: dict[str, Any] | None = None
+    flow: SsoFlow | None = None
     if flow_id:
         raw = await console.session_store.get(FLOW_PREFIX + flow_id)
         # Single use: whatever happens next, this record is spent.
         await console.session_store.delete(FLOW_PREFIX + flow_id)
-        flow = json.loads(raw) if raw else None
+        flow = _flow_of(raw)
     forget = _cookie(console, "", 0)
-    tenant = str(flow["tenant"]) if flow else console.settings.console.banking_tenant_id
+    tenant = flow.tenant if flow else console.settings.console.banking_tenant_id
     log = ActionLog(console.database)
 
     async def refused(code: str, message: str, status: int = 400) -> Response[Any]:
@@ -249,7 +281,7 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
         page = await sign_in_form(
             request,
             tenant=tenant,
-            next_path=str(flow["next"]) if flow else "",
+            next_path=flow.next if flow else "",
             error=message,
             status_code=status,
         )
@@ -259,7 +291,7 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     params = request.query_params
     if flow is None:
         return await refused("SSO_FLOW_UNKNOWN", FLOW_LOST)
-    if not secrets.compare_digest(str(params.get("state", "")), str(flow["state"])):
+    if not secrets.compare_digest(str(params.get("state", "")), flow.state):
         return await refused("SSO_STATE_MISMATCH", STATE_MISMATCH)
     if params.get("error"):
         # The provider said no (the person cancelled, or has no access to this app).
@@ -272,11 +304,12 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
     code = str(params.get("code") or "")
     if not code:
         return await refused("SSO_NO_CODE", FLOW_LOST)
-    body: dict[str, Any] = {
+    # The token request's JSON body (the client has models of answers only).
+    body: dict[str, str] = {
         "code": code[:2048],
-        "code_verifier": flow["code_verifier"],
-        "redirect_uri": flow["redirect_uri"],
-        "nonce": flow["nonce"],
+        "code_verifier": flow.code_verifier,
+        "redirect_uri": flow.redirect_uri,
+        "nonce": flow.nonce,
     }
     if params.get("iss"):
         body["iss"] = str(params.get("iss"))[:500]
@@ -295,14 +328,10 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
         return await refused(exc.code, message, 403 if exc.status == 403 else 400)
     result = AuthResult.model_validate(answer)
     signed_in = await start_session(request, result)
-    provider = answer.get("identity_provider") if isinstance(answer, dict) else None
-    if isinstance(provider, dict) and provider.get("end_session_endpoint"):
+    provider = msgspec.convert(answer, SsoSignIn).identity_provider
+    if provider is not None and provider.end_session_endpoint:
         # For the sign-out: where the provider ends its own session, and the hint it needs.
-        request.session["sso"] = {
-            "end_session_endpoint": provider["end_session_endpoint"],
-            "id_token_hint": provider.get("id_token_hint"),
-            "display_name": provider.get("display_name"),
-        }
+        request.session["sso"] = msgspec.to_builtins(provider)
     await log.record(
         request,
         action=SIGN_IN,
@@ -315,18 +344,29 @@ async def finish_sso(request: Request[Any, Any, Any]) -> Response[Any]:
         outcome="success",
         target=f"staff:{signed_in.user.email}",
     )
-    return _see_other(str(flow["next"] or "/"), cookies=[forget, fresh_csrf(console)])
+    return _see_other(flow.next or "/", cookies=[forget, fresh_csrf(console)])
 
 
-def provider_logout_url(request: Request[Any, Any, Any], sso: Any) -> str | None:
+def provider_session(kept: Any) -> ProviderSession | None:
+    """The provider's session kept in the console's session at a single sign-on, or
+    ``None`` (a password sign-in, or a session of an older console)."""
+    try:
+        return msgspec.convert(kept, ProviderSession)
+    except msgspec.ValidationError:
+        return None
+
+
+def provider_logout_url(
+    request: Request[Any, Any, Any], provider: ProviderSession | None
+) -> str | None:
     """The provider's sign-out address for a session that began there (RP-initiated
     logout), or ``None``."""
-    if not isinstance(sso, dict) or not sso.get("end_session_endpoint"):
+    if provider is None or not provider.end_session_endpoint:
         return None
     query = {"post_logout_redirect_uri": post_logout_uri(request)}
-    if sso.get("id_token_hint"):
-        query["id_token_hint"] = str(sso["id_token_hint"])
-    endpoint = str(sso["end_session_endpoint"])
+    if provider.id_token_hint:
+        query["id_token_hint"] = provider.id_token_hint
+    endpoint = provider.end_session_endpoint
     return endpoint + ("&" if "?" in endpoint else "?") + urlencode(query)
 
 

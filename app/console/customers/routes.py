@@ -15,6 +15,7 @@ from app.console.htmx import render, wants_fragment
 from app.console.writes import (
     FormErrors,
     Refusal,
+    WriteBody,
     form_expired,
     key_from_form,
     mint_key,
@@ -127,9 +128,9 @@ async def customer_new(request: Request[Any, Any, Any]) -> Response[Any]:
     return await _form_page(request, CoreSession(request), values=values, key=mint_key())
 
 
-def customer_body(values: dict[str, str]) -> dict[str, Any]:
+def customer_body(values: dict[str, str]) -> WriteBody:
     """The core's ``POST /customers`` body; empty optional fields are left out."""
-    body: dict[str, Any] = {"customer_type": values["customer_type"]}
+    body: WriteBody = {"customer_type": values["customer_type"]}
     names: tuple[str, ...]
     if values["customer_type"] == "CORPORATE":
         names = ("company_name",)

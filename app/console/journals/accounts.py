@@ -9,11 +9,11 @@ process for a minute: it changes rarely, and a keystroke should not fetch the wh
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 from app.client import GLAccount
 from app.console.banking import CoreSession
-from app.console.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import AccountSummary, fetch_account, looks_like_id, search_accounts
 
 CHART_CACHE_SECONDS = 60.0
 MATCH_LIMIT = 8
@@ -51,35 +51,50 @@ def postable(node: GLAccount) -> bool:
     return not node.is_header and node.allow_manual_entries and node.is_active
 
 
-def gl_choice(node: GLAccount) -> dict[str, Any]:
-    """How a GL account is shown and sent on a line (kept in the draft as JSON)."""
-    return {
-        "id": node.id,
-        "kind": "gl",
-        "number": node.code,
-        "name": node.name,
-        "currency": node.currency_code,
-        "status": "",
-        "category": node.category,
-        "postable": postable(node),
-    }
+@dataclass(frozen=True)
+class LineAccount:
+    """The account a journal line names, as the composer shows it and sends it: a GL
+    account (``kind`` "gl", its code as ``number``) or a customer account."""
+
+    id: str
+    kind: str  # "gl" | "customer"
+    number: str
+    name: str
+    currency: str
+    status: str  # a customer account's; "" for a GL account
+    category: str  # a GL account's; "" for a customer account
+    postable: bool
 
 
-def customer_choice(account: dict[str, Any]) -> dict[str, Any]:
+def gl_choice(node: GLAccount) -> LineAccount:
+    """How a GL account is shown and sent on a line."""
+    return LineAccount(
+        id=node.id,
+        kind="gl",
+        number=node.code,
+        name=node.name,
+        currency=node.currency_code,
+        status="",
+        category=node.category,
+        postable=postable(node),
+    )
+
+
+def customer_choice(account: AccountSummary) -> LineAccount:
     """How a customer account is shown and sent on a line."""
-    return {
-        "id": str(account.get("id") or ""),
-        "kind": "customer",
-        "number": str(account.get("account_number") or ""),
-        "name": str(account.get("customer_name") or ""),
-        "currency": str(account.get("currency") or "NGN"),
-        "status": str(account.get("status") or ""),
-        "category": "",
-        "postable": True,
-    }
+    return LineAccount(
+        id=account.id,
+        kind="customer",
+        number=account.account_number,
+        name=account.customer_name,
+        currency=account.currency,
+        status=account.status,
+        category="",
+        postable=True,
+    )
 
 
-async def search_line_accounts(core: CoreSession, text: str) -> list[dict[str, Any]]:
+async def search_line_accounts(core: CoreSession, text: str) -> list[LineAccount]:
     """Accounts matching ``text``: postable GL accounts by code or name first, then
     customer accounts by number, holder's name or phone."""
     term = text.strip()[:64]
@@ -96,7 +111,7 @@ async def search_line_accounts(core: CoreSession, text: str) -> list[dict[str, A
     return (gl + customers)[:MATCH_LIMIT]
 
 
-async def line_account(core: CoreSession, account_id: str) -> dict[str, Any] | None:
+async def line_account(core: CoreSession, account_id: str) -> LineAccount | None:
     """The GL or customer account with ``account_id``, or ``None`` when there is none."""
     if not looks_like_id(account_id):
         return None
@@ -107,7 +122,7 @@ async def line_account(core: CoreSession, account_id: str) -> dict[str, Any] | N
     return customer_choice(account) if account is not None else None
 
 
-async def line_accounts(core: CoreSession, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+async def line_accounts(core: CoreSession, ids: Iterable[str]) -> dict[str, LineAccount]:
     """Several accounts by ID, looked up side by side (unknown IDs are left out)."""
     wanted = sorted({i for i in ids if looks_like_id(i)})
     if not wanted:

@@ -5,13 +5,11 @@ that key is still running (a double click, or two tabs), the second waits for it
 answer instead of running again.
 """
 
-from typing import Any
-
 from app.client import BankingAPIError, Journal
 from app.console.banking import CoreSession
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.journals.views import OWN_JOURNAL, OWN_POSTING, OWN_REVERSAL
-from app.console.writes import post_once
+from app.console.writes import WriteBody, post_once
 
 VERBS = ("approve", "reject", "post", "reverse")
 
@@ -85,7 +83,7 @@ async def journal_action(
     """
     if verb not in VERBS:
         raise ValueError(f"unknown journal action {verb!r}")
-    body: dict[str, Any] = {"reason": reason} if reason is not None else {}
+    body: WriteBody = {"reason": reason} if reason is not None else {}
     path = f"/journals/{journal_id}/{verb}"
     result: Journal = await post_once(core, path, body, key, model=Journal)
     return result

@@ -17,8 +17,9 @@ from typing import Any
 from app.client import BankingAPIError
 from app.console.errors import core_message
 from app.console.formatting import money
+from app.console.journals.accounts import LineAccount
 from app.console.reasons import detail_words
-from app.console.writes import amount_problem, canonical_amount, normalise_amount
+from app.console.writes import WriteBody, amount_problem, canonical_amount, normalise_amount
 
 MAX_LINES = 50
 START_LINES = 2
@@ -286,7 +287,7 @@ def check_header(draft: JournalDraft, business_date: date) -> None:
         )
 
 
-def check_lines(draft: JournalDraft, chosen: Mapping[int, dict[str, Any] | None]) -> None:
+def check_lines(draft: JournalDraft, chosen: Mapping[int, LineAccount | None]) -> None:
     """Each non-blank line has an account and one valid amount (``chosen``: line → account)."""
     used = 0
     for index, line in enumerate(draft.lines):
@@ -310,15 +311,15 @@ def check_lines(draft: JournalDraft, chosen: Mapping[int, dict[str, Any] | None]
 class CoreJournal:
     """The body for ``POST /journals`` and which line each entry came from."""
 
-    body: dict[str, Any]
+    body: WriteBody
     entry_lines: list[int]
 
 
 def core_body(
-    draft: JournalDraft, chosen: Mapping[int, dict[str, Any] | None], business_date: date
+    draft: JournalDraft, chosen: Mapping[int, LineAccount | None], business_date: date
 ) -> CoreJournal:
     """The core's body, built only from a checked draft (blank lines left out)."""
-    entries: list[dict[str, Any]] = []
+    entries: list[WriteBody] = []
     entry_lines: list[int] = []
     for index, line in enumerate(draft.lines):
         account = chosen.get(index)
@@ -327,14 +328,14 @@ def core_body(
             continue
         entries.append(
             {
-                "account_id": account["id"],
+                "account_id": account.id,
                 "amount": format(parsed.amount, "f"),
                 "entry_type": parsed.side,
-                "currency_code": account["currency"],
+                "currency_code": account.currency,
             }
         )
         entry_lines.append(index)
-    body = {
+    body: WriteBody = {
         "journal_type": draft.journal_type,
         "description": draft.description,
         "transaction_date": business_date.isoformat(),
@@ -425,14 +426,12 @@ def explain_core_error(
     error: BankingAPIError,
     draft: JournalDraft,
     journal: CoreJournal,
-    chosen: Mapping[int, dict[str, Any] | None],
+    chosen: Mapping[int, LineAccount | None],
     business_date: str | None = None,
 ) -> None:
     """Put the core's refusal into ``draft.errors`` (by line and field) and its summary."""
     code = error.code
-    by_account = {
-        str(account["id"]): index for index, account in chosen.items() if account is not None
-    }
+    by_account = {account.id: index for index, account in chosen.items() if account is not None}
     placed = False
     for detail in error.details:
         name = str(detail.get("field") or "")

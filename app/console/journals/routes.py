@@ -18,6 +18,7 @@ rendered and travels with its draft, so a double click submits one journal.
 
 import asyncio
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -34,14 +35,14 @@ from app.client import (
     Journal,
 )
 from app.console.banking import CoreSession
-from app.console.bulk_approval import show_results
+from app.console.bulk_approval import Decided, show_results
 from app.console.concurrent import together
 from app.console.confirm import ConfirmedAction, ConfirmPage, Reason, Subject, confirmed_routes
 from app.console.drafts import valid_key
 from app.console.errors import UNAVAILABLE
 from app.console.formatting import local_time
-from app.console.htmx import render, render_fragments, wants_fragment
-from app.console.journals.accounts import line_accounts, search_line_accounts
+from app.console.htmx import Context, render, render_fragments, wants_fragment
+from app.console.journals.accounts import LineAccount, line_accounts, search_line_accounts
 from app.console.journals.actions import (
     ACTION_LOG,
     DONE,
@@ -158,20 +159,37 @@ def _date_filter(value: str) -> tuple[str, str | None]:
         return "", "Enter dates like 2026-11-23."
 
 
-def _list_row(journal: Journal, timezone: str) -> dict[str, Any]:
-    return {
-        "id": journal.id,
-        "number": journal.journal_number,
-        "type": type_label(journal.journal_type),
-        "description": journal.description,
-        "effective_date": journal.effective_date.isoformat(),
-        "maker": person(journal, "created"),
-        "made": local_time(journal.created_at, timezone),
-        "status": journal.status,
-        "status_label": status_label(journal.status),
-        "amount": amount_shown(journal),
-        "reversal": bool(journal.reverses_journal_id),
-    }
+@dataclass(frozen=True)
+class JournalRow:
+    """A journal as the list shows it (its totals, not its lines)."""
+
+    id: str
+    number: str
+    type: str
+    description: str
+    effective_date: str
+    maker: str
+    made: str
+    status: str
+    status_label: str
+    amount: str
+    reversal: bool
+
+
+def _list_row(journal: Journal, timezone: str) -> JournalRow:
+    return JournalRow(
+        id=journal.id,
+        number=journal.journal_number,
+        type=type_label(journal.journal_type),
+        description=journal.description,
+        effective_date=journal.effective_date.isoformat(),
+        maker=person(journal, "created"),
+        made=local_time(journal.created_at, timezone),
+        status=journal.status,
+        status_label=status_label(journal.status),
+        amount=amount_shown(journal),
+        reversal=bool(journal.reverses_journal_id),
+    )
 
 
 @get("/journals", opt=VIEW, name="journals")
@@ -239,29 +257,29 @@ async def journal_list(request: Request[Any, Any, Any]) -> Response[Any]:
 
 async def _resolve_lines(
     core: CoreSession, draft: JournalDraft, *, search: bool
-) -> tuple[dict[int, dict[str, Any] | None], dict[int, list[dict[str, Any]]]]:
+) -> tuple[dict[int, LineAccount | None], dict[int, list[LineAccount]]]:
     """Each line's account (``None`` when not settled) and the matches to show under it.
 
     A chosen account stands unless the text was changed to something else since; typed
     text with exactly one match picks that account (``search``: look the text up).
     """
     known = await line_accounts(core, [line.account_id for line in draft.lines])
-    chosen: dict[int, dict[str, Any] | None] = {}
-    matches: dict[int, list[dict[str, Any]]] = {}
+    chosen: dict[int, LineAccount | None] = {}
+    matches: dict[int, list[LineAccount]] = {}
     lookups: dict[int, str] = {}
     for index, line in enumerate(draft.lines):
         account = known.get(line.account_id)
         typed = line.account.strip()
         chosen[index] = account
         matches[index] = [account] if account is not None else []
-        if account is not None and (not typed or typed.lower() == account["number"].lower()):
+        if account is not None and (not typed or typed.lower() == account.number.lower()):
             continue
         if search and typed:
             lookups[index] = typed
     found = await asyncio.gather(*(search_line_accounts(core, t) for t in lookups.values()))
     for index, results in zip(lookups, found, strict=True):
         current = chosen[index]
-        if current is not None and any(r["id"] == current["id"] for r in results):
+        if current is not None and any(r.id == current.id for r in results):
             pass  # the chosen one is among the matches: keep it
         elif len(results) == 1:
             chosen[index] = results[0]
@@ -271,15 +289,15 @@ async def _resolve_lines(
     for index, account in chosen.items():
         line = draft.lines[index]
         if account is not None:
-            line.account_id = account["id"]
-            line.account = account["number"]
+            line.account_id = account.id
+            line.account = account.number
     return chosen, matches
 
 
 def _account_problems(
     draft: JournalDraft,
-    chosen: dict[int, dict[str, Any] | None],
-    matches: dict[int, list[dict[str, Any]]],
+    chosen: dict[int, LineAccount | None],
+    matches: dict[int, list[LineAccount]],
 ) -> None:
     for index, line in enumerate(draft.lines):
         if line.blank or chosen.get(index) is not None:
@@ -295,13 +313,13 @@ def _account_problems(
         draft.errors[f"lines-{index}-account"] = message
 
 
-def _currencies(chosen: dict[int, dict[str, Any] | None]) -> dict[int, str]:
-    return {i: a["currency"] for i, a in chosen.items() if a is not None}
+def _currencies(chosen: dict[int, LineAccount | None]) -> dict[int, str]:
+    return {i: a.currency for i, a in chosen.items() if a is not None}
 
 
 async def _composer_context(
     core: CoreSession, draft: JournalDraft, *, search: bool = True
-) -> dict[str, Any]:
+) -> Context:
     tenant = await core.tenant()
     chosen, matches = await _resolve_lines(core, draft, search=search)
     totals = compute_totals(draft.lines, _currencies(chosen), tenant.base_currency)
@@ -405,7 +423,7 @@ async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "index": index,
             "query": query,
             "found": found,
-            "picked": found[0]["id"] if len(found) == 1 else None,
+            "picked": found[0].id if len(found) == 1 else None,
             "account_status": ACCOUNT_STATUS,
         },
         block="matches",
@@ -492,9 +510,7 @@ async def _linked(core: CoreSession, journal_id: str | None) -> Journal | None:
         return None
 
 
-async def journal_page_context(
-    core: CoreSession, journal: Journal, came_from: str = ""
-) -> dict[str, Any]:
+async def journal_page_context(core: CoreSession, journal: Journal, came_from: str = "") -> Context:
     """Everything a journal's page (or its approval view) shows."""
     tenant = await core.tenant()
     timezone = tenant.timezone
@@ -598,7 +614,7 @@ async def _act(request: Request[Any, Any, Any], journal_id: str, verb: str) -> R
         return await show_results(
             request,
             core,
-            [{"ref": number, "href": journal_url(journal_id), "ok": True, "outcome": outcome}],
+            [Decided(ref=number, href=journal_url(journal_id), ok=True, outcome=outcome)],
         )
     return redirect(journal_url(journal_id, done=done))
 
@@ -628,14 +644,15 @@ async def _reverse_subject(core: CoreSession, journal_id: str) -> Subject:
     journal = await core.get(f"/journals/{journal_id}", model=Journal)
     context = await journal_page_context(core, journal)
     number = context["number"]
-    actions = context["actions"]
+    actions = actions_for(journal, core.signed_in)
+    notice: str | None
     if context["status"] != "POSTED":
         state = context["status_label"].lower()
         notice = f"This journal is {state}: only a posted journal can be reversed."
-    elif not actions["reverse"] and actions["reverse_blocked"]:
-        notice = actions["reverse_blocked"]
+    elif not actions.reverse and actions.reverse_blocked:
+        notice = actions.reverse_blocked
     else:
-        notice = actions["not_reversible"]
+        notice = actions.not_reversible
     totals = context["totals"]
     amount = f"for {totals[0].shown('debit')}" if totals else ""
     page = ConfirmPage(

@@ -14,6 +14,7 @@ from app.client import BankingAPIError, FiscalPeriod, Journal, JournalLine
 from app.console.auth.session import SignedIn
 from app.console.banking import CoreSession
 from app.console.formatting import local_time, money
+from app.console.journals.accounts import LineAccount
 from app.console.journals.composer import JOURNAL_TYPES, SYSTEM_TYPES, CurrencyTotal
 from app.console.permissions import can
 
@@ -104,9 +105,7 @@ def amount_shown(journal: Journal) -> str:
     return " + ".join(money(t.debit, t.currency) for t in totals)
 
 
-def lines_of(
-    journal: Journal, accounts: Mapping[str, Mapping[str, Any]] | None = None
-) -> list[Line]:
+def lines_of(journal: Journal, accounts: Mapping[str, LineAccount] | None = None) -> list[Line]:
     """The journal's lines with their accounts' numbers and names, amounts formatted.
 
     The core names each line's account (``account_number`` / ``gl_account_code`` and
@@ -114,15 +113,15 @@ def lines_of(
     """
     lines = []
     for entry in journal.entries:
-        known = (accounts or {}).get(entry.account_id) or {}
+        known = (accounts or {}).get(entry.account_id)
         customer = entry.account_kind == "customer"
         amount = money(entry.amount, entry.currency_code)
         debit = entry.entry_type == "debit"
         number = entry.account_number if customer else entry.gl_account_code
         lines.append(
             Line(
-                number=number or str(known.get("number") or ""),
-                name=entry.account_name or str(known.get("name") or ""),
+                number=number or (known.number if known else ""),
+                name=entry.account_name or (known.name if known else ""),
                 kind=entry.account_kind,
                 account_id=entry.account_id,
                 gl=(entry.gl_account_code or "") if customer else "",
@@ -140,10 +139,36 @@ def missing_accounts(journal: Journal) -> list[str]:
     return [e.account_id for e in journal.entries if not e.account_name and e.account_id]
 
 
-def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One step of a journal's life: who, when, and why (a rejection or reversal)."""
+
+    kind: str  # "created" | "approved" | "rejected" | "posted" | "reversed"
+    label: str
+    who: str
+    when: str  # on the bank's clock
+    at: str  # ISO 8601, for <time datetime>
+    reason: str
+    link: str | None  # the reversing journal's ID
+
+
+@dataclass(frozen=True)
+class JournalActions:
+    """What the signed-in user may do with a journal now, and why not when they can't."""
+
+    approve: bool
+    own_pending: bool  # the maker is told why there is nothing to decide
+    post: bool
+    own_post: bool
+    reverse: bool
+    reverse_blocked: str | None
+    not_reversible: str | None
+
+
+def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> list[TimelineEvent]:
     """What happened to the journal, in the order of its states: made, then approved or
     rejected, posted, reversed (a reversal's steps share one moment, so not by time)."""
-    events: list[dict[str, Any]] = []
+    events: list[TimelineEvent] = []
     steps = (
         ("created", "Made", None),
         ("approved", "Approved", None),
@@ -156,20 +181,20 @@ def timeline(journal: Journal, timezone: str, me: SignedIn | None = None) -> lis
         if at is None:
             continue
         events.append(
-            {
-                "kind": verb,
-                "label": label,
-                "who": person(journal, verb, me),
-                "when": local_time(at, timezone),
-                "at": at.isoformat(),
-                "reason": reason or "",
-                "link": journal.reversal_journal_id if verb == "reversed" else None,
-            }
+            TimelineEvent(
+                kind=verb,
+                label=label,
+                who=person(journal, verb, me),
+                when=local_time(at, timezone),
+                at=at.isoformat(),
+                reason=reason or "",
+                link=journal.reversal_journal_id if verb == "reversed" else None,
+            )
         )
     return events
 
 
-def actions_for(journal: Journal, signed_in: SignedIn) -> dict[str, Any]:
+def actions_for(journal: Journal, signed_in: SignedIn) -> JournalActions:
     """What the signed-in user may do with the journal now, and why not when they can't.
 
     Maker and checker are two people for every step (the core refuses the maker's
@@ -182,16 +207,16 @@ def actions_for(journal: Journal, signed_in: SignedIn) -> dict[str, Any]:
     decide = status == "PENDING" and can(signed_in, "approvals.decide")
     post = status == "APPROVED" and can(signed_in, "journals.post")
     reverse = status == "POSTED" and can(signed_in, "journals.reverse") and not not_reversible
-    return {
-        "approve": decide and not own,
+    return JournalActions(
+        approve=decide and not own,
         # The maker is told why there is nothing to decide, whatever their role.
-        "own_pending": status == "PENDING" and own,
-        "post": post and not own,
-        "own_post": post and own,
-        "reverse": reverse and not own,
-        "reverse_blocked": (OWN_REVERSAL if own else None) if reverse else None,
-        "not_reversible": not_reversible,
-    }
+        own_pending=status == "PENDING" and own,
+        post=post and not own,
+        own_post=post and own,
+        reverse=reverse and not own,
+        reverse_blocked=(OWN_REVERSAL if own else None) if reverse else None,
+        not_reversible=not_reversible,
+    )
 
 
 async def period_name(core: CoreSession, journal: Journal) -> str:

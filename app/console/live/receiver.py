@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.batching import GroupWriter, write_transaction
 from app.console.live.hub import LiveEvent, looks_like_uuid, tenant_key
 from app.console.live.signature import SignatureRefused, verify
-from app.console.models import ConsoleWebhookEvent
+from app.console.models import ConsoleWebhookEvent, EventPayload
 from app.console.state import ConsoleState, console_state
 from app.db import Database, new_id, utcnow
 
@@ -40,11 +40,11 @@ MAX_EVENT_ID_LENGTH = 100
 MAX_TYPE_LENGTH = 80
 
 
-def _answer(status_code: int, **body: Any) -> Response[dict[str, Any]]:
+def _answer(status_code: int, **body: str | bool) -> Response[dict[str, str | bool]]:
     return Response(body, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _tenant_of(payload: dict[str, Any]) -> tuple[str | None, str | None]:
+def _tenant_of(payload: EventPayload) -> tuple[str | None, str | None]:
     """``(tenant ID, tenant code)`` as the event names them (the core may send either)."""
     raw = payload.get("tenant_id")
     data = payload.get("data")
@@ -61,7 +61,7 @@ def _tenant_of(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     return tenant_id, (str(code)[:64] if code else None)
 
 
-def _event_from(payload: Any, header_id: str | None) -> tuple[LiveEvent, dict[str, Any]] | str:
+def _event_from(payload: Any, header_id: str | None) -> tuple[LiveEvent, EventPayload] | str:
     """The event in a verified body, or what is wrong with it."""
     if not isinstance(payload, dict):
         return "the body must be a JSON object"
@@ -93,16 +93,16 @@ class Inbox:
 
     def __init__(self, console: ConsoleState) -> None:
         self._console = console
-        self._writer: GroupWriter[tuple[LiveEvent, dict[str, Any]], str] = GroupWriter(
+        self._writer: GroupWriter[tuple[LiveEvent, EventPayload], str] = GroupWriter(
             self._store_and_push, GROUP_MOST
         )
 
-    async def receive(self, event: LiveEvent, payload: dict[str, Any]) -> str:
+    async def receive(self, event: LiveEvent, payload: EventPayload) -> str:
         """``STORED`` (and pushed), ``DUPLICATE`` (stored before, by any process) or
         ``UNPUSHED`` (not kept: the push failed)."""
         return await self._writer.submit((event, payload))
 
-    async def _store_and_push(self, items: list[tuple[LiveEvent, dict[str, Any]]]) -> list[str]:
+    async def _store_and_push(self, items: list[tuple[LiveEvent, EventPayload]]) -> list[str]:
         first: dict[str, int] = {}  # event ID → the item that stands for it in this group
         rows = []
         now = utcnow()
@@ -185,7 +185,7 @@ def _inbox(request: Request[Any, Any, Any]) -> Inbox:
     include_in_schema=False,
     status_code=HTTP_200_OK,
 )
-async def receive_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def receive_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, str | bool]]:
     """Verify, store once and push one webhook delivery from the core."""
     console = console_state(request.app)
     body = await request.body()

@@ -17,7 +17,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
-from app.client import BankingAPIError, BankingAPINotFound, FiscalPeriod
+from app.client import BankingAPIError, BankingAPINotFound, ClosedYear, FiscalPeriod
 from app.client import IncomeStatement as IncomeStatementReport
 from app.client import TrialBalance as TrialBalanceReport
 from app.console.banking import CoreSession
@@ -28,7 +28,6 @@ from app.console.lookup import looks_like_id
 from app.console.periods.checklist import (
     YEAR_END_PERIOD,
     Blocker,
-    Checklist,
     Period,
     all_periods,
     blockers_from_details,
@@ -470,7 +469,9 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
     closed = await send_write(
         request,
         core,
-        core.post(f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key),
+        core.post(
+            f"/fiscal-periods/year/{number}/close", {}, idempotency_key=key, model=ClosedYear
+        ),
         action="periods.close_year",
         target=f"fiscal_year:{number}",
         key=key,
@@ -486,21 +487,10 @@ async def close_year(request: Request[Any, Any, Any], year: str) -> Response[Any
             core_blockers=_blockers_of(closed),
             status_code=closed.status_code,
         )
-    query: dict[str, Any] = {"year": number, "done": "year_closed"}
-    journal_id = str((closed or {}).get("closing_journal_id") or "")
-    if looks_like_id(journal_id):
-        query["journal"] = journal_id
+    query = {"year": str(number), "done": "year_closed"}
+    if closed.closing_journal_id:
+        query["journal"] = closed.closing_journal_id
     return redirect(f"/periods?{urlencode(query)}")
-
-
-def readiness_of(checks: Checklist) -> dict[str, Any]:
-    """A checklist as Home's readiness panel shows it."""
-    return {
-        "period": checks.period,
-        "ready": checks.ready,
-        "blockers": checks.blockers,
-        "unchecked": checks.unchecked,
-    }
 
 
 periods_router = Router(

@@ -24,7 +24,7 @@ from app.client import TrialBalance as TrialBalanceReport
 from app.console.banking import CoreSession
 from app.console.errors import core_message
 from app.console.formatting import parse_day, short_date
-from app.console.htmx import VARY, render
+from app.console.htmx import VARY, Context, render
 from app.console.reasons import detail_words
 from app.console.reports.figures import statement_csv, trial_balance, trial_balance_csv
 from app.console.reports.statements import (
@@ -168,7 +168,7 @@ async def report_index(request: Request[Any, Any, Any]) -> Response[Any]:
 class Page:
     """One report page being worked out: its context, and the status it answers with."""
 
-    context: dict[str, Any]
+    context: Context
     status_code: int = 200
 
     @property

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from app.client import BankingAPIError
 from app.client import TellerSummary as TellerSummaryReport
@@ -282,7 +281,19 @@ def tellers_chart(block: TellerBlock, day: str) -> BarChart | None:
     )
 
 
-async def home_volumes(core: CoreSession, today: date, currency: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HomeVolumes:
+    """Home's daily volumes panel: the chart, where it counts, today's figures, or why
+    there are none (``note``)."""
+
+    where: str
+    chart: BarChart | None = None
+    today: DayVolume | None = None
+    days: list[DayVolume] | None = None  # None: they could not be read
+    note: str | None = None
+
+
+async def home_volumes(core: CoreSession, today: date, currency: str) -> HomeVolumes:
     """Home's daily volumes panel: the officer's own branch, a manager's whole bank."""
     role = core.signed_in.user.role
     branch = None if role in {"manager", "admin"} else core.signed_in.user.branch_id
@@ -290,11 +301,10 @@ async def home_volumes(core: CoreSession, today: date, currency: str) -> dict[st
     try:
         volumes = await daily_volumes(core, today, branch, currency)
     except BankingAPIError as exc:
-        return {"chart": None, "where": where, "today": None, "note": core_message(exc)}
-    return {
-        "chart": volumes_chart(volumes, currency, where),
-        "where": where,
-        "today": volumes[-1] if volumes else None,
-        "days": volumes,
-        "note": None,
-    }
+        return HomeVolumes(where=where, note=core_message(exc))
+    return HomeVolumes(
+        where=where,
+        chart=volumes_chart(volumes, currency, where),
+        today=volumes[-1] if volumes else None,
+        days=volumes,
+    )

@@ -5,7 +5,6 @@ import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from urllib.parse import quote
 
 from app.client import (
@@ -17,7 +16,7 @@ from app.client import (
 )
 from app.console.banking import CoreSession
 from app.console.formatting import money
-from app.console.lookup import fetch_account, looks_like_id, search_accounts
+from app.console.lookup import AccountSummary, fetch_account, looks_like_id, search_accounts
 
 STATUS_LABELS = {
     "PENDING_APPROVAL": "Awaiting approval",
@@ -112,12 +111,12 @@ def _moment(value: datetime | None) -> str:
 
 
 def instruction_of(
-    si: StandingInstruction, accounts: Mapping[str, Mapping[str, Any]] | None = None
+    si: StandingInstruction, accounts: Mapping[str, AccountSummary] | None = None
 ) -> Instruction:
     """The core's instruction as an :class:`Instruction` (account numbers from the queue's
     view when it carries them, else from ``accounts``)."""
-    source = (accounts or {}).get(si.source_account_id) or {}
-    destination = (accounts or {}).get(si.destination_account_id) or {}
+    source = (accounts or {}).get(si.source_account_id)
+    destination = (accounts or {}).get(si.destination_account_id)
     view = si if isinstance(si, StandingInstructionView) else None
     return Instruction(
         id=si.id,
@@ -133,12 +132,12 @@ def instruction_of(
         source_id=si.source_account_id,
         destination_id=si.destination_account_id,
         source_number=(view and view.source_account_number)
-        or str(source.get("account_number") or ""),
-        source_name=(view and view.source_account_name) or str(source.get("customer_name") or ""),
+        or (source.account_number if source else ""),
+        source_name=(view and view.source_account_name) or (source.customer_name if source else ""),
         destination_number=(view and view.destination_account_number)
-        or str(destination.get("account_number") or ""),
+        or (destination.account_number if destination else ""),
         destination_name=(view and view.destination_account_name)
-        or str(destination.get("customer_name") or ""),
+        or (destination.customer_name if destination else ""),
         created_by=si.created_by,
         created_by_email=si.created_by_email or "",
         approved_by_email=si.approved_by_email or "",
@@ -153,12 +152,12 @@ def instruction_of(
 
 async def accounts_of(
     core: CoreSession, items: Iterable[StandingInstruction]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, AccountSummary]:
     """The accounts the instructions name (looked up once each)."""
     wanted = {i.source_account_id for i in items} | {i.destination_account_id for i in items}
     ids = sorted(i for i in wanted if looks_like_id(i))
     found = await asyncio.gather(*(fetch_account(core, i) for i in ids), return_exceptions=True)
-    return {i: a for i, a in zip(ids, found, strict=True) if isinstance(a, dict)}
+    return {i: a for i, a in zip(ids, found, strict=True) if isinstance(a, AccountSummary)}
 
 
 async def list_instructions(
@@ -236,7 +235,7 @@ async def executions_of(core: CoreSession, instruction: Instruction) -> list[Exe
 
 async def resolve_account(
     core: CoreSession, typed: str, chosen_id: str
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
+) -> tuple[AccountSummary | None, list[AccountSummary], str | None]:
     """The account a picker names: ``(account, matches to offer, problem)``."""
     if chosen_id:
         account = await fetch_account(core, chosen_id)

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 
@@ -22,7 +23,7 @@ from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import local_time
 from app.console.htmx import render, wants_fragment
 from app.console.lookup import STATUS_LABELS as ACCOUNT_STATUS
-from app.console.lookup import looks_like_id
+from app.console.lookup import AccountSummary, looks_like_id
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.reasons import detail_words
@@ -46,6 +47,7 @@ from app.console.writes import (
     FORM_EXPIRED,
     FormErrors,
     Refusal,
+    WriteBody,
     amount_problem,
     canonical_amount,
     error_code_of,
@@ -116,11 +118,24 @@ async def _timezone(core: CoreSession) -> str:
 # -- the list -------------------------------------------------------------------------------
 
 
+class JobRun(msgspec.Struct, kw_only=True, frozen=True):
+    """Today's run of the daily job as the list shows it after "Run": its counts, or why
+    it did not run (``error``)."""
+
+    error: str | None = None
+    business_date: str = ""
+    status: str = ""
+    executed: int = 0
+    failed: int = 0
+    job_id: str = ""
+    completed_at: str = ""
+
+
 async def _list_page(
     request: Request[Any, Any, Any],
     core: CoreSession,
     *,
-    job: dict[str, Any] | None = None,
+    job: JobRun | None = None,
     status_code: int = 200,
 ) -> Response[Any]:
     status = request.query_params.get("status") or None
@@ -131,7 +146,7 @@ async def _list_page(
     accounts = await accounts_of(core, items)
     instructions = [instruction_of(i, accounts) for i in items]
     if job is None:
-        job = await DraftStore(request, core).load_blob(request.query_params.get("job"))
+        job = await DraftStore(request, core).load_blob(request.query_params.get("job"), JobRun)
     base = {"status": status} if status else {}
     next_url = f"/standing?{urlencode({**base, 'cursor': following})}" if following else None
     fragment = cursor is not None and wants_fragment(request)
@@ -174,7 +189,7 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     if key is None:
-        return await _list_page(request, core, job={"error": FORM_EXPIRED}, status_code=400)
+        return await _list_page(request, core, job=JobRun(error=FORM_EXPIRED), status_code=400)
     store = DraftStore(request, core)
     result_key = mint_key()
     tenant = await core.tenant()
@@ -190,18 +205,18 @@ async def run_today(request: Request[Any, Any, Any]) -> Response[Any]:
         done_target=lambda job: f"job:{job.job_id}",
     )
     if isinstance(job, Refusal):
-        await store.save_blob(result_key, {"error": job.error})
+        await store.save_blob(result_key, JobRun(error=job.error or ""))
         return redirect(f"/standing?{urlencode({'job': result_key})}")
     await store.save_blob(
         result_key,
-        {
-            "business_date": job.business_date.isoformat(),
-            "status": job.status,
-            "executed": job.instructions_executed,
-            "failed": job.instructions_failed,
-            "job_id": job.job_id,
-            "completed_at": local_time(job.completed_at, tenant.timezone),
-        },
+        JobRun(
+            business_date=job.business_date.isoformat(),
+            status=job.status,
+            executed=job.instructions_executed,
+            failed=job.instructions_failed,
+            job_id=job.job_id,
+            completed_at=local_time(job.completed_at, tenant.timezone),
+        ),
     )
     return redirect(f"/standing?{urlencode({'job': result_key})}")
 
@@ -226,7 +241,7 @@ async def _form_page(
     *,
     values: dict[str, str],
     key: str,
-    matches: dict[str, list[dict[str, Any]]] | None = None,
+    matches: dict[str, list[AccountSummary]] | None = None,
     chosen: dict[str, str | None] | None = None,
     errors: dict[str, str] | None = None,
     error: str | None = None,
@@ -271,9 +286,9 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
     key = key_from_form(form)
     core = CoreSession(request)
     errors: dict[str, str] = {}
-    matches: dict[str, list[dict[str, Any]]] = {}
+    matches: dict[str, list[AccountSummary]] = {}
     chosen: dict[str, str | None] = {}
-    accounts: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, AccountSummary] = {}
     for name, _, _ in PICKERS:
         account, found, problem = await resolve_account(
             core, values[name], text(form, f"{name}_id", 64)
@@ -281,14 +296,14 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
         matches[name] = found
         if account is not None:
             accounts[name] = account
-            chosen[name] = str(account["id"])
-            values[name] = str(account["account_number"])
+            chosen[name] = account.id
+            values[name] = account.account_number
         if problem:
             errors[name] = problem
     if (
         "source" in accounts
         and "destination" in accounts
-        and accounts["source"]["id"] == accounts["destination"]["id"]
+        and accounts["source"].id == accounts["destination"].id
     ):
         errors["destination"] = "Choose a different account from the source."
     amount = normalise_amount(values["amount"])
@@ -322,11 +337,11 @@ async def standing_create(request: Request[Any, Any, Any]) -> Response[Any]:
             status_code=400,
         )
     assert key is not None
-    body: dict[str, Any] = {
-        "source_account_id": accounts["source"]["id"],
-        "destination_account_id": accounts["destination"]["id"],
+    body: WriteBody = {
+        "source_account_id": accounts["source"].id,
+        "destination_account_id": accounts["destination"].id,
         "amount": values["amount"],
-        "currency": accounts["source"]["currency"],
+        "currency": accounts["source"].currency,
         "frequency": values["frequency"],
         "start_date": values["start_date"],
         "narration": values["narration"],

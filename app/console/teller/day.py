@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from app.client import Transaction
 from app.console.banking import CoreSession
@@ -93,7 +92,7 @@ async def my_day(core: CoreSession) -> DaySummary:
     business_date = tenant.business_date.isoformat()
     timezone = tenant.timezone
     base = tenant.base_currency
-    params: dict[str, Any] = {
+    params: dict[str, str | int | None] = {
         "created_by": core.signed_in.user.id,
         "from": business_date,
         "to": business_date,

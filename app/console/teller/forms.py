@@ -27,6 +27,7 @@ from app.client import (
     BankingAPIError,
     BankingAPIRejected,
     BankingAPIUnavailable,
+    Transaction,
 )
 from app.console.actionlog import ActionLog
 from app.console.amount_words import amount_in_words
@@ -34,8 +35,8 @@ from app.console.banking import CoreSession
 from app.console.drafts import Draft, DraftStore, valid_key
 from app.console.errors import UNAVAILABLE, core_message
 from app.console.formatting import money
-from app.console.htmx import render
-from app.console.lookup import STATUS_LABELS, fetch_account, search_accounts
+from app.console.htmx import Context, render
+from app.console.lookup import STATUS_LABELS, AccountSummary, fetch_account, search_accounts
 from app.console.pending_count import forget_pending_count
 from app.console.permissions import can
 from app.console.reasons import detail_words
@@ -44,6 +45,7 @@ from app.console.writes import (
     KEY_FIELD,
     FormErrors,
     Refusal,
+    WriteBody,
     amount_problem,
     canonical_amount,
     mint_key,
@@ -98,14 +100,14 @@ class MoneyForm:
         """The field whose account pays (withdrawals and transfers)."""
         return self.pickers[0].field
 
-    def body(self, draft: Draft) -> dict[str, Any]:
+    def body(self, draft: Draft) -> WriteBody:
         """The core request body, built only from the checked draft."""
         first = draft.accounts[self.pickers[0].field]
-        body: dict[str, Any] = {
-            picker.core_field: draft.accounts[picker.field]["id"] for picker in self.pickers
+        body: WriteBody = {
+            picker.core_field: draft.accounts[picker.field].id for picker in self.pickers
         }
         body["amount"] = draft.values["amount"]
-        body["currency"] = first["currency"]
+        body["currency"] = first.currency
         if draft.values.get("narration"):
             body["narration"] = draft.values["narration"]
         if self.depositor and draft.values.get("depositor_name"):
@@ -152,12 +154,13 @@ def explain_refusal(
     detail_field = _detail(error, "field") or ""
     field = _field_for(spec, detail_field)
     first = spec.pickers[0].field
-    account = draft.accounts.get(field or first) or draft.accounts.get(first) or {}
-    number = account.get("account_number") or "This account"
-    currency = account.get("currency") or "NGN"
+    account = draft.accounts.get(field or first) or draft.accounts.get(first)
+    number = account.account_number if account else "This account"
+    currency = account.currency if account else "NGN"
     if code == "INSUFFICIENT_FUNDS":
+        debit = draft.accounts.get(spec.debit_picker)
         available = _detail(error, "available_balance") or money(
-            draft.accounts.get(spec.debit_picker, {}).get("available_balance"), currency
+            debit.available_balance if debit else None, currency
         )
         needed = _detail(error, "value") or money(draft.values.get("amount"), currency)
         return {
@@ -231,7 +234,7 @@ _KNOWN = {
 
 async def _matches_for(
     core: CoreSession, draft: Draft | None, picker: Picker
-) -> list[dict[str, Any]]:
+) -> list[AccountSummary]:
     if draft is None:
         return []
     chosen = draft.accounts.get(picker.field)
@@ -246,7 +249,7 @@ async def _matches_for(
         return []
 
 
-def _context(spec: MoneyForm, request: Request[Any, Any, Any], **values: Any) -> dict[str, Any]:
+def _context(spec: MoneyForm, request: Request[Any, Any, Any], **values: Any) -> Context:
     core_user = values.pop("core")
     return {
         "spec": spec,
@@ -285,15 +288,15 @@ async def show(
     editing = request.query_params.get("edit") == "1"
     if draft is not None and draft.status == "ready" and not editing:
         fresh = await asyncio.gather(
-            *(fetch_account(core, a["id"]) for a in draft.accounts.values()),
+            *(fetch_account(core, a.id) for a in draft.accounts.values()),
             return_exceptions=True,
         )
         accounts = dict(draft.accounts)
         for name, value in zip(list(draft.accounts), fresh, strict=True):
-            if isinstance(value, dict):
+            if isinstance(value, AccountSummary):
                 accounts[name] = value
         amount = draft.values["amount"]
-        currency = accounts[spec.pickers[0].field]["currency"]
+        currency = accounts[spec.pickers[0].field].currency
         limit = (await core.tenant()).settings.teller_approval_limit
         over_limit = Decimal(amount) > limit
         return render(
@@ -332,10 +335,7 @@ async def show(
             summary=draft.summary if draft is not None else None,
             notice_text=notice,
             matches=matches,
-            chosen={
-                p.field: (draft.accounts.get(p.field) or {}).get("id") if draft else None
-                for p in spec.pickers
-            },
+            chosen={p.field: _chosen_id(draft, p.field) for p in spec.pickers},
             **(extra or {}),
         ),
     )
@@ -360,7 +360,7 @@ async def _sent_before(request: Request[Any, Any, Any], core: CoreSession, key: 
 
 async def _resolve(
     core: CoreSession, text: str, chosen_id: str
-) -> tuple[dict[str, Any] | None, str | None]:
+) -> tuple[AccountSummary | None, str | None]:
     """The account a picker names: the chosen match, or the only account the text finds."""
     if chosen_id:
         account = await fetch_account(core, chosen_id)
@@ -401,7 +401,7 @@ async def continue_(request: Request[Any, Any, Any], spec: MoneyForm) -> Respons
             )
             if account is not None:
                 draft.accounts[picker.field] = account
-                values[picker.field] = account["account_number"]
+                values[picker.field] = account.account_number
             if problem:
                 draft.errors[picker.field] = problem
     except BankingAPIUnavailable:
@@ -416,7 +416,7 @@ async def continue_(request: Request[Any, Any, Any], spec: MoneyForm) -> Respons
     else:
         values["amount"] = canonical_amount(amount)
     if len(spec.pickers) > 1:
-        ids = [draft.accounts.get(p.field, {}).get("id") for p in spec.pickers]
+        ids = [_chosen_id(draft, p.field) for p in spec.pickers]
         if ids[0] and ids[0] == ids[1]:
             draft.errors[spec.pickers[1].field] = "Choose a different account from the source."
             draft.accounts.pop(spec.pickers[1].field, None)
@@ -425,8 +425,13 @@ async def continue_(request: Request[Any, Any, Any], spec: MoneyForm) -> Respons
     return redirect(f"{spec.path}?{urlencode({'draft': key})}")
 
 
+def _chosen_id(draft: Draft | None, field: str) -> str | None:
+    account = draft.accounts.get(field) if draft is not None else None
+    return account.id if account is not None else None
+
+
 def _target(spec: MoneyForm, draft: Draft) -> str:
-    numbers = "->".join(draft.accounts[p.field]["account_number"] for p in spec.pickers)
+    numbers = "->".join(draft.accounts[p.field].account_number for p in spec.pickers)
     return f"account:{numbers}"
 
 
@@ -453,13 +458,13 @@ async def submit(
     transaction = await send_write(
         request,
         core,
-        post_once(core, spec.core_path, spec.body(draft), key),
+        post_once(core, spec.core_path, spec.body(draft), key, model=Transaction),
         action=spec.action,
         target=_target(spec, draft),
         key=key,
         explain=lambda exc, _: _explained(spec, draft, exc),
-        done_target=lambda t: f"transaction:{t.get('transaction_ref') or ''}",
-        done_outcome=lambda t: "pending" if t.get("status") == "PENDING_APPROVAL" else None,
+        done_target=lambda t: f"transaction:{t.transaction_ref}",
+        done_outcome=lambda t: "pending" if t.status == "PENDING_APPROVAL" else None,
     )
     if isinstance(transaction, Refusal):
         exc = transaction.cause
@@ -475,7 +480,7 @@ async def submit(
             )
         await store.save(draft)
         return redirect(f"{spec.path}?{urlencode({'draft': key})}")
-    ref = str(transaction.get("transaction_ref") or "")
+    ref = transaction.transaction_ref
     draft.status = "done"
     draft.result_ref = ref
     await store.save(draft)

@@ -49,7 +49,7 @@ WITHDRAWAL = MoneyForm(
 )
 
 
-def _opt(permission: str) -> dict[str, Any]:
+def _opt(permission: str) -> dict[str, str]:
     return {"permission": permission}
 
 
@@ -109,7 +109,7 @@ async def account_search(request: Request[Any, Any, Any]) -> Response[Any]:
             "field": field,
             "query": query,
             "matches": matches,
-            "chosen_id": matches[0]["id"] if len(matches) == 1 else None,
+            "chosen_id": matches[0].id if len(matches) == 1 else None,
             "status_labels": ACCOUNT_STATUS,
         },
         block="matches",

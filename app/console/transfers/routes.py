@@ -45,7 +45,7 @@ INTER_BRANCH = MoneyForm(
 )
 
 
-def _tabs(request: Request[Any, Any, Any]) -> dict[str, Any]:
+def _tabs(request: Request[Any, Any, Any]) -> dict[str, list[tuple[str, str]]]:
     core = CoreSession(request)
     tabs = [("Internal transfer", INTERNAL.path)]
     if can(core.signed_in, "transfers.inter_branch"):

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from admin_helpers import form_fields
-from console_helpers import sign_in
+from console_helpers import csrf_from, sign_in
 
 from app.core.auth import totp
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, IdentityProvider
@@ -217,6 +217,78 @@ async def test_second_factor_setting_and_an_admins_reset(admin, bank, live_serve
             headers={"Authorization": f"Bearer {done.json()['access_token']}", "X-Tenant-ID": BANK},
         )
         assert ended.status_code == 401
+    finally:
+        restored = await bank.call(
+            "PUT",
+            "/tenant/settings",
+            json={"mfa_required_role": "none"},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert restored.status_code == 200
+
+
+async def test_the_console_keeps_the_second_factor_step_between_its_pages(bank, live_server):
+    """Enrolment (the same seed on a reload, the recovery codes once), then a sign-in with
+    a recovery code: the step the console keeps between the password and the code."""
+    required = await bank.call(
+        "PUT",
+        "/tenant/settings",
+        json={"mfa_required_role": "manager"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert required.status_code == 200, required.text
+    try:
+        email = f"mfa-{uuid.uuid4().hex[:8]}@fmfb.bank"
+        created = await bank.call(
+            "POST",
+            "/users",
+            json={
+                "email": email,
+                "name": "Mina Manager",
+                "password": PASSWORD,
+                "roles": ["manager"],
+                "branch_id": "001",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert created.status_code == 201, created.text
+        async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as person:
+            started = await sign_in(person, email, password=PASSWORD, tenant=BANK)
+            assert started.status_code == 303, started.text[:500]
+            assert started.headers["location"] == "/login/mfa/enrol"
+            page = await person.get("/login/mfa/enrol")
+            assert page.status_code == 200 and "<svg" in page.text
+            shown = re.search(r'class="secret-key mono"[^>]*>([^<]+)<', page.text)
+            assert shown is not None
+            seed = shown.group(1).replace(" ", "")
+            reloaded = await person.get("/login/mfa/enrol")
+            assert shown.group(1) in reloaded.text  # the same seed, asked of the core once
+            confirmed = await person.post(
+                "/login/mfa/enrol",
+                data={"_csrf_token": csrf_from(page.text), "code": totp.code_at(seed, time.time())},
+            )
+            assert confirmed.status_code == 200, confirmed.text[:1500]
+            listed = re.search(r'aria-label="Recovery codes">(.*?)</ol>', confirmed.text, re.S)
+            assert listed is not None
+            codes = re.findall(r"<li>([^<]+)</li>", listed.group(1))
+            assert len(codes) == 10
+        async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as person:
+            started = await sign_in(person, email, password=PASSWORD, tenant=BANK)
+            assert started.headers["location"] == "/login/mfa"
+            page = await person.get("/login/mfa?recovery=1")
+            assert page.status_code == 200
+            wrong = await person.post(
+                "/login/mfa",
+                data={"_csrf_token": csrf_from(page.text), "recovery_code": "not-a-code"},
+            )
+            assert wrong.status_code == 401 and "recovery code is not right" in wrong.text
+            done = await person.post(
+                "/login/mfa",
+                data={"_csrf_token": csrf_from(page.text), "recovery_code": codes[0]},
+            )
+            assert done.status_code == 303, done.text[:1500]
+            assert done.headers["location"] == "/"
+            assert (await person.get("/")).status_code == 200
     finally:
         restored = await bank.call(
             "PUT",
