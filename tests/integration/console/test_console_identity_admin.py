@@ -41,6 +41,23 @@ class BankCore:
         sent = {"Authorization": f"Bearer {self.token}", "X-Tenant-ID": BANK, **(headers or {})}
         return await self.http.request(method, path, headers=sent, **kw)
 
+    async def new_manager(self) -> tuple[str, httpx.Response]:
+        """A new manager of branch 001 (their email, and the core's answer)."""
+        email = f"mfa-{uuid.uuid4().hex[:8]}@fmfb.bank"
+        created = await self.call(
+            "POST",
+            "/users",
+            json={
+                "email": email,
+                "name": "Mina Manager",
+                "password": PASSWORD,
+                "roles": ["manager"],
+                "branch_id": "001",
+            },
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        return email, created
+
 
 @pytest.fixture
 async def bank(live_server) -> AsyncIterator[BankCore]:  # type: ignore[no-untyped-def]
@@ -153,19 +170,7 @@ async def test_second_factor_setting_and_an_admins_reset(admin, bank, live_serve
         assert "Managers and admins" in (await admin.get("/admin/settings")).text
 
         # A manager enrols at their sign-in (through the core, as the console would).
-        email = f"mfa-{uuid.uuid4().hex[:8]}@fmfb.bank"
-        created = await bank.call(
-            "POST",
-            "/users",
-            json={
-                "email": email,
-                "name": "Mina Manager",
-                "password": PASSWORD,
-                "roles": ["manager"],
-                "branch_id": "001",
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
+        email, created = await bank.new_manager()
         user_id = created.json()["id"]
         login = await bank.http.post(
             "/auth/login",
@@ -238,19 +243,7 @@ async def test_the_console_keeps_the_second_factor_step_between_its_pages(bank, 
     )
     assert required.status_code == 200, required.text
     try:
-        email = f"mfa-{uuid.uuid4().hex[:8]}@fmfb.bank"
-        created = await bank.call(
-            "POST",
-            "/users",
-            json={
-                "email": email,
-                "name": "Mina Manager",
-                "password": PASSWORD,
-                "roles": ["manager"],
-                "branch_id": "001",
-            },
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
+        email, created = await bank.new_manager()
         assert created.status_code == 201, created.text
         async with httpx.AsyncClient(base_url=live_server.base_url, timeout=30) as person:
             started = await sign_in(person, email, password=PASSWORD, tenant=BANK)
