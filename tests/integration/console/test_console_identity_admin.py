@@ -41,6 +41,16 @@ class BankCore:
         sent = {"Authorization": f"Bearer {self.token}", "X-Tenant-ID": BANK, **(headers or {})}
         return await self.http.request(method, path, headers=sent, **kw)
 
+    async def require_second_factor_from(self, role: str) -> None:
+        """Set the lowest role that needs a second factor ("none": nobody)."""
+        changed = await self.call(
+            "PUT",
+            "/tenant/settings",
+            json={"mfa_required_role": role},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert changed.status_code == 200, changed.text
+
     async def new_manager(self) -> tuple[str, httpx.Response]:
         """A new manager of branch 001 (their email, and the core's answer)."""
         email = f"mfa-{uuid.uuid4().hex[:8]}@fmfb.bank"
@@ -223,25 +233,13 @@ async def test_second_factor_setting_and_an_admins_reset(admin, bank, live_serve
         )
         assert ended.status_code == 401
     finally:
-        restored = await bank.call(
-            "PUT",
-            "/tenant/settings",
-            json={"mfa_required_role": "none"},
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert restored.status_code == 200
+        await bank.require_second_factor_from("none")
 
 
 async def test_the_console_keeps_the_second_factor_step_between_its_pages(bank, live_server):
     """Enrolment (the same seed on a reload, the recovery codes once), then a sign-in with
     a recovery code: the step the console keeps between the password and the code."""
-    required = await bank.call(
-        "PUT",
-        "/tenant/settings",
-        json={"mfa_required_role": "manager"},
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-    )
-    assert required.status_code == 200, required.text
+    await bank.require_second_factor_from("manager")
     try:
         email, created = await bank.new_manager()
         assert created.status_code == 201, created.text
@@ -283,10 +281,4 @@ async def test_the_console_keeps_the_second_factor_step_between_its_pages(bank, 
             assert done.headers["location"] == "/"
             assert (await person.get("/")).status_code == 200
     finally:
-        restored = await bank.call(
-            "PUT",
-            "/tenant/settings",
-            json={"mfa_required_role": "none"},
-            headers={"Idempotency-Key": uuid.uuid4().hex},
-        )
-        assert restored.status_code == 200
+        await bank.require_second_factor_from("none")
