@@ -345,11 +345,16 @@ class Faults:
         return False
 
     async def dependency_faults(self, done: list[Outcome], stop: asyncio.Event) -> None:
+        """Each fault when the clients have finished its share of the transfers. The faults
+        take turns, each some seconds with its recovery, while the transfers go on: on a
+        fast run the clients can finish before the last fault's turn comes. That fault
+        still happens, at once, after the load (marked ``after_load`` in the log): every
+        kind is injected and recovered from on every run."""
         for at, kind in self.schedule:
             while len(done) < at and not stop.is_set():  # noqa: ASYNC110 - progress, not an event
                 await asyncio.sleep(0.05)
             if stop.is_set():
-                return
+                self.record.fault_log.append({"after_load": kind})
             await self.inject(kind)
 
     async def core_kills(self, stop: asyncio.Event) -> None:
