@@ -145,9 +145,3 @@ def decode_cursor(cursor: str | None, size: int) -> list[Any] | None:
             [detail("cursor", DetailCode.INVALID_FORMAT, "malformed")],
         )
     return values
-
-
-def page_body(
-    resource: str, items: list[Any], has_more: bool, next_cursor: str | None
-) -> dict[str, Any]:
-    return {resource: items, "has_more": has_more, "next_cursor": next_cursor if has_more else None}

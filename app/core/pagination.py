@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.detail_codes import DetailCode, detail
 from app.core.errors import ApiError
-from app.core.http import decode_cursor, encode_cursor, page_body
+from app.core.http import decode_cursor, encode_cursor
 
 
 def _bigint(raw: Any) -> int:
@@ -39,24 +39,6 @@ class Slice(Generic[Item]):
     items: list[Item]
     has_more: bool
     next_cursor: str | None
-
-
-async def keyset_page(
-    session: AsyncSession,
-    query: sa.Select[Any],
-    keys: Sequence[tuple[Any, str]],
-    *,
-    limit: int,
-    cursor: str | None,
-    resource: str,
-    render: Callable[[Any], dict[str, Any]],
-    value_of: Callable[[Any], Sequence[Any]],
-) -> dict[str, Any]:
-    """:func:`keyset_slice` as the list envelope's dict (for lists not yet typed)."""
-    page = await keyset_slice(
-        session, query, keys, limit=limit, cursor=cursor, render=render, value_of=value_of
-    )
-    return page_body(resource, page.items, page.has_more, page.next_cursor)
 
 
 async def keyset_slice(

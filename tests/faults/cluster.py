@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import IO, Self
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(os.environ.get("FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -54,8 +55,16 @@ def free_port() -> int:
         return port
 
 
+def require_binaries() -> None:
+    """Fail (never skip: a skipped fault suite proves nothing) when a throwaway cluster
+    cannot start here, saying why."""
+    reason = missing_binaries()
+    if reason is not None:
+        pytest.fail(f"the fault suite needs its own PostgreSQL and Redis: {reason}")
+
+
 def missing_binaries() -> str | None:
-    """Why a throwaway cluster cannot start here (a skip reason), or ``None``."""
+    """Why a throwaway cluster cannot start here, or ``None``."""
     for name in ("initdb", "pg_ctl", "postgres", "psql"):
         if not (PG_BIN / name).exists():
             return f"PostgreSQL binaries not found ({PG_BIN / name}); set FAULTS_PG_BIN"

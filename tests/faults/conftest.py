@@ -10,14 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.cluster import FaultStack, missing_binaries
+from tests.faults.cluster import FaultStack, require_binaries
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[FaultStack]:
     """PostgreSQL + Redis of the suite's own, migrated and seeded, two core processes."""
-    reason = missing_binaries()
-    if reason is not None:
-        pytest.skip(f"fault suite needs its own PostgreSQL and Redis: {reason}")
+    require_binaries()
     with FaultStack(core_workers=2) as started:
         yield started

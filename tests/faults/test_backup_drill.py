@@ -10,14 +10,14 @@ binaries (``FAULTS_PG_BIN``, default ``/usr/lib/postgresql/15/bin``) and ``redis
 import time
 
 from tests.faults.backup_drill import run_drill
-from tests.faults.cluster import missing_binaries
+from tests.faults.cluster import require_binaries
 
 BOUND_SECONDS = 120.0
 
 
 def test_backup_restores_to_a_point_in_time() -> None:
     # In make soak a missing binary is a failure, not a skip: the drill is the evidence.
-    assert missing_binaries() is None, missing_binaries()
+    require_binaries()
     started = time.monotonic()
     report = run_drill()
     elapsed = time.monotonic() - started

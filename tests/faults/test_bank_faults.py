@@ -14,10 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.faults.bank import DEPENDENCY_FAULTS, Size, run_bank_under_faults, write_results
-from tests.faults.cluster import FaultStack, missing_binaries
+from tests.faults.cluster import FaultStack, require_binaries
 from tests.faults.receiver import WebhookReceiver
 
 WEBHOOK_SECRET = "faults-suite-webhook-secret"
@@ -40,9 +38,7 @@ def _undelivered(stack: FaultStack) -> int:
 
 
 def test_bank_under_faults() -> None:
-    reason = missing_binaries()
-    if reason is not None:
-        pytest.skip(f"the fault suite needs its own PostgreSQL and Redis: {reason}")
+    require_binaries()
     size = Size.from_env()
     seed = int(os.environ.get("FAULTS_SEED") or random.randrange(1 << 30))
     print(f"\nfaults run: seed {seed} (replay with FAULTS_SEED={seed}), {size}")

@@ -5,12 +5,11 @@ Each sign-in form is one of two; sending both or neither is refused by the body'
 (``RULES`` in app/core/contract/requests.py).
 """
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
-from app.core.contract.bodies import Body, BodyRefused
+from app.core.contract.bodies import Body, refuse
 from app.core.detail_codes import DetailCode, detail
 
 Challenge = Annotated[str, msgspec.Meta(min_length=8, max_length=200)]
@@ -25,15 +24,6 @@ Verifier = Annotated[
 ]
 # The http(s) URL the provider redirected to.
 RedirectUri = Annotated[str, msgspec.Meta(min_length=8, max_length=2_000, pattern=r"^https?://")]
-
-
-def _one_form(items: Iterable[dict[str, Any]]) -> None:
-    """Refuse a body that is neither form (or both): a ``VALIDATION_ERROR`` even when what
-    is wrong is a member left out, since which members are due depends on the form."""
-    problems = list(items)
-    if problems:
-        names = ", ".join(str(item["field"]) for item in problems)
-        raise BodyRefused("VALIDATION_ERROR", f"Check these fields: {names}.", problems)
 
 
 class OidcTokenRequest(Body):
@@ -53,9 +43,9 @@ class OidcTokenRequest(Body):
 
     def __post_init__(self) -> None:
         if self.id_token is not None and self.code is not None:
-            _one_form([detail("code", DetailCode.INVALID, "send id_token or code, not both")])
+            refuse([detail("code", DetailCode.INVALID, "send id_token or code, not both")])
         if self.id_token is None and self.code is None:
-            _one_form(
+            refuse(
                 [
                     detail(
                         "id_token",
@@ -65,7 +55,7 @@ class OidcTokenRequest(Body):
                 ]
             )
         if self.code is not None:
-            _one_form(
+            refuse(
                 detail(
                     field, DetailCode.REQUIRED, "a code needs its code_verifier and redirect_uri"
                 )
@@ -86,7 +76,7 @@ class MfaVerifyRequest(Body):
 
     def __post_init__(self) -> None:
         if self.code is not None and self.recovery_code is not None:
-            _one_form(
+            refuse(
                 [
                     detail(
                         "recovery_code", DetailCode.INVALID, "send code or recovery_code, not both"
@@ -94,7 +84,7 @@ class MfaVerifyRequest(Body):
                 ]
             )
         if self.code is None and self.recovery_code is None:
-            _one_form([detail("code", DetailCode.REQUIRED, "send either code or recovery_code")])
+            refuse([detail("code", DetailCode.REQUIRED, "send either code or recovery_code")])
 
 
 class MfaEnrolRequest(Body):

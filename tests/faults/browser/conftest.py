@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.faults.cluster import FaultStack, missing_binaries
+from tests.faults.cluster import FaultStack, require_binaries
 from tests.live_server import LiveServer
 
 # The machine is shared and the core restarts within a test: give pages time.
@@ -38,9 +38,7 @@ CONSOLE_TIMEOUT_SECONDS = "3"
 @pytest.fixture(scope="session")
 def stack() -> Iterator[FaultStack]:
     """PostgreSQL + Redis of the run's own, migrated and seeded, two core processes."""
-    reason = missing_binaries()
-    if reason is not None:
-        pytest.fail(f"the console's fault tests need their own PostgreSQL and Redis: {reason}")
+    require_binaries()
     with FaultStack(core_workers=2) as started:
         yield started
 
