@@ -100,6 +100,19 @@ def nice_step(span: Decimal, steps: int = 4) -> Decimal:
     return base * 10
 
 
+def value_axis(values: Sequence[Decimal]) -> tuple[Decimal, Decimal, Decimal]:
+    """A value axis that holds ``values`` and zero: its low and high ends on round steps,
+    and the step."""
+    low = min([*values, Decimal(0)])
+    high = max([*values, Decimal(0)])
+    step = nice_step(high - low)
+    axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
+    if axis_high == axis_low:
+        axis_high = axis_low + step
+    return axis_low, axis_high, step
+
+
 def bar_chart(
     groups: Sequence[Group],
     bars: Sequence[Series],
@@ -118,13 +131,7 @@ def bar_chart(
         return None
     keys = [s.key for s in bars] + ([line.key] if line else [])
     values = [g.values.get(k, Decimal(0)) for g in groups for k in keys]
-    low = min([*values, Decimal(0)])
-    high = max([*values, Decimal(0)])
-    step = nice_step(high - low)
-    axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
-    axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
-    if axis_high == axis_low:
-        axis_high = axis_low + step
+    axis_low, axis_high, step = value_axis(values)
 
     left, right, top, bottom = 72, 16, 14, 30
     plot_w = width - left - right

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 
 from app.client import BalancePoint, StatementLine, StatementTotals
-from app.console.charts import Tick, compact_money, nice_step
+from app.console.charts import Tick, compact_money, value_axis
 from app.console.csv_export import csv_line, safe_cell
 from app.console.formatting import money, parse_day
 
@@ -143,13 +143,7 @@ def balance_chart(
         end = start + timedelta(minutes=10)
 
     balances: list[Decimal] = [p.balance_after for p in ordered]
-    low = min([opening, *balances, Decimal(0)])
-    high = max([opening, *balances, Decimal(0)])
-    step = nice_step(high - low)
-    axis_low = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
-    axis_high = (high / step).to_integral_value(rounding="ROUND_CEILING") * step
-    if axis_high == axis_low:
-        axis_high = axis_low + step
+    axis_low, axis_high, step = value_axis([opening, *balances])
 
     left, right, top, bottom = 72, 16, 14, 30
     plot_w = width - left - right
